@@ -1,0 +1,54 @@
+namespace Virtuoso.Contracts.Agent;
+
+/// <summary>
+/// The provider agent's control API (design §5, report §6.3), spoken by the front-end over HTTP with
+/// <c>Authorization: Bearer {host secret}</c>. Routes, relative to the agent's base address:
+/// <list type="bullet">
+/// <item>GET  /v1/health → <see cref="AgentHealth"/> (the only call allowed without the secret: it reveals nothing but liveness)</item>
+/// <item>GET  /v1/machines → <see cref="AgentMachine"/>[]</item>
+/// <item>PUT  /v1/machines/{id} with <see cref="CreateMachineRequest"/> → <see cref="AgentMachine"/> (creates the disk; idempotent for the same id and spec)</item>
+/// <item>GET  /v1/machines/{id} → <see cref="AgentMachine"/></item>
+/// <item>POST /v1/machines/{id}/start|stop|suspend|resume with <see cref="MachineCommand"/> → <see cref="AgentMachine"/></item>
+/// <item>DELETE /v1/machines/{id} → 204</item>
+/// <item>GET  /v1/machines/{id}/serial → text/plain, the serial console log so far</item>
+/// </list>
+/// Errors are problem details with a <c>code</c> from <see cref="Api.ErrorCodes"/>.
+/// </summary>
+public static class AgentRoutes
+{
+    public const string Health = "/v1/health";
+    public const string Machines = "/v1/machines";
+    public static string Machine(Guid id) => $"/v1/machines/{id:D}";
+    public static string Command(Guid id, string verb) => $"/v1/machines/{id:D}/{verb}";
+    public static string Serial(Guid id) => $"/v1/machines/{id:D}/serial";
+}
+
+/// <summary>Agent liveness and what it can do.</summary>
+/// <param name="Accelerator">"kvm" when a probe boot proved KVM works, else "tcg".</param>
+public sealed record AgentHealth(string Host, string Accelerator, int Machines);
+
+/// <summary>
+/// Create a machine on this host. Id and MAC come from the marketplace (report §6.2.3).
+/// <paramref name="Image"/> names a preconfigured base image (e.g. "linux-busybox"), or null for a blank disk.
+/// <paramref name="Version"/> is the machine's version once stored (the front-end's, after the store).
+/// </summary>
+public sealed record CreateMachineRequest(Guid Id, string Mac, long SpeedBogomips, long MemoryMb, long DiskMb, string? Image, long Version);
+
+/// <summary>
+/// A state-changing command. <paramref name="ExpectedVersion"/> is the version both sides hold before the
+/// command; the agent refuses with 409 version-mismatch when its own differs. <paramref name="NewVersion"/>
+/// is the version after it (design §3.3: stop and suspend add one).
+/// </summary>
+public sealed record MachineCommand(long ExpectedVersion, long NewVersion);
+
+/// <summary>What the agent knows of one machine, reported truthfully from the QEMU process it finds.</summary>
+/// <param name="State">"stopped" (disk only), "running", or "suspended" (memory state saved to a file).</param>
+public sealed record AgentMachine(Guid Id, string State, long Version, string Mac, long MemoryMb, long DiskMb, string? Image, int? Pid);
+
+/// <summary>Agent-side machine states.</summary>
+public static class AgentStates
+{
+    public const string Stopped = "stopped";
+    public const string Running = "running";
+    public const string Suspended = "suspended";
+}

@@ -1,0 +1,27 @@
+namespace Virtuoso.Contracts.Api;
+
+/// <summary>
+/// Stable error codes, carried as the <c>code</c> member of every HTTP problem details answer of the front-end
+/// and the agent. Clients branch on these, never on the human-readable text.
+/// </summary>
+public static class ErrorCodes
+{
+    public const string Validation = "validation";
+    public const string Unauthenticated = "unauthenticated";
+    public const string InvalidCredentials = "invalid-credentials";
+    public const string UsernameTaken = "username-taken";
+    public const string WrongRole = "wrong-role";
+    public const string NotFound = "not-found";
+    public const string UnknownConfiguration = "unknown-configuration";
+    public const string BelowImageMinimum = "below-image-minimum";
+    public const string InvalidState = "invalid-state";
+    public const string NoRoom = "no-room";
+    public const string OverBid = "over-bid";
+    public const string HostOffline = "host-offline";
+    public const string HostNameTaken = "host-name-taken";
+    public const string InsufficientFunds = "insufficient-funds";
+    public const string NegativeBalance = "negative-balance";
+    public const string AgentFailed = "agent-failed";
+    public const string VersionMismatch = "version-mismatch";
+    public const string Conflict = "conflict";
+}

@@ -1,0 +1,51 @@
+namespace Virtuoso.Contracts.Api;
+
+/// <summary>GET /api/v1/configurations: a standard (blank) or preconfigured configuration with market estimates.</summary>
+/// <param name="Image">The installed OS image of a preconfigured configuration; null for a blank machine.</param>
+/// <param name="EstimatedStorageRate">Market mean, dollars per month; null until a host has room.</param>
+/// <param name="EstimatedRunningRate">Market mean, dollars per hour; null until a host has room.</param>
+public sealed record ConfigurationResponse(
+    string Name, string Processor, long Speed, string Os, long Memory, long Disk,
+    string? Image, long? MinMemory, long? MinDisk,
+    decimal? EstimatedStorageRate, decimal? EstimatedRunningRate);
+
+/// <summary>
+/// POST /api/v1/machines: register a machine, either from a configuration (<paramref name="Config"/>, with
+/// optional overrides) or fully custom. Bids: storage dollars per month, running dollars per hour.
+/// </summary>
+public sealed record RegisterRequest(
+    string? Config, string? Name, string? Processor, long? Speed, long? Memory, long? Disk, string? Os,
+    decimal StorageBid, decimal RunningBid);
+
+/// <summary>PATCH /api/v1/machines/{id}: edit a registered machine; null fields stay as they are.</summary>
+public sealed record EditMachineRequest(
+    string? Name, string? Processor, long? Speed, long? Memory, long? Disk, string? Os,
+    decimal? StorageBid, decimal? RunningBid);
+
+/// <summary>POST /api/v1/machines/{id}/store.</summary>
+public sealed record StoreRequest(string Host);
+
+/// <summary>A machine as its owner sees it, with the actions its state allows.</summary>
+/// <param name="Version">Grows by one on store, stop, suspend and migration (report §4).</param>
+/// <param name="StoragePrice">Once stored: the charge per storage period, fixed at store time.</param>
+/// <param name="RunningPrice">Once stored: the charge per running period, fixed at store time.</param>
+public sealed record MachineResponse(
+    Guid Id, string Name, string Processor, long Speed, long Memory, long Disk, string Os, string? Image,
+    string Mac, string State, long Version, string? Host, string Owner,
+    decimal StorageBid, decimal RunningBid,
+    decimal? StoragePrice, long? StoragePeriodDays, decimal? RunningPrice, long? RunningPeriodSeconds,
+    decimal? StorageRate, decimal? RunningRate,
+    IReadOnlyList<string> Actions);
+
+/// <summary>GET /api/v1/machines/{id}/search: one host judged for the machine.</summary>
+/// <param name="StorageRate">Dollars per month.</param>
+/// <param name="RunningRate">Dollars per hour.</param>
+/// <param name="Reasons">Why the host does not match (empty when it does): offline, not-enough-speed, …</param>
+public sealed record SearchResult(
+    string Host, string Processor, string Address, bool Matches,
+    decimal StorageRate, decimal RunningRate,
+    decimal StorageCharge, long StoragePeriodDays, decimal RunningCharge, long RunningPeriodSeconds,
+    IReadOnlyList<string> Reasons);
+
+/// <summary>GET /api/v1/events: an append-only event (design §8).</summary>
+public sealed record EventResponse(long Seq, DateTimeOffset At, string Origin, string Kind, Guid? Machine, string? Account, string Message);
