@@ -1,0 +1,99 @@
+using Dapper;
+using Microsoft.Extensions.Options;
+using Virtuoso.Contracts.Api;
+using Virtuoso.Core;
+using Virtuoso.Core.Billing;
+using Virtuoso.FrontEnd.Billing;
+using Virtuoso.FrontEnd.Data;
+using Virtuoso.FrontEnd.Events;
+using Virtuoso.FrontEnd.Http;
+using Virtuoso.FrontEnd.Machines;
+
+namespace Virtuoso.FrontEnd.Accounts;
+
+/// <summary>Sign-up, log-in and the account page (report §5.1.1, §5.1.6, §5.2.1, §5.2.4).</summary>
+internal sealed class AccountService(Database db, Ledger ledger, EventLog events, TimeProvider clock, IOptions<MarketOptions> options)
+{
+    public async Task<Outcome<AccountResponse>> SignupAsync(SignupRequest r)
+    {
+        if (Validate.First(Validate.Username(r.Username), Validate.Password(r.Password), Validate.Email(r.Email),
+                r.Type is Roles.Buyer or Roles.Provider ? null : "type must be 'buyer' or 'provider'") is { } bad)
+            return bad;
+        var hash = PasswordHasher.Hash(r.Password);
+        var now = clock.GetUtcNow();
+        var result = await db.WriteAsync<Failure?>(async (c, tx) =>
+        {
+            var n = await c.ExecuteAsync("INSERT INTO accounts (username, email, password_hash, type, balance, created_at) VALUES (@u, @e, @h, @t, '0', @now) " +
+                "ON CONFLICT (username) DO NOTHING", new { u = r.Username, e = r.Email, h = hash, t = r.Type, now = now.ToUnixTimeMilliseconds() }, tx);
+            if (n == 0) return Failure.Conflict(ErrorCodes.UsernameTaken, $"the username '{r.Username}' is taken");
+            var credit = new Money(options.Value.OpeningCredit);
+            if (credit.Dollars > 0)
+                await ledger.TransferAsync(c, tx, ChargeKey.OpeningCredit(r.Username), TransferKinds.OpeningCredit, credit, Ledger.Deposits, r.Username, null, null, now);
+            await events.AppendAsync(c, tx, "signed-up", null, r.Username, $"{r.Type} account created with an opening credit of {credit}");
+            return null;
+        }, f => f is null);
+        if (result is { } f) return f;
+        return await ViewAsync(r.Username);
+    }
+
+    public async Task<Outcome<SessionResponse>> LoginAsync(LoginRequest r)
+    {
+        var account = r.Username is null ? null : await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<(string Username, string PasswordHash, string Type)?>(
+            "SELECT username, password_hash, type FROM accounts WHERE username = @u", new { u = r.Username }));
+        // The same answer for an unknown user and a wrong password: don't reveal which usernames exist.
+        if (account is not { } a || r.Password is null || !PasswordHasher.Verify(r.Password, a.PasswordHash))
+            return new Failure(401, ErrorCodes.InvalidCredentials, "wrong username or password");
+        var token = PasswordHasher.NewToken();
+        var now = clock.GetUtcNow();
+        await db.WriteAsync(async (c, tx) =>
+        {
+            await c.ExecuteAsync("INSERT INTO sessions (token_hash, username, created_at, expires_at) VALUES (@h, @u, @now, @exp)",
+                new { h = PasswordHasher.TokenHash(token), u = a.Username, now = now.ToUnixTimeMilliseconds(), exp = (now + TimeSpan.FromDays(options.Value.SessionDays)).ToUnixTimeMilliseconds() }, tx);
+            await c.ExecuteAsync("DELETE FROM sessions WHERE expires_at <= @now", new { now = now.ToUnixTimeMilliseconds() }, tx);
+            return 0;
+        });
+        return new SessionResponse(token, a.Username, a.Type);
+    }
+
+    public Task LogoutAsync(string token) =>
+        db.ReadAsync(c => c.ExecuteAsync("DELETE FROM sessions WHERE token_hash = @h", new { h = PasswordHasher.TokenHash(token) }));
+
+    /// <summary>The account page: balance; a buyer's machines with prices and the time to their next debits; a provider's income per host and machine.</summary>
+    public async Task<AccountResponse> ViewAsync(string username)
+    {
+        var now = clock.GetUtcNow();
+        return await db.ReadAsync(async c =>
+        {
+            var a = await c.QuerySingleAsync<(string Username, string Email, string Type, string Balance)>(
+                "SELECT username, email, type, balance FROM accounts WHERE username = @username", new { username });
+            var machines = (await c.QueryAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE owner = @username ORDER BY created_at", new { username }))
+                .Select(m => AccountMachine(m, now)).ToList();
+            var hosts = new List<AccountHost>();
+            if (a.Type == Roles.Provider)
+            {
+                var income = (await c.QueryAsync<(string? Host, string? Machine, string Amount)>(
+                    "SELECT host, machine, amount FROM transfers WHERE to_account = @username AND host IS NOT NULL", new { username })).ToList();
+                var onHosts = (await c.QueryAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE host IN (SELECT name FROM hosts WHERE owner = @username)", new { username }))
+                    .ToLookup(m => m.Host);
+                foreach (var name in await c.QueryAsync<string>("SELECT name FROM hosts WHERE owner = @username ORDER BY name", new { username }))
+                    hosts.Add(new AccountHost(name, income.Where(i => i.Host == name).Sum(i => Decimals.Parse(i.Amount)),
+                        onHosts[name].Select(m => new AccountHostMachine(m.Guid, m.Owner, m.State, m.Speed, m.Memory, m.Disk,
+                            Decimals.Parse(m.StoragePrice!), m.StoragePeriodDays!.Value, Decimals.Parse(m.RunningPrice!), m.RunningPeriodSeconds!.Value,
+                            income.Where(i => i.Machine == m.Id).Sum(i => Decimals.Parse(i.Amount)))).ToList()));
+            }
+            return new AccountResponse(a.Username, a.Email, a.Type, Decimals.Parse(a.Balance), machines, hosts);
+        });
+    }
+
+    private static AccountMachine AccountMachine(MachineRow m, DateTimeOffset now)
+    {
+        if (m.Host is null)
+            return new AccountMachine(m.Guid, m.Name, m.State, null, null, null, null, null, null, null, null);
+        var storagePeriodSeconds = m.StoragePeriodDays!.Value * 86400m;
+        var nextStorage = (m.ArrivedAt!.Value - now.ToUnixTimeMilliseconds()) / 1000m + m.StoragePeriodsCharged * storagePeriodSeconds;
+        var left = Math.Max(0m, m.RunningTime.LeftAt(now, m.RunningPeriodSeconds!.Value));
+        return new AccountMachine(m.Guid, m.Name, m.State, m.Host,
+            Decimals.Parse(m.StoragePrice!), m.StoragePeriodDays, Decimals.Parse(m.RunningPrice!), m.RunningPeriodSeconds,
+            nextStorage, left, m.RunningSince is null ? null : left);
+    }
+}

@@ -1,0 +1,51 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Dapper;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+using Virtuoso.Contracts.Api;
+using Virtuoso.FrontEnd.Data;
+using Virtuoso.FrontEnd.Http;
+
+namespace Virtuoso.FrontEnd.Accounts;
+
+/// <summary>
+/// API sessions (report §6.1.3, with hashed random tokens instead of username+rand()): the bearer token's
+/// SHA-256 is looked up in <c>sessions</c>. Sessions live in the database, so any replica can serve any call.
+/// </summary>
+internal sealed class BearerAuthentication(
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder,
+    Database db, TimeProvider clock)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "Bearer";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var header = Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer ", StringComparison.Ordinal)) return AuthenticateResult.NoResult();
+        var hash = PasswordHasher.TokenHash(header["Bearer ".Length..].Trim());
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var row = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<(string Username, string Type)?>(
+            "SELECT a.username, a.type FROM sessions s JOIN accounts a ON a.username = s.username WHERE s.token_hash = @hash AND s.expires_at > @now",
+            new { hash, now }));
+        if (row is not { } r) return AuthenticateResult.Fail("invalid or expired token");
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, r.Username), new Claim(ClaimTypes.Role, r.Type)], SchemeName);
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
+        new Failure(401, ErrorCodes.Unauthenticated, "log in first: this call needs a valid session token").ToResult().ExecuteAsync(Context);
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        new Failure(403, ErrorCodes.WrongRole, "this action is not available to your kind of account").ToResult().ExecuteAsync(Context);
+}
+
+internal static class Roles
+{
+    public const string Buyer = "buyer";
+    public const string Provider = "provider";
+    public const string Operator = "operator";
+
+    public static string Name(this ClaimsPrincipal user) => user.Identity!.Name!;
+}

@@ -1,0 +1,95 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Virtuoso.Contracts.Agent;
+using Virtuoso.Contracts.Api;
+using Virtuoso.FrontEnd.Http;
+using Virtuoso.FrontEnd.Hosts;
+
+namespace Virtuoso.FrontEnd.Agents;
+
+/// <summary>
+/// The front-end's side of the machine control interface (report §6.3): calls a host's agent with the
+/// host's secret. Every call has a timeout and, when it fails, a failure naming the host and the call.
+/// </summary>
+internal sealed class AgentClient(IHttpClientFactory factory)
+{
+    public const string HttpClientName = "agents";
+
+    public Task<Outcome<AgentHealth>> HealthAsync(HostRow host, TimeSpan timeout, CancellationToken ct = default) =>
+        SendAsync<AgentHealth>(host, HttpMethod.Get, AgentRoutes.Health, null, "health check", ct, timeout);
+
+    public Task<Outcome<AgentMachine>> CreateAsync(HostRow host, CreateMachineRequest request, CancellationToken ct = default) =>
+        SendAsync<AgentMachine>(host, HttpMethod.Put, AgentRoutes.Machine(request.Id), request, "create", ct);
+
+    public Task<Outcome<AgentMachine>> GetAsync(HostRow host, Guid id, CancellationToken ct = default) =>
+        SendAsync<AgentMachine>(host, HttpMethod.Get, AgentRoutes.Machine(id), null, "status", ct);
+
+    public Task<Outcome<AgentMachine>> CommandAsync(HostRow host, Guid id, string verb, MachineCommand command, CancellationToken ct = default) =>
+        SendAsync<AgentMachine>(host, HttpMethod.Post, AgentRoutes.Command(id, verb), command, verb, ct);
+
+    public async Task<Failure?> DeleteAsync(HostRow host, Guid id, CancellationToken ct = default) =>
+        (await SendAsync<JsonElement>(host, HttpMethod.Delete, AgentRoutes.Machine(id), null, "delete", ct)).Failure;
+
+    public async Task<Outcome<string>> SerialAsync(HostRow host, Guid id, CancellationToken ct = default)
+    {
+        try
+        {
+            using var response = await Client(host).SendAsync(Request(host, HttpMethod.Get, AgentRoutes.Serial(id), null), ct);
+            if (!response.IsSuccessStatusCode) return await FailureFrom(host, response, "serial", ct);
+            return await response.Content.ReadAsStringAsync(ct);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return Unreachable(host, "serial", e);
+        }
+    }
+
+    private async Task<Outcome<T>> SendAsync<T>(HostRow host, HttpMethod method, string path, object? body, string what, CancellationToken ct, TimeSpan? timeout = null)
+    {
+        try
+        {
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            if (timeout is { } t) cts.CancelAfter(t);
+            using var response = await Client(host).SendAsync(Request(host, method, path, body), cts.Token);
+            if (!response.IsSuccessStatusCode) return await FailureFrom(host, response, what, ct);
+            if (response.StatusCode == System.Net.HttpStatusCode.NoContent || typeof(T) == typeof(JsonElement) && response.Content.Headers.ContentLength == 0)
+                return default(T)!;
+            return (await response.Content.ReadFromJsonAsync<T>(JsonSerializerOptions.Web, ct))!;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException)
+        {
+            return Unreachable(host, what, e);
+        }
+    }
+
+    private HttpClient Client(HostRow host) => factory.CreateClient(HttpClientName);
+
+    private static HttpRequestMessage Request(HostRow host, HttpMethod method, string path, object? body)
+    {
+        var request = new HttpRequestMessage(method, new Uri($"http://{host.Address}:{host.Port}{path}"));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", host.Secret);
+        if (body is not null) request.Content = JsonContent.Create(body, options: JsonSerializerOptions.Web);
+        return request;
+    }
+
+    private static Failure Unreachable(HostRow host, string what, Exception e) =>
+        new(502, ErrorCodes.AgentFailed, $"host {host.Name}: agent at {host.Address}:{host.Port} did not answer the {what} call ({e.GetType().Name}: {e.Message})");
+
+    private static async Task<Failure> FailureFrom(HostRow host, HttpResponseMessage response, string what, CancellationToken ct)
+    {
+        string? code = null, detail = null;
+        try
+        {
+            var problem = await response.Content.ReadFromJsonAsync<JsonElement>(ct);
+            if (problem.TryGetProperty("code", out var c)) code = c.GetString();
+            if (problem.TryGetProperty("detail", out var d)) detail = d.GetString();
+            else if (problem.TryGetProperty("title", out var t)) detail = t.GetString();
+        }
+        catch (JsonException) { detail = response.ReasonPhrase; }
+        // A version mismatch or state conflict is the agent disagreeing with us: surface it as such.
+        var status = code is ErrorCodes.VersionMismatch or ErrorCodes.InvalidState ? 409 : 502;
+        return new Failure(status, code is ErrorCodes.VersionMismatch ? code : ErrorCodes.AgentFailed,
+            $"host {host.Name}: agent refused the {what} call ({(int)response.StatusCode} {code}): {detail}");
+    }
+}

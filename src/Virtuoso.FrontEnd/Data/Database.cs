@@ -1,0 +1,87 @@
+using System.Data;
+using System.Data.Common;
+using Dapper;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Virtuoso.FrontEnd.Data;
+
+internal enum Dialect { Sqlite, Postgres }
+
+/// <summary>
+/// The front-end's only way to the database: SQLite by default, PostgreSQL for production (several
+/// stateless front-end replicas on one database). Everything that changes data runs in one transaction
+/// through <see cref="WriteAsync{T}"/>; rows that a write reads and then changes are read with
+/// <see cref="ForUpdate"/> so that PostgreSQL replicas serialize on them, as SQLite's single writer does.
+/// </summary>
+internal sealed class Database
+{
+    static Database()
+    {
+        DefaultTypeMap.MatchNamesWithUnderscores = true;
+    }
+
+    public Database(Dialect dialect, string connectionString)
+    {
+        Dialect = dialect;
+        ConnectionString = dialect == Dialect.Sqlite
+            ? new SqliteConnectionStringBuilder(connectionString) { ForeignKeys = true, DefaultTimeout = 30, Pooling = true }.ToString()
+            : connectionString;
+    }
+
+    public Dialect Dialect { get; }
+    public string ConnectionString { get; }
+
+    /// <summary>Row lock suffix for SELECTs inside a write transaction (PostgreSQL only; SQLite has one writer).</summary>
+    public string ForUpdate => Dialect == Dialect.Postgres ? " FOR UPDATE" : "";
+
+    /// <summary>Parses <c>sqlite:PATH</c>, <c>postgres:CONNECTION-STRING</c>, or a bare SQLite file path.</summary>
+    public static Database FromSetting(string setting)
+    {
+        if (setting.StartsWith("postgres:", StringComparison.Ordinal))
+            return new Database(Dialect.Postgres, setting["postgres:".Length..]);
+        var path = setting.StartsWith("sqlite:", StringComparison.Ordinal) ? setting["sqlite:".Length..] : setting;
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (dir is not null) Directory.CreateDirectory(dir);
+        return new Database(Dialect.Sqlite, $"Data Source={path}");
+    }
+
+    public async Task<DbConnection> OpenAsync(CancellationToken ct = default)
+    {
+        DbConnection c = Dialect == Dialect.Sqlite ? new SqliteConnection(ConnectionString) : new NpgsqlConnection(ConnectionString);
+        await c.OpenAsync(ct);
+        return c;
+    }
+
+    /// <summary>Runs a read-only query on its own connection.</summary>
+    public async Task<T> ReadAsync<T>(Func<DbConnection, Task<T>> read, CancellationToken ct = default)
+    {
+        await using var c = await OpenAsync(ct);
+        return await read(c);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> in one transaction and commits it unless it returns a failure
+    /// (<paramref name="commit"/> false) or throws. SQLite takes the write lock at BEGIN (IMMEDIATE) so
+    /// that read-then-write never deadlocks; PostgreSQL relies on <see cref="ForUpdate"/> row locks.
+    /// </summary>
+    public async Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, Func<T, bool>? commit = null, CancellationToken ct = default)
+    {
+        await using var c = await OpenAsync(ct);
+        await using var tx = c is SqliteConnection s
+            ? s.BeginTransaction(deferred: false)
+            : await c.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
+        var result = await work(c, tx);
+        if (commit is null || commit(result)) await tx.CommitAsync(ct);
+        else await tx.RollbackAsync(ct);
+        return result;
+    }
+
+    /// <summary>Whether an exception is a unique-key violation: for idempotency keys it means "already done".</summary>
+    public static bool IsUniqueViolation(Exception e) => e switch
+    {
+        SqliteException s => s.SqliteErrorCode == 19 && s.SqliteExtendedErrorCode is 2067 or 1555,
+        PostgresException p => p.SqlState == PostgresErrorCodes.UniqueViolation,
+        _ => false,
+    };
+}

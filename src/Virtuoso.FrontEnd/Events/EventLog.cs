@@ -1,0 +1,35 @@
+using System.Data.Common;
+using Dapper;
+using Virtuoso.Contracts.Api;
+using Virtuoso.FrontEnd.Data;
+
+namespace Virtuoso.FrontEnd.Events;
+
+/// <summary>
+/// The append-only event log (report §6.1.10, design §8): state changes, charges and errors, ordered by a
+/// database sequence so that replicas interleave correctly. Written in the same transaction as the change
+/// it describes whenever there is one.
+/// </summary>
+internal sealed class EventLog(Database db, TimeProvider clock)
+{
+    public const string FrontEnd = "front-end";
+
+    public Task AppendAsync(DbConnection c, DbTransaction? tx, string kind, Guid? machine, string? account, string message, string origin = FrontEnd) =>
+        c.ExecuteAsync("INSERT INTO events (at, origin, kind, machine, account, message) VALUES (@at, @origin, @kind, @machine, @account, @message)",
+            new { at = clock.GetUtcNow().ToUnixTimeMilliseconds(), origin, kind, machine = machine?.ToString("D"), account, message }, tx);
+
+    /// <summary>Appends outside any other transaction (e.g. an agent failure that changed nothing).</summary>
+    public Task AppendAsync(string kind, Guid? machine, string? account, string message, string origin = FrontEnd) =>
+        db.ReadAsync(async c => { await AppendAsync(c, null, kind, machine, account, message, origin); return 0; });
+
+    /// <summary>Events about <paramref name="account"/>'s machines or the account itself, oldest first.</summary>
+    public async Task<IReadOnlyList<EventResponse>> ForAccountAsync(string account, Guid? machine, int limit = 1000)
+    {
+        var rows = await db.ReadAsync(c => c.QueryAsync<(long Seq, long At, string Origin, string Kind, string? Machine, string? Account, string Message)>(
+            "SELECT seq, at, origin, kind, machine, account, message FROM events WHERE account = @account" +
+            (machine is null ? "" : " AND machine = @machine") + " ORDER BY seq DESC LIMIT @limit",
+            new { account, machine = machine?.ToString("D"), limit }));
+        return rows.Reverse().Select(r => new EventResponse(r.Seq, DateTimeOffset.FromUnixTimeMilliseconds(r.At), r.Origin, r.Kind,
+            r.Machine is null ? null : Guid.Parse(r.Machine), r.Account, r.Message)).ToList();
+    }
+}

@@ -1,0 +1,60 @@
+using Virtuoso.Contracts.Api;
+using Virtuoso.Core;
+using Virtuoso.Core.Market;
+using Virtuoso.FrontEnd.Data;
+
+namespace Virtuoso.FrontEnd.Hosts;
+
+/// <summary>A row of <c>hosts</c> (the report's pmseller, §6.1.6).</summary>
+internal sealed class HostRow
+{
+    public string Name { get; set; } = "";
+    public string Owner { get; set; } = "";
+    public string Address { get; set; } = "";
+    public long Port { get; set; }
+    public string Processor { get; set; } = "";
+    public long Speed { get; set; }
+    public long SpeedUnit { get; set; }
+    public string SpeedPrice { get; set; } = "";
+    public long Memory { get; set; }
+    public long MemoryUnit { get; set; }
+    public string MemoryPrice { get; set; } = "";
+    public long RunningPeriod { get; set; }
+    public long Storage { get; set; }
+    public long StorageUnit { get; set; }
+    public string StoragePrice { get; set; } = "";
+    public long StoragePeriod { get; set; }
+    public string ConnectSpeed { get; set; } = "";
+    public string Secret { get; set; } = "";
+    public long? LastSeen { get; set; }
+    public long CreatedAt { get; set; }
+
+    // Filled by HostQueries from the machines stored on the host.
+    public long ReservedSpeed { get; set; }
+    public long ReservedMemory { get; set; }
+    public long ReservedStorage { get; set; }
+
+    public HostPricing Pricing => new(SpeedUnit, Decimals.Parse(SpeedPrice), MemoryUnit, Decimals.Parse(MemoryPrice),
+        RunningPeriod, StorageUnit, Decimals.Parse(StoragePrice), StoragePeriod);
+
+    public MachineSpec Total => new(new Bogomips(Speed), new Megabytes(Memory), new Megabytes(Storage));
+    public MachineSpec Reserved => new(new Bogomips(ReservedSpeed), new Megabytes(ReservedMemory), new Megabytes(ReservedStorage));
+
+    /// <summary>Online when the host monitor reached its agent recently.</summary>
+    public bool IsOnline(DateTimeOffset now, TimeSpan window) => LastSeen is { } t && now.ToUnixTimeMilliseconds() - t <= window.TotalMilliseconds;
+
+    public HostOffer Offer(DateTimeOffset now, TimeSpan window) => new(Name, IsOnline(now, window), new HostCapacity(Total, Reserved), Pricing);
+
+    public HostResponse ToResponse(bool online, IReadOnlyList<HostMachine>? machines, string? secret = null) => new(
+        Name, Owner, Address, (int)Port, Processor,
+        Speed, SpeedUnit, Decimals.Parse(SpeedPrice),
+        Memory, MemoryUnit, Decimals.Parse(MemoryPrice),
+        RunningPeriod, Storage, StorageUnit, Decimals.Parse(StoragePrice), StoragePeriod,
+        ConnectSpeed, online, ReservedSpeed, ReservedMemory, ReservedStorage, machines, secret);
+
+    public const string Columns = "h.name, h.owner, h.address, h.port, h.processor, h.speed, h.speed_unit, h.speed_price, h.memory, h.memory_unit, " +
+        "h.memory_price, h.running_period, h.storage, h.storage_unit, h.storage_price, h.storage_period, h.connect_speed, h.secret, h.last_seen, h.created_at, " +
+        "COALESCE((SELECT SUM(m.speed) FROM machines m WHERE m.host = h.name), 0) AS reserved_speed, " +
+        "COALESCE((SELECT SUM(m.memory) FROM machines m WHERE m.host = h.name), 0) AS reserved_memory, " +
+        "COALESCE((SELECT SUM(m.disk) FROM machines m WHERE m.host = h.name), 0) AS reserved_storage";
+}

@@ -1,0 +1,149 @@
+using Dapper;
+using Microsoft.Extensions.Options;
+using Virtuoso.Contracts.Agent;
+using Virtuoso.Contracts.Api;
+using Virtuoso.FrontEnd.Agents;
+using Virtuoso.FrontEnd.Data;
+using Virtuoso.FrontEnd.Events;
+using Virtuoso.FrontEnd.Http;
+using Virtuoso.FrontEnd.Machines;
+
+namespace Virtuoso.FrontEnd.Hosts;
+
+/// <summary>
+/// A provider's hosts (report §5.2.2–§5.2.3): add (totals locked from then on), edit prices, chunks and
+/// periods (never retroactive: stored machines keep the prices they were stored at), delete.
+/// </summary>
+internal sealed class HostService(Database db, EventLog events, AgentClient agents, TimeProvider clock, IOptions<MarketOptions> options)
+{
+    public async Task<Outcome<HostResponse>> AddAsync(string owner, AddHostRequest r)
+    {
+        if (Validate.First(
+                Validate.HostName(r.Name), Validate.Label("address", r.Address, 253), Validate.Port(r.Port),
+                Validate.Label("processor", r.Processor), Validate.Label("connect speed", r.ConnectSpeed),
+                Validate.Range("speed", r.Speed, 1, Validate.MaxSpeed), Validate.Range("memory", r.Memory, 1, Validate.MaxMemory),
+                Validate.Range("storage", r.Storage, 1, Validate.MaxDisk),
+                r.Secret is null ? null : r.Secret.Length is >= 16 and <= 256 && r.Secret.All(c => c > ' ' && c < 127) ? null : "secret must be 16–256 printable ASCII characters",
+                Units(r.SpeedUnit, r.SpeedPrice, r.MemoryUnit, r.MemoryPrice, r.RunningPeriod, r.StorageUnit, r.StoragePrice, r.StoragePeriod)) is { } bad)
+            return bad;
+        var secret = r.Secret ?? Accounts.PasswordHasher.NewToken();
+        var row = new HostRow
+        {
+            Name = r.Name, Owner = owner, Address = r.Address, Port = r.Port, Processor = r.Processor,
+            Speed = r.Speed, SpeedUnit = r.SpeedUnit, SpeedPrice = Decimals.Text(r.SpeedPrice),
+            Memory = r.Memory, MemoryUnit = r.MemoryUnit, MemoryPrice = Decimals.Text(r.MemoryPrice), RunningPeriod = r.RunningPeriod,
+            Storage = r.Storage, StorageUnit = r.StorageUnit, StoragePrice = Decimals.Text(r.StoragePrice), StoragePeriod = r.StoragePeriod,
+            ConnectSpeed = r.ConnectSpeed, Secret = secret, CreatedAt = clock.GetUtcNow().ToUnixTimeMilliseconds(),
+        };
+        // Probe the agent now so that a fresh host is searchable at once; an unreachable agent is simply offline.
+        if ((await agents.HealthAsync(row, TimeSpan.FromSeconds(2))).Ok) row.LastSeen = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var added = await db.WriteAsync<Outcome<HostRow>>(async (c, tx) =>
+        {
+            var n = await c.ExecuteAsync("INSERT INTO hosts (name, owner, address, port, processor, speed, speed_unit, speed_price, memory, memory_unit, memory_price, " +
+                "running_period, storage, storage_unit, storage_price, storage_period, connect_speed, secret, last_seen, created_at) VALUES (@Name, @Owner, @Address, " +
+                "@Port, @Processor, @Speed, @SpeedUnit, @SpeedPrice, @Memory, @MemoryUnit, @MemoryPrice, @RunningPeriod, @Storage, @StorageUnit, @StoragePrice, " +
+                "@StoragePeriod, @ConnectSpeed, @Secret, @LastSeen, @CreatedAt) ON CONFLICT (name) DO NOTHING", row, tx);
+            if (n == 0) return Failure.Conflict(ErrorCodes.HostNameTaken, $"a host named '{r.Name}' already exists");
+            await events.AppendAsync(c, tx, "host-added", null, owner, $"host {r.Name} added at {r.Address}:{r.Port}" + (row.LastSeen is null ? " (agent not reachable yet: offline)" : ""));
+            return row;
+        }, o => o.Ok);
+        if (added.Failure is { } f) return f;
+        return row.ToResponse(row.LastSeen is not null, [], secret);
+    }
+
+    public async Task<Outcome<HostResponse>> EditAsync(string owner, string name, EditHostRequest r)
+    {
+        var host = await db.ReadAsync(c => HostQueries.ByNameAsync(c, name));
+        if (host is null || host.Owner != owner) return Failure.NotFound($"host '{name}'");
+        var p = host.Pricing;
+        var speedUnit = r.SpeedUnit ?? p.SpeedUnit; var speedPrice = r.SpeedPrice ?? p.SpeedPrice;
+        var memoryUnit = r.MemoryUnit ?? p.MemoryUnit; var memoryPrice = r.MemoryPrice ?? p.MemoryPrice;
+        var runningPeriod = r.RunningPeriod ?? p.RunningPeriodSeconds;
+        var storageUnit = r.StorageUnit ?? p.StorageUnit; var storagePrice = r.StoragePrice ?? p.StoragePrice; var storagePeriod = r.StoragePeriod ?? p.StoragePeriodDays;
+        if (Validate.First(
+                r.Address is null ? null : Validate.Label("address", r.Address, 253), r.Port is { } port ? Validate.Port(port) : null,
+                r.ConnectSpeed is null ? null : Validate.Label("connect speed", r.ConnectSpeed),
+                Units(speedUnit, speedPrice, memoryUnit, memoryPrice, runningPeriod, storageUnit, storagePrice, storagePeriod)) is { } bad)
+            return bad;
+        await db.WriteAsync(async (c, tx) =>
+        {
+            await c.ExecuteAsync("UPDATE hosts SET speed_unit=@speedUnit, speed_price=@sp, memory_unit=@memoryUnit, memory_price=@mp, running_period=@runningPeriod, " +
+                "storage_unit=@storageUnit, storage_price=@stp, storage_period=@storagePeriod, address=@address, port=@port, connect_speed=@connect WHERE name=@name",
+                new { speedUnit, sp = Decimals.Text(speedPrice), memoryUnit, mp = Decimals.Text(memoryPrice), runningPeriod, storageUnit,
+                      stp = Decimals.Text(storagePrice), storagePeriod, address = r.Address ?? host.Address, port = r.Port ?? (int)host.Port,
+                      connect = r.ConnectSpeed ?? host.ConnectSpeed, name }, tx);
+            await events.AppendAsync(c, tx, "host-edited", null, owner, $"host {name} edited; machines already stored keep their prices (§5.2.3)");
+            return 0;
+        });
+        return await GetAsync(owner, name);
+    }
+
+    public async Task<Outcome<HostResponse>> GetAsync(string owner, string name)
+    {
+        var hosts = await ListAsync(owner);
+        return hosts.FirstOrDefault(h => h.Name == name) is { } h ? h : Failure.NotFound($"host '{name}'");
+    }
+
+    public async Task<IReadOnlyList<HostResponse>> ListAsync(string owner)
+    {
+        var now = clock.GetUtcNow();
+        return await db.ReadAsync(async c =>
+        {
+            var hosts = (await HostQueries.OwnedByAsync(c, owner)).ToList();
+            var machines = (await c.QueryAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE host IN (SELECT name FROM hosts WHERE owner = @owner) ORDER BY created_at",
+                new { owner })).ToLookup(m => m.Host);
+            return (IReadOnlyList<HostResponse>)hosts.Select(h => h.ToResponse(h.IsOnline(now, options.Value.OnlineWindow),
+                machines[h.Name].Select(m => new HostMachine(m.Guid, m.Name, m.Owner, m.State, m.Version, m.Speed, m.Memory, m.Disk,
+                    Decimals.Parse(m.StoragePrice!), m.StoragePeriodDays!.Value, Decimals.Parse(m.RunningPrice!), m.RunningPeriodSeconds!.Value)).ToList())).ToList();
+        });
+    }
+
+    /// <summary>The provider marketplace (§5.2.5, Figure 33): every host, without secrets or machines.</summary>
+    public async Task<IReadOnlyList<HostResponse>> MarketAsync()
+    {
+        var now = clock.GetUtcNow();
+        var hosts = await db.ReadAsync(c => HostQueries.AllAsync(c));
+        return hosts.Select(h => h.ToResponse(h.IsOnline(now, options.Value.OnlineWindow), null)).ToList();
+    }
+
+    /// <summary>
+    /// Deleting a host (§6.1.1 deletemachineprovider.pl, documented in docs/operations.md): every machine on it
+    /// is stopped, its disk removed from the agent (when the agent answers), and the machine goes back to
+    /// <c>registered</c> (version + 1) with its bids, so its owner can search and store it elsewhere; the
+    /// owner gets an event. Charges already made are not refunded.
+    /// </summary>
+    public async Task<Failure?> DeleteAsync(string owner, string name)
+    {
+        var host = await db.ReadAsync(c => HostQueries.ByNameAsync(c, name));
+        if (host is null || host.Owner != owner) return Failure.NotFound($"host '{name}'");
+        var machines = await db.ReadAsync(c => c.QueryAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE host = @name", new { name }));
+        foreach (var m in machines)
+        {
+            if (m.State == "running")
+                await agents.CommandAsync(host, m.Guid, "stop", new MachineCommand(m.Version, m.Version + 1));
+            await agents.DeleteAsync(host, m.Guid);
+        }
+        return await db.WriteAsync<Failure?>(async (c, tx) =>
+        {
+            foreach (var m in await c.QueryAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE host = @name", new { name }, tx))
+            {
+                await c.ExecuteAsync("UPDATE machines SET state='registered', version=version+1, host=NULL, storage_price=NULL, storage_period_days=NULL, " +
+                    "running_price=NULL, running_period_seconds=NULL, arrived_at=NULL, storage_periods_charged=0, running_periods_charged=0, " +
+                    "running_seconds_used='0', running_since=NULL WHERE id=@Id", new { m.Id }, tx);
+                await events.AppendAsync(c, tx, "host-deleted", m.Guid, m.Owner,
+                    $"host {name} was deleted by its provider {owner}: your machine {m.Name} was removed from it (its disk is gone) and is registered again; search for another host to store it");
+            }
+            await c.ExecuteAsync("DELETE FROM hosts WHERE name = @name", new { name }, tx);
+            await events.AppendAsync(c, tx, "host-deleted", null, owner, $"host {name} deleted");
+            return null;
+        });
+    }
+
+    private static string? Units(long speedUnit, decimal speedPrice, long memoryUnit, decimal memoryPrice, long runningPeriod,
+        long storageUnit, decimal storagePrice, long storagePeriod) =>
+        Validate.Range("speed unit", speedUnit, 1, Validate.MaxSpeed) ?? Validate.Price("speed price", speedPrice, Validate.MaxPrice)
+        ?? Validate.Range("memory unit", memoryUnit, 1, Validate.MaxMemory) ?? Validate.Price("memory price", memoryPrice, Validate.MaxPrice)
+        ?? Validate.Range("running period", runningPeriod, 1, Validate.MaxRunningPeriod)
+        ?? Validate.Range("storage unit", storageUnit, 1, Validate.MaxDisk) ?? Validate.Price("storage price", storagePrice, Validate.MaxPrice)
+        ?? Validate.Range("storage period", storagePeriod, 1, Validate.MaxStoragePeriod);
+}

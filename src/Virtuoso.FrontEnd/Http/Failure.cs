@@ -1,0 +1,51 @@
+using Virtuoso.Contracts.Api;
+
+namespace Virtuoso.FrontEnd.Http;
+
+/// <summary>
+/// An expected failure (style.md "Errors"): not found, not allowed in this state, no room, … returned as a
+/// value and mapped once, here, to an HTTP problem details answer carrying a stable <c>code</c>.
+/// </summary>
+internal sealed record Failure(int Status, string Code, string Message)
+{
+    public static Failure Validation(string message) => new(400, ErrorCodes.Validation, message);
+    public static Failure NotFound(string what) => new(404, ErrorCodes.NotFound, $"{what} not found");
+    public static Failure MachineNotFound => NotFound("machine");
+    public static Failure Conflict(string code, string message) => new(409, code, message);
+
+    public IResult ToResult() => Results.Problem(
+        title: Titles.GetValueOrDefault(Code, "Request refused"),
+        detail: Message, statusCode: Status,
+        extensions: new Dictionary<string, object?> { ["code"] = Code });
+
+    private static readonly Dictionary<string, string> Titles = new()
+    {
+        [ErrorCodes.Validation] = "Invalid input",
+        [ErrorCodes.Unauthenticated] = "Not logged in",
+        [ErrorCodes.InvalidCredentials] = "Wrong username or password",
+        [ErrorCodes.UsernameTaken] = "Username taken",
+        [ErrorCodes.WrongRole] = "Not allowed for this kind of account",
+        [ErrorCodes.NotFound] = "Not found",
+        [ErrorCodes.InvalidState] = "Not allowed in the machine's state",
+        [ErrorCodes.NoRoom] = "No room on the host",
+        [ErrorCodes.OverBid] = "Host is over the bid",
+        [ErrorCodes.InsufficientFunds] = "Insufficient funds",
+        [ErrorCodes.NegativeBalance] = "Negative balance",
+        [ErrorCodes.AgentFailed] = "The provider's agent failed",
+    };
+}
+
+/// <summary>Either a value or a <see cref="Failure"/>.</summary>
+internal readonly struct Outcome<T>
+{
+    private Outcome(T? value, Failure? failure) { Value = value; Failure = failure; }
+    public T? Value { get; }
+    public Failure? Failure { get; }
+    public bool Ok => Failure is null;
+    public static implicit operator Outcome<T>(T value) => new(value, null);
+    public static Outcome<T> Success(T value) => new(value, null);
+    public static implicit operator Outcome<T>(Failure failure) => new(default, failure);
+
+    /// <summary>200 with the value, or the failure's problem details.</summary>
+    public IResult ToResult(Func<T, IResult>? ok = null) => Failure is { } f ? f.ToResult() : (ok ?? (v => Results.Ok(v)))(Value!);
+}

@@ -1,0 +1,68 @@
+using Virtuoso.Contracts.Api;
+using Virtuoso.Core;
+using Virtuoso.Core.Billing;
+using Virtuoso.Core.Machines;
+using Virtuoso.FrontEnd.Data;
+
+namespace Virtuoso.FrontEnd.Machines;
+
+/// <summary>A row of <c>machines</c> (the report's vm table, §6.1.6, plus the pairing and billing state).</summary>
+internal sealed class MachineRow
+{
+    public string Id { get; set; } = "";
+    public string Owner { get; set; } = "";
+    public string Name { get; set; } = "";
+    public string Processor { get; set; } = "";
+    public long Speed { get; set; }
+    public long Memory { get; set; }
+    public long Disk { get; set; }
+    public string Os { get; set; } = "";
+    public string? Image { get; set; }
+    public string Mac { get; set; } = "";
+    public string State { get; set; } = "";
+    public long Version { get; set; }
+    public string? Host { get; set; }
+    public string StorageBid { get; set; } = "";
+    public string RunningBid { get; set; } = "";
+    public string? StoragePrice { get; set; }
+    public long? StoragePeriodDays { get; set; }
+    public string? RunningPrice { get; set; }
+    public long? RunningPeriodSeconds { get; set; }
+    public long Stay { get; set; }
+    public long? ArrivedAt { get; set; }
+    public long StoragePeriodsCharged { get; set; }
+    public long RunningPeriodsCharged { get; set; }
+    public string RunningSecondsUsed { get; set; } = "0";
+    public long? RunningSince { get; set; }
+    public long CreatedAt { get; set; }
+
+    public const string Columns = "id, owner, name, processor, speed, memory, disk, os, image, mac, state, version, host, storage_bid, running_bid, " +
+        "storage_price, storage_period_days, running_price, running_period_seconds, stay, arrived_at, storage_periods_charged, " +
+        "running_periods_charged, running_seconds_used, running_since, created_at";
+
+    public Guid Guid => Guid.Parse(Id);
+    public MachineState MachineState => Enum.Parse<MachineState>(State, ignoreCase: true);
+    public MachineSpec Spec => new(new Bogomips(Speed), new Megabytes(Memory), new Megabytes(Disk));
+
+    public RunningTime RunningTime => new(RunningPeriodsCharged, Decimals.Parse(RunningSecondsUsed),
+        RunningSince is { } s ? DateTimeOffset.FromUnixTimeMilliseconds(s) : null);
+
+    public static string StateText(MachineState s) => s.ToString().ToLowerInvariant();
+    public static string ActionText(MachineAction a) => a switch
+    {
+        MachineAction.MigrationStatus => "migration-status",
+        _ => a.ToString().ToLowerInvariant(),
+    };
+
+    public MachineResponse ToResponse()
+    {
+        var storagePrice = Decimals.ParseOrNull(StoragePrice);
+        var runningPrice = Decimals.ParseOrNull(RunningPrice);
+        return new MachineResponse(Guid, Name, Processor, Speed, Memory, Disk, Os, Image, Mac, State, Version, Host, Owner,
+            Decimals.Parse(StorageBid), Decimals.Parse(RunningBid),
+            storagePrice, StoragePeriodDays, runningPrice, RunningPeriodSeconds,
+            storagePrice is { } sp && StoragePeriodDays is { } sd ? sp * 30 / sd : null,
+            runningPrice is { } rp && RunningPeriodSeconds is { } rs ? rp * 3600 / rs : null,
+            StateTable.Allowed(MachineState).Select(ActionText).ToList());
+    }
+}

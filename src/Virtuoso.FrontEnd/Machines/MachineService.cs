@@ -1,0 +1,369 @@
+using System.Data.Common;
+using Dapper;
+using Microsoft.Extensions.Options;
+using Virtuoso.Contracts.Agent;
+using Virtuoso.Contracts.Api;
+using Virtuoso.Core;
+using Virtuoso.Core.Billing;
+using Virtuoso.Core.Machines;
+using Virtuoso.Core.Market;
+using Virtuoso.FrontEnd.Agents;
+using Virtuoso.FrontEnd.Billing;
+using Virtuoso.FrontEnd.Data;
+using Virtuoso.FrontEnd.Events;
+using Virtuoso.FrontEnd.Hosts;
+using Virtuoso.FrontEnd.Http;
+
+namespace Virtuoso.FrontEnd.Machines;
+
+/// <summary>
+/// A buyer's machines through their lifecycle (report §4, §5.1; design §3.3). Each action is decided by the
+/// core's state table, performed on the host's agent, then committed in one transaction guarded by the
+/// machine's version, so that two racing requests can never both succeed and the front-end's version always
+/// equals the agent's. Machines of other buyers answer exactly like machines that do not exist (§6.1.4).
+/// </summary>
+internal sealed class MachineService(Database db, Ledger ledger, EventLog events, AgentClient agents, TimeProvider clock, IOptions<MarketOptions> options)
+{
+    private MarketOptions Options => options.Value;
+
+    public async Task<Outcome<MachineRow>> FindAsync(string owner, Guid id, DbConnection? c = null, DbTransaction? tx = null)
+    {
+        var row = c is null
+            ? await db.ReadAsync(conn => Load(conn, null, id))
+            : await Load(c, tx, id);
+        return row is not null && row.Owner == owner ? row : Failure.MachineNotFound;
+
+        static Task<MachineRow?> Load(DbConnection c, DbTransaction? tx, Guid id) =>
+            c.QuerySingleOrDefaultAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id = @id", new { id = id.ToString("D") }, tx);
+    }
+
+    public Task<IEnumerable<MachineRow>> ListAsync(string owner) =>
+        db.ReadAsync(c => c.QueryAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE owner = @owner ORDER BY created_at, id", new { owner }));
+
+    // ---- register and edit (§5.1.2) ----
+
+    public async Task<Outcome<MachineRow>> RegisterAsync(string owner, RegisterRequest r)
+    {
+        ConfigRow? config = null;
+        if (r.Config is not null)
+        {
+            config = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<ConfigRow>("SELECT * FROM configurations WHERE name = @name", new { name = r.Config }));
+            if (config is null) return new Failure(404, ErrorCodes.UnknownConfiguration, $"unknown configuration '{r.Config}': see GET /api/v1/configurations");
+        }
+        else if (r.Name is null || r.Speed is null || r.Memory is null || r.Disk is null || r.Os is null)
+            return Failure.Validation("give a configuration name, or all of name, speed, memory, disk and os");
+
+        var id = Guid.NewGuid();
+        var row = new MachineRow
+        {
+            Id = id.ToString("D"), Owner = owner,
+            Name = r.Name ?? config!.Name, Processor = r.Processor ?? config?.Processor ?? "x86_64",
+            Speed = r.Speed ?? config!.Speed, Memory = r.Memory ?? config!.Memory, Disk = r.Disk ?? config!.Disk,
+            Os = r.Os ?? config!.Os, Image = config?.Image, Mac = MacFor(id),
+            State = MachineRow.StateText(MachineState.Registered), Version = 0,
+            StorageBid = Decimals.Text(r.StorageBid), RunningBid = Decimals.Text(r.RunningBid),
+            RunningSecondsUsed = "0", CreatedAt = clock.GetUtcNow().ToUnixTimeMilliseconds(),
+        };
+        if (CheckSpec(row, config?.MinMemory, config?.MinDisk) is { } bad) return bad;
+
+        var fee = new Money(Options.RegistrationFee);
+        return await db.WriteAsync<Outcome<MachineRow>>(async (c, tx) =>
+        {
+            if (fee.Dollars > 0 && await ledger.BalanceAsync(c, tx, owner) < fee)
+                return new Failure(402, ErrorCodes.InsufficientFunds, $"registering costs {fee} and your balance is {await ledger.BalanceAsync(c, tx, owner)}");
+            await c.ExecuteAsync($"INSERT INTO machines ({MachineRow.Columns}) VALUES (@Id, @Owner, @Name, @Processor, @Speed, @Memory, @Disk, @Os, @Image, @Mac, @State, @Version, @Host, " +
+                "@StorageBid, @RunningBid, @StoragePrice, @StoragePeriodDays, @RunningPrice, @RunningPeriodSeconds, @Stay, @ArrivedAt, @StoragePeriodsCharged, " +
+                "@RunningPeriodsCharged, @RunningSecondsUsed, @RunningSince, @CreatedAt)", row, tx);
+            if (fee.Dollars > 0)
+                await ledger.TransferAsync(c, tx, ChargeKey.RegistrationFee(id), TransferKinds.RegistrationFee, fee, owner, Ledger.Operator, id, null, clock.GetUtcNow());
+            await events.AppendAsync(c, tx, "registered", id, owner, $"registered {row.Name} ({row.Speed} bogomips, {row.Memory} MB, {row.Disk} MB, {row.Os}); fee {fee}");
+            return row;
+        }, o => o.Ok);
+    }
+
+    public async Task<Outcome<MachineRow>> EditAsync(string owner, Guid id, EditMachineRequest r)
+    {
+        var found = await FindAsync(owner, id);
+        if (found.Value is not { } row) return found;
+        if (Refuse(row, MachineAction.Edit) is { } refused) return refused;
+        ConfigRow? image = row.Image is null ? null
+            : await db.ReadAsync(c => c.QueryFirstOrDefaultAsync<ConfigRow>("SELECT * FROM configurations WHERE image = @image", new { image = row.Image }));
+        var version = row.Version;
+        row.Name = r.Name ?? row.Name; row.Processor = r.Processor ?? row.Processor; row.Os = r.Os ?? row.Os;
+        row.Speed = r.Speed ?? row.Speed; row.Memory = r.Memory ?? row.Memory; row.Disk = r.Disk ?? row.Disk;
+        row.StorageBid = r.StorageBid is { } sb ? Decimals.Text(sb) : row.StorageBid;
+        row.RunningBid = r.RunningBid is { } rb ? Decimals.Text(rb) : row.RunningBid;
+        if (CheckSpec(row, image?.MinMemory, image?.MinDisk) is { } bad) return bad;
+        return await db.WriteAsync<Outcome<MachineRow>>(async (c, tx) =>
+        {
+            var n = await c.ExecuteAsync("UPDATE machines SET name=@Name, processor=@Processor, os=@Os, speed=@Speed, memory=@Memory, disk=@Disk, " +
+                "storage_bid=@StorageBid, running_bid=@RunningBid WHERE id=@Id AND version=@version AND state='registered'", new { row.Name, row.Processor, row.Os, row.Speed, row.Memory, row.Disk, row.StorageBid, row.RunningBid, row.Id, version }, tx);
+            if (n == 0) return Changed();
+            await events.AppendAsync(c, tx, "edited", id, owner, $"configuration edited: {row.Speed} bogomips, {row.Memory} MB, {row.Disk} MB, bids {row.StorageBid} $/month, {row.RunningBid} $/hour");
+            return row;
+        }, o => o.Ok);
+    }
+
+    private static Failure? CheckSpec(MachineRow m, long? minMemory, long? minDisk)
+    {
+        if (Validate.First(
+                Validate.Label("name", m.Name), Validate.Label("processor", m.Processor), Validate.Label("os", m.Os),
+                Validate.Range("speed", m.Speed, 1, Validate.MaxSpeed),
+                Validate.Range("memory", m.Memory, 16, Validate.MaxMemory),
+                Validate.Range("disk", m.Disk, 1, Validate.MaxDisk),
+                Validate.Price("storage bid", Decimals.Parse(m.StorageBid), Validate.MaxBid),
+                Validate.Price("running bid", Decimals.Parse(m.RunningBid), Validate.MaxBid)) is { } invalid)
+            return invalid;
+        if (minMemory is { } mm && m.Memory < mm)
+            return new Failure(400, ErrorCodes.BelowImageMinimum, $"the {m.Image} image needs at least {mm} MB of memory, asked {m.Memory} MB");
+        if (minDisk is { } md && m.Disk < md)
+            return new Failure(400, ErrorCodes.BelowImageMinimum, $"the {m.Image} image needs at least {md} MB of disk, asked {m.Disk} MB");
+        return null;
+    }
+
+    /// <summary>A locally administered unicast MAC derived from the machine id (the marketplace sets it, §6.2.3).</summary>
+    private static string MacFor(Guid id)
+    {
+        var b = id.ToByteArray();
+        return $"02:{b[0]:x2}:{b[1]:x2}:{b[2]:x2}:{b[3]:x2}:{b[4]:x2}";
+    }
+
+    // ---- search (§5.1.3) ----
+
+    public async Task<Outcome<IReadOnlyList<HostMatch>>> SearchAsync(string owner, Guid id)
+    {
+        var found = await FindAsync(owner, id);
+        if (found.Value is not { } row) return found.Failure!;
+        if (Refuse(row, MachineAction.Search) is { } refused) return refused;
+        var now = clock.GetUtcNow();
+        var hosts = await db.ReadAsync(c => HostQueries.AllAsync(c));
+        return Outcome<IReadOnlyList<HostMatch>>.Success(Matching.Search(hosts.Select(h => h.Offer(now, Options.OnlineWindow)), row.Spec,
+            new Bids(new Money(Decimals.Parse(row.StorageBid)), new Money(Decimals.Parse(row.RunningBid)))));
+    }
+
+    // ---- store (§5.1.3, §6.3.1) ----
+
+    public async Task<Outcome<MachineRow>> StoreAsync(string owner, Guid id, string hostName)
+    {
+        var found = await FindAsync(owner, id);
+        if (found.Value is not { } row) return found;
+        if (Refuse(row, MachineAction.Store) is { } refused) return refused;
+        var host = await db.ReadAsync(c => HostQueries.ByNameAsync(c, hostName));
+        if (host is null) return Failure.NotFound($"host '{hostName}'");
+        var now = clock.GetUtcNow();
+        var bids = new Bids(new Money(Decimals.Parse(row.StorageBid)), new Money(Decimals.Parse(row.RunningBid)));
+        if (Unsuitable(Matching.Judge(host.Offer(now, Options.OnlineWindow), row.Spec, bids)) is { } unsuitable) return unsuitable;
+        var storageCharge = host.Pricing.StorageCharge(row.Spec);
+        var balance = await db.ReadAsync(c => ledger.BalanceAsync(c, null, owner));
+        if (balance.Dollars < 0) return NegativeBalance(balance);
+        if (balance < storageCharge) return new Failure(402, ErrorCodes.InsufficientFunds, $"storing on {host.Name} costs {storageCharge} now and your balance is {balance}");
+
+        var newVersion = row.Version + 1;
+        var created = await agents.CreateAsync(host, new CreateMachineRequest(id, row.Mac, row.Speed, row.Memory, row.Disk, row.Image, newVersion));
+        if (created.Failure is { } agentFailure) return await Failed(row, "store", agentFailure);
+
+        var committed = await db.WriteAsync<Outcome<MachineRow>>(async (c, tx) =>
+        {
+            // Re-check room under the host's row lock: another store may have taken it meanwhile.
+            var locked = await HostQueries.ByNameAsync(c, host.Name, tx, db.ForUpdate);
+            if (locked is null) return Failure.NotFound($"host '{hostName}'");
+            if (Unsuitable(Matching.Judge(locked.Offer(now, Options.OnlineWindow), row.Spec, bids)) is { } gone) return gone;
+            var pricing = locked.Pricing;
+            var stay = row.Stay + 1;
+            var n = await c.ExecuteAsync("UPDATE machines SET state='stored', version=@newVersion, host=@host, storage_price=@sp, storage_period_days=@sd, " +
+                "running_price=@rp, running_period_seconds=@rs, stay=@stay, arrived_at=@now, storage_periods_charged=1, running_periods_charged=0, " +
+                "running_seconds_used='0', running_since=NULL WHERE id=@id AND version=@version AND state='registered'",
+                new { newVersion, host = locked.Name, sp = Decimals.Text(pricing.StorageCharge(row.Spec).Dollars), sd = pricing.StoragePeriodDays,
+                      rp = Decimals.Text(pricing.RunningCharge(row.Spec).Dollars), rs = pricing.RunningPeriodSeconds, stay,
+                      now = now.ToUnixTimeMilliseconds(), id = row.Id, version = row.Version }, tx);
+            if (n == 0) return Changed();
+            if (await ledger.BalanceAsync(c, tx, owner) < pricing.StorageCharge(row.Spec))
+                return new Failure(402, ErrorCodes.InsufficientFunds, "your balance no longer covers the first storage period");
+            // §4: the first storage period is charged on arrival.
+            await ledger.TransferAsync(c, tx, ChargeKey.Storage(id, stay, 1), TransferKinds.Storage, pricing.StorageCharge(row.Spec), owner, locked.Owner, id, locked.Name, now);
+            await events.AppendAsync(c, tx, "stored", id, owner, $"stored on {locked.Name} (version {newVersion}); charged {pricing.StorageCharge(row.Spec)} for {pricing.StoragePeriodDays} days of storage");
+            await events.AppendAsync(c, tx, "stored", id, locked.Owner, $"{owner}'s machine {id} stored on your host {locked.Name}");
+            return (await FindAsync(owner, id, c, tx)).Value!;
+        }, o => o.Ok);
+        if (!committed.Ok)
+            await agents.DeleteAsync(host, id); // undo the copy on the agent: the store did not happen
+        return committed;
+    }
+
+    private static Failure? Unsuitable(HostMatch m)
+    {
+        if (m.Matches) return null;
+        var host = m.Host.Name;
+        if (m.Reasons.Contains(MismatchReason.Offline)) return Failure.Conflict(ErrorCodes.HostOffline, $"host {host} is offline");
+        var room = m.Reasons.Where(r => r is MismatchReason.NotEnoughSpeed or MismatchReason.NotEnoughMemory or MismatchReason.NotEnoughStorage).ToList();
+        if (room.Count > 0) return Failure.Conflict(ErrorCodes.NoRoom, $"host {host} has no room: {string.Join(", ", room.Select(ReasonText))}");
+        return Failure.Conflict(ErrorCodes.OverBid, $"host {host} asks more than your bids: {string.Join(", ", m.Reasons.Select(ReasonText))} " +
+            $"(its rates: {m.StorageRatePerMonth} $/month, {m.RunningRatePerHour} $/hour)");
+    }
+
+    public static string ReasonText(MismatchReason r) => r switch
+    {
+        MismatchReason.Offline => "offline",
+        MismatchReason.NotEnoughSpeed => "not-enough-speed",
+        MismatchReason.NotEnoughMemory => "not-enough-memory",
+        MismatchReason.NotEnoughStorage => "not-enough-storage",
+        MismatchReason.OverStorageBid => "over-storage-bid",
+        MismatchReason.OverRunningBid => "over-running-bid",
+        _ => r.ToString(),
+    };
+
+    // ---- start, resume, stop, suspend (§5.1.4, §6.3.2, §6.3.4) ----
+
+    public Task<Outcome<MachineRow>> StartAsync(string owner, Guid id) => RunAsync(owner, id, MachineAction.Start, "start", "stop");
+    public Task<Outcome<MachineRow>> ResumeAsync(string owner, Guid id) => RunAsync(owner, id, MachineAction.Resume, "resume", "suspend");
+
+    /// <summary>
+    /// Start or resume: design §4 — with no prepaid running time left, one running period is charged first.
+    /// The agent acts first; if the commit then fails, the agent is told to undo (<paramref name="undoVerb"/>).
+    /// </summary>
+    private async Task<Outcome<MachineRow>> RunAsync(string owner, Guid id, MachineAction action, string verb, string undoVerb)
+    {
+        var found = await FindAsync(owner, id);
+        if (found.Value is not { } row) return found;
+        if (Refuse(row, action) is { } refused) return refused;
+        var host = await HostOf(row);
+        if (host.Value is not { } h) return host.Failure!;
+        var now = clock.GetUtcNow();
+        var period = row.RunningPeriodSeconds!.Value;
+        var runningPrice = new Money(Decimals.Parse(row.RunningPrice!));
+        var needsCharge = row.RunningTime.NeedsChargeToStart(now, period);
+        var balance = await db.ReadAsync(c => ledger.BalanceAsync(c, null, owner));
+        if (balance.Dollars < 0) return NegativeBalance(balance);
+        if (needsCharge && balance < runningPrice)
+            return new Failure(402, ErrorCodes.InsufficientFunds, $"running for {period} s costs {runningPrice} and your balance is {balance}");
+
+        var command = new MachineCommand(row.Version, row.Version);
+        var done = await agents.CommandAsync(h, id, verb, command);
+        if (done.Failure is { } agentFailure) return await Failed(row, verb, agentFailure);
+
+        var committed = await db.WriteAsync<Outcome<MachineRow>>(async (c, tx) =>
+        {
+            var started = row.RunningTime.Start(now, needsCharge);
+            var n = await c.ExecuteAsync("UPDATE machines SET state='running', running_periods_charged=@p, running_since=@now WHERE id=@id AND version=@version AND state=@state",
+                new { p = started.PeriodsCharged, now = now.ToUnixTimeMilliseconds(), id = row.Id, version = row.Version, state = row.State }, tx);
+            if (n == 0) return Changed();
+            if (needsCharge)
+            {
+                if (await ledger.BalanceAsync(c, tx, owner) < runningPrice)
+                    return new Failure(402, ErrorCodes.InsufficientFunds, "your balance no longer covers a running period");
+                await ledger.TransferAsync(c, tx, ChargeKey.Running(id, row.Stay, started.PeriodsCharged), TransferKinds.Running, runningPrice, owner, h.Owner, id, h.Name, now);
+            }
+            var left = started.LeftAt(now, period);
+            await events.AppendAsync(c, tx, verb == "start" ? "started" : "resumed", id, owner,
+                $"{verb}ed on {h.Name}" + (needsCharge ? $"; charged {runningPrice} for {period} s of running" : $"; {Money.Format(left)} s of prepaid running time left"));
+            return (await FindAsync(owner, id, c, tx)).Value!;
+        }, o => o.Ok);
+        if (!committed.Ok)
+            await agents.CommandAsync(h, id, undoVerb, command);
+        return committed;
+    }
+
+    public Task<Outcome<MachineRow>> StopAsync(string owner, Guid id) => PauseAsync(owner, id, MachineAction.Stop, "stop", MachineState.Stopped);
+    public Task<Outcome<MachineRow>> SuspendAsync(string owner, Guid id) => PauseAsync(owner, id, MachineAction.Suspend, "suspend", MachineState.Suspended);
+
+    /// <summary>Stop or suspend: version + 1 on both sides; prepaid running time is kept (design §4). A failure leaves it running (§6.3.4).</summary>
+    private async Task<Outcome<MachineRow>> PauseAsync(string owner, Guid id, MachineAction action, string verb, MachineState next)
+    {
+        var found = await FindAsync(owner, id);
+        if (found.Value is not { } row) return found;
+        if (Refuse(row, action) is { } refused) return refused;
+        var host = await HostOf(row);
+        if (host.Value is not { } h) return host.Failure!;
+        var newVersion = row.Version + 1;
+        var done = await agents.CommandAsync(h, id, verb, new MachineCommand(row.Version, newVersion));
+        if (done.Failure is { } agentFailure) return await Failed(row, verb, agentFailure);
+        var now = clock.GetUtcNow();
+        var paused = row.RunningTime.Pause(now);
+        return await db.WriteAsync<Outcome<MachineRow>>(async (c, tx) =>
+        {
+            var n = await c.ExecuteAsync("UPDATE machines SET state=@next, version=@newVersion, running_seconds_used=@used, running_since=NULL WHERE id=@id AND version=@version AND state='running'",
+                new { next = MachineRow.StateText(next), newVersion, used = Decimals.Text(paused.SecondsUsed), id = row.Id, version = row.Version }, tx);
+            if (n == 0) return Changed();
+            await events.AppendAsync(c, tx, next == MachineState.Stopped ? "stopped" : "suspended", id, owner,
+                $"{(next == MachineState.Stopped ? "stopped" : "suspended")} on {h.Name} (version {newVersion}); {Money.Format(paused.LeftAt(now, row.RunningPeriodSeconds!.Value))} s of prepaid running time kept");
+            return (await FindAsync(owner, id, c, tx)).Value!;
+        }, o => o.Ok);
+    }
+
+    // ---- delete ----
+
+    public async Task<Failure?> DeleteAsync(string owner, Guid id)
+    {
+        var found = await FindAsync(owner, id);
+        if (found.Value is not { } row) return found.Failure;
+        if (Refuse(row, MachineAction.Delete) is { } refused) return refused;
+        if (row.Host is not null)
+        {
+            var host = await HostOf(row);
+            if (host.Value is not { } h) return host.Failure;
+            if (await agents.DeleteAsync(h, id) is { } f && f.Status != 404 && !f.Message.Contains("(404", StringComparison.Ordinal))
+                return (await Failed(row, "delete", f)).Failure;
+        }
+        return await db.WriteAsync<Failure?>(async (c, tx) =>
+        {
+            var n = await c.ExecuteAsync("DELETE FROM machines WHERE id=@id AND version=@version AND state=@state", new { id = row.Id, version = row.Version, state = row.State }, tx);
+            if (n == 0) return Changed();
+            await events.AppendAsync(c, tx, "deleted", id, owner, $"deleted {row.Name}" + (row.Host is null ? "" : $" from {row.Host}"));
+            return null;
+        }, f => f is null);
+    }
+
+    public async Task<Outcome<string>> SerialAsync(string owner, Guid id)
+    {
+        var found = await FindAsync(owner, id);
+        if (found.Value is not { } row) return found.Failure!;
+        if (row.Host is null) return Failure.Conflict(ErrorCodes.InvalidState, "the machine is registered only: it has no console until it is stored");
+        var host = await HostOf(row);
+        if (host.Value is not { } h) return host.Failure!;
+        return await agents.SerialAsync(h, id);
+    }
+
+    // ---- helpers ----
+
+    private static Failure? Refuse(MachineRow row, MachineAction action) =>
+        StateTable.Decide(row.MachineState, action) is null
+            ? Failure.Conflict(ErrorCodes.InvalidState,
+                $"cannot {MachineRow.ActionText(action)} a machine that is {row.State}; allowed: {string.Join(", ", StateTable.Allowed(row.MachineState).Select(MachineRow.ActionText))}")
+            : null;
+
+    private static Failure Changed() => Failure.Conflict(ErrorCodes.Conflict, "the machine changed meanwhile (another request acted on it); reload and try again");
+
+    private static Failure NegativeBalance(Money balance) =>
+        new(402, ErrorCodes.NegativeBalance, $"your balance is {balance}: deposit funds before storing or starting machines");
+
+    private async Task<Outcome<HostRow>> HostOf(MachineRow row)
+    {
+        var host = await db.ReadAsync(c => HostQueries.ByNameAsync(c, row.Host!));
+        return host is null ? Failure.NotFound($"host '{row.Host}'") : host;
+    }
+
+    private async Task<Outcome<MachineRow>> Failed(MachineRow row, string verb, Failure failure)
+    {
+        await events.AppendAsync("error", row.Guid, row.Owner, $"{verb} failed, the machine stays {row.State}: {failure.Message}");
+        return failure;
+    }
+}
+
+/// <summary>A row of <c>configurations</c>.</summary>
+internal sealed class ConfigRow
+{
+    public string Name { get; set; } = "";
+    public string Processor { get; set; } = "";
+    public long Speed { get; set; }
+    public string Os { get; set; } = "";
+    public long Memory { get; set; }
+    public long Disk { get; set; }
+    public string? Image { get; set; }
+    public long? MinMemory { get; set; }
+    public long? MinDisk { get; set; }
+    public string? EstStorageRate { get; set; }
+    public string? EstRunningRate { get; set; }
+    public long Sort { get; set; }
+
+    public MachineSpec Spec => new(new Bogomips(Speed), new Megabytes(Memory), new Megabytes(Disk));
+}

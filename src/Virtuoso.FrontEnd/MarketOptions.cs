@@ -1,0 +1,18 @@
+namespace Virtuoso.FrontEnd;
+
+/// <summary>Marketplace settings (section "Virtuoso" of the configuration; environment VIRTUOSO__NAME).</summary>
+internal sealed class MarketOptions
+{
+    /// <summary>Credit every new account gets from the operator's deposit source (the report's figures start at $1000).</summary>
+    public decimal OpeningCredit { get; set; } = 1000m;
+    /// <summary>Fee for registering a machine, paid to the operator (Figure 10: "Register Machine ($ .05)").</summary>
+    public decimal RegistrationFee { get; set; } = 0.05m;
+    /// <summary>A host counts as online this long after its agent last answered a health check.</summary>
+    public double HostOnlineWindowSeconds { get; set; } = 15;
+    /// <summary>How often the host monitor checks every agent.</summary>
+    public double HostMonitorIntervalSeconds { get; set; } = 5;
+    /// <summary>How long a login session lasts.</summary>
+    public double SessionDays { get; set; } = 30;
+
+    public TimeSpan OnlineWindow => TimeSpan.FromSeconds(HostOnlineWindowSeconds);
+}

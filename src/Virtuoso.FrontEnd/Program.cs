@@ -1,0 +1,78 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Diagnostics;
+using Virtuoso.Contracts.Api;
+using Virtuoso.FrontEnd;
+using Virtuoso.FrontEnd.Accounts;
+using Virtuoso.FrontEnd.Agents;
+using Virtuoso.FrontEnd.Billing;
+using Virtuoso.FrontEnd.Data;
+using Virtuoso.FrontEnd.Events;
+using Virtuoso.FrontEnd.Hosts;
+using Virtuoso.FrontEnd.Machines;
+using Virtuoso.FrontEnd.Market;
+
+var builder = WebApplication.CreateBuilder(args);
+var config = builder.Configuration;
+
+// Database: VIRTUOSO_DATABASE = sqlite:PATH | postgres:CONNECTION-STRING; default a SQLite file under VIRTUOSO_DATA.
+var dataDir = config["VIRTUOSO_DATA"] ?? Path.Combine(Directory.GetCurrentDirectory(), ".virtuoso");
+var database = Database.FromSetting(config["VIRTUOSO_DATABASE"] ?? $"sqlite:{Path.Combine(dataDir, "virtuoso.db")}");
+
+builder.Services.AddSingleton(database);
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.Configure<MarketOptions>(config.GetSection("Virtuoso"));
+builder.Services.AddSingleton<Migrator>();
+builder.Services.AddSingleton<Ledger>();
+builder.Services.AddSingleton<EventLog>();
+builder.Services.AddSingleton<AgentClient>();
+builder.Services.AddSingleton<AccountService>();
+builder.Services.AddSingleton<MachineService>();
+builder.Services.AddSingleton<HostService>();
+builder.Services.AddSingleton<ConfigurationService>();
+builder.Services.AddHostedService<HostMonitor>();
+builder.Services.AddHttpClient(AgentClient.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(120));
+
+builder.Services.AddAuthentication(BearerAuthentication.SchemeName)
+    .AddScheme<AuthenticationSchemeOptions, BearerAuthentication>(BearerAuthentication.SchemeName, null);
+builder.Services.AddAuthorizationBuilder()
+    .AddPolicy(Roles.Buyer, p => p.RequireRole(Roles.Buyer))
+    .AddPolicy(Roles.Provider, p => p.RequireRole(Roles.Provider));
+
+// Every error answer is problem details with a stable code, including the framework's own (bad JSON, 404 routes).
+builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
+{
+    if (ctx.ProblemDetails.Extensions.ContainsKey("code")) return;
+    ctx.ProblemDetails.Extensions["code"] = ctx.ProblemDetails.Status switch
+    {
+        400 => ErrorCodes.Validation,
+        401 => ErrorCodes.Unauthenticated,
+        403 => ErrorCodes.WrongRole,
+        404 => ErrorCodes.NotFound,
+        _ => "error",
+    };
+    if (ctx.Exception is BadHttpRequestException bad)
+    {
+        ctx.ProblemDetails.Title = "Invalid input";
+        ctx.ProblemDetails.Detail = bad.InnerException?.Message ?? bad.Message;
+    }
+});
+builder.Services.AddOpenApi("v1");
+// Malformed bodies (bad JSON, "NaN" for a price) raise BadHttpRequestException so the problem says what was wrong.
+builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+
+var app = builder.Build();
+await app.Services.GetRequiredService<Migrator>().MigrateAsync();
+
+app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = e => e is BadHttpRequestException b ? b.StatusCode : 500 });
+app.UseStatusCodePages();
+app.UseAuthentication();
+app.UseAuthorization();
+
+app.MapOpenApi("/openapi/{documentName}.json");
+app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
+Api.Map(app);
+
+app.Run();
+
+/// <summary>Entry point, visible to the in-process API tests.</summary>
+public partial class Program;
