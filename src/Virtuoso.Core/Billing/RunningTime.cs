@@ -13,7 +13,7 @@ public sealed record RunningTime(long PeriodsCharged, decimal SecondsUsed, DateT
 
     /// <summary>Seconds consumed up to <paramref name="now"/>, counting the current run.</summary>
     public decimal UsedAt(DateTimeOffset now) =>
-        SecondsUsed + (RunningSince is { } since ? (decimal)Math.Max(0, (now - since).TotalSeconds) : 0m);
+        SecondsUsed + (RunningSince is { } since ? (decimal)Math.Max(0, (now - since).Ticks) / TimeSpan.TicksPerSecond : 0m);
 
     /// <summary>Prepaid seconds left at <paramref name="now"/> (may be negative when a charge is overdue).</summary>
     public decimal LeftAt(DateTimeOffset now, long periodSeconds) => PeriodsCharged * periodSeconds - UsedAt(now);
