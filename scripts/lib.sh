@@ -1,0 +1,73 @@
+# Shared by ./run and ./test: install what is missing, build, and start services. Source it; don't run it.
+# shellcheck shell=bash
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Debian packages the marketplace needs at run time: QEMU and its tools, rsync for migration, and what the
+# guest image build uses (busybox-static, cpio, e2fsprogs, kmod). Installed only when missing.
+RUN_PACKAGES=(qemu-system-x86 qemu-utils rsync busybox-static cpio e2fsprogs kmod socat curl procps iproute2)
+
+install_packages() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "installing Debian packages: ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+require_dotnet() {
+  command -v dotnet >/dev/null || die "the .NET 10 SDK is required (https://dot.net); 'dotnet' is not on PATH"
+  dotnet --version | grep -q '^10\.' || die "the .NET 10 SDK is required; found $(dotnet --version)"
+}
+
+build_guest_image() {
+  "$ROOT/guest/build-image.sh" "$ROOT/build/images/linux-busybox"
+}
+
+# Builds the three deployables (front-end, agent, CLI) in Release into build/.
+build_apps() {
+  say "building the front-end, the provider agent and the CLI"
+  dotnet build "$ROOT/src/Virtuoso.FrontEnd/Virtuoso.FrontEnd.csproj" -c Release -o "$ROOT/build/frontend" -v quiet -nologo >/dev/null \
+    || dotnet build "$ROOT/src/Virtuoso.FrontEnd/Virtuoso.FrontEnd.csproj" -c Release -o "$ROOT/build/frontend" -v quiet -nologo
+  dotnet build "$ROOT/src/Virtuoso.Agent/Virtuoso.Agent.csproj" -c Release -o "$ROOT/build/agent" -v quiet -nologo >/dev/null \
+    || dotnet build "$ROOT/src/Virtuoso.Agent/Virtuoso.Agent.csproj" -c Release -o "$ROOT/build/agent" -v quiet -nologo
+  dotnet build "$ROOT/src/Virtuoso.Cli/Virtuoso.Cli.csproj" -c Release -o "$ROOT/build/cli" -v quiet -nologo >/dev/null \
+    || dotnet build "$ROOT/src/Virtuoso.Cli/Virtuoso.Cli.csproj" -c Release -o "$ROOT/build/cli" -v quiet -nologo
+}
+
+# wait_http URL SECONDS: polls until URL answers 2xx.
+wait_http() {
+  local url=$1 secs=${2:-30} i
+  for ((i = 0; i < secs * 5; i++)); do
+    curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
+# start_postgres DIR PORT: a throwaway PostgreSQL cluster for the tests, owned by the postgres user,
+# listening on 127.0.0.1:PORT with trust authentication. Prints the connection string.
+start_postgres() {
+  local dir=$1 port=$2 bin
+  install_packages postgresql >&2
+  bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+  rm -rf "$dir"; mkdir -p "$dir"
+  local run=(); [ "$(id -u)" -eq 0 ] && { chown postgres: "$dir"; run=(runuser -u postgres --); }
+  "${run[@]}" "$bin/initdb" -D "$dir/data" -A trust -U postgres >/dev/null
+  "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off" -w start >/dev/null
+  echo "Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres"
+}
+
+stop_postgres() {
+  local dir=$1 bin
+  bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+  local run=(); [ "$(id -u)" -eq 0 ] && run=(runuser -u postgres --)
+  [ -d "$dir/data" ] && "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
+}
