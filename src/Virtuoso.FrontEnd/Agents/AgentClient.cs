@@ -22,6 +22,9 @@ internal sealed class AgentClient(IHttpClientFactory factory)
     public Task<Outcome<AgentMachine>> CreateAsync(HostRow host, CreateMachineRequest request, CancellationToken ct = default) =>
         SendAsync<AgentMachine>(host, HttpMethod.Put, AgentRoutes.Machine(request.Id), request, "create", ct);
 
+    public Task<Outcome<List<AgentMachine>>> ListAsync(HostRow host, CancellationToken ct = default) =>
+        SendAsync<List<AgentMachine>>(host, HttpMethod.Get, AgentRoutes.Machines, null, "list", ct, TimeSpan.FromSeconds(5));
+
     public Task<Outcome<AgentMachine>> GetAsync(HostRow host, Guid id, CancellationToken ct = default) =>
         SendAsync<AgentMachine>(host, HttpMethod.Get, AgentRoutes.Machine(id), null, "status", ct);
 

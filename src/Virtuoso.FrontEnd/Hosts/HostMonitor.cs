@@ -1,7 +1,10 @@
 using Dapper;
 using Microsoft.Extensions.Options;
 using Virtuoso.FrontEnd.Agents;
+using Virtuoso.Contracts.Agent;
 using Virtuoso.FrontEnd.Data;
+using Virtuoso.FrontEnd.Events;
+using Virtuoso.FrontEnd.Machines;
 
 namespace Virtuoso.FrontEnd.Hosts;
 
@@ -10,7 +13,7 @@ namespace Virtuoso.FrontEnd.Hosts;
 /// offline when it has not answered within <see cref="MarketOptions.HostOnlineWindowSeconds"/> (§5.1.5:
 /// "it is possible for a provider to go offline"). Stateless, so every replica may run it.
 /// </summary>
-internal sealed partial class HostMonitor(Database db, AgentClient agents, TimeProvider clock, IOptions<MarketOptions> options, ILogger<HostMonitor> log) : BackgroundService
+internal sealed partial class HostMonitor(Database db, AgentClient agents, EventLog events, TimeProvider clock, IOptions<MarketOptions> options, ILogger<HostMonitor> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stop)
     {
@@ -31,7 +34,34 @@ internal sealed partial class HostMonitor(Database db, AgentClient agents, TimeP
             if (!(await agents.HealthAsync(h, TimeSpan.FromSeconds(2), ct)).Ok) return;
             await db.ReadAsync(c => c.ExecuteAsync("UPDATE hosts SET last_seen = @now WHERE name = @name",
                 new { now = clock.GetUtcNow().ToUnixTimeMilliseconds(), name = h.Name }));
+            await ReconcileAsync(h, ct);
         }));
+    }
+
+    /// <summary>
+    /// A machine the front-end believes running but whose agent truthfully reports it powered off (the guest
+    /// ran <c>poweroff</c>, or QEMU died with its host) is recorded as stopped, at the same version (no stop
+    /// command bumped it on either side), and its running time stops being consumed. Report footnote 11:
+    /// the original could not notice this.
+    /// </summary>
+    private async Task ReconcileAsync(HostRow host, CancellationToken ct)
+    {
+        if ((await agents.ListAsync(host, ct)).Value is not { } onAgent) return;
+        var now = clock.GetUtcNow();
+        foreach (var m in onAgent.Where(m => m.State == AgentStates.Stopped))
+        {
+            await db.WriteAsync(async (c, tx) =>
+            {
+                var row = await c.QuerySingleOrDefaultAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id = @id AND host = @host AND state = 'running' AND version = @v",
+                    new { id = m.Id.ToString("D"), host = host.Name, v = m.Version }, tx);
+                if (row is null) return 0;
+                var paused = row.RunningTime.Pause(now);
+                await c.ExecuteAsync("UPDATE machines SET state='stopped', running_seconds_used=@used, running_since=NULL WHERE id=@Id AND version=@Version AND state='running'",
+                    new { used = Decimals.Text(paused.SecondsUsed), row.Id, row.Version }, tx);
+                await events.AppendAsync(c, tx, "powered-off", row.Guid, row.Owner, $"the machine was found powered off on {host.Name}; it is now stopped (version {row.Version})");
+                return 0;
+            });
+        }
     }
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Host check failed")]

@@ -281,7 +281,10 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
         var paused = row.RunningTime.Pause(now);
         return await db.WriteAsync<Outcome<MachineRow>>(async (c, tx) =>
         {
-            var n = await c.ExecuteAsync("UPDATE machines SET state=@next, version=@newVersion, running_seconds_used=@used, running_since=NULL WHERE id=@id AND version=@version AND state='running'",
+            // 'stopped' at the same version too: the host monitor may have seen the guest power off during a
+            // graceful stop and recorded it before this commit (HostMonitor.ReconcileAsync).
+            var n = await c.ExecuteAsync("UPDATE machines SET state=@next, version=@newVersion, running_seconds_used=@used, running_since=NULL " +
+                "WHERE id=@id AND version=@version AND (state='running' OR (state='stopped' AND @next='stopped'))",
                 new { next = MachineRow.StateText(next), newVersion, used = Decimals.Text(paused.SecondsUsed), id = row.Id, version = row.Version }, tx);
             if (n == 0) return Changed();
             await events.AppendAsync(c, tx, next == MachineState.Stopped ? "stopped" : "suspended", id, owner,
