@@ -1,0 +1,120 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Virtuoso.Contracts.Agent;
+
+namespace Virtuoso.EndToEnd.Tests.Support;
+
+/// <summary>
+/// A whole marketplace on this machine, from the build outputs: the front-end on a free port with its own
+/// SQLite file, and one real agent per host (real QEMU under TCG), each with its own data directory and
+/// secret. Driven through the real CLI (in-process, same code as ./virtuoso) and checked against the agents.
+/// </summary>
+internal sealed class Marketplace : IAsyncDisposable
+{
+    private readonly List<ServiceProcess> _processes = [];
+    public string Dir { get; }
+    public string Url { get; }
+    public ServiceProcess FrontEnd { get; }
+    public Dictionary<string, Agent> Agents { get; } = [];
+
+    public sealed record Agent(string Name, int Port, string Secret, string DataDir, ServiceProcess Process)
+    {
+        public string Url => $"http://127.0.0.1:{Port}";
+        public string MachineDir(Guid id) => Path.Combine(DataDir, "machines", id.ToString("D"));
+    }
+
+    private Marketplace(string dir, string url, ServiceProcess frontEnd) { Dir = dir; Url = url; FrontEnd = frontEnd; _processes.Add(frontEnd); }
+
+    public static async Task<Marketplace> StartAsync(params string[] hosts)
+    {
+        var dir = Directory.CreateTempSubdirectory("vt-e2e-").FullName;
+        var port = ServiceProcess.FreePort();
+        var url = $"http://127.0.0.1:{port}";
+        var fe = ServiceProcess.Start(Repo.Dll("Virtuoso.FrontEnd", "virtuoso-frontend"), ["--urls", url],
+            new Dictionary<string, string>
+            {
+                ["VIRTUOSO_DATA"] = Path.Combine(dir, "fe"),
+                ["Virtuoso__HostMonitorIntervalSeconds"] = "0.5",
+                ["Logging__LogLevel__Default"] = "Warning",
+            }, Path.Combine(dir, "frontend.log"));
+        var m = new Marketplace(dir, url, fe);
+        try
+        {
+            await fe.WaitHealthyAsync(url + "/healthz", TimeSpan.FromSeconds(60));
+            foreach (var host in hosts) await m.StartAgentAsync(host);
+            return m;
+        }
+        catch
+        {
+            await m.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async Task<Agent> StartAgentAsync(string name)
+    {
+        var port = ServiceProcess.FreePort();
+        var data = Path.Combine(Dir, name);
+        Directory.CreateDirectory(data);
+        var secret = Agents.TryGetValue(name, out var old) ? old.Secret : Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
+        if (old is not null) port = old.Port;
+        var secretFile = Path.Combine(data, "secret");
+        await File.WriteAllTextAsync(secretFile, secret);
+        var p = ServiceProcess.Start(Repo.Dll("Virtuoso.Agent", "virtuoso-agent"),
+            ["--name", name, "--urls", $"http://127.0.0.1:{port}", "--data", data, "--images", Repo.Images, "--secret-file", secretFile,
+             "--accelerator", "tcg", "--stop-timeout", "20"],
+            new Dictionary<string, string> { ["Logging__LogLevel__Default"] = "Warning" }, Path.Combine(Dir, name + ".log"));
+        _processes.Add(p);
+        var agent = new Agent(name, port, secret, data, p);
+        Agents[name] = agent;
+        await p.WaitHealthyAsync(agent.Url + AgentRoutes.Health, TimeSpan.FromSeconds(60));
+        return agent;
+    }
+
+    /// <summary>Runs the CLI in-process as a user whose credentials live in <paramref name="home"/>.</summary>
+    public async Task<CliResult> CliAsync(string home, params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var env = new Dictionary<string, string?> { ["VIRTUOSO_HOME"] = Path.Combine(Dir, "home-" + home), ["VIRTUOSO_SERVER"] = Url };
+        var code = await Virtuoso.Cli.Cli.RunAsync(args, stdout, stderr, env);
+        return new CliResult(code, stdout.ToString(), stderr.ToString(), string.Join(' ', args));
+    }
+
+    /// <summary>Asks an agent directly (with its secret) what it knows of a machine: the truth to compare versions with.</summary>
+    public async Task<AgentMachine> AgentMachineAsync(string host, Guid id)
+    {
+        var a = Agents[host];
+        using var http = new HttpClient();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", a.Secret);
+        return (await http.GetFromJsonAsync<AgentMachine>(a.Url + AgentRoutes.Machine(id), JsonSerializerOptions.Web))!;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var p in _processes) await p.DisposeAsync();
+        // QEMU outlives its agent on purpose; the test owns these machines, so stop them.
+        foreach (var pidFile in Directory.EnumerateFiles(Dir, "qemu.pid", SearchOption.AllDirectories))
+        {
+            try
+            {
+                if (int.TryParse((await File.ReadAllTextAsync(pidFile)).Trim(), out var pid))
+                    System.Diagnostics.Process.GetProcessById(pid).Kill();
+            }
+            catch (ArgumentException) { /* already gone */ }
+            catch (InvalidOperationException) { /* already gone */ }
+        }
+    }
+}
+
+internal sealed record CliResult(int ExitCode, string Stdout, string Stderr, string Command)
+{
+    public JsonElement Json => JsonDocument.Parse(Stdout).RootElement;
+
+    public CliResult Ok()
+    {
+        if (ExitCode != 0) throw new Xunit.Sdk.XunitException($"`virtuoso {Command}` failed ({ExitCode}): {Stderr}{Stdout}");
+        return this;
+    }
+}

@@ -1,0 +1,24 @@
+namespace Virtuoso.EndToEnd.Tests.Support;
+
+/// <summary>Where the repository and its build outputs are, seen from a test.</summary>
+internal static class Repo
+{
+    public static string Root { get; } = Environment.GetEnvironmentVariable("VIRTUOSO_REPO_ROOT") is { Length: > 0 } r ? r : FindRoot();
+
+    /// <summary>The configuration this test assembly was built in; the deployables were built alongside it.</summary>
+    public static string Configuration { get; } = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
+
+    public static string Images { get; } = Environment.GetEnvironmentVariable("VIRTUOSO_GUEST_IMAGES") is { Length: > 0 } i ? i : Path.Combine(Root, "build", "images");
+
+    public static bool GuestImageBuilt => File.Exists(Path.Combine(Images, "linux-busybox", "image.json"));
+
+    public static string Dll(string project, string assembly) =>
+        Path.Combine(Root, "src", project, "bin", Configuration, "net10.0", assembly + ".dll");
+
+    private static string FindRoot()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "Virtuoso.sln"))) return d.FullName;
+        throw new InvalidOperationException("cannot find the repository root (Virtuoso.sln) above " + AppContext.BaseDirectory);
+    }
+}
