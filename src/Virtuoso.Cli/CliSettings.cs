@@ -1,0 +1,22 @@
+namespace Virtuoso.Cli;
+
+/// <summary>What the environment decides before the command line is read.</summary>
+/// <param name="Home">Where credentials live: <c>$VIRTUOSO_HOME</c>, else <c>~/.virtuoso</c>.</param>
+/// <param name="DefaultServer"><c>$VIRTUOSO_SERVER</c>, else the front-end's development address.</param>
+/// <param name="Timeout">Per HTTP call; generous because start and stop wait for QEMU on the provider.</param>
+internal sealed record CliSettings(string Home, string DefaultServer, TimeSpan Timeout)
+{
+    public const string LocalServer = "http://127.0.0.1:5080";
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(120);
+
+    public static CliSettings From(IReadOnlyDictionary<string, string?> environment)
+    {
+        string? Variable(string name) => environment.TryGetValue(name, out var value) && !string.IsNullOrWhiteSpace(value) ? value : null;
+
+        var userHome = Variable("HOME") ?? Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        return new CliSettings(
+            Variable("VIRTUOSO_HOME") ?? Path.Combine(userHome, ".virtuoso"),
+            Variable("VIRTUOSO_SERVER") ?? LocalServer,
+            DefaultTimeout);
+    }
+}

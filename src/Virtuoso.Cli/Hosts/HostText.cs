@@ -1,0 +1,112 @@
+using Virtuoso.Cli.Output;
+using Virtuoso.Contracts.Api;
+
+namespace Virtuoso.Cli.Hosts;
+
+/// <summary>Hosts as text: the market, the provider's own hosts with their machines, one host in detail.</summary>
+internal static class HostText
+{
+    private const string AddHint = "virtuoso host add NAME --address A --port P ... (see: virtuoso host add --help)";
+
+    public static void Market(TextWriter output, HostResponse[] hosts)
+    {
+        if (hosts.Length == 0)
+        {
+            output.WriteLine("No hosts on the market yet.");
+            return;
+        }
+
+        Summary(hosts, withOwner: true).WriteTo(output);
+    }
+
+    public static void Own(TextWriter output, HostResponse[] hosts)
+    {
+        if (hosts.Length == 0)
+        {
+            output.WriteLine($"No hosts yet. Add one with: {AddHint}");
+            return;
+        }
+
+        Summary(hosts, withOwner: false).WriteTo(output);
+        foreach (var host in hosts)
+        {
+            output.WriteLine();
+            Machines(output, host);
+        }
+    }
+
+    public static void Added(TextWriter output, HostResponse host)
+    {
+        output.WriteLine($"Added host {host.Name} ({host.Address}:{host.Port}).");
+        if (host.Secret is not null)
+        {
+            output.WriteLine($"Agent secret (shown only this once; give it to the agent): {host.Secret}");
+        }
+    }
+
+    public static void Details(TextWriter output, HostResponse h)
+    {
+        Fields.Write(output,
+            ("host", h.Name),
+            ("owner", h.Owner),
+            ("agent", $"{h.Address}:{h.Port}, {(h.Online ? "online" : "offline")}"),
+            ("processor", h.Processor),
+            ("connection", h.ConnectSpeed),
+            ("speed", $"{h.ReservedSpeed} of {h.Speed} bogomips reserved; {SpeedPrice(h)}"),
+            ("memory", $"{h.ReservedMemory} of {h.Memory} MB reserved; {MemoryPrice(h)}"),
+            ("running period", $"{h.RunningPeriod} s"),
+            ("storage", $"{h.ReservedStorage} of {h.Storage} MB reserved; {StoragePrice(h)}"),
+            ("storage period", $"{h.StoragePeriod} {(h.StoragePeriod == 1 ? "day" : "days")}"));
+        if (h.Machines is not null)
+        {
+            output.WriteLine();
+            Machines(output, h);
+        }
+    }
+
+    private static Table Summary(HostResponse[] hosts, bool withOwner)
+    {
+        string[] headers = ["NAME", "OWNER", "ADDRESS", "PORT", "PROCESSOR", "ONLINE", "FREE SPEED", "FREE MEMORY", "FREE STORAGE", "PRICES"];
+        var table = new Table(withOwner ? headers : headers.Where(h => h != "OWNER").ToArray());
+        foreach (var h in hosts)
+        {
+            string[] cells =
+            [
+                h.Name, h.Owner, h.Address, Text.Number(h.Port), h.Processor, h.Online ? "yes" : "no",
+                $"{h.Speed - h.ReservedSpeed}/{h.Speed} bogomips", $"{h.Memory - h.ReservedMemory}/{h.Memory} MB",
+                $"{h.Storage - h.ReservedStorage}/{h.Storage} MB",
+                $"{SpeedPrice(h)}; {MemoryPrice(h)}; running period {h.RunningPeriod} s; {StoragePrice(h)}; storage period {h.StoragePeriod} d",
+            ];
+            table.Add(withOwner ? cells : cells.Where((_, column) => column != 1).ToArray());
+        }
+
+        return table;
+    }
+
+    private static void Machines(TextWriter output, HostResponse host)
+    {
+        var machines = host.Machines ?? [];
+        if (machines.Count == 0)
+        {
+            output.WriteLine($"No machines on {host.Name} yet.");
+            return;
+        }
+
+        output.WriteLine($"Machines on {host.Name}:");
+        var table = new Table("ID", "NAME", "OWNER", "STATE", "VERSION", "SPEED", "MEMORY", "DISK", "STORAGE", "RUNNING");
+        foreach (var m in machines)
+        {
+            table.Add(m.Id.ToString(), m.Name, m.Owner, m.State, Text.Number(m.Version), $"{m.Speed} bogomips", $"{m.Memory} MB", $"{m.Disk} MB",
+                Text.StorageCharge(m.StoragePrice, m.StoragePeriodDays), Text.RunningCharge(m.RunningPrice, m.RunningPeriodSeconds));
+        }
+
+        table.WriteTo(output);
+    }
+
+    // Prices per chunk as the report's host pages state them (§6.1.6): dollars per second, or per day for storage.
+    private static string SpeedPrice(HostResponse h) => $"{Text.Money(h.SpeedPrice)}/s per {h.SpeedUnit} bogomips";
+
+    private static string MemoryPrice(HostResponse h) => $"{Text.Money(h.MemoryPrice)}/s per {h.MemoryUnit} MB";
+
+    private static string StoragePrice(HostResponse h) => $"{Text.Money(h.StoragePrice)}/day per {h.StorageUnit} MB";
+}

@@ -1,0 +1,130 @@
+using Virtuoso.Cli.Output;
+using Virtuoso.Contracts.Api;
+
+namespace Virtuoso.Cli.Machines;
+
+/// <summary>The human renderings of configurations, machines and search results.</summary>
+internal static class MachineText
+{
+    public const string RegisterHint = "virtuoso register --config linux-busybox --storage-bid 30 --running-bid 1";
+
+    public static void Configurations(TextWriter output, ConfigurationResponse[] configurations)
+    {
+        if (configurations.Length == 0)
+        {
+            output.WriteLine("No configurations on this server. Register a custom machine with: "
+                + "virtuoso register --name NAME --speed BOGOMIPS --memory MB --disk MB --os OS --storage-bid DOLLARS --running-bid DOLLARS");
+            return;
+        }
+
+        var table = new Table("NAME", "PROCESSOR", "SPEED", "MEMORY", "DISK", "OS", "IMAGE", "MARKET ESTIMATE");
+        foreach (var c in configurations)
+        {
+            table.Add(c.Name, c.Processor, $"{c.Speed} bogomips", $"{c.Memory} MB", $"{c.Disk} MB", c.Os,
+                c.Image is null ? "blank" : $"{c.Image} (min {c.MinMemory} MB memory, {c.MinDisk} MB disk)",
+                c.EstimatedStorageRate is { } storage && c.EstimatedRunningRate is { } running
+                    ? Text.Rates(storage, running)
+                    : "no host has room yet");
+        }
+
+        table.WriteTo(output);
+    }
+
+    public static void List(TextWriter output, MachineResponse[] machines)
+    {
+        if (machines.Length == 0)
+        {
+            output.WriteLine($"No machines yet. Register one with: {RegisterHint}");
+            return;
+        }
+
+        var table = new Table("ID", "NAME", "STATE", "VERSION", "HOST", "ACTIONS");
+        foreach (var m in machines)
+        {
+            table.Add(m.Id.ToString(), m.Name, m.State, Text.Number(m.Version), m.Host ?? "-", Actions(m));
+        }
+
+        table.WriteTo(output);
+    }
+
+    public static void Details(TextWriter output, MachineResponse m) =>
+        Fields.Write(output,
+            ("machine", m.Name),
+            ("id", m.Id.ToString()),
+            ("state", $"{m.State}, version {m.Version}"),
+            ("host", m.Host ?? "none (not stored yet)"),
+            ("owner", m.Owner),
+            ("spec", $"{m.Speed} bogomips {m.Processor}, {m.Memory} MB memory, {m.Disk} MB disk, {m.Os}"),
+            ("image", m.Image ?? "blank"),
+            ("mac", m.Mac),
+            ("bids", Text.Rates(m.StorageBid, m.RunningBid)),
+            ("storage", m.StoragePrice is { } storage && m.StoragePeriodDays is { } days ? Text.StorageCharge(storage, days) : null),
+            ("running", m.RunningPrice is { } running && m.RunningPeriodSeconds is { } seconds ? Text.RunningCharge(running, seconds) : null),
+            ("rates", m.StorageRate is { } storageRate && m.RunningRate is { } runningRate ? Text.Rates(storageRate, runningRate) : null),
+            ("actions", Actions(m)));
+
+    /// <summary>After a state change: the new state and what can be done next.</summary>
+    public static void Changed(TextWriter output, MachineResponse m) =>
+        output.WriteLine($"{MachineRef.Label(m)} is {m.State}, version {m.Version}. Next: {Actions(m)}.");
+
+    public static void Registered(TextWriter output, MachineResponse m)
+    {
+        output.WriteLine($"Registered {m.Name} as {m.Id} with bids of {Text.Rates(m.StorageBid, m.RunningBid)}.");
+        output.WriteLine($"Find a host for it with: virtuoso search {Text.ShortId(m.Id)}");
+    }
+
+    public static void Stored(TextWriter output, MachineResponse m)
+    {
+        var prices = m.StoragePrice is { } storage && m.StoragePeriodDays is { } days && m.RunningPrice is { } running && m.RunningPeriodSeconds is { } seconds
+            ? $": storage {Text.StorageCharge(storage, days)}, running {Text.RunningCharge(running, seconds)}"
+            : "";
+        output.WriteLine($"Stored {MachineRef.Label(m)} on {m.Host}, version {m.Version}{prices}.");
+        output.WriteLine($"Start it with: virtuoso start {Text.ShortId(m.Id)}");
+    }
+
+    /// <summary>Matching hosts first, cheapest first, as the server orders them; then the others with their reasons.</summary>
+    public static void Search(TextWriter output, SearchResult[] results, string reference)
+    {
+        if (results.Length == 0)
+        {
+            output.WriteLine("No hosts on the market yet.");
+            return;
+        }
+
+        var matching = results.Where(r => r.Matches).ToList();
+        if (matching.Count == 0)
+        {
+            output.WriteLine("No host matches this machine. Raise its bids with: "
+                + $"virtuoso edit {reference} --storage-bid DOLLARS_PER_MONTH --running-bid DOLLARS_PER_HOUR");
+        }
+        else
+        {
+            output.WriteLine("Matching hosts, cheapest first:");
+            var table = new Table("HOST", "PROCESSOR", "ADDRESS", "RATES", "CHARGES");
+            foreach (var r in matching)
+            {
+                table.Add(r.Host, Text.Or(r.Processor, "-"), Text.Or(r.Address, "-"), Text.Rates(r.StorageRate, r.RunningRate),
+                    $"{Text.StorageCharge(r.StorageCharge, r.StoragePeriodDays)}, {Text.RunningCharge(r.RunningCharge, r.RunningPeriodSeconds)}");
+            }
+
+            table.WriteTo(output);
+            output.WriteLine($"Store it with: virtuoso store {reference} --host {matching[0].Host}");
+        }
+
+        var others = results.Where(r => !r.Matches).ToList();
+        if (others.Count > 0)
+        {
+            output.WriteLine();
+            output.WriteLine("Hosts that do not match:");
+            var table = new Table("HOST", "PROCESSOR", "ADDRESS", "RATES", "WHY NOT");
+            foreach (var r in others)
+            {
+                table.Add(r.Host, Text.Or(r.Processor, "-"), Text.Or(r.Address, "-"), Text.Rates(r.StorageRate, r.RunningRate), string.Join(", ", r.Reasons));
+            }
+
+            table.WriteTo(output);
+        }
+    }
+
+    private static string Actions(MachineResponse m) => m.Actions.Count == 0 ? "none" : string.Join(", ", m.Actions);
+}

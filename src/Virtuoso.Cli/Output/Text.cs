@@ -1,0 +1,49 @@
+using System.Globalization;
+
+namespace Virtuoso.Cli.Output;
+
+/// <summary>How numbers, money, rates and times read in human output: invariant, never rounded.</summary>
+internal static class Text
+{
+    // Every digit a decimal can hold (scale ≤ 28), no trailing zeros, never an exponent.
+    private const string AllDigits = "0.############################";
+
+    public static string Number(decimal value) => value.ToString(AllDigits, CultureInfo.InvariantCulture);
+
+    public static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    public static string Money(decimal value) => value < 0 ? "-$" + Number(-value) : "$" + Number(value);
+
+    /// <summary>A buyer's rates in the units bids are made in (design §3.1): "30 $/month, 0.3744 $/hour".</summary>
+    public static string Rates(decimal storagePerMonth, decimal runningPerHour) =>
+        $"{Number(storagePerMonth)} $/month, {Number(runningPerHour)} $/hour";
+
+    /// <summary>A charge per period: "$3 per 30 days", "$2.448 per 3600 s".</summary>
+    public static string StorageCharge(decimal charge, long periodDays) =>
+        $"{Money(charge)} per {Number(periodDays)} {(periodDays == 1 ? "day" : "days")}";
+
+    public static string RunningCharge(decimal charge, long periodSeconds) => $"{Money(charge)} per {Number(periodSeconds)} s";
+
+    /// <summary>"2d 3h 4m 5.5s": whole days, hours and minutes, and the seconds left unrounded.</summary>
+    public static string Duration(decimal seconds)
+    {
+        if (seconds < 0)
+        {
+            return "-" + Duration(-seconds);
+        }
+
+        var whole = (long)decimal.Truncate(seconds);
+        var parts = new List<string>();
+        if (whole >= 86400) parts.Add($"{whole / 86400}d");
+        if (whole >= 3600) parts.Add($"{whole % 86400 / 3600}h");
+        if (whole >= 60) parts.Add($"{whole % 3600 / 60}m");
+        parts.Add(Number(seconds - (whole - whole % 60)) + "s");
+        return string.Join(' ', parts);
+    }
+
+    public static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    public static string ShortId(Guid id) => id.ToString("D")[..8];
+
+    public static string Or(string? text, string fallback) => string.IsNullOrEmpty(text) ? fallback : text;
+}

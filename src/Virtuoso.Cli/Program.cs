@@ -1,0 +1,13 @@
+using System.Collections;
+
+namespace Virtuoso.Cli;
+
+internal static class Program
+{
+    private static Task<int> Main(string[] args)
+    {
+        var environment = Environment.GetEnvironmentVariables().Cast<DictionaryEntry>()
+            .ToDictionary(entry => (string)entry.Key, entry => (string?)entry.Value);
+        return Cli.RunAsync(args, Console.Out, Console.Error, environment);
+    }
+}

@@ -1,0 +1,201 @@
+using System.Text.Json;
+using Virtuoso.Cli.Tests.Support;
+using Virtuoso.Contracts.Api;
+
+namespace Virtuoso.Cli.Tests.Hosts;
+
+public sealed class HostCommandsTests : IAsyncLifetime
+{
+    private Harness h = null!;
+
+    public async Task InitializeAsync() => h = (await Harness.StartAsync()).LogIn("paul", "provider");
+
+    public async Task DisposeAsync() => await h.DisposeAsync();
+
+    private static readonly string[] AddVirt8 =
+    [
+        "host", "add", "virt8", "--address", "10.0.0.8", "--port", "7070", "--processor", "x86",
+        "--speed", "16000", "--speed-unit", "1000", "--speed-price", "0.00001",
+        "--memory", "4096", "--memory-unit", "4", "--memory-price", "0.00001", "--running-period", "3600",
+        "--storage", "100000", "--storage-unit", "100", "--storage-price", "0.01", "--storage-period", "30",
+        "--connect-speed", "1 Gbit/s",
+    ];
+
+    [Fact]
+    public async Task Add_PostsEveryField_AndShowsTheSecretOnce()
+    {
+        h.Api.Json("POST /api/v1/hosts", Samples.Host("virt8", secret: "s3cr3t"), 201);
+
+        var run = (await h.RunAsync(AddVirt8)).Succeeded();
+
+        Assert.Equal(
+            new AddHostRequest("virt8", "10.0.0.8", 7070, "x86", 16000, 1000, 0.00001m, 4096, 4, 0.00001m, 3600, 100000, 100, 0.01m, 30, "1 Gbit/s", null),
+            Assert.Single(h.Api.Requests).BodyAs<AddHostRequest>());
+        Assert.Contains("Added host virt8", run.Out);
+        Assert.Contains("s3cr3t", run.Out);
+    }
+
+    [Fact]
+    public async Task Add_WithSecret_SendsIt_AndJsonPrintsTheHost()
+    {
+        h.Api.Json("POST /api/v1/hosts", Samples.Host("virt8"), 201);
+
+        var run = (await h.RunAsync([.. AddVirt8, "--secret", "mine", "--json"])).Succeeded();
+
+        Assert.Equal("mine", h.Api.Requests[0].BodyAs<AddHostRequest>().Secret);
+        Assert.Equal("virt8", run.Json.GetProperty("name").GetString());
+        Assert.Equal(0.00001m, run.Json.GetProperty("speedPrice").GetDecimal());
+    }
+
+    [Theory]
+    [InlineData("--port", "70000")]
+    [InlineData("--port", "0")]
+    [InlineData("--speed", "-16000")]
+    [InlineData("--memory-unit", "four")]
+    [InlineData("--storage-price", "-0.01")]
+    [InlineData("--running-period", "1.5")]
+    public async Task Add_BadValue_IsOneLineUsageError(string option, string value)
+    {
+        var args = AddVirt8.ToArray();
+        args[Array.IndexOf(args, option) + 1] = value;
+
+        var line = (await h.RunAsync(args)).Failed(2, "usage");
+
+        Assert.Contains(option, line);
+        Assert.Empty(h.Api.Requests);
+    }
+
+    [Fact]
+    public async Task Add_MissingOption_IsUsageError()
+    {
+        var args = AddVirt8.Where((_, i) => i < AddVirt8.Length - 2).ToArray();
+        var line = (await h.RunAsync(args)).Failed(2, "usage");
+        Assert.Contains("--connect-speed", line);
+        Assert.Contains("virtuoso host add --help", line);
+    }
+
+    [Fact]
+    public async Task Add_TakenName_IsTheServersRefusal()
+    {
+        h.Api.Problem("POST /api/v1/hosts", 409, ErrorCodes.HostNameTaken, "Conflict", "a host named virt8 exists");
+        (await h.RunAsync(AddVirt8)).Failed(1, "host-name-taken");
+    }
+
+    [Fact]
+    public async Task Edit_SendsOnlyTheGivenFields()
+    {
+        h.Api.Json("PATCH /api/v1/hosts/virt8", Samples.Host("virt8"));
+
+        var run = (await h.RunAsync("host", "edit", "virt8", "--memory-price", "0.000001", "--port", "7071", "--connect-speed", "10 Gbit/s")).Succeeded();
+
+        Assert.Equal(new EditHostRequest(null, null, null, 0.000001m, null, null, null, null, null, 7071, "10 Gbit/s"),
+            Assert.Single(h.Api.Requests).BodyAs<EditHostRequest>());
+        Assert.Contains("host:", run.Out);
+        Assert.Contains("$0.000001/s per 4 MB", run.Out);
+    }
+
+    [Fact]
+    public async Task Edit_EveryEditableOption_IsAccepted()
+    {
+        h.Api.Json("PATCH /api/v1/hosts/virt8", Samples.Host("virt8"));
+
+        (await h.RunAsync("host", "edit", "virt8", "--speed-unit", "500", "--speed-price", "0.1", "--memory-unit", "8", "--memory-price", "0.2",
+            "--running-period", "60", "--storage-unit", "50", "--storage-price", "0.3", "--storage-period", "7", "--address", "h.example",
+            "--port", "1", "--connect-speed", "x")).Succeeded();
+
+        Assert.Equal(new EditHostRequest(500, 0.1m, 8, 0.2m, 60, 50, 0.3m, 7, "h.example", 1, "x"), h.Api.Requests[0].BodyAs<EditHostRequest>());
+    }
+
+    [Theory]
+    [InlineData]
+    [InlineData("--speed", "1000")]
+    public async Task Edit_NothingEditable_IsUsageError(params string[] options)
+    {
+        (await h.RunAsync(["host", "edit", "virt8", .. options])).Failed(2, "usage");
+        Assert.Empty(h.Api.Requests);
+    }
+
+    [Fact]
+    public async Task Edit_NameIsEscapedInThePath()
+    {
+        h.Api.Json("PATCH /api/v1/hosts/my host", Samples.Host("my host")).Json("PATCH /api/v1/hosts/a%2Fb", Samples.Host("a/b"));
+        (await h.RunAsync("host", "edit", "my host", "--port", "1")).Succeeded();
+        (await h.RunAsync("host", "edit", "a/b", "--port", "1")).Succeeded();
+        Assert.Equal(["/api/v1/hosts/my host", "/api/v1/hosts/a%2Fb"], h.Api.Requests.Select(r => r.Path));
+    }
+
+    [Fact]
+    public async Task Delete_Answers204()
+    {
+        h.Api.NoContent("DELETE /api/v1/hosts/virt8");
+        Assert.Equal("Deleted host virt8.\n", (await h.RunAsync("host", "delete", "virt8")).Succeeded().Out);
+        Assert.Equal("{}\n", (await h.RunAsync("host", "delete", "virt8", "--json")).Succeeded().Out);
+    }
+
+    [Fact]
+    public async Task Delete_WithMachines_IsTheServersRefusal()
+    {
+        h.Api.Problem("DELETE /api/v1/hosts/virt8", 409, ErrorCodes.Conflict, "Conflict", "virt8 still holds 1 machine");
+        Assert.Equal("error: virt8 still holds 1 machine (conflict)", (await h.RunAsync("host", "delete", "virt8")).Failed(1, "conflict"));
+    }
+
+    [Fact]
+    public async Task Hosts_ShowsPricesCapacityAndMachines()
+    {
+        h.Api.Json("GET /api/v1/hosts", new[] { Samples.Host(machines: [Samples.HostMachine()]), Samples.Host("virt8", machines: []) });
+
+        var output = (await h.RunAsync("hosts")).Succeeded().Out;
+
+        Assert.Contains("12000/16000 bogomips", output);
+        Assert.Contains("$0.00001/s per 1000 bogomips", output);
+        Assert.Contains("$0.1/day per 100 MB", output);
+        Assert.Contains("Machines on virt13:", output);
+        Assert.Contains(Samples.WebId.ToString(), output);
+        Assert.Contains("No machines on virt8 yet.", output);
+    }
+
+    [Fact]
+    public async Task Hosts_Json_IncludesMachines()
+    {
+        h.Api.Json("GET /api/v1/hosts", new[] { Samples.Host(machines: [Samples.HostMachine()]) });
+        var run = (await h.RunAsync("hosts", "--json")).Succeeded();
+        Assert.Equal("web-1", run.Json[0].GetProperty("machines")[0].GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task Hosts_None_SaysHowToAddOne()
+    {
+        h.Api.Json("GET /api/v1/hosts", Array.Empty<object>());
+        Assert.StartsWith("No hosts yet. Add one with: virtuoso host add", (await h.RunAsync("hosts")).Succeeded().Out);
+    }
+
+    [Fact]
+    public async Task Market_Json_HasNameAddressPort()
+    {
+        h.Api.Json("GET /api/v1/market", new[] { Samples.Host(), Samples.Host("virt8") });
+
+        var run = (await h.RunAsync("market", "--json")).Succeeded();
+
+        Assert.Equal(2, run.Json.GetArrayLength());
+        Assert.Equal("virt13", run.Json[0].GetProperty("name").GetString());
+        Assert.Equal("10.0.0.13", run.Json[0].GetProperty("address").GetString());
+        Assert.Equal(7070, run.Json[0].GetProperty("port").GetInt32());
+        Assert.Equal(JsonValueKind.Null, run.Json[0].GetProperty("machines").ValueKind);
+    }
+
+    [Fact]
+    public async Task Market_Table_HasOwnerAndOnline()
+    {
+        h.Api.Json("GET /api/v1/market", new[] { Samples.Host() with { Online = false } });
+        var lines = (await h.RunAsync("market")).Succeeded().Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("NAME    OWNER  ADDRESS    PORT  PROCESSOR  ONLINE", lines[0]);
+        Assert.StartsWith("virt13  paul   10.0.0.13  7070  x86        no", lines[1]);
+    }
+
+    [Fact]
+    public async Task Market_Empty_SaysSo()
+    {
+        h.Api.Json("GET /api/v1/market", Array.Empty<object>());
+        Assert.Equal("No hosts on the market yet.\n", (await h.RunAsync("market")).Succeeded().Out);
+    }
+}

@@ -1,0 +1,102 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Virtuoso.Cli.Tests.Support;
+
+/// <summary>One request the fake API received.</summary>
+internal sealed record Recorded(string Method, string Path, string Query, string? Authorization, string Body)
+{
+    public T BodyAs<T>() => JsonSerializer.Deserialize<T>(Body, FakeApi.Wire)!;
+
+    public JsonElement BodyJson => JsonDocument.Parse(Body).RootElement;
+}
+
+/// <summary>
+/// A stand-in for the front-end's REST API: Kestrel on 127.0.0.1 with an ephemeral port, answering canned
+/// contract objects per route and recording every request. Unknown routes answer 404 problem details.
+/// </summary>
+internal sealed class FakeApi : IAsyncDisposable
+{
+    public static readonly JsonSerializerOptions Wire = new(JsonSerializerDefaults.Web);
+
+    private sealed record Reply(int Status, string ContentType, string Body, TimeSpan Delay);
+
+    private readonly ConcurrentDictionary<string, Reply> routes = new();
+    private readonly ConcurrentQueue<Recorded> requests = new();
+    private WebApplication app = null!;
+
+    public string Url { get; private set; } = "";
+
+    public IReadOnlyList<Recorded> Requests => requests.ToArray();
+
+    public static async Task<FakeApi> StartAsync()
+    {
+        var fake = new FakeApi();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        fake.app = builder.Build();
+        fake.app.Run(fake.HandleAsync);
+        await fake.app.StartAsync();
+        fake.Url = fake.app.Urls.Single();
+        return fake;
+    }
+
+    /// <summary>Answer <paramref name="route"/> ("GET /api/v1/machines", optionally with "?query") with JSON.</summary>
+    public FakeApi Json(string route, object? body, int status = 200) =>
+        Raw(route, status, "application/json", body is null ? "" : JsonSerializer.Serialize(body, Wire));
+
+    public FakeApi NoContent(string route) => Raw(route, 204, "", "");
+
+    public FakeApi Text(string route, string text) => Raw(route, 200, "text/plain", text);
+
+    public FakeApi Problem(string route, int status, string? code, string title, string? detail = null) =>
+        Raw(route, status, "application/problem+json", JsonSerializer.Serialize(
+            new Dictionary<string, object?> { ["type"] = "about:blank", ["title"] = title, ["status"] = status, ["detail"] = detail, ["code"] = code }
+                .Where(pair => pair.Value is not null).ToDictionary(), Wire));
+
+    public FakeApi Raw(string route, int status, string contentType, string body, TimeSpan delay = default)
+    {
+        routes[route] = new Reply(status, contentType, body, delay);
+        return this;
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        var request = context.Request;
+        using var reader = new StreamReader(request.Body);
+        var body = await reader.ReadToEndAsync();
+        requests.Enqueue(new Recorded(request.Method, request.Path.Value ?? "", request.QueryString.Value ?? "",
+            request.Headers.Authorization.FirstOrDefault(), body));
+
+        var route = $"{request.Method} {request.Path.Value}";
+        if (!routes.TryGetValue(route + request.QueryString, out var reply) && !routes.TryGetValue(route, out reply))
+        {
+            reply = new Reply(404, "application/problem+json",
+                JsonSerializer.Serialize(new { title = "Not Found", status = 404, detail = $"no fake for {route}", code = "not-found" }, Wire), default);
+        }
+
+        if (reply.Delay > TimeSpan.Zero)
+        {
+            await Task.Delay(reply.Delay, context.RequestAborted);
+        }
+
+        context.Response.StatusCode = reply.Status;
+        if (reply.ContentType.Length > 0)
+        {
+            context.Response.ContentType = reply.ContentType;
+        }
+
+        await context.Response.WriteAsync(reply.Body);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await app.StopAsync();
+        await app.DisposeAsync();
+    }
+}
