@@ -1,0 +1,64 @@
+using Microsoft.Extensions.Logging;
+
+namespace Virtuoso.Agent;
+
+/// <summary>The agent's log messages, with stable event ids (style: source-generated, like reverse-proxy's *.Log.cs).</summary>
+internal static partial class AgentLog
+{
+    [LoggerMessage(1, LogLevel.Information, "Agent {Host} serving machines in {DataDirectory}, images from {ImagesDirectory}")]
+    public static partial void AgentStarting(ILogger logger, string host, string dataDirectory, string imagesDirectory);
+
+    [LoggerMessage(2, LogLevel.Warning, "The host secret is only {Length} characters long; use at least 16 random ones")]
+    public static partial void WeakSecret(ILogger logger, int length);
+
+    [LoggerMessage(3, LogLevel.Warning, "Refused {Method} {Path} from {Remote}: no valid host secret")]
+    public static partial void Unauthenticated(ILogger logger, string method, string path, string? remote);
+
+    [LoggerMessage(10, LogLevel.Information, "Probing KVM by booting {Kernel}")]
+    public static partial void ProbingKvm(ILogger logger, string kernel);
+
+    [LoggerMessage(11, LogLevel.Information, "Accelerator {Accelerator}: {Reason}")]
+    public static partial void AcceleratorChosen(ILogger logger, string accelerator, string reason);
+
+    [LoggerMessage(20, LogLevel.Information, "Machine {Machine} created from {Image}, disk {DiskMb} MB, version {Version}")]
+    public static partial void MachineCreated(ILogger logger, Guid machine, string image, long diskMb, long version);
+
+    [LoggerMessage(21, LogLevel.Information, "Machine {Machine}: {Verb} done, now {State}, version {Version}")]
+    public static partial void MachineChanged(ILogger logger, Guid machine, string verb, string state, long version);
+
+    [LoggerMessage(22, LogLevel.Information, "Machine {Machine} deleted")]
+    public static partial void MachineDeleted(ILogger logger, Guid machine);
+
+    [LoggerMessage(23, LogLevel.Warning, "Machine {Machine}: {Action} failed: {Message}")]
+    public static partial void CommandFailed(ILogger logger, Guid machine, string action, string message);
+
+    [LoggerMessage(24, LogLevel.Information, "Machine {Machine} recovered: recorded {Intent}, now {State} ({Step}, pid {Pid})")]
+    public static partial void MachineRecovered(ILogger logger, Guid machine, string intent, string state, string step, int? pid);
+
+    [LoggerMessage(25, LogLevel.Error, "Machine {Machine}: recovery after restart failed")]
+    public static partial void RecoveryFailed(ILogger logger, Guid machine, Exception exception);
+
+    [LoggerMessage(30, LogLevel.Information, "Image {Image} copied and verified into {Directory}")]
+    public static partial void ImageCached(ILogger logger, string image, string directory);
+
+    [LoggerMessage(40, LogLevel.Information, "QEMU of machine {Machine} up as pid {Pid} ({Accelerator})")]
+    public static partial void QemuLaunched(ILogger logger, Guid machine, int pid, string accelerator);
+
+    [LoggerMessage(41, LogLevel.Information, "Machine {Machine} did not power off within {Seconds} s; making QEMU quit")]
+    public static partial void PowerdownTimedOut(ILogger logger, Guid machine, double seconds);
+
+    [LoggerMessage(42, LogLevel.Warning, "Killing QEMU of machine {Machine} (pid {Pid})")]
+    public static partial void QemuKilled(ILogger logger, Guid machine, int pid);
+
+    [LoggerMessage(43, LogLevel.Warning, "QMP of {Directory} did not answer: {Message}")]
+    public static partial void QmpUnreachable(ILogger logger, string directory, string message);
+
+    [LoggerMessage(44, LogLevel.Information, "Machine {Machine}: saved {Bytes} bytes of state in {Seconds:0.00} s")]
+    public static partial void StateSaved(ILogger logger, Guid machine, long bytes, double seconds);
+
+    [LoggerMessage(45, LogLevel.Information, "Machine {Machine}: loaded its saved state in {Seconds:0.00} s")]
+    public static partial void StateLoaded(ILogger logger, Guid machine, double seconds);
+
+    [LoggerMessage(46, LogLevel.Warning, "Machine {Machine}: suspend failed, guest running again: {Message}")]
+    public static partial void SuspendRolledBack(ILogger logger, Guid machine, string message);
+}

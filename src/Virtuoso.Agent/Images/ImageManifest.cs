@@ -1,0 +1,68 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Virtuoso.Agent.Machines;
+
+namespace Virtuoso.Agent.Images;
+
+/// <summary>
+/// A preconfigured base image's <c>image.json</c> (design §3: preconfigured configurations carry an installed OS
+/// image and state the minimum memory and disk it needs), e.g.
+/// <c>{"name":"linux-busybox","kernel":"vmlinuz","initrd":"initrd.img","disk":"disk.qcow2","append":"...","minMemoryMb":128,"minDiskMb":1000}</c>.
+/// File names are relative to the image's folder. Without a kernel the machine boots from its disk.
+/// </summary>
+internal sealed record ImageManifest(
+    string Name,
+    string? Kernel,
+    string? Initrd,
+    string Disk,
+    string? Append,
+    long MinMemoryMb,
+    long MinDiskMb)
+{
+    public const string FileName = "image.json";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
+    };
+
+    /// <summary>The files that make up the image, besides image.json.</summary>
+    public IEnumerable<string> Files => new[] { Kernel, Initrd, Disk }.OfType<string>();
+
+    /// <summary>Parses and checks an image.json. Returns a reason when it is unusable.</summary>
+    public static (ImageManifest? Manifest, string? Error) Parse(string expectedName, ReadOnlySpan<byte> json)
+    {
+        ImageManifest? m;
+        try
+        {
+            m = JsonSerializer.Deserialize<ImageManifest>(json, Json);
+        }
+        catch (JsonException e)
+        {
+            return (null, $"image.json of '{expectedName}' is not valid: {e.Message}");
+        }
+        if (m is null)
+            return (null, $"image.json of '{expectedName}' is empty");
+        if (m.Name != expectedName)
+            return (null, $"image.json in folder '{expectedName}' names image '{m.Name}'");
+        // The files must sit in the image's own folder: no path separators, no '..'.
+        foreach (var file in new[] { m.Kernel, m.Initrd, m.Disk })
+            if (file is not null && (file.Length == 0 || file != Path.GetFileName(file) || file is "." or ".." || file == FileName))
+                return (null, $"image.json of '{expectedName}' names file '{file}', which is not a plain file name in its folder");
+        if (m.Disk is null)
+            return (null, $"image.json of '{expectedName}' names no disk");
+        if (m.Initrd is not null && m.Kernel is null)
+            return (null, $"image.json of '{expectedName}' has an initrd but no kernel");
+        if (m.MinMemoryMb is < 0 or > MachineValidation.MaxMemoryMb || m.MinDiskMb is < 0 or > MachineValidation.MaxDiskMb)
+            return (null, $"image.json of '{expectedName}' has minimums out of range");
+        return (m, null);
+    }
+}
+
+/// <summary>An image copied into this host's cache and verified; machines boot from and overlay these files.</summary>
+internal sealed record CachedImage(string Directory, ImageManifest Manifest)
+{
+    public string Disk => Path.Combine(Directory, Manifest.Disk);
+    public string? Kernel => Manifest.Kernel is { } k ? Path.Combine(Directory, k) : null;
+    public string? Initrd => Manifest.Initrd is { } i ? Path.Combine(Directory, i) : null;
+}

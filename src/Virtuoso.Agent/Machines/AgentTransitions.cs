@@ -1,0 +1,27 @@
+namespace Virtuoso.Agent.Machines;
+
+/// <summary>The state-changing commands of the control API (report §6.3.2, §6.3.4).</summary>
+internal enum MachineVerb { Start, Stop, Suspend, Resume }
+
+/// <summary>
+/// What the agent lets each command do, as data (design §3.3, seen from one host: a stored machine is
+/// <see cref="AgentState.Stopped"/> here). Anything not in the table is refused with invalid-state.
+/// The front-end checks ownership and the full state table; the agent checks what the real process allows.
+/// </summary>
+internal static class AgentTransitions
+{
+    private static readonly Dictionary<(AgentState, MachineVerb), AgentState> Table = new()
+    {
+        [(AgentState.Stopped, MachineVerb.Start)] = AgentState.Running,
+        [(AgentState.Running, MachineVerb.Stop)] = AgentState.Stopped,
+        [(AgentState.Running, MachineVerb.Suspend)] = AgentState.Suspended,
+        [(AgentState.Suspended, MachineVerb.Resume)] = AgentState.Running,
+    };
+
+    /// <summary>The state <paramref name="verb"/> leads to from <paramref name="state"/>, or null if refused.</summary>
+    public static AgentState? Decide(AgentState state, MachineVerb verb) =>
+        Table.TryGetValue((state, verb), out var next) ? next : null;
+
+    /// <summary>A running machine is never deleted: its QEMU holds the disk (stop it first).</summary>
+    public static bool CanDelete(AgentState state) => state != AgentState.Running;
+}

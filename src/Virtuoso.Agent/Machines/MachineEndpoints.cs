@@ -1,0 +1,112 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Virtuoso.Contracts.Agent;
+using Virtuoso.Contracts.Api;
+
+namespace Virtuoso.Agent.Machines;
+
+/// <summary>The control API of <see cref="AgentRoutes"/>: parse and validate, call <see cref="MachineService"/>, map errors once.</summary>
+internal static class MachineEndpoints
+{
+    public static void MapMachines(this IEndpointRouteBuilder app)
+    {
+        // Ids are taken as strings and parsed here, so a malformed id is a 400 validation error, not an unmatched route.
+        var machines = app.MapGroup(AgentRoutes.Machines);
+        machines.MapGet("", (MachineService service) => Results.Ok(service.List()));
+        machines.MapGet("/{id}", Get);
+        machines.MapPut("/{id}", CreateAsync);
+        machines.MapDelete("/{id}", DeleteAsync);
+        machines.MapGet("/{id}/serial", Serial);
+        foreach (var verb in Enum.GetValues<MachineVerb>())
+            machines.MapPost($"/{{id}}/{verb.ToString().ToLowerInvariant()}",
+                (string id, HttpRequest request, MachineService service, CancellationToken ct) => CommandAsync(id, verb, request, service, ct));
+    }
+
+    private static IResult Get(string id, MachineService service)
+    {
+        var parsed = MachineValidation.ParseId(id);
+        return parsed.Error is { } badId ? Problem(badId) : Reply(service.Get(parsed.Value));
+    }
+
+    private static async Task<IResult> CreateAsync(string id, HttpRequest request, MachineService service, CancellationToken ct)
+    {
+        var parsed = MachineValidation.ParseId(id);
+        if (parsed.Error is { } badId)
+            return Problem(badId);
+        var body = await ReadBodyAsync<CreateMachineRequest>(request, ct);
+        if (body.Error is { } badBody)
+            return Problem(badBody);
+        var valid = MachineValidation.Create(parsed.Value, body.Value);
+        if (valid.Error is { } invalid)
+            return Problem(invalid);
+        return Reply(await service.CreateAsync(valid.Value!, ct));
+    }
+
+    private static async Task<IResult> CommandAsync(string id, MachineVerb verb, HttpRequest request, MachineService service, CancellationToken ct)
+    {
+        var parsed = MachineValidation.ParseId(id);
+        if (parsed.Error is { } badId)
+            return Problem(badId);
+        var body = await ReadBodyAsync<MachineCommand>(request, ct);
+        if (body.Error is { } badBody)
+            return Problem(badBody);
+        var command = MachineValidation.Command(body.Value);
+        if (command.Error is { } invalid)
+            return Problem(invalid);
+        return Reply(await service.CommandAsync(parsed.Value, verb, command.Value!, ct));
+    }
+
+    private static async Task<IResult> DeleteAsync(string id, MachineService service, CancellationToken ct)
+    {
+        var parsed = MachineValidation.ParseId(id);
+        if (parsed.Error is { } badId)
+            return Problem(badId);
+        var deleted = await service.DeleteAsync(parsed.Value, ct);
+        return deleted.Error is { } error ? Problem(error) : Results.NoContent();
+    }
+
+    private static IResult Serial(string id, MachineService service)
+    {
+        var parsed = MachineValidation.ParseId(id);
+        if (parsed.Error is { } badId)
+            return Problem(badId);
+        var log = service.SerialLog(parsed.Value);
+        if (log.Error is { } error)
+            return Problem(error);
+        const string text = "text/plain; charset=utf-8";
+        return log.Value is { } path ? Results.File(path, text) : Results.Text("", text);
+    }
+
+    private static async Task<Outcome<T?>> ReadBodyAsync<T>(HttpRequest request, CancellationToken ct) where T : class
+    {
+        try
+        {
+            return await JsonSerializer.DeserializeAsync<T>(request.Body, JsonSerializerOptions.Web, ct);
+        }
+        catch (JsonException e)
+        {
+            return AgentError.Validation($"the body is not a valid {typeof(T).Name}: {e.Message}");
+        }
+    }
+
+    private static IResult Reply(Outcome<AgentMachine> outcome) =>
+        outcome.Error is { } error ? Problem(error) : Results.Ok(outcome.Value);
+
+    /// <summary>The one mapping of an <see cref="AgentError"/> to HTTP problem details with its stable code.</summary>
+    public static IResult Problem(AgentError error) =>
+        Results.Problem(
+            title: error.Code switch
+            {
+                ErrorCodes.Validation => "Invalid request",
+                ErrorCodes.NotFound => "Not found",
+                ErrorCodes.InvalidState => "Not allowed in this state",
+                ErrorCodes.VersionMismatch => "Version mismatch",
+                ErrorCodes.Conflict => "Conflict",
+                _ => "Agent failed",
+            },
+            detail: error.Message,
+            statusCode: error.Status,
+            extensions: new Dictionary<string, object?> { ["code"] = error.Code });
+}

@@ -1,0 +1,265 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Virtuoso.Agent.Events;
+using Virtuoso.Agent.Images;
+using Virtuoso.Agent.Vmm;
+using Virtuoso.Contracts.Agent;
+
+namespace Virtuoso.Agent.Machines;
+
+/// <summary>
+/// Carries out the control API's commands (report §6.2.3, §6.3): checks version and state, drives the
+/// <see cref="IVmm"/>, and commits the new local state atomically. Commands on one machine run one at a time
+/// (a lock per machine); reads take no lock and report what the real process shows.
+/// </summary>
+internal sealed class MachineService(
+    MachineStore store,
+    IVmm vmm,
+    ImageCache images,
+    EventLog events,
+    AcceleratorState accelerator,
+    AgentOptions options,
+    ILogger<MachineService> log)
+{
+    private readonly ConcurrentDictionary<Guid, SemaphoreSlim> _locks = new();
+
+    public int Count => store.Count;
+
+    public IReadOnlyList<AgentMachine> List() => store.All.Select(Describe).ToList();
+
+    public Outcome<AgentMachine> Get(Guid id) => store.Find(id) is { } r ? Describe(r) : AgentError.NotFound(id);
+
+    /// <summary>The serial console log of a machine, or null when it never printed anything.</summary>
+    public Outcome<string?> SerialLog(Guid id)
+    {
+        if (store.Find(id) is null)
+            return AgentError.NotFound(id);
+        var path = store.DirectoryOf(id).SerialLog;
+        return File.Exists(path) ? path : (string?)null;
+    }
+
+    public async Task<Outcome<AgentMachine>> CreateAsync(ValidCreateRequest request, CancellationToken ct)
+    {
+        using var held = await LockAsync(request.Id, ct);
+        if (store.Find(request.Id) is { } existing)
+            return existing.HasSpec(request)
+                ? Describe(existing)
+                : AgentError.Conflict($"machine {request.Id:D} already exists on this host with another spec");
+
+        CachedImage? image = null;
+        if (request.Image is { } name)
+        {
+            var described = images.Describe(name);
+            if (described.Error is { } error)
+                return error;
+            var manifest = described.Value!;
+            if (request.MemoryMb < manifest.MinMemoryMb)
+                return AgentError.Validation($"image '{name}' needs at least {manifest.MinMemoryMb} MB of memory, not {request.MemoryMb}");
+            if (request.DiskMb < manifest.MinDiskMb)
+                return AgentError.Validation($"image '{name}' needs at least {manifest.MinDiskMb} MB of disk, not {request.DiskMb}");
+            try
+            {
+                image = await images.EnsureCachedAsync(name);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return Fail(request.Id, "create", AgentError.LocalFailure($"caching image '{name}' failed: {e.Message}"));
+            }
+        }
+
+        var record = new MachineRecord(request.Id, request.Mac, request.SpeedBogomips, request.MemoryMb, request.DiskMb,
+            request.Image, request.Version, OriginHost: null, AgentState.Stopped, VncDisplay: null);
+        var staging = store.BeginCreate(request.Id);
+        try
+        {
+            await vmm.CreateDiskAsync(staging, request.DiskMb, image);
+            store.CompleteCreate(staging, record);
+        }
+        catch (Exception e) when (e is VmmException or IOException or UnauthorizedAccessException)
+        {
+            store.AbandonCreate(staging);
+            return Fail(request.Id, "create", e is VmmException
+                ? AgentError.Failed($"creating the disk of machine {request.Id:D} failed: {e.Message}")
+                : AgentError.LocalFailure($"storing machine {request.Id:D} failed: {e.Message}"));
+        }
+        AgentLog.MachineCreated(log, record.Id, record.Image ?? "(blank)", record.DiskMb, record.Version);
+        events.Append("created", record.Id, AgentStates.Stopped, record.Version, record.Image);
+        return Describe(record);
+    }
+
+    public async Task<Outcome<AgentMachine>> CommandAsync(Guid id, MachineVerb verb, MachineCommand command, CancellationToken ct)
+    {
+        using var held = await LockAsync(id, ct);
+        if (store.Find(id) is not { } record)
+            return AgentError.NotFound(id);
+        if (record.Version != command.ExpectedVersion)
+            return AgentError.VersionMismatch(command.ExpectedVersion, record.Version);
+        var dir = store.DirectoryOf(id);
+        var state = Observe(record).State;
+        if (AgentTransitions.Decide(state, verb) is not { } next)
+            return AgentError.InvalidState($"cannot {Verb(verb)} machine {id:D}: it is {MachineRecord.Wire(state)}");
+
+        var committed = record with { Intent = next, Version = command.NewVersion, VncDisplay = null };
+        try
+        {
+            switch (verb)
+            {
+                case MachineVerb.Start:
+                    var run = await vmm.StartAsync(Launch(record, dir));
+                    try
+                    {
+                        store.Save(committed with { VncDisplay = run.VncDisplay });
+                    }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                    {
+                        await vmm.StopAsync(dir, id, TimeSpan.Zero);
+                        throw;
+                    }
+                    break;
+                case MachineVerb.Stop:
+                    await vmm.StopAsync(dir, id, options.StopTimeout);
+                    store.Save(committed);
+                    break;
+                case MachineVerb.Suspend:
+                    await vmm.SuspendAsync(dir, id, () => store.Save(committed));
+                    break;
+                case MachineVerb.Resume:
+                    await vmm.ResumeAsync(Launch(record, dir), r => store.Save(committed with { VncDisplay = r.VncDisplay }));
+                    break;
+                default:
+                    throw new ArgumentOutOfRangeException(nameof(verb), verb, null);
+            }
+        }
+        catch (Exception e) when (e is VmmException or IOException or UnauthorizedAccessException)
+        {
+            var now = MachineRecord.Wire(Observe(store.Find(id)!).State);
+            return Fail(id, Verb(verb), e is VmmException
+                ? AgentError.Failed($"{Verb(verb)} of machine {id:D} failed (it is {now}): {e.Message}")
+                : AgentError.LocalFailure($"{Verb(verb)} of machine {id:D} failed (it is {now}): {e.Message}"));
+        }
+        var after = store.Find(id)!;
+        AgentLog.MachineChanged(log, id, Verb(verb), MachineRecord.Wire(next), after.Version);
+        events.Append(Past(verb), id, MachineRecord.Wire(next), after.Version);
+        return Describe(after);
+    }
+
+    public async Task<Outcome<bool>> DeleteAsync(Guid id, CancellationToken ct)
+    {
+        using var held = await LockAsync(id, ct);
+        if (store.Find(id) is not { } record)
+            return AgentError.NotFound(id);
+        if (!AgentTransitions.CanDelete(Observe(record).State))
+            return AgentError.InvalidState($"cannot delete machine {id:D}: it is running; stop it first");
+        try
+        {
+            store.Delete(id);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Fail(id, "delete", AgentError.LocalFailure($"deleting machine {id:D} failed: {e.Message}"));
+        }
+        AgentLog.MachineDeleted(log, id);
+        events.Append("deleted", id, version: record.Version);
+        return true;
+    }
+
+    /// <summary>
+    /// After a restart: find every machine's QEMU again and finish or undo whatever a crash interrupted
+    /// (<see cref="Recovery"/>). Runs before the API serves.
+    /// </summary>
+    public async Task RecoverAsync()
+    {
+        foreach (var record in store.All)
+        {
+            var dir = store.DirectoryOf(record.Id);
+            try
+            {
+                // Pieces of a suspend that never finished; the guest's state is still in its QEMU (or lost with it).
+                File.Delete(dir.StateTempFile);
+                File.Delete(dir.SuspendSocket);
+                var pid = vmm.FindProcess(dir, record.Id);
+                var status = pid is null ? GuestStatus.Unknown : await vmm.QueryStatusAsync(dir);
+                var observation = new Observation(pid is not null, status, File.Exists(dir.StateFile));
+                var plan = Recovery.Decide(record.Intent, observation);
+                if (plan.DiscardSavedState)
+                {
+                    File.Delete(dir.StateFile);
+                    AtomicFile.SyncDirectory(dir.Root);
+                }
+                switch (plan.Step)
+                {
+                    case RecoveryStep.Continue:
+                        await vmm.ContinueAsync(dir);
+                        break;
+                    case RecoveryStep.Kill:
+                        await vmm.StopAsync(dir, record.Id, TimeSpan.Zero);
+                        break;
+                }
+                if (plan.Intent != record.Intent)
+                    store.Save(record with { Intent = plan.Intent, VncDisplay = plan.Intent == AgentState.Running ? record.VncDisplay : null });
+                var now = MachineRecord.Wire(Observe(store.Find(record.Id)!).State);
+                AgentLog.MachineRecovered(log, record.Id, MachineRecord.Wire(record.Intent), now, plan.Step.ToString(), pid);
+                if (plan.Intent != record.Intent || plan.Step != RecoveryStep.None || plan.DiscardSavedState)
+                    events.Append("recovered", record.Id, now, record.Version,
+                        $"recorded {MachineRecord.Wire(record.Intent)}, found {(pid is null ? "no process" : $"pid {pid}, guest {status}")}; {plan.Step}");
+            }
+            catch (Exception e) when (e is VmmException or IOException or UnauthorizedAccessException)
+            {
+                AgentLog.RecoveryFailed(log, record.Id, e);
+                events.Append("failed", record.Id, version: record.Version, detail: $"recovery: {e.Message}");
+            }
+        }
+    }
+
+    private AgentMachine Describe(MachineRecord r)
+    {
+        var dir = store.DirectoryOf(r.Id);
+        var pid = vmm.FindProcess(dir, r.Id);
+        var state = new Observation(pid is not null, GuestStatus.Unknown, File.Exists(dir.StateFile)).State;
+        return new AgentMachine(r.Id, MachineRecord.Wire(state), r.Version, r.Mac, r.MemoryMb, r.DiskMb, r.Image, pid);
+    }
+
+    private Observation Observe(MachineRecord r)
+    {
+        var dir = store.DirectoryOf(r.Id);
+        return new Observation(vmm.FindProcess(dir, r.Id) is not null, GuestStatus.Unknown, File.Exists(dir.StateFile));
+    }
+
+    private VmLaunch Launch(MachineRecord r, MachineDirectory dir)
+    {
+        CachedImage? image = null;
+        if (r.Image is { } name)
+            image = images.FindCached(name) ?? throw new IOException($"the cached base image '{name}' of machine {r.Id:D} is missing from {options.DataDirectory}/images");
+        return new VmLaunch(r.Id, r.Mac, r.MemoryMb, dir, image, accelerator.Current);
+    }
+
+    private AgentError Fail(Guid id, string action, AgentError error)
+    {
+        AgentLog.CommandFailed(log, id, action, error.Message);
+        events.Append("failed", id, detail: error.Message);
+        return error;
+    }
+
+    private async Task<IDisposable> LockAsync(Guid id, CancellationToken ct)
+    {
+        var gate = _locks.GetOrAdd(id, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(ct);
+        return new Releaser(gate);
+    }
+
+    private sealed class Releaser(SemaphoreSlim gate) : IDisposable
+    {
+        public void Dispose() => gate.Release();
+    }
+
+    private static string Verb(MachineVerb verb) => verb.ToString().ToLowerInvariant();
+
+    private static string Past(MachineVerb verb) => verb switch
+    {
+        MachineVerb.Start => "started",
+        MachineVerb.Stop => "stopped",
+        MachineVerb.Suspend => "suspended",
+        MachineVerb.Resume => "resumed",
+        _ => throw new ArgumentOutOfRangeException(nameof(verb), verb, null),
+    };
+}

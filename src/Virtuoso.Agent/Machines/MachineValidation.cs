@@ -1,0 +1,92 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Virtuoso.Contracts.Agent;
+
+namespace Virtuoso.Agent.Machines;
+
+/// <summary>A create request that passed <see cref="MachineValidation"/>: MAC in lower case, sizes in range.</summary>
+internal sealed record ValidCreateRequest(Guid Id, string Mac, long SpeedBogomips, long MemoryMb, long DiskMb, string? Image, long Version);
+
+/// <summary>Checks at the agent's boundary (style: validate at the boundary, keep the inside trusting).</summary>
+internal static partial class MachineValidation
+{
+    public const long MaxMemoryMb = 1024L * 1024;            // 1 TiB
+    public const long MaxDiskMb = 16L * 1024 * 1024;         // 16 TiB
+    public const long MaxSpeedBogomips = 10_000_000;
+
+    public static Outcome<Guid> ParseId(string text)
+    {
+        if (!Guid.TryParse(text, out var id))
+            return AgentError.Validation($"'{Truncate(text)}' is not a machine id (a GUID)");
+        if (id == Guid.Empty)
+            return AgentError.Validation("the machine id must not be the empty GUID");
+        return id;
+    }
+
+    public static Outcome<ValidCreateRequest> Create(Guid routeId, CreateMachineRequest? r)
+    {
+        if (r is null)
+            return AgentError.Validation("a CreateMachineRequest body is required");
+        var problems = new List<string>();
+        if (r.Id != routeId)
+            problems.Add($"body id {r.Id:D} differs from the id in the path {routeId:D}");
+        var mac = ParseMac(r.Mac, out var macProblem);
+        if (macProblem is not null)
+            problems.Add(macProblem);
+        CheckRange(problems, "speedBogomips", r.SpeedBogomips, MaxSpeedBogomips);
+        CheckRange(problems, "memoryMb", r.MemoryMb, MaxMemoryMb);
+        CheckRange(problems, "diskMb", r.DiskMb, MaxDiskMb);
+        if (r.Image is not null && !IsImageName(r.Image))
+            problems.Add($"'{Truncate(r.Image)}' is not an image name (lower-case letters, digits, '.', '-', '_'; no path)");
+        if (r.Version < 0)
+            problems.Add($"version must not be negative, not {r.Version}");
+        return problems.Count > 0
+            ? AgentError.Validation(string.Join("; ", problems))
+            : new ValidCreateRequest(r.Id, mac!, r.SpeedBogomips, r.MemoryMb, r.DiskMb, r.Image, r.Version);
+    }
+
+    public static Outcome<MachineCommand> Command(MachineCommand? c)
+    {
+        if (c is null)
+            return AgentError.Validation("a MachineCommand body is required");
+        if (c.ExpectedVersion < 0)
+            return AgentError.Validation($"expectedVersion must not be negative, not {c.ExpectedVersion}");
+        if (c.NewVersion < c.ExpectedVersion)
+            return AgentError.Validation($"newVersion {c.NewVersion} is below expectedVersion {c.ExpectedVersion}: versions never go back");
+        return c;
+    }
+
+    /// <summary>A name that can only ever mean a folder directly inside the images directory.</summary>
+    public static bool IsImageName(string name) => ImageName().IsMatch(name) && !name.Contains("..", StringComparison.Ordinal);
+
+    /// <summary>Six hex pairs separated by colons, unicast (QEMU and Ethernet refuse a multicast station address), not all zero.</summary>
+    private static string? ParseMac(string? text, out string? problem)
+    {
+        problem = null;
+        if (text is null || !Mac().IsMatch(text))
+        {
+            problem = $"'{Truncate(text ?? "")}' is not a MAC address like 52:54:00:12:34:56";
+            return null;
+        }
+        var first = byte.Parse(text.AsSpan(0, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+        if ((first & 1) != 0)
+            problem = $"MAC {text} is a multicast address";
+        else if (text.All(c => c is '0' or ':'))
+            problem = "MAC 00:00:00:00:00:00 is not an address";
+        return text.ToLowerInvariant();
+    }
+
+    private static void CheckRange(List<string> problems, string name, long value, long max)
+    {
+        if (value <= 0 || value > max)
+            problems.Add($"{name} must be between 1 and {max}, not {value}");
+    }
+
+    private static string Truncate(string text) => text.Length <= 64 ? text : text[..64] + "…";
+
+    [GeneratedRegex(@"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}\z")]
+    private static partial Regex Mac();
+
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9._-]{0,63}\z")]
+    private static partial Regex ImageName();
+}

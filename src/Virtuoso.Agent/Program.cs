@@ -1,0 +1,57 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Virtuoso.Agent;
+using Virtuoso.Agent.Events;
+using Virtuoso.Agent.Health;
+using Virtuoso.Agent.Images;
+using Virtuoso.Agent.Machines;
+using Virtuoso.Agent.Security;
+using Virtuoso.Agent.Vmm;
+using Virtuoso.Agent.Vmm.Qemu;
+
+// virtuoso-agent: one per physical host (design §2, §5). Flags: see README.md.
+var builder = WebApplication.CreateBuilder(args);
+
+var (options, error) = AgentOptions.Load(builder.Configuration);
+if (options is null)
+{
+    Console.Error.WriteLine($"virtuoso-agent: {error}");
+    return 2;
+}
+var (dataLock, lockError) = DataDirectoryLock.Acquire(options.DataDirectory);
+if (dataLock is null)
+{
+    Console.Error.WriteLine($"virtuoso-agent: {lockError}");
+    return 2;
+}
+if (builder.Configuration["urls"] is null)
+    builder.WebHost.UseUrls("http://127.0.0.1:7001");
+
+builder.Services.AddSingleton(options);
+builder.Services.AddSingleton(_ => dataLock); // created by a factory, so the container releases it at shutdown
+builder.Services.TryAddSingleton(TimeProvider.System);
+builder.Services.TryAddSingleton<IVmm, QemuVmm>();
+builder.Services.AddSingleton<MachineStore>();
+builder.Services.AddSingleton<ImageCache>();
+builder.Services.AddSingleton<EventLog>();
+builder.Services.AddSingleton<AcceleratorState>();
+builder.Services.AddSingleton<KvmProbe>();
+builder.Services.AddSingleton<MachineService>();
+builder.Services.AddHostedService<MachineRecovery>();
+builder.Services.AddHostedService<AcceleratorSelection>();
+builder.Services.AddProblemDetails();
+
+var app = builder.Build();
+var log = app.Services.GetRequiredService<ILogger<Program>>();
+AgentLog.AgentStarting(log, options.Name, options.DataDirectory, options.ImagesDirectory ?? "(none)");
+if (options.Secret.Length < 16)
+    AgentLog.WeakSecret(log, options.Secret.Length);
+
+app.UseExceptionHandler();
+app.UseMiddleware<SecretAuthentication>();
+app.MapHealth();
+app.MapMachines();
+app.Run();
+return 0;
+
+/// <summary>The agent's entry point, visible to WebApplicationFactory in the tests.</summary>
+public partial class Program;

@@ -1,0 +1,47 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Virtuoso.Contracts.Agent;
+using Virtuoso.Contracts.Api;
+
+namespace Virtuoso.Agent.Security;
+
+/// <summary>
+/// Every call but the health check must carry <c>Authorization: Bearer &lt;host secret&gt;</c> (design §2: agents never
+/// trust the network; report §6.2.3 footnote 26 is what we do better). Runs before routing, so an unauthenticated
+/// caller learns nothing, not even whether a machine or route exists, and changes nothing.
+/// </summary>
+internal sealed class SecretAuthentication(RequestDelegate next, AgentOptions options, ILogger<SecretAuthentication> log)
+{
+    // Compare digests, so that neither the content nor the length of the secret leaks through timing.
+    private readonly byte[] _secretDigest = SHA256.HashData(Encoding.UTF8.GetBytes(options.Secret));
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (IsPublic(context.Request) || Presents(context.Request.Headers.Authorization.ToString()))
+        {
+            await next(context);
+            return;
+        }
+        AgentLog.Unauthenticated(log, context.Request.Method, context.Request.Path, context.Connection.RemoteIpAddress?.ToString());
+        context.Response.Headers.WWWAuthenticate = "Bearer";
+        await Results.Problem(
+            title: "Unauthenticated",
+            detail: "this call needs the host secret: Authorization: Bearer <secret>",
+            statusCode: StatusCodes.Status401Unauthorized,
+            extensions: new Dictionary<string, object?> { ["code"] = ErrorCodes.Unauthenticated }).ExecuteAsync(context);
+    }
+
+    private static bool IsPublic(HttpRequest request) =>
+        (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)) && request.Path.Equals(AgentRoutes.Health, StringComparison.Ordinal);
+
+    private bool Presents(string header)
+    {
+        const string scheme = "Bearer ";
+        if (!header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
+            return false;
+        var digest = SHA256.HashData(Encoding.UTF8.GetBytes(header[scheme.Length..].Trim()));
+        return CryptographicOperations.FixedTimeEquals(digest, _secretDigest);
+    }
+}

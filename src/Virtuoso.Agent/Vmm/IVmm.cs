@@ -1,0 +1,55 @@
+using Virtuoso.Agent.Images;
+using Virtuoso.Agent.Machines;
+
+namespace Virtuoso.Agent.Vmm;
+
+/// <summary>
+/// The one place the agent drives a virtual machine monitor (design §5, report §7.1.1: "the VMM sits behind one
+/// small interface so that another VMM can be added"). Everything about versions, states and records stays in
+/// <see cref="MachineService"/>; an implementation only moves processes and files. Failures throw
+/// <see cref="VmmException"/> with a message that names what failed.
+/// </summary>
+internal interface IVmm
+{
+    /// <summary>Creates the machine's disk: blank, or a copy-on-write overlay of <paramref name="image"/>'s base disk.</summary>
+    Task CreateDiskAsync(MachineDirectory dir, long diskMb, CachedImage? image);
+
+    /// <summary>The pid of the live VMM process that holds machine <paramref name="id"/>, or null.</summary>
+    int? FindProcess(MachineDirectory dir, Guid id);
+
+    Task<GuestStatus> QueryStatusAsync(MachineDirectory dir);
+
+    /// <summary>Boots the machine. Returns once the guest runs.</summary>
+    Task<VmmRun> StartAsync(VmLaunch launch);
+
+    /// <summary>Asks the guest to power off, waits up to <paramref name="graceful"/>, then makes the VMM quit, then kills it.
+    /// Returns once the process is gone. <see cref="TimeSpan.Zero"/> skips the polite part.</summary>
+    Task StopAsync(MachineDirectory dir, Guid id, TimeSpan graceful);
+
+    /// <summary>
+    /// Pauses the guest, saves its memory state to <see cref="MachineDirectory.StateFile"/>, calls <paramref name="commit"/>,
+    /// and ends the process. When anything fails before the commit returns, the saved state is removed and the
+    /// guest runs on (§6.3.4: a failed suspend leaves the machine running).
+    /// </summary>
+    Task SuspendAsync(MachineDirectory dir, Guid id, Action commit);
+
+    /// <summary>
+    /// Starts the VMM from the saved state, calls <paramref name="commit"/> once the state is loaded, deletes the
+    /// state file, and lets the guest run. When anything fails before the commit returns, the process is ended and the
+    /// state file kept: the machine stays suspended.
+    /// </summary>
+    Task<VmmRun> ResumeAsync(VmLaunch launch, Action<VmmRun> commit);
+
+    /// <summary>Lets a paused guest run again.</summary>
+    Task ContinueAsync(MachineDirectory dir);
+}
+
+/// <summary>Everything needed to boot one machine.</summary>
+/// <param name="Accelerator">"kvm" or "tcg".</param>
+internal sealed record VmLaunch(Guid Id, string Mac, long MemoryMb, MachineDirectory Dir, CachedImage? Image, string Accelerator);
+
+/// <summary>A started VMM process.</summary>
+internal sealed record VmmRun(int Pid, int? VncDisplay);
+
+/// <summary>The VMM failed; <see cref="Exception.Message"/> says what.</summary>
+internal class VmmException(string message, Exception? inner = null) : Exception(message, inner);

@@ -1,0 +1,59 @@
+namespace Virtuoso.Agent.Vmm.Qemu;
+
+/// <summary>
+/// The arguments of <c>qemu-system-x86_64</c> for one machine (design §5: "starts QEMU with the machine's id, MAC
+/// address, memory and disk"). Pure, so that what a machine boots with is tested without QEMU. A resume uses
+/// exactly the arguments of a start plus the incoming state: QEMU requires the same devices on both sides.
+/// </summary>
+internal static class QemuCommandLine
+{
+    /// <param name="vncDisplay">First display tried; QEMU takes the next free one up to 99 above it.</param>
+    /// <param name="incomingState">The saved state to load, paused, instead of booting; null to boot.</param>
+    public static IReadOnlyList<string> Build(VmLaunch launch, int vncDisplay, string? incomingState = null)
+    {
+        var dir = launch.Dir;
+        var id = launch.Id.ToString("D");
+        var args = new List<string>
+        {
+            "-name", id,
+            "-uuid", id,
+            "-machine", "pc",
+            "-accel", launch.Accelerator,
+            "-m", $"{launch.MemoryMb}",
+            "-smp", "1",
+            "-nodefaults",
+            "-no-user-config",
+            // The guest's console for VNC (design §7). Loopback only; password=on refuses every client until a
+            // console session sets a password through QMP.
+            "-vga", "std",
+            "-display", "none",
+            "-vnc", $"127.0.0.1:{vncDisplay},to={vncDisplay + 99},password=on",
+            "-drive", $"file={Opt(dir.Disk)},if=virtio,format=qcow2",
+            "-netdev", "user,id=n0",
+            "-device", $"virtio-net-pci,netdev=n0,mac={launch.Mac}",
+            // First serial port: a socket anyone on this host can type into, logged (appending across boots) to serial.log.
+            "-chardev", $"socket,id=s0,path={Opt(dir.SerialSocket)},server=on,wait=off,logfile={Opt(dir.SerialLog)},logappend=on",
+            "-serial", "chardev:s0",
+            "-qmp", $"unix:{Opt(dir.QmpSocket)},server=on,wait=off",
+            "-pidfile", dir.PidFile,
+        };
+        if (launch.Image is { Kernel: { } kernel } image)
+        {
+            args.AddRange(["-kernel", kernel]);
+            if (image.Initrd is { } initrd)
+                args.AddRange(["-initrd", initrd]);
+            if (image.Manifest.Append is { } append)
+                args.AddRange(["-append", append]);
+        }
+        if (incomingState is not null)
+            // -S: stay paused after loading, so the agent commits before the guest runs.
+            args.AddRange(["-S", "-incoming", $"exec:cat {ShellQuote(incomingState)}"]);
+        return args;
+    }
+
+    /// <summary>Escapes a value inside a QEMU option list, where a comma separates options.</summary>
+    public static string Opt(string value) => value.Replace(",", ",,", StringComparison.Ordinal);
+
+    /// <summary>Quotes a path for the /bin/sh that QEMU runs an <c>exec:</c> migration through.</summary>
+    public static string ShellQuote(string value) => "'" + value.Replace("'", @"'\''", StringComparison.Ordinal) + "'";
+}

@@ -1,0 +1,101 @@
+using Microsoft.Extensions.Configuration;
+using Virtuoso.Agent.Tests.Support;
+
+namespace Virtuoso.Agent.Tests;
+
+public sealed class AgentOptionsTests : IDisposable
+{
+    private readonly TestDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static (AgentOptions? Options, string? Error) Load(params string[] args) =>
+        AgentOptions.Load(new ConfigurationBuilder().AddCommandLine(args).Build());
+
+    [Fact]
+    public void Load_TheDocumentedFlags()
+    {
+        var secret = Path.Combine(_dir.Path, "secret");
+        File.WriteAllText(secret, "s3cret-from-file\n");
+        var images = _dir.Sub("images");
+
+        var (options, error) = Load("--name", "alpha", "--data", _dir.Path + "/data", "--images", images, "--secret-file", secret,
+            "--accelerator", "KVM", "--stop-timeout", "2.5", "--vnc-display", "20");
+
+        Assert.Null(error);
+        Assert.Equal("alpha", options!.Name);
+        Assert.Equal(_dir.Path + "/data", options.DataDirectory);
+        Assert.Equal(images, options.ImagesDirectory);
+        Assert.Equal("s3cret-from-file", options.Secret);
+        Assert.Equal(AcceleratorMode.Kvm, options.Accelerator);
+        Assert.Equal(TimeSpan.FromSeconds(2.5), options.StopTimeout);
+        Assert.Equal(20, options.VncBaseDisplay);
+    }
+
+    [Fact]
+    public void Load_SecretFromTheEnvironmentVariable_AndDefaults()
+    {
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["VIRTUOSO_AGENT_SECRET"] = "from-env",
+            ["Data"] = _dir.Path,
+        }).Build();
+
+        var (options, error) = AgentOptions.Load(config);
+
+        Assert.Null(error);
+        Assert.Equal("from-env", options!.Secret);
+        Assert.Equal(AcceleratorMode.Auto, options.Accelerator);
+        Assert.Equal(TimeSpan.FromSeconds(30), options.StopTimeout);
+        Assert.Null(options.ImagesDirectory);
+    }
+
+    [Theory]
+    [InlineData("no host secret")]
+    public void Load_WithoutSecret_IsRefused(string reason)
+    {
+        var (options, error) = Load("--data", _dir.Path);
+
+        Assert.Null(options);
+        Assert.Contains(reason, error);
+    }
+
+    [Fact]
+    public void Load_EmptyOrMissingSecretFile_IsRefused()
+    {
+        var empty = Path.Combine(_dir.Path, "empty");
+        File.WriteAllText(empty, " \n");
+
+        Assert.Contains("is empty", Load("--data", _dir.Path, "--secret-file", empty).Error);
+        Assert.Contains("cannot read", Load("--data", _dir.Path, "--secret-file", empty + "-missing").Error);
+    }
+
+    [Theory]
+    [InlineData("--accelerator", "xen", "--accelerator")]
+    [InlineData("--stop-timeout", "-1", "--stop-timeout")]
+    [InlineData("--stop-timeout", "soon", "--stop-timeout")]
+    [InlineData("--vnc-display", "-3", "--vnc-display")]
+    [InlineData("--images", "/nonexistent/images", "does not exist")]
+    public void Load_BadValue_IsRefusedNamingTheFlag(string flag, string value, string reason)
+    {
+        var (options, error) = Load("--data", _dir.Path, "--secret-file", WriteSecret(), flag, value);
+
+        Assert.Null(options);
+        Assert.Contains(reason, error);
+    }
+
+    [Fact]
+    public void Load_DataDirectoryTooLongForUnixSockets_IsRefused()
+    {
+        var (_, error) = Load("--data", "/tmp/" + new string('d', 80), "--secret-file", WriteSecret());
+
+        Assert.Contains("too long", error);
+    }
+
+    private string WriteSecret()
+    {
+        var path = Path.Combine(_dir.Path, "secret");
+        File.WriteAllText(path, "s3cret");
+        return path;
+    }
+}

@@ -1,0 +1,72 @@
+using Virtuoso.Agent.Images;
+using Virtuoso.Agent.Machines;
+using Virtuoso.Agent.Vmm;
+using Virtuoso.Agent.Vmm.Qemu;
+
+namespace Virtuoso.Agent.Tests.Vmm.Qemu;
+
+public class QemuCommandLineTests
+{
+    private static readonly Guid Id = Guid.Parse("6f1b0a2e-6a55-4c4e-9d7a-1d2b3c4d5e6f");
+    private static readonly MachineDirectory Dir = new("/data/machines/6f1b0a2e-6a55-4c4e-9d7a-1d2b3c4d5e6f");
+
+    private static VmLaunch Blank(string accelerator = "tcg") => new(Id, "52:54:00:12:34:56", 256, Dir, null, accelerator);
+
+    private static string Line(IReadOnlyList<string> args) => string.Join(' ', args);
+
+    [Fact]
+    public void Build_Blank_HasTheMachinesIdentityAndDevices()
+    {
+        var line = Line(QemuCommandLine.Build(Blank(), vncDisplay: 12));
+
+        Assert.Contains($"-name {Id:D} -uuid {Id:D} -machine pc -accel tcg -m 256 -smp 1", line);
+        Assert.Contains($"-drive file={Dir.Root}/disk.qcow2,if=virtio,format=qcow2", line);
+        Assert.Contains("-device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56", line);
+        Assert.Contains("-vga std", line);
+        Assert.Contains("-vnc 127.0.0.1:12,to=111,password=on", line);
+        Assert.Contains($"-chardev socket,id=s0,path={Dir.Root}/serial.sock,server=on,wait=off,logfile={Dir.Root}/serial.log,logappend=on -serial chardev:s0", line);
+        Assert.Contains($"-qmp unix:{Dir.Root}/qmp.sock,server=on,wait=off", line);
+        Assert.Contains($"-pidfile {Dir.Root}/qemu.pid", line);
+        Assert.DoesNotContain("-kernel", line);
+        Assert.DoesNotContain("-incoming", line);
+        Assert.DoesNotContain("-daemonize", line);
+    }
+
+    [Fact]
+    public void Build_Preconfigured_BootsTheCachedKernel()
+    {
+        var image = new CachedImage("/data/images/linux-busybox",
+            new ImageManifest("linux-busybox", "vmlinuz", "initrd.img", "disk.qcow2", "console=ttyS0 root=/dev/vda rw", 128, 1000));
+
+        var args = QemuCommandLine.Build(Blank("kvm") with { Image = image }, 10);
+
+        var line = Line(args);
+        Assert.Contains("-accel kvm", line);
+        Assert.Contains("-kernel /data/images/linux-busybox/vmlinuz -initrd /data/images/linux-busybox/initrd.img", line);
+        // The kernel command line stays one argument.
+        Assert.Equal("console=ttyS0 root=/dev/vda rw", args[args.ToList().IndexOf("-append") + 1]);
+    }
+
+    [Fact]
+    public void Build_Resume_IsTheStartPlusAPausedIncomingState()
+    {
+        var start = QemuCommandLine.Build(Blank(), 10);
+
+        var resume = QemuCommandLine.Build(Blank(), 10, Dir.StateFile);
+
+        Assert.Equal(start, resume.Take(start.Count));
+        Assert.Equal(["-S", "-incoming", $"exec:cat '{Dir.Root}/state.bin'"], resume.Skip(start.Count));
+    }
+
+    [Fact]
+    public void Build_PathsWithCommasAndQuotes_AreEscaped()
+    {
+        var odd = new MachineDirectory("/data,x/it's");
+
+        var args = QemuCommandLine.Build(Blank() with { Dir = odd }, 10, odd.StateFile);
+
+        Assert.Contains("file=/data,,x/it's/disk.qcow2,if=virtio,format=qcow2", args);
+        Assert.Contains("unix:/data,,x/it's/qmp.sock,server=on,wait=off", args);
+        Assert.Contains(@"exec:cat '/data,x/it'\''s/state.bin'", args);
+    }
+}
