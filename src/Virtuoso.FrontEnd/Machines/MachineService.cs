@@ -185,8 +185,10 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
             await events.AppendAsync(c, tx, "stored", id, locked.Owner, $"{owner}'s machine {id} stored on your host {locked.Name}");
             return (await FindAsync(owner, id, c, tx)).Value!;
         }, o => o.Ok);
-        if (!committed.Ok)
-            await agents.DeleteAsync(host, id); // undo the copy on the agent: the store did not happen
+        // Undo the copy on the agent: this store did not happen. Unless a racing store of the same machine to the
+        // same host won: the agent's create is idempotent, so that copy is the winner's and must stay.
+        if (!committed.Ok && (await FindAsync(owner, id)).Value?.Host != host.Name)
+            await agents.DeleteAsync(host, id);
         return committed;
     }
 
