@@ -47,13 +47,18 @@ internal sealed partial class HostMonitor(Database db, AgentClient agents, Event
     private async Task ReconcileAsync(HostRow host, CancellationToken ct)
     {
         if ((await agents.ListAsync(host, ct)).Value is not { } onAgent) return;
-        var now = clock.GetUtcNow();
         foreach (var m in onAgent.Where(m => m.State == AgentStates.Stopped))
         {
+            // The list may predate a start committed since (the agent starts before the front-end commits, and start
+            // keeps the version), so its "stopped" proves nothing about the current run: ask again once the run is seen.
+            var seen = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id = @id AND host = @host AND state = 'running' AND version = @v",
+                new { id = m.Id.ToString("D"), host = host.Name, v = m.Version }));
+            if (seen is null || (await agents.GetAsync(host, m.Id, ct)).Value is not { State: AgentStates.Stopped } again || again.Version != seen.Version) continue;
+            var now = clock.GetUtcNow();
             await db.WriteAsync(async (c, tx) =>
             {
-                var row = await c.QuerySingleOrDefaultAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id = @id AND host = @host AND state = 'running' AND version = @v",
-                    new { id = m.Id.ToString("D"), host = host.Name, v = m.Version }, tx);
+                var row = await c.QuerySingleOrDefaultAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id = @id AND host = @host AND state = 'running' AND version = @v AND running_since = @since",
+                    new { id = m.Id.ToString("D"), host = host.Name, v = m.Version, since = seen.RunningSince }, tx);
                 if (row is null) return 0;
                 var paused = row.RunningTime.Pause(now);
                 await c.ExecuteAsync("UPDATE machines SET state='stopped', running_seconds_used=@used, running_since=NULL WHERE id=@Id AND version=@Version AND state='running'",
