@@ -57,7 +57,14 @@ internal sealed record AgentOptions
         if (images is not null && !Directory.Exists(images))
             return (null, $"--images {images} does not exist");
 
-        if (!Enum.TryParse<AcceleratorMode>(config["accelerator"] ?? "auto", ignoreCase: true, out var accel) || !Enum.IsDefined(accel))
+        AcceleratorMode? parsed = (config["accelerator"] ?? "auto").ToLowerInvariant() switch
+        {
+            "auto" => AcceleratorMode.Auto,
+            "tcg" => AcceleratorMode.Tcg,
+            "kvm" => AcceleratorMode.Kvm,
+            _ => null,
+        };
+        if (parsed is not { } accel)
             return (null, $"--accelerator must be tcg, kvm or auto, not '{config["accelerator"]}'");
 
         var options = new AgentOptions

@@ -72,6 +72,7 @@ public sealed class AgentOptionsTests : IDisposable
 
     [Theory]
     [InlineData("--accelerator", "xen", "--accelerator")]
+    [InlineData("--accelerator", "1", "--accelerator")]
     [InlineData("--stop-timeout", "-1", "--stop-timeout")]
     [InlineData("--stop-timeout", "soon", "--stop-timeout")]
     [InlineData("--vnc-display", "-3", "--vnc-display")]

@@ -41,7 +41,8 @@ internal sealed class KvmProbe(AgentOptions options)
                      "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
                      "-kernel", kernel,
                      "-append", "console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1",
-                     "-serial", $"file:{QemuCommandLine.Opt(serial)}",
+                     "-chardev", $"file,id=s0,path={QemuCommandLine.Opt(serial)}",
+                     "-serial", "chardev:s0",
                  ])
             psi.ArgumentList.Add(a);
 

@@ -25,7 +25,7 @@ public sealed class KvmProbeTests : IDisposable
     {
         if (!File.Exists("/dev/kvm"))
             return; // Nothing to probe: the agent takes TCG without booting anything (AcceleratorSelectionTests).
-        var probe = new KvmProbe(TestOptions.For(_dir.Path) with { ProbeTimeout = TimeSpan.FromSeconds(6) });
+        var probe = new KvmProbe(TestOptions.For(_dir.Path) with { ProbeTimeout = TimeSpan.FromSeconds(4) });
 
         var result = await probe.RunAsync(Kernel, CancellationToken.None);
 
@@ -40,7 +40,7 @@ public sealed class KvmProbeTests : IDisposable
         {
             ["accelerator"] = "auto",
             ["images"] = RealQemu.ImagesDirectory,
-            ["probe-timeout"] = "6",
+            ["probe-timeout"] = "4",
         });
         var client = agent.CreateClient();
         // Serving while probing, with the safe choice.
@@ -56,8 +56,8 @@ public sealed class KvmProbeTests : IDisposable
 
     private static async Task<JsonElement> WaitForAcceleratorEventAsync(string events, TimeSpan timeout)
     {
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (watch.Elapsed < timeout)
         {
             if (File.Exists(events))
                 foreach (var line in File.ReadAllLines(events))

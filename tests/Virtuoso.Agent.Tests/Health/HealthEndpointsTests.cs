@@ -1,0 +1,35 @@
+using System.Net.Http.Json;
+using Virtuoso.Agent.Tests.Support;
+using Virtuoso.Contracts.Agent;
+
+namespace Virtuoso.Agent.Tests.Health;
+
+public sealed class HealthEndpointsTests : IDisposable
+{
+    private readonly TestDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task Health_TellsHostAcceleratorAndMachineCount_WithoutTheSecret()
+    {
+        await using var agent = new AgentFactory(_dir.Path, new FakeVmm(), new Dictionary<string, string?> { ["name"] = "virt13" });
+        await agent.CreateAuthenticatedClient().CreateAsync(AgentApi.Blank(Guid.NewGuid()));
+        await agent.CreateAuthenticatedClient().CreateAsync(AgentApi.Blank(Guid.NewGuid()));
+
+        var health = await agent.CreateClient().GetFromJsonAsync<AgentHealth>(AgentRoutes.Health);
+
+        Assert.Equal(new AgentHealth("virt13", "tcg", 2), health);
+    }
+
+    [Fact]
+    public async Task Health_ForcedKvm_IsReportedWithoutProbing()
+    {
+        await using var agent = new AgentFactory(_dir.Path, new FakeVmm(), new Dictionary<string, string?> { ["accelerator"] = "kvm" });
+
+        var health = await agent.CreateClient().GetFromJsonAsync<AgentHealth>(AgentRoutes.Health);
+
+        Assert.Equal("kvm", health!.Accelerator);
+        Assert.False(Directory.Exists(Path.Combine(_dir.Path, "probe")));
+    }
+}
