@@ -28,9 +28,12 @@ APPEND="console=tty0 console=ttyS0,115200 root=/dev/vda rw quiet"
 # modules.dep).  crc32c_generic: ext4/jbd2 metadata checksums need the crc32c crypto driver.
 INITRD_MODULES="crc32c_generic virtio_pci virtio_blk ext4"
 # Modules available on the root disk (loaded by rcS, or on demand via busybox modprobe).
-# bochs: DRM driver of QEMU's standard VGA (-vga std, the default on pc and q35); with it,
-# fbcon gives the VGA console (tty0/tty1) when the kernel is booted through PVH (see below).
-ROOTFS_MODULES="$INITRD_MODULES virtio_net button evdev virtio_balloon virtio_rng virtio_console virtio_input bochs cirrus"
+# Graphics: the kernel is booted through its PVH entry (see "Kernel" below), which leaves the
+# VGA text console (vgacon) unusable; the VGA console (tty0/tty1, seen through VNC) is fbcon on
+# a DRM driver instead: bochs for QEMU's standard VGA (-vga std, the default on pc and q35),
+# cirrus (-vga cirrus), virtio_gpu (-vga virtio).  rcS loads drivers for the PCI and virtio
+# devices present (modalias), so only the matching one is loaded.
+ROOTFS_MODULES="$INITRD_MODULES virtio_net button evdev virtio_balloon virtio_rng virtio_console virtio_input bochs cirrus virtio_gpu"
 
 log() { echo "build-image: $*" >&2; }
 die() { echo "build-image: ERROR: $*" >&2; exit 1; }
@@ -334,9 +337,12 @@ mount -t tmpfs -o mode=0755,size=16m tmpfs /run
 mount -o remount,rw / 2>/dev/null
 hostname -F /etc/hostname
 
-# Drivers: evdev + ACPI button (power button -> acpid), network, virtio extras.
-for m in evdev button virtio_net virtio_balloon virtio_rng virtio_console virtio_input bochs; do
-    modprobe -q "$m" 2>/dev/null
+# Drivers: evdev + ACPI button (power button -> acpid); then, for the PCI and virtio devices
+# present, whichever of the shipped modules match (graphics, virtio_net, balloon, rng...).
+modprobe -q evdev
+modprobe -q button
+for f in /sys/bus/pci/devices/*/modalias /sys/bus/virtio/devices/*/modalias; do
+    [ -r "$f" ] && modprobe -q "$(cat "$f")" 2>/dev/null
 done
 
 # Network: bring the interfaces up; no addresses are assigned (there is no DHCP server).
