@@ -42,11 +42,8 @@ internal static class Api
         buyer.MapGet("/{id:guid}", async (Guid id, ClaimsPrincipal u, MachineService s) => Machine(await s.FindAsync(u.Name(), id)));
         buyer.MapPatch("/{id:guid}", async (Guid id, EditMachineRequest r, ClaimsPrincipal u, MachineService s) => Machine(await s.EditAsync(u.Name(), id, r))).WithSummary("Edit a registered machine");
         buyer.MapDelete("/{id:guid}", async (Guid id, ClaimsPrincipal u, MachineService s) => await s.DeleteAsync(u.Name(), id) is { } f ? f.ToResult() : Results.NoContent());
-        buyer.MapGet("/{id:guid}/search", async (Guid id, ClaimsPrincipal u, MachineService s) =>
-            (await s.SearchAsync(u.Name(), id)).ToResult(list => Results.Ok(list.Select(m => new SearchResult(
-                m.Host.Name, "", "", m.Matches, m.StorageRatePerMonth.Dollars, m.RunningRatePerHour.Dollars,
-                m.StorageCharge.Dollars, m.Host.Pricing.StoragePeriodDays, m.RunningCharge.Dollars, m.Host.Pricing.RunningPeriodSeconds,
-                m.Reasons.Select(MachineService.ReasonText).ToList()))))).WithSummary("Hosts for a registered machine, matching ones first, cheapest first, others with reasons");
+        buyer.MapGet("/{id:guid}/search", async (Guid id, ClaimsPrincipal u, MachineService s) => (await s.SearchAsync(u.Name(), id)).ToResult())
+            .WithSummary("Hosts for a registered machine, matching ones first, cheapest first, others with reasons");
         buyer.MapPost("/{id:guid}/store", async (Guid id, StoreRequest r, ClaimsPrincipal u, MachineService s) => Machine(await s.StoreAsync(u.Name(), id, r.Host ?? ""))).WithSummary("Store on a host");
         buyer.MapPost("/{id:guid}/start", async (Guid id, ClaimsPrincipal u, MachineService s) => Machine(await s.StartAsync(u.Name(), id)));
         buyer.MapPost("/{id:guid}/stop", async (Guid id, ClaimsPrincipal u, MachineService s) => Machine(await s.StopAsync(u.Name(), id)));

@@ -47,6 +47,16 @@ internal sealed class MachineRow
     public RunningTime RunningTime => new(RunningPeriodsCharged, Decimals.Parse(RunningSecondsUsed),
         RunningSince is { } s ? DateTimeOffset.FromUnixTimeMilliseconds(s) : null);
 
+    /// <summary>
+    /// Actions this front-end offers so far. The state table allows more (migrate, console, migration status);
+    /// they are listed once their issues land, so a client never sees an action it cannot take.
+    /// </summary>
+    private static readonly HashSet<MachineAction> Offered =
+    [
+        MachineAction.Search, MachineAction.Edit, MachineAction.Store, MachineAction.Start, MachineAction.Stop,
+        MachineAction.Suspend, MachineAction.Resume, MachineAction.Delete,
+    ];
+
     public static string StateText(MachineState s) => s.ToString().ToLowerInvariant();
     public static string ActionText(MachineAction a) => a switch
     {
@@ -63,6 +73,6 @@ internal sealed class MachineRow
             storagePrice, StoragePeriodDays, runningPrice, RunningPeriodSeconds,
             storagePrice is { } sp && StoragePeriodDays is { } sd ? sp * 30 / sd : null,
             runningPrice is { } rp && RunningPeriodSeconds is { } rs ? rp * 3600 / rs : null,
-            StateTable.Allowed(MachineState).Select(ActionText).ToList());
+            StateTable.Allowed(MachineState).Where(Offered.Contains).Select(ActionText).ToList());
     }
 }

@@ -130,15 +130,18 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
 
     // ---- search (§5.1.3) ----
 
-    public async Task<Outcome<IReadOnlyList<HostMatch>>> SearchAsync(string owner, Guid id)
+    public async Task<Outcome<IReadOnlyList<SearchResult>>> SearchAsync(string owner, Guid id)
     {
         var found = await FindAsync(owner, id);
         if (found.Value is not { } row) return found.Failure!;
         if (Refuse(row, MachineAction.Search) is { } refused) return refused;
         var now = clock.GetUtcNow();
-        var hosts = await db.ReadAsync(c => HostQueries.AllAsync(c));
-        return Outcome<IReadOnlyList<HostMatch>>.Success(Matching.Search(hosts.Select(h => h.Offer(now, Options.OnlineWindow)), row.Spec,
-            new Bids(new Money(Decimals.Parse(row.StorageBid)), new Money(Decimals.Parse(row.RunningBid)))));
+        var hosts = (await db.ReadAsync(c => HostQueries.AllAsync(c))).ToDictionary(h => h.Name);
+        var matches = Matching.Search(hosts.Values.Select(h => h.Offer(now, Options.OnlineWindow)), row.Spec,
+            new Bids(new Money(Decimals.Parse(row.StorageBid)), new Money(Decimals.Parse(row.RunningBid))));
+        return matches.Select(m => new SearchResult(m.Host.Name, hosts[m.Host.Name].Processor, hosts[m.Host.Name].Address, m.Matches,
+            m.StorageRatePerMonth.Dollars, m.RunningRatePerHour.Dollars, m.StorageCharge.Dollars, m.Host.Pricing.StoragePeriodDays,
+            m.RunningCharge.Dollars, m.Host.Pricing.RunningPeriodSeconds, m.Reasons.Select(ReasonText).ToList())).ToList();
     }
 
     // ---- store (§5.1.3, §6.3.1) ----
@@ -257,7 +260,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
             }
             var left = started.LeftAt(now, period);
             await events.AppendAsync(c, tx, verb == "start" ? "started" : "resumed", id, owner,
-                $"{verb}ed on {h.Name}" + (needsCharge ? $"; charged {runningPrice} for {period} s of running" : $"; {Money.Format(left)} s of prepaid running time left"));
+                $"{(verb == "start" ? "started" : "resumed")} on {h.Name}" + (needsCharge ? $"; charged {runningPrice} for {period} s of running" : $"; {Money.Format(left)} s of prepaid running time left"));
             return (await FindAsync(owner, id, c, tx)).Value!;
         }, o => o.Ok);
         if (!committed.Ok)
