@@ -1,0 +1,199 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Virtuoso.Contracts.Api;
+using Virtuoso.FrontEnd.Accounts;
+using Virtuoso.FrontEnd.Tests.Support;
+
+namespace Virtuoso.FrontEnd.Tests.Accounts;
+
+/// <summary>
+/// AccountService and BearerAuthentication through the API: sign-up, log-in, log-out, and who may call what
+/// (issue 2, item 9: wrong password, username taken, short password, wrong role, no token).
+/// </summary>
+public sealed class AccountApiTests(MarketFixture market) : IClassFixture<MarketFixture>
+{
+    [Fact]
+    public async Task Signup_NewBuyer_GetsAnOpeningCreditOfExactly1000FromTheDepositSource()
+    {
+        var before = await market.BalancesAsync();
+
+        var buyer = await market.SignupAsync(Roles.Buyer);
+
+        var account = await buyer.AccountAsync();
+        Assert.Equal(1000m, account.Balance);
+        Assert.Equal(Roles.Buyer, account.Type);
+        Assert.Empty(account.Machines);
+        var after = await market.BalancesAsync();
+        Assert.Equal(before["deposits"] - 1000m, after["deposits"]);
+        Assert.Equal(0m, after.Values.Sum());
+    }
+
+    [Fact]
+    public async Task Login_WithWrongPassword_IsRefusedAsInvalidCredentialsAndOpensNoSession()
+    {
+        var buyer = await market.SharedBuyerAsync();
+        var sessions = await SessionsOf(buyer.Username);
+
+        var wrong = await market.Anonymous().PostAsJsonAsync("/api/v1/sessions", new LoginRequest(buyer.Username, buyer.Password + "x"));
+        var unknown = await market.Anonymous().PostAsJsonAsync("/api/v1/sessions", new LoginRequest("nobody-" + Guid.NewGuid().ToString("N")[..8], buyer.Password));
+
+        var problem = await Problem.AssertAsync(wrong, 401, ErrorCodes.InvalidCredentials);
+        // The same answer for an unknown user: the API does not reveal which usernames exist.
+        Assert.Equal(Problem.Detail(problem), Problem.Detail(await Problem.AssertAsync(unknown, 401, ErrorCodes.InvalidCredentials)));
+        Assert.Equal(sessions, await SessionsOf(buyer.Username));
+    }
+
+    [Fact]
+    public async Task Signup_WithTakenUsername_IsRefusedAndLeavesTheAccountAlone()
+    {
+        var buyer = await market.SharedBuyerAsync();
+        var account = await buyer.AccountAsync();
+        var before = await market.BalancesAsync();
+
+        var again = await market.Anonymous().PostAsJsonAsync("/api/v1/accounts",
+            new SignupRequest(buyer.Username, "another-password", "thief@example.org", Roles.Provider));
+
+        await Problem.AssertAsync(again, 409, ErrorCodes.UsernameTaken);
+        Snapshot.Same(account, await buyer.AccountAsync());
+        Assert.Equal(before, await market.BalancesAsync());
+        var login = await market.Anonymous().PostAsJsonAsync("/api/v1/sessions", new LoginRequest(buyer.Username, "another-password"));
+        await Problem.AssertAsync(login, 401, ErrorCodes.InvalidCredentials);
+    }
+
+    [Theory]
+    [InlineData("short-pw", "1234567", "x@example.org", "buyer")] // 7 characters: one short of the minimum
+    [InlineData("empty-pw", "", "x@example.org", "buyer")]
+    [InlineData("no-email", "long-enough-password", "not-an-address", "buyer")]
+    [InlineData("as-operator", "long-enough-password", "x@example.org", "operator")] // nobody signs up as the operator
+    [InlineData("-bad name", "long-enough-password", "x@example.org", "provider")]
+    public async Task Signup_WithInvalidInput_IsRefusedAsValidationAndCreatesNoAccount(string username, string password, string email, string type)
+    {
+        var before = await market.BalancesAsync();
+
+        var response = await market.Anonymous().PostAsJsonAsync("/api/v1/accounts", new SignupRequest(username, password, email, type));
+
+        await Problem.AssertAsync(response, 400, ErrorCodes.Validation);
+        Assert.Equal(before, await market.BalancesAsync());
+        Assert.Equal(0, await market.CountAsync("SELECT COUNT(*) FROM accounts WHERE username = $u", ("$u", username)));
+    }
+
+    [Fact]
+    public async Task Signup_WithMalformedJson_IsRefusedAsValidation()
+    {
+        var response = await market.Anonymous().PostAsync("/api/v1/accounts",
+            new StringContent("{\"username\": \"json-user\", \"password\": ", System.Text.Encoding.UTF8, "application/json"));
+
+        await Problem.AssertAsync(response, 400, ErrorCodes.Validation);
+        Assert.Equal(0, await market.CountAsync("SELECT COUNT(*) FROM accounts WHERE username = 'json-user'"));
+    }
+
+    [Fact]
+    public async Task Logout_InvalidatesTheTokenAndOnlyThatOne()
+    {
+        var buyer = await market.SharedBuyerAsync();
+        var login = await market.Anonymous().PostAsJsonAsync("/api/v1/sessions", new LoginRequest(buyer.Username, buyer.Password));
+        var token = (await Session.Ok<SessionResponse>(login)).Token;
+        var second = market.Anonymous();
+        second.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        Assert.Equal(HttpStatusCode.OK, (await second.GetAsync("/api/v1/account")).StatusCode);
+
+        var logout = await second.DeleteAsync("/api/v1/sessions/current");
+
+        Assert.Equal(HttpStatusCode.NoContent, logout.StatusCode);
+        await Problem.AssertAsync(await second.GetAsync("/api/v1/account"), 401, ErrorCodes.Unauthenticated);
+        await Problem.AssertAsync(await second.GetAsync("/api/v1/machines"), 401, ErrorCodes.Unauthenticated);
+        Assert.Equal(HttpStatusCode.OK, (await buyer.GetAsync("/api/v1/account")).StatusCode); // the other session lives on
+    }
+
+    public static TheoryData<string, string, string?> Unauthenticated()
+    {
+        var data = new TheoryData<string, string, string?>();
+        foreach (var token in new string?[] { null, "garbage-token", "" })
+        {
+            data.Add("GET", "/api/v1/account", token);
+            data.Add("GET", "/api/v1/events", token);
+            data.Add("GET", "/api/v1/machines", token);
+            data.Add("POST", "/api/v1/machines", token);
+            data.Add("POST", "/api/v1/machines/6f1c1d0e-0000-4000-8000-000000000001/start", token);
+            data.Add("GET", "/api/v1/hosts", token);
+            data.Add("POST", "/api/v1/hosts", token);
+            data.Add("DELETE", "/api/v1/hosts/alpha", token);
+            data.Add("DELETE", "/api/v1/sessions/current", token);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Unauthenticated))]
+    public async Task Call_WithoutAValidToken_IsRefusedAsUnauthenticated(string method, string path, string? token)
+    {
+        var http = market.Anonymous();
+        if (token is not null) http.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", "Bearer " + token);
+        var hosts = await market.CountAsync("SELECT COUNT(*) FROM hosts");
+
+        var response = await http.SendAsync(new HttpRequestMessage(new HttpMethod(method), path)
+        {
+            Content = method == "POST" ? JsonContent.Create(HostSpecs.Virt8("intruder", market.Alpha)) : null,
+        });
+
+        await Problem.AssertAsync(response, 401, ErrorCodes.Unauthenticated);
+        Assert.Equal(hosts, await market.CountAsync("SELECT COUNT(*) FROM hosts"));
+    }
+
+    [Fact]
+    public async Task Provider_CallingBuyerActions_IsRefusedAsWrongRole()
+    {
+        var buyer = await market.SharedBuyerAsync();
+        var machine = await buyer.RegisterAsync("Configuration1", 100m, 100m);
+        var provider = market.Provider;
+        var balance = await provider.BalanceAsync();
+        var id = machine.Id;
+
+        var calls = new (HttpMethod Method, string Path, object? Body)[]
+        {
+            (HttpMethod.Post, "/api/v1/machines", new RegisterRequest("Configuration1", null, null, null, null, null, null, 100m, 100m)),
+            (HttpMethod.Get, "/api/v1/machines", null),
+            (HttpMethod.Get, $"/api/v1/machines/{id}", null),
+            (HttpMethod.Patch, $"/api/v1/machines/{id}", new EditMachineRequest("renamed", null, null, null, null, null, null, null)),
+            (HttpMethod.Get, $"/api/v1/machines/{id}/search", null),
+            (HttpMethod.Post, $"/api/v1/machines/{id}/store", new StoreRequest("beta")),
+            (HttpMethod.Post, $"/api/v1/machines/{id}/start", null),
+            (HttpMethod.Post, $"/api/v1/machines/{id}/stop", null),
+            (HttpMethod.Post, $"/api/v1/machines/{id}/suspend", null),
+            (HttpMethod.Post, $"/api/v1/machines/{id}/resume", null),
+            (HttpMethod.Get, $"/api/v1/machines/{id}/serial", null),
+            (HttpMethod.Delete, $"/api/v1/machines/{id}", null),
+        };
+        foreach (var (method, path, body) in calls)
+            await Problem.AssertAsync(await provider.SendAsync(method, path, body), 403, ErrorCodes.WrongRole);
+
+        Snapshot.Same(machine, await buyer.MachineAsync(id));
+        Assert.Equal(balance, await provider.BalanceAsync());
+        Assert.Equal(0, await market.CountAsync("SELECT COUNT(*) FROM machines WHERE owner = $p", ("$p", provider.Username)));
+    }
+
+    [Fact]
+    public async Task Buyer_CallingProviderActions_IsRefusedAsWrongRole()
+    {
+        var buyer = await market.SharedBuyerAsync();
+        var alpha = await market.Provider.HostAsync("alpha");
+        var hosts = await market.CountAsync("SELECT COUNT(*) FROM hosts");
+
+        var calls = new (HttpMethod Method, string Path, object? Body)[]
+        {
+            (HttpMethod.Post, "/api/v1/hosts", HostSpecs.Virt8(MarketFixture.UniqueName("buyers-host"), market.Spare)),
+            (HttpMethod.Get, "/api/v1/hosts", null),
+            (HttpMethod.Get, "/api/v1/hosts/alpha", null),
+            (HttpMethod.Patch, "/api/v1/hosts/alpha", new EditHostRequest(null, 1m, null, null, null, null, null, null, null, null, null)),
+            (HttpMethod.Delete, "/api/v1/hosts/alpha", null),
+        };
+        foreach (var (method, path, body) in calls)
+            await Problem.AssertAsync(await buyer.SendAsync(method, path, body), 403, ErrorCodes.WrongRole);
+
+        Assert.Equal(hosts, await market.CountAsync("SELECT COUNT(*) FROM hosts"));
+        Snapshot.Same(alpha, await market.Provider.HostAsync("alpha"));
+    }
+
+    private Task<long> SessionsOf(string username) => market.CountAsync("SELECT COUNT(*) FROM sessions WHERE username = $u", ("$u", username));
+}

@@ -1,0 +1,39 @@
+using Virtuoso.Contracts.Api;
+using Virtuoso.FrontEnd.Tests.Support;
+
+namespace Virtuoso.FrontEnd.Tests.Market;
+
+/// <summary>
+/// ConfigurationService through the API: the ten blank configurations of Figure 6, the preconfigured
+/// linux-busybox (design §3), and the market estimates of §6.1.9 over the hosts with room. This class's
+/// database holds only alpha and beta, so the means are known exactly.
+/// </summary>
+public sealed class ConfigurationApiTests(MarketFixture market) : IClassFixture<MarketFixture>
+{
+    [Fact]
+    public async Task Configurations_AreTheTenBlankOnesOfFigure6AndLinuxBusybox_WithoutAToken()
+    {
+        var configs = await Session.Ok<List<ConfigurationResponse>>(await market.Anonymous().GetAsync("/api/v1/configurations"));
+
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => $"Configuration{i}").Append("linux-busybox"), configs.Select(c => c.Name));
+        Assert.All(configs.Take(10), c => Assert.Equal(((string?)null, (long?)null, (long?)null), (c.Image, c.MinMemory, c.MinDisk)));
+        var c1 = configs[0];
+        Assert.Equal(("Pentium3", 4000L, "win98", 64L, 100L), (c1.Processor, c1.Speed, c1.Os, c1.Memory, c1.Disk));
+        var busybox = configs[^1];
+        Assert.Equal((4000L, 256L, 1000L, (string?)"linux-busybox", (long?)128L, (long?)1000L),
+            (busybox.Speed, busybox.Memory, busybox.Disk, busybox.Image, busybox.MinMemory, busybox.MinDisk));
+    }
+
+    [Fact]
+    public async Task Estimates_AreTheMeanRatesOfTheHostsWithRoom()
+    {
+        var configs = await Session.Ok<List<ConfigurationResponse>>(await market.Anonymous().GetAsync("/api/v1/configurations"));
+
+        // linux-busybox: alpha 3 $/month and 2.448 $/hour, beta 30 and 0.3744.
+        var busybox = configs.Single(c => c.Name == "linux-busybox");
+        Assert.Equal((16.5m, 1.4112m), (busybox.EstimatedStorageRate, busybox.EstimatedRunningRate));
+        // Configuration1 (4000, 64, 100): alpha 0.3 and 0.72, beta 3 and 0.2016.
+        var c1 = configs.Single(c => c.Name == "Configuration1");
+        Assert.Equal((1.65m, 0.4608m), (c1.EstimatedStorageRate, c1.EstimatedRunningRate));
+    }
+}

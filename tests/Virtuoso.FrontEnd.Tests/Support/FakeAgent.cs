@@ -1,0 +1,185 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Virtuoso.Contracts.Agent;
+using Virtuoso.Contracts.Api;
+
+namespace Virtuoso.FrontEnd.Tests.Support;
+
+/// <summary>
+/// An in-memory provider agent speaking <see cref="AgentRoutes"/> over real HTTP on loopback, so the front-end's
+/// agent client, timeouts and error mapping are exercised without QEMU (the end-to-end tests use the real agent).
+/// It checks the bearer secret and the versions the front-end sends, exactly as the real agent must, so a
+/// front-end that drifts from the agent's version or forgets the secret fails these tests.
+/// </summary>
+internal sealed class FakeAgent : IAsyncDisposable
+{
+    /// <summary>What <c>GET /v1/machines/{id}/serial</c> answers for every known machine.</summary>
+    public const string SerialText = "SeaBIOS (fake agent)\nVirtuoso guest ready\n";
+
+    private readonly WebApplication _app;
+    private readonly ConcurrentDictionary<Guid, AgentMachine> _machines = new();
+    private readonly ConcurrentQueue<string> _calls = new();
+    private readonly ConcurrentDictionary<string, int> _failNext = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _holds = new();
+    private readonly ConcurrentDictionary<string, int> _held = new();
+    private readonly Lock _gate = new();
+    private int _lists;
+
+    private FakeAgent(string name, WebApplication app, string secret)
+    {
+        Name = name;
+        _app = app;
+        Secret = secret;
+    }
+
+    public string Name { get; }
+    /// <summary>The control secret; give it to the front-end when adding the host.</summary>
+    public string Secret { get; }
+    public int Port { get; private set; }
+
+    /// <summary>The machines as the agent holds them (its truth, compared with the front-end's versions).</summary>
+    public IReadOnlyDictionary<Guid, AgentMachine> Machines => _machines;
+
+    /// <summary>Every call that acts on a machine or reads its console, as "operation id"; not the reads (health, list, status) the host monitor makes.</summary>
+    public IReadOnlyList<string> Calls => [.. _calls];
+
+    /// <summary>How many times the machines were listed (the front-end's host monitor does it every round).</summary>
+    public int Lists => Volatile.Read(ref _lists);
+
+
+    /// <summary>The guest powers itself off (it ran <c>poweroff</c>): stopped at the same version, no command involved.</summary>
+    public void PowerOff(Guid id)
+    {
+        lock (_gate) _machines[id] = _machines[id] with { State = AgentStates.Stopped, Pid = null };
+    }
+
+    /// <summary>
+    /// From now on, <paramref name="operation"/> calls (create, start, …, or list) wait, outside the agent's lock,
+    /// until <see cref="Release"/>: racing requests are lined up deterministically, not by sleeping. A held list
+    /// answers the machines as they were when it arrived, as a slow real agent's would.
+    /// </summary>
+    public void Hold(string operation) => _holds[operation] = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Lets the held calls of <paramref name="operation"/> go on, and stops holding new ones.</summary>
+    public void Release(string operation)
+    {
+        if (_holds.TryRemove(operation, out var hold)) hold.TrySetResult();
+    }
+
+    /// <summary>How many <paramref name="operation"/> calls are waiting for <see cref="Release"/>.</summary>
+    public int Held(string operation) => _held.GetValueOrDefault(operation);
+
+    private async Task WaitIfHeld(string operation)
+    {
+        if (!_holds.TryGetValue(operation, out var hold)) return;
+        _held.AddOrUpdate(operation, 1, (_, n) => n + 1);
+        try { await hold.Task.WaitAsync(TimeSpan.FromSeconds(30)); } // a test that forgets to release fails, it does not hang
+        finally { _held.AddOrUpdate(operation, 0, (_, n) => n - 1); }
+    }
+
+    /// <summary>The next <paramref name="operation"/> call (create, start, stop, suspend, resume, delete, serial, status) fails with 502 and changes nothing.</summary>
+    public void FailNext(string operation) => _failNext.AddOrUpdate(operation, 1, (_, n) => n + 1);
+
+    public static async Task<FakeAgent> StartAsync(string name)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--urls", "http://127.0.0.1:0"] });
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var agent = new FakeAgent(name, app, Convert.ToHexString(RandomNumberGenerator.GetBytes(24)));
+        agent.Map(app);
+        await app.StartAsync();
+        agent.Port = new Uri(app.Urls.Single()).Port;
+        return agent;
+    }
+
+    private void Map(WebApplication app)
+    {
+        app.MapGet(AgentRoutes.Health, () => Results.Ok(new AgentHealth(Name, "tcg", _machines.Count)));
+
+        var secured = app.MapGroup("").AddEndpointFilter(async (ctx, next) =>
+            ctx.HttpContext.Request.Headers.Authorization.ToString() == $"Bearer {Secret}"
+                ? await next(ctx)
+                : Problem(401, ErrorCodes.Unauthenticated, "missing or wrong host secret"));
+
+        secured.MapGet(AgentRoutes.Machines, async () =>
+        {
+            Interlocked.Increment(ref _lists);
+            var snapshot = _machines.Values.OrderBy(m => m.Id).ToList();
+            await WaitIfHeld("list");
+            return Results.Ok(snapshot);
+        });
+
+        secured.MapPut("/v1/machines/{id:guid}", (Guid id, CreateMachineRequest r) => Act("create", id, () =>
+        {
+            if (r.Id != id) return Problem(400, ErrorCodes.Validation, "the body's id differs from the path's");
+            if (r.MemoryMb <= 0 || r.DiskMb <= 0 || r.Version < 1) return Problem(400, ErrorCodes.Validation, "bad machine spec");
+            var created = new AgentMachine(id, AgentStates.Stopped, r.Version, r.Mac, r.MemoryMb, r.DiskMb, r.Image, null);
+            var existing = _machines.GetOrAdd(id, created);
+            // Idempotent for the same id and spec, as the real agent.
+            return existing == created ? Results.Ok(existing) : Problem(409, ErrorCodes.Conflict, "a different machine with this id exists");
+        }));
+
+        secured.MapGet("/v1/machines/{id:guid}", (Guid id) => Act("status", id, () =>
+            _machines.TryGetValue(id, out var m) ? Results.Ok(m) : Problem(404, ErrorCodes.NotFound, $"no machine {id}")));
+
+        secured.MapPost("/v1/machines/{id:guid}/{verb}", (Guid id, string verb, MachineCommand command) => Act(verb, id, () => Command(id, verb, command)));
+
+        secured.MapDelete("/v1/machines/{id:guid}", (Guid id) => Act("delete", id, () =>
+            _machines.TryRemove(id, out _) ? Results.NoContent() : Problem(404, ErrorCodes.NotFound, $"no machine {id}")));
+
+        secured.MapGet("/v1/machines/{id:guid}/serial", (Guid id) => Act("serial", id, () =>
+            _machines.ContainsKey(id) ? Results.Text(SerialText, "text/plain") : Problem(404, ErrorCodes.NotFound, $"no machine {id}")));
+    }
+
+    private IResult Command(Guid id, string verb, MachineCommand command)
+    {
+        var (from, to) = verb switch
+        {
+            "start" => (AgentStates.Stopped, AgentStates.Running),
+            "resume" => (AgentStates.Suspended, AgentStates.Running),
+            "stop" => (AgentStates.Running, AgentStates.Stopped),
+            "suspend" => (AgentStates.Running, AgentStates.Suspended),
+            _ => ("", ""),
+        };
+        if (from == "") return Problem(404, ErrorCodes.NotFound, $"no command '{verb}'");
+        if (!_machines.TryGetValue(id, out var m)) return Problem(404, ErrorCodes.NotFound, $"no machine {id}");
+        if (command.ExpectedVersion != m.Version)
+            return Problem(409, ErrorCodes.VersionMismatch, $"expected version {command.ExpectedVersion}, the agent holds {m.Version}");
+        // As the real agent: versions never go back. (Whether stop and suspend add one is checked by the tests
+        // comparing the agent's version with the front-end's after every step.)
+        if (command.NewVersion < command.ExpectedVersion)
+            return Problem(400, ErrorCodes.Validation, $"newVersion {command.NewVersion} is below expectedVersion {command.ExpectedVersion}");
+        if (m.State != from) return Problem(409, ErrorCodes.InvalidState, $"cannot {verb} a machine that is {m.State}");
+        var next = m with { State = to, Version = command.NewVersion, Pid = to == AgentStates.Running ? 4242 : null };
+        _machines[id] = next;
+        return Results.Ok(next);
+    }
+
+    /// <summary>Records the call and, when a failure was asked for this operation, answers 502 without acting.</summary>
+    private async Task<IResult> Act(string operation, Guid id, Func<IResult> act)
+    {
+        await WaitIfHeld(operation);
+        lock (_gate)
+        {
+            if (operation != "status") _calls.Enqueue($"{operation} {id:D}");
+            if (_failNext.TryGetValue(operation, out var n) && n > 0)
+            {
+                _failNext[operation] = n - 1;
+                return Problem(502, ErrorCodes.AgentFailed, $"fake agent {Name}: {operation} failed as the test asked");
+            }
+            return act();
+        }
+    }
+
+    private static IResult Problem(int status, string code, string detail) =>
+        Results.Problem(detail: detail, statusCode: status, extensions: new Dictionary<string, object?> { ["code"] = code });
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
