@@ -28,7 +28,8 @@ now_ms() { date +%s%3N; }
 # wait_ready FILE COUNT: until FILE holds COUNT ready lines; prints the time it saw them (ms).
 wait_ready() {
   local file=$1 count=$2 deadline=$(( $(now_ms) + 120000 ))
-  while [ "$(grep -c 'Virtuoso guest ready' "$file" 2>/dev/null || true)" -lt "$count" ]; do
+  local n
+  while n=$(grep -c 'Virtuoso guest ready' "$file" 2>/dev/null); [ "${n:-0}" -lt "$count" ]; do
     [ "$(now_ms)" -gt "$deadline" ] && { echo "timeout waiting for the guest in $file" >&2; return 1; }
     sleep 0.02
   done
