@@ -337,23 +337,11 @@ mount -t tmpfs -o mode=0755,size=16m tmpfs /run
 mount -o remount,rw / 2>/dev/null
 hostname -F /etc/hostname
 
-# Drivers: evdev + ACPI button (power button -> acpid); then, for the PCI and virtio devices
-# present, whichever of the shipped modules match (graphics, virtio_net, balloon, rng...).
+# Graceful power-off on the ACPI power button (QMP system_powerdown), set up first so that the
+# window in which a press is lost is as short as possible.  acpid opens /dev/input/event0..N
+# when it starts, so wait until the button's node exists.
 modprobe -q evdev
 modprobe -q button
-for f in /sys/bus/pci/devices/*/modalias /sys/bus/virtio/devices/*/modalias; do
-    [ -r "$f" ] && modprobe -q "$(cat "$f")" 2>/dev/null
-done
-
-# Network: bring the interfaces up; no addresses are assigned (there is no DHCP server).
-ip link set lo up
-for dev in /sys/class/net/*; do
-    dev=${dev##*/}
-    [ "$dev" = lo ] || ip link set "$dev" up
-done
-
-# Graceful power-off on the ACPI power button (QMP system_powerdown).  acpid opens
-# /dev/input/event0..N when it starts, so wait until the button's node exists.
 i=0
 while [ $i -lt 30 ]; do
     found=0
@@ -365,6 +353,19 @@ while [ $i -lt 30 ]; do
     sleep 0.1
 done
 acpid -l /run/acpid.log
+
+# Drivers for the PCI and virtio devices present: whichever of the shipped modules match
+# (graphics for the VGA console, virtio_net, balloon, rng...).
+for f in /sys/bus/pci/devices/*/modalias /sys/bus/virtio/devices/*/modalias; do
+    [ -r "$f" ] && modprobe -q "$(cat "$f")" 2>/dev/null
+done
+
+# Network: bring the interfaces up; no addresses are assigned (there is no DHCP server).
+ip link set lo up
+for dev in /sys/class/net/*; do
+    dev=${dev##*/}
+    [ "$dev" = lo ] || ip link set "$dev" up
+done
 EOF
 
 cat >"$RF/etc/init.d/serial-shell" <<'EOF'

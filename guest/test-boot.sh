@@ -3,7 +3,7 @@
 #
 # Usage: guest/test-boot.sh [OUTDIR]        (default: <repo>/build/images/linux-busybox)
 #
-# Environment: TEST_MACHINE (q35|pc, default q35), TEST_MEM_MB (default 256),
+# Environment: TEST_MACHINE (pc|q35, default pc as the agent), TEST_MEM_MB (default 256),
 #              TEST_OVERLAY_SIZE (virtual size of the overlay, default 2000M: larger than
 #              the base, as the agent may create it), TEST_KEEP=1 keeps the work dir.
 #
@@ -35,7 +35,7 @@ echo "test-boot: work dir $WORK"
 
 qemu-img create -q -f qcow2 -F qcow2 -b "$IMG/disk.qcow2" "$WORK/overlay.qcow2" "${TEST_OVERLAY_SIZE:-2000M}"
 
-python3 - "$IMG" "$WORK" "${TEST_MACHINE:-q35}" "${TEST_MEM_MB:-256}" <<'PY'
+python3 - "$IMG" "$WORK" "${TEST_MACHINE:-pc}" "${TEST_MEM_MB:-256}" <<'PY'
 import json, os, socket, subprocess, sys, time
 
 img, work, machine, mem = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
@@ -51,36 +51,39 @@ class Guest:
     def __init__(self, run):
         self.run = run
         self.serial_path = os.path.join(work, f"serial{run}.sock")
+        self.serial_log = os.path.join(work, f"serial{run}.log")
         self.qmp_path = os.path.join(work, f"qmp{run}.sock")
-        self.log = open(os.path.join(work, f"serial{run}.log"), "wb")
         self.buf = b""
-        # We listen; QEMU connects as a client, so no early output is lost.
-        lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        lsock.bind(self.serial_path)
-        lsock.listen(1)
+        # The provider agent's command line (src/Virtuoso.Agent/Vmm/Qemu/QemuCommandLine.cs), with
+        # the VNC server on a unix socket: the serial port is a listening socket whose output is
+        # also logged to a file (also before anyone connects).
         self.args = [
-            "qemu-system-x86_64", "-machine", machine, "-accel", "tcg", "-m", mem,
-            "-kernel", os.path.join(img, meta["kernel"]),
-            "-initrd", os.path.join(img, meta["initrd"]),
-            "-append", meta["append"],
+            "qemu-system-x86_64", "-machine", machine, "-accel", "tcg", "-m", mem, "-smp", "1",
+            "-nodefaults", "-no-user-config", "-vga", "std", "-display", "none",
+            "-vnc", f"unix:{os.path.join(work, f'vnc{run}.sock')}",
             "-drive", f"file={os.path.join(work, 'overlay.qcow2')},if=virtio,format=qcow2",
             "-netdev", "user,id=n0",
             "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56",
-            "-serial", f"unix:{self.serial_path}",
-            "-display", "none", "-vga", "std",
+            "-chardev", f"socket,id=s0,path={self.serial_path},server=on,wait=off,logfile={self.serial_log},logappend=on",
+            "-serial", "chardev:s0",
             "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
+            "-kernel", os.path.join(img, meta["kernel"]),
+            "-initrd", os.path.join(img, meta["initrd"]),
+            "-append", meta["append"],
         ]
         self.t0 = time.monotonic()
         self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
                                      stdout=open(os.path.join(work, f"qemu{run}.log"), "wb"),
                                      stderr=subprocess.STDOUT)
-        lsock.settimeout(20)
-        try:
-            self.ser, _ = lsock.accept()
-        except socket.timeout:
-            raise Fail(f"boot {run}: QEMU did not connect its serial port (see {work}/qemu{run}.log)")
-        finally:
-            lsock.close()
+        self.ser = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        while True:
+            try:
+                self.ser.connect(self.serial_path)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                if self.proc.poll() is not None or time.monotonic() - self.t0 > 20:
+                    raise Fail(f"boot {run}: QEMU did not open its serial socket (see {work}/qemu{run}.log)")
+                time.sleep(0.02)
         self.qmp = None
 
     def read_until(self, needle, timeout, what):
@@ -101,15 +104,27 @@ class Guest:
             if not data:
                 time.sleep(0.1)
                 continue
-            self.log.write(data); self.log.flush()
             self.buf += data
         i = self.buf.index(needle) + len(needle)
         seen, self.buf = self.buf[:i], self.buf[i:]
         return seen
 
     def wait_ready(self):
-        self.read_until(READY, 60, repr(READY.decode()))
-        return time.monotonic() - self.t0
+        # The log file has everything the guest printed; the socket only what came after we
+        # connected.  Time the ready line from the log, then consume it from the socket.
+        deadline = self.t0 + 60
+        while True:
+            with open(self.serial_log, "rb") as f:
+                if READY in f.read():
+                    break
+            if self.proc.poll() is not None:
+                raise Fail(f"boot {self.run}: QEMU exited ({self.proc.returncode}) before {READY.decode()!r}")
+            if time.monotonic() > deadline:
+                raise Fail(f"boot {self.run}: no {READY.decode()!r} within 60 s; see {self.serial_log}")
+            time.sleep(0.02)
+        t = time.monotonic() - self.t0
+        self.read_until(READY, 10, repr(READY.decode()) + " on the serial socket")
+        return t
 
     def sh(self, cmd, timeout=20):
         """Run cmd in the serial shell; return its output (between two markers)."""
@@ -153,7 +168,7 @@ class Guest:
                 d = self.ser.recv(4096)
                 if not d:
                     break
-                self.log.write(d); self.buf += d
+                self.buf += d
         except OSError:
             pass
         return time.monotonic() - t
