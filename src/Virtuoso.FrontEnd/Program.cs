@@ -57,6 +57,8 @@ builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
     }
 });
 builder.Services.AddOpenApi("v1");
+// A member the API does not know is an error, not a silent no-op (e.g. trying to edit a host's locked totals).
+builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow);
 // Malformed bodies (bad JSON, "NaN" for a price) raise BadHttpRequestException so the problem says what was wrong.
 builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
 
