@@ -57,6 +57,10 @@ internal sealed class MachineRow
         MachineAction.Suspend, MachineAction.Resume, MachineAction.Delete,
     ];
 
+    /// <summary>The actions a machine in <paramref name="state"/> allows that this API offers, as the API names them.</summary>
+    public static IReadOnlyList<string> OfferedActions(MachineState state) =>
+        StateTable.Allowed(state).Where(Offered.Contains).Select(ActionText).ToList();
+
     public static string StateText(MachineState s) => s.ToString().ToLowerInvariant();
     public static string ActionText(MachineAction a) => a switch
     {
@@ -73,6 +77,6 @@ internal sealed class MachineRow
             storagePrice, StoragePeriodDays, runningPrice, RunningPeriodSeconds,
             storagePrice is { } sp && StoragePeriodDays is { } sd ? sp * 30 / sd : null,
             runningPrice is { } rp && RunningPeriodSeconds is { } rs ? rp * 3600 / rs : null,
-            StateTable.Allowed(MachineState).Where(Offered.Contains).Select(ActionText).ToList());
+            OfferedActions(MachineState));
     }
 }

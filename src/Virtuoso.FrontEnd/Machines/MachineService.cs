@@ -336,7 +336,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
     private static Failure? Refuse(MachineRow row, MachineAction action) =>
         StateTable.Decide(row.MachineState, action) is null
             ? Failure.Conflict(ErrorCodes.InvalidState,
-                $"cannot {MachineRow.ActionText(action)} a machine that is {row.State}; allowed: {string.Join(", ", StateTable.Allowed(row.MachineState).Select(MachineRow.ActionText))}")
+                $"cannot {MachineRow.ActionText(action)} a machine that is {row.State}; allowed: {string.Join(", ", MachineRow.OfferedActions(row.MachineState))}")
             : null;
 
     private static Failure Changed() => Failure.Conflict(ErrorCodes.Conflict, "the machine changed meanwhile (another request acted on it); reload and try again");
