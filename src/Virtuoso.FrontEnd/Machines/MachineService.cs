@@ -167,8 +167,11 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
 
         var committed = await db.WriteAsync<Outcome<MachineRow>>(async (c, tx) =>
         {
-            // Re-check room under the host's row lock: another store may have taken it meanwhile.
-            var locked = await HostQueries.ByNameAsync(c, host.Name, tx, db.ForUpdate);
+            // Re-check room under the host's row lock: another store may have taken it meanwhile. Lock first, then read
+            // the room in a new statement: under PostgreSQL's READ COMMITTED a statement sees only what was committed
+            // when it began, so room read by the locking statement itself predates the store it waited for.
+            await c.ExecuteAsync("SELECT name FROM hosts WHERE name = @name" + db.ForUpdate, new { name = host.Name }, tx);
+            var locked = await HostQueries.ByNameAsync(c, host.Name, tx);
             if (locked is null) return Failure.NotFound($"host '{hostName}'");
             if (Unsuitable(Matching.Judge(locked.Offer(now, Options.OnlineWindow), row.Spec, bids)) is { } gone) return gone;
             var pricing = locked.Pricing;
