@@ -14,5 +14,12 @@ internal sealed class MarketOptions
     /// <summary>How long a login session lasts.</summary>
     public double SessionDays { get; set; } = 30;
 
+    /// <summary>Seconds between billing passes (design §4; also VIRTUOSO_BILLING_INTERVAL).</summary>
+    public double BillingIntervalSeconds { get; set; } = 60;
+    /// <summary>Seconds between market-estimate updates (§6.1.9: 60 by default).</summary>
+    public double PriceAverageIntervalSeconds { get; set; } = 60;
+    /// <summary>Whether this replica runs the daemons (tests drive passes by hand with a fake clock).</summary>
+    public bool DaemonsEnabled { get; set; } = true;
+
     public TimeSpan OnlineWindow => TimeSpan.FromSeconds(HostOnlineWindowSeconds);
 }

@@ -21,6 +21,8 @@ var database = Database.FromSetting(config["VIRTUOSO_DATABASE"] ?? $"sqlite:{Pat
 builder.Services.AddSingleton(database);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.Configure<MarketOptions>(config.GetSection("Virtuoso"));
+if (config["VIRTUOSO_BILLING_INTERVAL"] is { Length: > 0 } billingInterval)
+    builder.Services.PostConfigure<MarketOptions>(o => o.BillingIntervalSeconds = double.Parse(billingInterval, System.Globalization.CultureInfo.InvariantCulture));
 builder.Services.AddSingleton<Migrator>();
 builder.Services.AddSingleton<Ledger>();
 builder.Services.AddSingleton<EventLog>();
@@ -30,6 +32,8 @@ builder.Services.AddSingleton<MachineService>();
 builder.Services.AddSingleton<HostService>();
 builder.Services.AddSingleton<ConfigurationService>();
 builder.Services.AddHostedService<HostMonitor>();
+builder.Services.AddSingleton<BillingDaemon>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<BillingDaemon>());
 builder.Services.AddHttpClient(AgentClient.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(120));
 
 builder.Services.AddAuthentication(BearerAuthentication.SchemeName)

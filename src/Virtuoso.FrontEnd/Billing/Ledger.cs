@@ -22,20 +22,36 @@ internal sealed class Ledger(Database db)
     public async Task<bool> TransferAsync(DbConnection c, DbTransaction tx, string key, string kind, Money amount,
         string from, string to, Guid? machine, string? host, DateTimeOffset at)
     {
+        if (!await InsertAsync(c, tx, key, kind, amount, from, to, machine, host, at)) return false;
+        await ApplyAsync(c, tx, new Dictionary<string, decimal> { [from] = -amount.Dollars, [to] = amount.Dollars });
+        return true;
+    }
+
+    /// <summary>
+    /// Records a transfer without touching balances: the caller applies the sum of its transfers' effects with
+    /// <see cref="ApplyAsync"/> in the same transaction (the billing daemon does, once per account per batch).
+    /// False when the key exists: already done, nothing to apply.
+    /// </summary>
+    public async Task<bool> InsertAsync(DbConnection c, DbTransaction tx, string key, string kind, Money amount,
+        string from, string to, Guid? machine, string? host, DateTimeOffset at)
+    {
         if (amount.Dollars <= 0) throw new ArgumentOutOfRangeException(nameof(amount), "transfers move a positive amount");
-        var inserted = await c.ExecuteAsync(
+        return await c.ExecuteAsync(
             "INSERT INTO transfers (key, kind, amount, from_account, to_account, machine, host, at) " +
             "VALUES (@key, @kind, @amount, @from, @to, @machine, @host, @at) ON CONFLICT (key) DO NOTHING",
-            new { key, kind, amount = Money.Format(amount.Dollars), from, to, machine = machine?.ToString("D"), host, at = at.ToUnixTimeMilliseconds() }, tx);
-        if (inserted == 0) return false;
-        // Lock both rows in a fixed order so two replicas never deadlock on a pair of accounts.
-        foreach (var (account, sign) in new[] { (from, -1m), (to, 1m) }.OrderBy(p => p.Item1, StringComparer.Ordinal))
+            new { key, kind, amount = Money.Format(amount.Dollars), from, to, machine = machine?.ToString("D"), host, at = at.ToUnixTimeMilliseconds() }, tx) > 0;
+    }
+
+    /// <summary>Adds each delta to its account's balance. Accounts are locked in name order so replicas never deadlock on them.</summary>
+    public async Task ApplyAsync(DbConnection c, DbTransaction tx, IReadOnlyDictionary<string, decimal> deltas)
+    {
+        foreach (var (account, delta) in deltas.OrderBy(d => d.Key, StringComparer.Ordinal))
         {
+            if (delta == 0) continue;
             var balance = await BalanceAsync(c, tx, account);
             await c.ExecuteAsync("UPDATE accounts SET balance = @balance WHERE username = @account",
-                new { balance = Money.Format(balance.Dollars + sign * amount.Dollars), account }, tx);
+                new { balance = Money.Format(balance.Dollars + delta), account }, tx);
         }
-        return true;
     }
 
     public async Task<Money> BalanceAsync(DbConnection c, DbTransaction? tx, string account) =>

@@ -61,7 +61,7 @@ internal sealed partial class HostMonitor(Database db, AgentClient agents, Event
                     new { id = m.Id.ToString("D"), host = host.Name, v = m.Version, since = seen.RunningSince }, tx);
                 if (row is null) return 0;
                 var paused = row.RunningTime.Pause(now);
-                await c.ExecuteAsync("UPDATE machines SET state='stopped', running_seconds_used=@used, running_since=NULL WHERE id=@Id AND version=@Version AND state='running'",
+                await c.ExecuteAsync("UPDATE machines SET state='stopped', running_seconds_used=@used, running_since=NULL, running_due_at=NULL WHERE id=@Id AND version=@Version AND state='running'",
                     new { used = Decimals.Text(paused.SecondsUsed), row.Id, row.Version }, tx);
                 await events.AppendAsync(c, tx, "powered-off", row.Guid, row.Owner, $"the machine was found powered off on {host.Name}; it is now stopped (version {row.Version})");
                 return 0;

@@ -129,7 +129,7 @@ internal sealed class HostService(Database db, EventLog events, AgentClient agen
             {
                 await c.ExecuteAsync("UPDATE machines SET state='registered', version=version+1, host=NULL, storage_price=NULL, storage_period_days=NULL, " +
                     "running_price=NULL, running_period_seconds=NULL, arrived_at=NULL, storage_periods_charged=0, running_periods_charged=0, " +
-                    "running_seconds_used='0', running_since=NULL WHERE id=@Id", new { m.Id }, tx);
+                    "running_seconds_used='0', running_since=NULL, next_storage_at=NULL, running_due_at=NULL WHERE id=@Id", new { m.Id }, tx);
                 await events.AppendAsync(c, tx, "host-deleted", m.Guid, m.Owner,
                     $"host {name} was deleted by its provider {owner}: your machine {m.Name} was removed from it (its disk is gone) and is registered again; search for another host to store it");
             }

@@ -35,12 +35,16 @@ internal sealed class MachineRow
     public string RunningSecondsUsed { get; set; } = "0";
     public long? RunningSince { get; set; }
     public long CreatedAt { get; set; }
+    public long? NextStorageAt { get; set; }
+    public long? RunningDueAt { get; set; }
 
     public const string Columns = "id, owner, name, processor, speed, memory, disk, os, image, mac, state, version, host, storage_bid, running_bid, " +
         "storage_price, storage_period_days, running_price, running_period_seconds, stay, arrived_at, storage_periods_charged, " +
-        "running_periods_charged, running_seconds_used, running_since, created_at";
+        "running_periods_charged, running_seconds_used, running_since, created_at, next_storage_at, running_due_at";
 
     public Guid Guid => Guid.Parse(Id);
+    public long StoragePeriodDaysValue => StoragePeriodDays ?? throw new InvalidOperationException($"machine {Id} is not on a host");
+    public long RunningPeriodSecondsValue => RunningPeriodSeconds ?? throw new InvalidOperationException($"machine {Id} is not on a host");
     public MachineState MachineState => Enum.Parse<MachineState>(State, ignoreCase: true);
     public MachineSpec Spec => new(new Bogomips(Speed), new Megabytes(Memory), new Megabytes(Disk));
 

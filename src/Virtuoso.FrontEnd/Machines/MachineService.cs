@@ -73,7 +73,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
                 return new Failure(402, ErrorCodes.InsufficientFunds, $"registering costs {fee} and your balance is {await ledger.BalanceAsync(c, tx, owner)}");
             await c.ExecuteAsync($"INSERT INTO machines ({MachineRow.Columns}) VALUES (@Id, @Owner, @Name, @Processor, @Speed, @Memory, @Disk, @Os, @Image, @Mac, @State, @Version, @Host, " +
                 "@StorageBid, @RunningBid, @StoragePrice, @StoragePeriodDays, @RunningPrice, @RunningPeriodSeconds, @Stay, @ArrivedAt, @StoragePeriodsCharged, " +
-                "@RunningPeriodsCharged, @RunningSecondsUsed, @RunningSince, @CreatedAt)", row, tx);
+                "@RunningPeriodsCharged, @RunningSecondsUsed, @RunningSince, @CreatedAt, @NextStorageAt, @RunningDueAt)", row, tx);
             if (fee.Dollars > 0)
                 await ledger.TransferAsync(c, tx, ChargeKey.RegistrationFee(id), TransferKinds.RegistrationFee, fee, owner, Ledger.Operator, id, null, clock.GetUtcNow());
             await events.AppendAsync(c, tx, "registered", id, owner, $"registered {row.Name} ({row.Speed} bogomips, {row.Memory} MB, {row.Disk} MB, {row.Os}); fee {fee}");
@@ -178,10 +178,11 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
             var stay = row.Stay + 1;
             var n = await c.ExecuteAsync("UPDATE machines SET state='stored', version=@newVersion, host=@host, storage_price=@sp, storage_period_days=@sd, " +
                 "running_price=@rp, running_period_seconds=@rs, stay=@stay, arrived_at=@now, storage_periods_charged=1, running_periods_charged=0, " +
-                "running_seconds_used='0', running_since=NULL WHERE id=@id AND version=@version AND state='registered'",
+                "running_seconds_used='0', running_since=NULL, next_storage_at=@nextStorage, running_due_at=NULL WHERE id=@id AND version=@version AND state='registered'",
                 new { newVersion, host = locked.Name, sp = Decimals.Text(pricing.StorageCharge(row.Spec).Dollars), sd = pricing.StoragePeriodDays,
                       rp = Decimals.Text(pricing.RunningCharge(row.Spec).Dollars), rs = pricing.RunningPeriodSeconds, stay,
-                      now = now.ToUnixTimeMilliseconds(), id = row.Id, version = row.Version }, tx);
+                      now = now.ToUnixTimeMilliseconds(), nextStorage = BillingPlan.StoragePeriodStart(now, pricing.StoragePeriodDays, 2).ToUnixTimeMilliseconds(),
+                      id = row.Id, version = row.Version }, tx);
             if (n == 0) return Changed();
             if (await ledger.BalanceAsync(c, tx, owner) < pricing.StorageCharge(row.Spec))
                 return new Failure(402, ErrorCodes.InsufficientFunds, "your balance no longer covers the first storage period");
@@ -252,8 +253,9 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
         var committed = await db.WriteAsync<Outcome<MachineRow>>(async (c, tx) =>
         {
             var started = row.RunningTime.Start(now, needsCharge);
-            var n = await c.ExecuteAsync("UPDATE machines SET state='running', running_periods_charged=@p, running_since=@now WHERE id=@id AND version=@version AND state=@state",
-                new { p = started.PeriodsCharged, now = now.ToUnixTimeMilliseconds(), id = row.Id, version = row.Version, state = row.State }, tx);
+            var n = await c.ExecuteAsync("UPDATE machines SET state='running', running_periods_charged=@p, running_since=@now, running_due_at=@due WHERE id=@id AND version=@version AND state=@state",
+                new { p = started.PeriodsCharged, now = now.ToUnixTimeMilliseconds(), due = BillingPlan.RunningDueAt(started, period)!.Value.ToUnixTimeMilliseconds(),
+                      id = row.Id, version = row.Version, state = row.State }, tx);
             if (n == 0) return Changed();
             if (needsCharge)
             {
@@ -291,7 +293,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
         {
             // 'stopped' at the same version too: the host monitor may have seen the guest power off during a
             // graceful stop and recorded it before this commit (HostMonitor.ReconcileAsync).
-            var n = await c.ExecuteAsync("UPDATE machines SET state=@next, version=@newVersion, running_seconds_used=@used, running_since=NULL " +
+            var n = await c.ExecuteAsync("UPDATE machines SET state=@next, version=@newVersion, running_seconds_used=@used, running_since=NULL, running_due_at=NULL " +
                 "WHERE id=@id AND version=@version AND (state='running' OR (state='stopped' AND @next='stopped'))",
                 new { next = MachineRow.StateText(next), newVersion, used = Decimals.Text(paused.SecondsUsed), id = row.Id, version = row.Version }, tx);
             if (n == 0) return Changed();
@@ -299,6 +301,17 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
                 $"{(next == MachineState.Stopped ? "stopped" : "suspended")} on {h.Name} (version {newVersion}); {Money.Format(paused.LeftAt(now, row.RunningPeriodSeconds!.Value))} s of prepaid running time kept");
             return (await FindAsync(owner, id, c, tx)).Value!;
         }, o => o.Ok);
+    }
+
+    /// <summary>
+    /// The billing daemon found a running period the buyer cannot pay (design §4): suspend instead of charging.
+    /// A failure leaves the machine running; the next pass tries again.
+    /// </summary>
+    public async Task SuspendUnpaidAsync(string owner, Guid id, string why)
+    {
+        var result = await SuspendAsync(owner, id);
+        await events.AppendAsync(result.Ok ? "suspended-unpaid" : "error", id, owner,
+            result.Ok ? $"suspended instead of charged: {why}" : $"could not suspend for lack of funds ({why}): {result.Failure!.Message}");
     }
 
     // ---- delete ----

@@ -1,0 +1,130 @@
+using Dapper;
+using Microsoft.Extensions.Options;
+using Virtuoso.Core;
+using Virtuoso.Core.Billing;
+using Virtuoso.FrontEnd.Data;
+using Virtuoso.FrontEnd.Events;
+using Virtuoso.FrontEnd.Machines;
+
+namespace Virtuoso.FrontEnd.Billing;
+
+/// <summary>
+/// The billing daemon (report §6.1.9 storageupdate.pl and runningupdate.pl; design §4). Every pass charges,
+/// for each machine on a host, every storage period and (while running) every running period that has begun
+/// and is not yet charged, each under its own ledger key. A key already present means "already done", so two
+/// replicas billing at once, a pass killed half-way and restarted, or a clock that jumps days ahead leave
+/// every due period charged exactly once. Storage is always charged (the balance may go negative); a running
+/// period the buyer cannot cover is not charged: the machine is suspended instead.
+/// </summary>
+internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog events, MachineService machines,
+    TimeProvider clock, IOptions<MarketOptions> options, ILogger<BillingDaemon> log) : BackgroundService
+{
+    private const int BatchSize = 500;
+
+    /// <summary>What one pass did.</summary>
+    public sealed record PassResult(int Machines, int StorageCharges, int RunningCharges, IReadOnlyList<Guid> Suspended);
+
+    protected override async Task ExecuteAsync(CancellationToken stop)
+    {
+        if (!options.Value.DaemonsEnabled) return;
+        var interval = TimeSpan.FromSeconds(options.Value.BillingIntervalSeconds);
+        while (!stop.IsCancellationRequested)
+        {
+            try { await PassAsync(stop); }
+            catch (Exception e) when (e is not OperationCanceledException) { LogPassFailed(log, e); }
+            try { await Task.Delay(interval, clock, stop); }
+            catch (OperationCanceledException) { return; }
+        }
+    }
+
+    /// <summary>One billing pass at the clock's current time.</summary>
+    public async Task<PassResult> PassAsync(CancellationToken ct = default)
+    {
+        var now = clock.GetUtcNow();
+        var nowMs = now.ToUnixTimeMilliseconds();
+        var due = (await db.ReadAsync(c => c.QueryAsync<string>(
+            "SELECT id FROM machines WHERE host IS NOT NULL AND (next_storage_at <= @nowMs OR running_due_at <= @nowMs) ORDER BY id", new { nowMs }))).ToList();
+        int storage = 0, running = 0;
+        var unpaid = new List<(Guid Id, string Owner, string Message)>();
+        foreach (var batch in due.Chunk(BatchSize))
+        {
+            ct.ThrowIfCancellationRequested();
+            var (s, r, u) = await db.WriteAsync(async (c, tx) =>
+            {
+                var rows = (await c.QueryAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id IN @ids ORDER BY id{db.ForUpdate}", new { ids = batch }, tx)).ToList();
+                var owners = (await c.QueryAsync<(string Name, string Owner)>("SELECT name, owner FROM hosts", transaction: tx)).ToDictionary(h => h.Name, h => h.Owner);
+                var balances = new Dictionary<string, decimal>();
+                var deltas = new Dictionary<string, decimal>();
+                int sc = 0, rc = 0;
+                var u = new List<(Guid, string, string)>();
+
+                async Task<decimal> Available(string account)
+                {
+                    if (!balances.TryGetValue(account, out var b)) balances[account] = b = (await ledger.BalanceAsync(c, tx, account)).Dollars;
+                    return b + deltas.GetValueOrDefault(account);
+                }
+                async Task<bool> Charge(MachineRow m, string key, string kind, Money amount, string provider)
+                {
+                    if (!await ledger.InsertAsync(c, tx, key, kind, amount, m.Owner, provider, m.Guid, m.Host, now)) return false;
+                    deltas[m.Owner] = deltas.GetValueOrDefault(m.Owner) - amount.Dollars;
+                    deltas[provider] = deltas.GetValueOrDefault(provider) + amount.Dollars;
+                    return true;
+                }
+
+                foreach (var m in rows)
+                {
+                    if (m.Host is null || !owners.TryGetValue(m.Host, out var provider)) continue;
+                    var id = m.Guid;
+                    var notes = new List<string>();
+
+                    // Storage: every period begun since arrival, always charged.
+                    var arrived = DateTimeOffset.FromUnixTimeMilliseconds(m.ArrivedAt!.Value);
+                    var days = m.StoragePeriodDaysValue;
+                    var storageBegun = BillingPlan.StoragePeriodsBegun(arrived, days, now);
+                    var storagePrice = new Money(Decimals.Parse(m.StoragePrice!));
+                    for (var k = m.StoragePeriodsCharged + 1; k <= storageBegun; k++)
+                        if (await Charge(m, ChargeKey.Storage(id, m.Stay, k), TransferKinds.Storage, storagePrice, provider)) { sc++; notes.Add($"storage period {k}: {storagePrice}"); }
+
+                    // Running: every period begun while running, as long as the buyer can pay for it.
+                    var rt = m.RunningTime;
+                    var period = m.RunningPeriodSecondsValue;
+                    var runningPrice = new Money(Decimals.Parse(m.RunningPrice!));
+                    var paid = rt.PeriodsCharged;
+                    if (m.State == "running")
+                    {
+                        var runningBegun = BillingPlan.RunningPeriodsBegun(rt, period, now);
+                        for (var k = rt.PeriodsCharged + 1; k <= runningBegun; k++)
+                        {
+                            if (await Available(m.Owner) < runningPrice.Dollars)
+                            {
+                                u.Add((id, m.Owner, $"your balance {Money.Format(await Available(m.Owner))} does not cover the running charge of {runningPrice} for period {k}"));
+                                break;
+                            }
+                            if (await Charge(m, ChargeKey.Running(id, m.Stay, k), TransferKinds.Running, runningPrice, provider)) { rc++; notes.Add($"running period {k}: {runningPrice}"); }
+                            paid = k;
+                        }
+                    }
+                    var runningDue = BillingPlan.RunningDueAt(rt with { PeriodsCharged = paid }, period);
+                    await c.ExecuteAsync("UPDATE machines SET storage_periods_charged = @s, next_storage_at = @ns, running_periods_charged = @r, running_due_at = @rd WHERE id = @Id",
+                        new { s = Math.Max(storageBegun, m.StoragePeriodsCharged), ns = BillingPlan.StoragePeriodStart(arrived, days, Math.Max(storageBegun, m.StoragePeriodsCharged) + 1).ToUnixTimeMilliseconds(),
+                              r = paid, rd = runningDue?.ToUnixTimeMilliseconds(), m.Id }, tx);
+                    if (notes.Count > 0)
+                        await events.AppendAsync(c, tx, "charged", id, m.Owner, $"charged on {m.Host}: {string.Join("; ", notes)}");
+                }
+                await ledger.ApplyAsync(c, tx, deltas);
+                return (sc, rc, u);
+            });
+            storage += s; running += r; unpaid.AddRange(u);
+        }
+        foreach (var (id, owner, message) in unpaid)
+            await machines.SuspendUnpaidAsync(owner, id, message);
+        if (storage + running > 0) LogPass(log, due.Count, storage, running, unpaid.Count);
+        return new PassResult(due.Count, storage, running, unpaid.Select(u => u.Id).ToList());
+    }
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "Billing pass failed; the next pass retries")]
+    private static partial void LogPassFailed(ILogger logger, Exception e);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Billing pass: {Machines} machines due, {Storage} storage and {Running} running charges, {Suspended} suspended for lack of funds")]
+    private static partial void LogPass(ILogger logger, int machines, int storage, int running, int suspended);
+}
