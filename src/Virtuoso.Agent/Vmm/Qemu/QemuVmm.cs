@@ -64,23 +64,34 @@ internal sealed class QemuVmm(AgentOptions options, ILogger<QemuVmm> log) : IVmm
         }
     }
 
+    private static readonly TimeSpan PowerButtonInterval = TimeSpan.FromSeconds(2);
+
     public async Task StopAsync(MachineDirectory dir, Guid id, TimeSpan graceful)
     {
         if (QemuProcess.Find(dir, id) is not { } pid)
             return;
         if (graceful > TimeSpan.Zero)
         {
+            // Press the power button every couple of seconds: a guest still booting drops a press that comes
+            // before its button driver and acpid are up (docs/guest.md); extra presses are harmless.
+            var deadline = DateTime.UtcNow + graceful;
             try
             {
                 await using var qmp = await QmpClient.ConnectAsync(dir.QmpSocket, options.QmpTimeout);
-                await qmp.ExecuteAsync("system_powerdown");
+                while (DateTime.UtcNow < deadline)
+                {
+                    await qmp.ExecuteAsync("system_powerdown");
+                    var wait = TimeSpan.FromTicks(Math.Min(PowerButtonInterval.Ticks, Math.Max(0, (deadline - DateTime.UtcNow).Ticks)));
+                    if (await QemuProcess.WaitForExitAsync(pid, id, wait))
+                        return;
+                }
             }
             catch (VmmException e)
             {
                 AgentLog.QmpUnreachable(log, dir.Root, e.Message);
+                if (await QemuProcess.WaitForExitAsync(pid, id, TimeSpan.FromTicks(Math.Max(0, (deadline - DateTime.UtcNow).Ticks))))
+                    return;
             }
-            if (await QemuProcess.WaitForExitAsync(pid, id, graceful))
-                return;
             // Expected for a blank machine: with no OS nothing answers the ACPI power button.
             AgentLog.PowerdownTimedOut(log, id, graceful.TotalSeconds);
         }
