@@ -1,0 +1,93 @@
+using Stopwatch = System.Diagnostics.Stopwatch;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Virtuoso.Core;
+using Virtuoso.Core.Billing;
+using Virtuoso.FrontEnd;
+using Virtuoso.FrontEnd.Agents;
+using Virtuoso.FrontEnd.Billing;
+using Virtuoso.FrontEnd.Data;
+using Virtuoso.FrontEnd.Events;
+using Virtuoso.FrontEnd.Machines;
+
+namespace Virtuoso.Bench.Billing;
+
+/// <summary>The two contenders, each run against its own fresh copy of the prepared database.</summary>
+internal static class Contenders
+{
+    /// <summary>The front-end's billing daemon, wired as Program.cs wires it, doing one pass at <see cref="Scenario.Now"/>.</summary>
+    public static async Task<(TimeSpan Elapsed, BillingDaemon.PassResult Result)> PassAsync(string path)
+    {
+        var db = new Database(Dialect.Sqlite, $"Data Source={path}");
+        var clock = new FixedClock(Scenario.Now);
+        var options = Options.Create(new MarketOptions { DaemonsEnabled = false });
+        var ledger = new Ledger(db);
+        var events = new EventLog(db, clock);
+        var machines = new MachineService(db, ledger, events, new AgentClient(new NoAgents()), clock, options);
+        var daemon = new BillingDaemon(db, ledger, events, machines, clock, options, NullLogger<BillingDaemon>.Instance);
+
+        var watch = Stopwatch.StartNew();
+        var result = await daemon.PassAsync();
+        watch.Stop();
+        return (watch.Elapsed, result);
+    }
+
+    /// <summary>
+    /// The least any pass must do: read the due machine rows once (the same indexed query) and insert one ledger
+    /// row per charge due, with the key, amount and accounts the pass would use, through one prepared statement in
+    /// one transaction. No balances, no machine updates, no events.
+    /// </summary>
+    public static async Task<(TimeSpan Elapsed, int Inserted)> BaselineAsync(string path)
+    {
+        var db = new Database(Dialect.Sqlite, $"Data Source={path}");
+        var nowMs = Scenario.Now.ToUnixTimeMilliseconds();
+
+        var watch = Stopwatch.StartNew();
+        await using var c = (SqliteConnection)await db.OpenAsync();
+        var owners = new Dictionary<string, string>();
+        await using (var q = new SqliteCommand("SELECT name, owner FROM hosts", c))
+        await using (var r = await q.ExecuteReaderAsync())
+            while (await r.ReadAsync()) owners[r.GetString(0)] = r.GetString(1);
+
+        var charges = new List<(string Key, string Kind, string Amount, string From, string To, string Machine, string Host)>();
+        await using (var q = new SqliteCommand($"SELECT {MachineRow.Columns} FROM machines " +
+            "WHERE host IS NOT NULL AND (next_storage_at <= @now OR running_due_at <= @now) ORDER BY id", c))
+        {
+            q.Parameters.AddWithValue("@now", nowMs);
+            await using var r = await q.ExecuteReaderAsync();
+            int id = r.GetOrdinal("id"), owner = r.GetOrdinal("owner"), host = r.GetOrdinal("host"), stay = r.GetOrdinal("stay"),
+                storagePrice = r.GetOrdinal("storage_price"), runningPrice = r.GetOrdinal("running_price"),
+                storageCharged = r.GetOrdinal("storage_periods_charged"), runningCharged = r.GetOrdinal("running_periods_charged"),
+                nextStorage = r.GetOrdinal("next_storage_at");
+            while (await r.ReadAsync())
+            {
+                var machine = Guid.Parse(r.GetString(id));
+                var storage = !r.IsDBNull(nextStorage) && r.GetInt64(nextStorage) <= nowMs;
+                var key = storage
+                    ? ChargeKey.Storage(machine, r.GetInt64(stay), r.GetInt64(storageCharged) + 1)
+                    : ChargeKey.Running(machine, r.GetInt64(stay), r.GetInt64(runningCharged) + 1);
+                var h = r.GetString(host);
+                charges.Add((key, storage ? TransferKinds.Storage : TransferKinds.Running, r.GetString(storage ? storagePrice : runningPrice),
+                    r.GetString(owner), owners[h], machine.ToString("D"), h));
+            }
+        }
+
+        await using (var tx = c.BeginTransaction(deferred: false))
+        {
+            await using var insert = new SqliteCommand("INSERT INTO transfers (key, kind, amount, from_account, to_account, machine, host, at) " +
+                "VALUES (@key, @kind, @amount, @from, @to, @machine, @host, @at)", c, tx);
+            var p = new[] { "@key", "@kind", "@amount", "@from", "@to", "@machine", "@host" }.Select(n => insert.Parameters.Add(new SqliteParameter(n, ""))).ToArray();
+            insert.Parameters.AddWithValue("@at", nowMs);
+            insert.Prepare();
+            foreach (var ch in charges)
+            {
+                (p[0].Value, p[1].Value, p[2].Value, p[3].Value, p[4].Value, p[5].Value, p[6].Value) = (ch.Key, ch.Kind, ch.Amount, ch.From, ch.To, ch.Machine, ch.Host);
+                await insert.ExecuteNonQueryAsync();
+            }
+            await tx.CommitAsync();
+        }
+        watch.Stop();
+        return (watch.Elapsed, charges.Count);
+    }
+}
