@@ -51,7 +51,7 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
             ct.ThrowIfCancellationRequested();
             var (s, r, u) = await db.WriteAsync(async (c, tx) =>
             {
-                var rows = (await c.QueryAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id IN @ids ORDER BY id{db.ForUpdate}", new { ids = batch }, tx)).ToList();
+                var rows = (await c.QueryAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE {db.In("id", "ids")} ORDER BY id{db.ForUpdate}", new { ids = batch }, tx)).ToList();
                 var owners = (await c.QueryAsync<(string Name, string Owner)>("SELECT name, owner FROM hosts", transaction: tx)).ToDictionary(h => h.Name, h => h.Owner);
                 var balances = new Dictionary<string, decimal>();
                 var deltas = new Dictionary<string, decimal>();

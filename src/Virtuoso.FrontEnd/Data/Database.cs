@@ -35,6 +35,12 @@ internal sealed class Database
     /// <summary>Row lock suffix for SELECTs inside a write transaction (PostgreSQL only; SQLite has one writer).</summary>
     public string ForUpdate => Dialect == Dialect.Postgres ? " FOR UPDATE" : "";
 
+    /// <summary>
+    /// "<paramref name="column"/> is one of the list parameter <paramref name="list"/>". Never write <c>IN @list</c>: Dapper expands
+    /// it into one parameter per element on SQLite, but hands Npgsql the list as one array, which only <c>= ANY</c> accepts.
+    /// </summary>
+    public string In(string column, string list) => Dialect == Dialect.Postgres ? $"{column} = ANY(@{list})" : $"{column} IN @{list}";
+
     /// <summary>Parses <c>sqlite:PATH</c>, <c>postgres:CONNECTION-STRING</c>, or a bare SQLite file path.</summary>
     public static Database FromSetting(string setting)
     {
