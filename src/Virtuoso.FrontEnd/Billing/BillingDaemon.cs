@@ -53,6 +53,7 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
             {
                 var rows = (await c.QueryAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE {db.In("id", "ids")} ORDER BY id{db.ForUpdate}", new { ids = batch }, tx)).ToList();
                 var owners = (await c.QueryAsync<(string Name, string Owner)>("SELECT name, owner FROM hosts", transaction: tx)).ToDictionary(h => h.Name, h => h.Owner);
+                await ledger.LockAsync(c, tx, rows.Where(m => m.Host is not null && owners.ContainsKey(m.Host)).SelectMany(m => new[] { m.Owner, owners[m.Host!] }));
                 var balances = new Dictionary<string, decimal>();
                 var deltas = new Dictionary<string, decimal>();
                 int sc = 0, rc = 0;

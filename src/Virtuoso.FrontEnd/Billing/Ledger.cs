@@ -22,9 +22,24 @@ internal sealed class Ledger(Database db)
     public async Task<bool> TransferAsync(DbConnection c, DbTransaction tx, string key, string kind, Money amount,
         string from, string to, Guid? machine, string? host, DateTimeOffset at)
     {
+        await LockAsync(c, tx, [from, to]);
         if (!await InsertAsync(c, tx, key, kind, amount, from, to, machine, host, at)) return false;
         await ApplyAsync(c, tx, new Dictionary<string, decimal> { [from] = -amount.Dollars, [to] = amount.Dollars });
         return true;
+    }
+
+    /// <summary>
+    /// Locks <paramref name="accounts"/> until the transaction ends, in name order. A transaction that moves money calls
+    /// it before it reads a balance or records a transfer, with every account it will touch: otherwise two PostgreSQL
+    /// transactions deadlock, either by locking two accounts in opposite orders, or because recording a transfer
+    /// share-locks both accounts (their foreign keys) and each then waits for the other's share lock to update a balance.
+    /// SQLite has a single writer and needs none of this.
+    /// </summary>
+    public async Task LockAsync(DbConnection c, DbTransaction tx, IEnumerable<string> accounts)
+    {
+        if (db.Dialect != Dialect.Postgres) return;
+        foreach (var account in accounts.Distinct().Order(StringComparer.Ordinal))
+            await c.ExecuteAsync("SELECT username FROM accounts WHERE username = @account FOR UPDATE", new { account }, tx);
     }
 
     /// <summary>

@@ -69,6 +69,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
         var fee = new Money(Options.RegistrationFee);
         return await db.WriteAsync<Outcome<MachineRow>>(async (c, tx) =>
         {
+            await ledger.LockAsync(c, tx, [owner, Ledger.Operator]);
             if (fee.Dollars > 0 && await ledger.BalanceAsync(c, tx, owner) < fee)
                 return new Failure(402, ErrorCodes.InsufficientFunds, $"registering costs {fee} and your balance is {await ledger.BalanceAsync(c, tx, owner)}");
             await c.ExecuteAsync($"INSERT INTO machines ({MachineRow.Columns}) VALUES (@Id, @Owner, @Name, @Processor, @Speed, @Memory, @Disk, @Os, @Image, @Mac, @State, @Version, @Host, " +
@@ -184,6 +185,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
                       now = now.ToUnixTimeMilliseconds(), nextStorage = BillingPlan.StoragePeriodStart(now, pricing.StoragePeriodDays, 2).ToUnixTimeMilliseconds(),
                       id = row.Id, version = row.Version }, tx);
             if (n == 0) return Changed();
+            await ledger.LockAsync(c, tx, [owner, locked.Owner]);
             if (await ledger.BalanceAsync(c, tx, owner) < pricing.StorageCharge(row.Spec))
                 return new Failure(402, ErrorCodes.InsufficientFunds, "your balance no longer covers the first storage period");
             // §4: the first storage period is charged on arrival.
@@ -259,6 +261,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
             if (n == 0) return Changed();
             if (needsCharge)
             {
+                await ledger.LockAsync(c, tx, [owner, h.Owner]);
                 if (await ledger.BalanceAsync(c, tx, owner) < runningPrice)
                     return new Failure(402, ErrorCodes.InsufficientFunds, "your balance no longer covers a running period");
                 await ledger.TransferAsync(c, tx, ChargeKey.Running(id, row.Stay, started.PeriodsCharged), TransferKinds.Running, runningPrice, owner, h.Owner, id, h.Name, now);
