@@ -308,6 +308,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
             var charged = await c.ExecuteScalarAsync<long>("SELECT running_periods_charged FROM machines WHERE id=@id", new { id = row.Id }, tx);
             var runningPrice = new Money(Decimals.Parse(row.RunningPrice!));
             var paid = charged;
+            await ledger.LockAsync(c, tx, [owner, h.Owner]);
             for (var k = charged + 1; k <= (long)decimal.Ceiling(paused.SecondsUsed / period); k++)
             {
                 if (await ledger.BalanceAsync(c, tx, owner) < runningPrice) break;
