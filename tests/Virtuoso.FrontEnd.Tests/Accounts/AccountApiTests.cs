@@ -7,11 +7,17 @@ using Virtuoso.FrontEnd.Tests.Support;
 
 namespace Virtuoso.FrontEnd.Tests.Accounts;
 
+/// <summary>AccountApiTests on SQLite, the default dialect.</summary>
+public sealed class AccountApiTests(MarketFixture market) : AccountApiTests<MarketFixture>(market);
+
+/// <summary>AccountApiTests on PostgreSQL, production's dialect.</summary>
+public sealed class AccountApiPostgresTests(PostgresMarketFixture market) : AccountApiTests<PostgresMarketFixture>(market);
+
 /// <summary>
 /// AccountService and BearerAuthentication through the API: sign-up, log-in, log-out, and who may call what
 /// (issue 2, item 9: wrong password, username taken, short password, wrong role, no token).
 /// </summary>
-public sealed class AccountApiTests(MarketFixture market) : IClassFixture<MarketFixture>
+public abstract class AccountApiTests<TMarket>(TMarket market) : IClassFixture<TMarket> where TMarket : MarketFixture
 {
     [Fact]
     public async Task Signup_NewBuyer_GetsAnOpeningCreditOfExactly1000FromTheDepositSource()
@@ -75,7 +81,7 @@ public sealed class AccountApiTests(MarketFixture market) : IClassFixture<Market
 
         await Problem.AssertAsync(response, 400, ErrorCodes.Validation);
         Assert.Equal(before, await market.BalancesAsync());
-        Assert.Equal(0, await market.CountAsync("SELECT COUNT(*) FROM accounts WHERE username = $u", ("$u", username)));
+        Assert.Equal(0, await market.CountAsync("SELECT COUNT(*) FROM accounts WHERE username = @u", ("@u", username)));
     }
 
     [Fact]
@@ -170,7 +176,7 @@ public sealed class AccountApiTests(MarketFixture market) : IClassFixture<Market
 
         Snapshot.Same(machine, await buyer.MachineAsync(id));
         Assert.Equal(balance, await provider.BalanceAsync());
-        Assert.Equal(0, await market.CountAsync("SELECT COUNT(*) FROM machines WHERE owner = $p", ("$p", provider.Username)));
+        Assert.Equal(0, await market.CountAsync("SELECT COUNT(*) FROM machines WHERE owner = @p", ("@p", provider.Username)));
     }
 
     [Fact]
@@ -195,5 +201,5 @@ public sealed class AccountApiTests(MarketFixture market) : IClassFixture<Market
         Snapshot.Same(alpha, await market.Provider.HostAsync("alpha"));
     }
 
-    private Task<long> SessionsOf(string username) => market.CountAsync("SELECT COUNT(*) FROM sessions WHERE username = $u", ("$u", username));
+    private Task<long> SessionsOf(string username) => market.CountAsync("SELECT COUNT(*) FROM sessions WHERE username = @u", ("@u", username));
 }

@@ -9,11 +9,17 @@ using Virtuoso.FrontEnd.Tests.Support;
 
 namespace Virtuoso.FrontEnd.Tests.Hosts;
 
+/// <summary>HostApiTests on SQLite, the default dialect.</summary>
+public sealed class HostApiTests(MarketFixture market) : HostApiTests<MarketFixture>(market);
+
+/// <summary>HostApiTests on PostgreSQL, production's dialect.</summary>
+public sealed class HostApiPostgresTests(PostgresMarketFixture market) : HostApiTests<PostgresMarketFixture>(market);
+
 /// <summary>
 /// HostService through the API (report §5.2.2–§5.2.3): add with locked totals, edits that are never
 /// retroactive, delete sending machines back to registered, the marketplace, and every refusal changing nothing.
 /// </summary>
-public sealed class HostApiTests(MarketFixture market) : IClassFixture<MarketFixture>
+public abstract class HostApiTests<TMarket>(TMarket market) : IClassFixture<TMarket> where TMarket : MarketFixture
 {
     [Fact]
     public async Task AddHost_Virt8_IsOnlineAtOnceAndListedInTheMarketWithoutItsSecret()
@@ -76,7 +82,7 @@ public sealed class HostApiTests(MarketFixture market) : IClassFixture<MarketFix
 
         await Problem.AssertAsync(response, 400, ErrorCodes.Validation);
         Assert.Equal(hosts, await HostCount());
-        Assert.Equal(0, await market.CountAsync("SELECT COUNT(*) FROM hosts WHERE name = $n", ("$n", name)));
+        Assert.Equal(0, await market.CountAsync("SELECT COUNT(*) FROM hosts WHERE name = @n", ("@n", name)));
     }
 
     [Fact]

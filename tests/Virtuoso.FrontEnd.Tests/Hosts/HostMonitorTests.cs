@@ -3,11 +3,17 @@ using Virtuoso.FrontEnd.Tests.Support;
 
 namespace Virtuoso.FrontEnd.Tests.Hosts;
 
+/// <summary>HostMonitorTests on SQLite, the default dialect.</summary>
+public sealed class HostMonitorTests(MarketFixture market) : HostMonitorTests<MarketFixture>(market);
+
+/// <summary>HostMonitorTests on PostgreSQL, production's dialect.</summary>
+public sealed class HostMonitorPostgresTests(PostgresMarketFixture market) : HostMonitorTests<PostgresMarketFixture>(market);
+
 /// <summary>
 /// HostMonitor through the API: it polls every agent (every 0.2 s here) and records machines whose guest
 /// powered itself off as stopped, without ever mistaking a stale answer for a power-off.
 /// </summary>
-public sealed class HostMonitorTests(MarketFixture market) : IClassFixture<MarketFixture>
+public abstract class HostMonitorTests<TMarket>(TMarket market) : IClassFixture<TMarket> where TMarket : MarketFixture
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20); // generous: the machine may be loaded
 

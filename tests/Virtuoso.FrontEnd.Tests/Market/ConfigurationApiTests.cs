@@ -3,12 +3,18 @@ using Virtuoso.FrontEnd.Tests.Support;
 
 namespace Virtuoso.FrontEnd.Tests.Market;
 
+/// <summary>ConfigurationApiTests on SQLite, the default dialect.</summary>
+public sealed class ConfigurationApiTests(MarketFixture market) : ConfigurationApiTests<MarketFixture>(market);
+
+/// <summary>ConfigurationApiTests on PostgreSQL, production's dialect.</summary>
+public sealed class ConfigurationApiPostgresTests(PostgresMarketFixture market) : ConfigurationApiTests<PostgresMarketFixture>(market);
+
 /// <summary>
 /// ConfigurationService through the API: the ten blank configurations of Figure 6, the preconfigured
 /// linux-busybox (design §3), and the market estimates of §6.1.9 over the hosts with room. This class's
 /// database holds only alpha and beta, so the means are known exactly.
 /// </summary>
-public sealed class ConfigurationApiTests(MarketFixture market) : IClassFixture<MarketFixture>
+public abstract class ConfigurationApiTests<TMarket>(TMarket market) : IClassFixture<TMarket> where TMarket : MarketFixture
 {
     [Fact]
     public async Task Configurations_AreTheTenBlankOnesOfFigure6AndLinuxBusybox_WithoutAToken()

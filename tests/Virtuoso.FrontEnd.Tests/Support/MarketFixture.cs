@@ -1,33 +1,37 @@
-using System.Globalization;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.Data.Sqlite;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 using Virtuoso.Contracts.Api;
 using Virtuoso.FrontEnd.Accounts;
 
 namespace Virtuoso.FrontEnd.Tests.Support;
 
 /// <summary>
-/// One in-process front-end on its own SQLite file (tier 2 of style.md), with a provider account owning two hosts
-/// on fake agents: <c>alpha</c> priced like the report's virt8 and <c>beta</c> like virt13 (design §3.1, Figure 31),
-/// each 10000 bogomips, 4096 MB, 20000 MB. xUnit makes one per test class, so classes never share a database.
-/// Tests must not store on alpha or beta (the money path needs their room and exact prices): they add their own
-/// hosts with <see cref="AddHostAsync"/>, which use the <see cref="Spare"/> agent.
+/// One in-process front-end on its own database (tier 2 of style.md): a SQLite file here, a fresh PostgreSQL database
+/// in <see cref="PostgresMarketFixture"/>. A provider account owns two hosts on fake agents: <c>alpha</c> priced like the
+/// report's virt8 and <c>beta</c> like virt13 (design §3.1, Figure 31), each 10000 bogomips, 4096 MB, 20000 MB. xUnit
+/// makes one per test class, so classes never share a database. Tests must not store on alpha or beta (the money path
+/// needs their room and exact prices): they add their own hosts with <see cref="AddHostAsync"/>, which use the
+/// <see cref="Spare"/> agent.
 /// </summary>
-public sealed class MarketFixture : IAsyncLifetime
+public class MarketFixture : IAsyncLifetime
 {
     private static int _counter;
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "virtuoso-api-tests-" + Guid.NewGuid().ToString("N"));
+    private readonly TestDatabase _database;
+    private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "virtuoso-api-data-" + Guid.NewGuid().ToString("N"));
     private VirtuosoFactory? _factory;
     private Task<Session>? _buyer;
     private Task<HostResponse>? _roomy;
 
-    /// <summary>Not the default name under VIRTUOSO_DATA, so a database setting that did not arrive is caught.</summary>
-    public string DatabasePath => Path.Combine(_dir, "api.db");
+    public MarketFixture() : this(new SqliteTestDatabase()) { }
+
+    private protected MarketFixture(TestDatabase database) => _database = database;
+
     internal WebApplicationFactory<Program> Factory => _factory ?? throw new InvalidOperationException("not initialized");
+    /// <summary>The front-end's database, for reads the API does not offer.</summary>
+    internal TestDatabase Database => _database;
     internal FakeAgent Alpha { get; private set; } = null!;
     internal FakeAgent Beta { get; private set; } = null!;
     /// <summary>The agent behind every host a test adds for itself.</summary>
@@ -37,14 +41,16 @@ public sealed class MarketFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Directory.CreateDirectory(_dir);
+        await _database.CreateAsync();
         Alpha = await FakeAgent.StartAsync("alpha");
         Beta = await FakeAgent.StartAsync("beta");
         Spare = await FakeAgent.StartAsync("spare");
-        _factory = new VirtuosoFactory(DatabasePath);
+        var setting = _database.SettingFor("front-end");
+        _factory = new VirtuosoFactory(setting, _dataDir);
         _ = _factory.Server; // start the front-end (runs the migrations) now, not inside the first test
-        if (!File.Exists(DatabasePath))
-            throw new InvalidOperationException($"the front-end did not use VIRTUOSO_DATABASE=sqlite:{DatabasePath}");
+        // A setting that did not arrive would put the front-end on a SQLite file under VIRTUOSO_DATA instead.
+        if (Directory.Exists(_dataDir) || await _database.CountAsync("SELECT COUNT(*) FROM schema_migrations") == 0)
+            throw new InvalidOperationException($"the front-end did not use VIRTUOSO_DATABASE={setting}");
         Provider = await SignupAsync(Roles.Provider, "provider");
         await Provider.AddHostAsync(HostSpecs.Virt8("alpha", Alpha));
         await Provider.AddHostAsync(HostSpecs.Virt13("beta", Beta));
@@ -55,8 +61,8 @@ public sealed class MarketFixture : IAsyncLifetime
         if (_factory is not null) await _factory.DisposeAsync();
         foreach (var agent in new[] { Alpha, Beta, Spare })
             if (agent is not null) await agent.DisposeAsync();
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_dir, recursive: true);
+        await _database.DisposeAsync();
+        if (Directory.Exists(_dataDir)) Directory.Delete(_dataDir, recursive: true);
     }
 
     /// <summary>A name no other test in this process uses, valid as a username and a host name.</summary>
@@ -66,20 +72,7 @@ public sealed class MarketFixture : IAsyncLifetime
     internal HttpClient Anonymous() => Factory.CreateClient();
 
     /// <summary>Signs up (one slow password hash) and logs in (another); the session's client carries the bearer token.</summary>
-    internal async Task<Session> SignupAsync(string type, string? prefix = null)
-    {
-        var username = UniqueName(prefix ?? type);
-        var password = username + "-password";
-        var http = Anonymous();
-        var signup = await http.PostAsJsonAsync("/api/v1/accounts", new SignupRequest(username, password, $"{username}@example.org", type));
-        Assert.Equal(System.Net.HttpStatusCode.Created, signup.StatusCode);
-        var login = await http.PostAsJsonAsync("/api/v1/sessions", new LoginRequest(username, password));
-        login.EnsureSuccessStatusCode();
-        var session = (await login.Content.ReadFromJsonAsync<SessionResponse>(Json.Options))!;
-        var client = Anonymous();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", session.Token);
-        return new Session(client, username, password, this);
-    }
+    internal Task<Session> SignupAsync(string type, string? prefix = null) => Session.SignupAsync(Anonymous, UniqueName(prefix ?? type), type, this);
 
     /// <summary>
     /// A buyer shared by the tests of one class (they run one after another), for tests that compare before
@@ -101,42 +94,34 @@ public sealed class MarketFixture : IAsyncLifetime
     /// <summary>One roomy virt13-priced host per class on the <see cref="Spare"/> agent, for tests that just need a machine stored somewhere.</summary>
     internal Task<HostResponse> RoomyHostAsync() => _roomy ??= AddHostAsync();
 
-    /// <summary>Balances read straight from the database file, operator and deposit source included.</summary>
-    public async Task<Dictionary<string, decimal>> BalancesAsync()
-    {
-        await using var c = new SqliteConnection($"Data Source={DatabasePath};Mode=ReadOnly");
-        await c.OpenAsync();
-        await using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT username, balance FROM accounts";
-        var balances = new Dictionary<string, decimal>();
-        await using var reader = await cmd.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-            balances[reader.GetString(0)] = decimal.Parse(reader.GetString(1), NumberStyles.Number | NumberStyles.AllowExponent, CultureInfo.InvariantCulture);
-        return balances;
-    }
+    /// <summary>Balances read straight from the database, operator and deposit source included.</summary>
+    public Task<Dictionary<string, decimal>> BalancesAsync() => _database.BalancesAsync();
 
-    /// <summary>A single number from the database file (counts of rows, for "changed nothing").</summary>
-    public async Task<long> CountAsync(string sql, params (string Name, object Value)[] parameters)
-    {
-        await using var c = new SqliteConnection($"Data Source={DatabasePath};Mode=ReadOnly");
-        await c.OpenAsync();
-        await using var cmd = c.CreateCommand();
-        cmd.CommandText = sql;
-        foreach (var (name, value) in parameters) cmd.Parameters.AddWithValue(name, value);
-        return Convert.ToInt64(await cmd.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
-    }
+    /// <summary>A single number from the database (counts of rows, for "changed nothing"); parameters are named <c>@name</c>.</summary>
+    public Task<long> CountAsync(string sql, params (string Name, object Value)[] parameters) => _database.CountAsync(sql, parameters);
+}
 
-    private sealed class VirtuosoFactory(string databasePath) : WebApplicationFactory<Program>
+/// <summary>
+/// <see cref="MarketFixture"/> on a fresh PostgreSQL database (production's dialect). Fails, never skips, when
+/// <c>VIRTUOSO_TEST_POSTGRES</c> is not set.
+/// </summary>
+public sealed class PostgresMarketFixture() : MarketFixture(new PostgresTestDatabase());
+
+/// <summary>
+/// The front-end in process, on the database <paramref name="databaseSetting"/> (a VIRTUOSO_DATABASE value), with
+/// <paramref name="clock"/> as its time when given.
+/// </summary>
+internal sealed class VirtuosoFactory(string databaseSetting, string dataDir, TimeProvider? clock = null) : WebApplicationFactory<Program>
+{
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        protected override void ConfigureWebHost(IWebHostBuilder builder)
-        {
-            // Host settings reach Program's builder.Configuration before Build (WebApplicationFactory passes them as arguments).
-            builder.UseSetting("VIRTUOSO_DATABASE", "sqlite:" + databasePath);
-            builder.UseSetting("VIRTUOSO_DATA", Path.GetDirectoryName(databasePath));
-            builder.UseSetting("Virtuoso:HostMonitorIntervalSeconds", "0.2");
-            builder.UseSetting("Logging:LogLevel:Default", "Warning");
-            builder.UseSetting("Logging:LogLevel:Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware", "None");
-        }
+        if (clock is not null) builder.ConfigureTestServices(s => s.AddSingleton(clock));
+        // Host settings reach Program's builder.Configuration before Build (WebApplicationFactory passes them as arguments).
+        builder.UseSetting("VIRTUOSO_DATABASE", databaseSetting);
+        builder.UseSetting("VIRTUOSO_DATA", dataDir);
+        builder.UseSetting("Virtuoso:HostMonitorIntervalSeconds", "0.2");
+        builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        builder.UseSetting("Logging:LogLevel:Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware", "None");
     }
 }
 

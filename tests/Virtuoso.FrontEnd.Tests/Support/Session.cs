@@ -7,11 +7,34 @@ using Virtuoso.Contracts.Api;
 namespace Virtuoso.FrontEnd.Tests.Support;
 
 /// <summary>A logged-in user of the API: an HTTP client carrying the bearer token, with helpers that assert success.</summary>
-internal sealed class Session(HttpClient http, string username, string password, MarketFixture market)
+internal sealed class Session(HttpClient http, string username, string password, string token, MarketFixture? market)
 {
     public HttpClient Http { get; } = http;
     public string Username { get; } = username;
     public string Password { get; } = password;
+    /// <summary>The bearer token the client carries.</summary>
+    public string Token { get; } = token;
+
+    /// <summary>
+    /// Signs up <paramref name="username"/> (one slow password hash) and logs in (another) through clients of one
+    /// front-end; the session's client carries the bearer token. <paramref name="market"/> serves <see cref="StoredMachineAsync"/>.
+    /// </summary>
+    public static async Task<Session> SignupAsync(Func<HttpClient> client, string username, string type, MarketFixture? market = null)
+    {
+        var password = username + "-password";
+        var http = client();
+        var signup = await http.PostAsJsonAsync("/api/v1/accounts", new SignupRequest(username, password, $"{username}@example.org", type));
+        Assert.Equal(HttpStatusCode.Created, signup.StatusCode);
+        var session = await Ok<SessionResponse>(await http.PostAsJsonAsync("/api/v1/sessions", new LoginRequest(username, password)));
+        return new Session(WithToken(client(), session.Token), username, password, session.Token, market);
+    }
+
+    /// <summary><paramref name="http"/>, carrying <paramref name="token"/> from now on.</summary>
+    public static HttpClient WithToken(HttpClient http, string token)
+    {
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        return http;
+    }
 
     // ---- raw calls, for tests that look at refusals ----
 
@@ -57,7 +80,7 @@ internal sealed class Session(HttpClient http, string username, string password,
     /// <summary>Registers <paramref name="config"/> with generous bids and stores it on the class's roomy host.</summary>
     public async Task<(MachineResponse Machine, HostResponse Host)> StoredMachineAsync(string config = "Configuration1")
     {
-        var host = await market.RoomyHostAsync();
+        var host = await (market ?? throw new InvalidOperationException("this session has no market fixture")).RoomyHostAsync();
         var machine = await RegisterAsync(config, 1000m, 100m);
         return (await StoreAsync(machine.Id, host.Name), host);
     }
