@@ -125,6 +125,9 @@ internal sealed class HostService(Database db, EventLog events, AgentClient agen
         }
         return await db.WriteAsync<Failure?>(async (c, tx) =>
         {
+            // Lock the host's row first (as a store does), then read its machines in a new statement: on PostgreSQL a store
+            // committing meanwhile would otherwise leave a machine on the host and the delete would break its foreign key.
+            await c.ExecuteAsync("SELECT name FROM hosts WHERE name = @name" + db.ForUpdate, new { name }, tx);
             foreach (var m in await c.QueryAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE host = @name", new { name }, tx))
             {
                 await c.ExecuteAsync("UPDATE machines SET state='registered', version=version+1, host=NULL, storage_price=NULL, storage_period_days=NULL, " +
