@@ -87,6 +87,36 @@ public sealed class ReplicaTests
     }
 
     [Fact]
+    public async Task HostDeletedThroughOneReplicaWhileAStoreOnItCommitsThroughTheOther_TheMachineGoesBackToRegistered()
+    {
+        await using var replicas = await Replicas.CreateAsync();
+        await replicas.StartAsync();
+        await using var agent = await FakeAgent.StartAsync("leaving");
+        var provider = await Session.SignupAsync(replicas.A.CreateClient, MarketFixture.UniqueName("provider"), Roles.Provider);
+        var host = await provider.AddHostAsync(HostSpecs.Virt13(MarketFixture.UniqueName("host"), agent));
+        var buyer = await Session.SignupAsync(replicas.B.CreateClient, MarketFixture.UniqueName("buyer"), Roles.Buyer);
+        var machine = await buyer.RegisterAsync("Configuration1", 3m, 1m);
+
+        // Hold the host's row until the store and the delete both wait for it, the store first.
+        await using var c = await replicas.Database.Database.OpenAsync();
+        await using var tx = await c.BeginTransactionAsync();
+        await c.ExecuteAsync("SELECT name FROM hosts WHERE name = @name FOR UPDATE", new { name = host.Name }, tx);
+        var store = buyer.StoreRawAsync(machine.Id, host.Name);
+        await replicas.UntilWaitingAsync("hosts", store, count: 1);
+        var delete = provider.DeleteAsync($"/api/v1/hosts/{host.Name}");
+        await replicas.UntilWaitingAsync("hosts", Task.WhenAny(store, delete), count: 2);
+        await tx.RollbackAsync();
+
+        Assert.Equal(HttpStatusCode.OK, (await store).StatusCode);
+        var deleted = await delete;
+        Assert.True(deleted.StatusCode == HttpStatusCode.NoContent, $"delete: {(int)deleted.StatusCode} {await deleted.Content.ReadAsStringAsync()}");
+        var after = await buyer.MachineAsync(machine.Id);
+        Assert.Equal(("registered", (string?)null), (after.State, after.Host));
+        Assert.Contains(await buyer.EventsAsync(machine.Id), e => e.Kind == "host-deleted");
+        Assert.Equal(0, await replicas.Database.CountAsync("SELECT COUNT(*) FROM hosts WHERE name = @name", ("name", host.Name)));
+    }
+
+    [Fact]
     public async Task TwoSignupsThroughTwoReplicasAtOnce_BothGetExactlyTheirOpeningCredit()
     {
         await using var replicas = await Replicas.CreateAsync();
