@@ -3,6 +3,7 @@ using System.CommandLine.Help;
 using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using Virtuoso.Cli.Accounts;
+using Virtuoso.Cli.Billing;
 using Virtuoso.Cli.Events;
 using Virtuoso.Cli.Hosts;
 using Virtuoso.Cli.Machines;
@@ -33,6 +34,7 @@ public static class Cli
         foreach (var command in AccountCommands.Build(run)
                      .Concat(MachineCommands.Build(run))
                      .Concat(EventCommands.Build(run))
+                     .Concat(BillingCommands.Build(run))
                      .Concat(HostCommands.Build(run)))
         {
             root.Add(command);

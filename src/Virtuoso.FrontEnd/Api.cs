@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Mvc;
 using Virtuoso.Contracts.Api;
 using Virtuoso.FrontEnd.Accounts;
+using Virtuoso.FrontEnd.Billing;
 using Virtuoso.FrontEnd.Events;
 using Virtuoso.FrontEnd.Hosts;
 using Virtuoso.FrontEnd.Machines;
@@ -31,8 +32,23 @@ internal static class Api
             .RequireAuthorization().WithTags("Accounts").WithSummary("Balance, per-machine prices and next debits; income per host for providers");
         api.MapGet("/events", async (ClaimsPrincipal u, EventLog e, Guid? machine) => Results.Ok(await e.ForAccountAsync(u.Name(), machine)))
             .RequireAuthorization().WithTags("Accounts").WithSummary("My events, oldest first");
+        api.MapGet("/ledger", async (ClaimsPrincipal u, LedgerView l, Guid? machine) => (await l.ForAccountAsync(u.Name(), machine)).ToResult())
+            .RequireAuthorization().WithTags("Accounts").WithSummary("My ledger transfers (from or to me), oldest first; one machine's with ?machine=ID");
+        api.MapGet("/statements/{month}", async (string month, ClaimsPrincipal u, LedgerView l, HttpContext ctx) =>
+            (await l.StatementAsync(u.Name(), month)).ToResult(csv =>
+            {
+                ctx.Response.Headers.ContentDisposition = $"attachment; filename=\"virtuoso-{u.Name()}-{month}.csv\"";
+                return Results.Text(csv, Statement.ContentType);
+            }))
+            .RequireAuthorization().WithTags("Accounts").WithSummary("My statement of a calendar month (YYYY-MM, UTC) as CSV, with opening and closing balance")
+            .Produces<string>(StatusCodes.Status200OK, "text/csv");
+        api.MapPost("/deposits", async (DepositRequest r, DepositService s) =>
+            (await s.DepositAsync(r)).ToResult(d => d.Repeated ? Results.Ok(d) : Results.Created((string?)null, d)))
+            .RequireAuthorization(Roles.Operator).WithTags("Accounts").WithSummary("Operator: credit an account from the deposit source; a repeated reference is not credited twice");
 
         api.MapGet("/configurations", async (ConfigurationService s) => Results.Ok(await s.ListAsync())).WithTags("Market").WithSummary("Standard and preconfigured configurations with market estimates");
+        api.MapGet("/configurations/{name}/history", async (string name, DateTimeOffset? since, ConfigurationService s) => (await s.HistoryAsync(name, since)).ToResult())
+            .WithTags("Market").WithSummary("A configuration's market estimate over time, oldest first, for the price chart");
         api.MapGet("/market", async (HostService s) => Results.Ok(await s.MarketAsync())).WithTags("Market").WithSummary("The provider marketplace: every host");
 
         var buyer = api.MapGroup("/machines").RequireAuthorization(Roles.Buyer).WithTags("Machines");

@@ -31,16 +31,21 @@ builder.Services.AddSingleton<AccountService>();
 builder.Services.AddSingleton<MachineService>();
 builder.Services.AddSingleton<HostService>();
 builder.Services.AddSingleton<ConfigurationService>();
+builder.Services.AddSingleton<LedgerView>();
+builder.Services.AddSingleton<DepositService>();
 builder.Services.AddHostedService<HostMonitor>();
 builder.Services.AddSingleton<BillingDaemon>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<BillingDaemon>());
+builder.Services.AddSingleton<PriceAverageDaemon>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<PriceAverageDaemon>());
 builder.Services.AddHttpClient(AgentClient.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(120));
 
 builder.Services.AddAuthentication(BearerAuthentication.SchemeName)
     .AddScheme<AuthenticationSchemeOptions, BearerAuthentication>(BearerAuthentication.SchemeName, null);
 builder.Services.AddAuthorizationBuilder()
     .AddPolicy(Roles.Buyer, p => p.RequireRole(Roles.Buyer))
-    .AddPolicy(Roles.Provider, p => p.RequireRole(Roles.Provider));
+    .AddPolicy(Roles.Provider, p => p.RequireRole(Roles.Provider))
+    .AddPolicy(Roles.Operator, p => p.RequireRole(Roles.Operator));
 
 // Every error answer is problem details with a stable code, including the framework's own (bad JSON, 404 routes).
 builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
@@ -68,6 +73,8 @@ builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o =
 
 var app = builder.Build();
 await app.Services.GetRequiredService<Migrator>().MigrateAsync();
+if (config[OperatorAccount.PasswordSetting] is { Length: > 0 } operatorPassword)
+    await OperatorAccount.SetPasswordAsync(database, operatorPassword);
 
 app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = e => e is BadHttpRequestException b ? b.StatusCode : 500 });
 app.UseStatusCodePages();

@@ -89,8 +89,11 @@ internal sealed class AccountService(Database db, Ledger ledger, EventLog events
     {
         if (m.Host is null)
             return new AccountMachine(m.Guid, m.Name, m.State, null, null, null, null, null, null, null, null);
+        // As the billing daemon charges (design §4): the next storage period begins at arrival + charged periods × period;
+        // a running machine's next running period begins when its prepaid time runs out. Zero when due and not yet
+        // charged (the next billing pass charges it).
         var storagePeriodSeconds = m.StoragePeriodDays!.Value * 86400m;
-        var nextStorage = (m.ArrivedAt!.Value - now.ToUnixTimeMilliseconds()) / 1000m + m.StoragePeriodsCharged * storagePeriodSeconds;
+        var nextStorage = Math.Max(0m, (m.ArrivedAt!.Value - now.ToUnixTimeMilliseconds()) / 1000m + m.StoragePeriodsCharged * storagePeriodSeconds);
         var left = Math.Max(0m, m.RunningTime.LeftAt(now, m.RunningPeriodSeconds!.Value));
         return new AccountMachine(m.Guid, m.Name, m.State, m.Host,
             Decimals.Parse(m.StoragePrice!), m.StoragePeriodDays, Decimals.Parse(m.RunningPrice!), m.RunningPeriodSeconds,

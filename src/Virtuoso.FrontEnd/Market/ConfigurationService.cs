@@ -1,39 +1,32 @@
 using Dapper;
-using Microsoft.Extensions.Options;
 using Virtuoso.Contracts.Api;
-using Virtuoso.Core.Market;
 using Virtuoso.FrontEnd.Data;
-using Virtuoso.FrontEnd.Hosts;
+using Virtuoso.FrontEnd.Http;
 using Virtuoso.FrontEnd.Machines;
 
 namespace Virtuoso.FrontEnd.Market;
 
 /// <summary>
-/// The configurations buyers browse (Figure 6) with market estimates (§6.1.9): each is the mean of the
-/// rates of the hosts with room for it; with no such host the last known (stale) estimate is kept.
+/// The configurations buyers browse (Figure 6) with market estimates (§6.1.9), and each one's price history.
+/// Read-only: the estimates and the history are written by <see cref="PriceAverageDaemon"/> alone.
 /// </summary>
-internal sealed class ConfigurationService(Database db, TimeProvider clock, IOptions<MarketOptions> options)
+internal sealed class ConfigurationService(Database db)
 {
-    public async Task<IReadOnlyList<ConfigurationResponse>> ListAsync()
+    public async Task<IReadOnlyList<ConfigurationResponse>> ListAsync() =>
+        (await db.ReadAsync(c => c.QueryAsync<ConfigRow>("SELECT * FROM configurations ORDER BY sort, name")))
+            .Select(cfg => new ConfigurationResponse(cfg.Name, cfg.Processor, cfg.Speed, cfg.Os, cfg.Memory, cfg.Disk, cfg.Image, cfg.MinMemory, cfg.MinDisk,
+                Decimals.ParseOrNull(cfg.EstStorageRate), Decimals.ParseOrNull(cfg.EstRunningRate)))
+            .ToList();
+
+    /// <summary>The configuration's estimate and its history points, oldest first; from <paramref name="since"/> on when given.</summary>
+    public Task<Outcome<PriceHistoryResponse>> HistoryAsync(string name, DateTimeOffset? since) => db.ReadAsync(async c =>
     {
-        var now = clock.GetUtcNow();
-        return await db.ReadAsync(async c =>
-        {
-            var configs = (await c.QueryAsync<ConfigRow>("SELECT * FROM configurations ORDER BY sort, name")).ToList();
-            var offers = (await HostQueries.AllAsync(c)).Select(h => h.Offer(now, options.Value.OnlineWindow)).ToList();
-            var result = new List<ConfigurationResponse>();
-            foreach (var cfg in configs)
-            {
-                if (Matching.Estimate(offers, cfg.Spec) is { } e)
-                {
-                    (cfg.EstStorageRate, cfg.EstRunningRate) = (Decimals.Text(e.StoragePerMonth.Dollars), Decimals.Text(e.RunningPerHour.Dollars));
-                    await c.ExecuteAsync("UPDATE configurations SET est_storage_rate = @s, est_running_rate = @r WHERE name = @n",
-                        new { s = cfg.EstStorageRate, r = cfg.EstRunningRate, n = cfg.Name });
-                }
-                result.Add(new ConfigurationResponse(cfg.Name, cfg.Processor, cfg.Speed, cfg.Os, cfg.Memory, cfg.Disk, cfg.Image, cfg.MinMemory, cfg.MinDisk,
-                    Decimals.ParseOrNull(cfg.EstStorageRate), Decimals.ParseOrNull(cfg.EstRunningRate)));
-            }
-            return (IReadOnlyList<ConfigurationResponse>)result;
-        });
-    }
+        var cfg = await c.QuerySingleOrDefaultAsync<ConfigRow>("SELECT * FROM configurations WHERE name = @name", new { name });
+        if (cfg is null) return (Outcome<PriceHistoryResponse>)new Failure(404, ErrorCodes.UnknownConfiguration, $"unknown configuration '{name}': see GET /api/v1/configurations");
+        var points = await c.QueryAsync<(long At, string Storage, string Running)>(
+            "SELECT at, storage_rate, running_rate FROM price_history WHERE configuration = @name AND at >= @since ORDER BY at, id",
+            new { name, since = since?.ToUnixTimeMilliseconds() ?? long.MinValue });
+        return new PriceHistoryResponse(cfg.Name, Decimals.ParseOrNull(cfg.EstStorageRate), Decimals.ParseOrNull(cfg.EstRunningRate),
+            points.Select(p => new PricePoint(DateTimeOffset.FromUnixTimeMilliseconds(p.At), Decimals.Parse(p.Storage), Decimals.Parse(p.Running))).ToList());
+    });
 }

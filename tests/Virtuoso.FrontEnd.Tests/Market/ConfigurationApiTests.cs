@@ -1,4 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
 using Virtuoso.Contracts.Api;
+using Virtuoso.FrontEnd.Market;
 using Virtuoso.FrontEnd.Tests.Support;
 
 namespace Virtuoso.FrontEnd.Tests.Market;
@@ -33,6 +35,8 @@ public abstract class ConfigurationApiTests<TMarket>(TMarket market) : IClassFix
     [Fact]
     public async Task Estimates_AreTheMeanRatesOfTheHostsWithRoom()
     {
+        // The price-average daemon computes them (PriceAverageDaemonTests); GET /configurations only reads.
+        await market.Factory.Services.GetRequiredService<PriceAverageDaemon>().PassAsync();
         var configs = await Session.Ok<List<ConfigurationResponse>>(await market.Anonymous().GetAsync("/api/v1/configurations"));
 
         // linux-busybox: alpha 3 $/month and 2.448 $/hour, beta 30 and 0.3744.

@@ -1,0 +1,51 @@
+using System.Data.Common;
+using Dapper;
+using Virtuoso.Contracts.Api;
+using Virtuoso.FrontEnd.Data;
+using Virtuoso.FrontEnd.Http;
+
+namespace Virtuoso.FrontEnd.Billing;
+
+/// <summary>
+/// What users see of the ledger (issue 5, item 5): their own transfers, as a list or as a monthly CSV statement.
+/// A caller sees only transfers they are a party to; a machine that is neither theirs nor in any of their
+/// transfers answers exactly like one that does not exist (§6.1.4).
+/// </summary>
+internal sealed class LedgerView(Database db)
+{
+    private const string Columns = "key, kind, amount, from_account, to_account, machine, host, at";
+
+    /// <summary>The transfers <paramref name="account"/> is a party to, oldest first; only <paramref name="machine"/>'s when given.</summary>
+    public Task<Outcome<IReadOnlyList<LedgerEntry>>> ForAccountAsync(string account, Guid? machine) => db.ReadAsync(async c =>
+    {
+        var entries = await ReadAsync(c, account, machine is null ? "" : "AND machine = @machine", new { account, machine = machine?.ToString("D") });
+        if (machine is { } id && entries.Count == 0 && await c.ExecuteScalarAsync<long>(
+                "SELECT COUNT(*) FROM machines WHERE id = @id AND owner = @account", new { id = id.ToString("D"), account }) == 0)
+            return (Outcome<IReadOnlyList<LedgerEntry>>)Failure.MachineNotFound;
+        return Outcome<IReadOnlyList<LedgerEntry>>.Success(entries);
+    });
+
+    /// <summary><paramref name="account"/>'s statement for <paramref name="month"/> (yyyy-MM, UTC) as CSV.</summary>
+    public async Task<Outcome<string>> StatementAsync(string account, string month)
+    {
+        if (Statement.ParseMonth(month, out var error) is not { } range) return Failure.Validation(error!);
+        var (start, end) = (range.Start.ToUnixTimeMilliseconds(), range.End.ToUnixTimeMilliseconds());
+        return await db.ReadAsync(async c =>
+        {
+            // Balances change only through transfers and start at zero, so the opening balance is the sum of every earlier effect.
+            var earlier = await c.QueryAsync<(string Amount, string From, string To)>(
+                "SELECT amount, from_account, to_account FROM transfers WHERE (from_account = @account OR to_account = @account) AND at < @start",
+                new { account, start });
+            var opening = earlier.Sum(t => (t.To == account ? Decimals.Parse(t.Amount) : 0m) - (t.From == account ? Decimals.Parse(t.Amount) : 0m));
+            var transfers = await ReadAsync(c, account, "AND at >= @start AND at < @end", new { account, start, end });
+            return (Outcome<string>)Statement.Csv(account, month, opening, transfers);
+        });
+    }
+
+    private static async Task<IReadOnlyList<LedgerEntry>> ReadAsync(DbConnection c, string account, string filter, object args) =>
+        (await c.QueryAsync<(string Key, string Kind, string Amount, string From, string To, string? Machine, string? Host, long At)>(
+            $"SELECT {Columns} FROM transfers WHERE (from_account = @account OR to_account = @account) {filter} ORDER BY at, id", args))
+        .Select(t => new LedgerEntry(t.Key, t.Kind, Decimals.Parse(t.Amount), t.From, t.To, t.Machine is null ? null : Guid.Parse(t.Machine), t.Host,
+            DateTimeOffset.FromUnixTimeMilliseconds(t.At)))
+        .ToList();
+}
