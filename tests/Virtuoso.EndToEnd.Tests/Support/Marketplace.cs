@@ -26,7 +26,10 @@ internal sealed class Marketplace : IAsyncDisposable
 
     private Marketplace(string dir, string url, ServiceProcess frontEnd) { Dir = dir; Url = url; FrontEnd = frontEnd; _processes.Add(frontEnd); }
 
-    public static async Task<Marketplace> StartAsync(params string[] hosts)
+    public static Task<Marketplace> StartAsync(params string[] hosts) => StartAsync(60, hosts);
+
+    /// <summary>Starts the front-end with a billing pass every <paramref name="billingIntervalSeconds"/>, and an agent per host.</summary>
+    public static async Task<Marketplace> StartAsync(double billingIntervalSeconds, params string[] hosts)
     {
         var dir = Directory.CreateTempSubdirectory("vt-e2e-").FullName;
         var port = ServiceProcess.FreePort();
@@ -36,6 +39,7 @@ internal sealed class Marketplace : IAsyncDisposable
             {
                 ["VIRTUOSO_DATA"] = Path.Combine(dir, "fe"),
                 ["Virtuoso__HostMonitorIntervalSeconds"] = "0.5",
+                ["VIRTUOSO_BILLING_INTERVAL"] = billingIntervalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Logging__LogLevel__Default"] = "Warning",
             }, Path.Combine(dir, "frontend.log"));
         var m = new Marketplace(dir, url, fe);
