@@ -123,6 +123,33 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
         return new PassResult(due.Count, storage, running, unpaid.Select(u => u.Id).ToList());
     }
 
+    /// <summary>
+    /// A machine stopped running (stop, suspend, found powered off) with <paramref name="secondsUsed"/> run on its host
+    /// (design §4): a running period that began while it ran is due even when no pass charged it yet (the daemon was
+    /// down, or between passes), and once it is stopped the daemon no longer looks at it. Charges those periods in
+    /// order, as far as the buyer can pay (a running charge never makes a balance negative); one left unpaid is charged
+    /// when the machine starts again, its prepaid time being used up. Call after the machine's row is updated, in the
+    /// same transaction. Returns the periods charged before and after.
+    /// </summary>
+    internal static async Task<(long Before, long After)> ChargeBegunWhileRunningAsync(Ledger ledger, System.Data.Common.DbConnection c,
+        System.Data.Common.DbTransaction tx, MachineRow m, decimal secondsUsed, string provider, DateTimeOffset now)
+    {
+        var period = m.RunningPeriodSecondsValue;
+        var before = await c.ExecuteScalarAsync<long>("SELECT running_periods_charged FROM machines WHERE id = @Id", new { m.Id }, tx);
+        var price = new Money(Decimals.Parse(m.RunningPrice!));
+        var paid = before;
+        await ledger.LockAsync(c, tx, [m.Owner, provider]);
+        for (var k = before + 1; k <= (long)decimal.Ceiling(secondsUsed / period); k++)
+        {
+            if (await ledger.BalanceAsync(c, tx, m.Owner) < price) break;
+            await ledger.TransferAsync(c, tx, ChargeKey.Running(m.Guid, m.Stay, k), TransferKinds.Running, price, m.Owner, provider, m.Guid, m.Host, now);
+            paid = k;
+        }
+        if (paid > before)
+            await c.ExecuteAsync("UPDATE machines SET running_periods_charged = @paid WHERE id = @Id", new { paid, m.Id }, tx);
+        return (before, paid);
+    }
+
     [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "Billing pass failed; the next pass retries")]
     private static partial void LogPassFailed(ILogger logger, Exception e);
 

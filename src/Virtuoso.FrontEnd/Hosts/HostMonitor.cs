@@ -1,6 +1,7 @@
 using Dapper;
 using Microsoft.Extensions.Options;
 using Virtuoso.FrontEnd.Agents;
+using Virtuoso.FrontEnd.Billing;
 using Virtuoso.Contracts.Agent;
 using Virtuoso.FrontEnd.Data;
 using Virtuoso.FrontEnd.Events;
@@ -13,7 +14,7 @@ namespace Virtuoso.FrontEnd.Hosts;
 /// offline when it has not answered within <see cref="MarketOptions.HostOnlineWindowSeconds"/> (§5.1.5:
 /// "it is possible for a provider to go offline"). Stateless, so every replica may run it.
 /// </summary>
-internal sealed partial class HostMonitor(Database db, AgentClient agents, EventLog events, TimeProvider clock, IOptions<MarketOptions> options, ILogger<HostMonitor> log) : BackgroundService
+internal sealed partial class HostMonitor(Database db, Ledger ledger, AgentClient agents, EventLog events, TimeProvider clock, IOptions<MarketOptions> options, ILogger<HostMonitor> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stop)
     {
@@ -63,7 +64,10 @@ internal sealed partial class HostMonitor(Database db, AgentClient agents, Event
                 var paused = row.RunningTime.Pause(now);
                 await c.ExecuteAsync("UPDATE machines SET state='stopped', running_seconds_used=@used, running_since=NULL, running_due_at=NULL WHERE id=@Id AND version=@Version AND state='running'",
                     new { used = Decimals.Text(paused.SecondsUsed), row.Id, row.Version }, tx);
-                await events.AppendAsync(c, tx, "powered-off", row.Guid, row.Owner, $"the machine was found powered off on {host.Name}; it is now stopped (version {row.Version})");
+                // Design §4: periods that began while it ran and that no billing pass charged yet are due all the same.
+                var (before, paid) = await BillingDaemon.ChargeBegunWhileRunningAsync(ledger, c, tx, row, paused.SecondsUsed, host.Owner, now);
+                await events.AppendAsync(c, tx, "powered-off", row.Guid, row.Owner, $"the machine was found powered off on {host.Name}; it is now stopped (version {row.Version})" +
+                    (paid > before ? $"; charged {row.RunningPrice} for each of running periods {before + 1}–{paid}, begun while it ran" : ""));
                 return 0;
             });
         }

@@ -300,23 +300,10 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
                 "WHERE id=@id AND version=@version AND (state='running' OR (state='stopped' AND @next='stopped'))",
                 new { next = MachineRow.StateText(next), newVersion, used = Decimals.Text(paused.SecondsUsed), id = row.Id, version = row.Version }, tx);
             if (n == 0) return Changed();
-            // §4: a running period that began while the machine ran is due even when no billing pass charged it before
-            // this stop (the daemon was down or behind); once stopped, the daemon no longer looks at it. Charge those
-            // periods now, in order, as far as the buyer can pay (a running charge never makes a balance negative);
-            // one left unpaid is charged when the machine starts again, its prepaid time being used up.
+            // §4: periods that began while it ran and that no pass charged yet are charged now.
             var period = row.RunningPeriodSeconds!.Value;
-            var charged = await c.ExecuteScalarAsync<long>("SELECT running_periods_charged FROM machines WHERE id=@id", new { id = row.Id }, tx);
             var runningPrice = new Money(Decimals.Parse(row.RunningPrice!));
-            var paid = charged;
-            await ledger.LockAsync(c, tx, [owner, h.Owner]);
-            for (var k = charged + 1; k <= (long)decimal.Ceiling(paused.SecondsUsed / period); k++)
-            {
-                if (await ledger.BalanceAsync(c, tx, owner) < runningPrice) break;
-                await ledger.TransferAsync(c, tx, ChargeKey.Running(id, row.Stay, k), TransferKinds.Running, runningPrice, owner, h.Owner, id, h.Name, now);
-                paid = k;
-            }
-            if (paid > charged)
-                await c.ExecuteAsync("UPDATE machines SET running_periods_charged=@paid WHERE id=@id", new { paid, id = row.Id }, tx);
+            var (charged, paid) = await BillingDaemon.ChargeBegunWhileRunningAsync(ledger, c, tx, row, paused.SecondsUsed, h.Owner, now);
             await events.AppendAsync(c, tx, next == MachineState.Stopped ? "stopped" : "suspended", id, owner,
                 $"{(next == MachineState.Stopped ? "stopped" : "suspended")} on {h.Name} (version {newVersion}); " +
                 (paid > charged ? $"charged {runningPrice} for each of running periods {charged + 1}–{paid}, begun while it ran; " : "") +
