@@ -35,21 +35,21 @@ Console.Error.WriteLine($"prepared {scale.Machines:N0} machines ({scale.Running:
     $"{new FileInfo(prepared).Length / 1_048_576} MB, in {watch.Elapsed.TotalSeconds:F1} s");
 
 var copies = 0;
-async Task<double> Pass()
+async Task<Cost> Pass()
 {
     var path = Copy();
-    var (elapsed, result) = await Contenders.PassAsync(path);
+    var (cost, result) = await Contenders.PassAsync(path);
     await Checks.PassAsync(path, scale, before, result);
     Drop(path);
-    return elapsed.TotalMilliseconds;
+    return cost;
 }
-async Task<double> Baseline()
+async Task<Cost> Baseline()
 {
     var path = Copy();
-    var (elapsed, inserted) = await Contenders.BaselineAsync(path);
+    var (cost, inserted) = await Contenders.BaselineAsync(path);
     await Checks.BaselineAsync(path, scale, before, inserted);
     Drop(path);
-    return elapsed.TotalMilliseconds;
+    return cost;
 }
 string Copy()
 {
@@ -65,30 +65,37 @@ void Drop(string path)
 
 // Warm-up, not counted: in production the daemon runs every minute in a process that is long warm (JIT, Dapper's
 // caches, SQLite's library loaded).
-Console.Error.WriteLine($"warm-up: pass {await Pass():F0} ms, baseline {await Baseline():F0} ms (checked, not counted)");
+var (warmPass, warmBaseline) = (await Pass(), await Baseline());
+Console.Error.WriteLine($"warm-up: pass {Ms(warmPass.Wall)}, baseline {Ms(warmBaseline.Wall)} (checked, not counted)");
 
-var passes = new List<double>();
-var baselines = new List<double>();
-Console.WriteLine("| round | billing pass | baseline | ratio |");
-Console.WriteLine("|---|---|---|---|");
+var passes = new List<Cost>();
+var baselines = new List<Cost>();
+Console.WriteLine("| round | pass, wall | baseline, wall | ratio | pass, CPU | baseline, CPU | ratio |");
+Console.WriteLine("|---|---|---|---|---|---|---|");
 for (var round = 1; round <= rounds; round++)
 {
-    double pass, baseline;
+    Cost pass, baseline;
     if (round % 2 == 1) { pass = await Pass(); baseline = await Baseline(); }
     else { baseline = await Baseline(); pass = await Pass(); }
     passes.Add(pass);
     baselines.Add(baseline);
-    Console.WriteLine($"| {round}{(round % 2 == 1 ? "" : " (baseline first)")} | {pass:F0} ms | {baseline:F0} ms | {pass / baseline:F2}× |");
+    Console.WriteLine($"| {round}{(round % 2 == 1 ? "" : " (baseline first)")} | {Ms(pass.Wall)} | {Ms(baseline.Wall)} | {Ratio(pass.Wall, baseline.Wall)} " +
+        $"| {Ms(pass.Cpu)} | {Ms(baseline.Cpu)} | {Ratio(pass.Cpu, baseline.Cpu)} |");
 }
-double passMedian = Median(passes), baselineMedian = Median(baselines);
-Console.WriteLine($"| **median** | **{passMedian:F0} ms** | **{baselineMedian:F0} ms** | |");
+var (passWall, baselineWall) = (Median(passes.Select(p => p.Wall)), Median(baselines.Select(b => b.Wall)));
+var (passCpu, baselineCpu) = (Median(passes.Select(p => p.Cpu)), Median(baselines.Select(b => b.Cpu)));
+Console.WriteLine($"| **median** | **{Ms(passWall)}** | **{Ms(baselineWall)}** | **{Ratio(passWall, baselineWall)}** " +
+    $"| **{Ms(passCpu)}** | **{Ms(baselineCpu)}** | **{Ratio(passCpu, baselineCpu)}** |");
 Console.WriteLine();
-Console.WriteLine($"**Ratio: {passMedian / baselineMedian:F2}×** (target ≤ 2×; every run checked: {scale.ChargesDue:N0} transfers " +
-    $"({scale.StorageDue:N0} storage, {scale.RunningDue:N0} running), balances equal the ledger and sum to zero, nothing left due).");
+Console.WriteLine($"**Ratio: {Ratio(passWall, baselineWall)}** wall-clock, {Ratio(passCpu, baselineCpu)} CPU (medians; target ≤ 2×). Every run checked: " +
+    $"{scale.ChargesDue:N0} transfers ({scale.StorageDue:N0} storage, {scale.RunningDue:N0} running), balances equal the ledger and sum to zero, nothing left due.");
 File.Delete(prepared);
 return 0;
 
-static double Median(List<double> xs)
+static string Ms(TimeSpan t) => $"{t.TotalMilliseconds:F0} ms";
+static string Ratio(TimeSpan a, TimeSpan b) => $"{a / b:F2}×";
+
+static TimeSpan Median(IEnumerable<TimeSpan> xs)
 {
     var s = xs.Order().ToList();
     return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
