@@ -60,7 +60,7 @@ internal static class Api
         buyer.MapDelete("/{id:guid}", async (Guid id, ClaimsPrincipal u, MachineService s) => await s.DeleteAsync(u.Name(), id) is { } f ? f.ToResult() : Results.NoContent());
         buyer.MapGet("/{id:guid}/search", async (Guid id, ClaimsPrincipal u, MachineService s) => (await s.SearchAsync(u.Name(), id)).ToResult())
             .WithSummary("Hosts for a registered machine, matching ones first, cheapest first, others with reasons");
-        buyer.MapPost("/{id:guid}/store", async (Guid id, StoreRequest r, ClaimsPrincipal u, MachineService s) => Machine(await s.StoreAsync(u.Name(), id, r.Host ?? ""))).WithSummary("Store on a host");
+        buyer.MapPost("/{id:guid}/store", async (Guid id, StoreRequest r, ClaimsPrincipal u, MachineService s) => (string.IsNullOrWhiteSpace(r.Host) ? Http.Failure.Validation("give the host to store on: {\"host\": \"NAME\"}").ToResult() : Machine(await s.StoreAsync(u.Name(), id, r.Host)))).WithSummary("Store on a host");
         buyer.MapPost("/{id:guid}/start", async (Guid id, ClaimsPrincipal u, MachineService s) => Machine(await s.StartAsync(u.Name(), id)));
         buyer.MapPost("/{id:guid}/stop", async (Guid id, ClaimsPrincipal u, MachineService s) => Machine(await s.StopAsync(u.Name(), id)));
         buyer.MapPost("/{id:guid}/suspend", async (Guid id, ClaimsPrincipal u, MachineService s) => Machine(await s.SuspendAsync(u.Name(), id)));

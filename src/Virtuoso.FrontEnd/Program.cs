@@ -53,12 +53,14 @@ builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
     if (ctx.ProblemDetails.Extensions.ContainsKey("code")) return;
     ctx.ProblemDetails.Extensions["code"] = ctx.ProblemDetails.Status switch
     {
-        400 => ErrorCodes.Validation,
+        400 or 415 => ErrorCodes.Validation,
         401 => ErrorCodes.Unauthenticated,
         403 => ErrorCodes.WrongRole,
         404 => ErrorCodes.NotFound,
         _ => "error",
     };
+    if (ctx.ProblemDetails.Status == 415)
+        ctx.ProblemDetails.Detail ??= "send the request body as JSON (Content-Type: application/json)";
     if (ctx.Exception is BadHttpRequestException bad)
     {
         ctx.ProblemDetails.Title = "Invalid input";
