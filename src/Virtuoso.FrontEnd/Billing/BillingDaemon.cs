@@ -68,9 +68,11 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
                     if (!balances.TryGetValue(account, out var b)) balances[account] = b = (await ledger.BalanceAsync(c, tx, account)).Dollars;
                     return b + deltas.GetValueOrDefault(account);
                 }
+                var inserter = new Ledger.Inserter(c, tx);
+                var appender = events.AppenderFor(c, tx);
                 async Task<bool> Charge(MachineRow m, string key, string kind, Money amount, string provider)
                 {
-                    if (!await ledger.InsertAsync(c, tx, key, kind, amount, m.Owner, provider, m.Guid, m.Host, now)) return false;
+                    if (!await inserter.InsertAsync(key, kind, amount, m.Owner, provider, m.Guid, m.Host, now)) return false;
                     deltas[m.Owner] = deltas.GetValueOrDefault(m.Owner) - amount.Dollars;
                     deltas[provider] = deltas.GetValueOrDefault(provider) + amount.Dollars;
                     return true;
@@ -113,7 +115,7 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
                     updates.Add(new { s = Math.Max(storageBegun, m.StoragePeriodsCharged), ns = BillingPlan.StoragePeriodStart(arrived, days, Math.Max(storageBegun, m.StoragePeriodsCharged) + 1).ToUnixTimeMilliseconds(),
                                       r = paid, rd = runningDue?.ToUnixTimeMilliseconds(), m.Id });
                     if (notes.Count > 0)
-                        await events.AppendAsync(c, tx, "charged", id, m.Owner, $"charged on {m.Host}: {string.Join("; ", notes)}");
+                        await appender.AppendAsync("charged", id, m.Owner, $"charged on {m.Host}: {string.Join("; ", notes)}");
                 }
                 // One statement, prepared once and run for each machine (Dapper's list form), instead of one parsed per machine.
                 await c.ExecuteAsync("UPDATE machines SET storage_periods_charged = @s, next_storage_at = @ns, running_periods_charged = @r, running_due_at = @rd WHERE id = @Id",

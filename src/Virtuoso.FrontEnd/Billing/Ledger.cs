@@ -57,6 +57,43 @@ internal sealed class Ledger(Database db)
             new { key, kind, amount = Money.Format(amount.Dollars), from, to, machine = machine?.ToString("D"), host, at = at.ToUnixTimeMilliseconds() }, tx) > 0;
     }
 
+    /// <summary>
+    /// An insert of transfers prepared once for a transaction and run per transfer (the billing daemon records
+    /// thousands per pass: parsing the statement each time costs more than running it). Like <see cref="InsertAsync"/>,
+    /// it leaves balances to <see cref="ApplyAsync"/>.
+    /// </summary>
+    public sealed class Inserter
+    {
+        private readonly DbCommand _command;
+        private readonly DbParameter[] _p;
+
+        public Inserter(DbConnection c, DbTransaction tx)
+        {
+            _command = c.CreateCommand();
+            _command.Transaction = tx;
+            _command.CommandText = "INSERT INTO transfers (key, kind, amount, from_account, to_account, machine, host, at) " +
+                "VALUES (@key, @kind, @amount, @from, @to, @machine, @host, @at) ON CONFLICT (key) DO NOTHING";
+            _p = new[] { "key", "kind", "amount", "from", "to", "machine", "host", "at" }.Select(name =>
+            {
+                var p = _command.CreateParameter();
+                p.ParameterName = name;
+                p.DbType = name == "at" ? System.Data.DbType.Int64 : System.Data.DbType.String;
+                p.Value = DBNull.Value;
+                _command.Parameters.Add(p);
+                return p;
+            }).ToArray();
+        }
+
+        /// <summary>True when the transfer was recorded; false when its key exists (already done).</summary>
+        public async Task<bool> InsertAsync(string key, string kind, Money amount, string from, string to, Guid? machine, string? host, DateTimeOffset at)
+        {
+            if (amount.Dollars <= 0) throw new ArgumentOutOfRangeException(nameof(amount), "transfers move a positive amount");
+            _p[0].Value = key; _p[1].Value = kind; _p[2].Value = Money.Format(amount.Dollars); _p[3].Value = from; _p[4].Value = to;
+            _p[5].Value = (object?)machine?.ToString("D") ?? DBNull.Value; _p[6].Value = (object?)host ?? DBNull.Value; _p[7].Value = at.ToUnixTimeMilliseconds();
+            return await _command.ExecuteNonQueryAsync() > 0;
+        }
+    }
+
     /// <summary>Adds each delta to its account's balance. Accounts are locked in name order so replicas never deadlock on them.</summary>
     public async Task ApplyAsync(DbConnection c, DbTransaction tx, IReadOnlyDictionary<string, decimal> deltas)
     {

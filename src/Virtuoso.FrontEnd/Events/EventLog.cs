@@ -18,6 +18,40 @@ internal sealed class EventLog(Database db, TimeProvider clock)
         c.ExecuteAsync("INSERT INTO events (at, origin, kind, machine, account, message) VALUES (@at, @origin, @kind, @machine, @account, @message)",
             new { at = clock.GetUtcNow().ToUnixTimeMilliseconds(), origin, kind, machine = machine?.ToString("D"), account, message }, tx);
 
+    /// <summary>An append prepared once for a transaction and run per event (the billing daemon writes one per charged machine).</summary>
+    public Appender AppenderFor(DbConnection c, DbTransaction tx) => new(c, tx, clock);
+
+    public sealed class Appender
+    {
+        private readonly DbCommand _command;
+        private readonly DbParameter[] _p;
+        private readonly TimeProvider _clock;
+
+        internal Appender(DbConnection c, DbTransaction tx, TimeProvider clock)
+        {
+            _clock = clock;
+            _command = c.CreateCommand();
+            _command.Transaction = tx;
+            _command.CommandText = "INSERT INTO events (at, origin, kind, machine, account, message) VALUES (@at, @origin, @kind, @machine, @account, @message)";
+            _p = new[] { "at", "origin", "kind", "machine", "account", "message" }.Select(name =>
+            {
+                var p = _command.CreateParameter();
+                p.ParameterName = name;
+                p.DbType = name == "at" ? System.Data.DbType.Int64 : System.Data.DbType.String;
+                p.Value = DBNull.Value;
+                _command.Parameters.Add(p);
+                return p;
+            }).ToArray();
+        }
+
+        public async Task AppendAsync(string kind, Guid? machine, string? account, string message, string origin = FrontEnd)
+        {
+            _p[0].Value = _clock.GetUtcNow().ToUnixTimeMilliseconds(); _p[1].Value = origin; _p[2].Value = kind;
+            _p[3].Value = (object?)machine?.ToString("D") ?? DBNull.Value; _p[4].Value = (object?)account ?? DBNull.Value; _p[5].Value = message;
+            await _command.ExecuteNonQueryAsync();
+        }
+    }
+
     /// <summary>Appends outside any other transaction (e.g. an agent failure that changed nothing).</summary>
     public Task AppendAsync(string kind, Guid? machine, string? account, string message, string origin = FrontEnd) =>
         db.ReadAsync(async c => { await AppendAsync(c, null, kind, machine, account, message, origin); return 0; });
