@@ -25,7 +25,9 @@ public static class AgentRoutes
 
 /// <summary>Agent liveness and what it can do.</summary>
 /// <param name="Accelerator">"kvm" when a probe boot proved KVM works, else "tcg".</param>
-public sealed record AgentHealth(string Host, string Accelerator, int Machines);
+/// <param name="VmmpPort">The TCP port of the agent's VMMP server (design §6.1), on the same address as this API; null if it has none.</param>
+/// <param name="Methods">The migration methods it supports, as it would answer a VMMP QUERY.</param>
+public sealed record AgentHealth(string Host, string Accelerator, int Machines, int? VmmpPort = null, IReadOnlyList<string>? Methods = null);
 
 /// <summary>
 /// Create a machine on this host. Id and MAC come from the marketplace (report §6.2.3).
