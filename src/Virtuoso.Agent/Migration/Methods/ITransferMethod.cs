@@ -26,8 +26,11 @@ internal interface ITransferMethod
     /// Destination side: fetch every file of <see cref="FetchContext.Manifest"/> into <see cref="FetchContext.StagingDirectory"/>
     /// (same names), reporting progress. Throw on failure (the server turns it into RESP FAIL and discards the
     /// staging directory); honour cancellation promptly (the front-end may abort).
+    /// Returns true when the method itself verified every byte against the origin's hashes (DEDUP checks each
+    /// block as it lands); the server then skips its own whole-file SHA-256 check against the manifest, which it
+    /// performs when this returns false.
     /// </summary>
-    Task FetchAsync(FetchContext context, CancellationToken ct);
+    Task<bool> FetchAsync(FetchContext context, CancellationToken ct);
 }
 
 /// <summary>An exported machine on the origin, as the transfer routes see it. Its files do not change while exported.</summary>
