@@ -18,15 +18,39 @@ internal sealed class Marketplace : IAsyncDisposable
     public ServiceProcess FrontEnd { get; }
     public Dictionary<string, Agent> Agents { get; } = [];
 
-    public sealed record Agent(string Name, int Port, string Secret, string DataDir, ServiceProcess Process)
+    /// <summary>The network namespaces the agents run in, or null when they all share loopback.</summary>
+    public VirtualNetwork? Network { get; private set; }
+
+    public sealed record Agent(string Name, int Port, string Secret, string DataDir, ServiceProcess Process, string Ip = "127.0.0.1")
     {
-        public string Url => $"http://127.0.0.1:{Port}";
+        public string Url => $"http://{Ip}:{Port}";
         public string MachineDir(Guid id) => Path.Combine(DataDir, "machines", id.ToString("D"));
     }
 
     private Marketplace(string dir, string url, ServiceProcess frontEnd) { Dir = dir; Url = url; FrontEnd = frontEnd; _processes.Add(frontEnd); }
 
     public static Task<Marketplace> StartAsync(params string[] hosts) => StartAsync(60, hosts);
+
+    /// <summary>
+    /// Starts the front-end on this machine and each agent in its own network namespace of <paramref name="network"/>
+    /// (design §2: agents on many hosts), so that agents reach each other and the front-end only through veth links
+    /// the test can cut and shape. The marketplace owns nothing of the network; the caller disposes it afterwards.
+    /// </summary>
+    public static async Task<Marketplace> StartOnNetworkAsync(VirtualNetwork network, double billingIntervalSeconds, params string[] hosts)
+    {
+        var m = await StartAsync(billingIntervalSeconds);
+        m.Network = network;
+        try
+        {
+            foreach (var host in hosts) await m.StartAgentAsync(host);
+            return m;
+        }
+        catch
+        {
+            await m.DisposeAsync();
+            throw;
+        }
+    }
 
     /// <summary>Starts the front-end with a billing pass every <paramref name="billingIntervalSeconds"/>, and an agent per host.</summary>
     public static async Task<Marketplace> StartAsync(double billingIntervalSeconds, params string[] hosts)
@@ -58,7 +82,14 @@ internal sealed class Marketplace : IAsyncDisposable
 
     public async Task<Agent> StartAgentAsync(string name)
     {
-        var port = ServiceProcess.FreePort();
+        var ip = "127.0.0.1";
+        IReadOnlyList<string>? prefix = null;
+        if (Network is { } net)
+        {
+            ip = (net.Hosts.GetValueOrDefault(name) ?? net.AddHost(name)).Ip;
+            prefix = net.ExecPrefix(name);
+        }
+        var port = Network is null ? ServiceProcess.FreePort() : 7001; // a namespace has every port to itself
         var data = Path.Combine(Dir, name);
         Directory.CreateDirectory(data);
         var secret = Agents.TryGetValue(name, out var old) ? old.Secret : Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
@@ -66,11 +97,11 @@ internal sealed class Marketplace : IAsyncDisposable
         var secretFile = Path.Combine(data, "secret");
         await File.WriteAllTextAsync(secretFile, secret);
         var p = ServiceProcess.Start(Repo.Dll("Virtuoso.Agent", "virtuoso-agent"),
-            ["--name", name, "--urls", $"http://127.0.0.1:{port}", "--data", data, "--images", Repo.Images, "--secret-file", secretFile,
+            ["--name", name, "--urls", $"http://{ip}:{port}", "--data", data, "--images", Repo.Images, "--secret-file", secretFile,
              "--accelerator", "tcg", "--stop-timeout", "20"],
-            new Dictionary<string, string> { ["Logging__LogLevel__Default"] = "Warning" }, Path.Combine(Dir, name + ".log"));
+            new Dictionary<string, string> { ["Logging__LogLevel__Default"] = "Warning" }, Path.Combine(Dir, name + ".log"), prefix);
         _processes.Add(p);
-        var agent = new Agent(name, port, secret, data, p);
+        var agent = new Agent(name, port, secret, data, p, ip);
         Agents[name] = agent;
         await p.WaitHealthyAsync(agent.Url + AgentRoutes.Health, TimeSpan.FromSeconds(60));
         return agent;

@@ -16,9 +16,14 @@ internal sealed class ServiceProcess : IAsyncDisposable
     public int Id => _process.Id;
     public bool HasExited => _process.HasExited;
 
-    public static ServiceProcess Start(string dll, IEnumerable<string> args, IDictionary<string, string> env, string logFile)
+    /// <param name="prefix">A command that runs the rest, e.g. <c>ip netns exec NS</c> (it must exec, so the process
+    /// started is the service itself and killing it kills the service).</param>
+    public static ServiceProcess Start(string dll, IEnumerable<string> args, IDictionary<string, string> env, string logFile,
+        IReadOnlyList<string>? prefix = null)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var command = (prefix ?? []).Append("dotnet").ToList();
+        var psi = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var c in command.Skip(1)) psi.ArgumentList.Add(c);
         psi.ArgumentList.Add(dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         foreach (var (k, v) in env) psi.Environment[k] = v;
