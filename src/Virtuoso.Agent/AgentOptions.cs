@@ -32,6 +32,9 @@ internal sealed record AgentOptions
     public string QemuImgPath { get; init; } = "qemu-img";
     /// <summary>Kernel to boot for the KVM probe; null to take one from the images directory or /boot.</summary>
     public string? ProbeKernel { get; init; }
+    /// <summary>How long a console session's VNC password admits a new connection (design §7); a connection made
+    /// within it lasts until it is closed or a newer session takes over.</summary>
+    public TimeSpan ConsoleWindow { get; init; } = TimeSpan.FromSeconds(60);
     /// <summary>First VNC display number tried for a machine's console (port 5900 + display), on 127.0.0.1.</summary>
     public int VncBaseDisplay { get; init; } = 10;
 
@@ -84,6 +87,7 @@ internal sealed record AgentOptions
                      ("qmp-timeout", (o, t) => o with { QmpTimeout = t }),
                      ("save-timeout", (o, t) => o with { SaveTimeout = t }),
                      ("probe-timeout", (o, t) => o with { ProbeTimeout = t }),
+                     ("console-window", (o, t) => o with { ConsoleWindow = t }),
                  })
         {
             if (config[key] is not { } text)

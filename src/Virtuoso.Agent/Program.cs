@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Virtuoso.Agent;
+using Virtuoso.Agent.Console;
 using Virtuoso.Agent.Events;
 using Virtuoso.Agent.Health;
 using Virtuoso.Agent.Images;
@@ -36,6 +37,7 @@ builder.Services.AddSingleton<EventLog>();
 builder.Services.AddSingleton<AcceleratorState>();
 builder.Services.AddSingleton<KvmProbe>();
 builder.Services.AddSingleton<MachineService>();
+builder.Services.AddSingleton<ConsoleService>();
 builder.Services.AddHostedService<MachineRecovery>();
 builder.Services.AddHostedService<AcceleratorSelection>();
 builder.Services.AddProblemDetails();
@@ -48,8 +50,10 @@ if (options.Secret.Length < 16)
 
 app.UseExceptionHandler();
 app.UseMiddleware<SecretAuthentication>();
+app.UseWebSockets(); // the console (design §7)
 app.MapHealth();
 app.MapMachines();
+app.MapConsole();
 app.Run();
 return 0;
 

@@ -38,6 +38,22 @@ internal sealed class MachineService(
         return File.Exists(path) ? path : (string?)null;
     }
 
+    /// <summary>
+    /// Runs <paramref name="act"/> on a machine whose QEMU runs, holding the machine's command lock, so that nothing
+    /// stops, suspends or restarts it meanwhile (console sessions, design §7). Not found and not running are refused
+    /// the way commands refuse them.
+    /// </summary>
+    public async Task<Outcome<T>> WithRunningAsync<T>(Guid id, string action, Func<MachineRecord, MachineDirectory, Task<Outcome<T>>> act, CancellationToken ct)
+    {
+        using var held = await LockAsync(id, ct);
+        if (store.Find(id) is not { } record)
+            return AgentError.NotFound(id);
+        var state = Observe(record).State;
+        if (state != AgentState.Running || record.VncDisplay is null)
+            return AgentError.InvalidState($"cannot {action} machine {id:D}: it is {MachineRecord.Wire(state)}");
+        return await act(record, store.DirectoryOf(id));
+    }
+
     public async Task<Outcome<AgentMachine>> CreateAsync(ValidCreateRequest request, CancellationToken ct)
     {
         using var held = await LockAsync(request.Id, ct);

@@ -42,6 +42,13 @@ internal interface IVmm
 
     /// <summary>Lets a paused guest run again.</summary>
     Task ContinueAsync(MachineDirectory dir);
+
+    /// <summary>
+    /// Makes the running machine's VNC server ask for <paramref name="password"/> (design §7: a fresh random one per
+    /// console session) and admit new connections with it only for <paramref name="admitsFor"/>
+    /// (<see cref="TimeSpan.Zero"/>: none). Connections already made are left alone.
+    /// </summary>
+    Task SetVncPasswordAsync(MachineDirectory dir, string password, TimeSpan admitsFor);
 }
 
 /// <summary>Everything needed to boot one machine.</summary>

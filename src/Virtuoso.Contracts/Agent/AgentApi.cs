@@ -11,6 +11,9 @@ namespace Virtuoso.Contracts.Agent;
 /// <item>POST /v1/machines/{id}/start|stop|suspend|resume with <see cref="MachineCommand"/> → <see cref="AgentMachine"/></item>
 /// <item>DELETE /v1/machines/{id} → 204</item>
 /// <item>GET  /v1/machines/{id}/serial → text/plain, the serial console log so far</item>
+/// <item>POST /v1/machines/{id}/console → <see cref="AgentConsoleSession"/> (running machines only; replaces the machine's previous console session)</item>
+/// <item>GET  /v1/machines/{id}/console/{sessionId} as a WebSocket → binary frames bridged to the machine's VNC server (RFB)</item>
+/// <item>DELETE /v1/machines/{id}/console/{sessionId} → 204 (ends the session; its password no longer works)</item>
 /// </list>
 /// Errors are problem details with a <c>code</c> from <see cref="Api.ErrorCodes"/>.
 /// </summary>
@@ -21,6 +24,8 @@ public static class AgentRoutes
     public static string Machine(Guid id) => $"/v1/machines/{id:D}";
     public static string Command(Guid id, string verb) => $"/v1/machines/{id:D}/{verb}";
     public static string Serial(Guid id) => $"/v1/machines/{id:D}/serial";
+    public static string Console(Guid id) => $"/v1/machines/{id:D}/console";
+    public static string ConsoleSession(Guid id, string sessionId) => $"/v1/machines/{id:D}/console/{Uri.EscapeDataString(sessionId)}";
 }
 
 /// <summary>Agent liveness and what it can do.</summary>
@@ -54,3 +59,13 @@ public static class AgentStates
     public const string Running = "running";
     public const string Suspended = "suspended";
 }
+
+/// <summary>
+/// A console session of a running machine (design §7, report §6.2.4): QEMU's VNC server now asks for
+/// <paramref name="Password"/>, a fresh random one that nobody else knows. The session's WebSocket
+/// (<see cref="AgentRoutes.ConsoleSession"/>) carries the raw RFB stream; the password stops admitting new VNC
+/// connections at <paramref name="ExpiresAt"/>, while a connection made before keeps going. A newer session of the
+/// same machine replaces this one and closes its connection (§6.1.8: a second viewer takes over).
+/// </summary>
+/// <param name="Password">The VNC password (8 characters: VNC authentication uses no more).</param>
+public sealed record AgentConsoleSession(string SessionId, string Password, DateTimeOffset ExpiresAt);

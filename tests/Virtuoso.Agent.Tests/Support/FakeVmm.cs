@@ -97,6 +97,16 @@ internal sealed class FakeVmm : IVmm
         return Task.CompletedTask;
     }
 
+    /// <summary>The VNC passwords set, in order, with how long each admits new connections.</summary>
+    public ConcurrentQueue<(Guid Machine, string Password, TimeSpan AdmitsFor)> VncPasswords { get; } = new();
+
+    public Task SetVncPasswordAsync(MachineDirectory dir, string password, TimeSpan admitsFor)
+    {
+        Record("vnc-password");
+        VncPasswords.Enqueue((Guid.Parse(Path.GetFileName(dir.Root)), password, admitsFor));
+        return Task.CompletedTask;
+    }
+
     private void Record(string call)
     {
         Calls.Enqueue(call);

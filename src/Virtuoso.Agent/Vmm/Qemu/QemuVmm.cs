@@ -156,6 +156,20 @@ internal sealed class QemuVmm(AgentOptions options, ILogger<QemuVmm> log) : IVmm
         await qmp.ExecuteAsync("cont");
     }
 
+    public async Task SetVncPasswordAsync(MachineDirectory dir, string password, TimeSpan admitsFor)
+    {
+        await using var qmp = await QmpClient.ConnectAsync(dir.QmpSocket, options.QmpTimeout);
+        // QEMU 7.2 QMP: set_password {protocol: vnc, password} (connected may only be "keep" for VNC), then
+        // expire_password {protocol: vnc, time: "now" | "+SECONDS"}: after that, the password admits no new client.
+        await qmp.ExecuteAsync("set_password", new Dictionary<string, object?> { ["protocol"] = "vnc", ["password"] = password });
+        var seconds = (long)Math.Ceiling(admitsFor.TotalSeconds);
+        await qmp.ExecuteAsync("expire_password", new Dictionary<string, object?>
+        {
+            ["protocol"] = "vnc",
+            ["time"] = seconds <= 0 ? "now" : $"+{seconds.ToString(CultureInfo.InvariantCulture)}",
+        });
+    }
+
     /// <summary>Launches QEMU and waits until its QMP answers. Returns its pid and an open QMP connection.</summary>
     private async Task<(int Pid, QmpClient Qmp)> LaunchAsync(VmLaunch launch, IReadOnlyList<string> args)
     {
