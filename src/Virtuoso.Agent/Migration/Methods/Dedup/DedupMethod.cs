@@ -1,0 +1,444 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
+using Virtuoso.Contracts.Agent;
+using Virtuoso.Contracts.Api;
+using Virtuoso.Contracts.Vmmp;
+
+namespace Virtuoso.Agent.Migration.Methods.Dedup;
+
+/// <summary>
+/// DEDUP, the project's own transfer method (design §6.3). Files are cut into 64 KiB blocks (<see cref="BlockList"/>).
+/// The origin serves each file's block list (hashes, zero blocks marked, holes never read) and streams the blocks a
+/// destination asks for. The destination puts this machine's own cached copy in place by rename, patches only the
+/// blocks that differ, copies blocks it holds in any other cached file, and fetches the rest, each distinct block once;
+/// zero blocks are never written nor sent. Every block fetched or copied is hashed as it lands; blocks left in place
+/// are trusted from the block index (<see cref="BlockIndexStore"/>), so the method verifies the result itself.
+/// </summary>
+internal sealed class DedupMethod(AgentOptions options, ILogger<DedupMethod> log) : ITransferMethod
+{
+    /// <summary>Route of a file's block list (GET) and of its blocks (POST a list of indices), under /v1/transfer/{id}/.</summary>
+    public const string BlocksRoute = "dedup/blocks/{name}";
+    /// <summary>Most block indices one POST may ask for (4096 × 64 KiB = 256 MiB streamed per request).</summary>
+    public const int MaxBlocksPerRequest = 4096;
+    /// <summary>A request that receives nothing for this long fails (design: a timeout on every external call).</summary>
+    public static readonly TimeSpan StallTimeout = TimeSpan.FromSeconds(60);
+
+    public BlockIndexStore Index { get; } = new(options.DataDirectory);
+
+    public string Name => VmmpMethods.Dedup;
+
+    public static string BlocksPath(Guid machine, string file) =>
+        $"{TransferRoutes.Method(machine, VmmpMethods.Dedup)}/blocks/{Uri.EscapeDataString(file)}";
+
+    // ---- origin ----
+
+    public void MapOriginRoutes(IEndpointRouteBuilder transfer)
+    {
+        transfer.MapGet(BlocksRoute, ServeListAsync);
+        transfer.MapPost(BlocksRoute, ServeBlocksAsync);
+    }
+
+    private async Task<IResult> ServeListAsync(HttpContext http, string name, CancellationToken ct)
+    {
+        if (Exported(http, name) is not var (export, file))
+            return NotExported(name);
+        var path = export.PathOf(file);
+        var list = await Index.GetOrHashAsync(path, ct);
+        if (list.Length != file.Length)
+            return Problem(ErrorCodes.Conflict, $"{file.Name} has {list.Length} bytes, the export says {file.Length}", StatusCodes.Status409Conflict);
+        DedupLog.ListServed(log, path, list.Count, list.DataBytes);
+        return Results.Bytes(list.Encode(), "application/octet-stream");
+    }
+
+    private async Task ServeBlocksAsync(HttpContext http, string name, CancellationToken ct)
+    {
+        if (Exported(http, name) is not var (export, file))
+        {
+            await NotExported(name).ExecuteAsync(http);
+            return;
+        }
+        var (indices, error) = await ReadIndicesAsync(http.Request, BlockList.CountFor(file.Length), ct);
+        if (indices is null)
+        {
+            await Problem(ErrorCodes.Validation, error!, StatusCodes.Status400BadRequest).ExecuteAsync(http);
+            return;
+        }
+        using var handle = File.OpenHandle(export.PathOf(file), FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.Asynchronous);
+        if (RandomAccess.GetLength(handle) != file.Length)
+        {
+            await Problem(ErrorCodes.Conflict, $"{file.Name} changed since it was exported", StatusCodes.Status409Conflict).ExecuteAsync(http);
+            return;
+        }
+        var sizes = new BlockList(file.Length, new BlockHash[BlockList.CountFor(file.Length)]);
+        http.Response.ContentType = "application/octet-stream";
+        http.Response.ContentLength = indices.Sum(i => (long)sizes.LengthOf(i));
+        // Runs of consecutive indices are read in one call of up to 1 MiB.
+        var buffer = new byte[16 * BlockList.BlockSize];
+        for (var at = 0; at < indices.Length;)
+        {
+            var run = 1;
+            while (at + run < indices.Length && run < 16 && indices[at + run] == indices[at] + run)
+                run++;
+            var offset = BlockList.OffsetOf(indices[at]);
+            var bytes = (int)Math.Min((long)run * BlockList.BlockSize, file.Length - offset);
+            var done = 0;
+            while (done < bytes)
+            {
+                var n = await RandomAccess.ReadAsync(handle, buffer.AsMemory(done, bytes - done), offset + done, ct);
+                if (n == 0)
+                    throw new IOException($"{file.Name} ended at {offset + done}");
+                done += n;
+            }
+            await http.Response.Body.WriteAsync(buffer.AsMemory(0, bytes), ct);
+            at += run;
+        }
+    }
+
+    private static async Task<(int[]? Indices, string? Error)> ReadIndicesAsync(HttpRequest request, int blockCount, CancellationToken ct)
+    {
+        using var body = new MemoryStream();
+        await request.Body.CopyToAsync(body, ct);
+        if (body.Length == 0 || body.Length % 4 != 0 || body.Length > MaxBlocksPerRequest * 4)
+            return (null, $"the body must be 1 to {MaxBlocksPerRequest} block indices of 4 bytes, not {body.Length} bytes");
+        var bytes = body.GetBuffer().AsSpan(0, (int)body.Length);
+        var indices = new int[bytes.Length / 4];
+        for (var i = 0; i < indices.Length; i++)
+        {
+            var index = BinaryPrimitives.ReadUInt32LittleEndian(bytes[(i * 4)..]);
+            if (index >= blockCount)
+                return (null, $"block {index} is past the end ({blockCount} blocks)");
+            indices[i] = (int)index;
+        }
+        return (indices, null);
+    }
+
+    // The migration server checked the token against this export; the route's id must still be the exported machine.
+    private static (ExportContext Export, ExportFile File)? Exported(HttpContext http, string name) =>
+        http.Items[ExportContext.ItemKey] is ExportContext export
+        && (http.Request.RouteValues["id"] is not string id || (Guid.TryParse(id, out var routed) && routed == export.MachineId))
+        && export.Manifest.Files.FirstOrDefault(f => f.Name == name) is { } file
+            ? (export, file)
+            : null;
+
+    private static IResult NotExported(string name) =>
+        Problem(ErrorCodes.NotFound, $"no exported file '{name}'", StatusCodes.Status404NotFound);
+
+    private static IResult Problem(string code, string detail, int status) =>
+        Results.Problem(detail: detail, statusCode: status, extensions: new Dictionary<string, object?> { ["code"] = code });
+
+    // ---- destination ----
+
+    public async Task<bool> FetchAsync(FetchContext context, CancellationToken ct)
+    {
+        foreach (var file in context.Manifest.Files)
+            if (!IsPlainName(file.Name))
+                throw new InvalidDataException($"manifest file name '{file.Name}' is not a plain file name");
+        var lists = new List<BlockList>();
+        var progress = new ProgressCounter(context.Progress);
+        foreach (var file in context.Manifest.Files)
+            lists.Add(await FetchListAsync(context, file, progress, ct));
+
+        var seed = CacheSeed.Move(context.CachedCopies, context.Manifest, context.StagingDirectory);
+        try
+        {
+            return await AssembleAsync(context, lists, seed, progress, ct);
+        }
+        catch (Exception e)
+        {
+            seed.Restore();
+            DedupLog.FetchFailed(log, context.MachineId, e.Message);
+            throw;
+        }
+    }
+
+    private async Task<bool> AssembleAsync(FetchContext context, List<BlockList> lists, CacheSeed seed, ProgressCounter progress, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        var hashedBefore = Index.BytesHashed;
+        var files = context.Manifest.Files;
+        var targets = new List<FileTarget>();
+        for (var f = 0; f < files.Count; f++)
+        {
+            var path = Path.Combine(context.StagingDirectory, files[f].Name);
+            BlockHash?[]? inPlace = null;
+            if (seed.WasMoved(files[f].Name))
+                inPlace = DedupPlan.InPlace(await Index.GetOrHashAsync(path, ct), lists[f].Length);
+            using (var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite))
+                if (stream.Length != lists[f].Length)
+                    stream.SetLength(lists[f].Length); // a new file is one hole: zero blocks are never written
+            targets.Add(new FileTarget(files[f].Name, path, lists[f], inPlace));
+        }
+
+        var local = await IndexCachesAsync(context, targets, ct);
+        var plan = DedupPlan.Plan(targets, local);
+        progress.AddDone(plan.Files.Sum(f => f.BytesInPlace));
+
+        var handles = targets.Select(t => File.OpenHandle(t.StagingPath, FileMode.Open, FileAccess.ReadWrite, FileShare.Read)).ToArray();
+        try
+        {
+            var refetch = new List<(int File, int Index)>();
+            long copied = 0;
+            for (var f = 0; f < targets.Count; f++)
+            {
+                Punch(handles[f], targets[f].Origin, plan.Files[f].Punch, progress);
+                copied += CopyLocal(context.MachineId, handles[f], targets[f].Origin, plan.Files[f].Copy, f, refetch, progress, ct);
+            }
+            var fetch = Regroup(plan.Fetch, refetch, targets);
+            var fetched = await FetchBlocksAsync(context, targets, handles, fetch, progress, ct);
+            foreach (var handle in handles)
+                RandomAccess.FlushToDisk(handle);
+            progress.Flush();
+            DedupLog.Fetched(log, context.MachineId, targets.Count, plan.Files.Sum(f => f.BytesInPlace), copied, fetched,
+                progress.BytesOnWire, Index.BytesHashed - hashedBefore, clock.Elapsed.TotalSeconds);
+        }
+        finally
+        {
+            foreach (var handle in handles)
+                handle.Dispose();
+        }
+        // Each file now holds exactly the origin's blocks: remember them, so that exporting it later or finding it
+        // in a cache costs no hashing.
+        foreach (var target in targets)
+            Index.Remember(target.StagingPath, target.Origin);
+        return true;
+    }
+
+    /// <summary>Indexes files of the cached directories, in order, only until every missing block is found.</summary>
+    private async Task<Dictionary<BlockHash, BlockSource>> IndexCachesAsync(FetchContext context, List<FileTarget> targets, CancellationToken ct)
+    {
+        var local = new Dictionary<BlockHash, BlockSource>();
+        var missing = DedupPlan.Missing(targets, _ => false);
+        foreach (var directory in context.CachedCopies)
+        {
+            if (missing.Count == 0 || !Directory.Exists(directory))
+                continue;
+            foreach (var path in Directory.EnumerateFiles(directory))
+            {
+                if (missing.Count == 0)
+                    break;
+                if (NativeFile.Identify(path) is not { Size: >= BlockList.BlockSize })
+                    continue;
+                var list = await Index.GetOrHashAsync(path, ct);
+                for (var i = 0; i < list.Count; i++)
+                    if (missing.Remove(list.Blocks[i]))
+                        local[list.Blocks[i]] = new BlockSource(path, BlockList.OffsetOf(i));
+            }
+        }
+        return local;
+    }
+
+    private static void Punch(SafeFileHandle handle, BlockList origin, IReadOnlyList<int> punch, ProgressCounter progress)
+    {
+        byte[]? zeros = null;
+        foreach (var index in punch)
+        {
+            var length = origin.LengthOf(index);
+            if (!NativeFile.PunchHole(handle, BlockList.OffsetOf(index), length))
+            {
+                zeros ??= new byte[BlockList.BlockSize];
+                RandomAccess.Write(handle, zeros.AsSpan(0, length), BlockList.OffsetOf(index));
+            }
+            progress.AddDone(length);
+        }
+    }
+
+    /// <summary>Copies blocks held elsewhere on this host, hashing each; one that no longer matches is fetched instead.</summary>
+    private long CopyLocal(Guid machine, SafeFileHandle target, BlockList origin, IReadOnlyList<(int Index, BlockSource Source)> copies,
+        int file, List<(int File, int Index)> refetch, ProgressCounter progress, CancellationToken ct)
+    {
+        var sources = new Dictionary<string, SafeFileHandle>();
+        var buffer = new byte[BlockList.BlockSize];
+        long copied = 0;
+        try
+        {
+            foreach (var (index, source) in copies)
+            {
+                ct.ThrowIfCancellationRequested();
+                if (!sources.TryGetValue(source.Path, out var handle))
+                    sources[source.Path] = handle = File.OpenHandle(source.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+                var block = buffer.AsSpan(0, origin.LengthOf(index));
+                var n = RandomAccess.Read(handle, block, source.Offset);
+                if (n != block.Length || BlockHash.Of(block) != origin.Blocks[index])
+                {
+                    DedupLog.StaleLocalBlock(log, machine, source.Path, source.Offset);
+                    refetch.Add((file, index));
+                    continue;
+                }
+                RandomAccess.Write(target, block, BlockList.OffsetOf(index));
+                copied += block.Length;
+                progress.AddDone(block.Length);
+            }
+        }
+        finally
+        {
+            foreach (var handle in sources.Values)
+                handle.Dispose();
+        }
+        return copied;
+    }
+
+    private static List<BlockFetch> Regroup(IReadOnlyList<BlockFetch> planned, List<(int File, int Index)> refetch, List<FileTarget> targets)
+    {
+        var all = planned.ToList();
+        var byHash = all.ToDictionary(f => f.Hash);
+        foreach (var (file, index) in refetch)
+        {
+            var hash = targets[file].Origin.Blocks[index];
+            if (byHash.TryGetValue(hash, out var pending))
+                pending.Targets.Add((file, index));
+            else
+            {
+                var wanted = new BlockFetch(hash, file, index, targets[file].Origin.LengthOf(index), [(file, index)]);
+                byHash.Add(hash, wanted);
+                all.Add(wanted);
+            }
+        }
+        return all;
+    }
+
+    /// <summary>Asks the origin for each missing block once, in file order, checks its hash as it lands and writes it everywhere it is needed.</summary>
+    private static async Task<long> FetchBlocksAsync(FetchContext context, List<FileTarget> targets, SafeFileHandle[] handles,
+        List<BlockFetch> fetch, ProgressCounter progress, CancellationToken ct)
+    {
+        long fetched = 0;
+        var buffer = new byte[BlockList.BlockSize];
+        foreach (var group in fetch.GroupBy(f => f.File).OrderBy(g => g.Key))
+        {
+            var wanted = group.OrderBy(f => f.Index).ToList();
+            var name = targets[group.Key].Name;
+            foreach (var batch in wanted.Chunk(MaxBlocksPerRequest))
+            {
+                var body = new byte[batch.Length * 4];
+                for (var i = 0; i < batch.Length; i++)
+                    BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(i * 4), (uint)batch[i].Index);
+                using var stall = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                stall.CancelAfter(StallTimeout);
+                using var request = Request(context, HttpMethod.Post, BlocksPath(context.MachineId, name));
+                request.Content = new ByteArrayContent(body);
+                request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+                using var response = await SendAsync(context, request, stall, ct);
+                await using var stream = await response.Content.ReadAsStreamAsync(stall.Token);
+                foreach (var block in batch)
+                {
+                    var data = buffer.AsMemory(0, block.Length);
+                    await ReadExactlyAsync(stream, data, stall, ct, $"block {block.Index} of {name}");
+                    progress.AddWire(block.Length);
+                    if (BlockHash.Of(data.Span) != block.Hash)
+                        throw new InvalidDataException($"block {block.Index} of {name} from the origin does not match its hash");
+                    foreach (var (file, index) in block.Targets)
+                    {
+                        RandomAccess.Write(handles[file], data.Span, BlockList.OffsetOf(index));
+                        progress.AddDone(block.Length);
+                    }
+                    fetched += block.Length;
+                }
+            }
+        }
+        return fetched;
+    }
+
+    private static async Task<BlockList> FetchListAsync(FetchContext context, ExportFile file, ProgressCounter progress, CancellationToken ct)
+    {
+        using var stall = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        stall.CancelAfter(StallTimeout);
+        using var request = Request(context, HttpMethod.Get, BlocksPath(context.MachineId, file.Name));
+        using var response = await SendAsync(context, request, stall, ct);
+        byte[] bytes;
+        try
+        {
+            bytes = await response.Content.ReadAsByteArrayAsync(stall.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw new TimeoutException($"the block list of {file.Name} did not arrive within {StallTimeout.TotalSeconds} s");
+        }
+        progress.AddWire(bytes.Length);
+        var (list, error) = BlockList.Decode(bytes);
+        if (list is null)
+            throw new InvalidDataException($"block list of {file.Name} from the origin: {error}");
+        if (list.Length != file.Length)
+            throw new InvalidDataException($"block list of {file.Name} describes {list.Length} bytes, the manifest {file.Length}");
+        return list;
+    }
+
+    private static HttpRequestMessage Request(FetchContext context, HttpMethod method, string path)
+    {
+        var request = new HttpRequestMessage(method, new Uri(context.Origin, path));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", context.Token);
+        return request;
+    }
+
+    private static async Task<HttpResponseMessage> SendAsync(FetchContext context, HttpRequestMessage request, CancellationTokenSource stall, CancellationToken ct)
+    {
+        HttpResponseMessage response;
+        try
+        {
+            response = await context.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, stall.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw new TimeoutException($"{request.Method} {request.RequestUri} did not answer within {StallTimeout.TotalSeconds} s");
+        }
+        if (response.IsSuccessStatusCode)
+            return response;
+        var detail = await response.Content.ReadAsStringAsync(ct);
+        response.Dispose();
+        throw new HttpRequestException(
+            $"{request.Method} {request.RequestUri} answered {(int)response.StatusCode}: {detail[..Math.Min(detail.Length, 300)]}", null, response.StatusCode);
+    }
+
+    private static async Task ReadExactlyAsync(Stream stream, Memory<byte> buffer, CancellationTokenSource stall, CancellationToken ct, string what)
+    {
+        var done = 0;
+        while (done < buffer.Length)
+        {
+            stall.CancelAfter(StallTimeout);
+            int n;
+            try
+            {
+                n = await stream.ReadAsync(buffer[done..], stall.Token);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                throw new TimeoutException($"the origin sent nothing for {StallTimeout.TotalSeconds} s while sending {what}");
+            }
+            if (n == 0)
+                throw new IOException($"the origin's stream ended inside {what}");
+            done += n;
+        }
+    }
+
+    internal static bool IsPlainName(string name) =>
+        name.Length is > 0 and <= 255 && name is not "." and not ".." && name.IndexOfAny(['/', '\0']) < 0;
+
+    /// <summary>Cumulative progress, reported at most every 4 MiB of change (and at the end).</summary>
+    private sealed class ProgressCounter(IProgress<TransferProgress> sink)
+    {
+        private const long Step = 4L << 20;
+        private long _done, _wire, _reported;
+
+        public long BytesOnWire => _wire;
+
+        public void AddDone(long bytes) => Bump(ref _done, bytes);
+        public void AddWire(long bytes) => Bump(ref _wire, bytes);
+
+        private void Bump(ref long counter, long bytes)
+        {
+            counter += bytes;
+            if (_done + _wire - _reported >= Step)
+                Flush();
+        }
+
+        public void Flush()
+        {
+            _reported = _done + _wire;
+            sink.Report(new TransferProgress(_done, _wire));
+        }
+    }
+}

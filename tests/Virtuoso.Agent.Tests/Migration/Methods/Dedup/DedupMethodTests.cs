@@ -1,0 +1,207 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging.Abstractions;
+using Virtuoso.Agent.Migration.Methods;
+using Virtuoso.Agent.Migration.Methods.Dedup;
+using Virtuoso.Agent.Tests.Support;
+
+namespace Virtuoso.Agent.Tests.Migration.Methods.Dedup;
+
+/// <summary>DEDUP over real HTTP on loopback, real files, both halves with their own data directories.</summary>
+public sealed class DedupMethodTests : IDisposable
+{
+    private const int Block = TestFiles.Block;
+    private readonly TestDirectory _dir = new();
+    private readonly DedupMethod _origin;
+    private readonly DedupMethod _destination;
+    private readonly string _source;
+
+    public DedupMethodTests()
+    {
+        _origin = new DedupMethod(TestOptions.For(_dir.Sub("origin-data")), NullLogger<DedupMethod>.Instance);
+        _destination = new DedupMethod(TestOptions.For(_dir.Sub("destination-data")), NullLogger<DedupMethod>.Instance);
+        _source = _dir.Sub("machine");
+    }
+
+    public void Dispose() => _dir.Dispose();
+
+    private static long ListBytes(TransferHarness origin) =>
+        origin.Manifest.Files.Sum(f => 20L + 33L * ((f.Length + Block - 1) / Block)); // upper bound: every block data
+
+    [Fact]
+    public async Task FirstCopy_IntoEmptyDestination_IsByteIdenticalAndVerified()
+    {
+        TestFiles.Random(Path.Combine(_source, "disk.qcow2"), 8 * Block + 1234, seed: 1);
+        TestFiles.Random(Path.Combine(_source, "state.bin"), 3 * Block, seed: 2);
+        await using var origin = await TransferHarness.StartAsync(_origin, _source);
+        var staging = _dir.Sub("staging");
+        var progress = new List<TransferProgress>();
+
+        var verified = await _destination.FetchAsync(origin.Fetch(staging, progress: progress), CancellationToken.None);
+
+        Assert.True(verified);
+        origin.AssertIdentical(staging);
+        var total = origin.Manifest.Files.Sum(f => f.Length);
+        Assert.Equal(total, progress[^1].BytesDone);
+        Assert.InRange(progress[^1].BytesOnWire, total, total + ListBytes(origin));
+    }
+
+    [Fact]
+    public async Task Recopy_NothingChanged_MovesTheCachedFileAndSendsOnlyTheLists()
+    {
+        TestFiles.Sparse(Path.Combine(_source, "disk.qcow2"), 64 * Block, seed: 3, (0, 20 * Block), (40 * Block, 5 * Block));
+        await using var origin = await TransferHarness.StartAsync(_origin, _source);
+        var cache = _dir.Sub("cache");
+        await _destination.FetchAsync(origin.Fetch(cache), CancellationToken.None);
+        var cachedInode = NativeFile.Identify(Path.Combine(cache, "disk.qcow2"))!.Value.Inode;
+        var hashedOrigin = _origin.Index.BytesHashed;
+        var hashedDestination = _destination.Index.BytesHashed;
+        var staging = _dir.Sub("staging");
+        var progress = new List<TransferProgress>();
+
+        var verified = await _destination.FetchAsync(origin.Fetch(staging, [cache], progress: progress), CancellationToken.None);
+
+        Assert.True(verified);
+        origin.AssertIdentical(staging);
+        Assert.False(File.Exists(Path.Combine(cache, "disk.qcow2")));
+        Assert.Equal(cachedInode, NativeFile.Identify(Path.Combine(staging, "disk.qcow2"))!.Value.Inode); // moved, not copied
+        Assert.InRange(progress[^1].BytesOnWire, 1, ListBytes(origin));
+        Assert.Equal(hashedOrigin, _origin.Index.BytesHashed); // neither side read the disk again
+        Assert.Equal(hashedDestination, _destination.Index.BytesHashed);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Recopy_OnePercentOfBlocksRewritten_SendsAboutTheChangedBlocks(bool scattered)
+    {
+        const int blocks = 800;
+        var disk = Path.Combine(_source, "disk.qcow2");
+        TestFiles.Random(disk, blocks * (long)Block, seed: 4);
+        await using (var first = await TransferHarness.StartAsync(_origin, _source))
+            await _destination.FetchAsync(first.Fetch(_dir.Sub("cache")), CancellationToken.None);
+        int[] changed = scattered ? [3, 97, 181, 260, 333, 419, 555, 612] : [400, 401, 402, 403, 404, 405, 406, 407];
+        TestFiles.RewriteBlocks(disk, seed: 5, changed);
+        await using var origin = await TransferHarness.StartAsync(_origin, _source);
+        var staging = _dir.Sub("staging");
+        var progress = new List<TransferProgress>();
+
+        var verified = await _destination.FetchAsync(origin.Fetch(staging, [Path.Combine(_dir.Path, "cache")], progress: progress), CancellationToken.None);
+
+        Assert.True(verified);
+        origin.AssertIdentical(staging);
+        var changedBytes = changed.Length * (long)Block;
+        Assert.InRange(progress[^1].BytesOnWire, changedBytes, changedBytes + ListBytes(origin));
+    }
+
+    [Fact]
+    public async Task SparseFile_HolesAndZeroBlocks_AreNeverSentNorWritten()
+    {
+        var disk = Path.Combine(_source, "disk.qcow2");
+        // 256 MiB: 1 MiB of data, a hole, 1 MiB of written zeros, 2 MiB of data at the end.
+        TestFiles.Sparse(disk, 4096L * Block, seed: 6, (0, 16 * Block), (4064L * Block, 32 * Block));
+        TestFiles.WriteZeros(disk, 2000L * Block, 16 * Block);
+        await using var origin = await TransferHarness.StartAsync(_origin, _source);
+        var staging = _dir.Sub("staging");
+        var progress = new List<TransferProgress>();
+
+        await _destination.FetchAsync(origin.Fetch(staging, progress: progress), CancellationToken.None);
+
+        origin.AssertIdentical(staging);
+        var data = 48L * Block;
+        Assert.InRange(progress[^1].BytesOnWire, data, data + 4096 + 48 * 33 + 64);
+        Assert.InRange(TestFiles.AllocatedBytes(Path.Combine(staging, "disk.qcow2")), data, data + 1024 * 1024);
+        Assert.Equal(48L * Block + 16L * Block, _origin.Index.BytesHashed); // the hole was not read; written zeros were
+    }
+
+    [Fact]
+    public async Task Qcow2_MadeByQemuImg_ArrivesIdenticalWithOnlyItsDataSent()
+    {
+        var disk = Path.Combine(_source, "disk.qcow2");
+        TestFiles.Run("qemu-img", "create", "-q", "-f", "qcow2", disk, "1G");
+        TestFiles.Run("qemu-io", "-c", "write -P 0x5a 0 8M", "-c", "write -P 0x33 512M 1M", disk);
+        await using var origin = await TransferHarness.StartAsync(_origin, _source);
+        var staging = _dir.Sub("staging");
+        var progress = new List<TransferProgress>();
+
+        await _destination.FetchAsync(origin.Fetch(staging, progress: progress), CancellationToken.None);
+
+        origin.AssertIdentical(staging);
+        var fileLength = new FileInfo(disk).Length;
+        // The 9 MiB of 0x5a and 0x33 clusters are two distinct blocks: each travels once, beside qcow2's metadata.
+        Assert.InRange(progress[^1].BytesOnWire, 2L * Block, fileLength);
+        Assert.True(progress[^1].BytesOnWire < 1L << 20, $"{progress[^1].BytesOnWire} bytes on the wire");
+        TestFiles.Run("qemu-img", "check", "-q", Path.Combine(staging, "disk.qcow2"));
+    }
+
+    [Fact]
+    public async Task Fetch_WhenCancelled_StopsPromptly()
+    {
+        TestFiles.Random(Path.Combine(_source, "disk.qcow2"), 512L * Block, seed: 7);
+        await using var origin = await TransferHarness.StartAsync(_origin, _source);
+        origin.SlowMethodResponses = TimeSpan.FromMilliseconds(100);
+        using var cancel = new CancellationTokenSource();
+        var progress = new List<TransferProgress>();
+        var fetch = _destination.FetchAsync(origin.Fetch(_dir.Sub("staging"), progress: progress), cancel.Token);
+        await Task.Delay(800);
+        Assert.False(fetch.IsCompleted);
+        var clock = Stopwatch.StartNew();
+
+        cancel.Cancel();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => fetch);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
+    }
+
+    [Fact]
+    public async Task Fetch_CorruptedBlockFromTheOrigin_FailsAndPutsTheCacheBack()
+    {
+        var disk = Path.Combine(_source, "disk.qcow2");
+        TestFiles.Random(disk, 64L * Block, seed: 8);
+        var cache = _dir.Sub("cache");
+        await using (var first = await TransferHarness.StartAsync(_origin, _source))
+            await _destination.FetchAsync(first.Fetch(cache), CancellationToken.None);
+        TestFiles.RewriteBlocks(disk, seed: 9, [10, 11]);
+        await using var origin = await TransferHarness.StartAsync(_origin, _source);
+        origin.CorruptMethodResponses = true;
+        var staging = _dir.Sub("staging");
+
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => _destination.FetchAsync(origin.Fetch(staging, [cache]), CancellationToken.None));
+
+        Assert.Contains("does not match its hash", error.Message);
+        Assert.True(File.Exists(Path.Combine(cache, "disk.qcow2")), "the cached copy went back to the cache");
+    }
+
+    [Fact]
+    public async Task Fetch_WithAWrongToken_FailsWithoutWritingAnything()
+    {
+        TestFiles.Random(Path.Combine(_source, "disk.qcow2"), 4L * Block, seed: 10);
+        await using var origin = await TransferHarness.StartAsync(_origin, _source);
+        var staging = _dir.Sub("staging");
+
+        var error = await Assert.ThrowsAsync<HttpRequestException>(() =>
+            _destination.FetchAsync(origin.Fetch(staging, token: "not-the-token"), CancellationToken.None));
+
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, error.StatusCode);
+        Assert.Empty(Directory.GetFileSystemEntries(staging));
+    }
+
+    [Fact]
+    public async Task Fetch_BlocksHeldInAnotherCachedMachine_AreCopiedLocallyNotSent()
+    {
+        var disk = Path.Combine(_source, "disk.qcow2");
+        TestFiles.Random(disk, 32L * Block, seed: 11);
+        var other = _dir.Sub("other-machine");
+        File.Copy(disk, Path.Combine(other, "base.img"));
+        TestFiles.RewriteBlocks(disk, seed: 12, [5]);
+        await using var origin = await TransferHarness.StartAsync(_origin, _source);
+        var staging = _dir.Sub("staging");
+        var progress = new List<TransferProgress>();
+
+        var verified = await _destination.FetchAsync(origin.Fetch(staging, [_dir.Sub("own-cache"), other], progress: progress), CancellationToken.None);
+
+        Assert.True(verified);
+        origin.AssertIdentical(staging);
+        Assert.InRange(progress[^1].BytesOnWire, Block, Block + ListBytes(origin));
+        Assert.True(File.Exists(Path.Combine(other, "base.img")), "other caches are read, never moved");
+    }
+}
