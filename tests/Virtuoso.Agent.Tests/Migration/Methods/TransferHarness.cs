@@ -42,10 +42,11 @@ internal sealed class TransferHarness : IAsyncDisposable
     public TimeSpan SlowMethodResponses { get; set; }
     public int MethodRequests;
 
-    public static async Task<TransferHarness> StartAsync(ITransferMethod method, string directory, Guid? machine = null, string? bindAddress = null)
+    public static async Task<TransferHarness> StartAsync(ITransferMethod method, string directory, Guid? machine = null, string? bindAddress = null,
+        Func<string, bool>? manifestFilter = null)
     {
         var id = machine ?? Guid.NewGuid();
-        var manifest = ManifestOf(id, directory);
+        var manifest = ManifestOf(id, directory, manifestFilter);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel().UseUrls($"http://{bindAddress ?? "127.0.0.1"}:0");
@@ -74,9 +75,9 @@ internal sealed class TransferHarness : IAsyncDisposable
         return self;
     }
 
-    public static ExportManifest ManifestOf(Guid id, string directory) => new(
+    public static ExportManifest ManifestOf(Guid id, string directory, Func<string, bool>? filter = null) => new(
         id, 7, "stopped", null,
-        System.IO.Directory.GetFiles(directory).Order(StringComparer.Ordinal)
+        System.IO.Directory.GetFiles(directory).Where(p => filter?.Invoke(Path.GetFileName(p)) ?? true).Order(StringComparer.Ordinal)
             .Select(path => new ExportFile(Path.GetFileName(path), new FileInfo(path).Length, Sha256Of(path)))
             .ToList());
 
