@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Text;
 using Microsoft.Extensions.Configuration;
 
@@ -37,6 +38,12 @@ internal sealed record AgentOptions
     public TimeSpan ConsoleWindow { get; init; } = TimeSpan.FromSeconds(60);
     /// <summary>First VNC display number tried for a machine's console (port 5900 + display), on 127.0.0.1.</summary>
     public int VncBaseDisplay { get; init; } = 10;
+    /// <summary>The IP address of the control API (the host of the first <c>--urls</c> entry); the VMMP server listens there too.</summary>
+    public IPAddress ListenAddress { get; init; } = IPAddress.Loopback;
+    /// <summary>TCP port of the VMMP server (design §6.1); 0 picks a free one, reported by /v1/health.</summary>
+    public int VmmpPort { get; init; } = 7101;
+    /// <summary>How often a destination sends HEARTBEAT to the front-end while it fetches a machine (design §6.2).</summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(2);
 
     public const string SecretEnvironmentVariable = "VIRTUOSO_AGENT_SECRET";
 
@@ -88,6 +95,7 @@ internal sealed record AgentOptions
                      ("save-timeout", (o, t) => o with { SaveTimeout = t }),
                      ("probe-timeout", (o, t) => o with { ProbeTimeout = t }),
                      ("console-window", (o, t) => o with { ConsoleWindow = t }),
+                     ("heartbeat-interval", (o, t) => o with { HeartbeatInterval = t }),
                  })
         {
             if (config[key] is not { } text)
@@ -102,7 +110,33 @@ internal sealed record AgentOptions
                 return (null, $"--vnc-display must be a display number between 0 and 59000, not '{display}'");
             options = options with { VncBaseDisplay = d };
         }
+        if (config["vmmp-port"] is { } vmmpPort)
+        {
+            if (!int.TryParse(vmmpPort, NumberStyles.None, CultureInfo.InvariantCulture, out var p) || p > 65535)
+                return (null, $"--vmmp-port must be a TCP port between 0 and 65535 (0: any free one), not '{vmmpPort}'");
+            options = options with { VmmpPort = p };
+        }
+        if (config["urls"] is { Length: > 0 } urls)
+        {
+            if (ListenAddressOf(urls) is not { } address)
+                return (null, $"--urls {urls}: the first address must be http://IP:PORT (or localhost, *, +) for the VMMP server to listen beside it");
+            options = options with { ListenAddress = address };
+        }
         return (options, null);
+    }
+
+    /// <summary>The IP of the first entry of an ASP.NET <c>urls</c> list: an IP literal, <c>localhost</c> (loopback), or <c>*</c>/<c>+</c>/<c>0.0.0.0</c> (any).</summary>
+    public static IPAddress? ListenAddressOf(string urls)
+    {
+        var first = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault();
+        if (first is null)
+            return null;
+        var wildcard = first.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal);
+        if (!Uri.TryCreate(wildcard, UriKind.Absolute, out var uri))
+            return null;
+        if (uri.IsLoopback && uri.HostNameType == UriHostNameType.Dns)
+            return IPAddress.Loopback;
+        return IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) ? ip : null;
     }
 
     private static string? ReadSecret(IConfiguration config, out string? error)

@@ -5,6 +5,11 @@ using Virtuoso.Agent.Events;
 using Virtuoso.Agent.Health;
 using Virtuoso.Agent.Images;
 using Virtuoso.Agent.Machines;
+using Virtuoso.Agent.Migration.Incoming;
+using Virtuoso.Agent.Migration.Methods;
+using Virtuoso.Agent.Migration.Methods.Scp;
+using Virtuoso.Agent.Migration.Origin;
+using Virtuoso.Agent.Migration.Vmmp;
 using Virtuoso.Agent.Security;
 using Virtuoso.Agent.Vmm;
 using Virtuoso.Agent.Vmm.Qemu;
@@ -40,6 +45,15 @@ builder.Services.AddSingleton<MachineService>();
 builder.Services.AddSingleton<ConsoleService>();
 builder.Services.AddHostedService<MachineRecovery>();
 builder.Services.AddHostedService<AcceleratorSelection>();
+// Migration (design §6): origin side, destination side, the VMMP listener.
+builder.Services.AddSingleton<ExportRegistry>();
+builder.Services.AddSingleton<FileHashCache>();
+builder.Services.AddSingleton<OriginService>();
+builder.Services.AddSingleton<IncomingMigrations>();
+builder.Services.AddSingleton<VmmpServer>();
+builder.Services.AddHostedService(services => services.GetRequiredService<VmmpServer>());
+// Transfer methods (design §6.3), one line each; RESULTS and /v1/health list them all.
+builder.Services.AddSingleton<ITransferMethod, ScpMethod>();
 builder.Services.AddProblemDetails();
 
 var app = builder.Build();
@@ -49,11 +63,14 @@ if (options.Secret.Length < 16)
     AgentLog.WeakSecret(log, options.Secret.Length);
 
 app.UseExceptionHandler();
+app.UseMiddleware<TransferAuthentication>();
 app.UseMiddleware<SecretAuthentication>();
 app.UseWebSockets(); // the console (design §7)
 app.MapHealth();
 app.MapMachines();
 app.MapConsole();
+app.MapOrigin();
+app.MapIncoming();
 app.Run();
 return 0;
 

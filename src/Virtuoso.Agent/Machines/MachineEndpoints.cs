@@ -79,7 +79,7 @@ internal static class MachineEndpoints
         return log.Value is { } path ? Results.File(path, text) : Results.Text("", text);
     }
 
-    private static async Task<Outcome<T?>> ReadBodyAsync<T>(HttpRequest request, CancellationToken ct) where T : class
+    internal static async Task<Outcome<T?>> ReadBodyAsync<T>(HttpRequest request, CancellationToken ct) where T : class
     {
         try
         {

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Virtuoso.Agent.Events;
 using Virtuoso.Agent.Images;
+using Virtuoso.Agent.Migration.Origin;
 using Virtuoso.Agent.Vmm;
 using Virtuoso.Contracts.Agent;
 
@@ -19,6 +20,7 @@ internal sealed class MachineService(
     EventLog events,
     AcceleratorState accelerator,
     AgentOptions options,
+    ExportRegistry exports,
     ILogger<MachineService> log)
 {
     private readonly ConcurrentDictionary<Guid, SemaphoreSlim> _locks = new();
@@ -110,6 +112,8 @@ internal sealed class MachineService(
             return AgentError.NotFound(id);
         if (record.Version != command.ExpectedVersion)
             return AgentError.VersionMismatch(command.ExpectedVersion, record.Version);
+        if (verb is MachineVerb.Start or MachineVerb.Resume && exports.IsExported(id))
+            return Exported(id, Verb(verb));
         var dir = store.DirectoryOf(id);
         var state = Observe(record).State;
         if (AgentTransitions.Decide(state, verb) is not { } next)
@@ -164,6 +168,8 @@ internal sealed class MachineService(
         using var held = await LockAsync(id, ct);
         if (store.Find(id) is not { } record)
             return AgentError.NotFound(id);
+        if (exports.IsExported(id))
+            return Exported(id, "delete");
         if (!AgentTransitions.CanDelete(Observe(record).State))
             return AgentError.InvalidState($"cannot delete machine {id:D}: it is running; stop it first");
         try
@@ -227,6 +233,10 @@ internal sealed class MachineService(
         }
     }
 
+    // Design §6.2: the origin's files must not change while a destination reads them.
+    private static AgentError Exported(Guid id, string verb) =>
+        AgentError.Conflict($"cannot {verb} machine {id:D}: it is exported for a migration (DELETE /v1/exports/{id:D} first)");
+
     private AgentMachine Describe(MachineRecord r)
     {
         var dir = store.DirectoryOf(r.Id);
@@ -256,7 +266,8 @@ internal sealed class MachineService(
         return error;
     }
 
-    private async Task<IDisposable> LockAsync(Guid id, CancellationToken ct)
+    /// <summary>The per-machine lock every change of a machine on this host holds, commands and migration alike.</summary>
+    public async Task<IDisposable> LockAsync(Guid id, CancellationToken ct)
     {
         var gate = _locks.GetOrAdd(id, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(ct);

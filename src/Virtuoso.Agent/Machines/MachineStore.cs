@@ -75,6 +75,23 @@ internal sealed class MachineStore
         Directory.Delete(doomed, recursive: true);
     }
 
+    /// <summary>
+    /// Takes a machine off this host's list by renaming its directory to <paramref name="destination"/> (on the same
+    /// file system), replacing whatever was there: retirement into the migration cache (design §6.2 step 4).
+    /// </summary>
+    public void MoveOut(Guid id, string destination)
+    {
+        var parent = Path.GetDirectoryName(destination)!;
+        Directory.CreateDirectory(parent);
+        var older = Path.Combine(parent, $".replaced-{id:D}-{Guid.NewGuid():N}");
+        if (Directory.Exists(destination))
+            AtomicFile.Rename(destination, older);
+        AtomicFile.Rename(DirectoryOf(id).Root, destination);
+        _records.TryRemove(id, out _);
+        if (Directory.Exists(older))
+            Directory.Delete(older, recursive: true);
+    }
+
     private void Load()
     {
         foreach (var dir in Directory.EnumerateDirectories(_root))

@@ -33,7 +33,9 @@ internal sealed class SecretAuthentication(RequestDelegate next, AgentOptions op
             extensions: new Dictionary<string, object?> { ["code"] = ErrorCodes.Unauthenticated }).ExecuteAsync(context);
     }
 
+    // Transfer routes are authenticated by the migration token instead (Migration.Origin.TransferAuthentication).
     private static bool IsPublic(HttpRequest request) =>
+        Migration.Origin.TransferAuthentication.Covers(request.Path) ||
         (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)) && request.Path.Equals(AgentRoutes.Health, StringComparison.Ordinal);
 
     private bool Presents(string header)

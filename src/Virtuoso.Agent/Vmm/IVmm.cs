@@ -14,6 +14,12 @@ internal interface IVmm
     /// <summary>Creates the machine's disk: blank, or a copy-on-write overlay of <paramref name="image"/>'s base disk.</summary>
     Task CreateDiskAsync(MachineDirectory dir, long diskMb, CachedImage? image);
 
+    /// <summary>
+    /// Points a copy-on-write disk that arrived from another host at this host's cached copy of its base image, without
+    /// touching its data (the base is the same image, only its path differs; design §6.2 activation).
+    /// </summary>
+    Task RebaseDiskAsync(MachineDirectory dir, CachedImage image);
+
     /// <summary>The pid of the live VMM process that holds machine <paramref name="id"/>, or null.</summary>
     int? FindProcess(MachineDirectory dir, Guid id);
 

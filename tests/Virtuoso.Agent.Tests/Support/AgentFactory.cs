@@ -10,7 +10,8 @@ namespace Virtuoso.Agent.Tests.Support;
 /// An agent in the test process. With a <see cref="FakeVmm"/> it tests the API alone; without one it drives real
 /// QEMU. Settings go through configuration exactly like the command-line flags.
 /// </summary>
-internal sealed class AgentFactory(string dataDirectory, IVmm? vmm = null, IReadOnlyDictionary<string, string?>? settings = null)
+internal sealed class AgentFactory(string dataDirectory, IVmm? vmm = null, IReadOnlyDictionary<string, string?>? settings = null,
+    Action<IServiceCollection>? services = null)
     : WebApplicationFactory<Program>
 {
     public const string Secret = "test-secret-0123456789abcdef";
@@ -32,9 +33,12 @@ internal sealed class AgentFactory(string dataDirectory, IVmm? vmm = null, IRead
         builder.UseSetting("VIRTUOSO_AGENT_SECRET", Secret);
         builder.UseSetting("accelerator", "tcg");
         builder.UseSetting("stop-timeout", "1");
+        builder.UseSetting("vmmp-port", "0"); // tests run in parallel: each agent takes a free VMMP port
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
             builder.UseSetting(key, value);
         if (vmm is not null)
-            builder.ConfigureTestServices(services => services.AddSingleton(vmm));
+            builder.ConfigureTestServices(s => s.AddSingleton(vmm));
+        if (services is not null)
+            builder.ConfigureTestServices(services);
     }
 }

@@ -42,6 +42,12 @@ internal sealed class FakeVmm : IVmm
         return Task.CompletedTask;
     }
 
+    public Task RebaseDiskAsync(MachineDirectory dir, CachedImage image)
+    {
+        Record("rebase");
+        return Task.CompletedTask;
+    }
+
     public int? FindProcess(MachineDirectory dir, Guid id) => _running.TryGetValue(id, out var pid) ? pid : null;
 
     public Task<GuestStatus> QueryStatusAsync(MachineDirectory dir) =>

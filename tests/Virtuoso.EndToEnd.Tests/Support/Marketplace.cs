@@ -98,7 +98,7 @@ internal sealed class Marketplace : IAsyncDisposable
         await File.WriteAllTextAsync(secretFile, secret);
         var p = ServiceProcess.Start(Repo.Dll("Virtuoso.Agent", "virtuoso-agent"),
             ["--name", name, "--urls", $"http://{ip}:{port}", "--data", data, "--images", Repo.Images, "--secret-file", secretFile,
-             "--accelerator", "tcg", "--stop-timeout", "20"],
+             "--accelerator", "tcg", "--stop-timeout", "20", "--vmmp-port", "0"],
             new Dictionary<string, string> { ["Logging__LogLevel__Default"] = "Warning" }, Path.Combine(Dir, name + ".log"), prefix);
         _processes.Add(p);
         var agent = new Agent(name, port, secret, data, p, ip);

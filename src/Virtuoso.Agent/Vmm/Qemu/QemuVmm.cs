@@ -27,6 +27,9 @@ internal sealed class QemuVmm(AgentOptions options, ILogger<QemuVmm> log) : IVmm
         await RunToolAsync(options.QemuImgPath, args, TimeSpan.FromSeconds(60));
     }
 
+    public Task RebaseDiskAsync(MachineDirectory dir, CachedImage image) =>
+        RunToolAsync(options.QemuImgPath, ["rebase", "-u", "-F", "qcow2", "-b", image.Disk, dir.Disk], TimeSpan.FromSeconds(60));
+
     public int? FindProcess(MachineDirectory dir, Guid id) => QemuProcess.Find(dir, id);
 
     public async Task<GuestStatus> QueryStatusAsync(MachineDirectory dir)

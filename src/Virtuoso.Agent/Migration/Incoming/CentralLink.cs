@@ -1,0 +1,72 @@
+using System.Net;
+using System.Net.Sockets;
+using Virtuoso.Contracts.Vmmp;
+
+namespace Virtuoso.Agent.Migration.Incoming;
+
+/// <summary>
+/// The destination's VMMP connection to the front-end (CENTRAL_IP:CENTRAL_PORT of the REQ), carrying HEARTBEATs and
+/// the final RESP (design §6.2). Writes are serialised, so a heartbeat never interleaves with the RESP.
+/// </summary>
+internal sealed class CentralLink : IAsyncDisposable
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+    private readonly TcpClient _client;
+    private readonly NetworkStream _stream;
+    private readonly SemaphoreSlim _write = new(1, 1);
+
+    private CentralLink(TcpClient client)
+    {
+        _client = client;
+        _stream = client.GetStream();
+    }
+
+    public static async Task<CentralLink> ConnectAsync(IPAddress ip, int port, CancellationToken ct)
+    {
+        var client = new TcpClient(ip.AddressFamily) { NoDelay = true };
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(Timeout);
+        try
+        {
+            await client.ConnectAsync(ip, port, timeout.Token);
+            return new CentralLink(client);
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            client.Dispose();
+            throw new IOException($"cannot reach the front-end's VMMP listener at {ip}:{port}: {e.Message}", e);
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Writes one message; throws <see cref="IOException"/> when the front-end cannot be reached within 10 s.</summary>
+    public async Task SendAsync(VmmpMessage message)
+    {
+        using var timeout = new CancellationTokenSource(Timeout);
+        await _write.WaitAsync(timeout.Token);
+        try
+        {
+            await _stream.WriteAsync(VmmpWire.Encode(message), timeout.Token);
+            await _stream.FlushAsync(timeout.Token);
+        }
+        catch (OperationCanceledException e)
+        {
+            throw new IOException("the front-end did not take a VMMP message within 10 s", e);
+        }
+        finally
+        {
+            _write.Release();
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _client.Dispose();
+        _write.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

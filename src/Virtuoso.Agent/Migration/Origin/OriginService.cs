@@ -1,0 +1,98 @@
+using Microsoft.Extensions.Logging;
+using Virtuoso.Agent.Events;
+using Virtuoso.Agent.Machines;
+using Virtuoso.Agent.Migration.Methods;
+using Virtuoso.Contracts.Agent;
+
+namespace Virtuoso.Agent.Migration.Origin;
+
+/// <summary>
+/// The origin's half of a migration (design §6.2): export a stopped or suspended machine to the holder of a token,
+/// withdraw the export, and retire the machine into <c>&lt;data&gt;/cache/&lt;id&gt;/</c> once the front-end committed
+/// the move. Holds the machine's lock (<see cref="MachineService.LockAsync"/>) for every change.
+/// </summary>
+internal sealed class OriginService(
+    MachineService machines,
+    MachineStore store,
+    ExportRegistry exports,
+    FileHashCache hashes,
+    EventLog events,
+    AgentOptions options,
+    ILogger<OriginService> log)
+{
+    public const int MinTokenLength = 16;
+    public const int MaxTokenLength = 512;
+
+    /// <summary>Where a retired machine's files wait as a cache for a later migration back (design §6.2 step 4).</summary>
+    public string CacheDirectory(Guid id) => Path.Combine(options.DataDirectory, "cache", id.ToString("D"));
+
+    public async Task<Outcome<ExportManifest>> ExportAsync(Guid id, ExportRequest request, CancellationToken ct)
+    {
+        if (ValidateToken(request.Token) is { } badToken)
+            return badToken;
+        using var held = await machines.LockAsync(id, ct);
+        if (store.Find(id) is not { } record)
+            return AgentError.NotFound(id);
+        if (record.Version != request.Version)
+            return AgentError.VersionMismatch(request.Version, record.Version);
+        var state = machines.Get(id).Value!.State;
+        if (state == AgentStates.Running)
+            return AgentError.InvalidState($"cannot export machine {id:D}: it is running; stop or suspend it first");
+
+        var dir = store.DirectoryOf(id);
+        List<ExportFile> files = [];
+        try
+        {
+            foreach (var path in state == AgentStates.Suspended ? [dir.Disk, dir.StateFile] : new[] { dir.Disk })
+            {
+                var (length, sha) = await hashes.HashAsync(path, ct);
+                files.Add(new ExportFile(Path.GetFileName(path), length, sha));
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return AgentError.LocalFailure($"reading the files of machine {id:D} failed: {e.Message}");
+        }
+        var manifest = new ExportManifest(id, record.Version, state, record.Image, files);
+        exports.Set(new ExportRegistry.Export(new ExportContext(id, record.Version, dir.Root, manifest), ExportRegistry.Digest(request.Token)));
+        MigrationLog.Exported(log, id, record.Version, files.Sum(f => f.Length));
+        events.Append("exported", id, state, record.Version);
+        return manifest;
+    }
+
+    public async Task UnexportAsync(Guid id, CancellationToken ct)
+    {
+        using var held = await machines.LockAsync(id, ct);
+        if (exports.Remove(id))
+            events.Append("unexported", id);
+    }
+
+    /// <summary>The machine left this host at <paramref name="version"/>: off the list, its directory into the cache.</summary>
+    public async Task<Outcome<bool>> RetireAsync(Guid id, RetireRequest request, CancellationToken ct)
+    {
+        using var held = await machines.LockAsync(id, ct);
+        if (store.Find(id) is not { } record)
+            return Directory.Exists(CacheDirectory(id)) ? true : AgentError.NotFound(id);
+        if (record.Version != request.Version)
+            return AgentError.VersionMismatch(request.Version, record.Version);
+        if (machines.Get(id).Value!.State == AgentStates.Running)
+            return AgentError.InvalidState($"cannot retire machine {id:D}: it is running");
+        try
+        {
+            store.MoveOut(id, CacheDirectory(id));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return AgentError.LocalFailure($"retiring machine {id:D} failed: {e.Message}");
+        }
+        exports.Remove(id);
+        MigrationLog.Retired(log, id, record.Version);
+        events.Append("retired", id, version: record.Version, detail: "kept as a migration cache");
+        return true;
+    }
+
+    private static AgentError? ValidateToken(string? token) =>
+        token is null || token.Length is < MinTokenLength or > MaxTokenLength || token.Any(c => c is <= ' ' or > '~')
+            ? AgentError.Validation($"the token must be {MinTokenLength}..{MaxTokenLength} printable ASCII characters without spaces")
+            : null;
+}

@@ -1,0 +1,56 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Virtuoso.Agent.Migration.Methods;
+using Virtuoso.Contracts.Api;
+
+namespace Virtuoso.Agent.Migration.Origin;
+
+/// <summary>
+/// Guards <c>/v1/transfer/{id}/...</c> (design §6.1: authentication rides beside VMMP, with a per-migration token
+/// issued by the front-end). The caller must present <c>Authorization: Bearer &lt;token&gt;</c> of the export of that
+/// very machine; anything else gets 401 before routing, exactly like <see cref="Security.SecretAuthentication"/>,
+/// which leaves these paths to this middleware. On success the export is in
+/// <c>HttpContext.Items[<see cref="ExportContext.ItemKey"/>]</c>.
+/// </summary>
+internal sealed class TransferAuthentication(RequestDelegate next, ExportRegistry exports, ILogger<TransferAuthentication> log)
+{
+    private static readonly PathString Prefix = new(Contracts.Agent.TransferRoutes.Prefix.TrimEnd('/'));
+
+    /// <summary>Whether a request is a transfer call: authenticated by migration token, never by the host secret.</summary>
+    public static bool Covers(PathString path) => path.StartsWithSegments(Prefix, StringComparison.OrdinalIgnoreCase);
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (!Covers(context.Request.Path))
+        {
+            await next(context);
+            return;
+        }
+        if (Authenticate(context.Request) is { } export)
+        {
+            context.Items[ExportContext.ItemKey] = export;
+            await next(context);
+            return;
+        }
+        AgentLog.Unauthenticated(log, context.Request.Method, context.Request.Path, context.Connection.RemoteIpAddress?.ToString());
+        context.Response.Headers.WWWAuthenticate = "Bearer";
+        await Results.Problem(
+            title: "Unauthenticated",
+            detail: "this call needs the migration token of an export of this machine: Authorization: Bearer <token>",
+            statusCode: StatusCodes.Status401Unauthorized,
+            extensions: new Dictionary<string, object?> { ["code"] = ErrorCodes.Unauthenticated }).ExecuteAsync(context);
+    }
+
+    private ExportContext? Authenticate(HttpRequest request)
+    {
+        const string scheme = "Bearer ";
+        var header = request.Headers.Authorization.ToString();
+        if (!header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
+            return null;
+        request.Path.StartsWithSegments(Prefix, StringComparison.OrdinalIgnoreCase, out var rest);
+        var segments = rest.Value?.Split('/', StringSplitOptions.RemoveEmptyEntries) ?? [];
+        if (segments.Length == 0 || !Guid.TryParse(segments[0], out var id))
+            return null;
+        return exports.Authenticate(id, header[scheme.Length..].Trim());
+    }
+}
