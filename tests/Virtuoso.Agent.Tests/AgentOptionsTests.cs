@@ -33,6 +33,31 @@ public sealed class AgentOptionsTests : IDisposable
     }
 
     [Fact]
+    public void Load_MigrationFlags()
+    {
+        var (options, error) = Load("--data", _dir.Path, "--secret-file", WriteSecret(), "--vmmp-port", "0", "--heartbeat-interval", "0.5",
+            "--urls", "http://10.1.2.3:7001;http://127.0.0.1:7002");
+        var (defaults, _) = Load("--data", _dir.Path, "--secret-file", WriteSecret());
+
+        Assert.Null(error);
+        Assert.Equal(0, options!.VmmpPort);
+        Assert.Equal(TimeSpan.FromSeconds(0.5), options.HeartbeatInterval);
+        Assert.Equal(System.Net.IPAddress.Parse("10.1.2.3"), options.ListenAddress);
+        Assert.Equal(7101, defaults!.VmmpPort);
+        Assert.Equal(TimeSpan.FromSeconds(2), defaults.HeartbeatInterval);
+        Assert.Equal(System.Net.IPAddress.Loopback, defaults.ListenAddress);
+    }
+
+    [Theory]
+    [InlineData("http://localhost:7001", "127.0.0.1")]
+    [InlineData("http://*:7001", "0.0.0.0")]
+    [InlineData("http://+:7001", "0.0.0.0")]
+    [InlineData("http://[::1]:7001", "::1")]
+    [InlineData("http://10.0.0.1:0", "10.0.0.1")]
+    public void ListenAddressOf_TheFirstUrl(string urls, string ip) =>
+        Assert.Equal(System.Net.IPAddress.Parse(ip), AgentOptions.ListenAddressOf(urls));
+
+    [Fact]
     public void Load_SecretFromTheEnvironmentVariable_AndDefaults()
     {
         var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
@@ -77,6 +102,10 @@ public sealed class AgentOptionsTests : IDisposable
     [InlineData("--stop-timeout", "soon", "--stop-timeout")]
     [InlineData("--vnc-display", "-3", "--vnc-display")]
     [InlineData("--images", "/nonexistent/images", "does not exist")]
+    [InlineData("--vmmp-port", "65536", "--vmmp-port")]
+    [InlineData("--vmmp-port", "-1", "--vmmp-port")]
+    [InlineData("--heartbeat-interval", "0", "--heartbeat-interval")]
+    [InlineData("--urls", "http://alpha.example:7001", "--urls")]
     public void Load_BadValue_IsRefusedNamingTheFlag(string flag, string value, string reason)
     {
         var (options, error) = Load("--data", _dir.Path, "--secret-file", WriteSecret(), flag, value);

@@ -17,21 +17,12 @@ internal static class KestrelAgent
     public static AgentFactory Start(string dataDirectory, IVmm? vmm = null, Dictionary<string, string?>? settings = null,
         Action<IServiceCollection>? services = null)
     {
-        var port = FreePort();
-        settings = new Dictionary<string, string?>(settings ?? []) { ["urls"] = $"http://127.0.0.1:{port}" };
+        // Port 0: Kestrel picks a free port (no race with parallel tests); the client's base address tells which.
+        settings = new Dictionary<string, string?>(settings ?? []) { ["urls"] = "http://127.0.0.1:0" };
         var factory = new AgentFactory(dataDirectory, vmm, settings, services);
-        factory.UseKestrel(port);
+        factory.UseKestrel();
         factory.StartServer();
         return factory;
-    }
-
-    public static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     public static string BaseAddress(this AgentFactory agent) => agent.CreateClient().BaseAddress!.ToString().TrimEnd('/');

@@ -441,11 +441,18 @@ internal sealed class IncomingMigrations : IDisposable
         }
     }
 
+    /// <summary>At shutdown: stop every fetch and let each end (FAIL, staging discarded) before the agent goes.</summary>
     public void Dispose()
     {
+        List<Task> running = [];
         lock (_gate)
             foreach (var e in _all.Values)
+            {
                 e.Cancel?.Cancel();
+                if (e.Run is { } run)
+                    running.Add(run);
+            }
+        Task.WaitAll(running.ToArray(), TimeSpan.FromSeconds(15));
         _http.Dispose();
     }
 
