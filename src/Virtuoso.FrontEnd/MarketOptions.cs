@@ -14,6 +14,11 @@ internal sealed class MarketOptions
     /// <summary>How long a login session lasts.</summary>
     public double SessionDays { get; set; } = 30;
 
+    /// <summary>Log-in attempts a minute from one client address (the log-in form's rate limit; 429 beyond).</summary>
+    public int LoginAttemptsPerAddressPerMinute { get; set; } = 30;
+    /// <summary>Log-in attempts a minute from one client address on one account.</summary>
+    public int LoginAttemptsPerAccountPerMinute { get; set; } = 5;
+
     /// <summary>Seconds between billing passes (design §4; also VIRTUOSO_BILLING_INTERVAL).</summary>
     public double BillingIntervalSeconds { get; set; } = 60;
     /// <summary>Seconds between market-estimate updates (§6.1.9: 60 by default).</summary>

@@ -10,6 +10,7 @@ using Virtuoso.FrontEnd.Events;
 using Virtuoso.FrontEnd.Hosts;
 using Virtuoso.FrontEnd.Machines;
 using Virtuoso.FrontEnd.Market;
+using Virtuoso.FrontEnd.Web;
 
 var builder = WebApplication.CreateBuilder(args);
 var config = builder.Configuration;
@@ -40,7 +41,8 @@ builder.Services.AddSingleton<PriceAverageDaemon>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<PriceAverageDaemon>());
 builder.Services.AddHttpClient(AgentClient.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(120));
 
-builder.Services.AddAuthentication(BearerAuthentication.SchemeName)
+builder.AddWeb();
+builder.Services.AddAuthentication()
     .AddScheme<AuthenticationSchemeOptions, BearerAuthentication>(BearerAuthentication.SchemeName, null);
 builder.Services.AddAuthorizationBuilder()
     .AddPolicy(Roles.Buyer, p => p.RequireRole(Roles.Buyer))
@@ -79,13 +81,16 @@ if (config[OperatorAccount.PasswordSetting] is { Length: > 0 } operatorPassword)
     await OperatorAccount.SetPasswordAsync(database, operatorPassword);
 
 app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = e => e is BadHttpRequestException b ? b.StatusCode : 500 });
-app.UseStatusCodePages();
+app.UseWebStatusPages();
+app.UseRouting(); // after the status pages, so that re-executing a web error page routes again
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseRateLimiter();
 
 app.MapOpenApi("/openapi/{documentName}.json");
 app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
 Api.Map(app);
+app.MapWeb();
 
 app.Run();
 

@@ -27,6 +27,9 @@ public sealed record AccountMachine(
 /// <summary>A provider's host on the account page with the income it has made (report Figures 30, 32).</summary>
 public sealed record AccountHost(string Name, decimal Income, IReadOnlyList<AccountHostMachine> Machines);
 
-/// <summary>A machine stored on a provider's host, as the provider sees it.</summary>
+/// <summary>A machine stored on a provider's host, as the provider sees it (Figure 32: when its owner is next billed).</summary>
+/// <param name="NextStorageDebitSeconds">Seconds until the owner's next storage charge.</param>
+/// <param name="NextRunningDebitSeconds">Seconds until the owner's next running charge; null when not running.</param>
 public sealed record AccountHostMachine(Guid Id, string Owner, string State, long Speed, long Memory, long Disk,
-    decimal StoragePrice, long StoragePeriodDays, decimal RunningPrice, long RunningPeriodSeconds, decimal Income);
+    decimal StoragePrice, long StoragePeriodDays, decimal RunningPrice, long RunningPeriodSeconds, decimal Income,
+    decimal? NextStorageDebitSeconds = null, decimal? NextRunningDebitSeconds = null);

@@ -24,4 +24,6 @@ public static class ErrorCodes
     public const string AgentFailed = "agent-failed";
     public const string VersionMismatch = "version-mismatch";
     public const string Conflict = "conflict";
+    /// <summary>Too many attempts (the web's log-in form): HTTP 429; wait a minute.</summary>
+    public const string RateLimited = "rate-limited";
 }

@@ -77,9 +77,13 @@ internal sealed class AccountService(Database db, Ledger ledger, EventLog events
                     .ToLookup(m => m.Host);
                 foreach (var name in await c.QueryAsync<string>("SELECT name FROM hosts WHERE owner = @username ORDER BY name", new { username }))
                     hosts.Add(new AccountHost(name, income.Where(i => i.Host == name).Sum(i => Decimals.Parse(i.Amount)),
-                        onHosts[name].Select(m => new AccountHostMachine(m.Guid, m.Owner, m.State, m.Speed, m.Memory, m.Disk,
-                            Decimals.Parse(m.StoragePrice!), m.StoragePeriodDays!.Value, Decimals.Parse(m.RunningPrice!), m.RunningPeriodSeconds!.Value,
-                            income.Where(i => i.Machine == m.Id).Sum(i => Decimals.Parse(i.Amount)))).ToList()));
+                        onHosts[name].Select(m =>
+                        {
+                            var times = AccountMachine(m, now);
+                            return new AccountHostMachine(m.Guid, m.Owner, m.State, m.Speed, m.Memory, m.Disk,
+                                Decimals.Parse(m.StoragePrice!), m.StoragePeriodDays!.Value, Decimals.Parse(m.RunningPrice!), m.RunningPeriodSeconds!.Value,
+                                income.Where(i => i.Machine == m.Id).Sum(i => Decimals.Parse(i.Amount)), times.NextStorageDebitSeconds, times.NextRunningDebitSeconds);
+                        }).ToList()));
             }
             return new AccountResponse(a.Username, a.Email, a.Type, Decimals.Parse(a.Balance), machines, hosts);
         });

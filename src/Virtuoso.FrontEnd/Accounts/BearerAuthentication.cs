@@ -1,6 +1,5 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
-using Dapper;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using Virtuoso.Contracts.Api;
@@ -24,14 +23,8 @@ internal sealed class BearerAuthentication(
     {
         var header = Request.Headers.Authorization.ToString();
         if (!header.StartsWith("Bearer ", StringComparison.Ordinal)) return AuthenticateResult.NoResult();
-        var hash = PasswordHasher.TokenHash(header["Bearer ".Length..].Trim());
-        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
-        var row = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<(string Username, string Type)?>(
-            "SELECT a.username, a.type FROM sessions s JOIN accounts a ON a.username = s.username WHERE s.token_hash = @hash AND s.expires_at > @now",
-            new { hash, now }));
-        if (row is not { } r) return AuthenticateResult.Fail("invalid or expired token");
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, r.Username), new Claim(ClaimTypes.Role, r.Type)], SchemeName);
-        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+        var principal = await Sessions.PrincipalAsync(db, clock, header["Bearer ".Length..].Trim(), SchemeName);
+        return principal is null ? AuthenticateResult.Fail("invalid or expired token") : AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>

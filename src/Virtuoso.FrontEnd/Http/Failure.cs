@@ -18,6 +18,9 @@ internal sealed record Failure(int Status, string Code, string Message)
         detail: Message, statusCode: Status,
         extensions: new Dictionary<string, object?> { ["code"] = Code });
 
+    /// <summary>The human title of a code, as problem details carry it.</summary>
+    public static string TitleOf(string code) => Titles.GetValueOrDefault(code, "Request refused");
+
     private static readonly Dictionary<string, string> Titles = new()
     {
         [ErrorCodes.Validation] = "Invalid input",
@@ -32,6 +35,13 @@ internal sealed record Failure(int Status, string Code, string Message)
         [ErrorCodes.InsufficientFunds] = "Insufficient funds",
         [ErrorCodes.NegativeBalance] = "Negative balance",
         [ErrorCodes.AgentFailed] = "The provider's agent failed",
+        [ErrorCodes.RateLimited] = "Too many attempts",
+        [ErrorCodes.Conflict] = "Changed meanwhile",
+        [ErrorCodes.UnknownConfiguration] = "Unknown configuration",
+        [ErrorCodes.BelowImageMinimum] = "Below the image's minimum",
+        [ErrorCodes.HostOffline] = "Host offline",
+        [ErrorCodes.HostNameTaken] = "Host name taken",
+        [ErrorCodes.VersionMismatch] = "Versions disagree",
     };
 }
 

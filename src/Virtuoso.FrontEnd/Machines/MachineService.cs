@@ -358,7 +358,8 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
 
     // ---- helpers ----
 
-    private static Failure? Refuse(MachineRow row, MachineAction action) =>
+    /// <summary>The refusal of <paramref name="action"/> in the machine's state (design §3.3), or null when allowed; the web shows the same.</summary>
+    internal static Failure? Refuse(MachineRow row, MachineAction action) =>
         StateTable.Decide(row.MachineState, action) is null
             ? Failure.Conflict(ErrorCodes.InvalidState,
                 $"cannot {MachineRow.ActionText(action)} a machine that is {row.State}; allowed: {string.Join(", ", MachineRow.OfferedActions(row.MachineState))}")

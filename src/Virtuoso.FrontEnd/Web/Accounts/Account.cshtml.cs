@@ -1,0 +1,36 @@
+using System.Globalization;
+using Virtuoso.Contracts.Api;
+using Virtuoso.FrontEnd.Accounts;
+using Virtuoso.FrontEnd.Billing;
+using Virtuoso.FrontEnd.Hosts;
+
+namespace Virtuoso.FrontEnd.Web.Accounts;
+
+/// <summary>
+/// My account: a buyer's costs per machine with the time to each next debit (Figures 22, 23), a provider's income per host
+/// and per machine with its owner's next billing times (Figures 30, 32); the ledger and the monthly statement for both.
+/// </summary>
+internal sealed class AccountModel(AccountService accounts, HostService hosts, LedgerView ledger, TimeProvider clock) : WebPage
+{
+    public const int LedgerRows = 100;
+
+    public AccountResponse? Account { get; private set; }
+    public IReadOnlyDictionary<string, HostResponse> HostDetails { get; private set; } = new Dictionary<string, HostResponse>();
+    public IReadOnlyList<LedgerEntry> Ledger { get; private set; } = [];
+    public string ThisMonth => clock.GetUtcNow().ToString("yyyy-MM", CultureInfo.InvariantCulture);
+
+    /// <summary>Storage of every stored machine, per day.</summary>
+    public decimal StoragePerDay => Account!.Machines.Where(m => m.StoragePrice is not null).Sum(m => m.StoragePrice!.Value / m.StoragePeriodDays!.Value);
+    /// <summary>Running of the machines running now, per second.</summary>
+    public decimal RunningPerSecond => Account!.Machines.Where(m => m.State == "running" && m.RunningPrice is not null).Sum(m => m.RunningPrice!.Value / m.RunningPeriodSeconds!.Value);
+
+    public static decimal StoragePerDayOf(AccountHost h) => h.Machines.Sum(m => m.StoragePrice / m.StoragePeriodDays);
+    public static decimal RunningPerSecondOf(AccountHost h) => h.Machines.Where(m => m.State == "running").Sum(m => m.RunningPrice / m.RunningPeriodSeconds);
+
+    public async Task OnGetAsync()
+    {
+        Account = await accounts.ViewAsync(Me);
+        if (Account.Type == Roles.Provider) HostDetails = (await hosts.ListAsync(Me)).ToDictionary(h => h.Name);
+        Ledger = (await ledger.ForAccountAsync(Me, null)).Value ?? [];
+    }
+}

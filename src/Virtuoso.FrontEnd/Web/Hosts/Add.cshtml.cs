@@ -1,0 +1,30 @@
+using Microsoft.AspNetCore.Mvc;
+using Virtuoso.Contracts.Api;
+using Virtuoso.FrontEnd.Hosts;
+
+namespace Virtuoso.FrontEnd.Web.Hosts;
+
+/// <summary>Add a host (Figures 27, 28): the same HostService.AddAsync as POST /api/v1/hosts.</summary>
+internal sealed class AddModel(HostService hosts) : WebPage
+{
+    [BindProperty] public HostForm Form { get; set; } = new();
+
+    public void OnGet() { }
+
+    public async Task<IActionResult> OnPostAsync()
+    {
+        if (BindingError() is { } bad) return Invalid(bad);
+        var f = Form;
+        if (f.Port is null || f.Speed is null || f.Memory is null || f.Storage is null || f.SpeedUnit is null || f.SpeedPrice is null || f.MemoryUnit is null
+            || f.MemoryPrice is null || f.RunningPeriod is null || f.StorageUnit is null || f.StoragePrice is null || f.StoragePeriod is null)
+            return Invalid("fill in every field: port, totals, chunks, prices and periods");
+        var added = await hosts.AddAsync(Me, new AddHostRequest(f.Name!, f.Address!, f.Port.Value, f.Processor!, f.Speed.Value, f.SpeedUnit.Value, f.SpeedPrice.Value,
+            f.Memory.Value, f.MemoryUnit.Value, f.MemoryPrice.Value, f.RunningPeriod.Value, f.Storage.Value, f.StorageUnit.Value, f.StoragePrice.Value, f.StoragePeriod.Value,
+            f.ConnectSpeed!, string.IsNullOrEmpty(f.Secret) ? null : f.Secret));
+        if (added.Failure is { } failure) return Fail(failure);
+        var h = added.Value!;
+        Notice = $"Host {h.Name} added ({(h.Online ? "online: its agent answered" : "offline: its agent did not answer yet")})."
+            + (string.IsNullOrEmpty(f.Secret) ? $" Its agent secret, shown only now: {h.Secret}" : "");
+        return Redirect("/hosts");
+    }
+}

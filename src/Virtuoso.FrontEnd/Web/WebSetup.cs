@@ -1,0 +1,96 @@
+using System.Reflection;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.RateLimiting;
+using Virtuoso.FrontEnd.Accounts;
+using Virtuoso.FrontEnd.Web.Auth;
+
+namespace Virtuoso.FrontEnd.Web;
+
+/// <summary>
+/// The web interface (issue 3; report §5, Figures 3–33): server-rendered Razor Pages under <c>Web/</c>, on the same
+/// services as the REST API so that the web refuses exactly what the API refuses (design §3.3).
+/// <para>
+/// Authentication: requests under <c>/api</c> (and any request with an <c>Authorization: Bearer</c> header) use the
+/// bearer scheme; every other path uses the session cookie. Both produce the same principal (name + role claims). An
+/// endpoint outside the pages that must accept the web's cookie (the console page's ticket endpoint, say) requires one
+/// of the policies <see cref="User"/>, <see cref="Buyer"/> or <see cref="Provider"/>, which name the cookie scheme.
+/// </para>
+/// </summary>
+internal static class WebSetup
+{
+    /// <summary>Any logged-in web user (cookie scheme).</summary>
+    public const string User = "web-user";
+    /// <summary>A logged-in buyer (cookie scheme).</summary>
+    public const string Buyer = "web-buyer";
+    /// <summary>A logged-in provider (cookie scheme).</summary>
+    public const string Provider = "web-provider";
+    /// <summary>Rate-limiting policy of the log-in form: posts per client address.</summary>
+    public const string LoginPolicy = "login";
+    public const string SelectingScheme = "BearerOrCookie";
+
+    public static void AddWeb(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddRazorPages(o =>
+        {
+            o.RootDirectory = "/Web";
+            o.Conventions.AuthorizeFolder("/Machines", Buyer);
+            o.Conventions.AuthorizeFolder("/Hosts", Provider);
+            o.Conventions.AuthorizePage("/Accounts/Account", User);
+            o.Conventions.AuthorizePage("/Accounts/Statement", User);
+            o.Conventions.AuthorizePage("/Accounts/Logout", User);
+        });
+        services.AddSingleton<LoginThrottle>();
+        services.AddAntiforgery(o =>
+        {
+            o.Cookie.Name = "virtuoso_antiforgery";
+            o.Cookie.SameSite = SameSiteMode.Strict;
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+        });
+        services.AddAuthentication(SelectingScheme)
+            .AddPolicyScheme(SelectingScheme, "Bearer for the API, cookie for the web", o => o.ForwardDefaultSelector = ctx =>
+                ctx.Request.Path.StartsWithSegments("/api") || ctx.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.Ordinal)
+                    ? BearerAuthentication.SchemeName : CookieAuthentication.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, CookieAuthentication>(CookieAuthentication.SchemeName, null);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(User, p => p.AddAuthenticationSchemes(CookieAuthentication.SchemeName).RequireAuthenticatedUser())
+            .AddPolicy(Buyer, p => p.AddAuthenticationSchemes(CookieAuthentication.SchemeName).RequireRole(Roles.Buyer))
+            .AddPolicy(Provider, p => p.AddAuthenticationSchemes(CookieAuthentication.SchemeName).RequireRole(Roles.Provider));
+        services.AddRateLimiter(o =>
+        {
+            o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            o.AddPolicy(LoginPolicy, ctx =>
+            {
+                if (!HttpMethods.IsPost(ctx.Request.Method)) return RateLimitPartition.GetNoLimiter("get");
+                var perMinute = ctx.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<MarketOptions>>().Value.LoginAttemptsPerAddressPerMinute;
+                return RateLimitPartition.GetFixedWindowLimiter(ctx.Connection.RemoteIpAddress?.ToString() ?? "local",
+                    _ => new FixedWindowRateLimiterOptions { PermitLimit = perMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 });
+            });
+        });
+    }
+
+    /// <summary>Web error pages for non-API paths; the API keeps its problem details.</summary>
+    public static void UseWebStatusPages(this WebApplication app)
+    {
+        app.UseWhen(IsApi, a => a.UseStatusCodePages());
+        app.UseWhen(ctx => !IsApi(ctx), a => a.UseStatusCodePagesWithReExecute("/error", "?status={0}"));
+    }
+
+    public static void MapWeb(this WebApplication app)
+    {
+        app.MapRazorPages();
+        app.MapGet("/static/{file}", (string file) => Static(file)).ExcludeFromDescription();
+    }
+
+    private static bool IsApi(HttpContext ctx) => ctx.Request.Path.StartsWithSegments("/api") || ctx.Request.Path.StartsWithSegments("/openapi");
+
+    // The stylesheet and scripts are embedded in the assembly: served by the front-end itself, whatever its working directory.
+    private static IResult Static(string file)
+    {
+        var type = Path.GetExtension(file) switch { ".css" => "text/css; charset=utf-8", ".js" => "text/javascript; charset=utf-8", _ => null };
+        var stream = type is null ? null : Assembly.GetExecutingAssembly().GetManifestResourceStream("Virtuoso.FrontEnd.Web.Static." + file);
+        return stream is null ? Results.NotFound() : Results.Stream(stream, type);
+    }
+}
