@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Virtuoso.Contracts.Api;
 using Virtuoso.FrontEnd.Accounts;
@@ -328,6 +329,25 @@ public abstract class WebPageTests<TMarket>(TMarket market) : IClassFixture<TMar
         // Another account from the same address is not blocked by it.
         var other = await WebUser.SignupAsync(market, Roles.Buyer);
         Assert.Equal(HttpStatusCode.Redirect, (await WebUser.Anonymous(market).PostFormAsync("/login", new() { ["username"] = other.Username, ["password"] = other.Password })).Status);
+    }
+
+    [Fact]
+    public async Task LogIn_HammeredFromOneAddress_Answers429_WhateverTheAccounts()
+    {
+        // A second front-end on the same database whose per-address limit is 2 posts a minute.
+        await using var strict = market.Factory.WithWebHostBuilder(b => b.UseSetting("Virtuoso:LoginAttemptsPerAddressPerMinute", "2"));
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 3; i++)
+        {
+            var http = strict.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+            var form = await http.GetStringAsync("/login");
+            var token = System.Text.RegularExpressions.Regex.Match(form, "name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"").Groups[1].Value;
+            var answer = await http.PostAsync("/login", new FormUrlEncodedContent(new Dictionary<string, string>
+                { ["username"] = MarketFixture.UniqueName("nobody"), ["password"] = "whatever-password", ["__RequestVerificationToken"] = token }));
+            statuses.Add(answer.StatusCode);
+            if (answer.StatusCode == HttpStatusCode.TooManyRequests) Assert.Contains("Too many attempts", await answer.Content.ReadAsStringAsync());
+        }
+        Assert.Equal([HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.TooManyRequests], statuses);
     }
 
     // ---- helpers ----
