@@ -54,6 +54,16 @@ internal static class Show
         _ => $"{Math.Round(seconds / 86400m, 2).ToString(CultureInfo.InvariantCulture)} days",
     };
 
+    /// <summary>Bytes in binary units: "1000 MiB" style, one decimal.</summary>
+    public static string Bytes(long bytes)
+    {
+        string[] units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+        var value = (double)bytes;
+        var unit = 0;
+        while (value >= 1024 && unit < units.Length - 1) { value /= 1024; unit++; }
+        return unit == 0 ? $"{bytes} bytes" : $"{value.ToString("0.#", CultureInfo.InvariantCulture)} {units[unit]}";
+    }
+
     public static string Period(long seconds) => seconds % 86400 == 0 ? $"{seconds / 86400} days" : $"{seconds} seconds";
     public static string When(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
     public static string Short(Guid id) => id.ToString("D")[..8];
