@@ -26,4 +26,10 @@ public static class ErrorCodes
     public const string Conflict = "conflict";
     /// <summary>Too many attempts (the web's log-in form): HTTP 429; wait a minute.</summary>
     public const string RateLimited = "rate-limited";
+    /// <summary>The destination host does not advertise the asked migration method (VMMP RESULTS).</summary>
+    public const string MethodUnsupported = "method-unsupported";
+    /// <summary>The destination is the host the machine is on.</summary>
+    public const string SameHost = "same-host";
+    /// <summary>A migration of the machine is still open or finishing.</summary>
+    public const string MigrationInProgress = "migration-in-progress";
 }

@@ -20,6 +20,8 @@ public sealed record EditHostRequest(
     long? StorageUnit, decimal? StoragePrice, long? StoragePeriod, string? Address, int? Port, string? ConnectSpeed);
 
 /// <summary>A host with its prices, capacity and (for its owner) the machines on it.</summary>
+/// <param name="VmmpPort">The TCP port of its agent's VMMP server (design §6.1), as the agent last reported; null if unknown.</param>
+/// <param name="Methods">The migration methods its agent advertises, as last reported; null if unknown.</param>
 public sealed record HostResponse(
     string Name, string Owner, string Address, int Port, string Processor,
     long Speed, long SpeedUnit, decimal SpeedPrice,
@@ -28,7 +30,7 @@ public sealed record HostResponse(
     long Storage, long StorageUnit, decimal StoragePrice, long StoragePeriod,
     string ConnectSpeed, bool Online,
     long ReservedSpeed, long ReservedMemory, long ReservedStorage,
-    IReadOnlyList<HostMachine>? Machines, string? Secret);
+    IReadOnlyList<HostMachine>? Machines, string? Secret, int? VmmpPort = null, IReadOnlyList<string>? Methods = null);
 
 /// <summary>A machine stored on a host, as the host's owner sees it.</summary>
 public sealed record HostMachine(Guid Id, string Name, string Owner, string State, long Version, long Speed, long Memory, long Disk,
