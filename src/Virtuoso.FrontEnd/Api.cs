@@ -7,6 +7,7 @@ using Virtuoso.FrontEnd.Events;
 using Virtuoso.FrontEnd.Hosts;
 using Virtuoso.FrontEnd.Machines;
 using Virtuoso.FrontEnd.Market;
+using Virtuoso.FrontEnd.Migration;
 
 namespace Virtuoso.FrontEnd;
 
@@ -65,6 +66,13 @@ internal static class Api
         buyer.MapPost("/{id:guid}/stop", async (Guid id, ClaimsPrincipal u, MachineService s) => Machine(await s.StopAsync(u.Name(), id)));
         buyer.MapPost("/{id:guid}/suspend", async (Guid id, ClaimsPrincipal u, MachineService s) => Machine(await s.SuspendAsync(u.Name(), id)));
         buyer.MapPost("/{id:guid}/resume", async (Guid id, ClaimsPrincipal u, MachineService s) => Machine(await s.ResumeAsync(u.Name(), id)));
+        buyer.MapPost("/{id:guid}/migrate", async (Guid id, MigrateRequest r, ClaimsPrincipal u, MigrationService s, CancellationToken ct) =>
+            (await s.StartAsync(u.Name(), id, r, ct)).ToResult(m => Results.Accepted($"/api/v1/machines/{id}/migration", m)))
+            .WithSummary("Migrate a stored, stopped or suspended machine to another host with a method it offers; 202 with the migration");
+        buyer.MapGet("/{id:guid}/migration", async (Guid id, ClaimsPrincipal u, MigrationService s, CancellationToken ct) => (await s.StatusAsync(u.Name(), id, ct)).ToResult())
+            .WithSummary("The machine's latest migration: phase, progress, rate and estimated arrival while open, else its outcome");
+        buyer.MapGet("/{id:guid}/migration-targets", async (Guid id, ClaimsPrincipal u, MigrationService s) => (await s.TargetsAsync(u.Name(), id)).ToResult())
+            .WithSummary("Every other host with room for the machine, its prices, methods and the charge on arrival");
         buyer.MapGet("/{id:guid}/serial", async (Guid id, ClaimsPrincipal u, MachineService s) =>
             (await s.SerialAsync(u.Name(), id)).ToResult(text => Results.Text(text, "text/plain"))).WithSummary("The serial console log so far");
 

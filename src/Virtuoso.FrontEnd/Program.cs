@@ -10,6 +10,7 @@ using Virtuoso.FrontEnd.Events;
 using Virtuoso.FrontEnd.Hosts;
 using Virtuoso.FrontEnd.Machines;
 using Virtuoso.FrontEnd.Market;
+using Virtuoso.FrontEnd.Migration;
 using Virtuoso.FrontEnd.Web;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -39,6 +40,12 @@ builder.Services.AddSingleton<BillingDaemon>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<BillingDaemon>());
 builder.Services.AddSingleton<PriceAverageDaemon>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<PriceAverageDaemon>());
+builder.Services.Configure<MigrationOptions>(config.GetSection("Virtuoso"));
+builder.Services.AddSingleton<CentralAddress>();
+builder.Services.AddSingleton<VmmpClient>();
+builder.Services.AddSingleton<MigrationService>();
+builder.Services.AddHostedService<VmmpListener>();
+builder.Services.AddHostedService<MigrationMonitor>();
 builder.Services.AddHttpClient(AgentClient.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(120));
 
 builder.AddWeb();

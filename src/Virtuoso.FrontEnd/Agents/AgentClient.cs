@@ -34,6 +34,53 @@ internal sealed class AgentClient(IHttpClientFactory factory)
     public async Task<Failure?> DeleteAsync(HostRow host, Guid id, CancellationToken ct = default) =>
         (await SendAsync<JsonElement>(host, HttpMethod.Delete, AgentRoutes.Machine(id), null, "delete", ct)).Failure;
 
+    // ---- migration (Contracts.Agent.MigrationApi: the sequence is in its header) ----
+
+    /// <summary>Origin: let the holder of the migration token read the machine at its version.</summary>
+    public async Task<Failure?> ExportAsync(HostRow origin, Guid id, ExportRequest request, CancellationToken ct = default) =>
+        (await SendAsync<JsonElement>(origin, HttpMethod.Put, MigrationRoutes.Export(id), request, "export", ct, TimeSpan.FromSeconds(30))).Failure;
+
+    /// <summary>Origin: the export is withdrawn (idempotent).</summary>
+    public async Task<Failure?> UnexportAsync(HostRow origin, Guid id, CancellationToken ct = default) =>
+        (await SendAsync<JsonElement>(origin, HttpMethod.Delete, MigrationRoutes.Export(id), null, "withdraw export", ct, TimeSpan.FromSeconds(30))).Failure;
+
+    /// <summary>Destination: expect a REQ for this machine.</summary>
+    public async Task<Failure?> ExpectAsync(HostRow destination, Guid id, IncomingMigration request, CancellationToken ct = default) =>
+        (await SendAsync<JsonElement>(destination, HttpMethod.Put, MigrationRoutes.Incoming(id), request, "incoming migration", ct, TimeSpan.FromSeconds(30))).Failure;
+
+    /// <summary>Destination: discard the incoming migration and any partial copy (idempotent).</summary>
+    public async Task<Failure?> DiscardAsync(HostRow destination, Guid id, CancellationToken ct = default) =>
+        (await SendAsync<JsonElement>(destination, HttpMethod.Delete, MigrationRoutes.Incoming(id), null, "discard migration", ct, TimeSpan.FromSeconds(30))).Failure;
+
+    /// <summary>Destination: make the pending copy the live machine at the new version (idempotent).</summary>
+    public async Task<Failure?> ActivateAsync(HostRow destination, Guid id, ActivateRequest request, CancellationToken ct = default) =>
+        (await SendAsync<JsonElement>(destination, HttpMethod.Post, MigrationRoutes.Activate(id), request, "activate", ct, TimeSpan.FromSeconds(60))).Failure;
+
+    /// <summary>Origin: the machine left; keep its files only as a cache (idempotent).</summary>
+    public async Task<Failure?> RetireAsync(HostRow origin, Guid id, RetireRequest request, CancellationToken ct = default) =>
+        (await SendAsync<JsonElement>(origin, HttpMethod.Post, MigrationRoutes.Retire(id), request, "retire", ct, TimeSpan.FromSeconds(60))).Failure;
+
+    /// <summary>
+    /// Destination: how the incoming migration stands. Null progress with <c>Missing</c> true when the agent answered 404
+    /// (it knows no such migration); a failure when it did not answer usefully.
+    /// </summary>
+    public async Task<(MigrationProgress? Progress, bool Missing, Failure? Failure)> ProgressAsync(HostRow destination, Guid id, CancellationToken ct = default)
+    {
+        try
+        {
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            cts.CancelAfter(TimeSpan.FromSeconds(5));
+            using var response = await Client(destination).SendAsync(Request(destination, HttpMethod.Get, MigrationRoutes.Incoming(id), null), cts.Token);
+            if (response.StatusCode == System.Net.HttpStatusCode.NotFound) return (null, true, null);
+            if (!response.IsSuccessStatusCode) return (null, false, await FailureFrom(destination, response, "migration progress", ct));
+            return (await response.Content.ReadFromJsonAsync<MigrationProgress>(JsonSerializerOptions.Web, cts.Token), false, null);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException)
+        {
+            return (null, false, Unreachable(destination, "migration progress", e));
+        }
+    }
+
     public async Task<Outcome<string>> SerialAsync(HostRow host, Guid id, CancellationToken ct = default)
     {
         try

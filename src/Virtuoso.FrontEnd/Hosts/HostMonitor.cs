@@ -32,9 +32,10 @@ internal sealed partial class HostMonitor(Database db, Ledger ledger, AgentClien
         var hosts = (await db.ReadAsync(c => HostQueries.AllAsync(c))).ToList();
         await Task.WhenAll(hosts.Select(async h =>
         {
-            if (!(await agents.HealthAsync(h, TimeSpan.FromSeconds(2), ct)).Ok) return;
-            await db.ReadAsync(c => c.ExecuteAsync("UPDATE hosts SET last_seen = @now WHERE name = @name",
-                new { now = clock.GetUtcNow().ToUnixTimeMilliseconds(), name = h.Name }));
+            if ((await agents.HealthAsync(h, TimeSpan.FromSeconds(2), ct)).Value is not { } health) return;
+            // The agent's VMMP port and methods (design §6.1) are learned here, so a restarted agent's new ones are picked up.
+            await db.ReadAsync(c => c.ExecuteAsync("UPDATE hosts SET last_seen = @now, vmmp_port = @port, methods = @methods WHERE name = @name",
+                new { now = clock.GetUtcNow().ToUnixTimeMilliseconds(), port = health.VmmpPort, methods = HostRow.MethodsText(health.Methods), name = h.Name }));
             await ReconcileAsync(h, ct);
         }));
     }

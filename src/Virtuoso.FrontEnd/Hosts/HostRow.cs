@@ -28,8 +28,19 @@ internal sealed class HostRow
     public string Secret { get; set; } = "";
     public long? LastSeen { get; set; }
     public long CreatedAt { get; set; }
+    /// <summary>The agent's VMMP port, learned from its /v1/health (design §6.1).</summary>
+    public long? VmmpPort { get; set; }
+    /// <summary>The migration methods the agent advertises, space-separated.</summary>
+    public string? Methods { get; set; }
 
-    // Filled by HostQueries from the machines stored on the host.
+    /// <summary>The methods as stored: valid VMMP method names only, space-separated; null when none are known.</summary>
+    public static string? MethodsText(IReadOnlyList<string>? methods) =>
+        methods?.Where(Contracts.Vmmp.VmmpWire.IsMethod).ToList() is { Count: > 0 } valid ? string.Join(' ', valid) : null;
+
+    public IReadOnlyList<string>? MethodList => Methods?.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+
+    // Filled by HostQueries from the machines stored on the host, and those migrating to it (design §6.2: a machine
+    // on its way holds room on both hosts until the migration ends, so the destination cannot be filled meanwhile).
     public long ReservedSpeed { get; set; }
     public long ReservedMemory { get; set; }
     public long ReservedStorage { get; set; }
@@ -50,11 +61,14 @@ internal sealed class HostRow
         Speed, SpeedUnit, Decimals.Parse(SpeedPrice),
         Memory, MemoryUnit, Decimals.Parse(MemoryPrice),
         RunningPeriod, Storage, StorageUnit, Decimals.Parse(StoragePrice), StoragePeriod,
-        ConnectSpeed, online, ReservedSpeed, ReservedMemory, ReservedStorage, machines, secret);
+        ConnectSpeed, online, ReservedSpeed, ReservedMemory, ReservedStorage, machines, secret, (int?)VmmpPort, MethodList);
 
-    public const string Columns = "h.name, h.owner, h.address, h.port, h.processor, h.speed, h.speed_unit, h.speed_price, h.memory, h.memory_unit, " +
-        "h.memory_price, h.running_period, h.storage, h.storage_unit, h.storage_price, h.storage_period, h.connect_speed, h.secret, h.last_seen, h.created_at, " +
-        "COALESCE((SELECT SUM(m.speed) FROM machines m WHERE m.host = h.name), 0) AS reserved_speed, " +
-        "COALESCE((SELECT SUM(m.memory) FROM machines m WHERE m.host = h.name), 0) AS reserved_memory, " +
-        "COALESCE((SELECT SUM(m.disk) FROM machines m WHERE m.host = h.name), 0) AS reserved_storage";
+    public static readonly string Columns = "h.name, h.owner, h.address, h.port, h.processor, h.speed, h.speed_unit, h.speed_price, h.memory, h.memory_unit, " +
+        "h.memory_price, h.running_period, h.storage, h.storage_unit, h.storage_price, h.storage_period, h.connect_speed, h.secret, h.last_seen, h.created_at, h.vmmp_port, h.methods, " +
+        ReservedSum("speed") + ", " + ReservedSum("memory") + ", " + ReservedSum("disk", "storage");
+
+    private static string ReservedSum(string column, string? name = null) =>
+        $"COALESCE((SELECT SUM(m.{column}) FROM machines m WHERE m.host = h.name), 0) + " +
+        $"COALESCE((SELECT SUM(m.{column}) FROM migrations g JOIN machines m ON m.id = g.machine WHERE g.destination = h.name AND g.phase = 'open'), 0) " +
+        $"AS reserved_{name ?? column}";
 }

@@ -36,13 +36,18 @@ internal sealed class HostService(Database db, EventLog events, AgentClient agen
             ConnectSpeed = r.ConnectSpeed, Secret = secret, CreatedAt = clock.GetUtcNow().ToUnixTimeMilliseconds(),
         };
         // Probe the agent now so that a fresh host is searchable at once; an unreachable agent is simply offline.
-        if ((await agents.HealthAsync(row, TimeSpan.FromSeconds(2))).Ok) row.LastSeen = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        if ((await agents.HealthAsync(row, TimeSpan.FromSeconds(2))).Value is { } health)
+        {
+            row.LastSeen = clock.GetUtcNow().ToUnixTimeMilliseconds();
+            row.VmmpPort = health.VmmpPort;
+            row.Methods = HostRow.MethodsText(health.Methods);
+        }
         var added = await db.WriteAsync<Outcome<HostRow>>(async (c, tx) =>
         {
             var n = await c.ExecuteAsync("INSERT INTO hosts (name, owner, address, port, processor, speed, speed_unit, speed_price, memory, memory_unit, memory_price, " +
-                "running_period, storage, storage_unit, storage_price, storage_period, connect_speed, secret, last_seen, created_at) VALUES (@Name, @Owner, @Address, " +
+                "running_period, storage, storage_unit, storage_price, storage_period, connect_speed, secret, last_seen, created_at, vmmp_port, methods) VALUES (@Name, @Owner, @Address, " +
                 "@Port, @Processor, @Speed, @SpeedUnit, @SpeedPrice, @Memory, @MemoryUnit, @MemoryPrice, @RunningPeriod, @Storage, @StorageUnit, @StoragePrice, " +
-                "@StoragePeriod, @ConnectSpeed, @Secret, @LastSeen, @CreatedAt) ON CONFLICT (name) DO NOTHING", row, tx);
+                "@StoragePeriod, @ConnectSpeed, @Secret, @LastSeen, @CreatedAt, @VmmpPort, @Methods) ON CONFLICT (name) DO NOTHING", row, tx);
             if (n == 0) return Failure.Conflict(ErrorCodes.HostNameTaken, $"a host named '{r.Name}' already exists");
             await events.AppendAsync(c, tx, "host-added", null, owner, $"host {r.Name} added at {r.Address}:{r.Port}" + (row.LastSeen is null ? " (agent not reachable yet: offline)" : ""));
             return row;

@@ -42,6 +42,9 @@ internal sealed record Failure(int Status, string Code, string Message)
         [ErrorCodes.HostOffline] = "Host offline",
         [ErrorCodes.HostNameTaken] = "Host name taken",
         [ErrorCodes.VersionMismatch] = "Versions disagree",
+        [ErrorCodes.MethodUnsupported] = "Method not offered by the destination",
+        [ErrorCodes.SameHost] = "Already on that host",
+        [ErrorCodes.MigrationInProgress] = "A migration is in progress",
     };
 }
 

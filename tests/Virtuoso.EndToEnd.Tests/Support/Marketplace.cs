@@ -64,6 +64,7 @@ internal sealed class Marketplace : IAsyncDisposable
                 ["VIRTUOSO_DATA"] = Path.Combine(dir, "fe"),
                 ["Virtuoso__HostMonitorIntervalSeconds"] = "0.5",
                 ["Virtuoso__PriceAverageIntervalSeconds"] = "2", // market estimates follow the hosts the test adds
+                ["Virtuoso__VmmpListen"] = "127.0.0.1:0", // agents learn it from each REQ
                 ["VIRTUOSO_BILLING_INTERVAL"] = billingIntervalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Logging__LogLevel__Default"] = "Warning",
             }, Path.Combine(dir, "frontend.log"));

@@ -199,6 +199,7 @@ internal sealed class BillingFrontEnd(string databaseSetting, string dataDir, Fa
     {
         builder.UseSetting("VIRTUOSO_DATABASE", databaseSetting);
         builder.UseSetting("VIRTUOSO_DATA", dataDir);
+        builder.UseSetting("Virtuoso:VmmpListen", "127.0.0.1:0"); // the VMMP listener on a free port: front-ends run side by side
         builder.UseSetting("Virtuoso:DaemonsEnabled", "false");
         // The clock jumps by days: hosts stay online and sessions valid whatever it says (neither is under test here).
         builder.UseSetting("Virtuoso:HostOnlineWindowSeconds", "1000000000");

@@ -14,7 +14,7 @@ namespace Virtuoso.FrontEnd.Tests.Support;
 /// It checks the bearer secret and the versions the front-end sends, exactly as the real agent must, so a
 /// front-end that drifts from the agent's version or forgets the secret fails these tests.
 /// </summary>
-internal sealed class FakeAgent : IAsyncDisposable
+internal sealed partial class FakeAgent : IAsyncDisposable
 {
     /// <summary>What <c>GET /v1/machines/{id}/serial</c> answers for every known machine.</summary>
     public const string SerialText = "SeaBIOS (fake agent)\nVirtuoso guest ready\n";
@@ -90,14 +90,16 @@ internal sealed class FakeAgent : IAsyncDisposable
         var app = builder.Build();
         var agent = new FakeAgent(name, app, Convert.ToHexString(RandomNumberGenerator.GetBytes(24)));
         agent.Map(app);
+        agent.MapMigration(app);
         await app.StartAsync();
         agent.Port = new Uri(app.Urls.Single()).Port;
+        agent.StartVmmp();
         return agent;
     }
 
     private void Map(WebApplication app)
     {
-        app.MapGet(AgentRoutes.Health, () => Results.Ok(new AgentHealth(Name, "tcg", _machines.Count)));
+        app.MapGet(AgentRoutes.Health, () => Results.Ok(new AgentHealth(Name, "tcg", _machines.Count, VmmpPort, Methods)));
 
         var secured = app.MapGroup("").AddEndpointFilter(async (ctx, next) =>
             ctx.HttpContext.Request.Headers.Authorization.ToString() == $"Bearer {Secret}"
@@ -179,6 +181,7 @@ internal sealed class FakeAgent : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        StopVmmp();
         await _app.StopAsync();
         await _app.DisposeAsync();
     }

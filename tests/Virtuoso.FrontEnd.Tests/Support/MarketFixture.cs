@@ -119,6 +119,9 @@ internal sealed class VirtuosoFactory(string databaseSetting, string dataDir, Ti
         // Host settings reach Program's builder.Configuration before Build (WebApplicationFactory passes them as arguments).
         builder.UseSetting("VIRTUOSO_DATABASE", databaseSetting);
         builder.UseSetting("VIRTUOSO_DATA", dataDir);
+        builder.UseSetting("Virtuoso:VmmpListen", "127.0.0.1:0"); // the VMMP listener on a free port: front-ends run side by side
+        builder.UseSetting("Virtuoso:MigrationHeartbeatTimeoutSeconds", "1.5");
+        builder.UseSetting("Virtuoso:MigrationCheckIntervalSeconds", "0.2");
         builder.UseSetting("Virtuoso:HostMonitorIntervalSeconds", "0.2");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
         builder.UseSetting("Logging:LogLevel:Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware", "None");

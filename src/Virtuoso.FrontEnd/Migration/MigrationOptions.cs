@@ -1,0 +1,29 @@
+using System.Globalization;
+using System.Net;
+
+namespace Virtuoso.FrontEnd.Migration;
+
+/// <summary>Migration settings (section "Virtuoso" of the configuration, like <see cref="MarketOptions"/>; environment VIRTUOSO__NAME).</summary>
+internal sealed class MigrationOptions
+{
+    /// <summary>Where the front-end's VMMP listener accepts HEARTBEAT and RESP from destination agents (design §6.1); port 0 picks a free one.</summary>
+    public string VmmpListen { get; set; } = "127.0.0.1:7100";
+    /// <summary>The IP agents are told (CENTRAL_IP of the REQ) to reach the listener; default the listen IP (loopback when it listens on all).</summary>
+    public string? VmmpAdvertise { get; set; }
+    /// <summary>A migration with no HEARTBEAT for this long is reverted unless the destination holds the copy pending (design §6.2 step 5).</summary>
+    public double MigrationHeartbeatTimeoutSeconds { get; set; } = 10;
+    /// <summary>How often the migration monitor looks for timed-out, answered or committed-but-unfinished migrations.</summary>
+    public double MigrationCheckIntervalSeconds { get; set; } = 2;
+    /// <summary>Timeout of each VMMP exchange with a destination (connect, QUERY → RESULTS, REQ → accepted).</summary>
+    public double VmmpTimeoutSeconds { get; set; } = 10;
+
+    public TimeSpan HeartbeatTimeout => TimeSpan.FromSeconds(MigrationHeartbeatTimeoutSeconds);
+    public TimeSpan VmmpTimeout => TimeSpan.FromSeconds(VmmpTimeoutSeconds);
+
+    /// <summary>Parses "IP:PORT" (IPv6 as "[::1]:7100").</summary>
+    public static IPEndPoint ParseEndPoint(string text) =>
+        IPEndPoint.TryParse(text, out var ep) && text.Contains(':') ? ep
+            : throw new InvalidOperationException($"Virtuoso:VmmpListen must be IP:PORT, e.g. 127.0.0.1:7100, not '{text}'");
+
+    public static string Port(int port) => port.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,388 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
+using System.Net;
+using System.Security.Cryptography;
+using Dapper;
+using Microsoft.Extensions.Options;
+using Virtuoso.Contracts.Agent;
+using Virtuoso.Contracts.Api;
+using Virtuoso.Contracts.Vmmp;
+using Virtuoso.Core;
+using Virtuoso.Core.Billing;
+using Virtuoso.Core.Machines;
+using Virtuoso.Core.Market;
+using Virtuoso.Core.Migration;
+using Virtuoso.FrontEnd.Agents;
+using Virtuoso.FrontEnd.Billing;
+using Virtuoso.FrontEnd.Data;
+using Virtuoso.FrontEnd.Events;
+using Virtuoso.FrontEnd.Hosts;
+using Virtuoso.FrontEnd.Http;
+using Virtuoso.FrontEnd.Machines;
+
+namespace Virtuoso.FrontEnd.Migration;
+
+/// <summary>
+/// The front-end's migration agent (report §7.3, design §6.2): starts a migration, then drives it to its end by acting on
+/// <see cref="MigrationDecision"/>, whoever calls — the VMMP listener on a HEARTBEAT or RESP, the monitor on a timeout,
+/// recovery after a restart. Every state change is one transaction that first locks the migration's record and checks it
+/// is still open, so two replicas (or a listener and a monitor) can never both commit, or commit and revert, one migration.
+/// </summary>
+internal sealed partial class MigrationService(
+    Database db, Ledger ledger, EventLog events, AgentClient agents, VmmpClient vmmp, CentralAddress central,
+    TimeProvider clock, IOptions<MarketOptions> market, IOptions<MigrationOptions> options, ILogger<MigrationService> log)
+{
+    public const string ArrivalNote = "Arriving on a host costs one storage period at its price, charged when the migration commits; " +
+        "prepaid running time is not carried to another host (design §4).";
+
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _driving = new();
+
+    // ---- the buyer's API ----
+
+    public async Task<Outcome<MigrationResponse>> StartAsync(string owner, Guid id, MigrateRequest r, CancellationToken ct = default)
+    {
+        if (string.IsNullOrWhiteSpace(r.Host)) return Failure.Validation("give the destination host: {\"host\": \"NAME\", \"method\": \"SCP\"}");
+        if (string.IsNullOrWhiteSpace(r.Method) || !VmmpWire.IsMethod(r.Method))
+            return Failure.Validation($"give the method, one of {string.Join(", ", VmmpMethods.All)}");
+        var row = await MachineAsync(owner, id);
+        if (row is null) return Failure.MachineNotFound;
+        if (StateTable.Decide(row.MachineState, MachineAction.Migrate) is null)
+            return Failure.Conflict(ErrorCodes.InvalidState, $"cannot migrate a machine that is {row.State}: stop or suspend it first" +
+                $" (allowed: {string.Join(", ", MachineRow.OfferedActions(row.MachineState))})");
+        if (await UnfinishedAsync(id) is { } unfinished)
+            return Failure.Conflict(ErrorCodes.MigrationInProgress, $"migration {unfinished.Id} of this machine to {unfinished.Destination} is still {unfinished.Phase}");
+        var destination = await db.ReadAsync(c => HostQueries.ByNameAsync(c, r.Host));
+        if (destination is null) return Failure.NotFound($"host '{r.Host}'");
+        if (destination.Name == row.Host) return Failure.Conflict(ErrorCodes.SameHost, $"the machine is already on {row.Host}: pick another host");
+        var now = clock.GetUtcNow();
+        if (NoRoom(destination, row, now) is { } noRoom) return noRoom;
+        var balance = await db.ReadAsync(c => ledger.BalanceAsync(c, null, owner));
+        if (balance.Dollars < 0)
+            return new Failure(402, ErrorCodes.NegativeBalance, $"your balance is {balance}: deposit funds before migrating (arriving costs a storage period)");
+        var origin = await db.ReadAsync(c => HostQueries.ByNameAsync(c, row.Host!));
+        if (origin is null) return Failure.NotFound($"host '{row.Host}'");
+        var originIp = await VmmpClient.ResolveAsync(origin.Address, ct);
+        if (originIp is null) return new Failure(502, ErrorCodes.AgentFailed, $"host {origin.Name}: its address {origin.Address} does not resolve to an IP");
+
+        // 1. QUERY: the destination must offer the method (design §6.2 step 1).
+        var methods = await vmmp.QueryAsync(destination, id, ct);
+        if (methods.Failure is { } queryFailed) return queryFailed;
+        if (!methods.Value!.Contains(r.Method, StringComparer.Ordinal))
+            return Failure.Conflict(ErrorCodes.MethodUnsupported,
+                $"host {destination.Name} does not offer {r.Method}; it offers {(methods.Value!.Count == 0 ? "no method" : string.Join(", ", methods.Value!))}");
+
+        // 2. The durable record and 'migrating', in one transaction, re-checking room under the destination's row lock.
+        var migration = new MigrationRow
+        {
+            Id = Guid.NewGuid().ToString("D"), Machine = row.Id, Owner = owner, Origin = origin.Name, Destination = destination.Name,
+            Method = r.Method, Version = row.Version, PreviousState = row.State, Phase = MigrationStates.Open, CreatedAt = now.ToUnixTimeMilliseconds(),
+        };
+        var started = await db.WriteAsync<Failure?>(async (c, tx) =>
+        {
+            await c.ExecuteAsync("SELECT name FROM hosts WHERE name = @name" + db.ForUpdate, new { name = destination.Name }, tx);
+            var locked = await HostQueries.ByNameAsync(c, destination.Name, tx);
+            if (locked is null) return Failure.NotFound($"host '{r.Host}'");
+            if (NoRoom(locked, row, now) is { } gone) return gone;
+            var n = await c.ExecuteAsync("UPDATE machines SET state = 'migrating' WHERE id = @Id AND version = @Version AND state = @State AND host = @Host",
+                new { row.Id, row.Version, row.State, row.Host }, tx);
+            if (n == 0) return Failure.Conflict(ErrorCodes.Conflict, "the machine changed meanwhile (another request acted on it); reload and try again");
+            await c.ExecuteAsync($"INSERT INTO migrations ({MigrationRow.Columns}) VALUES (@Id, @Machine, @Owner, @Origin, @Destination, @Method, @Version, " +
+                "@PreviousState, @Phase, @Error, @RespSuccess, @RespVersion, @LastHeartbeat, @CreatedAt, @CommittedAt, @EndedAt)", migration, tx);
+            await events.AppendAsync(c, tx, "migration-started", id, owner,
+                $"migrating from {origin.Name} to {destination.Name} with {r.Method} (version {row.Version}, was {row.State}); migration {migration.Id}");
+            return null;
+        }, f => f is null);
+        if (started is { } refused) return refused;
+
+        // 3. Both agents told, with a token only this migration knows; then the REQ (steps 2–3 of MigrationApi's header).
+        var token = Convert.ToHexString(RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
+        var failure = await agents.ExportAsync(origin, id, new ExportRequest(row.Version, token), ct)
+            ?? await agents.ExpectAsync(destination, id, new IncomingMigration(row.Version, r.Method, $"http://{Url(originIp)}:{origin.Port}", origin.Name, token,
+                row.Mac, row.Speed, row.Memory, row.Disk, row.Image), ct);
+        if (failure is null)
+        {
+            var (centralIp, centralPort) = central.Get();
+            failure = await vmmp.RequestAsync(destination, new VmmpReq(id, row.Version, originIp, (int)origin.Port, centralIp, centralPort, r.Method), ct);
+        }
+        if (failure is not null && await RevertAsync(migration.Id, failure.Message, ct))
+            return failure;
+        var current = await RecordAsync(migration.Id);
+        return current!.ToResponse(null);
+    }
+
+    public async Task<Outcome<MigrationResponse>> StatusAsync(string owner, Guid id, CancellationToken ct = default)
+    {
+        if (await MachineAsync(owner, id) is null) return Failure.MachineNotFound;
+        var latest = await db.ReadAsync(c => c.QueryFirstOrDefaultAsync<MigrationRow>(
+            $"SELECT {MigrationRow.Columns} FROM migrations WHERE machine = @id ORDER BY created_at DESC, id LIMIT 1", new { id = id.ToString("D") }));
+        if (latest is null) return Failure.NotFound("migration of this machine");
+        MigrationProgress? progress = null;
+        if (latest.Phase == MigrationStates.Open && await HostAsync(latest.Destination) is { } destination)
+            progress = (await agents.ProgressAsync(destination, id, ct)).Progress;
+        return latest.ToResponse(progress);
+    }
+
+    public async Task<Outcome<MigrationTargetsResponse>> TargetsAsync(string owner, Guid id)
+    {
+        var row = await MachineAsync(owner, id);
+        if (row is null) return Failure.MachineNotFound;
+        if (row.Host is null) return Failure.Conflict(ErrorCodes.InvalidState, "the machine is registered only: store it before migrating it");
+        var now = clock.GetUtcNow();
+        var hosts = await db.ReadAsync(c => HostQueries.AllAsync(c));
+        var targets = hosts
+            .Where(h => h.Name != row.Host && Matching.RoomReasons(h.Offer(now, market.Value.OnlineWindow), row.Spec).Count == 0)
+            .Select(h =>
+            {
+                var p = h.Pricing;
+                return new MigrationTarget(h.Name, h.Processor, p.StorageRatePerMonth(row.Spec).Dollars, p.RunningRatePerHour(row.Spec).Dollars,
+                    p.StorageCharge(row.Spec).Dollars, p.StoragePeriodDays, p.RunningCharge(row.Spec).Dollars, p.RunningPeriodSeconds,
+                    p.StorageCharge(row.Spec).Dollars, h.MethodList, (int?)h.VmmpPort);
+            })
+            .OrderBy(t => t.StorageRate).ThenBy(t => t.RunningRate).ThenBy(t => t.Host, StringComparer.Ordinal)
+            .ToList();
+        return new MigrationTargetsResponse(id, row.Host, targets, ArrivalNote);
+    }
+
+    // ---- what the destination says over VMMP (the listener calls these) ----
+
+    /// <summary>A HEARTBEAT: the open migration of the machine is alive. False when there is none.</summary>
+    public async Task<bool> HeartbeatAsync(Guid machine) =>
+        await db.ReadAsync(c => c.ExecuteAsync("UPDATE migrations SET last_heartbeat = @now WHERE machine = @machine AND phase = 'open'",
+            new { now = clock.GetUtcNow().ToUnixTimeMilliseconds(), machine = machine.ToString("D") })) > 0;
+
+    /// <summary>A RESP: recorded (so a restart still sees it), then acted on. False when no migration of the machine is open.</summary>
+    public async Task<bool> RespAsync(VmmpResp resp, CancellationToken ct = default)
+    {
+        var id = await db.ReadAsync(c => c.QueryFirstOrDefaultAsync<string>("SELECT id FROM migrations WHERE machine = @machine AND phase = 'open'",
+            new { machine = resp.MachineId.ToString("D") }));
+        if (id is null) return false;
+        await db.ReadAsync(c => c.ExecuteAsync("UPDATE migrations SET resp_success = @s, resp_version = @v, last_heartbeat = @now WHERE id = @id AND phase = 'open' AND resp_success IS NULL",
+            new { s = resp.Success ? 1 : 0, v = resp.Version, now = clock.GetUtcNow().ToUnixTimeMilliseconds(), id }));
+        await DriveAsync(id, ct);
+        return true;
+    }
+
+    // ---- driving a migration to its end ----
+
+    /// <summary>
+    /// The migrations the monitor must look at: committed ones (to finish), and open ones that got a RESP or whose
+    /// heartbeats stopped (including those of a front-end that died: recovery).
+    /// </summary>
+    public async Task<int> DriveDueAsync(CancellationToken ct = default)
+    {
+        var overdue = (clock.GetUtcNow() - options.Value.HeartbeatTimeout).ToUnixTimeMilliseconds();
+        var due = (await db.ReadAsync(c => c.QueryAsync<string>(
+            "SELECT id FROM migrations WHERE phase = 'committed' OR (phase = 'open' AND (resp_success IS NOT NULL OR COALESCE(last_heartbeat, created_at) < @overdue)) ORDER BY created_at",
+            new { overdue }))).ToList();
+        foreach (var id in due)
+        {
+            ct.ThrowIfCancellationRequested();
+            try { await DriveAsync(id, ct); }
+            catch (Exception e) when (e is not OperationCanceledException) { LogDriveFailed(log, id, e); }
+        }
+        return due.Count;
+    }
+
+    /// <summary>Decides what the migration needs now (<see cref="MigrationDecision"/>) and does it.</summary>
+    public async Task DriveAsync(string id, CancellationToken ct = default)
+    {
+        var gate = _driving.GetOrAdd(id, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(ct);
+        try
+        {
+            var m = await RecordAsync(id);
+            if (m is null) return;
+            var facts = new MigrationFacts(m.MigrationPhase, m.Version, m.Resp, false, DestinationReport.Unknown, null);
+            if (m.Phase == MigrationStates.Open)
+            {
+                var lastSign = DateTimeOffset.FromUnixTimeMilliseconds(m.LastHeartbeat ?? m.CreatedAt);
+                var destination = await HostAsync(m.Destination);
+                var (progress, missing, _) = destination is null ? (null, true, null) : await agents.ProgressAsync(destination, m.MachineId, ct);
+                facts = facts with
+                {
+                    HeartbeatOverdue = clock.GetUtcNow() - lastSign > options.Value.HeartbeatTimeout,
+                    Destination = MigrationRow.Report(progress, missing),
+                    DestinationNewVersion = progress?.NewVersion,
+                };
+            }
+            var step = MigrationDecision.Decide(facts);
+            switch (step.Next)
+            {
+                case MigrationNext.Commit:
+                    if (await CommitAsync(id)) await FinishAsync(id, ct);
+                    break;
+                case MigrationNext.Revert:
+                    await RevertAsync(id, step.Reason!, ct);
+                    break;
+                case MigrationNext.Finish:
+                    await FinishAsync(id, ct);
+                    break;
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Design §6.2 step 4, in one transaction: the machine moves to the destination (pairing, so both hosts' reserved
+    /// capacity follows), version + 1, back to its previous state, a new stay whose first storage period is charged at the
+    /// destination's price (design §4), prepaid running time left behind; the record committed. False when the record was
+    /// no longer open (another replica or an earlier call ended it).
+    /// </summary>
+    private Task<bool> CommitAsync(string id) => db.WriteAsync(async (c, tx) =>
+    {
+        var m = await LockOpenAsync(c, tx, id);
+        if (m is null) return false;
+        var now = clock.GetUtcNow();
+        await c.ExecuteAsync("SELECT name FROM hosts WHERE name = @name" + db.ForUpdate, new { name = m.Destination }, tx);
+        var destination = await HostQueries.ByNameAsync(c, m.Destination, tx);
+        var row = await c.QuerySingleOrDefaultAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id = @id{db.ForUpdate}", new { id = m.Machine }, tx);
+        if (destination is null || row is null || row.State != "migrating" || row.Version != m.Version || row.Host != m.Origin)
+        {
+            LogInconsistent(log, id, row?.State, row?.Version, row?.Host);
+            return false;
+        }
+        var originOwner = await c.QuerySingleOrDefaultAsync<string>("SELECT owner FROM hosts WHERE name = @name", new { name = m.Origin }, tx);
+        await ledger.LockAsync(c, tx, new[] { m.Owner, destination.Owner, originOwner }.OfType<string>());
+
+        // Storage periods begun on the origin and not yet charged are owed all the same (design §4: charged at the
+        // beginning of each period); the daemon will not look at the old stay again.
+        var notes = new List<string>();
+        if (originOwner is not null && row.ArrivedAt is { } arrivedMs)
+        {
+            var begun = BillingPlan.StoragePeriodsBegun(DateTimeOffset.FromUnixTimeMilliseconds(arrivedMs), row.StoragePeriodDaysValue, now);
+            var price = new Money(Decimals.Parse(row.StoragePrice!));
+            for (var k = row.StoragePeriodsCharged + 1; k <= begun; k++)
+                if (await ledger.TransferAsync(c, tx, ChargeKey.Storage(row.Guid, row.Stay, k), TransferKinds.Storage, price, m.Owner, originOwner, row.Guid, m.Origin, now))
+                    notes.Add($"storage period {k} on {m.Origin}: {price}");
+        }
+
+        var pricing = destination.Pricing;
+        var storage = pricing.StorageCharge(row.Spec);
+        var stay = row.Stay + 1;
+        var newVersion = m.Version + 1;
+        var moved = await c.ExecuteAsync("UPDATE machines SET host = @host, state = @state, version = @newVersion, storage_price = @sp, storage_period_days = @sd, " +
+            "running_price = @rp, running_period_seconds = @rs, stay = @stay, arrived_at = @now, storage_periods_charged = 1, running_periods_charged = 0, " +
+            "running_seconds_used = '0', running_since = NULL, next_storage_at = @nextStorage, running_due_at = NULL " +
+            "WHERE id = @id AND version = @version AND state = 'migrating'",
+            new { host = destination.Name, state = m.PreviousState, newVersion, sp = Decimals.Text(storage.Dollars), sd = pricing.StoragePeriodDays,
+                  rp = Decimals.Text(pricing.RunningCharge(row.Spec).Dollars), rs = pricing.RunningPeriodSeconds, stay, now = now.ToUnixTimeMilliseconds(),
+                  nextStorage = BillingPlan.StoragePeriodStart(now, pricing.StoragePeriodDays, 2).ToUnixTimeMilliseconds(), id = m.Machine, version = m.Version }, tx);
+        if (moved != 1) throw new InvalidOperationException($"migration {id}: the machine row changed under its lock");
+        // §4: storage is always charged (a balance may go negative); the key's new stay keeps it apart from the origin's periods.
+        await ledger.TransferAsync(c, tx, ChargeKey.Storage(row.Guid, stay, 1), TransferKinds.Storage, storage, m.Owner, destination.Owner, row.Guid, destination.Name, now);
+        await c.ExecuteAsync("UPDATE migrations SET phase = 'committed', committed_at = @now WHERE id = @id", new { now = now.ToUnixTimeMilliseconds(), id }, tx);
+
+        var left = row.RunningTime.LeftAt(now, row.RunningPeriodSecondsValue);
+        await events.AppendAsync(c, tx, "migrated", row.Guid, m.Owner,
+            $"migrated from {m.Origin} to {destination.Name} with {m.Method}: {m.PreviousState} again, version {newVersion}; charged {storage} for " +
+            $"{pricing.StoragePeriodDays} days of storage on arrival" + (notes.Count > 0 ? $" (and, before leaving, {string.Join("; ", notes)})" : "") +
+            (left > 0 ? $"; {Money.Format(left)} s of prepaid running time on {m.Origin} is not carried over" : ""));
+        await events.AppendAsync(c, tx, "migrated", row.Guid, destination.Owner, $"{m.Owner}'s machine {row.Guid} arrived on your host {destination.Name} from {m.Origin}");
+        if (originOwner is not null)
+            await events.AppendAsync(c, tx, "migrated", row.Guid, originOwner, $"{m.Owner}'s machine {row.Guid} left your host {m.Origin} for {destination.Name}");
+        return true;
+    });
+
+    /// <summary>After the commit: activate on the destination, then retire on the origin; both idempotent, repeated until they succeed.</summary>
+    private async Task FinishAsync(string id, CancellationToken ct)
+    {
+        var m = await RecordAsync(id);
+        if (m is null || m.Phase != MigrationStates.Committed) return;
+        var destination = await HostAsync(m.Destination);
+        var origin = await HostAsync(m.Origin);
+        if (destination is not null && await agents.ActivateAsync(destination, m.MachineId, new ActivateRequest(m.Version + 1), ct) is { } notActive)
+        {
+            await events.AppendAsync("error", m.MachineId, m.Owner, $"activating the machine on {m.Destination} failed; retrying: {notActive.Message}");
+            return;
+        }
+        if (origin is not null && await agents.RetireAsync(origin, m.MachineId, new RetireRequest(m.Version), ct) is { } notRetired)
+        {
+            await events.AppendAsync("error", m.MachineId, m.Owner, $"retiring the copy on {m.Origin} failed; retrying: {notRetired.Message}");
+            return;
+        }
+        await db.WriteAsync(async (c, tx) =>
+        {
+            var n = await c.ExecuteAsync("UPDATE migrations SET phase = 'done', ended_at = @now WHERE id = @id AND phase = 'committed'",
+                new { now = clock.GetUtcNow().ToUnixTimeMilliseconds(), id }, tx);
+            if (n > 0)
+                await events.AppendAsync(c, tx, "migration-done", m.MachineId, m.Owner,
+                    $"migration to {m.Destination} done: the machine is active there (version {m.Version + 1}); {m.Origin} keeps its old copy only as a cache");
+            return n;
+        });
+    }
+
+    /// <summary>
+    /// Back to the previous state at the same version (design §6.2 step 5), then the destination discards its copy and the
+    /// origin withdraws the export. False when the record was no longer open.
+    /// </summary>
+    private async Task<bool> RevertAsync(string id, string reason, CancellationToken ct)
+    {
+        var m = await db.WriteAsync(async (c, tx) =>
+        {
+            var m = await LockOpenAsync(c, tx, id);
+            if (m is null) return null;
+            await c.ExecuteAsync("UPDATE machines SET state = @state WHERE id = @id AND version = @version AND state = 'migrating'",
+                new { state = m.PreviousState, id = m.Machine, version = m.Version }, tx);
+            await c.ExecuteAsync("UPDATE migrations SET phase = 'reverted', error = @reason, ended_at = @now WHERE id = @id",
+                new { reason, now = clock.GetUtcNow().ToUnixTimeMilliseconds(), id }, tx);
+            await events.AppendAsync(c, tx, "migration-reverted", m.MachineId, m.Owner,
+                $"migration to {m.Destination} failed and was undone: {reason}; the machine stays on {m.Origin}, {m.PreviousState}, version {m.Version}");
+            return m;
+        });
+        if (m is null) return false;
+        LogReverted(log, id, reason);
+        if (await HostAsync(m.Destination) is { } destination && await agents.DiscardAsync(destination, m.MachineId, ct) is { } notDiscarded)
+            LogCleanupFailed(log, id, notDiscarded.Message);
+        if (await HostAsync(m.Origin) is { } origin && await agents.UnexportAsync(origin, m.MachineId, ct) is { } notUnexported)
+            LogCleanupFailed(log, id, notUnexported.Message);
+        return true;
+    }
+
+    /// <summary>Claims the record for this transaction (a row lock on PostgreSQL, the single writer on SQLite); null unless it is open.</summary>
+    private async Task<MigrationRow?> LockOpenAsync(DbConnection c, DbTransaction tx, string id)
+    {
+        var m = await c.QuerySingleOrDefaultAsync<MigrationRow>($"SELECT {MigrationRow.Columns} FROM migrations WHERE id = @id{db.ForUpdate}", new { id }, tx);
+        return m is { Phase: MigrationStates.Open } ? m : null;
+    }
+
+    // ---- helpers ----
+
+    private Failure? NoRoom(HostRow host, MachineRow machine, DateTimeOffset now)
+    {
+        var reasons = Matching.RoomReasons(host.Offer(now, market.Value.OnlineWindow), machine.Spec);
+        if (reasons.Count == 0) return null;
+        if (reasons.Contains(MismatchReason.Offline)) return Failure.Conflict(ErrorCodes.HostOffline, $"host {host.Name} is offline");
+        return Failure.Conflict(ErrorCodes.NoRoom, $"host {host.Name} has no room: {string.Join(", ", reasons.Select(MachineService.ReasonText))}");
+    }
+
+    private async Task<MachineRow?> MachineAsync(string owner, Guid id)
+    {
+        var row = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id = @id", new { id = id.ToString("D") }));
+        return row is not null && row.Owner == owner ? row : null; // someone else's machine answers like a missing one (§6.1.4)
+    }
+
+    private Task<MigrationRow?> UnfinishedAsync(Guid machine) => db.ReadAsync(c => c.QueryFirstOrDefaultAsync<MigrationRow>(
+        $"SELECT {MigrationRow.Columns} FROM migrations WHERE machine = @machine AND phase IN ('open', 'committed')", new { machine = machine.ToString("D") }));
+
+    private Task<MigrationRow?> RecordAsync(string id) => db.ReadAsync(c => c.QuerySingleOrDefaultAsync<MigrationRow>(
+        $"SELECT {MigrationRow.Columns} FROM migrations WHERE id = @id", new { id }));
+
+    private Task<HostRow?> HostAsync(string name) => db.ReadAsync(c => HostQueries.ByNameAsync(c, name));
+
+    private static string Url(IPAddress ip) => ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ip}]" : ip.ToString();
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Migration {Id}: driving it failed; the monitor retries")]
+    private static partial void LogDriveFailed(ILogger logger, string id, Exception e);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Error, Message = "Migration {Id} is open but its machine is {State} v{Version} on {Host}: not committed")]
+    private static partial void LogInconsistent(ILogger logger, string id, string? state, long? version, string? host);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Migration {Id} reverted: {Reason}")]
+    private static partial void LogReverted(ILogger logger, string id, string reason);
+
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Migration {Id}: cleaning up an agent after the revert failed: {Message}")]
+    private static partial void LogCleanupFailed(ILogger logger, string id, string message);
+}

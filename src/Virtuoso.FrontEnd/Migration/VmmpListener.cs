@@ -1,0 +1,158 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Options;
+using Virtuoso.Contracts.Vmmp;
+
+namespace Virtuoso.FrontEnd.Migration;
+
+/// <summary>Where this replica's VMMP listener is reached (CENTRAL_IP:CENTRAL_PORT of the REQs it sends), once it listens.</summary>
+internal sealed class CentralAddress
+{
+    private (IPAddress Ip, int Port)? _value;
+
+    public void Set(IPAddress ip, int port) => _value = (ip, port);
+
+    public (IPAddress Ip, int Port) Get() => _value ?? throw new InvalidOperationException("the VMMP listener is not listening yet");
+
+    /// <summary>The bound end point (tests connect to it).</summary>
+    public IPEndPoint? Bound { get; set; }
+}
+
+/// <summary>
+/// The front-end's VMMP 1.0 listener (design §6.1–§6.2): destination agents connect to it and send HEARTBEAT while they
+/// copy, and RESP at the end. Anything else — a malformed line, an overlong one, another message, a silent peer — ends
+/// that connection and changes nothing; the listener itself never stops for a peer. RESP is only a hint: the service
+/// confirms it with the destination's API before committing.
+/// </summary>
+internal sealed partial class VmmpListener(MigrationService migrations, CentralAddress central, IOptions<MigrationOptions> options, ILogger<VmmpListener> log)
+    : BackgroundService
+{
+    /// <summary>A connection silent this long is closed (heartbeats come every few seconds).</summary>
+    private static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(60);
+    private TcpListener? _listener;
+
+    public override Task StartAsync(CancellationToken ct)
+    {
+        // Bind before the host reports started, so the first migration finds the port.
+        var endpoint = MigrationOptions.ParseEndPoint(options.Value.VmmpListen);
+        _listener = new TcpListener(endpoint);
+        _listener.Start();
+        var bound = (IPEndPoint)_listener.LocalEndpoint;
+        var advertise = options.Value.VmmpAdvertise is { Length: > 0 } a ? IPAddress.Parse(a)
+            : bound.Address.Equals(IPAddress.Any) || bound.Address.Equals(IPAddress.IPv6Any) ? IPAddress.Loopback : bound.Address;
+        central.Bound = bound;
+        central.Set(advertise, bound.Port);
+        LogListening(log, bound.ToString(), advertise.ToString());
+        return base.StartAsync(ct);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stop)
+    {
+        var listener = _listener!;
+        using var stopping = stop.Register(listener.Stop);
+        while (!stop.IsCancellationRequested)
+        {
+            TcpClient client;
+            try { client = await listener.AcceptTcpClientAsync(stop); }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException || stop.IsCancellationRequested) { return; }
+            catch (SocketException e) { LogAcceptFailed(log, e); continue; }
+            _ = Task.Run(() => ServeAsync(client, stop), CancellationToken.None);
+        }
+    }
+
+    private async Task ServeAsync(TcpClient client, CancellationToken stop)
+    {
+        var peer = client.Client.RemoteEndPoint?.ToString() ?? "?";
+        using (client)
+        {
+            try
+            {
+                var stream = client.GetStream();
+                while (true)
+                {
+                    using var idle = CancellationTokenSource.CreateLinkedTokenSource(stop);
+                    idle.CancelAfter(IdleTimeout);
+                    var line = await VmmpWire.ReadLineAsync(stream, idle.Token);
+                    if (line is null) return;
+                    var parsed = VmmpWire.Parse(line);
+                    switch (parsed.Message)
+                    {
+                        case VmmpHeartbeat h:
+                            if (!await migrations.HeartbeatAsync(h.MachineId)) LogNoMigration(log, peer, "HEARTBEAT", h.MachineId);
+                            break;
+                        case VmmpResp r:
+                            LogResp(log, peer, r.MachineId, r.Version, r.Success);
+                            if (!await migrations.RespAsync(r, stop)) LogNoMigration(log, peer, "RESP", r.MachineId);
+                            break;
+                        case null:
+                            LogRefused(log, peer, parsed.Error!);
+                            return;
+                        default:
+                            LogRefused(log, peer, $"{parsed.Message.GetType().Name} is not for the front-end");
+                            return;
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or SocketException or OperationCanceledException)
+            {
+                LogDropped(log, peer, e.Message);
+            }
+            catch (Exception e) when (!stop.IsCancellationRequested)
+            {
+                // A bug handling one peer must not take the listener down; the monitor picks the migration up again.
+                LogFailed(log, peer, e);
+            }
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken ct)
+    {
+        _listener?.Stop();
+        await base.StopAsync(ct);
+    }
+
+    [LoggerMessage(EventId = 4101, Level = LogLevel.Information, Message = "VMMP listener on {EndPoint}, advertised as {Advertise}")]
+    private static partial void LogListening(ILogger logger, string endPoint, string advertise);
+
+    [LoggerMessage(EventId = 4102, Level = LogLevel.Warning, Message = "VMMP listener: accept failed")]
+    private static partial void LogAcceptFailed(ILogger logger, Exception e);
+
+    [LoggerMessage(EventId = 4103, Level = LogLevel.Warning, Message = "VMMP from {Peer} refused and connection closed: {Reason}")]
+    private static partial void LogRefused(ILogger logger, string peer, string reason);
+
+    [LoggerMessage(EventId = 4104, Level = LogLevel.Information, Message = "VMMP {Kind} from {Peer} for machine {Machine}, which has no open migration: ignored")]
+    private static partial void LogNoMigration(ILogger logger, string peer, string kind, Guid machine);
+
+    [LoggerMessage(EventId = 4105, Level = LogLevel.Information, Message = "VMMP RESP from {Peer}: machine {Machine} version {Version} success {Success}")]
+    private static partial void LogResp(ILogger logger, string peer, Guid machine, long version, bool success);
+
+    [LoggerMessage(EventId = 4106, Level = LogLevel.Debug, Message = "VMMP connection from {Peer} dropped: {Reason}")]
+    private static partial void LogDropped(ILogger logger, string peer, string reason);
+
+    [LoggerMessage(EventId = 4107, Level = LogLevel.Error, Message = "VMMP connection from {Peer} failed")]
+    private static partial void LogFailed(ILogger logger, string peer, Exception e);
+}
+
+/// <summary>
+/// Drives migrations nobody else is driving (design §6.2 step 5): at startup (recovery after a crash: open records are
+/// completed or reverted, committed ones finished) and then periodically (heartbeat timeouts, RESPs whose handling was
+/// cut short, activations to repeat). Safe on every replica at once: each step claims its record in a transaction.
+/// </summary>
+internal sealed partial class MigrationMonitor(MigrationService migrations, TimeProvider clock, IOptions<MigrationOptions> options, ILogger<MigrationMonitor> log)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stop)
+    {
+        var interval = TimeSpan.FromSeconds(options.Value.MigrationCheckIntervalSeconds);
+        while (!stop.IsCancellationRequested)
+        {
+            try { await migrations.DriveDueAsync(stop); }
+            catch (Exception e) when (e is not OperationCanceledException) { LogPassFailed(log, e); }
+            try { await Task.Delay(interval, clock, stop); }
+            catch (OperationCanceledException) { return; }
+        }
+    }
+
+    [LoggerMessage(EventId = 4201, Level = LogLevel.Warning, Message = "Migration monitor pass failed; the next pass retries")]
+    private static partial void LogPassFailed(ILogger logger, Exception e);
+}

@@ -1,0 +1,419 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Virtuoso.Contracts.Agent;
+using Virtuoso.Contracts.Api;
+using Virtuoso.Contracts.Vmmp;
+using Virtuoso.FrontEnd.Accounts;
+using Virtuoso.FrontEnd.Migration;
+using Virtuoso.FrontEnd.Tests.Support;
+
+namespace Virtuoso.FrontEnd.Tests.Migration;
+
+/// <summary>MigrationApiTests on SQLite.</summary>
+public sealed class MigrationApiTests(MarketFixture market) : MigrationApiTests<MarketFixture>(market);
+
+/// <summary>MigrationApiTests on PostgreSQL (row locks claim the records).</summary>
+public sealed class MigrationApiPostgresTests(PostgresMarketFixture market) : MigrationApiTests<PostgresMarketFixture>(market);
+
+/// <summary>
+/// The front-end's migration agent (issue 4 items 2 and 4, design §6.2) through its API, with fake agents whose destination
+/// speaks real VMMP on loopback: a success commits exactly once, every failure before the commit reverts to the same version
+/// and state with nothing charged, garbage changes nothing, and a front-end that goes away mid-migration is made good by
+/// another. Each test has its own two agents (origin and destination) and hosts.
+/// </summary>
+public abstract class MigrationApiTests<TMarket>(TMarket market) : IClassFixture<TMarket> where TMarket : MarketFixture
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    /// <summary>Two fresh agents with hosts: origin priced like virt8, destination like virt13 (design §3.1), both roomy.</summary>
+    private async Task<Pair> PairAsync()
+    {
+        var origin = await FakeAgent.StartAsync("origin");
+        var destination = await FakeAgent.StartAsync("destination");
+        var o = await market.Provider.AddHostAsync(HostSpecs.Virt8(MarketFixture.UniqueName("origin"), origin) with { Speed = 100_000, Memory = 100_000, Storage = 100_000 });
+        var d = await market.Provider.AddHostAsync(HostSpecs.Virt13(MarketFixture.UniqueName("dest"), destination) with { Speed = 100_000, Memory = 100_000, Storage = 100_000 });
+        return new Pair(origin, destination, o.Name, d.Name);
+    }
+
+    private sealed record Pair(FakeAgent Origin, FakeAgent Destination, string OriginHost, string DestinationHost) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Origin.DisposeAsync();
+            await Destination.DisposeAsync();
+        }
+    }
+
+    /// <summary>A fresh buyer with linux-busybox stored on the origin, then in <paramref name="state"/> (stored, stopped or suspended).</summary>
+    private async Task<(Session Buyer, MachineResponse Machine)> MachineOnAsync(string host, string state = "stopped")
+    {
+        var buyer = await market.SignupAsync(Roles.Buyer, "mig-buyer");
+        var machine = await buyer.RegisterAsync("linux-busybox", 1000m, 100m);
+        machine = await buyer.StoreAsync(machine.Id, host);
+        if (state != "stored")
+        {
+            await buyer.ActAsync(machine.Id, "start");
+            machine = await buyer.ActAsync(machine.Id, state == "stopped" ? "stop" : "suspend");
+        }
+        return (buyer, machine);
+    }
+
+    private static Task<HttpResponseMessage> MigrateRawAsync(Session buyer, Guid id, string host, string method = "SCP") =>
+        buyer.PostAsync($"/api/v1/machines/{id:D}/migrate", new MigrateRequest(host, method));
+
+    private static async Task<MigrationResponse> MigrateAsync(Session buyer, Guid id, string host, string method = "SCP")
+    {
+        var response = await MigrateRawAsync(buyer, id, host, method);
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+        Assert.Equal($"/api/v1/machines/{id:D}/migration", response.Headers.Location?.OriginalString);
+        return await Session.Ok<MigrationResponse>(response);
+    }
+
+    private static async Task<MigrationResponse> EndedAsync(Session buyer, Guid id)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (true)
+        {
+            var m = await Session.Ok<MigrationResponse>(await buyer.GetAsync($"/api/v1/machines/{id:D}/migration"));
+            if (m.Phase is MigrationStates.Done or MigrationStates.Reverted) return m;
+            if (DateTime.UtcNow > deadline) Assert.Fail($"migration still {m.Phase} after {Patience}");
+            await Task.Delay(50);
+        }
+    }
+
+    private static async Task UntilAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail($"waited {Patience} for: {what}");
+            await Task.Delay(20);
+        }
+    }
+
+    private Task<long> ChargesAsync(Guid id) => market.CountAsync("SELECT COUNT(*) FROM transfers WHERE machine = @m AND kind = 'storage'", ("m", id.ToString("D")));
+
+    // ---- success ----
+
+    [Theory]
+    [InlineData("stopped")]
+    [InlineData("suspended")]
+    [InlineData("stored")]
+    public async Task Migrate_Success_CommitsOnce_VersionPlusOneHostAndCapacityMoved_OneArrivalCharge(string state)
+    {
+        await using var pair = await PairAsync();
+        var (buyer, machine) = await MachineOnAsync(pair.OriginHost, state);
+        var provider = market.Provider.Username;
+        var before = await market.BalancesAsync();
+        var originBefore = await market.Provider.HostAsync(pair.OriginHost);
+        var destBefore = await market.Provider.HostAsync(pair.DestinationHost);
+        Assert.Equal(1000L, originBefore.ReservedStorage);
+
+        var started = await MigrateAsync(buyer, machine.Id, pair.DestinationHost);
+        Assert.Equal((MigrationStates.Open, "SCP", pair.OriginHost, pair.DestinationHost, machine.Version, state),
+            (started.Phase, started.Method, started.From, started.To, started.Version, started.PreviousState));
+        var req = Assert.Single(pair.Destination.Requests);
+        Assert.Equal((machine.Id, machine.Version, "SCP", pair.Origin.Port), (req.MachineId, req.Version, req.Method, req.OrigPort));
+
+        var ended = await EndedAsync(buyer, machine.Id);
+        Assert.Equal(MigrationStates.Done, ended.Phase);
+        Assert.Null(ended.Error);
+        var after = await buyer.MachineAsync(machine.Id);
+        Assert.Equal((state, machine.Version + 1, pair.DestinationHost), (after.State, after.Version, after.Host));
+        Assert.Equal((30m, 0.3744m), (after.StoragePrice, after.RunningPrice)); // the destination's prices (virt13), fixed on arrival
+
+        // The agents agree: active on the destination at the new version, retired on the origin.
+        var onDestination = pair.Destination.Machines[machine.Id];
+        Assert.Equal((after.Version, state == "suspended" ? AgentStates.Suspended : AgentStates.Stopped), (onDestination.Version, onDestination.State));
+        Assert.False(pair.Origin.Machines.ContainsKey(machine.Id));
+        Assert.True(pair.Origin.Retired.ContainsKey(machine.Id));
+
+        // Capacity followed the machine.
+        Assert.Equal(originBefore.ReservedStorage - 1000, (await market.Provider.HostAsync(pair.OriginHost)).ReservedStorage);
+        Assert.Equal(destBefore.ReservedStorage + 1000, (await market.Provider.HostAsync(pair.DestinationHost)).ReservedStorage);
+
+        // One storage charge on arrival at the destination's price, under the new stay's key; debit equals credit.
+        var balances = await market.BalancesAsync();
+        Assert.Equal(before[buyer.Username] - 30m, balances[buyer.Username]);
+        Assert.Equal(before[provider] + 30m, balances[provider]);
+        Assert.Equal(0m, balances.Values.Sum());
+        Assert.Equal(2L, await ChargesAsync(machine.Id)); // store + arrival
+        Assert.Equal(1L, await market.CountAsync("SELECT COUNT(*) FROM transfers WHERE key = @k", ("k", $"machine:{machine.Id:N}:stay:2:storage:1")));
+        Assert.Equal(1L, await market.CountAsync("SELECT COUNT(*) FROM migrations WHERE machine = @m", ("m", machine.Id.ToString("D"))));
+
+        var kinds = (await buyer.EventsAsync(machine.Id)).Select(e => e.Kind).ToList();
+        Assert.Contains("migration-started", kinds);
+        Assert.Contains("migrated", kinds);
+        Assert.Contains("migration-done", kinds);
+        Assert.Contains("migrate", after.Actions); // and on again, from the new host
+    }
+
+    [Fact]
+    public async Task Migrate_ThenResume_RunsOnTheDestinationAtTheNewVersion()
+    {
+        await using var pair = await PairAsync();
+        var (buyer, machine) = await MachineOnAsync(pair.OriginHost, "suspended");
+        await MigrateAsync(buyer, machine.Id, pair.DestinationHost, "DEDUP");
+        Assert.Equal(MigrationStates.Done, (await EndedAsync(buyer, machine.Id)).Phase);
+        var resumed = await buyer.ActAsync(machine.Id, "resume");
+        Assert.Equal(("running", machine.Version + 1, pair.DestinationHost), (resumed.State, resumed.Version, resumed.Host));
+        Assert.Equal((AgentStates.Running, resumed.Version), (pair.Destination.Machines[machine.Id].State, pair.Destination.Machines[machine.Id].Version));
+    }
+
+    [Fact]
+    public async Task WhileMigrating_TheMachineShowsMigratingWithOnlyMigrationStatus_AndProgress()
+    {
+        await using var pair = await PairAsync();
+        var (buyer, machine) = await MachineOnAsync(pair.OriginHost);
+        pair.Destination.Hold("transfer");
+        pair.Destination.Behaviour = FakeMigration.HeartbeatUntilReleased;
+        try
+        {
+            await MigrateAsync(buyer, machine.Id, pair.DestinationHost);
+            var during = await buyer.MachineAsync(machine.Id);
+            Assert.Equal(("migrating", machine.Version, pair.OriginHost), (during.State, during.Version, during.Host));
+            Assert.Equal(["migration-status"], during.Actions);
+            await Problem.AssertAsync(await buyer.PostAsync($"/api/v1/machines/{machine.Id:D}/start"), 409, ErrorCodes.InvalidState);
+            await Problem.AssertAsync(await MigrateRawAsync(buyer, machine.Id, pair.DestinationHost), 409, ErrorCodes.InvalidState);
+            var status = await Session.Ok<MigrationResponse>(await buyer.GetAsync($"/api/v1/machines/{machine.Id:D}/migration"));
+            Assert.Equal((MigrationStates.Open, MigrationPhases.Copying, 1_000_000L), (status.Phase, status.DestinationPhase, status.BytesTotal));
+            Assert.True(status.BytesPerSecond > 0 && status.EtaSeconds >= 0, $"rate {status.BytesPerSecond}, eta {status.EtaSeconds}");
+            // Heartbeats keep it alive well past the timeout.
+            await Task.Delay(TimeSpan.FromSeconds(2.5));
+            Assert.Equal("migrating", (await buyer.MachineAsync(machine.Id)).State);
+        }
+        finally
+        {
+            pair.Destination.Release("transfer");
+        }
+        Assert.Equal(MigrationStates.Done, (await EndedAsync(buyer, machine.Id)).Phase);
+    }
+
+    // ---- failures before the commit revert ----
+
+    private async Task AssertRevertedAsync(Session buyer, MachineResponse machine, Pair pair, string reasonPart)
+    {
+        var ended = await EndedAsync(buyer, machine.Id);
+        Assert.Equal(MigrationStates.Reverted, ended.Phase);
+        Assert.Contains(reasonPart, ended.Error);
+        var after = await buyer.MachineAsync(machine.Id);
+        Assert.Equal((machine.State, machine.Version, pair.OriginHost), (after.State, after.Version, after.Host));
+        Assert.Equal(1L, await ChargesAsync(machine.Id)); // only the store's
+        Assert.Equal(machine.Version, pair.Origin.Machines[machine.Id].Version);
+        Assert.False(pair.Destination.Machines.ContainsKey(machine.Id));
+        // The record is the truth and is written first; the agents are told right after.
+        await UntilAsync(() => pair.Destination.IncomingPhase(machine.Id) is null, "the destination discards its copy");
+        await UntilAsync(() => !pair.Origin.Exports(machine.Id), "the origin withdraws the export");
+        Assert.Contains("migration-reverted", (await buyer.EventsAsync(machine.Id)).Select(e => e.Kind));
+        Assert.Equal(0m, (await market.BalancesAsync()).Values.Sum());
+    }
+
+    [Fact]
+    public async Task RespFail_Reverts_SameVersionPreviousStateNothingCharged()
+    {
+        await using var pair = await PairAsync();
+        var (buyer, machine) = await MachineOnAsync(pair.OriginHost, "suspended");
+        var balance = await buyer.BalanceAsync();
+        pair.Destination.Behaviour = FakeMigration.Fail;
+        await MigrateAsync(buyer, machine.Id, pair.DestinationHost);
+        await AssertRevertedAsync(buyer, machine, pair, "RESP FAIL");
+        Assert.Equal(balance, await buyer.BalanceAsync());
+    }
+
+    [Fact]
+    public async Task NoHeartbeat_TimesOut_AndReverts()
+    {
+        await using var pair = await PairAsync();
+        var (buyer, machine) = await MachineOnAsync(pair.OriginHost);
+        pair.Destination.Behaviour = FakeMigration.Silent;
+        await MigrateAsync(buyer, machine.Id, pair.DestinationHost);
+        await AssertRevertedAsync(buyer, machine, pair, "heartbeat");
+    }
+
+    [Fact]
+    public async Task RespSuccessTheDestinationDoesNotConfirm_Reverts()
+    {
+        await using var pair = await PairAsync();
+        var (buyer, machine) = await MachineOnAsync(pair.OriginHost);
+        pair.Destination.Behaviour = FakeMigration.ClaimWithoutCopy;
+        await MigrateAsync(buyer, machine.Id, pair.DestinationHost);
+        await AssertRevertedAsync(buyer, machine, pair, "reported success");
+        Assert.DoesNotContain(pair.Destination.Calls, c => c.StartsWith("activate", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task DestinationRefusesTheReq_IsRefusedAndReverted()
+    {
+        await using var pair = await PairAsync();
+        var (buyer, machine) = await MachineOnAsync(pair.OriginHost);
+        pair.Destination.FailNext("expect");
+        await Problem.AssertAsync(await MigrateRawAsync(buyer, machine.Id, pair.DestinationHost), 502, ErrorCodes.AgentFailed);
+        await AssertRevertedAsync(buyer, machine, pair, "incoming migration");
+    }
+
+    [Fact]
+    public async Task GarbageOnTheListener_ChangesNothing_AndTheListenerStillServes()
+    {
+        await using var pair = await PairAsync();
+        var (buyer, machine) = await MachineOnAsync(pair.OriginHost);
+        pair.Destination.Hold("transfer");
+        pair.Destination.Behaviour = FakeMigration.HeartbeatUntilReleased;
+        await MigrateAsync(buyer, machine.Id, pair.DestinationHost);
+        var listener = market.Factory.Services.GetRequiredService<CentralAddress>().Bound!;
+        string[] garbage =
+        [
+            "hello", "<VMMP 2.0 HEARTBEAT " + machine.Id + ">", "<VMMP 1.0 RESP " + machine.Id + " x SUCCESS>",
+            "<VMMP 1.0 RESP " + machine.Id + ">", "<VMMP 1.0 QUERY " + machine.Id + " METHODS>", new string('A', 5000),
+            "<VMMP 1.0 HEARTBEAT not-a-guid>", "<VMMP 1.0 RESP " + machine.Id + " 99 SUCCESS> extra", "\u00e9\u00e9",
+        ];
+        foreach (var line in garbage)
+        {
+            using var tcp = new TcpClient();
+            await tcp.ConnectAsync(listener.Address, listener.Port);
+            var stream = tcp.GetStream();
+            await stream.WriteAsync(Encoding.Latin1.GetBytes(line + "\n"));
+            // The listener closes a connection that sent garbage.
+            var buffer = new byte[16];
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            Assert.Equal(0, await stream.ReadAsync(buffer, cts.Token));
+        }
+        // A connection cut in the middle of a line, too.
+        using (var cut = new TcpClient())
+        {
+            await cut.ConnectAsync(listener.Address, listener.Port);
+            await cut.GetStream().WriteAsync(Encoding.ASCII.GetBytes("<VMMP 1.0 RESP " + machine.Id));
+        }
+        var during = await buyer.MachineAsync(machine.Id);
+        Assert.Equal(("migrating", machine.Version), (during.State, during.Version));
+        Assert.Equal(MigrationStates.Open, (await Session.Ok<MigrationResponse>(await buyer.GetAsync($"/api/v1/machines/{machine.Id:D}/migration"))).Phase);
+        pair.Destination.Release("transfer");
+        Assert.Equal(MigrationStates.Done, (await EndedAsync(buyer, machine.Id)).Phase);
+        Assert.Equal(2L, await ChargesAsync(machine.Id));
+    }
+
+    // ---- refusals change nothing ----
+
+    [Fact]
+    public async Task SomeoneElsesMachine_AnswersExactlyLikeAMissingOne()
+    {
+        await using var pair = await PairAsync();
+        var (_, machine) = await MachineOnAsync(pair.OriginHost);
+        var other = await market.SharedBuyerAsync();
+        foreach (var id in new[] { machine.Id, Guid.NewGuid() })
+        {
+            var migrate = await Problem.AssertAsync(await MigrateRawAsync(other, id, pair.DestinationHost), 404, ErrorCodes.NotFound);
+            Assert.Equal("machine not found", Problem.Detail(migrate));
+            await Problem.AssertAsync(await other.GetAsync($"/api/v1/machines/{id:D}/migration"), 404, ErrorCodes.NotFound);
+            await Problem.AssertAsync(await other.GetAsync($"/api/v1/machines/{id:D}/migration-targets"), 404, ErrorCodes.NotFound);
+        }
+        Assert.Empty(pair.Destination.Requests);
+    }
+
+    [Fact]
+    public async Task Refusals_ChangeNothing()
+    {
+        await using var pair = await PairAsync();
+        var (buyer, machine) = await MachineOnAsync(pair.OriginHost);
+        var running = await buyer.ActAsync(machine.Id, "start");
+        await Problem.AssertAsync(await MigrateRawAsync(buyer, machine.Id, pair.DestinationHost), 409, ErrorCodes.InvalidState);
+        machine = await buyer.ActAsync(machine.Id, "stop");
+
+        await Problem.AssertAsync(await MigrateRawAsync(buyer, machine.Id, pair.OriginHost), 409, ErrorCodes.SameHost);
+        await Problem.AssertAsync(await MigrateRawAsync(buyer, machine.Id, "no-such-host"), 404, ErrorCodes.NotFound);
+        await Problem.AssertAsync(await MigrateRawAsync(buyer, machine.Id, pair.DestinationHost, "ftp"), 400, ErrorCodes.Validation);
+        await Problem.AssertAsync(await MigrateRawAsync(buyer, machine.Id, ""), 400, ErrorCodes.Validation);
+        pair.Destination.Methods = ["SCP"];
+        var unsupported = await Problem.AssertAsync(await MigrateRawAsync(buyer, machine.Id, pair.DestinationHost, "DEDUP"), 409, ErrorCodes.MethodUnsupported);
+        Assert.Contains("SCP", Problem.Detail(unsupported));
+        var small = await FakeAgent.StartAsync("small");
+        try
+        {
+            var tiny = await market.Provider.AddHostAsync(HostSpecs.Virt13(MarketFixture.UniqueName("tiny"), small) with { Storage = 500 });
+            await Problem.AssertAsync(await MigrateRawAsync(buyer, machine.Id, tiny.Name), 409, ErrorCodes.NoRoom);
+        }
+        finally { await small.DisposeAsync(); }
+
+        var after = await buyer.MachineAsync(machine.Id);
+        Assert.Equal(("stopped", machine.Version, pair.OriginHost), (after.State, after.Version, after.Host));
+        Assert.Equal(0L, await market.CountAsync("SELECT COUNT(*) FROM migrations WHERE machine = @m", ("m", machine.Id.ToString("D"))));
+        Assert.Empty(pair.Destination.Requests);
+        Assert.DoesNotContain(pair.Origin.Calls, c => c.StartsWith("export", StringComparison.Ordinal));
+        await Problem.AssertAsync(await buyer.GetAsync($"/api/v1/machines/{machine.Id:D}/migration"), 404, ErrorCodes.NotFound);
+        _ = running;
+    }
+
+    [Fact]
+    public async Task Targets_ListOtherHostsWithRoom_TheirPricesMethodsAndTheArrivalCharge()
+    {
+        await using var pair = await PairAsync();
+        var (buyer, machine) = await MachineOnAsync(pair.OriginHost);
+        var targets = await Session.Ok<MigrationTargetsResponse>(await buyer.GetAsync($"/api/v1/machines/{machine.Id:D}/migration-targets"));
+        Assert.Equal((machine.Id, pair.OriginHost), (targets.Machine, targets.From));
+        Assert.DoesNotContain(targets.Hosts, t => t.Host == pair.OriginHost);
+        var dest = targets.Hosts.Single(t => t.Host == pair.DestinationHost);
+        Assert.Equal((30m, 0.3744m, 30m, 30m), (dest.StorageRate, dest.RunningRate, dest.StorageCharge, dest.ArrivalCharge));
+        Assert.Equal(VmmpMethods.All, dest.Methods);
+        Assert.Equal(pair.Destination.VmmpPort, dest.VmmpPort);
+        Assert.Contains("not carried", targets.Note);
+        Assert.Equal(targets.Hosts.OrderBy(t => t.StorageRate).ThenBy(t => t.RunningRate).ThenBy(t => t.Host, StringComparer.Ordinal).Select(t => t.Host), targets.Hosts.Select(t => t.Host));
+    }
+
+    [Fact]
+    public async Task Market_GivesEachHostsVmmpPortAndMethods()
+    {
+        await using var pair = await PairAsync();
+        var hosts = await Session.Ok<List<HostResponse>>(await market.Anonymous().GetAsync("/api/v1/market"));
+        var dest = hosts.Single(h => h.Name == pair.DestinationHost);
+        Assert.Equal(pair.Destination.VmmpPort, dest.VmmpPort);
+        Assert.Equal(VmmpMethods.All, dest.Methods);
+    }
+
+    // ---- a front-end that goes away mid-migration ----
+
+    private VirtuosoFactory Replica() =>
+        new(market.Database.SettingFor("replica-" + Guid.NewGuid().ToString("N")[..8]), Path.Combine(Path.GetTempPath(), "virtuoso-replica-" + Guid.NewGuid().ToString("N")));
+
+    [Fact]
+    public async Task FrontEndGoneAfterTheDestinationWentPending_AnotherFrontEndCommitsOnce()
+    {
+        await using var pair = await PairAsync();
+        var (buyer, machine) = await MachineOnAsync(pair.OriginHost, "suspended");
+        pair.Destination.Behaviour = FakeMigration.PendingWithoutResp; // its RESP would have gone to the front-end that died
+        await using (var replica = Replica())
+        {
+            var response = await Session.WithToken(replica.CreateClient(), buyer.Token)
+                .PostAsync($"/api/v1/machines/{machine.Id:D}/migrate", JsonContent(new MigrateRequest(pair.DestinationHost, "RSYNC")));
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        }
+        var ended = await EndedAsync(buyer, machine.Id);
+        Assert.Equal(MigrationStates.Done, ended.Phase);
+        var after = await buyer.MachineAsync(machine.Id);
+        Assert.Equal(("suspended", machine.Version + 1, pair.DestinationHost), (after.State, after.Version, after.Host));
+        Assert.Equal(after.Version, pair.Destination.Machines[machine.Id].Version);
+        Assert.Equal(2L, await ChargesAsync(machine.Id));
+    }
+
+    [Fact]
+    public async Task FrontEndGoneMidCopy_AnotherFrontEndReverts()
+    {
+        await using var pair = await PairAsync();
+        var (buyer, machine) = await MachineOnAsync(pair.OriginHost);
+        pair.Destination.Hold("transfer");
+        pair.Destination.Behaviour = FakeMigration.HeartbeatUntilReleased;
+        try
+        {
+            await using (var replica = Replica())
+            {
+                var response = await Session.WithToken(replica.CreateClient(), buyer.Token)
+                    .PostAsync($"/api/v1/machines/{machine.Id:D}/migrate", JsonContent(new MigrateRequest(pair.DestinationHost, "SCP")));
+                Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            }
+            await AssertRevertedAsync(buyer, machine, pair, "heartbeat");
+        }
+        finally { pair.Destination.Release("transfer"); }
+    }
+
+    private static HttpContent JsonContent(object body) => System.Net.Http.Json.JsonContent.Create(body, body.GetType(), options: Json.Options);
+}
