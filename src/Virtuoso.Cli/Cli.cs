@@ -7,6 +7,7 @@ using Virtuoso.Cli.Billing;
 using Virtuoso.Cli.Events;
 using Virtuoso.Cli.Hosts;
 using Virtuoso.Cli.Machines;
+using Virtuoso.Cli.Migration;
 
 namespace Virtuoso.Cli;
 
@@ -33,6 +34,7 @@ public static class Cli
         };
         foreach (var command in AccountCommands.Build(run)
                      .Concat(MachineCommands.Build(run))
+                     .Concat(MigrationCommands.Build(run))
                      .Concat(EventCommands.Build(run))
                      .Concat(BillingCommands.Build(run))
                      .Concat(HostCommands.Build(run)))

@@ -6,6 +6,12 @@ namespace Virtuoso.Cli;
 /// <param name="Timeout">Per HTTP call; generous because start and stop wait for QEMU on the provider.</param>
 internal sealed record CliSettings(string Home, string DefaultServer, TimeSpan Timeout)
 {
+    /// <summary>Whether stdout is a terminal: progress is then one bar redrawn in place, else plain lines.</summary>
+    public bool Terminal { get; init; }
+
+    /// <summary>How often a command that follows a long operation (migrate) asks the server again.</summary>
+    public TimeSpan Poll { get; init; } = TimeSpan.FromMilliseconds(500);
+
     public const string LocalServer = "http://127.0.0.1:5080";
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(120);
 

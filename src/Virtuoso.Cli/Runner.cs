@@ -86,7 +86,7 @@ internal sealed class Runner(TextWriter stdout, TextWriter stderr, CliSettings s
         }
 
         using var api = new ApiClient(server, login?.Token, settings.Timeout);
-        var session = new Session(api, output, parse.GetValue(globals.Json), server, store, login);
+        var session = new Session(api, output, parse.GetValue(globals.Json), server, store, login) { Live = stdout, Settings = settings };
         return await handler(parse, session, cancellationToken);
     }
 

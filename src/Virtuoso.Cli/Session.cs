@@ -10,6 +10,11 @@ namespace Virtuoso.Cli;
 internal sealed record Session(
     ApiClient Api, TextWriter Out, bool Json, Uri Server, CredentialStore Credentials, Credentials? Login)
 {
+    /// <summary>Unbuffered stdout, for progress shown while a long command runs (never with --json).</summary>
+    public TextWriter Live { get; init; } = TextWriter.Null;
+
+    public CliSettings Settings { get; init; } = null!;
+
     public string ServerText => ServerAddress.Display(Server);
 
     /// <summary>Prints <paramref name="value"/> as JSON with <c>--json</c>, else as <paramref name="human"/> writes it.</summary>

@@ -41,14 +41,14 @@ internal sealed partial class MigrationService(
 
     public async Task<Outcome<MigrationResponse>> StartAsync(string owner, Guid id, MigrateRequest r, CancellationToken ct = default)
     {
-        if (string.IsNullOrWhiteSpace(r.Host)) return Failure.Validation("give the destination host: {\"host\": \"NAME\", \"method\": \"SCP\"}");
-        if (string.IsNullOrWhiteSpace(r.Method) || !VmmpWire.IsMethod(r.Method))
-            return Failure.Validation($"give the method, one of {string.Join(", ", VmmpMethods.All)}");
         var row = await MachineAsync(owner, id);
         if (row is null) return Failure.MachineNotFound;
         if (StateTable.Decide(row.MachineState, MachineAction.Migrate) is null)
-            return Failure.Conflict(ErrorCodes.InvalidState, $"cannot migrate a machine that is {row.State}: stop or suspend it first" +
-                $" (allowed: {string.Join(", ", MachineRow.OfferedActions(row.MachineState))})");
+            return Failure.Conflict(ErrorCodes.InvalidState, $"cannot migrate a machine that is {row.State}" +
+                (row.State == "running" ? ": stop or suspend it first" : "") + $" (allowed: {string.Join(", ", MachineRow.OfferedActions(row.MachineState))})");
+        if (string.IsNullOrWhiteSpace(r.Host)) return Failure.Validation("give the destination host: {\"host\": \"NAME\", \"method\": \"SCP\"}");
+        if (string.IsNullOrWhiteSpace(r.Method) || !VmmpWire.IsMethod(r.Method))
+            return Failure.Validation($"give the method, one of {string.Join(", ", VmmpMethods.All)}");
         if (await UnfinishedAsync(id) is { } unfinished)
             return Failure.Conflict(ErrorCodes.MigrationInProgress, $"migration {unfinished.Id} of this machine to {unfinished.Destination} is still {unfinished.Phase}");
         var destination = await db.ReadAsync(c => HostQueries.ByNameAsync(c, r.Host));

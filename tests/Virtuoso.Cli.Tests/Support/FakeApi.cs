@@ -26,6 +26,7 @@ internal sealed class FakeApi : IAsyncDisposable
     private sealed record Reply(int Status, string ContentType, string Body, TimeSpan Delay);
 
     private readonly ConcurrentDictionary<string, Reply> routes = new();
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<Reply>> sequences = new();
     private readonly ConcurrentQueue<Recorded> requests = new();
     private WebApplication app = null!;
 
@@ -49,6 +50,14 @@ internal sealed class FakeApi : IAsyncDisposable
     /// <summary>Answer <paramref name="route"/> ("GET /api/v1/machines", optionally with "?query") with JSON.</summary>
     public FakeApi Json(string route, object? body, int status = 200) =>
         Raw(route, status, "application/json", body is null ? "" : JsonSerializer.Serialize(body, Wire));
+
+    /// <summary>Answer <paramref name="route"/> with each body in turn, then keep answering the last one (a server-side operation that progresses).</summary>
+    public FakeApi Sequence(string route, params object[] bodies)
+    {
+        var replies = bodies.Select(body => new Reply(200, "application/json", JsonSerializer.Serialize(body, Wire), default)).ToList();
+        sequences[route] = new ConcurrentQueue<Reply>(replies[..^1]);
+        return Raw(route, 200, "application/json", JsonSerializer.Serialize(bodies[^1], Wire));
+    }
 
     public FakeApi NoContent(string route) => Raw(route, 204, "", "");
 
@@ -74,12 +83,23 @@ internal sealed class FakeApi : IAsyncDisposable
             request.Headers.Authorization.FirstOrDefault(), body));
 
         var route = $"{request.Method} {request.Path.Value}";
+        if (sequences.TryGetValue(route, out var queue) && queue.TryDequeue(out var next))
+        {
+            await Respond(context, next);
+            return;
+        }
+
         if (!routes.TryGetValue(route + request.QueryString, out var reply) && !routes.TryGetValue(route, out reply))
         {
             reply = new Reply(404, "application/problem+json",
                 JsonSerializer.Serialize(new { title = "Not Found", status = 404, detail = $"no fake for {route}", code = "not-found" }, Wire), default);
         }
 
+        await Respond(context, reply);
+    }
+
+    private static async Task Respond(HttpContext context, Reply reply)
+    {
         if (reply.Delay > TimeSpan.Zero)
         {
             await Task.Delay(reply.Delay, context.RequestAborted);

@@ -510,12 +510,12 @@ public abstract class MachineApiTests<TMarket>(TMarket market) : IClassFixture<T
         Assert.Equal(new[] { "search", "edit", "store", "delete" }, registered.Actions);
 
         var (stored, _) = await buyer.StoredMachineAsync();
-        Assert.Equal(new[] { "start", "delete" }, stored.Actions);
+        Assert.Equal(new[] { "start", "delete", "migrate" }, stored.Actions);
         Assert.Equal(new[] { "stop", "suspend" }, (await buyer.ActAsync(stored.Id, "start")).Actions);
-        Assert.Equal(new[] { "resume", "delete" }, (await buyer.ActAsync(stored.Id, "suspend")).Actions);
+        Assert.Equal(new[] { "resume", "delete", "migrate" }, (await buyer.ActAsync(stored.Id, "suspend")).Actions);
         await buyer.ActAsync(stored.Id, "resume");
-        Assert.Equal(new[] { "start", "delete" }, (await buyer.ActAsync(stored.Id, "stop")).Actions);
-        Assert.Equal(new[] { "start", "delete" }, (await buyer.MachinesAsync()).Single(m => m.Id == stored.Id).Actions);
+        Assert.Equal(new[] { "start", "delete", "migrate" }, (await buyer.ActAsync(stored.Id, "stop")).Actions);
+        Assert.Equal(new[] { "start", "delete", "migrate" }, (await buyer.MachinesAsync()).Single(m => m.Id == stored.Id).Actions);
     }
 
     // ---- ownership: another buyer's machine is as if it did not exist (§6.1.4) ----
