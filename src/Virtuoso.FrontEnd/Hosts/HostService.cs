@@ -121,6 +121,9 @@ internal sealed class HostService(Database db, EventLog events, AgentClient agen
     {
         var host = await db.ReadAsync(c => HostQueries.ByNameAsync(c, name));
         if (host is null || host.Owner != owner) return Failure.NotFound($"host '{name}'");
+        // A migration to or from the host must end first (design §6.2): its machine is on one of the two hosts until then.
+        if (await db.ReadAsync(c => c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM migrations WHERE (origin = @name OR destination = @name) AND phase IN ('open', 'committed')", new { name })) > 0)
+            return Failure.Conflict(ErrorCodes.MigrationInProgress, $"a migration to or from {name} is in progress; delete the host when it has ended");
         var machines = await db.ReadAsync(c => c.QueryAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE host = @name", new { name }));
         foreach (var m in machines)
         {

@@ -114,7 +114,7 @@ internal sealed partial class MigrationService(
     {
         if (await MachineAsync(owner, id) is null) return Failure.MachineNotFound;
         var latest = await db.ReadAsync(c => c.QueryFirstOrDefaultAsync<MigrationRow>(
-            $"SELECT {MigrationRow.Columns} FROM migrations WHERE machine = @id ORDER BY created_at DESC, id LIMIT 1", new { id = id.ToString("D") }));
+            $"SELECT {MigrationRow.Columns} FROM migrations WHERE machine = @id ORDER BY seq DESC LIMIT 1", new { id = id.ToString("D") }));
         if (latest is null) return Failure.NotFound("migration of this machine");
         MigrationProgress? progress = null;
         if (latest.Phase == MigrationStates.Open && await HostAsync(latest.Destination) is { } destination)
@@ -172,7 +172,7 @@ internal sealed partial class MigrationService(
     {
         var overdue = (clock.GetUtcNow() - options.Value.HeartbeatTimeout).ToUnixTimeMilliseconds();
         var due = (await db.ReadAsync(c => c.QueryAsync<string>(
-            "SELECT id FROM migrations WHERE phase = 'committed' OR (phase = 'open' AND (resp_success IS NOT NULL OR COALESCE(last_heartbeat, created_at) < @overdue)) ORDER BY created_at",
+            "SELECT id FROM migrations WHERE phase = 'committed' OR (phase = 'open' AND (resp_success IS NOT NULL OR COALESCE(last_heartbeat, created_at) < @overdue)) ORDER BY seq",
             new { overdue }))).ToList();
         foreach (var id in due)
         {

@@ -1,7 +1,8 @@
 -- Migration between hosts (design §6.2, report §7.3): one durable record per migration, written with the machine's
 -- 'migrating' state in one transaction, so a front-end that restarts (or another replica) completes or reverts it.
 CREATE TABLE migrations (
-    id             TEXT PRIMARY KEY,
+    seq            {serial},              -- orders a machine's migrations even when their clocks tie
+    id             TEXT NOT NULL UNIQUE,
     machine        TEXT NOT NULL,         -- no foreign key: the history outlives a deleted machine, as events do
     owner          TEXT NOT NULL,
     origin         TEXT NOT NULL,         -- host names; no foreign key for the same reason
@@ -20,7 +21,7 @@ CREATE TABLE migrations (
 );
 -- At most one unfinished migration per machine.
 CREATE UNIQUE INDEX migrations_unfinished ON migrations(machine) WHERE phase IN ('open', 'committed');
-CREATE INDEX migrations_machine ON migrations(machine, created_at);
+CREATE INDEX migrations_machine ON migrations(machine, seq);
 CREATE INDEX migrations_phase ON migrations(phase);
 
 -- What each host's agent reports in /v1/health: its VMMP port and the methods it would answer a QUERY with.
