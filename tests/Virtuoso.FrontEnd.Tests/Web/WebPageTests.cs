@@ -159,15 +159,15 @@ public abstract class WebPageTests<TMarket>(TMarket market) : IClassFixture<TMar
 
         var stored = await buyer.PostFormAsync($"/machines/{machine.Id}/store", new() { ["host"] = host.Name }, $"/machines/{machine.Id}/search");
         Assert.Equal((HttpStatusCode.Redirect, "/machines"), (stored.Status, stored.Location));
-        Assert.Equal(["delete", "start"], Actions(await Ok(buyer, "/machines"), machine.Id));
+        Assert.Equal(["delete", "migrate", "start"], Actions(await Ok(buyer, "/machines"), machine.Id));
 
         await Act(buyer, machine.Id, "start");
         Assert.Equal(["stop", "suspend"], Actions(await Ok(buyer, "/machines"), machine.Id));
         await Act(buyer, machine.Id, "suspend");
-        Assert.Equal(["delete", "resume"], Actions(await Ok(buyer, "/machines"), machine.Id));
+        Assert.Equal(["delete", "migrate", "resume"], Actions(await Ok(buyer, "/machines"), machine.Id));
         await Act(buyer, machine.Id, "resume");
         await Act(buyer, machine.Id, "stop");
-        Assert.Equal(["delete", "start"], Actions(await Ok(buyer, "/machines"), machine.Id));
+        Assert.Equal(["delete", "migrate", "start"], Actions(await Ok(buyer, "/machines"), machine.Id));
         var now = await api.MachineAsync(machine.Id);
         Assert.Equal(("stopped", 3L), (now.State, now.Version));
         var listed = await Ok(buyer, "/machines");
