@@ -84,6 +84,8 @@ internal sealed class IncomingMigrations : IDisposable
     {
         if (MigrationDecisions.CheckAnnouncement(announced, MethodNames) is { } bad)
             return AgentError.Validation(bad);
+        if (announced.Image is { } image && _images.Describe(image).Error is { } unknownImage)
+            return unknownImage;
         using var held = await _machines.LockAsync(id, ct);
         lock (_gate)
         {
@@ -178,13 +180,11 @@ internal sealed class IncomingMigrations : IDisposable
         var staging = new MachineDirectory(StagingOf(id));
         try
         {
-            if (manifest.Image is { } image)
-                await _vmm.RebaseDiskAsync(staging, await _images.EnsureCachedAsync(image));
             var record = new MachineRecord(id, a.Mac.ToLowerInvariant(), a.SpeedBogomips, a.MemoryMb, a.DiskMb, a.Image, request.NewVersion,
                 a.OriginHost, manifest.State == AgentStates.Suspended ? AgentState.Suspended : AgentState.Stopped, VncDisplay: null);
             _store.CompleteCreate(staging, record);
         }
-        catch (Exception e) when (e is VmmException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             _events.Append("failed", id, detail: $"activation: {e.Message}");
             return AgentError.LocalFailure($"activating machine {id:D} failed: {e.Message}");
@@ -236,6 +236,10 @@ internal sealed class IncomingMigrations : IDisposable
 
             SetPhase(id, MigrationPhases.Verifying);
             await VerifyAsync(staging, manifest, checkHashes: !verified, work.Token);
+            // Everything activation needs is made ready before RESP SUCCESS, so that activating after the front-end's
+            // commit cannot fail for want of the base image: a copy-on-write disk is pointed at this host's cached copy.
+            if (manifest.Image is { } image)
+                await _vmm.RebaseDiskAsync(new MachineDirectory(staging), await _images.EnsureCachedAsync(image));
             lock (_gate)
             {
                 work.Token.ThrowIfCancellationRequested();

@@ -231,6 +231,65 @@ public sealed class IncomingMigrationsTests : IAsyncLifetime
         Assert.False(Directory.Exists(Dir(_destination, "incoming", id.ToString("D"))));
     }
 
+    [Fact]
+    public async Task Restart_AfterACrashDuringACopy_FailsItAndDiscardsTheStagingDirectory()
+    {
+        // What a crash in the middle of a copy leaves: the record says copying, half a file in staging.
+        var id = Guid.NewGuid();
+        await _destination.DisposeAsync();
+        var incoming = Dir(_destination, "incoming");
+        Directory.CreateDirectory(Path.Combine(incoming, id.ToString("D")));
+        await File.WriteAllBytesAsync(Path.Combine(incoming, id.ToString("D"), "disk.qcow2"), new byte[1000]);
+        var record = new Virtuoso.Agent.Migration.Incoming.IncomingMigrations.Record(
+            id, MigrationCalls.Incoming(_origin, 2, MigrationCalls.NewToken()), MigrationPhases.Copying, null, null, null);
+        await File.WriteAllBytesAsync(Path.Combine(incoming, $"{id:D}.json"), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(record, System.Text.Json.JsonSerializerOptions.Web));
+
+        _destination = StartDestination();
+        _b = _destination.CreateAuthenticatedClient();
+
+        var progress = await _b.GetFromJsonAsync<MigrationProgress>(MigrationRoutes.Incoming(id));
+        Assert.Equal(MigrationPhases.Failed, progress!.Phase);
+        Assert.Contains("restarted", progress.Error);
+        Assert.False(Directory.Exists(Path.Combine(incoming, id.ToString("D"))));
+        await AgentApi.AssertProblemAsync(await _b.PostAsJsonAsync(MigrationRoutes.Activate(id), new ActivateRequest(3)), HttpStatusCode.Conflict, ErrorCodes.InvalidState);
+    }
+
+    [Fact]
+    public async Task Announce_UnknownImage_IsRefused()
+    {
+        var response = await _b.PutAsJsonAsync(MigrationRoutes.Incoming(Guid.NewGuid()),
+            MigrationCalls.Incoming(_origin, 2, MigrationCalls.NewToken(), image: "no-such-image"));
+
+        await AgentApi.AssertProblemAsync(response, HttpStatusCode.BadRequest, ErrorCodes.Validation);
+    }
+
+    [Fact]
+    public async Task MigrateThereAndBack_EachSideRetiresIntoItsCache_AndActivationDropsTheStaleCache()
+    {
+        var (id, _) = await PrepareAsync();
+        await SendReqAsync(id);
+        Assert.Equal(new VmmpResp(id, 3, true), (await _central.ReceiveUntilRespAsync(TimeSpan.FromSeconds(30)))[^1]);
+        await AgentApi.ReadAsync<AgentMachine>(await _b.PostAsJsonAsync(MigrationRoutes.Activate(id), new ActivateRequest(3)));
+        (await _a.PostAsJsonAsync(MigrationRoutes.Retire(id), new RetireRequest(2))).EnsureSuccessStatusCode();
+        Assert.True(Directory.Exists(Dir(_origin, "cache", id.ToString("D"))));
+
+        // Back from B (origin now) to A (destination now), at version 3.
+        var token = MigrationCalls.NewToken();
+        await AgentApi.ReadAsync<ExportManifest>(await _b.PutAsJsonAsync(MigrationRoutes.Export(id), new ExportRequest(3, token)));
+        await AgentApi.ReadAsync<MigrationProgress>(await _a.PutAsJsonAsync(MigrationRoutes.Incoming(id), MigrationCalls.Incoming(_destination, 3, token)));
+        var back = MigrationCalls.Req(id, 3, _destination, _central.Port);
+        Assert.Null(await VmmpPeer.ExchangeAsync(await _origin.VmmpPortAsync(), VmmpWire.Format(back)));
+        Assert.Equal(new VmmpResp(id, 4, true), (await _central.ReceiveUntilRespAsync(TimeSpan.FromSeconds(30)))[^1]);
+        var machine = await AgentApi.ReadAsync<AgentMachine>(await _a.PostAsJsonAsync(MigrationRoutes.Activate(id), new ActivateRequest(4)));
+        (await _b.PostAsJsonAsync(MigrationRoutes.Retire(id), new RetireRequest(3))).EnsureSuccessStatusCode();
+
+        Assert.Equal(4, machine.Version);
+        Assert.Equal(AgentStates.Suspended, machine.State);
+        Assert.False(Directory.Exists(Dir(_origin, "cache", id.ToString("D"))));
+        Assert.True(Directory.Exists(Dir(_destination, "cache", id.ToString("D"))));
+        Assert.Equal(HttpStatusCode.NotFound, (await _b.GetAsync(AgentRoutes.Machine(id))).StatusCode);
+    }
+
     /// <summary>A method that writes a little, then waits until cancelled: a copy that is still going.</summary>
     private sealed class StallingMethod : ITransferMethod
     {
