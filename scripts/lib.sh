@@ -10,8 +10,9 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages the marketplace needs at run time: QEMU and its tools, rsync for migration, and what the
-# guest image build uses (busybox-static, cpio, e2fsprogs, kmod). Installed only when missing.
-RUN_PACKAGES=(qemu-system-x86 qemu-utils rsync busybox-static cpio e2fsprogs kmod socat curl procps iproute2)
+# guest image build uses (busybox-static, cpio, e2fsprogs, kmod), and noVNC, which the front-end serves itself at
+# /novnc/ for the console page (design §7: no CDN). Installed only when missing.
+RUN_PACKAGES=(qemu-system-x86 qemu-utils rsync busybox-static cpio e2fsprogs kmod socat curl procps iproute2 novnc)
 
 install_packages() {
   local missing=()

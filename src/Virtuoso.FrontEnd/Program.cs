@@ -5,6 +5,7 @@ using Virtuoso.FrontEnd;
 using Virtuoso.FrontEnd.Accounts;
 using Virtuoso.FrontEnd.Agents;
 using Virtuoso.FrontEnd.Billing;
+using Virtuoso.FrontEnd.Console;
 using Virtuoso.FrontEnd.Data;
 using Virtuoso.FrontEnd.Events;
 using Virtuoso.FrontEnd.Hosts;
@@ -31,6 +32,9 @@ builder.Services.AddSingleton<EventLog>();
 builder.Services.AddSingleton<AgentClient>();
 builder.Services.AddSingleton<AccountService>();
 builder.Services.AddSingleton<MachineService>();
+builder.Services.Configure<ConsoleOptions>(config.GetSection(ConsoleOptions.Section));
+builder.Services.AddSingleton<ConsoleTickets>();
+builder.Services.AddSingleton<ConsoleService>();
 builder.Services.AddSingleton<HostService>();
 builder.Services.AddSingleton<ConfigurationService>();
 builder.Services.AddSingleton<LedgerView>();
@@ -89,6 +93,8 @@ if (config[OperatorAccount.PasswordSetting] is { Length: > 0 } operatorPassword)
 
 app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = e => e is BadHttpRequestException b ? b.StatusCode : 500 });
 app.UseWebStatusPages();
+app.UseNoVnc();
+app.UseWebSockets(); // the console (design §7)
 app.UseRouting(); // after the status pages, so that re-executing a web error page routes again
 app.UseAuthentication();
 app.UseAuthorization();
@@ -98,6 +104,7 @@ app.MapOpenApi("/openapi/{documentName}.json");
 app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
 Api.Map(app);
 app.MapWeb();
+app.MapConsole();
 
 app.Run();
 

@@ -31,6 +31,7 @@ internal static class MachineCommands
 
         yield return Delete(run);
         yield return Serial(run);
+        yield return Console(run);
     }
 
     private static Argument<string> MachineArgument() =>
@@ -235,6 +236,39 @@ internal static class MachineCommands
         });
         return command;
     }
+
+    private static Command Console(Runner run)
+    {
+        var id = MachineArgument();
+        var command = new Command("console", "Print the address of the machine's console page, to open in a browser (design §7)") { id };
+        run.Bind(command, Access.LoggedIn, async (parse, session, ct) =>
+        {
+            if ((await MachineRef.ResolveAsync(session.Api, parse.GetValue(id)!, ct)).Failed(out var notFound, out var machineId))
+            {
+                return notFound;
+            }
+
+            if ((await session.Api.GetAsync<MachineResponse>($"machines/{machineId}", ct)).Failed(out var failure, out var machine))
+            {
+                return failure;
+            }
+
+            // The page asks for its own one-time ticket when it opens: a ticket printed here would expire within seconds.
+            if (!machine.Actions.Contains("console"))
+            {
+                return new Failure(ExitCode.Refused,
+                    $"machine {machineId} is {machine.State}: its console opens only while it runs (allowed: {string.Join(", ", machine.Actions)})",
+                    ErrorCodes.InvalidState);
+            }
+
+            var url = new Uri(session.Server, $"/machines/{machineId:D}/console").ToString();
+            return session.Show(new ConsolePage(machineId, url), (output, value) => output.WriteLine(value.Url));
+        });
+        return command;
+    }
+
+    /// <summary>What <c>console --json</c> prints.</summary>
+    private sealed record ConsolePage(Guid Id, string Url);
 
     /// <summary>What <c>serial --json</c> prints: the server answers plain text.</summary>
     private sealed record SerialLog(Guid Id, string Serial);

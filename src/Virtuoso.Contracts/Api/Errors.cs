@@ -32,4 +32,10 @@ public static class ErrorCodes
     public const string SameHost = "same-host";
     /// <summary>A migration of the machine is still open or finishing.</summary>
     public const string MigrationInProgress = "migration-in-progress";
+    /// <summary>A console ticket that was never issued, or was used already (design §7: one use).</summary>
+    public const string InvalidTicket = "invalid-ticket";
+    /// <summary>A console ticket issued more than its few seconds ago.</summary>
+    public const string ExpiredTicket = "expired-ticket";
+    /// <summary>A WebSocket opened from a page of another site (its Origin is not the front-end's).</summary>
+    public const string ForbiddenOrigin = "forbidden-origin";
 }

@@ -49,3 +49,14 @@ public sealed record SearchResult(
 
 /// <summary>GET /api/v1/events: an append-only event (design §8).</summary>
 public sealed record EventResponse(long Seq, DateTimeOffset At, string Origin, string Kind, Guid? Machine, string? Account, string Message);
+
+/// <summary>
+/// POST /api/v1/machines/{id}/console: a console session of a running machine (design §7). Open
+/// <paramref name="WebSocketPath"/> on the front-end (same origin) before <paramref name="ExpiresAt"/>, and speak RFB
+/// through it with <paramref name="Password"/> (VNC authentication). The ticket works once; a later session of the same
+/// machine takes over from this one (§6.1.8).
+/// </summary>
+/// <param name="Ticket">One-time, short-lived; only its hash is stored.</param>
+/// <param name="Password">This session's VNC password, fresh and random (never the account's password).</param>
+/// <param name="WebSocketPath">The front-end's console WebSocket with the ticket, e.g. <c>/console/ws?ticket=...</c>.</param>
+public sealed record ConsoleTicketResponse(Guid Machine, string Ticket, string Password, string WebSocketPath, DateTimeOffset ExpiresAt);

@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Net.WebSockets;
 using System.Text.Json;
 using Virtuoso.Contracts.Agent;
 using Virtuoso.Contracts.Api;
@@ -92,6 +93,52 @@ internal sealed class AgentClient(IHttpClientFactory factory)
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
         {
             return Unreachable(host, "serial", e);
+        }
+    }
+
+    /// <summary>Opens a console session: the agent sets a fresh VNC password (design §7).</summary>
+    public Task<Outcome<AgentConsoleSession>> OpenConsoleAsync(HostRow host, Guid id, CancellationToken ct = default) =>
+        SendAsync<AgentConsoleSession>(host, HttpMethod.Post, AgentRoutes.Console(id), null, "console", ct, TimeSpan.FromSeconds(30));
+
+    /// <summary>Ends a console session (its connection closes, its password is spent). A session already replaced is 404.</summary>
+    public async Task<Failure?> EndConsoleAsync(HostRow host, Guid id, string sessionId, CancellationToken ct = default)
+    {
+        try
+        {
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            cts.CancelAfter(TimeSpan.FromSeconds(15));
+            using var response = await Client(host).SendAsync(Request(host, HttpMethod.Delete, AgentRoutes.ConsoleSession(id, sessionId), null), cts.Token);
+            // 404: a newer session replaced this one, or it ended already; either way nothing is left to end.
+            if (response.IsSuccessStatusCode || response.StatusCode == System.Net.HttpStatusCode.NotFound) return null;
+            return await FailureFrom(host, response, "end console", ct);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return Unreachable(host, "end console", e);
+        }
+    }
+
+    /// <summary>Connects the console session's WebSocket on the agent, presenting the host secret.</summary>
+    public async Task<Outcome<WebSocket>> ConnectConsoleAsync(HostRow host, Guid id, string sessionId, CancellationToken ct = default)
+    {
+        var ws = new ClientWebSocket();
+        ws.Options.SetRequestHeader("Authorization", $"Bearer {host.Secret}");
+        ws.Options.CollectHttpResponseDetails = true;
+        try
+        {
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            cts.CancelAfter(TimeSpan.FromSeconds(15));
+            await ws.ConnectAsync(new Uri($"ws://{host.Address}:{host.Port}{AgentRoutes.ConsoleSession(id, sessionId)}"), cts.Token);
+            return ws;
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or HttpRequestException)
+        {
+            var status = ws.HttpStatusCode;
+            ws.Dispose();
+            // 404/409: the session was replaced by a newer one, or used already; the agent disagrees with the ticket.
+            return status is System.Net.HttpStatusCode.NotFound or System.Net.HttpStatusCode.Conflict
+                ? new Failure(409, ErrorCodes.Conflict, $"host {host.Name}: the console session is no longer open ({(int)status}); another viewer may have taken over: ask for a new ticket")
+                : Unreachable(host, "console connect", e);
         }
     }
 

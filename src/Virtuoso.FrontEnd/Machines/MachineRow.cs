@@ -52,13 +52,13 @@ internal sealed class MachineRow
         RunningSince is { } s ? DateTimeOffset.FromUnixTimeMilliseconds(s) : null);
 
     /// <summary>
-    /// Actions this front-end offers so far. The state table allows more (console);
-    /// they are listed once their issues land, so a client never sees an action it cannot take.
+    /// Actions this front-end offers: every action of the state table (an action is listed only once its issue has
+    /// landed, so a client never sees an action it cannot take).
     /// </summary>
     private static readonly HashSet<MachineAction> Offered =
     [
         MachineAction.Search, MachineAction.Edit, MachineAction.Store, MachineAction.Start, MachineAction.Stop,
-        MachineAction.Suspend, MachineAction.Resume, MachineAction.Delete, MachineAction.Migrate, MachineAction.MigrationStatus,
+        MachineAction.Suspend, MachineAction.Resume, MachineAction.Delete, MachineAction.Migrate, MachineAction.MigrationStatus, MachineAction.Console,
     ];
 
     /// <summary>The actions a machine in <paramref name="state"/> allows that this API offers, as the API names them.</summary>

@@ -390,4 +390,24 @@ public sealed class MachineCommandsTests : IAsyncLifetime
         Assert.Equal(Id, run.Json.GetProperty("id").GetString());
         Assert.Equal("boot <ok> & \"done\"\n", run.Json.GetProperty("serial").GetString());
     }
+
+    // ---- console
+
+    [Fact]
+    public async Task Console_OfARunningMachine_PrintsItsConsolePage()
+    {
+        h.Api.Json($"GET /api/v1/machines/{Id}", Samples.Machine(state: "running", version: 1, host: "virt13", actions: ["stop", "suspend", "console"]));
+        var run = (await h.RunAsync("console", Id)).Succeeded();
+        Assert.Equal($"{h.Api.Url.TrimEnd('/')}/machines/{Id}/console\n", run.Out);
+        var json = (await h.RunAsync("console", Id, "--json")).Succeeded().Json;
+        Assert.Equal($"{h.Api.Url.TrimEnd('/')}/machines/{Id}/console", json.GetProperty("url").GetString());
+    }
+
+    [Fact]
+    public async Task Console_OfAStoppedMachine_IsRefusedInOneLine()
+    {
+        h.Api.Json($"GET /api/v1/machines/{Id}", Samples.Machine(state: "stopped", version: 2, host: "virt13", actions: ["start", "delete"]));
+        var line = (await h.RunAsync("console", Id)).Failed(1, ErrorCodes.InvalidState);
+        Assert.Contains("stopped", line);
+    }
 }

@@ -455,21 +455,21 @@ public abstract class MachineApiTests<TMarket>(TMarket market) : IClassFixture<T
         var machine = await buyer.RegisterAsync("Configuration1", 3m, 1m);
         var id = machine.Id;
 
-        // registered: start, stop, suspend, resume, serial
-        await Refused(buyer, id, ["start", "stop", "suspend", "resume", "serial"]);
+        // registered: start, stop, suspend, resume, serial, console
+        await Refused(buyer, id, ["start", "stop", "suspend", "resume", "serial", "console"]);
         await buyer.StoreAsync(id, host.Name);
-        // stored: edit, store, search, stop, suspend, resume
-        await Refused(buyer, id, ["edit", "store", "search", "stop", "suspend", "resume"]);
+        // stored: edit, store, search, stop, suspend, resume, console
+        await Refused(buyer, id, ["edit", "store", "search", "stop", "suspend", "resume", "console"]);
         await buyer.ActAsync(id, "start");
         // running: edit, store, search, start, resume, delete
         await Refused(buyer, id, ["edit", "store", "search", "start", "resume", "delete"]);
         await buyer.ActAsync(id, "suspend");
-        // suspended: start, stop, suspend, edit, store, search
-        await Refused(buyer, id, ["start", "stop", "suspend", "edit", "store", "search"]);
+        // suspended: start, stop, suspend, edit, store, search, console
+        await Refused(buyer, id, ["start", "stop", "suspend", "edit", "store", "search", "console"]);
         await buyer.ActAsync(id, "resume");
         await buyer.ActAsync(id, "stop");
-        // stopped: stop, suspend, resume, edit, store, search
-        await Refused(buyer, id, ["stop", "suspend", "resume", "edit", "store", "search"]);
+        // stopped: stop, suspend, resume, edit, store, search, console
+        await Refused(buyer, id, ["stop", "suspend", "resume", "edit", "store", "search", "console"]);
     }
 
     private async Task Refused(Session buyer, Guid id, string[] actions)
@@ -511,7 +511,7 @@ public abstract class MachineApiTests<TMarket>(TMarket market) : IClassFixture<T
 
         var (stored, _) = await buyer.StoredMachineAsync();
         Assert.Equal(new[] { "start", "delete", "migrate" }, stored.Actions);
-        Assert.Equal(new[] { "stop", "suspend" }, (await buyer.ActAsync(stored.Id, "start")).Actions);
+        Assert.Equal(new[] { "stop", "suspend", "console" }, (await buyer.ActAsync(stored.Id, "start")).Actions);
         Assert.Equal(new[] { "resume", "delete", "migrate" }, (await buyer.ActAsync(stored.Id, "suspend")).Actions);
         await buyer.ActAsync(stored.Id, "resume");
         Assert.Equal(new[] { "start", "delete", "migrate" }, (await buyer.ActAsync(stored.Id, "stop")).Actions);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net.WebSockets;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -88,6 +89,7 @@ internal sealed partial class FakeAgent : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--urls", "http://127.0.0.1:0"] });
         builder.Logging.ClearProviders();
         var app = builder.Build();
+        app.UseWebSockets();
         var agent = new FakeAgent(name, app, Convert.ToHexString(RandomNumberGenerator.GetBytes(24)));
         agent.Map(app);
         agent.MapMigration(app);
@@ -132,9 +134,70 @@ internal sealed partial class FakeAgent : IAsyncDisposable
         secured.MapDelete("/v1/machines/{id:guid}", (Guid id) => Act("delete", id, () =>
             _machines.TryRemove(id, out _) ? Results.NoContent() : Problem(404, ErrorCodes.NotFound, $"no machine {id}")));
 
+        secured.MapPost("/v1/machines/{id:guid}/console", (Guid id) => Act("console", id, () =>
+        {
+            if (!_machines.TryGetValue(id, out var m)) return Problem(404, ErrorCodes.NotFound, $"no machine {id}");
+            if (m.State != AgentStates.Running) return Problem(409, ErrorCodes.InvalidState, $"cannot open a console of a machine that is {m.State}");
+            var session = new ConsoleSession(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)), RandomNumberGenerator.GetHexString(8));
+            if (_consoles.TryGetValue(id, out var previous)) previous.Ended.Cancel();
+            _consoles[id] = session;
+            return Results.Ok(new AgentConsoleSession(session.Id, session.Password, DateTimeOffset.UtcNow.AddMinutes(1)));
+        }));
+
+        // Like the real agent's bridge, but the "VNC server" greets with the RFB version and echoes every frame back.
+        secured.MapGet("/v1/machines/{id:guid}/console/{session}", async (Guid id, string session, HttpContext context) =>
+        {
+            if (!context.WebSockets.IsWebSocketRequest) return Problem(400, ErrorCodes.Validation, "not a WebSocket request");
+            if (!_consoles.TryGetValue(id, out var s) || s.Id != session) return Problem(404, ErrorCodes.NotFound, "no such console session");
+            if (Interlocked.Exchange(ref s.Claimed, 1) == 1) return Problem(409, ErrorCodes.Conflict, "connected already");
+            using var ws = await context.WebSockets.AcceptWebSocketAsync();
+            _calls.Enqueue($"console-connect {id:D}");
+            await ws.SendAsync("RFB 003.008\n"u8.ToArray(), WebSocketMessageType.Binary, true, CancellationToken.None);
+            var buffer = new byte[4096];
+            try
+            {
+                while (true)
+                {
+                    var r = await ws.ReceiveAsync(buffer, s.Ended.Token);
+                    if (r.MessageType == WebSocketMessageType.Close)
+                    {
+                        await ws.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
+                        break;
+                    }
+                    await ws.SendAsync(buffer.AsMemory(0, r.Count), WebSocketMessageType.Binary, true, CancellationToken.None);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // A cancelled receive aborts the socket: the proxy sees the connection go away.
+            }
+            return Results.Empty;
+        });
+
+        secured.MapDelete("/v1/machines/{id:guid}/console/{session}", (Guid id, string session) => Act("console-end", id, () =>
+        {
+            if (!_consoles.TryGetValue(id, out var s) || s.Id != session) return Problem(404, ErrorCodes.NotFound, "no such console session");
+            _consoles.TryRemove(id, out _);
+            s.Ended.Cancel();
+            return Results.NoContent();
+        }));
+
         secured.MapGet("/v1/machines/{id:guid}/serial", (Guid id) => Act("serial", id, () =>
             _machines.ContainsKey(id) ? Results.Text(SerialText, "text/plain") : Problem(404, ErrorCodes.NotFound, $"no machine {id}")));
     }
+
+    private sealed class ConsoleSession(string id, string password)
+    {
+        public string Id { get; } = id;
+        public string Password { get; } = password;
+        public int Claimed;
+        public CancellationTokenSource Ended { get; } = new();
+    }
+
+    private readonly ConcurrentDictionary<Guid, ConsoleSession> _consoles = new();
+
+    /// <summary>The password of the machine's current console session, or null.</summary>
+    public string? ConsolePassword(Guid id) => _consoles.TryGetValue(id, out var s) ? s.Password : null;
 
     private IResult Command(Guid id, string verb, MachineCommand command)
     {
