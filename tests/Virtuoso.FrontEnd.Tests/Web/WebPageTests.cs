@@ -162,7 +162,7 @@ public abstract class WebPageTests<TMarket>(TMarket market) : IClassFixture<TMar
         Assert.Equal(["delete", "migrate", "start"], Actions(await Ok(buyer, "/machines"), machine.Id));
 
         await Act(buyer, machine.Id, "start");
-        Assert.Equal(["stop", "suspend"], Actions(await Ok(buyer, "/machines"), machine.Id));
+        Assert.Equal(["console", "stop", "suspend"], Actions(await Ok(buyer, "/machines"), machine.Id));
         await Act(buyer, machine.Id, "suspend");
         Assert.Equal(["delete", "migrate", "resume"], Actions(await Ok(buyer, "/machines"), machine.Id));
         await Act(buyer, machine.Id, "resume");
