@@ -24,18 +24,22 @@ internal sealed class BlockIndexStore
     /// <summary>Bytes of files read to hash them so far (holes are not read), for tests and the benchmark.</summary>
     public long BytesHashed => Interlocked.Read(ref _bytesHashed);
 
-    /// <summary>The file's block list from the index, or computed (once, even when asked concurrently) and remembered.</summary>
+    /// <summary>
+    /// The file's block list from the index, or computed (once, even when asked concurrently) and remembered. The
+    /// file's name says how it is cut (<see cref="BlockList.ChunkingFor"/>).
+    /// </summary>
     public async Task<BlockList> GetOrHashAsync(string path, CancellationToken ct)
     {
         var identity = NativeFile.Identify(path) ?? throw new FileNotFoundException($"{path} is not a regular file", path);
-        if (TryLoad(identity) is { } known)
+        var chunking = BlockList.ChunkingFor(Path.GetFileName(path));
+        if (TryLoad(identity) is { } known && known.Chunking == chunking)
             return known;
         // Hashing is shared by concurrent callers and runs to its end even if this caller gives up: the next asks for it.
         var lazy = _hashing.GetOrAdd(identity, id => new Lazy<Task<BlockList>>(() => Task.Run(() =>
         {
             try
             {
-                var (list, read) = BlockHasher.Hash(path, CancellationToken.None);
+                var (list, read) = BlockHasher.Hash(path, chunking, CancellationToken.None);
                 Interlocked.Add(ref _bytesHashed, read);
                 // The file may have changed while it was read; remember the list only if it did not.
                 if (NativeFile.Identify(path) == id)
@@ -59,7 +63,8 @@ internal sealed class BlockIndexStore
         Save(identity, list);
     }
 
-    public BlockList? TryLoad(string path) => NativeFile.Identify(path) is { } identity ? TryLoad(identity) : null;
+    public BlockList? TryLoad(string path) =>
+        NativeFile.Identify(path) is { } identity && TryLoad(identity) is { } list && list.Chunking == BlockList.ChunkingFor(Path.GetFileName(path)) ? list : null;
 
     // Format: "VDI1" | u64 device | u64 inode | i64 size | i64 mtime ns | encoded BlockList | SHA-256 of all before.
     // The checksum catches a torn write (entries are written without fsync: losing one only costs a re-hash).

@@ -38,15 +38,28 @@ internal readonly record struct BlockHash(ulong A, ulong B, ulong C, ulong D)
     public override string ToString() => $"{A:x16}{B:x16}{C:x16}{D:x16}";
 }
 
+/// <summary>How a file is cut into blocks; both agents derive it from the file's name (<see cref="BlockList.ChunkingFor"/>).</summary>
+internal enum Chunking
+{
+    /// <summary>Fixed 64 KiB blocks, aligned with qcow2 clusters: a guest write changes blocks in place (disks).</summary>
+    Fixed,
+    /// <summary>Content-defined chunks of 16-256 KiB (<see cref="ContentChunker"/>): boundaries move with the bytes (saved memory state).</summary>
+    ContentDefined,
+}
+
 /// <summary>
-/// The blocks of one file (DEDUP, design §6.3): fixed <see cref="BlockSize"/> blocks, the last one possibly shorter,
-/// each described by its SHA-256 or <see cref="BlockHash.Zero"/>.
+/// The blocks of one file (DEDUP, design §6.3), each described by its SHA-256 or <see cref="BlockHash.Zero"/>: either
+/// fixed <see cref="BlockSize"/> blocks, the last one possibly shorter, or content-defined chunks of varying length.
 /// </summary>
 internal sealed class BlockList
 {
     /// <summary>64 KiB, qcow2's default cluster size, so that a guest write dirties whole blocks of the image.</summary>
     public const int BlockSize = 64 * 1024;
 
+    // Content-defined lists: start of every chunk, plus the file length at the end. Null for fixed blocks.
+    private readonly long[]? _starts;
+
+    /// <summary>A list of fixed blocks.</summary>
     public BlockList(long length, BlockHash[] blocks)
     {
         if (length < 0 || blocks.LongLength != CountFor(length))
@@ -55,16 +68,51 @@ internal sealed class BlockList
         Blocks = blocks;
     }
 
+    private BlockList(long length, BlockHash[] blocks, long[] starts)
+    {
+        Length = length;
+        Blocks = blocks;
+        _starts = starts;
+    }
+
+    /// <summary>A list of content-defined chunks of the given lengths (each 1..<see cref="ContentChunker.MaxSize"/>).</summary>
+    public static BlockList ContentDefined(BlockHash[] blocks, IReadOnlyList<int> lengths)
+    {
+        if (blocks.Length != lengths.Count)
+            throw new ArgumentException($"{blocks.Length} hashes for {lengths.Count} chunks");
+        var starts = new long[lengths.Count + 1];
+        for (var i = 0; i < lengths.Count; i++)
+        {
+            if (lengths[i] is < 1 or > ContentChunker.MaxSize)
+                throw new ArgumentException($"chunk {i} has {lengths[i]} bytes");
+            starts[i + 1] = starts[i] + lengths[i];
+        }
+        return new BlockList(starts[^1], blocks, starts);
+    }
+
     public long Length { get; }
     public BlockHash[] Blocks { get; }
     public int Count => Blocks.Length;
+    public Chunking Chunking => _starts is null ? Chunking.Fixed : Chunking.ContentDefined;
+
+    /// <summary>Disk images are cut in fixed, cluster-aligned blocks; anything else (the saved memory state) by content.</summary>
+    public static Chunking ChunkingFor(string fileName) =>
+        fileName.EndsWith(".qcow2", StringComparison.Ordinal) || fileName.EndsWith(".img", StringComparison.Ordinal)
+        || fileName.EndsWith(".raw", StringComparison.Ordinal)
+            ? Chunking.Fixed
+            : Chunking.ContentDefined;
 
     public static int CountFor(long length) => checked((int)((length + BlockSize - 1) / BlockSize));
 
-    /// <summary>Length in bytes of block <paramref name="index"/> (the last one may be short).</summary>
-    public int LengthOf(int index) => (int)Math.Min(BlockSize, Length - (long)index * BlockSize);
+    /// <summary>Offset of fixed block <paramref name="index"/>.</summary>
+    public static long FixedOffset(int index) => (long)index * BlockSize;
 
-    public static long OffsetOf(int index) => (long)index * BlockSize;
+    /// <summary>Offset of block <paramref name="index"/> in the file.</summary>
+    public long OffsetOf(int index) => _starts?[index] ?? FixedOffset(index);
+
+    /// <summary>Length in bytes of block <paramref name="index"/> (the last fixed one may be short).</summary>
+    public int LengthOf(int index) =>
+        _starts is { } starts ? (int)(starts[index + 1] - starts[index]) : (int)Math.Min(BlockSize, Length - FixedOffset(index));
 
     public long DataBytes
     {
@@ -78,10 +126,13 @@ internal sealed class BlockList
         }
     }
 
-    public bool SameAs(BlockList other) => Length == other.Length && Blocks.AsSpan().SequenceEqual(other.Blocks);
+    public bool SameAs(BlockList other) =>
+        Length == other.Length && Blocks.AsSpan().SequenceEqual(other.Blocks)
+        && (_starts ?? []).AsSpan().SequenceEqual(other._starts ?? []);
 
     // Wire and disk format, all integers little-endian:
-    //   "VDB1" | u32 block size | i64 length | i32 count | count × (u8 tag: 0 zero, 1 data | 32-byte SHA-256 if data)
+    //   "VDB1" | u32 block size (0: content-defined) | i64 length | i32 count
+    //   | count × (u8 tag: 0 zero, 1 data | u32 chunk length if content-defined | 32-byte SHA-256 if data)
     // A sparse 2 GB disk with 600 MB of data is about 0.3 MB of list.
     private static ReadOnlySpan<byte> Magic => "VDB1"u8;
     private const int HeaderLength = 4 + 4 + 8 + 4;
@@ -90,7 +141,7 @@ internal sealed class BlockList
     {
         var length = HeaderLength;
         foreach (var block in Blocks)
-            length += block.IsZero ? 1 : 33;
+            length += (block.IsZero ? 1 : 33) + (_starts is null ? 0 : 4);
         return length;
     }
 
@@ -98,18 +149,21 @@ internal sealed class BlockList
     {
         var bytes = new byte[EncodedLength()];
         Magic.CopyTo(bytes);
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(4), BlockSize);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(4), _starts is null ? BlockSize : 0u);
         BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(8), Length);
         BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(16), Blocks.Length);
         var at = HeaderLength;
-        foreach (var block in Blocks)
+        for (var i = 0; i < Blocks.Length; i++)
         {
-            if (block.IsZero)
+            var block = Blocks[i];
+            bytes[at++] = block.IsZero ? (byte)0 : (byte)1;
+            if (_starts is not null)
             {
-                bytes[at++] = 0;
-                continue;
+                BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(at), (uint)LengthOf(i));
+                at += 4;
             }
-            bytes[at++] = 1;
+            if (block.IsZero)
+                continue;
             block.Write(bytes.AsSpan(at));
             at += 32;
         }
@@ -121,19 +175,34 @@ internal sealed class BlockList
     {
         if (bytes.Length < HeaderLength || !bytes[..4].SequenceEqual(Magic))
             return (null, "not a DEDUP block list (bad magic)");
-        if (BinaryPrimitives.ReadUInt32LittleEndian(bytes[4..]) != BlockSize)
-            return (null, $"block size {BinaryPrimitives.ReadUInt32LittleEndian(bytes[4..])}, expected {BlockSize}");
+        var blockSize = BinaryPrimitives.ReadUInt32LittleEndian(bytes[4..]);
+        if (blockSize != BlockSize && blockSize != 0)
+            return (null, $"block size {blockSize}, expected {BlockSize} or 0 (content-defined)");
+        var contentDefined = blockSize == 0;
         var length = BinaryPrimitives.ReadInt64LittleEndian(bytes[8..]);
         var count = BinaryPrimitives.ReadInt32LittleEndian(bytes[16..]);
-        if (length < 0 || length > (long)int.MaxValue * BlockSize || count != CountFor(length))
+        if (length < 0 || length > (long)int.MaxValue * BlockSize || count < 0
+            || (contentDefined ? count > length || (count == 0) != (length == 0) : count != CountFor(length)))
             return (null, $"block count {count} does not fit length {length}");
         var blocks = new BlockHash[count];
+        var lengths = contentDefined ? new int[count] : null;
         var at = HeaderLength;
         for (var i = 0; i < count; i++)
         {
             if (at >= bytes.Length)
                 return (null, $"list ends after {i} of {count} blocks");
-            switch (bytes[at++])
+            var tag = bytes[at++];
+            if (lengths is not null)
+            {
+                if (at + 4 > bytes.Length)
+                    return (null, $"block {i}: truncated length");
+                var chunk = BinaryPrimitives.ReadUInt32LittleEndian(bytes[at..]);
+                if (chunk is < 1 or > ContentChunker.MaxSize)
+                    return (null, $"block {i}: chunk length {chunk} outside 1..{ContentChunker.MaxSize}");
+                lengths[i] = (int)chunk;
+                at += 4;
+            }
+            switch (tag)
             {
                 case 0:
                     break;
@@ -149,6 +218,10 @@ internal sealed class BlockList
         }
         if (at != bytes.Length)
             return (null, $"{bytes.Length - at} bytes after the last block");
-        return (new BlockList(length, blocks), null);
+        if (lengths is null)
+            return (new BlockList(length, blocks), null);
+        if (lengths.Sum(n => (long)n) != length)
+            return (null, $"chunk lengths add up to {lengths.Sum(n => (long)n)}, not {length}");
+        return (ContentDefined(blocks, lengths), null);
     }
 }

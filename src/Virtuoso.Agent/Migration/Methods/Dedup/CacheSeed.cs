@@ -18,7 +18,8 @@ internal sealed class CacheSeed
 
     public bool WasMoved(string name) => _moved.Any(m => Path.GetFileName(m.Staged) == name);
 
-    public static CacheSeed Move(IReadOnlyList<string> cachedCopies, ExportManifest manifest, string staging)
+    /// <summary>Moves each manifest file that <paramref name="movable"/> accepts (all when null) and that the first cached copy holds.</summary>
+    public static CacheSeed Move(IReadOnlyList<string> cachedCopies, ExportManifest manifest, string staging, Func<string, bool>? movable = null)
     {
         var seed = new CacheSeed();
         if (cachedCopies.Count == 0 || !Directory.Exists(cachedCopies[0]))
@@ -27,7 +28,7 @@ internal sealed class CacheSeed
         {
             var cached = Path.Combine(cachedCopies[0], file.Name);
             var staged = Path.Combine(staging, file.Name);
-            if (NativeFile.Identify(cached) is null || File.Exists(staged))
+            if ((movable is not null && !movable(file.Name)) || NativeFile.Identify(cached) is null || File.Exists(staged))
                 continue;
             try
             {

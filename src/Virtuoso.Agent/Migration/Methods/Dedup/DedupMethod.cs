@@ -13,10 +13,11 @@ using Virtuoso.Contracts.Vmmp;
 namespace Virtuoso.Agent.Migration.Methods.Dedup;
 
 /// <summary>
-/// DEDUP, the project's own transfer method (design §6.3). Files are cut into 64 KiB blocks (<see cref="BlockList"/>).
+/// DEDUP, the project's own transfer method (design §6.3). Disks are cut into fixed 64 KiB blocks, the saved memory
+/// state into content-defined chunks whose boundaries move with its bytes (<see cref="BlockList"/>, <see cref="Chunking"/>).
 /// The origin serves each file's block list (hashes, zero blocks marked, holes never read) and streams the blocks a
-/// destination asks for. The destination puts this machine's own cached copy in place by rename, patches only the
-/// blocks that differ, copies blocks it holds in any other cached file, and fetches the rest, each distinct block once;
+/// destination asks for. The destination puts this machine's own cached copy of a disk in place by rename, patches
+/// only the blocks that differ, copies blocks it holds in any other cached file, and fetches the rest, each distinct block once;
 /// zero blocks are never written nor sent. Every block fetched or copied is hashed as it lands; blocks left in place
 /// are trusted from the block index (<see cref="BlockIndexStore"/>), so the method verifies the result itself.
 /// </summary>
@@ -63,30 +64,31 @@ internal sealed class DedupMethod(AgentOptions options, ILogger<DedupMethod> log
             await NotExported(name).ExecuteAsync(http);
             return;
         }
-        var (indices, error) = await ReadIndicesAsync(http.Request, BlockList.CountFor(file.Length), ct);
+        // The list says where each block lies (content-defined chunks vary in length); it comes from the index.
+        var list = await Index.GetOrHashAsync(export.PathOf(file), ct);
+        var (indices, error) = await ReadIndicesAsync(http.Request, list.Count, ct);
         if (indices is null)
         {
             await Problem(ErrorCodes.Validation, error!, StatusCodes.Status400BadRequest).ExecuteAsync(http);
             return;
         }
         using var handle = File.OpenHandle(export.PathOf(file), FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.Asynchronous);
-        if (RandomAccess.GetLength(handle) != file.Length)
+        if (RandomAccess.GetLength(handle) != file.Length || list.Length != file.Length)
         {
             await Problem(ErrorCodes.Conflict, $"{file.Name} changed since it was exported", StatusCodes.Status409Conflict).ExecuteAsync(http);
             return;
         }
-        var sizes = new BlockList(file.Length, new BlockHash[BlockList.CountFor(file.Length)]);
         http.Response.ContentType = "application/octet-stream";
-        http.Response.ContentLength = indices.Sum(i => (long)sizes.LengthOf(i));
-        // Runs of consecutive indices are read in one call of up to 1 MiB.
-        var buffer = new byte[16 * BlockList.BlockSize];
+        http.Response.ContentLength = indices.Sum(i => (long)list.LengthOf(i));
+        // Runs of consecutive blocks are read in one call of up to 2 MiB.
+        var buffer = new byte[2 << 20];
         for (var at = 0; at < indices.Length;)
         {
             var run = 1;
-            while (at + run < indices.Length && run < 16 && indices[at + run] == indices[at] + run)
-                run++;
-            var offset = BlockList.OffsetOf(indices[at]);
-            var bytes = (int)Math.Min((long)run * BlockList.BlockSize, file.Length - offset);
+            var bytes = list.LengthOf(indices[at]);
+            while (at + run < indices.Length && indices[at + run] == indices[at] + run && bytes + list.LengthOf(indices[at + run]) <= buffer.Length)
+                bytes += list.LengthOf(indices[at + run++]);
+            var offset = list.OffsetOf(indices[at]);
             var done = 0;
             while (done < bytes)
             {
@@ -144,7 +146,9 @@ internal sealed class DedupMethod(AgentOptions options, ILogger<DedupMethod> log
         foreach (var file in context.Manifest.Files)
             lists.Add(await FetchListAsync(context, file, progress, ct));
 
-        var seed = CacheSeed.Move(context.CachedCopies, context.Manifest, context.StagingDirectory);
+        // Disks are patched in place; a state file's bytes shift, so its old copy stays in the cache as a source of chunks.
+        var seed = CacheSeed.Move(context.CachedCopies, context.Manifest, context.StagingDirectory,
+            name => BlockList.ChunkingFor(name) == Chunking.Fixed);
         try
         {
             return await AssembleAsync(context, lists, seed, progress, ct);
@@ -167,7 +171,7 @@ internal sealed class DedupMethod(AgentOptions options, ILogger<DedupMethod> log
         {
             var path = Path.Combine(context.StagingDirectory, files[f].Name);
             BlockHash?[]? inPlace = null;
-            if (seed.WasMoved(files[f].Name))
+            if (seed.WasMoved(files[f].Name) && lists[f].Chunking == Chunking.Fixed)
                 inPlace = DedupPlan.InPlace(await Index.GetOrHashAsync(path, ct), lists[f].Length);
             using (var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite))
                 if (stream.Length != lists[f].Length)
@@ -227,7 +231,7 @@ internal sealed class DedupMethod(AgentOptions options, ILogger<DedupMethod> log
                 var list = await Index.GetOrHashAsync(path, ct);
                 for (var i = 0; i < list.Count; i++)
                     if (missing.Remove(list.Blocks[i]))
-                        local[list.Blocks[i]] = new BlockSource(path, BlockList.OffsetOf(i));
+                        local[list.Blocks[i]] = new BlockSource(path, list.OffsetOf(i));
             }
         }
         return local;
@@ -239,10 +243,10 @@ internal sealed class DedupMethod(AgentOptions options, ILogger<DedupMethod> log
         foreach (var index in punch)
         {
             var length = origin.LengthOf(index);
-            if (!NativeFile.PunchHole(handle, BlockList.OffsetOf(index), length))
+            if (!NativeFile.PunchHole(handle, origin.OffsetOf(index), length))
             {
-                zeros ??= new byte[BlockList.BlockSize];
-                RandomAccess.Write(handle, zeros.AsSpan(0, length), BlockList.OffsetOf(index));
+                zeros ??= new byte[ContentChunker.MaxSize];
+                RandomAccess.Write(handle, zeros.AsSpan(0, length), origin.OffsetOf(index));
             }
             progress.AddDone(length);
         }
@@ -253,7 +257,7 @@ internal sealed class DedupMethod(AgentOptions options, ILogger<DedupMethod> log
         int file, List<(int File, int Index)> refetch, ProgressCounter progress, CancellationToken ct)
     {
         var sources = new Dictionary<string, SafeFileHandle>();
-        var buffer = new byte[BlockList.BlockSize];
+        var buffer = new byte[ContentChunker.MaxSize];
         long copied = 0;
         try
         {
@@ -270,7 +274,7 @@ internal sealed class DedupMethod(AgentOptions options, ILogger<DedupMethod> log
                     refetch.Add((file, index));
                     continue;
                 }
-                RandomAccess.Write(target, block, BlockList.OffsetOf(index));
+                RandomAccess.Write(target, block, origin.OffsetOf(index));
                 copied += block.Length;
                 progress.AddDone(block.Length);
             }
@@ -307,7 +311,7 @@ internal sealed class DedupMethod(AgentOptions options, ILogger<DedupMethod> log
         List<BlockFetch> fetch, ProgressCounter progress, CancellationToken ct)
     {
         long fetched = 0;
-        var buffer = new byte[BlockList.BlockSize];
+        var buffer = new byte[ContentChunker.MaxSize];
         foreach (var group in fetch.GroupBy(f => f.File).OrderBy(g => g.Key))
         {
             var wanted = group.OrderBy(f => f.Index).ToList();
@@ -333,7 +337,7 @@ internal sealed class DedupMethod(AgentOptions options, ILogger<DedupMethod> log
                         throw new InvalidDataException($"block {block.Index} of {name} from the origin does not match its hash");
                     foreach (var (file, index) in block.Targets)
                     {
-                        RandomAccess.Write(handles[file], data.Span, BlockList.OffsetOf(index));
+                        RandomAccess.Write(handles[file], data.Span, targets[file].Origin.OffsetOf(index));
                         progress.AddDone(block.Length);
                     }
                     fetched += block.Length;

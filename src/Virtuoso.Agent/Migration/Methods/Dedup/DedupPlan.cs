@@ -39,7 +39,7 @@ internal static class DedupPlan
         var result = new BlockHash?[BlockList.CountFor(newLength)];
         for (var i = 0; i < result.Length; i++)
         {
-            var start = BlockList.OffsetOf(i);
+            var start = BlockList.FixedOffset(i);
             var end = start + BlockList.BlockSize;
             if (i < cached.Count && (cached.Length == newLength || (end <= cached.Length && end <= newLength)))
                 result[i] = cached.Blocks[i];
@@ -126,7 +126,7 @@ internal static class DedupPlan
             var blocks = file.Origin.Blocks;
             for (var i = 0; i < blocks.Length; i++)
                 if (!blocks[i].IsZero && held[i] == blocks[i])
-                    sources.TryAdd(blocks[i], new BlockSource(file.StagingPath, BlockList.OffsetOf(i)));
+                    sources.TryAdd(blocks[i], new BlockSource(file.StagingPath, file.Origin.OffsetOf(i)));
         }
         return sources;
     }

@@ -11,7 +11,7 @@ public sealed class BlockIndexStoreTests : IDisposable
     [Fact]
     public async Task GetOrHash_UnchangedFile_IsHashedOnceEvenAcrossStores()
     {
-        var file = Path.Combine(_dir.Path, "disk");
+        var file = Path.Combine(_dir.Path, "disk.qcow2");
         TestFiles.Random(file, 10L * BlockList.BlockSize, seed: 1);
         var data = _dir.Sub("data");
 
@@ -26,7 +26,7 @@ public sealed class BlockIndexStoreTests : IDisposable
     [Fact]
     public async Task GetOrHash_FileRewritten_IsHashedAgain()
     {
-        var file = Path.Combine(_dir.Path, "disk");
+        var file = Path.Combine(_dir.Path, "disk.qcow2");
         TestFiles.Random(file, 4L * BlockList.BlockSize, seed: 1);
         var store = new BlockIndexStore(_dir.Sub("data"));
         var before = await store.GetOrHashAsync(file, CancellationToken.None);
@@ -42,7 +42,7 @@ public sealed class BlockIndexStoreTests : IDisposable
     [Fact]
     public async Task TryLoad_DamagedIndexEntry_IsIgnored()
     {
-        var file = Path.Combine(_dir.Path, "disk");
+        var file = Path.Combine(_dir.Path, "disk.qcow2");
         TestFiles.Random(file, 2L * BlockList.BlockSize, seed: 1);
         var data = _dir.Sub("data");
         var store = new BlockIndexStore(data);

@@ -19,6 +19,38 @@ public sealed class BlockListTests
     }
 
     [Fact]
+    public void ContentDefined_EncodeThenDecode_KeepsTheChunkLengths()
+    {
+        var list = BlockList.ContentDefined([BlockHash.Of([1]), BlockHash.Zero, BlockHash.Of([2])], [20_000, 70_000, 5]);
+
+        var (decoded, error) = BlockList.Decode(list.Encode());
+
+        Assert.Null(error);
+        Assert.True(decoded!.SameAs(list));
+        Assert.Equal(Chunking.ContentDefined, decoded.Chunking);
+        Assert.Equal(90_000, decoded.OffsetOf(2));
+        Assert.Equal(5, decoded.LengthOf(2));
+        Assert.Equal(90_005, decoded.Length);
+    }
+
+    [Fact]
+    public void ContentDefined_ChunkLongerThanTheMaximum_IsRefused()
+    {
+        var bytes = BlockList.ContentDefined([BlockHash.Of([1])], [100]).Encode();
+        BitConverter.GetBytes(ContentChunker.MaxSize + 1).CopyTo(bytes, 21);
+        BitConverter.GetBytes((long)ContentChunker.MaxSize + 1).CopyTo(bytes, 8);
+
+        Assert.Null(BlockList.Decode(bytes).List);
+    }
+
+    [Theory]
+    [InlineData("disk.qcow2", true)]
+    [InlineData("disk.img", true)]
+    [InlineData("state.bin", false)]
+    public void ChunkingFor_DisksAreFixedStatesContentDefined(string name, bool isFixed) =>
+        Assert.Equal(isFixed ? Chunking.Fixed : Chunking.ContentDefined, BlockList.ChunkingFor(name));
+
+    [Fact]
     public void Of_AllZeroBytes_IsTheZeroMarker()
     {
         Assert.True(BlockHash.Of(new byte[B]).IsZero);

@@ -24,8 +24,9 @@ public sealed class DedupMethodTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static long ListBytes(TransferHarness origin) =>
-        origin.Manifest.Files.Sum(f => 20L + 33L * ((f.Length + Block - 1) / Block)); // upper bound: every block data
+    /// <summary>Bytes of the block lists the origin serves for this export.</summary>
+    private long ListBytes(TransferHarness origin) =>
+        origin.Manifest.Files.Sum(f => (long)_origin.Index.TryLoad(Path.Combine(origin.Directory, f.Name))!.EncodedLength());
 
     [Fact]
     public async Task FirstCopy_IntoEmptyDestination_IsByteIdenticalAndVerified()
@@ -108,7 +109,7 @@ public sealed class DedupMethodTests : IDisposable
 
         origin.AssertIdentical(staging);
         var data = 48L * Block;
-        Assert.InRange(progress[^1].BytesOnWire, data, data + 4096 + 48 * 33 + 64);
+        Assert.Equal(data + ListBytes(origin), progress[^1].BytesOnWire);
         Assert.InRange(TestFiles.AllocatedBytes(Path.Combine(staging, "disk.qcow2")), data, data + 1024 * 1024);
         Assert.Equal(48L * Block + 16L * Block, _origin.Index.BytesHashed); // the hole was not read; written zeros were
     }
@@ -183,6 +184,30 @@ public sealed class DedupMethodTests : IDisposable
 
         Assert.Equal(System.Net.HttpStatusCode.Unauthorized, error.StatusCode);
         Assert.Empty(Directory.GetFileSystemEntries(staging));
+    }
+
+    [Fact]
+    public async Task StateFile_WithBytesInsertedEarly_SendsOnlyTheChunksAroundTheChange()
+    {
+        // A saved memory state shifts when a page early in it changes; content-defined chunks follow the bytes.
+        var state = Path.Combine(_source, "state.bin");
+        var bytes = new byte[8 << 20];
+        new Random(13).NextBytes(bytes);
+        File.WriteAllBytes(state, bytes);
+        var cache = _dir.Sub("cache");
+        await using (var first = await TransferHarness.StartAsync(_origin, _source))
+            await _destination.FetchAsync(first.Fetch(cache), CancellationToken.None);
+        File.WriteAllBytes(state, [.. bytes.AsSpan(0, 1 << 20), .. new byte[] { 1, 2, 3, 4, 5, 6, 7 }, .. bytes.AsSpan(1 << 20)]);
+        await using var origin = await TransferHarness.StartAsync(_origin, _source);
+        var staging = _dir.Sub("staging");
+        var progress = new List<TransferProgress>();
+
+        var verified = await _destination.FetchAsync(origin.Fetch(staging, [cache], progress: progress), CancellationToken.None);
+
+        Assert.True(verified);
+        origin.AssertIdentical(staging);
+        Assert.InRange(progress[^1].BytesOnWire, 1, 2 * ContentChunker.MaxSize + ListBytes(origin));
+        Assert.True(File.Exists(Path.Combine(cache, "state.bin")), "a state file is read from the cache, not moved and patched");
     }
 
     [Fact]
