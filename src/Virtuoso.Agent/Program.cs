@@ -7,6 +7,8 @@ using Virtuoso.Agent.Images;
 using Virtuoso.Agent.Machines;
 using Virtuoso.Agent.Migration.Incoming;
 using Virtuoso.Agent.Migration.Methods;
+using Virtuoso.Agent.Migration.Methods.Dedup;
+using Virtuoso.Agent.Migration.Methods.Rsync;
 using Virtuoso.Agent.Migration.Methods.Scp;
 using Virtuoso.Agent.Migration.Origin;
 using Virtuoso.Agent.Migration.Vmmp;
@@ -54,6 +56,9 @@ builder.Services.AddSingleton<VmmpServer>();
 builder.Services.AddHostedService(services => services.GetRequiredService<VmmpServer>());
 // Transfer methods (design §6.3), one line each; RESULTS and /v1/health list them all.
 builder.Services.AddSingleton<ITransferMethod, ScpMethod>();
+builder.Services.AddSingleton<ITransferMethod, DedupMethod>();
+builder.Services.AddSingleton<RsyncDaemons>(); // the origin's rsync daemons, stopped when their export ends
+builder.Services.AddSingleton<ITransferMethod, RsyncMethod>();
 builder.Services.AddProblemDetails();
 
 var app = builder.Build();

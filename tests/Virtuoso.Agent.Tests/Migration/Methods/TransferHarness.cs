@@ -69,7 +69,8 @@ internal sealed class TransferHarness : IAsyncDisposable
             }
             await next(http);
         });
-        method.MapOriginRoutes(app.MapGroup("/v1/transfer/{id}"));
+        // As OriginEndpoints maps them: one group per method under the export's transfer root.
+        method.MapOriginRoutes(app.MapGroup($"/v1/transfer/{{id}}/{method.Name.ToLowerInvariant()}"));
         await app.StartAsync();
         self = new TransferHarness(app, id, manifest, directory);
         return self;

@@ -23,8 +23,8 @@ namespace Virtuoso.Agent.Migration.Methods.Dedup;
 /// </summary>
 internal sealed class DedupMethod(AgentOptions options, ILogger<DedupMethod> log) : ITransferMethod
 {
-    /// <summary>Route of a file's block list (GET) and of its blocks (POST a list of indices), under /v1/transfer/{id}/.</summary>
-    public const string BlocksRoute = "dedup/blocks/{name}";
+    /// <summary>Route of a file's block list (GET) and of its blocks (POST a list of indices), under /v1/transfer/{id}/dedup/.</summary>
+    public const string BlocksRoute = "blocks/{name}";
     /// <summary>Most block indices one POST may ask for (4096 × 64 KiB = 256 MiB streamed per request).</summary>
     public const int MaxBlocksPerRequest = 4096;
     /// <summary>A request that receives nothing for this long fails (design: a timeout on every external call).</summary>

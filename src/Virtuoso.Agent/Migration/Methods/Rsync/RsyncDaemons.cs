@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using Virtuoso.Agent.Migration.Origin;
 
 namespace Virtuoso.Agent.Migration.Methods.Rsync;
 
@@ -20,9 +21,10 @@ public sealed record RsyncSession(int Port, string Module, string User);
 /// <summary>
 /// The origin's rsync daemons (design §6.3 RSYNC), one per exported machine: <c>rsync --daemon --no-detach</c> as a
 /// child of the agent, listening on the agent's own address, with one read-only module of the machine's files and
-/// the migration token as the password of a generated user. A daemon is stopped by <see cref="Stop"/> when the
-/// export ends, after <see cref="IdleTimeout"/> without a transfer as a safety net, at agent shutdown, and at the next
-/// start of the agent if the agent died and left one behind. Files live in <c>&lt;data&gt;/rsync/&lt;machine&gt;/</c>.
+/// the migration token as the password of a generated user. A daemon is stopped by <see cref="Stop"/>, within
+/// seconds of its export ending (unexport, retirement: the sweep asks the <see cref="ExportRegistry"/>), after
+/// <see cref="IdleTimeout"/> without a connection as a safety net, at agent shutdown, and at the next start of the
+/// agent if the agent died and left one behind. Files live in <c>&lt;data&gt;/rsync/&lt;machine&gt;/</c>.
 /// </summary>
 internal sealed partial class RsyncDaemons : IDisposable
 {
@@ -36,19 +38,22 @@ internal sealed partial class RsyncDaemons : IDisposable
     private readonly Lock _lock = new();
     private readonly Dictionary<Guid, Daemon> _daemons = [];
     private readonly ITimer _sweeper;
+    private readonly Func<Guid, bool> _isExported;
 
-    public RsyncDaemons(AgentOptions options, TimeProvider time, ILogger<RsyncDaemons> log)
-        : this(Path.Combine(options.DataDirectory, "rsync"), "rsync", TimeSpan.FromMinutes(5), time, log) { }
+    public RsyncDaemons(AgentOptions options, ExportRegistry exports, TimeProvider time, ILogger<RsyncDaemons> log)
+        : this(Path.Combine(options.DataDirectory, "rsync"), "rsync", TimeSpan.FromMinutes(5), exports.IsExported, time, log) { }
 
-    internal RsyncDaemons(string root, string rsync, TimeSpan idleTimeout, TimeProvider time, ILogger<RsyncDaemons> log)
+    /// <param name="isExported">Whether a machine is still exported; a daemon whose export ended is stopped at the next sweep.</param>
+    internal RsyncDaemons(string root, string rsync, TimeSpan idleTimeout, Func<Guid, bool> isExported, TimeProvider time, ILogger<RsyncDaemons> log)
     {
         _root = root;
         _rsync = rsync;
         _time = time;
         _log = log;
+        _isExported = isExported;
         IdleTimeout = idleTimeout;
         KillLeftovers();
-        var every = TimeSpan.FromSeconds(Math.Clamp(idleTimeout.TotalSeconds / 4, 1, 30));
+        var every = TimeSpan.FromSeconds(Math.Clamp(idleTimeout.TotalSeconds / 4, 1, 5));
         _sweeper = time.CreateTimer(_ => StopIdle(), null, every, every);
     }
 
@@ -123,7 +128,7 @@ internal sealed partial class RsyncDaemons : IDisposable
         throw new IOException($"rsync daemon for {machine:D} did not start on {address}: {last?.Message}");
     }
 
-    /// <summary>Stops the daemon of <paramref name="machine"/> and its connections, if any. For the end of an export.</summary>
+    /// <summary>Stops the daemon of <paramref name="machine"/> and its connections, if any (the export ended).</summary>
     public void Stop(Guid machine)
     {
         lock (_lock)
@@ -147,6 +152,8 @@ internal sealed partial class RsyncDaemons : IDisposable
             {
                 if (daemon.Process.HasExited)
                     StopLocked(machine, "exited");
+                else if (!_isExported(machine))
+                    StopLocked(machine, "export ended");
                 else if (HasConnections(daemon.Process.Id))
                     daemon.LastActive = now;
                 else if (now - daemon.LastActive >= IdleTimeout)
@@ -214,26 +221,36 @@ internal sealed partial class RsyncDaemons : IDisposable
 
     private static async Task WaitListeningAsync(Process process, IPAddress address, int port, CancellationToken ct)
     {
+        // Watch the kernel's socket table rather than connect: a probe connection would fork a daemon child that
+        // lingers and looks like a transfer under way.
         var deadline = Stopwatch.StartNew();
-        while (true)
+        while (!IsListening(port))
         {
             if (process.HasExited)
                 throw new IOException($"rsync --daemon exited with {process.ExitCode} at start");
-            using var probe = new TcpClient(address.AddressFamily);
-            try
+            if (deadline.Elapsed > TimeSpan.FromSeconds(10))
+                throw new TimeoutException($"rsync --daemon did not listen on {address}:{port} within 10 s");
+            await Task.Delay(20, ct);
+        }
+    }
+
+    /// <summary>Whether some socket listens on TCP <paramref name="port"/> (/proc/net/tcp and tcp6, state 0A).</summary>
+    internal static bool IsListening(int port)
+    {
+        var hex = $":{port:X4} ";
+        foreach (var table in new[] { "/proc/net/tcp", "/proc/net/tcp6" })
+        {
+            if (!File.Exists(table))
+                continue;
+            foreach (var line in File.ReadLines(table).Skip(1))
             {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                timeout.CancelAfter(TimeSpan.FromSeconds(1));
-                await probe.ConnectAsync(address, port, timeout.Token);
-                return;
-            }
-            catch (Exception e) when (e is SocketException || (e is OperationCanceledException && !ct.IsCancellationRequested))
-            {
-                if (deadline.Elapsed > TimeSpan.FromSeconds(10))
-                    throw new TimeoutException($"rsync --daemon did not listen on {address}:{port} within 10 s");
-                await Task.Delay(25, ct);
+                // "  sl  local_address rem_address   st ..."; the local address is field 1, the state field 3.
+                var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (fields.Length > 3 && fields[3] == "0A" && (fields[1] + " ").EndsWith(hex, StringComparison.Ordinal))
+                    return true;
             }
         }
+        return false;
     }
 
     private static int FreePort(IPAddress address)

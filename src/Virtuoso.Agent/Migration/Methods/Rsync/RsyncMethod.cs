@@ -23,8 +23,8 @@ namespace Virtuoso.Agent.Migration.Methods.Rsync;
 /// </summary>
 internal sealed class RsyncMethod(RsyncDaemons daemons, ILogger<RsyncMethod> log) : ITransferMethod
 {
-    /// <summary>Route that starts (or reuses) the export's daemon, under /v1/transfer/{id}/.</summary>
-    public const string SessionRoute = "rsync/session";
+    /// <summary>Route that starts (or reuses) the export's daemon, under /v1/transfer/{id}/rsync/.</summary>
+    public const string SessionRoute = "session";
     /// <summary>rsync gives up on a connection that is silent for this long, and on a connect that takes longer than <see cref="ConnectTimeoutSeconds"/>.</summary>
     public const int IoTimeoutSeconds = 60;
     public const int ConnectTimeoutSeconds = 15;

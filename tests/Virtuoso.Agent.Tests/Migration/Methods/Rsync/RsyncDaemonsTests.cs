@@ -15,7 +15,7 @@ public sealed class RsyncDaemonsTests : IDisposable
 
     public RsyncDaemonsTests()
     {
-        _daemons = new RsyncDaemons(Path.Combine(_dir.Path, "rsync"), "rsync", TimeSpan.FromMinutes(5), _clock, NullLogger<RsyncDaemons>.Instance);
+        _daemons = new RsyncDaemons(Path.Combine(_dir.Path, "rsync"), "rsync", TimeSpan.FromMinutes(5), _ => true, _clock, NullLogger<RsyncDaemons>.Instance);
         _machine = _dir.Sub("machine");
         File.WriteAllText(Path.Combine(_machine, "disk.qcow2"), "disk bytes");
         File.WriteAllText(Path.Combine(_machine, "machine.json"), "{}");
@@ -93,17 +93,37 @@ public sealed class RsyncDaemonsTests : IDisposable
     }
 
     [Fact]
+    public async Task StopIdle_WhenTheExportEnded_StopsTheDaemonAtOnce()
+    {
+        var exported = new HashSet<Guid>();
+        using var daemons = new RsyncDaemons(Path.Combine(_dir.Path, "rsync-exports"), "rsync", TimeSpan.FromMinutes(5), exported.Contains,
+            _clock, NullLogger<RsyncDaemons>.Instance);
+        var id = Guid.NewGuid();
+        exported.Add(id);
+        await daemons.StartAsync(id, _machine, ["disk.qcow2"], IPAddress.Loopback, "t", CancellationToken.None);
+        var pid = daemons.PidOf(id)!.Value;
+        daemons.StopIdle();
+        Assert.Equal(pid, daemons.PidOf(id));
+
+        exported.Remove(id);
+        daemons.StopIdle();
+
+        Assert.Null(daemons.PidOf(id));
+        Assert.False(IsAlive(pid));
+    }
+
+    [Fact]
     public async Task NewRegistry_KillsDaemonsLeftByADeadAgent()
     {
         var root = Path.Combine(_dir.Path, "rsync-leftover");
         var id = Guid.NewGuid();
-        var dead = new RsyncDaemons(root, "rsync", TimeSpan.FromMinutes(5), _clock, NullLogger<RsyncDaemons>.Instance);
+        var dead = new RsyncDaemons(root, "rsync", TimeSpan.FromMinutes(5), _ => true, _clock, NullLogger<RsyncDaemons>.Instance);
         await dead.StartAsync(id, _machine, ["disk.qcow2"], IPAddress.Loopback, "t", CancellationToken.None);
         var pid = dead.PidOf(id)!.Value;
         for (var i = 0; i < 100 && !File.Exists(Path.Combine(root, id.ToString("D"), "pid")); i++)
             await Task.Delay(20);
 
-        using var restarted = new RsyncDaemons(root, "rsync", TimeSpan.FromMinutes(5), _clock, NullLogger<RsyncDaemons>.Instance);
+        using var restarted = new RsyncDaemons(root, "rsync", TimeSpan.FromMinutes(5), _ => true, _clock, NullLogger<RsyncDaemons>.Instance);
 
         Assert.False(IsAlive(pid));
         Assert.Empty(Directory.GetDirectories(root));

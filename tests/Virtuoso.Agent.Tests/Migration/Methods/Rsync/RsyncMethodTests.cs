@@ -18,7 +18,8 @@ public sealed class RsyncMethodTests : IDisposable
 
     public RsyncMethodTests()
     {
-        _daemons = new RsyncDaemons(TestOptions.For(_dir.Sub("origin-data")), TimeProvider.System, NullLogger<RsyncDaemons>.Instance);
+        _daemons = new RsyncDaemons(Path.Combine(_dir.Path, "origin-data", "rsync"), "rsync", TimeSpan.FromMinutes(5), _ => true,
+            TimeProvider.System, NullLogger<RsyncDaemons>.Instance);
         _method = new RsyncMethod(_daemons, NullLogger<RsyncMethod>.Instance);
         _source = _dir.Sub("machine");
     }
