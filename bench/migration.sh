@@ -1,0 +1,331 @@
+#!/usr/bin/env bash
+# Benchmark (issue 4, item 6): migration between two provider agents, each in its own network namespace joined
+# through a virtual switch (veth pairs), once unshaped and once shaped to 100 Mbit/s with tc. The machine: the
+# project's linux-busybox guest with a 2 GB disk holding about 600 MB of data and 512 MB of memory, about 440 MB
+# of which hold data when it is suspended. Workloads, in this order, each moving the machine to the other host:
+#   first    first migration to an empty destination
+#   back     migration back with nothing changed (the destination holds the copy that left it)
+#   1%-clu   1% of the disk (20 MiB) rewritten in one run          4 KiB writes are what a guest does, so
+#   1%-sca   1% of the disk rewritten as 4 KiB writes, scattered   scattered rewrites touch many more blocks
+#   10%-clu  10% rewritten in one run
+#   10%-sca  10% rewritten as scattered 4 KiB writes
+#   ran      the machine resumed, ran 30 s touching some memory, suspended again
+# Contenders, in the same run on the same files: the marketplace's SCP, RSYNC and DEDUP (`virtuoso migrate`, the
+# whole migration: QUERY, REQ, copy, verify, RESP, commit, activate, retire), the `rsync` command line (daemon on
+# the origin, client on the destination, delta against the same cached copy the destination holds) and a plain
+# `cat | socat` copy. Each method runs the whole sequence from the same pristine machine with empty caches; the
+# two command-line contenders run inside DEDUP's sequence, just before it, on identical files.
+# Reports bytes on the wire (both directions of the destination's link, from the veth counters), wall time, each
+# as a ratio to the best contender and to the physical limit: max(bytes to send / link rate, bytes to read / read
+# rate). Writes a Markdown table to stdout and to build/bench-migration/results-<date>.md.
+#
+# Usage: bench/migration.sh [unshaped|shaped|both (default)]
+# Needs root (network namespaces). Takes about 30 minutes for both.
+set -euo pipefail
+source "$(dirname "$0")/../scripts/lib.sh"
+cd "$ROOT"
+MODE=${1:-both}
+[ "$(id -u)" -eq 0 ] || die "the migration benchmark needs root for network namespaces"
+
+require_dotnet
+install_packages "${RUN_PACKAGES[@]}"
+build_guest_image
+build_apps
+
+OUT="$ROOT/build/bench-migration"
+mkdir -p "$OUT"
+W=$(mktemp -d /tmp/vbench-mig.XXXXXX)
+RESULTS="$OUT/results-$(date -u +%Y%m%d-%H%M%S).md"
+SUBNET="10.77.$((RANDOM % 200 + 20))"
+P="vb$((RANDOM % 9000 + 1000))"
+SW="${P}sw"
+ROOTIP="$SUBNET.1"
+declare -A IP=([a]="$SUBNET.2" [b]="$SUBNET.3")
+FE_PORT=5190
+FE="http://127.0.0.1:$FE_PORT"
+pids=()
+
+cleanup() {
+  set +e
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  for f in "$W"/*/machines/*/qemu.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
+  pkill -f "rsync --daemon --no-detach --config=$W" 2>/dev/null
+  wait 2>/dev/null
+  ip netns del "${P}a" 2>/dev/null; ip netns del "${P}b" 2>/dev/null; ip netns del "$SW" 2>/dev/null
+  ip link del "${P}root" 2>/dev/null
+  rm -rf "$W"
+}
+trap cleanup EXIT
+
+# --- the network: a bridge in its own namespace, one port for the front-end (root namespace), one per host ---
+ip netns add "$SW"
+ip -n "$SW" link add br0 type bridge && ip -n "$SW" link set br0 up
+ip link add "${P}root" type veth peer name p-root netns "$SW"
+ip addr add "$ROOTIP/24" dev "${P}root" && ip link set "${P}root" up
+ip -n "$SW" link set p-root master br0 && ip -n "$SW" link set p-root up
+for h in a b; do
+  ip netns add "$P$h"
+  ip link add eth0 netns "$P$h" type veth peer name "p-$h" netns "$SW"
+  ip -n "$P$h" addr add "${IP[$h]}/24" dev eth0
+  ip -n "$P$h" link set eth0 up && ip -n "$P$h" link set lo up
+  ip -n "$SW" link set "p-$h" master br0 && ip -n "$SW" link set "p-$h" up
+done
+in_ns() { local h=$1; shift; ip netns exec "$P$h" "$@"; }
+wire_bytes() { # both directions of host $1's link
+  local d=/sys/class/net/p-$1/statistics
+  echo $(( $(ip netns exec "$SW" cat $d/tx_bytes) + $(ip netns exec "$SW" cat $d/rx_bytes) ))
+}
+shape() { # shape both hosts' links (traffic into each host) to $1 Mbit/s, or remove shaping with "off"
+  for h in a b; do
+    if [ "$1" = off ]; then ip -n "$SW" qdisc del dev "p-$h" root 2>/dev/null || true
+    else ip -n "$SW" qdisc replace dev "p-$h" root tbf rate "${1}mbit" burst 128kb latency 100ms; fi
+  done
+}
+now() { date +%s.%N; }
+ms_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%d", (b - a) * 1000 }'; }
+
+# --- the marketplace: front-end here, one agent per namespace ---
+say "starting the front-end and the agents a (${IP[a]}) and b (${IP[b]})"
+VIRTUOSO_DATA="$W/fe" VIRTUOSO_BILLING_INTERVAL=3600 Virtuoso__VmmpListen="$ROOTIP:7100" \
+  Virtuoso__HostMonitorIntervalSeconds=1 Logging__LogLevel__Default=Warning \
+  dotnet build/frontend/virtuoso-frontend.dll --urls "$FE" >>"$W/frontend.log" 2>&1 &
+pids+=($!)
+wait_http "$FE/healthz" 60 || die "the front-end did not start; see $W/frontend.log"
+for h in a b; do
+  mkdir -p "$W/$h"
+  head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$W/$h/secret"
+  in_ns "$h" dotnet build/agent/virtuoso-agent.dll --name "$h" --urls "http://${IP[$h]}:7001" --data "$W/$h" \
+    --images "$ROOT/build/images" --secret-file "$W/$h/secret" --accelerator tcg --vmmp-port 7101 \
+    >>"$W/$h.log" 2>&1 &
+  pids+=($!)
+  wait_http "http://${IP[$h]}:7001/v1/health" 60 || die "agent $h did not start; see $W/$h.log"
+done
+
+cli() { VIRTUOSO_HOME="$W/cli-$1" ./virtuoso --server "$FE" "${@:2}"; }
+cli p signup bench-provider --password bench-provider-pass --email p@example.com --provider >/dev/null
+cli p login bench-provider --password bench-provider-pass >/dev/null
+for h in a b; do
+  cli p host add "$h" --address "${IP[$h]}" --port 7001 --processor x86_64 --speed 10000 --speed-unit 1000 \
+    --speed-price 0.00001 --memory 8192 --memory-unit 4 --memory-price 0.00001 --running-period 3600 --storage 40000 \
+    --storage-unit 100 --storage-price 0.01 --storage-period 30 --connect-speed 1Gbps --secret "$(cat "$W/$h/secret")" >/dev/null
+done
+cli u signup bench-buyer --password bench-buyer-pass --email u@example.com --buyer >/dev/null
+cli u login bench-buyer --password bench-buyer-pass >/dev/null
+
+where_is() { cli u --json machine "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["host"])'; }
+other() { [ "$1" = a ] && echo b || echo a; }
+mdir() { echo "$W/$1/machines/$2"; }
+type_line() { printf '%s\n' "$3" | socat - "UNIX-CONNECT:$(mdir "$1" "$2")/serial.sock"; }
+wait_serial() { # host id text seconds
+  local i
+  for ((i = 0; i < $4 * 4; i++)); do grep -qF "$3" "$(mdir "$1" "$2")/serial.log" 2>/dev/null && return 0; sleep 0.25; done
+  die "'$3' did not appear on the serial console of $2 within $4 s"
+}
+
+# --- the machine: boot, fill memory, suspend, then 600 MB of data on the disk beyond the guest's file system ---
+DATA_AT=$((1100 * 1048576)) # the root file system ends at 1000 MiB; the guest never touches what lies beyond
+DATA_LEN=$((600 * 1048576))
+make_machine() {
+  local id
+  id=$(cli u --json register --config linux-busybox --memory 512 --disk 2048 --storage-bid 1000 --running-bid 100 \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  cli u store "$id" --host a >/dev/null
+  cli u start "$id" >/dev/null
+  wait_serial a "$id" "Virtuoso guest ready" 120
+  type_line a "$id" "mkdir -p /mnt/m && mount -t tmpfs -o size=470m tmpfs /mnt/m && dd if=/dev/urandom of=/mnt/m/fill bs=1M count=440 2>/dev/null && echo filled-\$((6*7))"
+  wait_serial a "$id" "filled-42" 600
+  cli u suspend "$id" >/dev/null
+  head -c "$DATA_LEN" /dev/urandom >"$W/data.bin"
+  qemu-io -f qcow2 -c "write -q -s $W/data.bin $DATA_AT $DATA_LEN" "$(mdir a "$id")/disk.qcow2" >/dev/null
+  rm -f "$W/data.bin"
+  echo "$id"
+}
+
+# rewrite PERCENT clustered|scattered: rewrites that share of the 2 GiB disk inside the data region, seeded so
+# that every contender's sequence sees the same writes.
+rewrite() { # host id percent kind seed
+  local disk bytes script
+  disk="$(mdir "$1" "$2")/disk.qcow2"
+  bytes=$((2048 * 1048576 * $3 / 100))
+  head -c 4096 /dev/urandom >"$W/page.bin"
+  script="$W/rewrite.qio"
+  if [ "$4" = clustered ]; then
+    head -c "$bytes" /dev/urandom >"$W/run.bin"
+    echo "write -q -s $W/run.bin $((DATA_AT + 64 * 1048576)) $bytes" >"$script"
+  else
+    python3 - "$5" "$bytes" "$DATA_AT" "$DATA_LEN" "$W" >"$script" <<'PY'
+import random, sys
+seed, total, at, length, w = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+rng = random.Random(seed)
+pages = sorted(rng.sample(range(length // 4096), total // 4096))
+# a different page content per write: one 4 KiB page file, written with a pattern that varies
+for i, p in enumerate(pages):
+    print(f"write -q -P {i % 251 + 1} {at + p * 4096} 4096")
+PY
+  fi
+  qemu-io -f qcow2 "$disk" <"$script" >/dev/null
+  rm -f "$W/run.bin" "$W/page.bin"
+}
+
+run_for_a_while() { # host id: resume, run 30 s rewriting 10% of the filled memory, suspend
+  cli u resume "$2" >/dev/null
+  sleep 5
+  type_line "$1" "$2" "dd if=/dev/urandom of=/mnt/m/fill bs=1M count=44 conv=notrunc 2>/dev/null; echo ran-\$((6*7))"
+  wait_serial "$1" "$2" "ran-42" 300
+  sleep 25
+  cli u suspend "$2" >/dev/null
+}
+
+# --- the two command-line contenders, on the files of the machine as they are on the origin right now ---
+RSYNC_PORT=8730
+rsync_cli() { # from to id → "ms bytes"
+  local from=$1 to=$2 id=$3 conf="$W/rsyncd-$from.conf" scratch="$W/$to/scratch" b0 t0 ms
+  printf 'pid file = %s\nuse chroot = no\n[m]\npath = %s\nread only = yes\n' "$W/rsyncd-$from.pid" "$(mdir "$from" "$id")" >"$conf"
+  in_ns "$from" rsync --daemon --no-detach --config="$conf" --address="${IP[$from]}" --port=$RSYNC_PORT &
+  local dpid=$!
+  rm -rf "$scratch"; mkdir -p "$scratch"
+  # the same basis the destination's own migration would use: its cached copy of this machine, if any
+  [ -d "$W/$to/cache/$id" ] && cp --sparse=always "$W/$to/cache/$id"/{disk.qcow2,state.bin} "$scratch"/ 2>/dev/null || true
+  sleep 0.5
+  b0=$(wire_bytes "$to"); t0=$(now)
+  in_ns "$to" rsync -a --inplace --no-whole-file --sparse "rsync://${IP[$from]}:$RSYNC_PORT/m/disk.qcow2" \
+    "rsync://${IP[$from]}:$RSYNC_PORT/m/state.bin" "$scratch/" >/dev/null
+  ms=$(ms_since "$t0")
+  echo "$ms $(( $(wire_bytes "$to") - b0 ))"
+  kill "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null || true
+  rm -rf "$scratch"
+}
+plain_copy() { # from to id → "ms bytes"
+  local from=$1 to=$2 id=$3 b0 t0 f
+  mkdir -p "$W/$to/plain"
+  b0=$(wire_bytes "$to"); t0=$(now)
+  for f in disk.qcow2 state.bin; do
+    in_ns "$to" socat -u "TCP-LISTEN:8731,bind=${IP[$to]},reuseaddr" "CREATE:$W/$to/plain/$f" &
+    local lpid=$!
+    sleep 0.2
+    in_ns "$from" sh -c "cat '$(mdir "$from" "$id")/$f' | socat -u - TCP:${IP[$to]}:8731"
+    wait "$lpid"
+  done
+  echo "$(ms_since "$t0") $(( $(wire_bytes "$to") - b0 ))"
+  rm -rf "$W/$to/plain"
+}
+
+migrate() { # id to method → "ms bytes"
+  local b0 t0
+  b0=$(wire_bytes "$2"); t0=$(now)
+  cli u --json migrate "$1" --host "$2" --method "$3" >"$W/last-migration.json" \
+    || die "migrate $1 to $2 with $3 failed: $(cat "$W/last-migration.json")"
+  echo "$(ms_since "$t0") $(( $(wire_bytes "$2") - b0 ))"
+}
+
+# --- rates for the physical limit ---
+link_rate() { # bytes per second across the a→b link right now
+  local t0
+  in_ns b socat -u "TCP-LISTEN:8732,bind=${IP[b]},reuseaddr" OPEN:/dev/null &
+  local lpid=$!
+  sleep 0.2; t0=$(now)
+  in_ns a sh -c "head -c 536870912 /dev/zero | socat -u - TCP:${IP[b]}:8732"
+  wait "$lpid"
+  awk -v s="$(ms_since "$t0")" 'BEGIN { printf "%d", 536870912 / (s / 1000) }'
+}
+read_rate() { # bytes per second reading the machine's files (what the origin must read at least once)
+  local t0 n
+  t0=$(now); n=$(cat "$@" | wc -c)
+  awk -v s="$(ms_since "$t0")" -v n="$n" 'BEGIN { printf "%d", n / (s / 1000 + 0.001) }'
+}
+
+WORKLOADS=(first back 1%-clu 1%-sca 10%-clu 10%-sca ran)
+declare -A MS BYTES SEND READ
+
+pristine_id=""
+run_sequence() { # method shaped|unshaped
+  local method=$1 id h to w seed=7
+  # every sequence starts from the same pristine machine files, on a, with no caches anywhere
+  for h in a b; do rm -rf "$W/$h/cache" "$W/$h/dedup"; done
+  id=$pristine_id
+  h=$(where_is "$id")
+  if [ "$h" != a ]; then migrate "$id" a SCP >/dev/null; for x in a b; do rm -rf "$W/$x/cache" "$W/$x/dedup"; done; fi
+  cp --sparse=always "$W/pristine"/{disk.qcow2,state.bin} "$(mdir a "$id")"/
+  h=a
+  for w in "${WORKLOADS[@]}"; do
+    case $w in
+      1%-clu) rewrite "$h" "$id" 1 clustered $seed ;;
+      1%-sca) rewrite "$h" "$id" 1 scattered $seed ;;
+      10%-clu) rewrite "$h" "$id" 10 clustered $seed ;;
+      10%-sca) rewrite "$h" "$id" 10 scattered $seed ;;
+      ran) run_for_a_while "$h" "$id" ;;
+    esac
+    to=$(other "$h")
+    if [ "$method" = DEDUP ]; then
+      local files=("$(mdir "$h" "$id")/disk.qcow2" "$(mdir "$h" "$id")/state.bin")
+      READ[$w]=$(stat -c %s "${files[@]}" | awk '{ s += $1 } END { print s }')
+      read -r "MS[$w,rsync-cli]" "BYTES[$w,rsync-cli]" < <(rsync_cli "$h" "$to" "$id")
+      read -r "MS[$w,plain]" "BYTES[$w,plain]" < <(plain_copy "$h" "$to" "$id")
+      RRATE=$(read_rate "${files[@]}")
+    fi
+    read -r "MS[$w,$method]" "BYTES[$w,$method]" < <(migrate "$id" "$to" "$method")
+    say "$w with $method: ${MS[$w,$method]} ms, ${BYTES[$w,$method]} bytes on the wire"
+    h=$to
+  done
+}
+
+# bytes that must cross for each workload (the physical limit's numerator): the whole machine the first time,
+# the rewritten bytes for a rewrite, nothing for an unchanged return; for "ran", what changed in the memory state
+# is not known in advance: the smallest number of bytes any contender put on the wire stands in for it.
+bytes_to_send() { # workload
+  case $1 in
+    first) echo "${READ[first]}" ;;
+    back) echo 0 ;;
+    1%-*) echo $((2048 * 1048576 / 100)) ;;
+    10%-*) echo $((2048 * 1048576 / 10)) ;;
+    ran) for c in SCP RSYNC DEDUP rsync-cli plain; do echo "${BYTES[ran,$c]}"; done | sort -n | head -1 ;;
+  esac
+}
+
+report() { # title link-rate
+  local title=$1 lrate=$2 w c best limit
+  {
+    echo "### $title"
+    echo
+    echo "Link rate (measured, 512 MiB with socat): $((lrate / 1000000)) MB/s; read rate of the machine's files: $((RRATE / 1000000)) MB/s."
+    echo
+    echo "| workload | contender | wall | on the wire | × best wall | × physical limit |"
+    echo "|---|---|---|---|---|---|"
+    for w in "${WORKLOADS[@]}"; do
+      best=$(for c in SCP RSYNC DEDUP rsync-cli plain; do echo "${MS[$w,$c]}"; done | sort -n | head -1)
+      limit=$(awk -v s="$(bytes_to_send "$w")" -v l="$lrate" -v r="${READ[$w]}" -v rr="$RRATE" \
+        'BEGIN { a = s / l * 1000; b = (s > 0 ? r / rr * 1000 : 0); printf "%d", (a > b ? a : b) }')
+      for c in SCP RSYNC DEDUP rsync-cli plain; do
+        awk -v w="$w" -v c="$c" -v ms="${MS[$w,$c]}" -v by="${BYTES[$w,$c]}" -v best="$best" -v lim="$limit" \
+          'BEGIN { printf "| %s | %s | %d ms | %.1f MB | %.2f× | %s |\n", w, c, ms, by / 1e6, ms / best, (lim > 0 ? sprintf("%.2f×", ms / lim) : "—") }'
+      done
+    done
+    echo
+  } | tee -a "$RESULTS"
+}
+
+say "making the machine (boot, fill 440 MB of memory, suspend, 600 MB on the disk)"
+pristine_id=$(make_machine)
+mkdir -p "$W/pristine"
+cp --sparse=always "$(mdir a "$pristine_id")"/{disk.qcow2,state.bin} "$W/pristine"/
+ls -ls "$W/pristine" >&2
+
+{
+  echo "## Migration benchmark, $(date -u +%Y-%m-%d\ %H:%M) UTC"
+  echo
+  echo "Command: \`bench/migration.sh $MODE\` — $(nproc) cores, $(uname -r), QEMU $(qemu-system-x86_64 --version | head -1 | awk '{print $4}'), rsync $(rsync --version | head -1 | awk '{print $3}')."
+  echo "Machine files: $(stat -c '%n %s' "$W/pristine"/* | sed "s|$W/pristine/||" | paste -sd, ) bytes."
+  echo
+} | tee "$RESULTS"
+
+for mode in unshaped shaped; do
+  [ "$MODE" = both ] || [ "$MODE" = "$mode" ] || continue
+  if [ "$mode" = shaped ]; then shape 100; else shape off; fi
+  LRATE=$(link_rate)
+  for method in SCP RSYNC DEDUP; do
+    say "$mode: the sequence with $method"
+    run_sequence "$method"
+  done
+  report "$([ "$mode" = shaped ] && echo "Shaped to 100 Mbit/s" || echo "Unshaped veth")" "$LRATE"
+done
+say "results in $RESULTS"
