@@ -1,0 +1,95 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Virtuoso.EndToEnd.Tests.Support;
+
+/// <summary>
+/// A TCP proxy that flips one byte of what the server sends, once per connection, after the first
+/// <c>threshold</c> bytes of that connection: a bad cable, a broken NIC or a malicious middlebox, for the
+/// "corrupted block" fault of issue 4. Small exchanges (control calls) pass untouched.
+/// </summary>
+internal sealed class CorruptingProxy : IAsyncDisposable
+{
+    private readonly TcpListener _listener;
+    private readonly IPEndPoint _server;
+    private readonly long _threshold;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _accepting;
+    private int _flipped;
+
+    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+    /// <summary>How many bytes were flipped so far.</summary>
+    public int Flipped => Volatile.Read(ref _flipped);
+    /// <summary>Set to false to pass everything untouched from now on.</summary>
+    public volatile bool Corrupt = true;
+
+    private CorruptingProxy(IPAddress listen, IPEndPoint server, long threshold)
+    {
+        _server = server;
+        _threshold = threshold;
+        _listener = new TcpListener(listen, 0);
+        _listener.Start();
+        _accepting = AcceptAsync();
+    }
+
+    public static CorruptingProxy Start(IPAddress listen, IPEndPoint server, long threshold) => new(listen, server, threshold);
+
+    private async Task AcceptAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            TcpClient client;
+            try { client = await _listener.AcceptTcpClientAsync(_stop.Token); }
+            catch (OperationCanceledException) { return; }
+            catch (ObjectDisposedException) { return; }
+            _ = RelayAsync(client);
+        }
+    }
+
+    private async Task RelayAsync(TcpClient client)
+    {
+        using var c = client;
+        using var s = new TcpClient();
+        try
+        {
+            await s.ConnectAsync(_server.Address, _server.Port, _stop.Token);
+            var up = CopyAsync(c.GetStream(), s.GetStream(), corrupt: false);
+            var down = CopyAsync(s.GetStream(), c.GetStream(), corrupt: true);
+            await Task.WhenAny(up, down);
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException) { }
+    }
+
+    private async Task CopyAsync(NetworkStream from, NetworkStream to, bool corrupt)
+    {
+        var buffer = new byte[64 * 1024];
+        long total = 0;
+        var done = false;
+        try
+        {
+            int n;
+            while ((n = await from.ReadAsync(buffer, _stop.Token)) > 0)
+            {
+                if (corrupt && !done && Corrupt && total + n > _threshold)
+                {
+                    var at = (int)Math.Max(0, _threshold - total);
+                    buffer[at] ^= 0x01;
+                    done = true;
+                    Interlocked.Increment(ref _flipped);
+                }
+                total += n;
+                await to.WriteAsync(buffer.AsMemory(0, n), _stop.Token);
+            }
+            to.Socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException) { }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Stop();
+        await _accepting;
+        _stop.Dispose();
+    }
+}
