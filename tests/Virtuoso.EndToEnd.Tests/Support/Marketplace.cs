@@ -38,41 +38,55 @@ internal sealed class Marketplace : IAsyncDisposable
     /// </summary>
     public static async Task<Marketplace> StartOnNetworkAsync(VirtualNetwork network, double billingIntervalSeconds, params string[] hosts)
     {
-        var m = await StartAsync(billingIntervalSeconds);
+        var m = await StartFrontEndAsync(billingIntervalSeconds, $"{network.RootIp}:0", new Dictionary<string, string>
+        {
+            // the fault tests break links and kill agents: notice a silent destination sooner than the default 10 s
+            ["Virtuoso__MigrationHeartbeatTimeoutSeconds"] = "6",
+            ["Virtuoso__MigrationCheckIntervalSeconds"] = "1",
+        });
         m.Network = network;
+        return await m.WithAgentsAsync(hosts);
+    }
+
+    /// <summary>Starts the front-end with a billing pass every <paramref name="billingIntervalSeconds"/>, and an agent per host.</summary>
+    public static async Task<Marketplace> StartAsync(double billingIntervalSeconds, params string[] hosts) =>
+        await (await StartFrontEndAsync(billingIntervalSeconds, "127.0.0.1:0", [])).WithAgentsAsync(hosts);
+
+    private async Task<Marketplace> WithAgentsAsync(string[] hosts)
+    {
         try
         {
-            foreach (var host in hosts) await m.StartAgentAsync(host);
-            return m;
+            foreach (var host in hosts) await StartAgentAsync(host);
+            return this;
         }
         catch
         {
-            await m.DisposeAsync();
+            await DisposeAsync();
             throw;
         }
     }
 
-    /// <summary>Starts the front-end with a billing pass every <paramref name="billingIntervalSeconds"/>, and an agent per host.</summary>
-    public static async Task<Marketplace> StartAsync(double billingIntervalSeconds, params string[] hosts)
+    /// <param name="vmmpListen">Where the front-end's VMMP listener binds; agents learn it from each REQ.</param>
+    private static async Task<Marketplace> StartFrontEndAsync(double billingIntervalSeconds, string vmmpListen, Dictionary<string, string> extra)
     {
         var dir = Directory.CreateTempSubdirectory("vt-e2e-").FullName;
         var port = ServiceProcess.FreePort();
         var url = $"http://127.0.0.1:{port}";
-        var fe = ServiceProcess.Start(Repo.Dll("Virtuoso.FrontEnd", "virtuoso-frontend"), ["--urls", url],
-            new Dictionary<string, string>
-            {
-                ["VIRTUOSO_DATA"] = Path.Combine(dir, "fe"),
-                ["Virtuoso__HostMonitorIntervalSeconds"] = "0.5",
-                ["Virtuoso__PriceAverageIntervalSeconds"] = "2", // market estimates follow the hosts the test adds
-                ["Virtuoso__VmmpListen"] = "127.0.0.1:0", // agents learn it from each REQ
-                ["VIRTUOSO_BILLING_INTERVAL"] = billingIntervalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["Logging__LogLevel__Default"] = "Warning",
-            }, Path.Combine(dir, "frontend.log"));
+        var env = new Dictionary<string, string>
+        {
+            ["VIRTUOSO_DATA"] = Path.Combine(dir, "fe"),
+            ["Virtuoso__HostMonitorIntervalSeconds"] = "0.5",
+            ["Virtuoso__PriceAverageIntervalSeconds"] = "2", // market estimates follow the hosts the test adds
+            ["Virtuoso__VmmpListen"] = vmmpListen,
+            ["VIRTUOSO_BILLING_INTERVAL"] = billingIntervalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Logging__LogLevel__Default"] = "Warning",
+        };
+        foreach (var (k, v) in extra) env[k] = v;
+        var fe = ServiceProcess.Start(Repo.Dll("Virtuoso.FrontEnd", "virtuoso-frontend"), ["--urls", url], env, Path.Combine(dir, "frontend.log"));
         var m = new Marketplace(dir, url, fe);
         try
         {
             await fe.WaitHealthyAsync(url + "/healthz", TimeSpan.FromSeconds(60));
-            foreach (var host in hosts) await m.StartAgentAsync(host);
             return m;
         }
         catch
