@@ -106,27 +106,31 @@ public sealed class MigrationFaultTests
     public async Task DestinationDiskFull_IsRefusedCleanly_AndNothingIsCharged()
     {
         using var net = VirtualNetwork.Create();
-        await using var m = await Marketplace.StartOnNetworkAsync(net, 3600, "alpha", "beta");
-        var id = await SuspendedMachineWithAFileAsync(m);
-        // beta's staging area gets a 24 MB file system: the machine (disk overlay and ~70 MB of memory state) can't fit.
-        var incoming = Path.Combine(m.Agents["beta"].DataDir, "incoming");
+        await using var m = await Marketplace.StartOnNetworkAsync(net, 3600, "alpha");
+        // beta's staging area is a 3 MB file system: the machine (disk overlay and ~70 MB of memory state) can't fit.
+        // Mounted before beta starts: `ip netns exec` gives the agent a copy of the mount table as it is then.
+        var incoming = Path.Combine(m.Dir, "beta", "incoming");
         Directory.CreateDirectory(incoming);
-        Run("mount", $"-t tmpfs -o size=24m vt-full {incoming}");
+        Run("mount", $"-t tmpfs -o size=3m vt-full {incoming}");
         try
         {
+            await m.StartAgentAsync("beta");
+            var id = await SuspendedMachineWithAFileAsync(m);
             var result = await m.CliAsync("b", "--json", "migrate", id.ToString(), "--host", "beta", "--method", "SCP");
             Assert.NotEqual(0, result.ExitCode);
+            Assert.True(result.Stderr.Contains("space", StringComparison.OrdinalIgnoreCase), result.Stderr);
             await AssertOnOneHostAsync(m, id, "alpha", "suspended", 2, except: "beta");
             Assert.Equal(1, await StorageChargesAsync(m, id));
-            Assert.Empty(Directory.EnumerateFileSystemEntries(incoming).Where(e => Path.GetFileName(e).Contains(id.ToString("D"))
-                && Directory.Exists(e) && Directory.EnumerateFiles(e, "*", SearchOption.AllDirectories).Any(f => new FileInfo(f).Length > 1 << 20)));
+            Assert.False(Directory.Exists(Path.Combine(incoming, id.ToString("D"))), "no partial copy is left on beta");
+
+            (await m.CliAsync("b", "resume", id.ToString())).Ok();
+            await AssertGuestHasFileAsync(m, id, "alpha");
         }
         finally
         {
+            await m.Agents["beta"].Process.StopAsync();
             Run("umount", $"-l {incoming}");
         }
-        (await m.CliAsync("b", "resume", id.ToString())).Ok();
-        await AssertGuestHasFileAsync(m, id, "alpha");
     }
 
     [Fact]

@@ -89,10 +89,10 @@ internal sealed class VirtualNetwork : IDisposable
 
     /// <summary>Shapes what the switch sends to <paramref name="host"/> (traffic into that host) to <paramref name="mbit"/> Mbit/s.</summary>
     public void Shape(string host, int mbit) =>
-        InNs(Switch, $"qdisc replace dev {Hosts[host].SwitchPort} root tbf rate {mbit}mbit burst 64kb latency 50ms");
+        Run("tc", $"-n {Switch} qdisc replace dev {Hosts[host].SwitchPort} root tbf rate {mbit}mbit burst 64kb latency 50ms");
 
     /// <summary>Removes the shaping of <paramref name="host"/>'s link.</summary>
-    public void Unshape(string host) => InNs(Switch, $"qdisc del dev {Hosts[host].SwitchPort} root");
+    public void Unshape(string host) => Run("tc", $"-n {Switch} qdisc del dev {Hosts[host].SwitchPort} root");
 
     /// <summary>Bytes that went into <paramref name="host"/> through its link (the switch port's transmit counter).</summary>
     public long BytesInto(string host) => Counter(host, "tx_bytes");
