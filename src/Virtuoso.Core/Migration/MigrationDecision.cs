@@ -25,9 +25,10 @@ public enum DestinationReport
 /// <param name="Resp">The RESP received for it, if any: success and VERSION'.</param>
 /// <param name="HeartbeatOverdue">No HEARTBEAT (nor the start) within the heartbeat timeout.</param>
 /// <param name="DestinationNewVersion">The version the destination holds the copy at (its NewVersion), if it said.</param>
+/// <param name="DestinationError">Why the destination says its copy failed, if it said: the owner is told.</param>
 public sealed record MigrationFacts(
     MigrationPhase Phase, long Version, (bool Success, long Version)? Resp, bool HeartbeatOverdue,
-    DestinationReport Destination, long? DestinationNewVersion);
+    DestinationReport Destination, long? DestinationNewVersion, string? DestinationError = null);
 
 /// <summary>What to do next with a migration.</summary>
 public enum MigrationNext
@@ -76,8 +77,9 @@ public static class MigrationDecision
         }
 
         var next = f.Version + 1;
+        var because = f.DestinationError is { Length: > 0 } error ? $": {error}" : "";
         if (f.Resp is { Success: false })
-            return new(MigrationNext.Revert, "the destination reported the migration failed (RESP FAIL)");
+            return new(MigrationNext.Revert, "the destination reported the migration failed (RESP FAIL)" + because);
         if (f.Resp is { Success: true } bad && bad.Version != next)
             return new(MigrationNext.Revert, $"the destination reported success at version {bad.Version}, not {next}");
 
@@ -90,7 +92,7 @@ public static class MigrationDecision
                 : $"the destination reported success but holds no copy pending at version {next} (it reports {Text(f.Destination)}" +
                   (f.DestinationNewVersion is { } v ? $" at version {v}" : "") + ")");
         if (f.Destination == DestinationReport.Failed)
-            return new(MigrationNext.Revert, "the destination reports the migration failed");
+            return new(MigrationNext.Revert, "the destination reports the migration failed" + because);
         if (f.HeartbeatOverdue)
             return new(MigrationNext.Revert, f.Destination == DestinationReport.Missing
                 ? "the destination no longer knows the migration and sent no heartbeat in time"

@@ -203,6 +203,7 @@ internal sealed partial class MigrationService(
                     HeartbeatOverdue = clock.GetUtcNow() - lastSign > options.Value.HeartbeatTimeout,
                     Destination = MigrationRow.Report(progress, missing),
                     DestinationNewVersion = progress?.NewVersion,
+                    DestinationError = progress?.Error,
                 };
             }
             var step = MigrationDecision.Decide(facts);

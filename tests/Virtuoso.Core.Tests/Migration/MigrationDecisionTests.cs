@@ -31,6 +31,15 @@ public sealed class MigrationDecisionTests
         Assert.Equal(Commit, Open((true, V + 1), false, Active, V + 1).Next);
 
     [Fact]
+    public void RespFail_TellsTheOwnerTheDestinationsReason()
+    {
+        var step = MigrationDecision.Decide(new MigrationFacts(MigrationPhase.Open, V, (false, V), false, Failed, null,
+            "this host has 3000000 bytes free under /data/incoming, the machine needs 75000000"));
+        Assert.Equal(Revert, step.Next);
+        Assert.EndsWith(": this host has 3000000 bytes free under /data/incoming, the machine needs 75000000", step.Reason);
+    }
+
+    [Fact]
     public void RespFail_Reverts_EvenIfTheDestinationLooksPending()
     {
         var step = Open((false, V), false, Pending, V + 1);

@@ -118,7 +118,7 @@ public sealed class MigrationFaultTests
             var id = await SuspendedMachineWithAFileAsync(m);
             var result = await m.CliAsync("b", "--json", "migrate", id.ToString(), "--host", "beta", "--method", "SCP");
             Assert.NotEqual(0, result.ExitCode);
-            Assert.True(result.Stderr.Contains("space", StringComparison.OrdinalIgnoreCase), result.Stderr);
+            Assert.True(result.Stderr.Contains("free", StringComparison.OrdinalIgnoreCase), result.Stderr);
             await AssertOnOneHostAsync(m, id, "alpha", "suspended", 2, except: "beta");
             Assert.Equal(1, await StorageChargesAsync(m, id));
             Assert.False(Directory.Exists(Path.Combine(incoming, id.ToString("D"))), "no partial copy is left on beta");
