@@ -4,9 +4,10 @@ using System.Net.Sockets;
 namespace Virtuoso.EndToEnd.Tests.Support;
 
 /// <summary>
-/// A TCP proxy that flips one byte of what the server sends, once per connection, after the first
-/// <c>threshold</c> bytes of that connection: a bad cable, a broken NIC or a malicious middlebox, for the
-/// "corrupted block" fault of issue 4. Small exchanges (control calls) pass untouched.
+/// A TCP proxy that flips one byte in every <c>threshold</c> bytes the server sends on a connection (the first
+/// after <c>threshold</c> bytes): a bad cable, a broken NIC or a malicious middlebox, for the "corrupted block" fault
+/// of issue 4. Small exchanges (control calls) pass untouched; every large transfer is hit, even on a kept-alive
+/// connection that carried an earlier one.
 /// </summary>
 internal sealed class CorruptingProxy : IAsyncDisposable
 {
@@ -64,17 +65,16 @@ internal sealed class CorruptingProxy : IAsyncDisposable
     {
         var buffer = new byte[64 * 1024];
         long total = 0;
-        var done = false;
+        var next = _threshold;
         try
         {
             int n;
             while ((n = await from.ReadAsync(buffer, _stop.Token)) > 0)
             {
-                if (corrupt && !done && Corrupt && total + n > _threshold)
+                while (corrupt && Corrupt && total + n > next)
                 {
-                    var at = (int)Math.Max(0, _threshold - total);
-                    buffer[at] ^= 0x01;
-                    done = true;
+                    buffer[(int)(next - total)] ^= 0x01;
+                    next += _threshold;
                     Interlocked.Increment(ref _flipped);
                 }
                 total += n;
