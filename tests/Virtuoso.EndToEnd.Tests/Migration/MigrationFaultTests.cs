@@ -159,6 +159,53 @@ public sealed class MigrationFaultTests
         await AssertGuestHasFileAsync(m, id, "beta");
     }
 
+    [Fact]
+    public async Task FrontEndKilledAfterRespBeforeCommit_OnRestartCompletesOrRevertsConsistently()
+    {
+        using var net = VirtualNetwork.Create();
+        await using var m = await Marketplace.StartOnNetworkAsync(net, 3600, "alpha", "beta");
+        var id = await SuspendedMachineWithAFileAsync(m);
+        net.Shape("beta", 40);
+
+        var migrate = m.CliAsync("b", "--json", "migrate", id.ToString(), "--host", "beta", "--method", "SCP");
+        await WaitCopyingAsync(m, "beta", id);
+        // Hold the database's write lock from outside, as a stalled disk would: the front-end can read, but it cannot
+        // record the RESP nor commit. Once the destination has sent RESP SUCCESS (its copy is pending), kill it.
+        await using (var blocker = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={m.Database};Pooling=False"))
+        {
+            await blocker.OpenAsync();
+            await using (var begin = blocker.CreateCommand())
+            {
+                begin.CommandText = "BEGIN IMMEDIATE";
+                await begin.ExecuteNonQueryAsync();
+            }
+            await WaitAsync(async () => await IncomingPhaseAsync(m, "beta", id) == MigrationPhases.Pending, "beta holds the copy pending (RESP sent)");
+            await Task.Delay(1000);
+            await m.KillFrontEndAsync();
+        }
+        var cut = await migrate;
+        Assert.NotEqual(0, cut.ExitCode);
+        net.Unshape("beta");
+
+        await m.RestartFrontEndAsync();
+        await WaitAsync(async () =>
+            (await m.CliAsync("b", "--json", "machine", id.ToString())).Ok().Json.GetProperty("state").GetString() != "migrating",
+            "the restarted front-end completes or reverts the migration", TimeSpan.FromSeconds(90));
+        var host = (await m.CliAsync("b", "--json", "machine", id.ToString())).Ok().Json.GetProperty("host").GetString()!;
+        if (host == "beta")
+        {
+            await AssertOnOneHostAsync(m, id, "beta", "suspended", 3);
+            Assert.Equal(2, await StorageChargesAsync(m, id));
+        }
+        else
+        {
+            await AssertOnOneHostAsync(m, id, "alpha", "suspended", 2, except: "beta");
+            Assert.Equal(1, await StorageChargesAsync(m, id));
+        }
+        (await m.CliAsync("b", "resume", id.ToString())).Ok();
+        await AssertGuestHasFileAsync(m, id, host);
+    }
+
     // ---- the machine and the checks ----
 
     private const string FileLine = "migrated-file-$((6*7))";

@@ -15,7 +15,10 @@ internal sealed class Marketplace : IAsyncDisposable
     private readonly List<ServiceProcess> _processes = [];
     public string Dir { get; }
     public string Url { get; }
-    public ServiceProcess FrontEnd { get; }
+    public ServiceProcess FrontEnd { get; private set; }
+    private Dictionary<string, string> _frontEndEnv = [];
+    /// <summary>The front-end's SQLite database file.</summary>
+    public string Database => Path.Combine(Dir, "fe", "virtuoso.db");
     public Dictionary<string, Agent> Agents { get; } = [];
 
     /// <summary>The network namespaces the agents run in, or null when they all share loopback.</summary>
@@ -83,7 +86,7 @@ internal sealed class Marketplace : IAsyncDisposable
         };
         foreach (var (k, v) in extra) env[k] = v;
         var fe = ServiceProcess.Start(Repo.Dll("Virtuoso.FrontEnd", "virtuoso-frontend"), ["--urls", url], env, Path.Combine(dir, "frontend.log"));
-        var m = new Marketplace(dir, url, fe);
+        var m = new Marketplace(dir, url, fe) { _frontEndEnv = env };
         try
         {
             await fe.WaitHealthyAsync(url + "/healthz", TimeSpan.FromSeconds(60));
@@ -94,6 +97,17 @@ internal sealed class Marketplace : IAsyncDisposable
             await m.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>Kills the front-end (SIGKILL: no shutdown code runs), then starts it again on the same port and data.</summary>
+    public async Task KillFrontEndAsync() => await FrontEnd.StopAsync();
+
+    public async Task RestartFrontEndAsync()
+    {
+        await FrontEnd.StopAsync();
+        FrontEnd = ServiceProcess.Start(Repo.Dll("Virtuoso.FrontEnd", "virtuoso-frontend"), ["--urls", Url], _frontEndEnv, Path.Combine(Dir, "frontend.log"));
+        _processes.Add(FrontEnd);
+        await FrontEnd.WaitHealthyAsync(Url + "/healthz", TimeSpan.FromSeconds(60));
     }
 
     public async Task<Agent> StartAgentAsync(string name)
