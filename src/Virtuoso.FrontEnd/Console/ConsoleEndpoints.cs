@@ -10,7 +10,7 @@ namespace Virtuoso.FrontEnd.Console;
 
 /// <summary>
 /// The console in the browser (design §7): the ticket call of the API, the same-origin WebSocket the page opens with
-/// the ticket, the console page itself, and noVNC from Debian's <c>novnc</c> package at <c>/novnc/</c> (no CDN).
+/// the ticket, the console page's script (the page is <c>Web/Machines/Console.cshtml</c>), and noVNC from Debian's <c>novnc</c> package at <c>/novnc/</c> (no CDN).
 /// </summary>
 internal static partial class ConsoleEndpoints
 {
@@ -46,14 +46,9 @@ internal static partial class ConsoleEndpoints
 
         app.MapGet(WebSocketPath, ConnectAsync).ExcludeFromDescription();
 
-        app.MapGet("/machines/{id:guid}/console", (HttpContext context) =>
-        {
-            SecurityHeaders(context);
-            return Results.Text(Page("console.html"), "text/html; charset=utf-8");
-        }).ExcludeFromDescription();
         app.MapGet("/console/console.js", (HttpContext context) =>
         {
-            SecurityHeaders(context);
+            context.Response.Headers.XContentTypeOptions = "nosniff";
             return Results.Text(Page("console.js"), "text/javascript; charset=utf-8");
         }).ExcludeFromDescription();
     }
@@ -92,14 +87,9 @@ internal static partial class ConsoleEndpoints
         Uri.TryCreate(origin, UriKind.Absolute, out var uri)
         && string.Equals(uri.IsDefaultPort ? uri.Host : $"{uri.Host}:{uri.Port}", request.Host.Value, StringComparison.OrdinalIgnoreCase);
 
-    private static void SecurityHeaders(HttpContext context)
-    {
-        var h = context.Response.Headers;
-        // Scripts only from this site (the page's own file and noVNC's modules); the WebSocket only to this site.
-        h.ContentSecurityPolicy = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
-        h.XContentTypeOptions = "nosniff";
-        h["Referrer-Policy"] = "no-referrer";
-    }
+    /// <summary>The console page's policy: scripts only from this site (its own and noVNC's modules), the WebSocket only to this site.</summary>
+    public const string ContentSecurityPolicy =
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
 
     private static readonly Dictionary<string, string> Pages = new();
 

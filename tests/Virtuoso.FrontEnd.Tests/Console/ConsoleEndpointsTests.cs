@@ -144,12 +144,44 @@ public abstract class ConsoleEndpointsTests<TMarket>(TMarket market) : IClassFix
     }
 
     [Fact]
-    public async Task ConsolePage_AndNoVnc_AreServedByTheFrontEndItself()
+    public async Task ConsolePage_IsTheOwnersOnly_ItsTicketNeedsTheAntiforgeryToken_AndNoVncIsServedByTheFrontEndItself()
     {
-        var page = await market.Anonymous().GetAsync($"/machines/{Guid.NewGuid():D}/console");
-        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
-        Assert.Contains("default-src 'self'", page.Headers.GetValues("Content-Security-Policy").Single());
-        Assert.Contains("/console/console.js", await page.Content.ReadAsStringAsync());
+        await RoomyHostOnlineAsync();
+        var web = await WebUser.SignupAsync(market, Roles.Buyer, "console-web");
+        var api = await web.ApiAsync(market);
+        var (machine, _) = await api.StoredMachineAsync();
+        await api.ActAsync(machine.Id, "start");
+        var path = $"/machines/{machine.Id:D}/console";
+
+        var page = await web.GetAsync(path);
+        Assert.Equal(HttpStatusCode.OK, page.Status);
+        Assert.Contains("default-src 'self'", page.Response.Headers.GetValues("Content-Security-Policy").Single());
+        Assert.Contains("/console/console.js", page.Html);
+        var token = page.AntiforgeryToken ?? throw new InvalidOperationException("no anti-forgery token on the console page");
+
+        // Without the token the ticket is refused (a page of another site cannot make the browser ask for one).
+        Assert.Equal(HttpStatusCode.BadRequest, (await web.PostRawAsync(path + "?handler=ticket", new())).Status);
+        var answer = await web.PostRawAsync(path + "?handler=ticket", new() { ["__RequestVerificationToken"] = token });
+        Assert.Equal(HttpStatusCode.OK, answer.Status);
+        var ticket = JsonSerializer.Deserialize<ConsoleTicketResponse>(answer.Html, JsonSerializerOptions.Web)!;
+        Assert.Equal(market.Spare.ConsolePassword(machine.Id), ticket.Password);
+        var ws = await ConnectAsync(market.Factory, ticket.WebSocketPath);
+        Assert.Equal("RFB 003.008\n", await ReceiveTextAsync(ws));
+        await ws.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", Timeout());
+
+        // Another buyer sees the page of a machine that does not exist; a visitor is sent to log in.
+        var other = await WebUser.SignupAsync(market, Roles.Buyer, "console-web-other");
+        var theirs = await other.GetAsync(path);
+        var missing = await other.GetAsync($"/machines/{Guid.NewGuid():D}/console");
+        Assert.Equal((HttpStatusCode.NotFound, ErrorCodes.NotFound), (theirs.Status, theirs.ProblemCode));
+        Assert.Equal(missing.Problem, theirs.Problem);
+        Assert.Equal(HttpStatusCode.Redirect, (await WebUser.Anonymous(market).GetAsync(path)).Status);
+
+        // A stopped machine's page says why there is no console.
+        await api.ActAsync(machine.Id, "stop");
+        var stopped = await web.GetAsync(path);
+        Assert.Equal((HttpStatusCode.Conflict, ErrorCodes.InvalidState), (stopped.Status, stopped.ProblemCode));
+
         var script = await market.Anonymous().GetStringAsync("/console/console.js");
         Assert.Contains("import RFB from '/novnc/core/rfb.js'", script);
         var rfb = await market.Anonymous().GetAsync("/novnc/core/rfb.js");
@@ -162,10 +194,18 @@ public abstract class ConsoleEndpointsTests<TMarket>(TMarket market) : IClassFix
 
     private async Task<(Session Buyer, Guid Id)> RunningMachineAsync()
     {
+        await RoomyHostOnlineAsync();
         var buyer = await market.SharedBuyerAsync();
         var (machine, _) = await buyer.StoredMachineAsync();
         await buyer.ActAsync(machine.Id, "start");
         return (buyer, machine.Id);
+    }
+
+    /// <summary>A host just added is offline until the host monitor's first check of its agent.</summary>
+    private async Task RoomyHostOnlineAsync()
+    {
+        var name = (await market.RoomyHostAsync()).Name;
+        await WaitUntilAsync(() => market.Provider.HostAsync(name).GetAwaiter().GetResult().Online, $"host {name} never came online");
     }
 
     private static async Task<ConsoleTicketResponse> TicketAsync(Session buyer, Guid id) =>
