@@ -1,9 +1,9 @@
 namespace Virtuoso.FrontEnd.Web;
 
 /// <summary>
-/// The web's addresses in one place. The migration pages (<see cref="Migrate"/>, <see cref="Migration"/>) and the
-/// console page (<see cref="Console"/>) are linked from a machine as soon as its actions include migrate,
-/// migration-status or console (<c>MachineRow.OfferedActions</c>): the helpers building them add the action there.
+/// The web's addresses in one place. A machine links to <see cref="Migrate"/>, <see cref="Migration"/> and
+/// <see cref="Console"/> when its actions (<c>MachineRow.OfferedActions</c>) include migrate, migration-status or
+/// console; the console page is served by <c>Console/</c>.
 /// </summary>
 internal static class WebRoutes
 {
