@@ -3,7 +3,7 @@ namespace Virtuoso.FrontEnd.Web;
 /// <summary>
 /// The web's addresses in one place. A machine links to <see cref="Migrate"/>, <see cref="Migration"/> and
 /// <see cref="Console"/> when its actions (<c>MachineRow.OfferedActions</c>) include migrate, migration-status or
-/// console; the console page is served by <c>Console/</c>.
+/// console; the console page is <c>Web/Machines/Console.cshtml</c>.
 /// </summary>
 internal static class WebRoutes
 {
