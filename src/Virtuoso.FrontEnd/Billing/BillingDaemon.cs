@@ -54,20 +54,20 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
             ct.ThrowIfCancellationRequested();
             var (s, r, u) = await db.WriteAsync(async (c, tx) =>
             {
-                var rows = (await c.QueryAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE {db.In("id", "ids")} ORDER BY id{db.ForUpdate}", new { ids = batch }, tx)).ToList();
+                var rows = (await c.QueryAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE {db.InList("id", "ids")} ORDER BY id{db.ForUpdate}",
+                    new { ids = db.ListValue(batch) }, tx)).ToList();
                 var owners = (await c.QueryAsync<(string Name, string Owner)>("SELECT name, owner FROM hosts", transaction: tx)).ToDictionary(h => h.Name, h => h.Owner);
-                await ledger.LockAsync(c, tx, rows.Where(m => m.Host is not null && owners.ContainsKey(m.Host)).SelectMany(m => new[] { m.Owner, owners[m.Host!] }));
-                var balances = new Dictionary<string, decimal>();
+                var parties = rows.Where(m => m.Host is not null && owners.ContainsKey(m.Host)).SelectMany(m => new[] { m.Owner, owners[m.Host!] })
+                    .Distinct().ToList();
+                await ledger.LockAsync(c, tx, parties);
+                // Every balance the batch touches, read once; written back once at the end.
+                var balances = await ledger.BalancesAsync(c, tx, parties);
                 var deltas = new Dictionary<string, decimal>();
                 int sc = 0, rc = 0;
                 var u = new List<(Guid, string, string)>();
                 var updates = new List<object>(rows.Count);
 
-                async Task<decimal> Available(string account)
-                {
-                    if (!balances.TryGetValue(account, out var b)) balances[account] = b = (await ledger.BalanceAsync(c, tx, account)).Dollars;
-                    return b + deltas.GetValueOrDefault(account);
-                }
+                decimal Available(string account) => balances[account] + deltas.GetValueOrDefault(account);
                 var inserter = new Ledger.Inserter(c, tx);
                 var appender = events.AppenderFor(c, tx);
                 async Task<bool> Charge(MachineRow m, string key, string kind, Money amount, string provider)
@@ -102,9 +102,9 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
                         var runningBegun = BillingPlan.RunningPeriodsBegun(rt, period, now);
                         for (var k = rt.PeriodsCharged + 1; k <= runningBegun; k++)
                         {
-                            if (await Available(m.Owner) < runningPrice.Dollars)
+                            if (Available(m.Owner) < runningPrice.Dollars)
                             {
-                                u.Add((id, m.Owner, $"your balance {Money.Format(await Available(m.Owner))} does not cover the running charge of {runningPrice} for period {k}"));
+                                u.Add((id, m.Owner, $"your balance {Money.Format(Available(m.Owner))} does not cover the running charge of {runningPrice} for period {k}"));
                                 break;
                             }
                             if (await Charge(m, ChargeKey.Running(id, m.Stay, k), TransferKinds.Running, runningPrice, provider)) { rc++; notes.Add($"running period {k}: {runningPrice}"); }
@@ -120,7 +120,7 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
                 // One statement, prepared once and run for each machine (Dapper's list form), instead of one parsed per machine.
                 await c.ExecuteAsync("UPDATE machines SET storage_periods_charged = @s, next_storage_at = @ns, running_periods_charged = @r, running_due_at = @rd WHERE id = @Id",
                     updates, tx);
-                await ledger.ApplyAsync(c, tx, deltas);
+                await ledger.ApplyAsync(c, tx, deltas, balances);
                 return (sc, rc, u);
             });
             storage += s; running += r; unpaid.AddRange(u);

@@ -106,6 +106,35 @@ internal sealed class Ledger(Database db)
         }
     }
 
+    /// <summary>
+    /// The balances of <paramref name="accounts"/>, read in one statement (the billing daemon reads a batch's accounts once, after
+    /// <see cref="LockAsync"/>, and writes them back once with <see cref="ApplyAsync(DbConnection, DbTransaction, IReadOnlyDictionary{string, decimal}, IReadOnlyDictionary{string, decimal})"/>).
+    /// </summary>
+    public async Task<Dictionary<string, decimal>> BalancesAsync(DbConnection c, DbTransaction tx, IReadOnlyCollection<string> accounts)
+    {
+        var balances = (await c.QueryAsync<(string Username, string Balance)>(
+                $"SELECT username, balance FROM accounts WHERE {db.InList("username", "accounts")}{db.ForUpdate}", new { accounts = db.ListValue(accounts) }, tx))
+            .ToDictionary(a => a.Username, a => Decimals.Parse(a.Balance), StringComparer.Ordinal);
+        if (accounts.FirstOrDefault(a => !balances.ContainsKey(a)) is { } missing) throw new InvalidOperationException($"account {missing} does not exist");
+        return balances;
+    }
+
+    /// <summary>
+    /// Adds each delta to its account's balance as read by <see cref="BalancesAsync"/> in this transaction, in one statement.
+    /// </summary>
+    public async Task ApplyAsync(DbConnection c, DbTransaction tx, IReadOnlyDictionary<string, decimal> deltas, IReadOnlyDictionary<string, decimal> balances)
+    {
+        var changed = deltas.Where(d => d.Value != 0).OrderBy(d => d.Key, StringComparer.Ordinal)
+            .Select(d => (Account: d.Key, Balance: Money.Format(balances[d.Key] + d.Value))).ToList();
+        if (changed.Count == 0) return;
+        if (db.Dialect == Dialect.Postgres)
+            await c.ExecuteAsync("UPDATE accounts SET balance = v.balance FROM unnest(@names, @values) AS v(username, balance) WHERE accounts.username = v.username",
+                new { names = changed.Select(x => x.Account).ToArray(), values = changed.Select(x => x.Balance).ToArray() }, tx);
+        else
+            await c.ExecuteAsync("UPDATE accounts SET balance = j.value ->> 1 FROM json_each(@rows) AS j WHERE accounts.username = j.value ->> 0",
+                new { rows = System.Text.Json.JsonSerializer.Serialize(changed.Select(x => new[] { x.Account, x.Balance })) }, tx);
+    }
+
     public async Task<Money> BalanceAsync(DbConnection c, DbTransaction? tx, string account) =>
         new(decimal.Parse(await c.ExecuteScalarAsync<string>(
             "SELECT balance FROM accounts WHERE username = @account" + (tx is null ? "" : db.ForUpdate), new { account }, tx)
