@@ -65,7 +65,10 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
                 var deltas = new Dictionary<string, decimal>();
                 int sc = 0, rc = 0;
                 var u = new List<(Guid, string, string)>();
-                var updates = new List<object>(rows.Count);
+                // Each machine's row is updated only in the columns that changed: an unchanged due time keeps its index entry.
+                var storageUpdates = new List<object>(rows.Count);
+                var runningUpdates = new List<object>(rows.Count);
+                var bothUpdates = new List<object>();
 
                 decimal Available(string account) => balances[account] + deltas.GetValueOrDefault(account);
                 var inserter = new Ledger.Inserter(c, tx);
@@ -112,14 +115,25 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
                         }
                     }
                     var runningDue = BillingPlan.RunningDueAt(rt with { PeriodsCharged = paid }, period);
-                    updates.Add(new { s = Math.Max(storageBegun, m.StoragePeriodsCharged), ns = BillingPlan.StoragePeriodStart(arrived, days, Math.Max(storageBegun, m.StoragePeriodsCharged) + 1).ToUnixTimeMilliseconds(),
-                                      r = paid, rd = runningDue?.ToUnixTimeMilliseconds(), m.Id });
+                    var storageCharged = Math.Max(storageBegun, m.StoragePeriodsCharged);
+                    var nextStorage = BillingPlan.StoragePeriodStart(arrived, days, storageCharged + 1).ToUnixTimeMilliseconds();
+                    var rd = runningDue?.ToUnixTimeMilliseconds();
+                    var storageChanged = storageCharged != m.StoragePeriodsCharged || nextStorage != m.NextStorageAt;
+                    var runningChanged = paid != m.RunningPeriodsCharged || rd != m.RunningDueAt;
+                    if (storageChanged && runningChanged) bothUpdates.Add(new { s = storageCharged, ns = nextStorage, r = paid, rd, m.Id });
+                    else if (storageChanged) storageUpdates.Add(new { s = storageCharged, ns = nextStorage, m.Id });
+                    else if (runningChanged) runningUpdates.Add(new { r = paid, rd, m.Id });
                     if (notes.Count > 0)
                         await appender.AppendAsync("charged", id, m.Owner, $"charged on {m.Host}: {string.Join("; ", notes)}");
                 }
                 // One statement, prepared once and run for each machine (Dapper's list form), instead of one parsed per machine.
-                await c.ExecuteAsync("UPDATE machines SET storage_periods_charged = @s, next_storage_at = @ns, running_periods_charged = @r, running_due_at = @rd WHERE id = @Id",
-                    updates, tx);
+                if (storageUpdates.Count > 0)
+                    await c.ExecuteAsync("UPDATE machines SET storage_periods_charged = @s, next_storage_at = @ns WHERE id = @Id", storageUpdates, tx);
+                if (runningUpdates.Count > 0)
+                    await c.ExecuteAsync("UPDATE machines SET running_periods_charged = @r, running_due_at = @rd WHERE id = @Id", runningUpdates, tx);
+                if (bothUpdates.Count > 0)
+                    await c.ExecuteAsync("UPDATE machines SET storage_periods_charged = @s, next_storage_at = @ns, running_periods_charged = @r, running_due_at = @rd WHERE id = @Id",
+                        bothUpdates, tx);
                 await ledger.ApplyAsync(c, tx, deltas, balances);
                 return (sc, rc, u);
             });
