@@ -19,7 +19,11 @@ namespace Virtuoso.FrontEnd.Billing;
 internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog events, MachineService machines,
     TimeProvider clock, IOptions<MarketOptions> options, ILogger<BillingDaemon> log) : BackgroundService
 {
-    private const int BatchSize = 500;
+    // Machines per transaction. Other writers wait for one batch, not the whole pass; but each commit writes every page the
+    // batch changed (random pages of the ledger's, events' and due-time indexes), so smaller batches rewrite the same pages
+    // many times: 500 cost ~40% more than 5,000 in bench/billing.sh (docs/benchmarks.md). A batch of 5,000 holds SQLite's
+    // write lock for a few hundred milliseconds.
+    private const int BatchSize = 5000;
 
     /// <summary>What one pass did.</summary>
     public sealed record PassResult(int Machines, int StorageCharges, int RunningCharges, IReadOnlyList<Guid> Suspended);
