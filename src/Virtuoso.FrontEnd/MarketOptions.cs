@@ -21,6 +21,13 @@ internal sealed class MarketOptions
 
     /// <summary>Seconds between billing passes (design §4; also VIRTUOSO_BILLING_INTERVAL).</summary>
     public double BillingIntervalSeconds { get; set; } = 60;
+    /// <summary>
+    /// Machines a billing pass charges per transaction (<c>Virtuoso:BillingBatchSize</c>). Other writers wait for one batch,
+    /// not the whole pass; but each commit writes every page its batch changed (random pages of the ledger's, events' and
+    /// due-time indexes), so small batches rewrite the same pages many times: 500 cost ~40% more than 5,000 in
+    /// bench/billing.sh (docs/benchmarks.md). A batch of 5,000 holds the write lock for a few hundred milliseconds.
+    /// </summary>
+    public int BillingBatchSize { get; set; } = 5000;
     /// <summary>Seconds between market-estimate updates (§6.1.9: 60 by default).</summary>
     public double PriceAverageIntervalSeconds { get; set; } = 60;
     /// <summary>Whether this replica runs the daemons (tests drive passes by hand with a fake clock).</summary>

@@ -19,11 +19,7 @@ namespace Virtuoso.FrontEnd.Billing;
 internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog events, MachineService machines,
     TimeProvider clock, IOptions<MarketOptions> options, ILogger<BillingDaemon> log) : BackgroundService
 {
-    // Machines per transaction. Other writers wait for one batch, not the whole pass; but each commit writes every page the
-    // batch changed (random pages of the ledger's, events' and due-time indexes), so smaller batches rewrite the same pages
-    // many times: 500 cost ~40% more than 5,000 in bench/billing.sh (docs/benchmarks.md). A batch of 5,000 holds SQLite's
-    // write lock for a few hundred milliseconds.
-    private const int BatchSize = 5000;
+
 
     /// <summary>What one pass did.</summary>
     public sealed record PassResult(int Machines, int StorageCharges, int RunningCharges, IReadOnlyList<Guid> Suspended);
@@ -53,7 +49,7 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
             "SELECT id FROM due ORDER BY id", new { nowMs }))).ToList();
         int storage = 0, running = 0;
         var unpaid = new List<(Guid Id, string Owner, string Message)>();
-        foreach (var batch in due.Chunk(BatchSize))
+        foreach (var batch in due.Chunk(Math.Max(1, options.Value.BillingBatchSize)))
         {
             ct.ThrowIfCancellationRequested();
             var (s, r, u) = await db.WriteAsync(async (c, tx) =>

@@ -205,6 +205,8 @@ internal sealed class BillingFrontEnd(string databaseSetting, string dataDir, Fa
         builder.UseSetting("Virtuoso:HostOnlineWindowSeconds", "1000000000");
         builder.UseSetting("Virtuoso:SessionDays", "36500");
         builder.UseSetting("Virtuoso:HostMonitorIntervalSeconds", "3600");
+        // Batches of 500 (production: 5,000), so that the safety tests cross batch boundaries with ~1,000 machines.
+        builder.UseSetting("Virtuoso:BillingBatchSize", "500");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
         builder.UseSetting("Logging:LogLevel:Virtuoso.FrontEnd.Billing.BillingDaemon", "None");
         builder.UseSetting("Logging:LogLevel:Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware", "None");
