@@ -70,7 +70,22 @@ internal sealed class Database
     {
         DbConnection c = Dialect == Dialect.Sqlite ? new SqliteConnection(ConnectionString) : new NpgsqlConnection(ConnectionString);
         await c.OpenAsync(ct);
+        if (c is SqliteConnection s) await ConfigureAsync(s, ct);
         return c;
+    }
+
+    /// <summary>
+    /// Per-connection SQLite settings (the file itself is in WAL mode, set by <see cref="Migrator"/>). <c>synchronous=NORMAL</c>:
+    /// in WAL mode a commit is written to the log without waiting for the disk; the log is synced at each checkpoint. A killed
+    /// process loses nothing committed; a power loss or kernel crash may lose the last commits (never half of one: the file
+    /// stays consistent), see docs/operations.md. A page cache of 64 MiB (default 2 MiB) keeps the pages a billing batch changes
+    /// in memory until its commit instead of spilling them. Both measured in docs/benchmarks.md.
+    /// </summary>
+    private static async Task ConfigureAsync(SqliteConnection c, CancellationToken ct)
+    {
+        await using var pragma = c.CreateCommand();
+        pragma.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;";
+        await pragma.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>Runs a read-only query on its own connection.</summary>
