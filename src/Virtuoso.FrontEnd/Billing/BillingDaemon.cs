@@ -21,6 +21,10 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
 {
 
 
+    /// <summary>The columns of <see cref="MachineRow"/> a pass reads and uses (the others stay at their defaults).</summary>
+    private const string BillingColumns = "id, owner, state, host, storage_price, storage_period_days, running_price, running_period_seconds, stay, " +
+        "arrived_at, storage_periods_charged, running_periods_charged, running_seconds_used, running_since, next_storage_at, running_due_at";
+
     /// <summary>What one pass did.</summary>
     public sealed record PassResult(int Machines, int StorageCharges, int RunningCharges, IReadOnlyList<Guid> Suspended);
 
@@ -54,7 +58,7 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
             ct.ThrowIfCancellationRequested();
             var (s, r, u) = await db.WriteAsync(async (c, tx) =>
             {
-                var rows = (await c.QueryAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE {db.InList("id", "ids")} ORDER BY id{db.ForUpdate}",
+                var rows = (await c.QueryAsync<MachineRow>($"SELECT {BillingColumns} FROM machines WHERE {db.InList("id", "ids")} ORDER BY id{db.ForUpdate}",
                     new { ids = db.ListValue(batch) }, tx)).ToList();
                 var owners = (await c.QueryAsync<(string Name, string Owner)>("SELECT name, owner FROM hosts", transaction: tx)).ToDictionary(h => h.Name, h => h.Owner);
                 var parties = rows.Where(m => m.Host is not null && owners.ContainsKey(m.Host)).SelectMany(m => new[] { m.Owner, owners[m.Host!] })
@@ -66,9 +70,9 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
                 int sc = 0, rc = 0;
                 var u = new List<(Guid, string, string)>();
                 // Each machine's row is updated only in the columns that changed: an unchanged due time keeps its index entry.
-                var storageUpdates = new List<object>(rows.Count);
-                var runningUpdates = new List<object>(rows.Count);
-                var bothUpdates = new List<object>();
+                var storageUpdates = new List<object?[]>(rows.Count);
+                var runningUpdates = new List<object?[]>(rows.Count);
+                var bothUpdates = new List<object?[]>();
 
                 decimal Available(string account) => balances[account] + deltas.GetValueOrDefault(account);
                 var inserter = new Ledger.Inserter(c, tx);
@@ -120,20 +124,17 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
                     var rd = runningDue?.ToUnixTimeMilliseconds();
                     var storageChanged = storageCharged != m.StoragePeriodsCharged || nextStorage != m.NextStorageAt;
                     var runningChanged = paid != m.RunningPeriodsCharged || rd != m.RunningDueAt;
-                    if (storageChanged && runningChanged) bothUpdates.Add(new { s = storageCharged, ns = nextStorage, r = paid, rd, m.Id });
-                    else if (storageChanged) storageUpdates.Add(new { s = storageCharged, ns = nextStorage, m.Id });
-                    else if (runningChanged) runningUpdates.Add(new { r = paid, rd, m.Id });
+                    if (storageChanged && runningChanged) bothUpdates.Add([storageCharged, nextStorage, paid, rd, m.Id]);
+                    else if (storageChanged) storageUpdates.Add([storageCharged, nextStorage, m.Id]);
+                    else if (runningChanged) runningUpdates.Add([paid, rd, m.Id]);
                     if (notes.Count > 0)
                         await appender.AppendAsync("charged", id, m.Owner, $"charged on {m.Host}: {string.Join("; ", notes)}");
                 }
-                // One statement, prepared once and run for each machine (Dapper's list form), instead of one parsed per machine.
-                if (storageUpdates.Count > 0)
-                    await c.ExecuteAsync("UPDATE machines SET storage_periods_charged = @s, next_storage_at = @ns WHERE id = @Id", storageUpdates, tx);
-                if (runningUpdates.Count > 0)
-                    await c.ExecuteAsync("UPDATE machines SET running_periods_charged = @r, running_due_at = @rd WHERE id = @Id", runningUpdates, tx);
-                if (bothUpdates.Count > 0)
-                    await c.ExecuteAsync("UPDATE machines SET storage_periods_charged = @s, next_storage_at = @ns, running_periods_charged = @r, running_due_at = @rd WHERE id = @Id",
-                        bothUpdates, tx);
+                // Each statement prepared once and run for each of its machines, instead of one parsed per machine.
+                await ExecuteEachAsync(c, tx, "UPDATE machines SET storage_periods_charged = @s, next_storage_at = @ns WHERE id = @id", ["s", "ns"], storageUpdates);
+                await ExecuteEachAsync(c, tx, "UPDATE machines SET running_periods_charged = @r, running_due_at = @rd WHERE id = @id", ["r", "rd"], runningUpdates);
+                await ExecuteEachAsync(c, tx, "UPDATE machines SET storage_periods_charged = @s, next_storage_at = @ns, running_periods_charged = @r, running_due_at = @rd WHERE id = @id",
+                    ["s", "ns", "r", "rd"], bothUpdates);
                 await ledger.ApplyAsync(c, tx, deltas, balances);
                 return (sc, rc, u);
             });
@@ -143,6 +144,31 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
             await machines.SuspendUnpaidAsync(owner, id, message);
         if (storage + running > 0) LogPass(log, due.Count, storage, running, unpaid.Count);
         return new PassResult(due.Count, storage, running, unpaid.Select(u => u.Id).ToList());
+    }
+
+    /// <summary>
+    /// Runs <paramref name="sql"/>, prepared once, for each row: the 64-bit integer parameters <paramref name="numbers"/> in order
+    /// (null allowed), then the machine's id as <c>@id</c>.
+    /// </summary>
+    private static async Task ExecuteEachAsync(System.Data.Common.DbConnection c, System.Data.Common.DbTransaction tx, string sql, string[] numbers, List<object?[]> rows)
+    {
+        if (rows.Count == 0) return;
+        await using var command = c.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = sql;
+        var p = numbers.Append("id").Select(name =>
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.DbType = name == "id" ? System.Data.DbType.String : System.Data.DbType.Int64;
+            command.Parameters.Add(parameter);
+            return parameter;
+        }).ToArray();
+        foreach (var row in rows)
+        {
+            for (var i = 0; i < p.Length; i++) p[i].Value = row[i] ?? DBNull.Value;
+            await command.ExecuteNonQueryAsync();
+        }
     }
 
     /// <summary>
