@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Virtuoso.Agent.Events;
 
 /// <summary>One state change or failure on this host (design §8), as written to <c>&lt;data&gt;/events.log</c>.</summary>
-/// <param name="Kind">created, started, stopped, suspended, resumed, deleted, recovered, failed, accelerator.</param>
+/// <param name="Kind">created, started, stopped, suspended, resumed, deleted, recovered, failed, accelerator; migration: vmmp (each VMMP message), exported, unexported, retired, migration (phases of an incoming one), migrated (activated here).</param>
 internal sealed record AgentEvent(DateTimeOffset Time, string Host, string Kind, Guid? Machine, string? State, long? Version, string? Detail);
 
 /// <summary>

@@ -188,6 +188,15 @@ public sealed class IncomingMigrationsTests : IAsyncLifetime
         for (var i = 0; i < 100 && !File.Exists(Path.Combine(staging, "disk.qcow2")); i++)
             await Task.Delay(100);
         Assert.True(File.Exists(Path.Combine(staging, "disk.qcow2")), "the stalling method began to write");
+        var copying = await _b.GetFromJsonAsync<MigrationProgress>(MigrationRoutes.Incoming(id));
+        for (var i = 0; i < 100 && copying!.BytesDone < 4096; i++)
+        {
+            await Task.Delay(100);
+            copying = await _b.GetFromJsonAsync<MigrationProgress>(MigrationRoutes.Incoming(id));
+        }
+        Assert.Equal((4096, 1024), (copying!.BytesDone, copying.BytesOnWire));
+        Assert.True(copying.BytesPerSecond > 0, $"rate {copying.BytesPerSecond}");
+        Assert.True(copying.BytesTotal > 0);
 
         Assert.Equal(HttpStatusCode.NoContent, (await _b.DeleteAsync(MigrationRoutes.Incoming(id))).StatusCode);
         var received = await _central.ReceiveUntilRespAsync(TimeSpan.FromSeconds(30));
@@ -302,8 +311,10 @@ public sealed class IncomingMigrationsTests : IAsyncLifetime
 
         public async Task<bool> FetchAsync(FetchContext context, CancellationToken ct)
         {
+            context.Progress.Report(new TransferProgress(0, 0));
+            await Task.Delay(300, ct);
             await File.WriteAllBytesAsync(Path.Combine(context.StagingDirectory, "disk.qcow2"), new byte[4096], ct);
-            context.Progress.Report(new TransferProgress(4096, 4096));
+            context.Progress.Report(new TransferProgress(4096, 1024));
             await Task.Delay(Timeout.Infinite, ct);
             return false;
         }
