@@ -25,6 +25,26 @@ internal static class KestrelAgent
         return factory;
     }
 
+    /// <summary>
+    /// Stops an agent and waits until its data directory is free again: the host's disposal may still be finishing
+    /// (cancelled fetches ending) when DisposeAsync returns, and a restarted agent must find the directory unlocked.
+    /// </summary>
+    public static async Task StopAsync(AgentFactory agent)
+    {
+        await agent.DisposeAsync();
+        for (var waited = 0; waited < 200; waited++)
+        {
+            var (held, _) = DataDirectoryLock.Acquire(agent.DataDirectory);
+            if (held is not null)
+            {
+                held.Dispose();
+                return;
+            }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"the stopped agent still holds {agent.DataDirectory} after 20 s");
+    }
+
     public static string BaseAddress(this AgentFactory agent) => agent.CreateClient().BaseAddress!.ToString().TrimEnd('/');
 
     public static async Task<int> VmmpPortAsync(this AgentFactory agent) =>

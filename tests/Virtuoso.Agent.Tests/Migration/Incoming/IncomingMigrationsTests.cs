@@ -215,7 +215,7 @@ public sealed class IncomingMigrationsTests : IAsyncLifetime
         await SendReqAsync(id);
         await _central.ReceiveUntilRespAsync(TimeSpan.FromSeconds(30));
 
-        await _destination.DisposeAsync();
+        await KestrelAgent.StopAsync(_destination);
         _destination = StartDestination();
         _b = _destination.CreateAuthenticatedClient();
 
@@ -231,7 +231,7 @@ public sealed class IncomingMigrationsTests : IAsyncLifetime
         await SendReqAsync(id, StallingMethod.MethodName);
         await MigrationCalls.WaitForPhaseAsync(_b, id, MigrationPhases.Copying, TimeSpan.FromSeconds(10));
 
-        await _destination.DisposeAsync();
+        await KestrelAgent.StopAsync(_destination);
         _destination = StartDestination();
         _b = _destination.CreateAuthenticatedClient();
 
@@ -245,7 +245,7 @@ public sealed class IncomingMigrationsTests : IAsyncLifetime
     {
         // What a crash in the middle of a copy leaves: the record says copying, half a file in staging.
         var id = Guid.NewGuid();
-        await _destination.DisposeAsync();
+        await KestrelAgent.StopAsync(_destination);
         var incoming = Dir(_destination, "incoming");
         Directory.CreateDirectory(Path.Combine(incoming, id.ToString("D")));
         await File.WriteAllBytesAsync(Path.Combine(incoming, id.ToString("D"), "disk.qcow2"), new byte[1000]);
