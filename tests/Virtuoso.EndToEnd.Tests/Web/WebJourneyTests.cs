@@ -135,10 +135,36 @@ public sealed partial class WebJourneyTests
         await SerialConsole.WaitForAsync(() => SerialAsync(browser, id), "Virtuoso guest ready", Boot);
         await Browser.ScreenshotAsync(page, "my-computers");
 
-        // ---- CONSOLE STEP (issue 3 item 2; the console helper adds it here) ----
-        // Open the machine's console from its "Console" button, see the guest's screen, type
-        // `echo vnc-typed-ok > /dev/ttyS0` into it, and find that line in the serial log (SerialAsync).
-        // ---- end of the console step ----
+        // The console in the browser (design §7): noVNC over the front-end's WebSocket proxy, a one-time ticket and a
+        // fresh VNC password behind the page. See the guest's screen, type into its shell, find the line on serial.
+        await page.GotoAsync("/machines");
+        await page.ClickAsync($"tr[data-machine='{id}'] >> text=Console");
+        await Expect(page.Locator("#console")).ToHaveAttributeAsync("data-state", "connected", new() { Timeout = 60_000 });
+        var canvas = page.Locator("#screen canvas");
+        await Expect(canvas).ToBeVisibleAsync();
+        // Not blank: the guest's text console has pixels of more than one colour.
+        var colours = 0;
+        for (var i = 0; i < 40 && colours < 2; i++)
+        {
+            colours = await canvas.EvaluateAsync<int>(@"c => {
+                const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                const seen = new Set();
+                for (let i = 0; i < d.length && seen.size < 2; i += 4 * 97) seen.add(d[i] << 16 | d[i + 1] << 8 | d[i + 2]);
+                return seen.size; }");
+            if (colours < 2) await Task.Delay(500);
+        }
+        Assert.True(colours >= 2, "the console shows a blank screen");
+        await Browser.ScreenshotAsync(page, "console");
+        var before = (await SerialAsync(browser, id)).Length;
+        await canvas.ClickAsync();
+        await page.Keyboard.PressAsync("Enter");
+        // Typed as a person types it: noVNC sends QEMU the keys' scancodes, so '>' must come with Shift held, as on a
+        // real keyboard (Playwright's Type sends the character without pressing Shift).
+        await page.Keyboard.TypeAsync("echo vnc-typed-ok ", new() { Delay = 60 });
+        await page.Keyboard.PressAsync("Shift+Period");
+        await page.Keyboard.TypeAsync(" /dev/ttyS0", new() { Delay = 60 });
+        await page.Keyboard.PressAsync("Enter");
+        await SerialConsole.WaitForAsync(() => SerialAsync(browser, id), "vnc-typed-ok", TimeSpan.FromSeconds(60), before);
 
         await ClickActionAsync(page, id, "Suspend");
         await AssertStateAsync(m, page, id, "suspended", 2, "suspended");
