@@ -37,7 +37,7 @@ wait_ready() {
 }
 
 URL="http://127.0.0.1:$FE_PORT"
-VIRTUOSO_DATA="$W/fe" dotnet build/frontend/virtuoso-frontend.dll --urls "$URL" >"$W/fe.log" 2>&1 & pids+=($!)
+VIRTUOSO_DATA="$W/fe" Virtuoso__VmmpListen=127.0.0.1:0 dotnet build/frontend/virtuoso-frontend.dll --urls "$URL" >"$W/fe.log" 2>&1 & pids+=($!)
 head -c 32 /dev/urandom | base64 | tr -d '/+=\n' > "$W/secret"
 dotnet build/agent/virtuoso-agent.dll --name bench --urls "http://127.0.0.1:$AG_PORT" --data "$W/agent" --images "$ROOT/build/images" \
   --secret-file "$W/secret" >"$W/agent.log" 2>&1 & pids+=($!)

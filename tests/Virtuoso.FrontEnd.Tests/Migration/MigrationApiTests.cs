@@ -415,5 +415,28 @@ public abstract class MigrationApiTests<TMarket>(TMarket market) : IClassFixture
         finally { pair.Destination.Release("transfer"); }
     }
 
+    [Fact]
+    public async Task TwoFrontEndsHandlingTheSameRespAtOnce_CommitExactlyOnce()
+    {
+        await using var pair = await PairAsync();
+        var (buyer, machine) = await MachineOnAsync(pair.OriginHost);
+        pair.Destination.Behaviour = FakeMigration.PendingWithoutResp;
+        await MigrateAsync(buyer, machine.Id, pair.DestinationHost);
+        await UntilAsync(() => pair.Destination.IncomingPhase(machine.Id) == MigrationPhases.Pending, "the destination holds the copy pending");
+        await using var replica = Replica();
+        _ = replica.Server;
+        var resp = new VmmpResp(machine.Id, machine.Version + 1, true);
+        // The same RESP reaching both replicas (and the fixture's monitor racing them once the heartbeats stop).
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(i =>
+            (i % 2 == 0 ? market.Factory.Services : replica.Services).GetRequiredService<MigrationService>().RespAsync(resp)));
+        Assert.Equal(MigrationStates.Done, (await EndedAsync(buyer, machine.Id)).Phase);
+        var after = await buyer.MachineAsync(machine.Id);
+        Assert.Equal(("stopped", machine.Version + 1, pair.DestinationHost), (after.State, after.Version, after.Host));
+        Assert.Equal(2L, await ChargesAsync(machine.Id));
+        Assert.Equal(1L, await market.CountAsync("SELECT COUNT(*) FROM events WHERE machine = @m AND kind = 'migrated' AND account = @a",
+            ("m", machine.Id.ToString("D")), ("a", buyer.Username)));
+        Assert.Equal(0m, (await market.BalancesAsync()).Values.Sum());
+    }
+
     private static HttpContent JsonContent(object body) => System.Net.Http.Json.JsonContent.Create(body, body.GetType(), options: Json.Options);
 }
