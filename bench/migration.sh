@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark (issue 4, item 6): migration between two provider agents, each in its own network namespace joined
 # through a virtual switch (veth pairs), once unshaped and once shaped to 100 Mbit/s with tc. The machine: the
-# project's linux-busybox guest with a 2 GB disk holding about 600 MB of data and 512 MB of memory, about 440 MB
+# project's linux-busybox guest with a 2 GB disk holding about 600 MB of data and 512 MB of memory, about 360 MB
 # of which hold data when it is suspended. Workloads, in this order, each moving the machine to the other host:
 #   first    first migration to an empty destination
 #   back     migration back with nothing changed (the destination holds the copy that left it)
@@ -132,7 +132,7 @@ make_machine() {
   cli u store "$id" --host a >/dev/null
   cli u start "$id" >/dev/null
   wait_serial a "$id" "Virtuoso guest ready" 120
-  type_line a "$id" "mkdir -p /mnt/m && mount -t tmpfs -o size=470m tmpfs /mnt/m && dd if=/dev/urandom of=/mnt/m/fill bs=1M count=440 2>/dev/null && echo filled-\$((6*7))"
+  type_line a "$id" "mkdir -p /mnt/m && mount -t tmpfs -o size=380m tmpfs /mnt/m && dd if=/dev/urandom of=/mnt/m/fill bs=1M count=360 2>/dev/null && echo filled-\$((6*7))"
   wait_serial a "$id" "filled-42" 600
   cli u suspend "$id" >/dev/null
   head -c "$DATA_LEN" /dev/urandom >"$W/data.bin"
@@ -170,7 +170,7 @@ PY
 run_for_a_while() { # host id: resume, run 30 s rewriting 10% of the filled memory, suspend
   cli u resume "$2" >/dev/null
   sleep 5
-  type_line "$1" "$2" "dd if=/dev/urandom of=/mnt/m/fill bs=1M count=44 conv=notrunc 2>/dev/null; echo ran-\$((6*7))"
+  type_line "$1" "$2" "dd if=/dev/urandom of=/mnt/m/fill bs=1M count=36 conv=notrunc 2>/dev/null; echo ran-\$((6*7))"
   wait_serial "$1" "$2" "ran-42" 300
   sleep 25
   cli u suspend "$2" >/dev/null
@@ -304,7 +304,7 @@ report() { # title link-rate
   } | tee -a "$RESULTS"
 }
 
-say "making the machine (boot, fill 440 MB of memory, suspend, 600 MB on the disk)"
+say "making the machine (boot, fill 360 MB of memory, suspend, 600 MB on the disk)"
 pristine_id=$(make_machine)
 mkdir -p "$W/pristine"
 cp --sparse=always "$(mdir a "$pristine_id")"/{disk.qcow2,state.bin} "$W/pristine"/
