@@ -24,13 +24,7 @@ internal sealed class SecretAuthentication(RequestDelegate next, AgentOptions op
             await next(context);
             return;
         }
-        AgentLog.Unauthenticated(log, context.Request.Method, context.Request.Path, context.Connection.RemoteIpAddress?.ToString());
-        context.Response.Headers.WWWAuthenticate = "Bearer";
-        await Results.Problem(
-            title: "Unauthenticated",
-            detail: "this call needs the host secret: Authorization: Bearer <secret>",
-            statusCode: StatusCodes.Status401Unauthorized,
-            extensions: new Dictionary<string, object?> { ["code"] = ErrorCodes.Unauthenticated }).ExecuteAsync(context);
+        await Security.Unauthenticated.WriteAsync(context, log, "this call needs the host secret: Authorization: Bearer <secret>");
     }
 
     // Transfer routes are authenticated by the migration token instead (Migration.Origin.TransferAuthentication).

@@ -32,13 +32,7 @@ internal sealed class TransferAuthentication(RequestDelegate next, ExportRegistr
             await next(context);
             return;
         }
-        AgentLog.Unauthenticated(log, context.Request.Method, context.Request.Path, context.Connection.RemoteIpAddress?.ToString());
-        context.Response.Headers.WWWAuthenticate = "Bearer";
-        await Results.Problem(
-            title: "Unauthenticated",
-            detail: "this call needs the migration token of an export of this machine: Authorization: Bearer <token>",
-            statusCode: StatusCodes.Status401Unauthorized,
-            extensions: new Dictionary<string, object?> { ["code"] = ErrorCodes.Unauthenticated }).ExecuteAsync(context);
+        await Security.Unauthenticated.WriteAsync(context, log, "this call needs the migration token of an export of this machine: Authorization: Bearer <token>");
     }
 
     private ExportContext? Authenticate(HttpRequest request)
