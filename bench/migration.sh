@@ -50,6 +50,7 @@ cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
   for f in "$W"/*/machines/*/qemu.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
   pkill -f "rsync --daemon --no-detach --config=$W" 2>/dev/null
+  pkill -f -- "--data $W/" 2>/dev/null # agents started through ip netns exec
   wait 2>/dev/null
   ip netns del "${P}a" 2>/dev/null; ip netns del "${P}b" 2>/dev/null; ip netns del "$SW" 2>/dev/null
   ip link del "${P}root" 2>/dev/null
@@ -179,7 +180,8 @@ run_for_a_while() { # host id: resume, run 30 s rewriting 10% of the filled memo
 # --- the two command-line contenders, on the files of the machine as they are on the origin right now ---
 RSYNC_PORT=8730
 rsync_cli() { # from to id → "ms bytes"
-  local from=$1 to=$2 id=$3 conf="$W/rsyncd-$from.conf" scratch="$W/$to/scratch" b0 t0 ms
+  local from=$1 to=$2 id=$3 b0 t0 ms
+  local conf="$W/rsyncd-$from.conf" scratch="$W/$to/scratch"
   printf 'pid file = %s\nuse chroot = no\n[m]\npath = %s\nread only = yes\n' "$W/rsyncd-$from.pid" "$(mdir "$from" "$id")" >"$conf"
   in_ns "$from" rsync --daemon --no-detach --config="$conf" --address="${IP[$from]}" --port=$RSYNC_PORT &
   local dpid=$!
@@ -259,11 +261,11 @@ run_sequence() { # method shaped|unshaped
     if [ "$method" = DEDUP ]; then
       local files=("$(mdir "$h" "$id")/disk.qcow2" "$(mdir "$h" "$id")/state.bin")
       READ[$w]=$(stat -c %s "${files[@]}" | awk '{ s += $1 } END { print s }')
-      read -r "MS[$w,rsync-cli]" "BYTES[$w,rsync-cli]" < <(rsync_cli "$h" "$to" "$id")
-      read -r "MS[$w,plain]" "BYTES[$w,plain]" < <(plain_copy "$h" "$to" "$id")
+      rsync_cli "$h" "$to" "$id" >"$W/measured"; read -r "MS[$w,rsync-cli]" "BYTES[$w,rsync-cli]" <"$W/measured"
+      plain_copy "$h" "$to" "$id" >"$W/measured"; read -r "MS[$w,plain]" "BYTES[$w,plain]" <"$W/measured"
       RRATE=$(read_rate "${files[@]}")
     fi
-    read -r "MS[$w,$method]" "BYTES[$w,$method]" < <(migrate "$id" "$to" "$method")
+    migrate "$id" "$to" "$method" >"$W/measured"; read -r "MS[$w,$method]" "BYTES[$w,$method]" <"$W/measured"
     say "$w with $method: ${MS[$w,$method]} ms, ${BYTES[$w,$method]} bytes on the wire"
     h=$to
   done

@@ -82,7 +82,11 @@ public sealed class MigrationJourneyTests : IAsyncLifetime
         Assert.Equal(3, activated.Version);
         Assert.Equal(HttpStatusCode.NoContent, (await a.PostAsJsonAsync(MigrationRoutes.Retire(id), new RetireRequest(2))).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await a.GetAsync(AgentRoutes.Machine(id))).StatusCode);
-        Assert.Contains(Path.Combine(_b.DataDirectory, "images", "linux-busybox"), await QemuImgInfoAsync(Path.Combine(dirB, "disk.qcow2")));
+        // The base image is named relative to the machine's folder: the same path on every host, resolved to B's cached copy.
+        var backing = Virtuoso.Agent.Vmm.Qemu.QemuVmm.ReadBackingFile(Path.Combine(dirB, "disk.qcow2"));
+        Assert.Equal("../../images/linux-busybox/disk.qcow2", backing);
+        Assert.True(File.Exists(Path.Combine(_b.DataDirectory, "images", "linux-busybox", "disk.qcow2")));
+        Assert.Contains("\"backing-filename\"", await QemuImgInfoAsync(Path.Combine(dirB, "disk.qcow2")));
 
         // On the destination: the guest goes on where it was, file and all.
         await b.CommandAsync(id, "resume", 3, 3);

@@ -5,6 +5,8 @@ using Virtuoso.Agent.Events;
 using Virtuoso.Agent.Images;
 using Virtuoso.Agent.Machines;
 using Virtuoso.Agent.Migration.Methods;
+using Virtuoso.Agent.Migration.Methods.Dedup;
+using Virtuoso.Agent.Migration.Origin;
 using Virtuoso.Agent.Vmm;
 using Virtuoso.Contracts.Agent;
 using Virtuoso.Contracts.Vmmp;
@@ -35,6 +37,7 @@ internal sealed class IncomingMigrations : IDisposable
     private readonly ImageCache _images;
     private readonly IVmm _vmm;
     private readonly EventLog _events;
+    private readonly FileHashCache _hashes;
     private readonly TimeProvider _time;
     private readonly ILogger<IncomingMigrations> _log;
 
@@ -51,9 +54,9 @@ internal sealed class IncomingMigrations : IDisposable
     }
 
     public IncomingMigrations(AgentOptions options, MachineService machines, MachineStore store, ImageCache images, IVmm vmm,
-        EventLog events, IEnumerable<ITransferMethod> methods, TimeProvider time, ILogger<IncomingMigrations> log)
+        EventLog events, FileHashCache hashes, IEnumerable<ITransferMethod> methods, TimeProvider time, ILogger<IncomingMigrations> log)
     {
-        (_options, _machines, _store, _images, _vmm, _events, _time, _log) = (options, machines, store, images, vmm, events, time, log);
+        (_options, _machines, _store, _images, _vmm, _events, _hashes, _time, _log) = (options, machines, store, images, vmm, events, hashes, time, log);
         _methods = methods.ToDictionary(m => m.Name, StringComparer.Ordinal);
         _dataDirectory = options.DataDirectory;
         _root = Path.Combine(options.DataDirectory, "incoming");
@@ -236,10 +239,15 @@ internal sealed class IncomingMigrations : IDisposable
 
             SetPhase(id, MigrationPhases.Verifying);
             await VerifyAsync(staging, manifest, checkHashes: !verified, work.Token);
+            var arrived = manifest.Files.Select(f => (File: f, Identity: NativeFile.Identify(Path.Combine(staging, f.Name)))).ToList();
             // Everything activation needs is made ready before RESP SUCCESS, so that activating after the front-end's
             // commit cannot fail for want of the base image: a copy-on-write disk is pointed at this host's cached copy.
             if (manifest.Image is { } image)
                 await _vmm.RebaseDiskAsync(new MachineDirectory(staging), await _images.EnsureCachedAsync(image));
+            // Each file untouched since it was verified holds the origin's bytes: exporting it onward reads nothing.
+            foreach (var (file, identity) in arrived)
+                if (identity is { } known && NativeFile.Identify(Path.Combine(staging, file.Name)) == known)
+                    _hashes.Remember(known, file.Sha256);
             lock (_gate)
             {
                 work.Token.ThrowIfCancellationRequested();

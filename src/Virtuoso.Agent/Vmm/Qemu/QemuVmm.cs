@@ -22,13 +22,47 @@ internal sealed class QemuVmm(AgentOptions options, ILogger<QemuVmm> log) : IVmm
     {
         List<string> args = ["create", "-q", "-f", "qcow2"];
         if (image is not null)
-            args.AddRange(["-b", image.Disk, "-F", "qcow2"]);
+            args.AddRange(["-b", BackingPath(dir, image), "-F", "qcow2"]);
         args.AddRange([dir.Disk, $"{diskMb}M"]);
         await RunToolAsync(options.QemuImgPath, args, TimeSpan.FromSeconds(60));
     }
 
-    public Task RebaseDiskAsync(MachineDirectory dir, CachedImage image) =>
-        RunToolAsync(options.QemuImgPath, ["rebase", "-u", "-F", "qcow2", "-b", image.Disk, dir.Disk], TimeSpan.FromSeconds(60));
+    /// <summary>
+    /// Rewrites the disk's header only when its backing path is not already the one this host would write: a disk that
+    /// arrives with the same relative path (every host lays out its data directory alike) is not touched, so its
+    /// bytes, its mtime and every hash remembered of it (<c>Migration/Origin/FileHashCache</c>) stay valid.
+    /// </summary>
+    public Task RebaseDiskAsync(MachineDirectory dir, CachedImage image)
+    {
+        var backing = BackingPath(dir, image);
+        return ReadBackingFile(dir.Disk) == backing
+            ? Task.CompletedTask
+            : RunToolAsync(options.QemuImgPath, ["rebase", "-u", "-F", "qcow2", "-b", backing, dir.Disk], TimeSpan.FromSeconds(60));
+    }
+
+    /// <summary>
+    /// The base image as a path relative to the machine's directory (qcow2 resolves it from the overlay's folder).
+    /// Machine, staging and cache directories all sit at <c>&lt;data&gt;/&lt;kind&gt;/&lt;id&gt;/</c>, so the path
+    /// stays right when a directory is renamed among them and is the same on every host.
+    /// </summary>
+    private static string BackingPath(MachineDirectory dir, CachedImage image) => Path.GetRelativePath(dir.Root, image.Disk);
+
+    private static ReadOnlySpan<byte> Qcow2Magic => [(byte)'Q', (byte)'F', (byte)'I', 0xFB];
+
+    /// <summary>The backing file name recorded in a qcow2 header (bytes 8..20: offset and length), or null.</summary>
+    internal static string? ReadBackingFile(string disk)
+    {
+        using var file = File.OpenHandle(disk, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        Span<byte> header = stackalloc byte[20];
+        if (RandomAccess.Read(file, header, 0) != header.Length || !header[..4].SequenceEqual(Qcow2Magic))
+            return null;
+        var offset = System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(header[8..]);
+        var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(header[16..]);
+        if (offset <= 0 || length is <= 0 or > 1023)
+            return null;
+        var name = new byte[length];
+        return RandomAccess.Read(file, name, offset) == length ? System.Text.Encoding.UTF8.GetString(name) : null;
+    }
 
     public int? FindProcess(MachineDirectory dir, Guid id) => QemuProcess.Find(dir, id);
 

@@ -25,6 +25,8 @@ internal sealed class DedupMethod(AgentOptions options, ILogger<DedupMethod> log
 {
     /// <summary>Route of a file's block list (GET) and of its blocks (POST a list of indices), under /v1/transfer/{id}/dedup/.</summary>
     public const string BlocksRoute = "blocks/{name}";
+    /// <summary>Route of page patches of a disk (POST block indices with the destination's page digests, <see cref="PageDiff"/>).</summary>
+    public const string PagesRoute = "pages/{name}";
     /// <summary>Most block indices one POST may ask for (4096 × 64 KiB = 256 MiB streamed per request).</summary>
     public const int MaxBlocksPerRequest = 4096;
     /// <summary>A request that receives nothing for this long fails (design: a timeout on every external call).</summary>
@@ -37,12 +39,16 @@ internal sealed class DedupMethod(AgentOptions options, ILogger<DedupMethod> log
     public static string BlocksPath(Guid machine, string file) =>
         $"{TransferRoutes.Method(machine, VmmpMethods.Dedup)}/blocks/{Uri.EscapeDataString(file)}";
 
+    public static string PagesPath(Guid machine, string file) =>
+        $"{TransferRoutes.Method(machine, VmmpMethods.Dedup)}/pages/{Uri.EscapeDataString(file)}";
+
     // ---- origin ----
 
     public void MapOriginRoutes(IEndpointRouteBuilder transfer)
     {
         transfer.MapGet(BlocksRoute, ServeListAsync);
         transfer.MapPost(BlocksRoute, ServeBlocksAsync);
+        transfer.MapPost(PagesRoute, ServePagesAsync);
     }
 
     private async Task<IResult> ServeListAsync(HttpContext http, string name, CancellationToken ct)
@@ -102,6 +108,88 @@ internal sealed class DedupMethod(AgentOptions options, ILogger<DedupMethod> log
         }
     }
 
+    /// <summary>
+    /// Body: records of a u32 block index followed by the destination's digest of each page of that block. Answer, per
+    /// record in order: a u16 mask of the pages that differ, then those pages (<see cref="PageDiff"/>).
+    /// </summary>
+    private async Task ServePagesAsync(HttpContext http, string name, CancellationToken ct)
+    {
+        if (Exported(http, name) is not var (export, file))
+        {
+            await NotExported(name).ExecuteAsync(http);
+            return;
+        }
+        var list = await Index.GetOrHashAsync(export.PathOf(file), ct);
+        if (list.Chunking != Chunking.Fixed)
+        {
+            await Problem(ErrorCodes.Validation, $"{file.Name} is not cut in fixed blocks; pages are only for disks", StatusCodes.Status400BadRequest).ExecuteAsync(http);
+            return;
+        }
+        using var body = new MemoryStream();
+        await http.Request.Body.CopyToAsync(body, ct);
+        var bytes = body.GetBuffer().AsMemory(0, (int)body.Length);
+        var records = new List<(int Index, int Digests)>();
+        string? error = null;
+        for (var at = 0; at < bytes.Length && error is null;)
+        {
+            var index = at + 4 <= bytes.Length ? BinaryPrimitives.ReadUInt32LittleEndian(bytes.Span[at..]) : uint.MaxValue;
+            if (index >= list.Count)
+                error = at + 4 > bytes.Length ? $"record at byte {at} is cut short" : $"block {index} is past the end ({list.Count} blocks)";
+            else if (at + 4 + PageDiff.PagesIn(list.LengthOf((int)index)) * PageDiff.DigestSize > bytes.Length)
+                error = $"the page digests of block {index} are cut short";
+            else
+            {
+                records.Add(((int)index, at + 4));
+                at += 4 + PageDiff.PagesIn(list.LengthOf((int)index)) * PageDiff.DigestSize;
+            }
+        }
+        if (error is null && records.Count is 0 or > MaxBlocksPerRequest)
+            error = $"the body must hold 1 to {MaxBlocksPerRequest} records, not {records.Count}";
+        if (error is not null)
+        {
+            await Problem(ErrorCodes.Validation, error, StatusCodes.Status400BadRequest).ExecuteAsync(http);
+            return;
+        }
+        using var handle = File.OpenHandle(export.PathOf(file), FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.Asynchronous);
+        if (RandomAccess.GetLength(handle) != file.Length || list.Length != file.Length)
+        {
+            await Problem(ErrorCodes.Conflict, $"{file.Name} changed since it was exported", StatusCodes.Status409Conflict).ExecuteAsync(http);
+            return;
+        }
+        http.Response.ContentType = "application/octet-stream";
+        var block = new byte[BlockList.BlockSize];
+        var output = new byte[1 << 20];
+        var used = 0;
+        foreach (var (index, digests) in records)
+        {
+            var length = list.LengthOf(index);
+            var data = block.AsMemory(0, length);
+            for (var done = 0; done < length;)
+            {
+                var n = await RandomAccess.ReadAsync(handle, data[done..], list.OffsetOf(index) + done, ct);
+                if (n == 0)
+                    throw new IOException($"{file.Name} ended at {list.OffsetOf(index) + done}");
+                done += n;
+            }
+            var mask = PageDiff.Differing(data.Span, bytes.Span.Slice(digests, PageDiff.PagesIn(length) * PageDiff.DigestSize));
+            if (used + 2 + BlockList.BlockSize > output.Length)
+            {
+                await http.Response.Body.WriteAsync(output.AsMemory(0, used), ct);
+                used = 0;
+            }
+            BinaryPrimitives.WriteUInt16LittleEndian(output.AsSpan(used), mask);
+            used += 2;
+            for (var p = 0; p < PageDiff.PagesIn(length); p++)
+                if ((mask & (1 << p)) != 0)
+                {
+                    var page = data.Span.Slice(p * PageDiff.PageSize, PageDiff.PageLength(length, p));
+                    page.CopyTo(output.AsSpan(used));
+                    used += page.Length;
+                }
+        }
+        await http.Response.Body.WriteAsync(output.AsMemory(0, used), ct);
+    }
+
     private static async Task<(int[]? Indices, string? Error)> ReadIndicesAsync(HttpRequest request, int blockCount, CancellationToken ct)
     {
         using var body = new MemoryStream();
@@ -146,9 +234,12 @@ internal sealed class DedupMethod(AgentOptions options, ILogger<DedupMethod> log
         foreach (var file in context.Manifest.Files)
             lists.Add(await FetchListAsync(context, file, progress, ct));
 
-        // Disks are patched in place; a state file's bytes shift, so its old copy stays in the cache as a source of chunks.
-        var seed = CacheSeed.Move(context.CachedCopies, context.Manifest, context.StagingDirectory,
-            name => BlockList.ChunkingFor(name) == Chunking.Fixed);
+        // Disks are patched in place. A state file's bytes shift, so its old copy stays in the cache as a source of
+        // chunks — unless the index says it is exactly the origin's (a machine moved back unchanged): then it moves too.
+        var seed = CacheSeed.Move(context.CachedCopies, context.Manifest, context.StagingDirectory, name =>
+            BlockList.ChunkingFor(name) == Chunking.Fixed
+            || Index.TryLoad(Path.Combine(context.CachedCopies[0], name)) is { } held
+               && held.SameAs(lists[context.Manifest.Files.ToList().FindIndex(f => f.Name == name)]));
         try
         {
             return await AssembleAsync(context, lists, seed, progress, ct);
@@ -171,8 +262,16 @@ internal sealed class DedupMethod(AgentOptions options, ILogger<DedupMethod> log
         {
             var path = Path.Combine(context.StagingDirectory, files[f].Name);
             BlockHash?[]? inPlace = null;
-            if (seed.WasMoved(files[f].Name) && lists[f].Chunking == Chunking.Fixed)
-                inPlace = DedupPlan.InPlace(await Index.GetOrHashAsync(path, ct), lists[f].Length);
+            if (seed.WasMoved(files[f].Name))
+            {
+                var held = await Index.GetOrHashAsync(path, ct);
+                if (lists[f].Chunking == Chunking.Fixed)
+                    inPlace = DedupPlan.InPlace(held, lists[f].Length);
+                else if (held.SameAs(lists[f]))
+                    inPlace = [.. lists[f].Blocks.Select(b => (BlockHash?)b)];
+                else
+                    throw new InvalidDataException($"the cached {files[f].Name} moved into place no longer matches the origin's");
+            }
             using (var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite))
                 if (stream.Length != lists[f].Length)
                     stream.SetLength(lists[f].Length); // a new file is one hole: zero blocks are never written
@@ -194,7 +293,10 @@ internal sealed class DedupMethod(AgentOptions options, ILogger<DedupMethod> log
                 copied += CopyLocal(context.MachineId, handles[f], targets[f].Origin, plan.Files[f].Copy, f, refetch, progress, ct);
             }
             var fetch = Regroup(plan.Fetch, refetch, targets);
-            var fetched = await FetchBlocksAsync(context, targets, handles, fetch, progress, ct);
+            // A block whose older version sits at the same place is patched page by page; the rest travel whole.
+            var patch = fetch.Where(b => targets[b.File] is { Origin.Chunking: Chunking.Fixed, InPlace: { } held } && held[b.Index] is { IsZero: false }).ToList();
+            var (patched, unpatched) = await PatchBlocksAsync(context, targets, handles, patch, progress, ct);
+            var fetched = patched + await FetchBlocksAsync(context, targets, handles, fetch.Except(patch).Concat(unpatched).ToList(), progress, ct);
             foreach (var handle in handles)
                 RandomAccess.FlushToDisk(handle);
             progress.Flush();
@@ -345,6 +447,95 @@ internal sealed class DedupMethod(AgentOptions options, ILogger<DedupMethod> log
             }
         }
         return fetched;
+    }
+
+    /// <summary>
+    /// Asks the origin, per block, for only the pages that differ from the older version in place (<see cref="PageDiff"/>),
+    /// patches the block in memory, and writes it everywhere it is needed once its full hash matches. Returns the bytes
+    /// of blocks so assembled and the blocks that did not match (to be fetched whole).
+    /// </summary>
+    private static async Task<(long Bytes, List<BlockFetch> Unpatched)> PatchBlocksAsync(FetchContext context, List<FileTarget> targets,
+        SafeFileHandle[] handles, List<BlockFetch> patch, ProgressCounter progress, CancellationToken ct)
+    {
+        long assembled = 0;
+        var unpatched = new List<BlockFetch>();
+        var block = new byte[BlockList.BlockSize];
+        var mask = new byte[2];
+        foreach (var group in patch.GroupBy(f => f.File).OrderBy(g => g.Key))
+        {
+            var (name, origin, handle) = (targets[group.Key].Name, targets[group.Key].Origin, handles[group.Key]);
+            foreach (var batch in group.OrderBy(f => f.Index).Chunk(MaxBlocksPerRequest))
+            {
+                var body = new byte[batch.Sum(b => 4 + PageDiff.PagesIn(b.Length) * PageDiff.DigestSize)];
+                var at = 0;
+                foreach (var b in batch)
+                {
+                    BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(at), (uint)b.Index);
+                    var old = ReadBlock(handle, block, origin.OffsetOf(b.Index), b.Length);
+                    PageDiff.Digests(old, body.AsSpan(at + 4));
+                    at += 4 + PageDiff.PagesIn(b.Length) * PageDiff.DigestSize;
+                }
+                using var stall = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                stall.CancelAfter(StallTimeout);
+                using var request = Request(context, HttpMethod.Post, PagesPath(context.MachineId, name));
+                request.Content = new ByteArrayContent(body);
+                request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+                progress.AddWire(body.Length);
+                using var response = await SendAsync(context, request, stall, ct);
+                await using var stream = await response.Content.ReadAsStreamAsync(stall.Token);
+                for (var i = 0; i < batch.Length; i++)
+                {
+                    var b = batch[i];
+                    ushort bits;
+                    try
+                    {
+                        await ReadExactlyAsync(stream, mask, stall, ct, $"the page mask of block {b.Index} of {name}");
+                        bits = BinaryPrimitives.ReadUInt16LittleEndian(mask);
+                        ReadBlock(handle, block, origin.OffsetOf(b.Index), b.Length);
+                        for (var p = 0; p < PageDiff.PagesIn(b.Length); p++)
+                            if ((bits & (1 << p)) != 0)
+                                await ReadExactlyAsync(stream, block.AsMemory(p * PageDiff.PageSize, PageDiff.PageLength(b.Length, p)), stall, ct, $"a page of block {b.Index} of {name}");
+                    }
+                    catch (IOException)
+                    {
+                        // A damaged mask makes the answer end early: the rest of the batch travels whole (and is checked again).
+                        unpatched.AddRange(batch[i..]);
+                        break;
+                    }
+                    progress.AddWire(2 + PageDiff.SelectedBytes(bits, b.Length));
+                    var data = block.AsSpan(0, b.Length);
+                    if (BlockHash.Of(data) != b.Hash)
+                    {
+                        unpatched.Add(b);
+                        continue;
+                    }
+                    foreach (var (file, index) in b.Targets)
+                    {
+                        RandomAccess.Write(handles[file], data, targets[file].Origin.OffsetOf(index));
+                        progress.AddDone(b.Length);
+                    }
+                    assembled += b.Length;
+                }
+            }
+        }
+        return (assembled, unpatched);
+    }
+
+    private static Span<byte> ReadBlock(SafeFileHandle handle, byte[] buffer, long offset, int length)
+    {
+        var data = buffer.AsSpan(0, length);
+        var done = 0;
+        while (done < length)
+        {
+            var n = RandomAccess.Read(handle, data[done..], offset + done);
+            if (n == 0)
+            {
+                data[done..].Clear(); // past the end of a shorter old copy: zeros, as a hole reads
+                break;
+            }
+            done += n;
+        }
+        return data;
     }
 
     private static async Task<BlockList> FetchListAsync(FetchContext context, ExportFile file, ProgressCounter progress, CancellationToken ct)

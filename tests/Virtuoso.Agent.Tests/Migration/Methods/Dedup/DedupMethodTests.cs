@@ -91,7 +91,8 @@ public sealed class DedupMethodTests : IDisposable
         Assert.True(verified);
         origin.AssertIdentical(staging);
         var changedBytes = changed.Length * (long)Block;
-        Assert.InRange(progress[^1].BytesOnWire, changedBytes, changedBytes + ListBytes(origin));
+        var digests = changed.Length * (2L + 4 + PageDiff.MaxPages * PageDiff.DigestSize);
+        Assert.InRange(progress[^1].BytesOnWire, changedBytes, changedBytes + digests + ListBytes(origin));
     }
 
     [Fact]
@@ -208,6 +209,53 @@ public sealed class DedupMethodTests : IDisposable
         origin.AssertIdentical(staging);
         Assert.InRange(progress[^1].BytesOnWire, 1, 2 * ContentChunker.MaxSize + ListBytes(origin));
         Assert.True(File.Exists(Path.Combine(cache, "state.bin")), "a state file is read from the cache, not moved and patched");
+    }
+
+    [Fact]
+    public async Task Recopy_ScatteredPagesRewritten_SendsAboutThePagesNotTheirBlocks()
+    {
+        // A guest writes 4 KiB pages: one page rewritten in each of 40 blocks must not cost 40 whole 64 KiB blocks.
+        const int blocks = 800;
+        var disk = Path.Combine(_source, "disk.qcow2");
+        TestFiles.Random(disk, blocks * (long)Block, seed: 14);
+        var cache = _dir.Sub("cache");
+        await using (var first = await TransferHarness.StartAsync(_origin, _source))
+            await _destination.FetchAsync(first.Fetch(cache), CancellationToken.None);
+        var pages = Enumerable.Range(0, 40).Select(i => (long)(i * 19 + 5) * Block + (i % 16) * PageDiff.PageSize).ToList();
+        using (var file = File.OpenHandle(disk, FileMode.Open, FileAccess.Write))
+            foreach (var at in pages)
+                RandomAccess.Write(file, Enumerable.Repeat((byte)(at % 251 + 1), PageDiff.PageSize).ToArray(), at);
+        await using var origin = await TransferHarness.StartAsync(_origin, _source);
+        var staging = _dir.Sub("staging");
+        var progress = new List<TransferProgress>();
+
+        var verified = await _destination.FetchAsync(origin.Fetch(staging, [cache], progress: progress), CancellationToken.None);
+
+        Assert.True(verified);
+        origin.AssertIdentical(staging);
+        var written = pages.Count * (long)PageDiff.PageSize;
+        var digests = pages.Count * (2L + 4 + PageDiff.MaxPages * PageDiff.DigestSize);
+        Assert.InRange(progress[^1].BytesOnWire, written, written + digests + ListBytes(origin));
+    }
+
+    [Fact]
+    public async Task Recopy_StateFileUnchanged_IsMovedBackNotCopied()
+    {
+        var state = Path.Combine(_source, "state.bin");
+        TestFiles.Random(state, 8L << 20, seed: 15);
+        var cache = _dir.Sub("cache");
+        await using var origin = await TransferHarness.StartAsync(_origin, _source);
+        await _destination.FetchAsync(origin.Fetch(cache), CancellationToken.None);
+        var cachedInode = NativeFile.Identify(Path.Combine(cache, "state.bin"))!.Value.Inode;
+        var staging = _dir.Sub("staging");
+        var progress = new List<TransferProgress>();
+
+        var verified = await _destination.FetchAsync(origin.Fetch(staging, [cache], progress: progress), CancellationToken.None);
+
+        Assert.True(verified);
+        origin.AssertIdentical(staging);
+        Assert.Equal(cachedInode, NativeFile.Identify(Path.Combine(staging, "state.bin"))!.Value.Inode);
+        Assert.InRange(progress[^1].BytesOnWire, 1, ListBytes(origin));
     }
 
     [Fact]
