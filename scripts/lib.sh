@@ -11,8 +11,9 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages the marketplace needs at run time: QEMU and its tools, rsync for migration, and what the
 # guest image build uses (busybox-static, cpio, e2fsprogs, kmod), and noVNC, which the front-end serves itself at
-# /novnc/ for the console page (design §7: no CDN). Installed only when missing.
-RUN_PACKAGES=(qemu-system-x86 qemu-utils rsync busybox-static cpio e2fsprogs kmod socat curl procps iproute2 novnc)
+# /novnc/ for the console page (design §7: no CDN), and python3 for the independent VMMP peer
+# (tests/interop/vmmp_peer.py, which the agent tests run and an operator can point at any agent). Installed only when missing.
+RUN_PACKAGES=(qemu-system-x86 qemu-utils rsync busybox-static cpio e2fsprogs kmod socat curl procps iproute2 novnc python3)
 
 install_packages() {
   local missing=()
