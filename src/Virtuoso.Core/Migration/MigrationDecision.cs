@@ -46,21 +46,34 @@ public enum MigrationNext
 }
 
 /// <summary>The decision and, for a revert, the reason the owner is told.</summary>
-public sealed record MigrationStep(MigrationNext Next, string? Reason = null);
+/// <param name="Next">What to do.</param>
+/// <param name="Reason">For a revert: why, in words for the owner.</param>
+/// <param name="IgnoreResp">
+/// The recorded RESP contradicts the destination's own API (it still copies, or holds the copy pending at VERSION + 1)
+/// and was not believed: the shell clears it from the record, so the real RESP can still be recorded, and logs it.
+/// </param>
+public sealed record MigrationStep(MigrationNext Next, string? Reason = null, bool IgnoreResp = false);
 
 /// <summary>
 /// Given a migration's record and what the agents report, what happens next (design §6.2, report §7.1.6 and §7.3).
-/// Pure: the front-end's listener, its monitor and its recovery at startup all act on this one function. The rules,
-/// in order:
+/// Pure: the front-end's listener, its monitor and its recovery at startup all act on this one function. Anyone who can
+/// reach the front-end's VMMP listener can send a RESP, so a RESP is never believed on its own, in either direction:
+/// only the destination's API (GET /v1/migrations/{id}, authenticated by the host secret) can confirm or contradict it.
+/// The rules, in order:
 /// <list type="number">
 /// <item>Done or reverted: nothing. Committed: finish (activate and retire, repeated until both succeed).</item>
-/// <item>A RESP FAIL reverts.</item>
+/// <item>A RESP the destination's API contradicts is ignored (<see cref="MigrationStep.IgnoreResp"/>: forgotten, so the
+/// real one can still come): a RESP FAIL, or a RESP SUCCESS at another version, while the destination reports the copy
+/// still under way (expected, copying, verifying) or held pending (or active) at exactly VERSION + 1; a RESP SUCCESS
+/// while it still copies (an early one). The rules below then go on as if no RESP had come.</item>
 /// <item>A destination holding the copy pending (or active) at exactly VERSION + 1 commits once a RESP SUCCESS at
 /// VERSION + 1 arrived, or once its heartbeats stopped (a front-end that restarted after the RESP finds it so).</item>
-/// <item>A RESP SUCCESS the destination does not confirm (not pending at VERSION + 1), or one at another version, reverts:
-/// a RESP alone is never trusted.</item>
+/// <item>A RESP FAIL reverts: the destination reports the migration failed, no longer knows it, does not answer, or
+/// holds a copy at another version.</item>
+/// <item>A RESP SUCCESS the destination does not confirm (it reports the migration failed, missing, or a copy at another
+/// version, or does not answer), or one at another version, reverts.</item>
 /// <item>A destination that reports the migration failed, or that no longer knows it once heartbeats stopped, reverts;
-/// so do missing heartbeats whatever it says.</item>
+/// so do missing heartbeats whatever it says (a copy under way whose heartbeats stopped is abandoned, ignored RESP or not).</item>
 /// <item>Otherwise wait.</item>
 /// </list>
 /// The machine is never lost: before a commit it stays on the origin, which holds it at VERSION and only gives it up
@@ -77,16 +90,24 @@ public static class MigrationDecision
         }
 
         var next = f.Version + 1;
-        var because = f.DestinationError is { Length: > 0 } error ? $": {error}" : "";
-        if (f.Resp is { Success: false })
-            return new(MigrationNext.Revert, "the destination reported the migration failed (RESP FAIL)" + because);
-        if (f.Resp is { Success: true } bad && bad.Version != next)
-            return new(MigrationNext.Revert, $"the destination reported success at version {bad.Version}, not {next}");
-
         var confirmed = f.Destination is DestinationReport.Pending or DestinationReport.Active && f.DestinationNewVersion == next;
-        if (confirmed && (f.Resp is { Success: true } || f.HeartbeatOverdue))
+        var stillCopying = f.Destination is DestinationReport.Expected or DestinationReport.Copying or DestinationReport.Verifying;
+        var believable = f.Resp is { Success: true } s && s.Version == next;
+        var ignored = f.Resp is not null && (stillCopying || confirmed && !believable);
+        var step = Decide(f, ignored ? null : f.Resp, next, confirmed);
+        return ignored ? step with { IgnoreResp = true } : step;
+    }
+
+    private static MigrationStep Decide(MigrationFacts f, (bool Success, long Version)? resp, long next, bool confirmed)
+    {
+        var because = f.DestinationError is { Length: > 0 } error ? $": {error}" : "";
+        if (confirmed && (resp is { Success: true } || f.HeartbeatOverdue))
             return new(MigrationNext.Commit);
-        if (f.Resp is { Success: true })
+        if (resp is { Success: false })
+            return new(MigrationNext.Revert, "the destination reported the migration failed (RESP FAIL)" + because);
+        if (resp is { Success: true } bad && bad.Version != next)
+            return new(MigrationNext.Revert, $"the destination reported success at version {bad.Version}, not {next}");
+        if (resp is { Success: true })
             return new(MigrationNext.Revert, f.Destination == DestinationReport.Unknown
                 ? "the destination reported success but did not answer when asked to confirm it"
                 : $"the destination reported success but holds no copy pending at version {next} (it reports {Text(f.Destination)}" +

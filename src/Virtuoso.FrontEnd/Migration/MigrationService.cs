@@ -150,17 +150,28 @@ internal sealed partial class MigrationService(
         await db.ReadAsync(c => c.ExecuteAsync("UPDATE migrations SET last_heartbeat = @now WHERE machine = @machine AND phase = 'open'",
             new { now = clock.GetUtcNow().ToUnixTimeMilliseconds(), machine = machine.ToString("D") })) > 0;
 
-    /// <summary>A RESP: recorded (so a restart still sees it), then acted on. False when no migration of the machine is open.</summary>
-    public async Task<bool> RespAsync(VmmpResp resp, CancellationToken ct = default)
+    /// <summary>
+    /// A RESP from <paramref name="peer"/>: recorded (so a restart still sees it), then acted on — but only as far as the
+    /// destination's API bears it out (<see cref="MigrationDecision"/>): one it contradicts is forgotten again, so the real
+    /// RESP can still be recorded. False when no migration of the machine is open.
+    /// </summary>
+    public async Task<bool> RespAsync(VmmpResp resp, string peer, CancellationToken ct = default)
     {
         var id = await db.ReadAsync(c => c.QueryFirstOrDefaultAsync<string>("SELECT id FROM migrations WHERE machine = @machine AND phase = 'open'",
             new { machine = resp.MachineId.ToString("D") }));
         if (id is null) return false;
-        await db.ReadAsync(c => c.ExecuteAsync("UPDATE migrations SET resp_success = @s, resp_version = @v, last_heartbeat = @now WHERE id = @id AND phase = 'open' AND resp_success IS NULL",
-            new { s = resp.Success ? 1 : 0, v = resp.Version, now = clock.GetUtcNow().ToUnixTimeMilliseconds(), id }));
-        await DriveAsync(id, ct);
+        var recorded = await RecordRespAsync(id, resp);
+        await DriveAsync(id, recorded ? peer : RecordedPeer, ct);
+        // Another RESP held the record (a forged one, say) and may just have been forgotten: this one gets its turn.
+        if (!recorded && await RecordRespAsync(id, resp))
+            await DriveAsync(id, peer, ct);
         return true;
     }
+
+    /// <summary>Records the RESP unless the record already holds one (or is no longer open); true when recorded.</summary>
+    private async Task<bool> RecordRespAsync(string id, VmmpResp resp) =>
+        await db.ReadAsync(c => c.ExecuteAsync("UPDATE migrations SET resp_success = @s, resp_version = @v, last_heartbeat = @now WHERE id = @id AND phase = 'open' AND resp_success IS NULL",
+            new { s = resp.Success ? 1 : 0, v = resp.Version, now = clock.GetUtcNow().ToUnixTimeMilliseconds(), id })) > 0;
 
     // ---- driving a migration to its end ----
 
@@ -177,14 +188,20 @@ internal sealed partial class MigrationService(
         foreach (var id in due)
         {
             ct.ThrowIfCancellationRequested();
-            try { await DriveAsync(id, ct); }
+            try { await DriveAsync(id, RecordedPeer, ct); }
             catch (Exception e) when (e is not OperationCanceledException) { LogDriveFailed(log, id, e); }
         }
         return due.Count;
     }
 
-    /// <summary>Decides what the migration needs now (<see cref="MigrationDecision"/>) and does it.</summary>
-    public async Task DriveAsync(string id, CancellationToken ct = default)
+    /// <summary>Who sent a RESP the monitor finds in the record: the listener that took it logged the peer then.</summary>
+    private const string RecordedPeer = "(recorded earlier)";
+
+    /// <summary>
+    /// Decides what the migration needs now (<see cref="MigrationDecision"/>) and does it. <paramref name="peer"/> is who
+    /// sent the RESP being acted on, for the log when it is not believed.
+    /// </summary>
+    public async Task DriveAsync(string id, string peer = RecordedPeer, CancellationToken ct = default)
     {
         var gate = _driving.GetOrAdd(id, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(ct);
@@ -207,6 +224,8 @@ internal sealed partial class MigrationService(
                 };
             }
             var step = MigrationDecision.Decide(facts);
+            if (step.IgnoreResp && m.Resp is { } ignored)
+                await ForgetRespAsync(m, ignored, facts, peer);
             switch (step.Next)
             {
                 case MigrationNext.Commit:
@@ -224,6 +243,19 @@ internal sealed partial class MigrationService(
         {
             gate.Release();
         }
+    }
+
+    /// <summary>
+    /// A RESP the destination's API contradicts (anyone who reaches the listener can send one): cleared from the record,
+    /// only if it is still the one recorded, so that the destination's real RESP can be recorded when it comes.
+    /// </summary>
+    private async Task ForgetRespAsync(MigrationRow m, (bool Success, long Version) resp, MigrationFacts facts, string peer)
+    {
+        await db.ReadAsync(c => c.ExecuteAsync("UPDATE migrations SET resp_success = NULL, resp_version = NULL " +
+            "WHERE id = @id AND phase = 'open' AND resp_success = @s AND resp_version = @v",
+            new { id = m.Id, s = resp.Success ? 1 : 0, v = resp.Version }));
+        var destination = facts.Destination.ToString().ToLowerInvariant() + (facts.DestinationNewVersion is { } v ? $" at version {v}" : "");
+        LogRespIgnored(log, m.Id, peer, m.MachineId, resp.Version, resp.Success ? "SUCCESS" : "FAIL", destination);
     }
 
     /// <summary>
@@ -383,6 +415,10 @@ internal sealed partial class MigrationService(
 
     [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Migration {Id} reverted: {Reason}")]
     private static partial void LogReverted(ILogger logger, string id, string reason);
+
+    [LoggerMessage(EventId = 4005, Level = LogLevel.Warning,
+        Message = "Migration {Id}: RESP {Machine} {Version} {Result} from {Peer} ignored and forgotten: the destination's API says the migration is {Destination}")]
+    private static partial void LogRespIgnored(ILogger logger, string id, string peer, Guid machine, long version, string result, string destination);
 
     [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Migration {Id}: cleaning up an agent after the revert failed: {Message}")]
     private static partial void LogCleanupFailed(ILogger logger, string id, string message);

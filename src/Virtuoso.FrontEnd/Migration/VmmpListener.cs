@@ -21,8 +21,9 @@ internal sealed class CentralAddress
 /// <summary>
 /// The front-end's VMMP 1.0 listener (design §6.1–§6.2): destination agents connect to it and send HEARTBEAT while they
 /// copy, and RESP at the end. Anything else — a malformed line, an overlong one, another message, a silent peer — ends
-/// that connection and changes nothing; the listener itself never stops for a peer. RESP is only a hint: the service
-/// confirms it with the destination's API before committing.
+/// that connection and changes nothing; the listener itself never stops for a peer. Any peer can reach it, so a RESP is
+/// only a hint, in either direction: the service commits on RESP SUCCESS, or reverts on RESP FAIL, only as far as the
+/// destination's API bears it out, and forgets (with a warning naming the peer) one it contradicts.
 /// </summary>
 internal sealed partial class VmmpListener(MigrationService migrations, CentralAddress central, IOptions<MigrationOptions> options, ILogger<VmmpListener> log)
     : BackgroundService
@@ -82,7 +83,7 @@ internal sealed partial class VmmpListener(MigrationService migrations, CentralA
                             break;
                         case VmmpResp r:
                             LogResp(log, peer, r.MachineId, r.Version, r.Success);
-                            if (!await migrations.RespAsync(r, stop)) LogNoMigration(log, peer, "RESP", r.MachineId);
+                            if (!await migrations.RespAsync(r, peer, stop)) LogNoMigration(log, peer, "RESP", r.MachineId);
                             break;
                         case null:
                             LogRefused(log, peer, parsed.Error!);

@@ -39,30 +39,106 @@ public sealed class MigrationDecisionTests
         Assert.EndsWith(": this host has 3000000 bytes free under /data/incoming, the machine needs 75000000", step.Reason);
     }
 
-    [Fact]
-    public void RespFail_Reverts_EvenIfTheDestinationLooksPending()
+    // A RESP FAIL is believed only when the destination's API does not say the copy is still going or held pending.
+
+    [Theory]
+    [InlineData(Failed)]
+    [InlineData(Missing)]
+    [InlineData(Unknown)]
+    public void RespFail_DestinationFailedMissingOrSilent_Reverts(DestinationReport destination)
     {
-        var step = Open((false, V), false, Pending, V + 1);
-        Assert.Equal(Revert, step.Next);
+        var step = Open((false, V), false, destination);
+        Assert.Equal((Revert, false), (step.Next, step.IgnoreResp));
         Assert.Contains("RESP FAIL", step.Reason);
+    }
+
+    [Fact]
+    public void RespFail_DestinationPendingAtTheWrongVersion_Reverts()
+    {
+        var step = Open((false, V), false, Pending, V + 3);
+        Assert.Equal((Revert, false), (step.Next, step.IgnoreResp));
+    }
+
+    [Theory]
+    [InlineData(Expected)]
+    [InlineData(Copying)]
+    [InlineData(Verifying)]
+    public void RespFail_DestinationStillCopying_IsIgnoredAndForgotten_Waits(DestinationReport destination)
+    {
+        var step = Open((false, V), false, destination);
+        Assert.Equal((Wait, true, null), (step.Next, step.IgnoreResp, step.Reason));
+    }
+
+    [Theory]
+    [InlineData(Pending)]
+    [InlineData(Active)]
+    public void RespFail_DestinationHoldsTheCopyAtVersionPlusOne_IsIgnoredAndForgotten_Waits(DestinationReport destination)
+    {
+        var step = Open((false, V), false, destination, V + 1);
+        Assert.Equal((Wait, true), (step.Next, step.IgnoreResp));
+    }
+
+    [Fact]
+    public void RespFail_DestinationPendingAtVersionPlusOne_HeartbeatsStopped_IgnoresTheRespAndCommits()
+    {
+        var step = Open((false, V), true, Pending, V + 1);
+        Assert.Equal((Commit, true), (step.Next, step.IgnoreResp));
+    }
+
+    [Fact]
+    public void RespFail_DestinationStillCopying_HeartbeatsStopped_IgnoresTheRespAndRevertsForTheSilence()
+    {
+        var step = Open((false, V), true, Copying);
+        Assert.Equal((Revert, true), (step.Next, step.IgnoreResp));
+        Assert.Contains("heartbeat", step.Reason);
+        Assert.DoesNotContain("RESP", step.Reason);
+    }
+
+    // A RESP SUCCESS is believed only with the destination pending at VERSION + 1; one it contradicts while it still
+    // copies (an early one) is ignored, one it does not confirm otherwise reverts.
+
+    [Theory]
+    [InlineData(V)]
+    [InlineData(V + 2)]
+    public void RespSuccessAtAnotherVersion_DestinationHoldsTheCopyAtVersionPlusOne_IsIgnoredAndWaits(long version)
+    {
+        var step = Open((true, version), false, Pending, V + 1);
+        Assert.Equal((Wait, true), (step.Next, step.IgnoreResp));
     }
 
     [Theory]
     [InlineData(V)]
     [InlineData(V + 2)]
-    public void RespSuccessAtAnotherVersion_Reverts(long version) =>
-        Assert.Equal(Revert, Open((true, version), false, Pending, V + 1).Next);
+    public void RespSuccessAtAnotherVersion_DestinationFailedOrSilent_Reverts(long version)
+    {
+        foreach (var destination in new[] { Failed, Missing, Unknown })
+        {
+            var step = Open((true, version), false, destination);
+            Assert.Equal((Revert, false), (step.Next, step.IgnoreResp));
+            Assert.Contains($"at version {version}, not {V + 1}", step.Reason);
+        }
+    }
 
     [Theory]
+    [InlineData(Expected)]
     [InlineData(Copying)]
     [InlineData(Verifying)]
-    [InlineData(Expected)]
+    public void EarlyRespSuccess_DestinationStillCopying_IsIgnoredAndForgotten_Waits(DestinationReport destination)
+    {
+        foreach (var version in new[] { V + 1, V, V + 5 })
+        {
+            var step = Open((true, version), false, destination);
+            Assert.Equal((Wait, true), (step.Next, step.IgnoreResp));
+        }
+    }
+
+    [Theory]
     [InlineData(Missing)]
     [InlineData(Failed)]
     public void RespSuccessTheDestinationDoesNotConfirm_Reverts(DestinationReport destination)
     {
         var step = Open((true, V + 1), false, destination);
-        Assert.Equal(Revert, step.Next);
+        Assert.Equal((Revert, false), (step.Next, step.IgnoreResp));
         Assert.Contains("reported success", step.Reason);
     }
 
@@ -73,6 +149,15 @@ public sealed class MigrationDecisionTests
     [Fact]
     public void RespSuccess_DestinationPendingAtTheWrongVersion_Reverts() =>
         Assert.Equal(Revert, Open((true, V + 1), false, Pending, V).Next);
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void BelievedResp_IsNotForgotten(bool overdue)
+    {
+        Assert.False(Open((true, V + 1), overdue, Pending, V + 1).IgnoreResp);
+        Assert.False(Open(null, overdue, Copying).IgnoreResp);
+    }
 
     [Fact]
     public void NoResp_HeartbeatsStopped_DestinationPendingAtVersionPlusOne_Commits() =>

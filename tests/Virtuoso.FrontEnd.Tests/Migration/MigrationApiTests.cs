@@ -1,11 +1,13 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using Virtuoso.Contracts.Agent;
 using Virtuoso.Contracts.Api;
 using Virtuoso.Contracts.Vmmp;
 using Virtuoso.FrontEnd.Accounts;
+using Virtuoso.FrontEnd.Data;
 using Virtuoso.FrontEnd.Migration;
 using Virtuoso.FrontEnd.Tests.Support;
 
@@ -20,8 +22,8 @@ public sealed class MigrationApiPostgresTests(PostgresMarketFixture market) : Mi
 /// <summary>
 /// The front-end's migration agent (issue 4 items 2 and 4, design §6.2) through its API, with fake agents whose destination
 /// speaks real VMMP on loopback: a success commits exactly once, every failure before the commit reverts to the same version
-/// and state with nothing charged, garbage changes nothing, and a front-end that goes away mid-migration is made good by
-/// another. Each test has its own two agents (origin and destination) and hosts.
+/// and state with nothing charged, garbage changes nothing, a forged RESP (either way) the destination's API contradicts is
+/// ignored and forgotten, and a front-end that goes away mid-migration is made good by another. Each test has its own two agents (origin and destination) and hosts.
 /// </summary>
 public abstract class MigrationApiTests<TMarket>(TMarket market) : IClassFixture<TMarket> where TMarket : MarketFixture
 {
@@ -233,15 +235,130 @@ public abstract class MigrationApiTests<TMarket>(TMarket market) : IClassFixture
     }
 
     [Fact]
-    public async Task RespSuccessTheDestinationDoesNotConfirm_Reverts()
+    public async Task RespSuccessWhileTheDestinationStillCopies_IsNotBelieved_AndItsSilenceReverts()
     {
         await using var pair = await PairAsync();
         var (buyer, machine) = await MachineOnAsync(pair.OriginHost);
-        pair.Destination.Behaviour = FakeMigration.ClaimWithoutCopy;
+        pair.Destination.Behaviour = FakeMigration.ClaimWithoutCopy; // RESP SUCCESS, then silence, its API saying "copying"
         await MigrateAsync(buyer, machine.Id, pair.DestinationHost);
-        await AssertRevertedAsync(buyer, machine, pair, "reported success");
+        await AssertRevertedAsync(buyer, machine, pair, "heartbeat");
         Assert.DoesNotContain(pair.Destination.Calls, c => c.StartsWith("activate", StringComparison.Ordinal));
+        Assert.Contains(market.Logs.Entries, e => e.EventId == 4005 && e.Message.Contains(machine.Id.ToString(), StringComparison.Ordinal));
     }
+
+    /// <summary>A line to the front-end's VMMP listener from a peer of its own (as anyone who can reach the port could).</summary>
+    private sealed class Forger : IDisposable
+    {
+        private readonly TcpClient _tcp;
+
+        private Forger(AddressFamily family) => _tcp = new TcpClient(family); // not dual-mode: its address reads as the listener sees it
+
+        public static async Task<Forger> ConnectAsync(IPEndPoint listener)
+        {
+            var f = new Forger(listener.AddressFamily);
+            await f._tcp.ConnectAsync(listener.Address, listener.Port);
+            return f;
+        }
+
+        /// <summary>The peer address the listener sees.</summary>
+        public string Peer => _tcp.Client.LocalEndPoint!.ToString()!;
+
+        public Task SendAsync(VmmpMessage m) => _tcp.GetStream().WriteAsync(VmmpWire.Encode(m)).AsTask();
+
+        public void Dispose() => _tcp.Dispose();
+    }
+
+    [Fact]
+    public async Task ForgedResps_WhileTheDestinationCopies_AreIgnoredAndForgotten_ThenTheRealRespSuccessCommitsOnce()
+    {
+        await using var pair = await PairAsync();
+        var (buyer, machine) = await MachineOnAsync(pair.OriginHost, "suspended");
+        pair.Destination.Hold("transfer");
+        pair.Destination.Behaviour = FakeMigration.HeartbeatUntilReleased;
+        try
+        {
+            await MigrateAsync(buyer, machine.Id, pair.DestinationHost);
+            await UntilAsync(() => pair.Destination.IncomingPhase(machine.Id) == MigrationPhases.Copying, "the destination copies");
+            using var forger = await Forger.ConnectAsync(market.Factory.Services.GetRequiredService<CentralAddress>().Bound!);
+            // A RESP FAIL (it would cancel the migration), an early RESP SUCCESS and one at another version (each would revert it).
+            VmmpResp[] forged = [new(machine.Id, machine.Version, false), new(machine.Id, machine.Version + 1, true), new(machine.Id, machine.Version + 5, true)];
+            for (var i = 0; i < forged.Length; i++)
+            {
+                await forger.SendAsync(forged[i]);
+                var seen = i + 1;
+                await UntilAsync(() => IgnoredFrom(forger.Peer, machine.Id).Count == seen, $"forged RESP {seen} from {forger.Peer} ignored");
+                // Nothing changed, and the record forgot it: the real RESP can still be recorded.
+                var during = await buyer.MachineAsync(machine.Id);
+                Assert.Equal(("migrating", machine.Version, pair.OriginHost), (during.State, during.Version, during.Host));
+                Assert.Equal(1L, await market.CountAsync("SELECT COUNT(*) FROM migrations WHERE machine = @m AND phase = 'open' AND resp_success IS NULL AND resp_version IS NULL",
+                    ("m", machine.Id.ToString("D"))));
+            }
+            var ignored = IgnoredFrom(forger.Peer, machine.Id);
+            Assert.All(ignored, e => Assert.Equal(LogLevel.Warning, e.Level));
+            Assert.Contains("FAIL", ignored[0].Message);
+            Assert.Contains("copying", ignored[0].Message);
+            Assert.DoesNotContain(pair.Destination.Calls, c => c.StartsWith("discard", StringComparison.Ordinal));
+        }
+        finally
+        {
+            pair.Destination.Release("transfer");
+        }
+
+        // The destination finishes, goes pending at VERSION+1 and sends its own RESP SUCCESS: recorded and committed once.
+        var ended = await EndedAsync(buyer, machine.Id);
+        Assert.Equal((MigrationStates.Done, null), (ended.Phase, ended.Error));
+        var after = await buyer.MachineAsync(machine.Id);
+        Assert.Equal(("suspended", machine.Version + 1, pair.DestinationHost), (after.State, after.Version, after.Host));
+        Assert.Equal(1L, await market.CountAsync("SELECT COUNT(*) FROM migrations WHERE machine = @m AND resp_success = 1 AND resp_version = @v",
+            ("m", machine.Id.ToString("D")), ("v", machine.Version + 1)));
+        Assert.Equal(2L, await ChargesAsync(machine.Id));
+        Assert.Equal(1L, await market.CountAsync("SELECT COUNT(*) FROM events WHERE machine = @m AND kind = 'migrated' AND account = @a",
+            ("m", machine.Id.ToString("D")), ("a", buyer.Username)));
+        Assert.Equal(0L, await market.CountAsync("SELECT COUNT(*) FROM events WHERE machine = @m AND kind = 'migration-reverted'", ("m", machine.Id.ToString("D"))));
+        Assert.Equal(0m, (await market.BalancesAsync()).Values.Sum());
+    }
+
+    [Fact]
+    public async Task RealRespSuccess_ArrivingWhileAForgedRespHoldsTheRecord_StillCommitsAtOnce()
+    {
+        await using var pair = await PairAsync();
+        var (buyer, machine) = await MachineOnAsync(pair.OriginHost);
+        pair.Destination.Behaviour = FakeMigration.PendingWithoutResp;
+        await MigrateAsync(buyer, machine.Id, pair.DestinationHost);
+        await UntilAsync(() => pair.Destination.IncomingPhase(machine.Id) == MigrationPhases.Pending, "the destination holds the copy pending");
+        // Heartbeats kept going (anyone can send them), so only a believed RESP can commit now, not the heartbeat timeout.
+        using var forger = await Forger.ConnectAsync(market.Factory.Services.GetRequiredService<CentralAddress>().Bound!);
+        using var stopBeating = new CancellationTokenSource();
+        var beating = Task.Run(async () =>
+        {
+            while (!stopBeating.IsCancellationRequested)
+            {
+                await forger.SendAsync(new VmmpHeartbeat(machine.Id));
+                await Task.Delay(100);
+            }
+        });
+        try
+        {
+            await Task.Delay(300); // a heartbeat recorded after the destination's last one
+            // A forged RESP FAIL already in the record when the destination's real RESP SUCCESS arrives.
+            var frontEnd = market.Factory.Services.GetRequiredService<Database>(); // the test's own connection is read-only
+            Assert.Equal(1, await frontEnd.WriteAsync((c, tx) => c.ExecuteAsync("UPDATE migrations SET resp_success = 0, resp_version = @v WHERE machine = @m AND phase = 'open'",
+                new { v = machine.Version, m = machine.Id.ToString("D") }, tx)));
+            await market.Factory.Services.GetRequiredService<MigrationService>().RespAsync(new VmmpResp(machine.Id, machine.Version + 1, true), "the destination");
+            Assert.Equal(1L, await market.CountAsync("SELECT COUNT(*) FROM migrations WHERE machine = @m AND phase IN ('committed', 'done') AND resp_success = 1 AND resp_version = @v",
+                ("m", machine.Id.ToString("D")), ("v", machine.Version + 1)));
+        }
+        finally
+        {
+            await stopBeating.CancelAsync();
+            await beating;
+        }
+        Assert.Equal(MigrationStates.Done, (await EndedAsync(buyer, machine.Id)).Phase);
+        Assert.Equal(2L, await ChargesAsync(machine.Id));
+    }
+
+    private List<CapturedLog> IgnoredFrom(string peer, Guid machine) =>
+        [.. market.Logs.Entries.Where(e => e.EventId == 4005 && e.Message.Contains(peer, StringComparison.Ordinal) && e.Message.Contains(machine.ToString(), StringComparison.Ordinal))];
 
     [Fact]
     public async Task DestinationRefusesTheReq_IsRefusedAndReverted()
@@ -428,7 +545,7 @@ public abstract class MigrationApiTests<TMarket>(TMarket market) : IClassFixture
         var resp = new VmmpResp(machine.Id, machine.Version + 1, true);
         // The same RESP reaching both replicas (and the fixture's monitor racing them once the heartbeats stop).
         await Task.WhenAll(Enumerable.Range(0, 4).Select(i =>
-            (i % 2 == 0 ? market.Factory.Services : replica.Services).GetRequiredService<MigrationService>().RespAsync(resp)));
+            (i % 2 == 0 ? market.Factory.Services : replica.Services).GetRequiredService<MigrationService>().RespAsync(resp, "test")));
         Assert.Equal(MigrationStates.Done, (await EndedAsync(buyer, machine.Id)).Phase);
         var after = await buyer.MachineAsync(machine.Id);
         Assert.Equal(("stopped", machine.Version + 1, pair.DestinationHost), (after.State, after.Version, after.Host));

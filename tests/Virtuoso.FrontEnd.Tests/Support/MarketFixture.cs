@@ -30,6 +30,8 @@ public class MarketFixture : IAsyncLifetime
     private protected MarketFixture(TestDatabase database) => _database = database;
 
     internal WebApplicationFactory<Program> Factory => _factory ?? throw new InvalidOperationException("not initialized");
+    /// <summary>What the front-end logged (Warning and up).</summary>
+    internal CapturedLogs Logs => (_factory ?? throw new InvalidOperationException("not initialized")).Logs;
     /// <summary>The front-end's database, for reads the API does not offer.</summary>
     internal TestDatabase Database => _database;
     internal FakeAgent Alpha { get; private set; } = null!;
@@ -113,8 +115,12 @@ public sealed class PostgresMarketFixture() : MarketFixture(new PostgresTestData
 /// </summary>
 internal sealed class VirtuosoFactory(string databaseSetting, string dataDir, TimeProvider? clock = null) : WebApplicationFactory<Program>
 {
+    /// <summary>What this front-end logged (Warning and up).</summary>
+    public CapturedLogs Logs { get; } = new();
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
+        builder.ConfigureLogging(l => l.AddProvider(Logs));
         if (clock is not null) builder.ConfigureTestServices(s => s.AddSingleton(clock));
         // Host settings reach Program's builder.Configuration before Build (WebApplicationFactory passes them as arguments).
         builder.UseSetting("VIRTUOSO_DATABASE", databaseSetting);
