@@ -117,7 +117,9 @@ cli u login bench-buyer --password bench-buyer-pass >/dev/null
 where_is() { cli u --json machine "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["host"])'; }
 other() { [ "$1" = a ] && echo b || echo a; }
 mdir() { echo "$W/$1/machines/$2"; }
-type_line() { printf '%s\n' "$3" | socat -u - "UNIX-CONNECT:$(mdir "$1" "$2")/serial.sock" >/dev/null; }
+# The connection stays open 3 s after the line is sent: QEMU takes it through the UART's FIFO a few bytes at a time and
+# drops what it has not read when the peer hangs up.
+type_line() { printf '%s\n' "$3" | socat -t 3 - "UNIX-CONNECT:$(mdir "$1" "$2")/serial.sock" >/dev/null; }
 wait_serial() { # host id text seconds
   local i
   for ((i = 0; i < $4 * 4; i++)); do grep -qF "$3" "$(mdir "$1" "$2")/serial.log" 2>/dev/null && return 0; sleep 0.25; done
