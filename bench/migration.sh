@@ -197,7 +197,9 @@ rsync_cli() { # from to id → "ms bytes"
     "rsync://${IP[$from]}:$RSYNC_PORT/m/state.bin" "$scratch/" >/dev/null
   ms=$(ms_since "$t0")
   echo "$ms $(( $(wire_bytes "$to") - b0 ))"
-  kill "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null || true
+  # $! is the subshell running in_ns, not rsync: stop the daemon by its configuration file
+  pkill -f -- "--config=$conf" 2>/dev/null || true
+  wait "$dpid" 2>/dev/null || true
   rm -rf "$scratch"
 }
 plain_copy() { # from to id → "ms bytes"

@@ -49,7 +49,7 @@ builder.Services.AddHostedService<MachineRecovery>();
 builder.Services.AddHostedService<AcceleratorSelection>();
 // Migration (design §6): origin side, destination side, the VMMP listener.
 builder.Services.AddSingleton<ExportRegistry>();
-builder.Services.AddSingleton<FileHashCache>();
+builder.Services.AddSingleton(_ => new BlockIndexStore(options.DataDirectory)); // block lists and manifest digests, by inode
 builder.Services.AddSingleton<OriginService>();
 builder.Services.AddSingleton<IncomingMigrations>();
 builder.Services.AddSingleton<VmmpServer>();

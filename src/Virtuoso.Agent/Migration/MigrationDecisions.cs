@@ -76,7 +76,7 @@ internal static class MigrationDecisions
             return $"the manifest has no {DiskFile}";
         if (names.Contains(StateFile) != (m.State == AgentStates.Suspended))
             return $"a {m.State} machine comes {(m.State == AgentStates.Suspended ? "with" : "without")} {StateFile}";
-        if (m.Files.FirstOrDefault(f => f.Length < 0 || f.Sha256 is not { Length: 64 } || !f.Sha256.All(char.IsAsciiHexDigitLower)) is { } bad)
+        if (m.Files.FirstOrDefault(f => f.Length < 0 || f.Digest is not { Length: 64 } || !f.Digest.All(char.IsAsciiHexDigitLower)) is { } bad)
             return $"the manifest entry of {bad.Name} has a bad length or SHA-256";
         return null;
     }

@@ -52,8 +52,14 @@ public sealed record ExportRequest(long Version, string Token);
 /// <param name="Image">The base image a copy-on-write disk refers to, or null for a standalone disk.</param>
 public sealed record ExportManifest(Guid Id, long Version, string State, string? Image, IReadOnlyList<ExportFile> Files);
 
-/// <summary>One file of an exported machine: name relative to the machine directory ("disk.qcow2", "state.bin"), its length and SHA-256 (lower-case hex).</summary>
-public sealed record ExportFile(string Name, long Length, string Sha256);
+/// <summary>
+/// One file of an exported machine: name relative to the machine directory ("disk.qcow2", "state.bin"), its length and
+/// its digest: the SHA-256 (lower-case hex) of the file's block list — the SHA-256 of every 64 KiB block of a disk, or
+/// of every content-defined chunk of the saved state, as the DEDUP method lists them (design §6.3). It binds every
+/// byte as a plain SHA-256 of the file would, and both agents compute it in one pass hashing blocks on every core,
+/// the same pass that gives DEDUP its block lists (the agent's <c>Migration/Methods/Dedup/BlockList.cs</c>).
+/// </summary>
+public sealed record ExportFile(string Name, long Length, string Digest);
 
 /// <summary>
 /// Destination: expect a VMMP REQ for this machine. The spec is the front-end's, so the destination never trusts

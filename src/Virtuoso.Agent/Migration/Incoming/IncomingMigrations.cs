@@ -6,7 +6,6 @@ using Virtuoso.Agent.Images;
 using Virtuoso.Agent.Machines;
 using Virtuoso.Agent.Migration.Methods;
 using Virtuoso.Agent.Migration.Methods.Dedup;
-using Virtuoso.Agent.Migration.Origin;
 using Virtuoso.Agent.Vmm;
 using Virtuoso.Contracts.Agent;
 using Virtuoso.Contracts.Vmmp;
@@ -37,7 +36,7 @@ internal sealed class IncomingMigrations : IDisposable
     private readonly ImageCache _images;
     private readonly IVmm _vmm;
     private readonly EventLog _events;
-    private readonly FileHashCache _hashes;
+    private readonly BlockIndexStore _index;
     private readonly TimeProvider _time;
     private readonly ILogger<IncomingMigrations> _log;
 
@@ -54,9 +53,9 @@ internal sealed class IncomingMigrations : IDisposable
     }
 
     public IncomingMigrations(AgentOptions options, MachineService machines, MachineStore store, ImageCache images, IVmm vmm,
-        EventLog events, FileHashCache hashes, IEnumerable<ITransferMethod> methods, TimeProvider time, ILogger<IncomingMigrations> log)
+        EventLog events, BlockIndexStore index, IEnumerable<ITransferMethod> methods, TimeProvider time, ILogger<IncomingMigrations> log)
     {
-        (_options, _machines, _store, _images, _vmm, _events, _hashes, _time, _log) = (options, machines, store, images, vmm, events, hashes, time, log);
+        (_options, _machines, _store, _images, _vmm, _events, _index, _time, _log) = (options, machines, store, images, vmm, events, index, time, log);
         _methods = methods.ToDictionary(m => m.Name, StringComparer.Ordinal);
         _dataDirectory = options.DataDirectory;
         _root = Path.Combine(options.DataDirectory, "incoming");
@@ -239,15 +238,10 @@ internal sealed class IncomingMigrations : IDisposable
 
             SetPhase(id, MigrationPhases.Verifying);
             await VerifyAsync(staging, manifest, checkHashes: !verified, work.Token);
-            var arrived = manifest.Files.Select(f => (File: f, Identity: NativeFile.Identify(Path.Combine(staging, f.Name)))).ToList();
             // Everything activation needs is made ready before RESP SUCCESS, so that activating after the front-end's
             // commit cannot fail for want of the base image: a copy-on-write disk is pointed at this host's cached copy.
             if (manifest.Image is { } image)
                 await _vmm.RebaseDiskAsync(new MachineDirectory(staging), await _images.EnsureCachedAsync(image));
-            // Each file untouched since it was verified holds the origin's bytes: exporting it onward reads nothing.
-            foreach (var (file, identity) in arrived)
-                if (identity is { } known && NativeFile.Identify(Path.Combine(staging, file.Name)) == known)
-                    _hashes.Remember(known, file.Sha256);
             lock (_gate)
             {
                 work.Token.ThrowIfCancellationRequested();
@@ -344,8 +338,13 @@ internal sealed class IncomingMigrations : IDisposable
         }
     }
 
-    /// <summary>Every file must be there with its length (and, unless the method checked each byte itself, its SHA-256), and durable.</summary>
-    private static async Task VerifyAsync(string staging, ExportManifest manifest, bool checkHashes, CancellationToken ct)
+    /// <summary>
+    /// Every file must be there with its length and, unless the method checked each block itself, the origin's digest
+    /// (<see cref="ExportFile.Digest"/>); and durable. Hashing the arrived file also remembers its block list, so that
+    /// exporting it onward, or finding it in the cache later, reads nothing (a disk arriving with the right base path is
+    /// not rewritten by the rebase: <c>Vmm/Qemu/QemuVmm.RebaseDiskAsync</c>).
+    /// </summary>
+    private async Task VerifyAsync(string staging, ExportManifest manifest, bool checkHashes, CancellationToken ct)
     {
         foreach (var file in manifest.Files)
         {
@@ -355,10 +354,9 @@ internal sealed class IncomingMigrations : IDisposable
             AtomicFile.SyncFile(path);
             if (!checkHashes)
                 continue;
-            await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, useAsync: true);
-            var sha = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, ct));
-            if (sha != file.Sha256)
-                throw new InvalidDataException($"{file.Name} arrived with SHA-256 {sha}, the origin's is {file.Sha256}");
+            var digest = (await _index.GetOrHashAsync(path, ct)).Digest();
+            if (digest != file.Digest)
+                throw new InvalidDataException($"{file.Name} arrived with digest {digest}, the origin's is {file.Digest}");
         }
         AtomicFile.SyncDirectory(staging);
     }

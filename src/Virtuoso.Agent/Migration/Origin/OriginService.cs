@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Virtuoso.Agent.Events;
 using Virtuoso.Agent.Machines;
 using Virtuoso.Agent.Migration.Methods;
+using Virtuoso.Agent.Migration.Methods.Dedup;
 using Virtuoso.Contracts.Agent;
 
 namespace Virtuoso.Agent.Migration.Origin;
@@ -15,7 +16,7 @@ internal sealed class OriginService(
     MachineService machines,
     MachineStore store,
     ExportRegistry exports,
-    FileHashCache hashes,
+    BlockIndexStore index,
     EventLog events,
     AgentOptions options,
     ILogger<OriginService> log)
@@ -45,8 +46,9 @@ internal sealed class OriginService(
         {
             foreach (var path in state == AgentStates.Suspended ? [dir.Disk, dir.StateFile] : new[] { dir.Disk })
             {
-                var (length, sha) = await hashes.HashAsync(path, ct);
-                files.Add(new ExportFile(Path.GetFileName(path), length, sha));
+                // From the index when the file is unchanged since it was last hashed or verified here: no read at all.
+                var list = await index.GetOrHashAsync(path, ct);
+                files.Add(new ExportFile(Path.GetFileName(path), list.Length, list.Digest()));
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

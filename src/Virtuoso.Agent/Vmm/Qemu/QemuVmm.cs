@@ -30,7 +30,7 @@ internal sealed class QemuVmm(AgentOptions options, ILogger<QemuVmm> log) : IVmm
     /// <summary>
     /// Rewrites the disk's header only when its backing path is not already the one this host would write: a disk that
     /// arrives with the same relative path (every host lays out its data directory alike) is not touched, so its
-    /// bytes, its mtime and every hash remembered of it (<c>Migration/Origin/FileHashCache</c>) stay valid.
+    /// bytes, its mtime and every hash remembered of it (<c>Migration/Methods/Dedup/BlockIndexStore</c>) stay valid.
     /// </summary>
     public Task RebaseDiskAsync(MachineDirectory dir, CachedImage image)
     {

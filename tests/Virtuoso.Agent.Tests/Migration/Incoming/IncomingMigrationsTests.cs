@@ -158,7 +158,7 @@ public sealed class IncomingMigrationsTests : IAsyncLifetime
         Assert.Equal(new VmmpResp(id, 2, false), received[^1]);
         var progress = await _b.GetFromJsonAsync<MigrationProgress>(MigrationRoutes.Incoming(id));
         Assert.Equal(MigrationPhases.Failed, progress!.Phase);
-        Assert.Contains("SHA-256", progress.Error);
+        Assert.Contains("digest", progress.Error);
         Assert.False(Directory.Exists(Dir(_destination, "incoming", id.ToString("D"))));
         Assert.Equal(HttpStatusCode.NotFound, (await _b.GetAsync(AgentRoutes.Machine(id))).StatusCode);
         await AgentApi.AssertProblemAsync(await _b.PostAsJsonAsync(MigrationRoutes.Activate(id), new ActivateRequest(3)), HttpStatusCode.Conflict, ErrorCodes.InvalidState);

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Virtuoso.Agent.Migration.Methods;
+using Virtuoso.Agent.Migration.Methods.Dedup;
 using Virtuoso.Contracts.Agent;
 
 namespace Virtuoso.Agent.Tests.Migration.Methods;
@@ -79,14 +80,12 @@ internal sealed class TransferHarness : IAsyncDisposable
     public static ExportManifest ManifestOf(Guid id, string directory, Func<string, bool>? filter = null) => new(
         id, 7, "stopped", null,
         System.IO.Directory.GetFiles(directory).Where(p => filter?.Invoke(Path.GetFileName(p)) ?? true).Order(StringComparer.Ordinal)
-            .Select(path => new ExportFile(Path.GetFileName(path), new FileInfo(path).Length, Sha256Of(path)))
+            .Select(path => new ExportFile(Path.GetFileName(path), new FileInfo(path).Length, DigestOf(path)))
             .ToList());
 
-    public static string Sha256Of(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
-    }
+    /// <summary>The manifest digest of a file (<see cref="ExportFile.Digest"/>), computed apart from any index.</summary>
+    public static string DigestOf(string path) =>
+        BlockHasher.Hash(path, BlockList.ChunkingFor(Path.GetFileName(path)), CancellationToken.None).List.Digest();
 
     /// <summary>A fetch context for this export into <paramref name="staging"/>, recording progress.</summary>
     public FetchContext Fetch(string staging, IReadOnlyList<string>? cached = null, string token = Token, List<TransferProgress>? progress = null) =>
@@ -110,7 +109,7 @@ internal sealed class TransferHarness : IAsyncDisposable
             var copy = Path.Combine(staging, file.Name);
             Assert.True(File.Exists(copy), $"{file.Name} missing in staging");
             Assert.Equal(file.Length, new FileInfo(copy).Length);
-            Assert.Equal(file.Sha256, Sha256Of(copy));
+            Assert.Equal(file.Digest, DigestOf(copy));
         }
     }
 

@@ -2,7 +2,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
-using Virtuoso.Agent.Migration.Origin;
+using Virtuoso.Agent.Migration.Methods.Dedup;
+using Virtuoso.Agent.Tests.Migration.Methods;
 using Virtuoso.Agent.Tests.Support;
 using Virtuoso.Contracts.Agent;
 using Virtuoso.Contracts.Api;
@@ -65,22 +66,26 @@ public sealed class OriginEndpointsTests : IAsyncLifetime
         {
             var bytes = await File.ReadAllBytesAsync(Path.Combine(MachineDir(id), file.Name));
             Assert.Equal(bytes.Length, file.Length);
-            Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes)), file.Sha256);
+            Assert.Equal(TransferHarness.DigestOf(Path.Combine(MachineDir(id), file.Name)), file.Digest);
         }
     }
 
     [Fact]
-    public async Task Export_Again_DoesNotHashUnchangedFilesTwice()
+    public async Task Export_Again_DoesNotHashUnchangedFilesTwice_EvenAfterARestart()
     {
         var id = await SuspendedMachineAsync();
-        var hashes = _agent.Services.GetRequiredService<FileHashCache>();
+        var index = _agent.Services.GetRequiredService<BlockIndexStore>();
         await AgentApi.ReadAsync<ExportManifest>(await _client.PutAsJsonAsync(MigrationRoutes.Export(id), new ExportRequest(2, MigrationCalls.NewToken())));
-        var hashedOnce = hashes.HashedFiles;
+        var hashedOnce = index.BytesHashed;
 
         await AgentApi.ReadAsync<ExportManifest>(await _client.PutAsJsonAsync(MigrationRoutes.Export(id), new ExportRequest(2, MigrationCalls.NewToken())));
+        var restarted = new BlockIndexStore(_agent.DataDirectory);
+        foreach (var file in new[] { "disk.qcow2", "state.bin" })
+            await restarted.GetOrHashAsync(Path.Combine(MachineDir(id), file), CancellationToken.None);
 
-        Assert.Equal(2, hashedOnce);
-        Assert.Equal(hashedOnce, hashes.HashedFiles);
+        Assert.True(hashedOnce > 0);
+        Assert.Equal(hashedOnce, index.BytesHashed);
+        Assert.Equal(0, restarted.BytesHashed); // the index is on disk, by inode
     }
 
     [Fact]

@@ -126,6 +126,9 @@ internal sealed class BlockList
         }
     }
 
+    /// <summary>The file's digest in an export manifest (<c>ExportFile.Digest</c>): SHA-256 of <see cref="Encode"/>, lower-case hex.</summary>
+    public string Digest() => Convert.ToHexStringLower(SHA256.HashData(Encode()));
+
     public bool SameAs(BlockList other) =>
         Length == other.Length && Blocks.AsSpan().SequenceEqual(other.Blocks)
         && (_starts ?? []).AsSpan().SequenceEqual(other._starts ?? []);

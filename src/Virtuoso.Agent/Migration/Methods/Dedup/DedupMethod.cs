@@ -21,7 +21,7 @@ namespace Virtuoso.Agent.Migration.Methods.Dedup;
 /// zero blocks are never written nor sent. Every block fetched or copied is hashed as it lands; blocks left in place
 /// are trusted from the block index (<see cref="BlockIndexStore"/>), so the method verifies the result itself.
 /// </summary>
-internal sealed class DedupMethod(AgentOptions options, ILogger<DedupMethod> log) : ITransferMethod
+internal sealed class DedupMethod(BlockIndexStore index, ILogger<DedupMethod> log) : ITransferMethod
 {
     /// <summary>Route of a file's block list (GET) and of its blocks (POST a list of indices), under /v1/transfer/{id}/dedup/.</summary>
     public const string BlocksRoute = "blocks/{name}";
@@ -32,7 +32,7 @@ internal sealed class DedupMethod(AgentOptions options, ILogger<DedupMethod> log
     /// <summary>A request that receives nothing for this long fails (design: a timeout on every external call).</summary>
     public static readonly TimeSpan StallTimeout = TimeSpan.FromSeconds(60);
 
-    public BlockIndexStore Index { get; } = new(options.DataDirectory);
+    public BlockIndexStore Index { get; } = index;
 
     public string Name => VmmpMethods.Dedup;
 

@@ -17,8 +17,8 @@ public sealed class DedupMethodTests : IDisposable
 
     public DedupMethodTests()
     {
-        _origin = new DedupMethod(TestOptions.For(_dir.Sub("origin-data")), NullLogger<DedupMethod>.Instance);
-        _destination = new DedupMethod(TestOptions.For(_dir.Sub("destination-data")), NullLogger<DedupMethod>.Instance);
+        _origin = new DedupMethod(new BlockIndexStore(_dir.Sub("origin-data")), NullLogger<DedupMethod>.Instance);
+        _destination = new DedupMethod(new BlockIndexStore(_dir.Sub("destination-data")), NullLogger<DedupMethod>.Instance);
         _source = _dir.Sub("machine");
     }
 
