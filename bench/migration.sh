@@ -55,6 +55,7 @@ cleanup() {
   wait 2>/dev/null
   ip netns del "${P}a" 2>/dev/null; ip netns del "${P}b" 2>/dev/null; ip netns del "$SW" 2>/dev/null
   ip link del "${P}root" 2>/dev/null
+  mkdir -p "${RESULTS%.md}-logs" && cp "$W"/*.log "${RESULTS%.md}-logs/" 2>/dev/null # the agents' and front-end's logs
   rm -rf "$W"
 }
 trap cleanup EXIT

@@ -414,6 +414,7 @@ internal sealed class DedupMethod(BlockIndexStore index, ILogger<DedupMethod> lo
     {
         long fetched = 0;
         var buffer = new byte[ContentChunker.MaxSize];
+        var writeback = handles.Select(h => new NativeFile.Writeback(h)).ToArray();
         foreach (var group in fetch.GroupBy(f => f.File).OrderBy(g => g.Key))
         {
             var wanted = group.OrderBy(f => f.Index).ToList();
@@ -440,6 +441,7 @@ internal sealed class DedupMethod(BlockIndexStore index, ILogger<DedupMethod> lo
                     foreach (var (file, index) in block.Targets)
                     {
                         RandomAccess.Write(handles[file], data.Span, targets[file].Origin.OffsetOf(index));
+                        writeback[file].Wrote(block.Length);
                         progress.AddDone(block.Length);
                     }
                     fetched += block.Length;

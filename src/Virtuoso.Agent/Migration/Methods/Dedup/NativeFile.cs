@@ -74,6 +74,34 @@ internal static unsafe partial class NativeFile
     public static bool PunchHole(SafeFileHandle handle, long offset, long length) =>
         Fallocate((int)handle.DangerousGetHandle(), FallocPunchHole | FallocKeepSize, offset, length) == 0;
 
+    /// <summary>
+    /// Starts writing the file's dirty pages to disk without waiting (sync_file_range(2), SYNC_FILE_RANGE_WRITE). A
+    /// copy that calls this as it goes overlaps the disk writes with the transfer, so the fsync that makes the copy
+    /// durable before RESP SUCCESS finds little left to do. Best effort: ignored where unsupported.
+    /// </summary>
+    public static void StartWriteback(SafeFileHandle handle) =>
+        _ = SyncFileRange((int)handle.DangerousGetHandle(), 0, 0, SyncFileRangeWrite);
+
+    private const uint SyncFileRangeWrite = 2;
+
+    /// <summary>Calls <see cref="StartWriteback"/> each time another <see cref="Step"/> bytes were written.</summary>
+    internal sealed class Writeback(SafeFileHandle handle)
+    {
+        public const long Step = 32L << 20;
+        private long _pending;
+
+        public void Wrote(long bytes)
+        {
+            if ((_pending += bytes) < Step)
+                return;
+            _pending = 0;
+            StartWriteback(handle);
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "sync_file_range", SetLastError = true)]
+    private static partial int SyncFileRange(int fd, long offset, long nbytes, uint flags);
+
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Statx(int dirfd, string path, int flags, uint mask, byte* buffer);
 

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Routing;
+using Virtuoso.Agent.Migration.Methods.Dedup;
 using Virtuoso.Contracts.Agent;
 using Virtuoso.Contracts.Vmmp;
 
@@ -40,6 +41,7 @@ internal sealed class ScpMethod : ITransferMethod
                 await using var output = new FileStream(Path.Combine(context.StagingDirectory, file.Name), FileMode.CreateNew,
                     FileAccess.Write, FileShare.None, BufferSize, useAsync: true);
                 long written = 0;
+                var writeback = new NativeFile.Writeback(output.SafeFileHandle);
                 while (true)
                 {
                     idle.CancelAfter(IdleTimeout);
@@ -49,6 +51,7 @@ internal sealed class ScpMethod : ITransferMethod
                     if (written + n > file.Length)
                         throw new IOException($"the origin sent more than the {file.Length} bytes of {file.Name}");
                     await output.WriteAsync(buffer.AsMemory(0, n), idle.Token);
+                    writeback.Wrote(n);
                     written += n;
                     done += n;
                     context.Progress.Report(new TransferProgress(done, done));
