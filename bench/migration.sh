@@ -90,14 +90,15 @@ ms_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%d", (b - a) * 1000 }'
 # --- the marketplace: front-end here, one agent per namespace ---
 say "starting the front-end and the agents a (${IP[a]}) and b (${IP[b]})"
 VIRTUOSO_DATA="$W/fe" VIRTUOSO_BILLING_INTERVAL=3600 Virtuoso__VmmpListen="$ROOTIP:7100" \
-  Virtuoso__HostMonitorIntervalSeconds=1 Logging__LogLevel__Default=Warning \
+  Virtuoso__HostMonitorIntervalSeconds=1 Logging__LogLevel__Default=Warning Logging__Console__TimestampFormat='HH:mm:ss.fff ' \
   dotnet build/frontend/virtuoso-frontend.dll --urls "$FE" >>"$W/frontend.log" 2>&1 &
 pids+=($!)
 wait_http "$FE/healthz" 60 || die "the front-end did not start; see $W/frontend.log"
 for h in a b; do
   mkdir -p "$W/$h"
   head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$W/$h/secret"
-  in_ns "$h" dotnet build/agent/virtuoso-agent.dll --name "$h" --urls "http://${IP[$h]}:7001" --data "$W/$h" \
+  in_ns "$h" env Logging__Console__TimestampFormat='HH:mm:ss.fff ' Logging__LogLevel__Microsoft.AspNetCore=Warning \
+    dotnet build/agent/virtuoso-agent.dll --name "$h" --urls "http://${IP[$h]}:7001" --data "$W/$h" \
     --images "$ROOT/build/images" --secret-file "$W/$h/secret" --accelerator tcg --vmmp-port 7101 \
     >>"$W/$h.log" 2>&1 &
   pids+=($!)
@@ -270,6 +271,7 @@ run_sequence() { # method shaped|unshaped
       rsync_cli "$h" "$to" "$id" >"$W/measured"; read -r "MS[$w,rsync-cli]" "BYTES[$w,rsync-cli]" <"$W/measured"
       plain_copy "$h" "$to" "$id" >"$W/measured"; read -r "MS[$w,plain]" "BYTES[$w,plain]" <"$W/measured"
       RRATE=$(read_rate "${files[@]}")
+      say "$w with rsync-cli: ${MS[$w,rsync-cli]} ms, ${BYTES[$w,rsync-cli]} bytes; plain: ${MS[$w,plain]} ms, ${BYTES[$w,plain]} bytes"
     fi
     migrate "$id" "$to" "$method" >"$W/measured"; read -r "MS[$w,$method]" "BYTES[$w,$method]" <"$W/measured"
     say "$w with $method: ${MS[$w,$method]} ms, ${BYTES[$w,$method]} bytes on the wire"

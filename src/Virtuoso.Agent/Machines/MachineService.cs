@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Virtuoso.Agent.Events;
 using Virtuoso.Agent.Images;
+using Virtuoso.Agent.Migration.Methods.Dedup;
 using Virtuoso.Agent.Migration.Origin;
 using Virtuoso.Agent.Vmm;
 using Virtuoso.Contracts.Agent;
@@ -21,6 +22,7 @@ internal sealed class MachineService(
     AcceleratorState accelerator,
     AgentOptions options,
     ExportRegistry exports,
+    BlockIndexStore index,
     ILogger<MachineService> log)
 {
     private readonly ConcurrentDictionary<Guid, SemaphoreSlim> _locks = new();
@@ -160,8 +162,31 @@ internal sealed class MachineService(
         var after = store.Find(id)!;
         AgentLog.MachineChanged(log, id, Verb(verb), MachineRecord.Wire(next), after.Version);
         events.Append(Past(verb), id, MachineRecord.Wire(next), after.Version);
+        if (verb is MachineVerb.Stop or MachineVerb.Suspend)
+            FingerprintLater(dir);
         return Describe(after);
     }
+
+    /// <summary>
+    /// A machine at rest has its files' block lists and digests computed in the background (design §6.3), so a
+    /// migration that follows finds them in the index and starts sending at once. A file changed or deleted meanwhile
+    /// is simply not remembered (<see cref="BlockIndexStore.GetOrHashAsync"/> checks its identity after reading).
+    /// </summary>
+    private void FingerprintLater(MachineDirectory dir) => _ = Task.Run(async () =>
+    {
+        foreach (var path in new[] { dir.Disk, dir.StateFile })
+        {
+            try
+            {
+                if (File.Exists(path))
+                    await index.GetOrHashAsync(path, CancellationToken.None);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Only an optimisation: the export hashes what is not in the index.
+            }
+        }
+    });
 
     public async Task<Outcome<bool>> DeleteAsync(Guid id, CancellationToken ct)
     {

@@ -61,12 +61,12 @@ internal static class MigrationCommands
     {
         var progress = new Progress(session.Json ? TextWriter.Null : session.Live, session.Settings.Terminal);
         progress.Show(migration);
-        // A re-migration of a cached machine ends in well under a second: look again soon, then every Poll.
-        var wait = TimeSpan.FromMilliseconds(25);
+        // A re-migration of a cached machine ends in well under a second: look every 50 ms for the first two
+        // seconds (a cheap read), then every Poll.
+        var watch = System.Diagnostics.Stopwatch.StartNew();
         while (migration.Phase is MigrationStates.Open or MigrationStates.Committed)
         {
-            await Task.Delay(wait, ct);
-            wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, session.Settings.Poll.Ticks));
+            await Task.Delay(watch.Elapsed < TimeSpan.FromSeconds(2) ? TimeSpan.FromMilliseconds(50) : session.Settings.Poll, ct);
             if ((await session.Api.GetAsync<MigrationResponse>($"machines/{machineId}/migration", ct)).Failed(out var failure, out var next))
             {
                 progress.End();

@@ -89,6 +89,25 @@ public sealed class OriginEndpointsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Suspend_FingerprintsTheFilesInTheBackground_SoTheExportReadsNothing()
+    {
+        var id = await SuspendedMachineAsync();
+        var index = _agent.Services.GetRequiredService<BlockIndexStore>();
+        var files = new[] { "disk.qcow2", "state.bin" }.Select(f => Path.Combine(MachineDir(id), f)).ToList();
+        for (var waited = 0; files.Any(f => index.TryLoad(f) is null); waited += 50)
+        {
+            Assert.True(waited < 10_000, "the suspended machine's files were not fingerprinted within 10 s");
+            await Task.Delay(50);
+        }
+        var hashed = index.BytesHashed;
+
+        var manifest = await AgentApi.ReadAsync<ExportManifest>(await _client.PutAsJsonAsync(MigrationRoutes.Export(id), new ExportRequest(2, MigrationCalls.NewToken())));
+
+        Assert.Equal(hashed, index.BytesHashed);
+        Assert.Equal(files.Select(TransferHarness.DigestOf), manifest.Files.Select(f => f.Digest));
+    }
+
+    [Fact]
     public async Task Export_RunningMachine_IsRefused()
     {
         var id = Guid.NewGuid();
