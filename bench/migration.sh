@@ -191,12 +191,16 @@ rsync_cli() { # from to id → "ms bytes"
   in_ns "$from" rsync --daemon --no-detach --config="$conf" --address="${IP[$from]}" --port=$RSYNC_PORT &
   local dpid=$!
   rm -rf "$scratch"; mkdir -p "$scratch"
-  # the same basis the destination's own migration would use: its cached copy of this machine, if any
+  # the same basis the destination's own migration would use: its cached copy of this machine, if any. The copy gets
+  # a fresh mtime, which can fall in the same second as the origin's last write: with rsync's default quick check
+  # (size and whole seconds) a rewritten disk was then skipped; --modify-window=-1 compares nanoseconds, as the
+  # agents' RSYNC does. What each run did is in rsync-cli.log among the logs.
   [ -d "$W/$to/cache/$id" ] && cp --sparse=always "$W/$to/cache/$id"/{disk.qcow2,state.bin} "$scratch"/ 2>/dev/null || true
   sleep 0.5
   b0=$(wire_bytes "$to"); t0=$(now)
-  in_ns "$to" rsync -a --inplace --no-whole-file --sparse "rsync://${IP[$from]}:$RSYNC_PORT/m/disk.qcow2" \
-    "rsync://${IP[$from]}:$RSYNC_PORT/m/state.bin" "$scratch/" >/dev/null
+  { echo "== rsync command line $from -> $to"; ls -l --time-style=full-iso "$(mdir "$from" "$id")" "$scratch"; } >>"$W/rsync-cli.log"
+  in_ns "$to" rsync -a --modify-window=-1 --inplace --no-whole-file --sparse --itemize-changes --stats "rsync://${IP[$from]}:$RSYNC_PORT/m/disk.qcow2" \
+    "rsync://${IP[$from]}:$RSYNC_PORT/m/state.bin" "$scratch/" >>"$W/rsync-cli.log"
   ms=$(ms_since "$t0")
   echo "$ms $(( $(wire_bytes "$to") - b0 ))"
   # $! is the subshell running in_ns, not rsync: stop the daemon by its configuration file
