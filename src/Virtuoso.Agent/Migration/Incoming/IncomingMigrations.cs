@@ -231,6 +231,9 @@ internal sealed class IncomingMigrations : IDisposable
             lock (_gate)
                 e.State = e.State with { Manifest = manifest };
 
+            // The base image is copied into this host's cache while the machine's files travel, not after them: on
+            // a host that never held it, that is a fetch and two hashes of the image, off the critical path.
+            var baseImage = manifest.Image is { } image ? _images.EnsureCachedAsync(image) : null;
             var method = _methods[req.Method];
             var progress = new Reporter(p => Report(e, p));
             var verified = await method.FetchAsync(
@@ -240,8 +243,8 @@ internal sealed class IncomingMigrations : IDisposable
             await VerifyAsync(staging, manifest, checkHashes: !verified, work.Token);
             // Everything activation needs is made ready before RESP SUCCESS, so that activating after the front-end's
             // commit cannot fail for want of the base image: a copy-on-write disk is pointed at this host's cached copy.
-            if (manifest.Image is { } image)
-                await _vmm.RebaseDiskAsync(new MachineDirectory(staging), await _images.EnsureCachedAsync(image));
+            if (baseImage is not null)
+                await _vmm.RebaseDiskAsync(new MachineDirectory(staging), await baseImage);
             lock (_gate)
             {
                 work.Token.ThrowIfCancellationRequested();

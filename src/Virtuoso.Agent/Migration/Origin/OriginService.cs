@@ -44,12 +44,12 @@ internal sealed class OriginService(
         List<ExportFile> files = [];
         try
         {
-            foreach (var path in state == AgentStates.Suspended ? [dir.Disk, dir.StateFile] : new[] { dir.Disk })
-            {
-                // From the index when the file is unchanged since it was last hashed or verified here: no read at all.
-                var list = await index.GetOrHashAsync(path, ct);
-                files.Add(new ExportFile(Path.GetFileName(path), list.Length, list.Digest()));
-            }
+            // From the index when a file is unchanged since it was last hashed or verified here: no read at all.
+            // Otherwise both files at once: the state file's chunking is one sequential pass, which leaves a core to
+            // the disk's hashing.
+            var paths = state == AgentStates.Suspended ? [dir.Disk, dir.StateFile] : new[] { dir.Disk };
+            var lists = await Task.WhenAll(paths.Select(path => index.GetOrHashAsync(path, ct)));
+            files.AddRange(paths.Zip(lists, (path, list) => new ExportFile(Path.GetFileName(path), list.Length, list.Digest())));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

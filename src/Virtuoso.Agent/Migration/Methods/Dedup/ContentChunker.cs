@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace Virtuoso.Agent.Migration.Methods.Dedup;
 
 /// <summary>
@@ -28,23 +31,53 @@ internal sealed class ContentChunker
     /// Feeds <paramref name="data"/> and returns how many of its bytes complete the current chunk, or -1 when the
     /// whole span belongs to the current chunk and more is needed. After a boundary the chunker starts a new chunk.
     /// </summary>
+    /// <remarks>
+    /// The gear hash shifts left once per byte, so after 64 bytes a byte's term has left the 64-bit hash: the hash
+    /// at a position depends on the last 64 bytes only. No cut can fall before <see cref="MinSize"/>, so the first
+    /// <c>MinSize - 64</c> bytes of every chunk are skipped without being looked at (FastCDC's cut-point skipping):
+    /// the cuts are exactly those of hashing every byte, for a quarter less work.
+    /// </remarks>
     public int FindBoundary(ReadOnlySpan<byte> data)
     {
-        for (var i = 0; i < data.Length; i++)
+        var i = 0;
+        if (_length < SkipTo)
         {
-            _length++;
-            _hash = (_hash << 1) + Gear[data[i]];
-            if (_length < MinSize)
-                continue;
-            var mask = _length < AverageSize ? MaskBeforeAverage : MaskAfterAverage;
-            if ((_hash & mask) == 0 || _length >= MaxSize)
-            {
-                Reset();
-                return i + 1;
-            }
+            var skip = Math.Min(SkipTo - _length, data.Length);
+            _length += skip;
+            i = skip;
         }
+        ref var gear = ref MemoryMarshal.GetArrayDataReference(Gear);
+        ref var bytes = ref MemoryMarshal.GetReference(data);
+        var hash = _hash;
+        var length = _length;
+        // Up to the average size the stricter mask, after it the looser one, at the maximum size a forced cut.
+        for (; i < data.Length && length < AverageSize; i++)
+        {
+            length++;
+            hash = (hash << 1) + Unsafe.Add(ref gear, Unsafe.Add(ref bytes, i));
+            if (length >= MinSize && (hash & MaskBeforeAverage) == 0)
+                return Cut(i);
+        }
+        for (; i < data.Length; i++)
+        {
+            length++;
+            hash = (hash << 1) + Unsafe.Add(ref gear, Unsafe.Add(ref bytes, i));
+            if ((hash & MaskAfterAverage) == 0 || length >= MaxSize)
+                return Cut(i);
+        }
+        _hash = hash;
+        _length = length;
         return -1;
+
+        int Cut(int at)
+        {
+            Reset();
+            return at + 1;
+        }
     }
+
+    // Bytes of a chunk that cannot influence the hash at its first possible cut.
+    private const int SkipTo = MinSize - 64;
 
     /// <summary>Forgets the current chunk, as at the start of a file.</summary>
     public void Reset()

@@ -74,4 +74,58 @@ public sealed class ContentChunkerTests
         if (current > 0) pieces.Add(current);
         Assert.Equal(whole, pieces);
     }
+
+    /// <summary>The gear hash over every byte, as the chunker computed it before it skipped the start of each chunk.</summary>
+    private static List<int> SplitByteByByte(ReadOnlySpan<byte> data)
+    {
+        var gear = (ulong[])typeof(ContentChunker).GetField("Gear", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.GetValue(null)!;
+        var before = (ulong)typeof(ContentChunker).GetField("MaskBeforeAverage", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.GetValue(null)!;
+        var after = (ulong)typeof(ContentChunker).GetField("MaskAfterAverage", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.GetValue(null)!;
+        var lengths = new List<int>();
+        ulong hash = 0;
+        var length = 0;
+        foreach (var b in data)
+        {
+            length++;
+            hash = (hash << 1) + gear[b];
+            if (length < ContentChunker.MinSize)
+                continue;
+            if ((hash & (length < ContentChunker.AverageSize ? before : after)) == 0 || length >= ContentChunker.MaxSize)
+            {
+                lengths.Add(length);
+                hash = 0;
+                length = 0;
+            }
+        }
+        if (length > 0)
+            lengths.Add(length);
+        return lengths;
+    }
+
+    [Theory]
+    [InlineData(6, 1 << 20)]
+    [InlineData(7, 13)]
+    [InlineData(8, 16_320)]
+    public void FindBoundary_SkippingTheStartOfEachChunk_CutsExactlyWhereHashingEveryByteCuts(int seed, int piece)
+    {
+        // random data, a long zero run (cuts forced at the maximum size) and a repeating pattern
+        var data = RandomBytes(4 << 20, seed);
+        Array.Clear(data, 1 << 20, 1 << 20);
+        for (var i = 3 << 20; i < (3 << 20) + 300_000; i++)
+            data[i] = (byte)(i % 7);
+        var chunker = new ContentChunker();
+        var cuts = new List<int>();
+        var current = 0;
+        for (var offset = 0; offset < data.Length;)
+        {
+            var span = data.AsSpan(offset, Math.Min(piece, data.Length - offset));
+            var n = chunker.FindBoundary(span);
+            if (n < 0) { current += span.Length; offset += span.Length; continue; }
+            cuts.Add(current + n);
+            current = 0;
+            offset += n;
+        }
+        if (current > 0) cuts.Add(current);
+        Assert.Equal(SplitByteByByte(data), cuts);
+    }
 }
