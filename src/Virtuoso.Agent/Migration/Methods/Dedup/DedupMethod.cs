@@ -65,25 +65,18 @@ internal sealed class DedupMethod(BlockIndexStore index, ILogger<DedupMethod> lo
 
     private async Task ServeBlocksAsync(HttpContext http, string name, CancellationToken ct)
     {
-        if (Exported(http, name) is not var (export, file))
-        {
-            await NotExported(name).ExecuteAsync(http);
-            return;
-        }
         // The list says where each block lies (content-defined chunks vary in length); it comes from the index.
-        var list = await Index.GetOrHashAsync(export.PathOf(file), ct);
+        if (await ExportedListAsync(http, name, ct) is not var (export, file, list))
+            return;
         var (indices, error) = await ReadIndicesAsync(http.Request, list.Count, ct);
         if (indices is null)
         {
-            await Problem(ErrorCodes.Validation, error!, StatusCodes.Status400BadRequest).ExecuteAsync(http);
+            await BadRequest(error!).ExecuteAsync(http);
             return;
         }
-        using var handle = File.OpenHandle(export.PathOf(file), FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.Asynchronous);
-        if (RandomAccess.GetLength(handle) != file.Length || list.Length != file.Length)
-        {
-            await Problem(ErrorCodes.Conflict, $"{file.Name} changed since it was exported", StatusCodes.Status409Conflict).ExecuteAsync(http);
+        using var handle = await OpenUnchangedAsync(http, export, file, list);
+        if (handle is null)
             return;
-        }
         http.Response.ContentType = "application/octet-stream";
         http.Response.ContentLength = indices.Sum(i => (long)list.LengthOf(i));
         // Runs of consecutive blocks are read in one call of up to 2 MiB.
@@ -114,22 +107,17 @@ internal sealed class DedupMethod(BlockIndexStore index, ILogger<DedupMethod> lo
     /// </summary>
     private async Task ServePagesAsync(HttpContext http, string name, CancellationToken ct)
     {
-        if (Exported(http, name) is not var (export, file))
-        {
-            await NotExported(name).ExecuteAsync(http);
+        if (await ExportedListAsync(http, name, ct) is not var (export, file, list))
             return;
-        }
-        var list = await Index.GetOrHashAsync(export.PathOf(file), ct);
         if (list.Chunking != Chunking.Fixed)
         {
-            await Problem(ErrorCodes.Validation, $"{file.Name} is not cut in fixed blocks; pages are only for disks", StatusCodes.Status400BadRequest).ExecuteAsync(http);
+            await BadRequest($"{file.Name} is not cut in fixed blocks; pages are only for disks").ExecuteAsync(http);
             return;
         }
-        using var body = new MemoryStream();
-        await http.Request.Body.CopyToAsync(body, ct);
-        var bytes = body.GetBuffer().AsMemory(0, (int)body.Length);
+        const int MaxRecordSize = 4 + PageDiff.MaxPages * PageDiff.DigestSize;
+        var (body, error) = await ReadBodyAsync(http.Request, MaxBlocksPerRequest * MaxRecordSize, ct);
+        var bytes = body.AsMemory();
         var records = new List<(int Index, int Digests)>();
-        string? error = null;
         for (var at = 0; at < bytes.Length && error is null;)
         {
             var index = at + 4 <= bytes.Length ? BinaryPrimitives.ReadUInt32LittleEndian(bytes.Span[at..]) : uint.MaxValue;
@@ -147,15 +135,12 @@ internal sealed class DedupMethod(BlockIndexStore index, ILogger<DedupMethod> lo
             error = $"the body must hold 1 to {MaxBlocksPerRequest} records, not {records.Count}";
         if (error is not null)
         {
-            await Problem(ErrorCodes.Validation, error, StatusCodes.Status400BadRequest).ExecuteAsync(http);
+            await BadRequest(error).ExecuteAsync(http);
             return;
         }
-        using var handle = File.OpenHandle(export.PathOf(file), FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.Asynchronous);
-        if (RandomAccess.GetLength(handle) != file.Length || list.Length != file.Length)
-        {
-            await Problem(ErrorCodes.Conflict, $"{file.Name} changed since it was exported", StatusCodes.Status409Conflict).ExecuteAsync(http);
+        using var handle = await OpenUnchangedAsync(http, export, file, list);
+        if (handle is null)
             return;
-        }
         http.Response.ContentType = "application/octet-stream";
         var block = new byte[BlockList.BlockSize];
         var output = new byte[1 << 20];
@@ -190,13 +175,52 @@ internal sealed class DedupMethod(BlockIndexStore index, ILogger<DedupMethod> lo
         await http.Response.Body.WriteAsync(output.AsMemory(0, used), ct);
     }
 
-    private static async Task<(int[]? Indices, string? Error)> ReadIndicesAsync(HttpRequest request, int blockCount, CancellationToken ct)
+    /// <summary>
+    /// The exported file <paramref name="name"/> and its block list (from the index), or null after answering 404
+    /// when this export has no such file.
+    /// </summary>
+    private async Task<(ExportContext Export, ExportFile File, BlockList List)?> ExportedListAsync(HttpContext http, string name, CancellationToken ct)
+    {
+        if (Exported(http, name) is not var (export, file))
+        {
+            await NotExported(name).ExecuteAsync(http);
+            return null;
+        }
+        return (export, file, await Index.GetOrHashAsync(export.PathOf(file), ct));
+    }
+
+    /// <summary>The exported file opened for reading, or null after answering 409 when it changed since the export.</summary>
+    private static async Task<SafeFileHandle?> OpenUnchangedAsync(HttpContext http, ExportContext export, ExportFile file, BlockList list)
+    {
+        var handle = File.OpenHandle(export.PathOf(file), FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.Asynchronous);
+        if (RandomAccess.GetLength(handle) == file.Length && list.Length == file.Length)
+            return handle;
+        handle.Dispose();
+        await Problem(ErrorCodes.Conflict, $"{file.Name} changed since it was exported", StatusCodes.Status409Conflict).ExecuteAsync(http);
+        return null;
+    }
+
+    /// <summary>The request body, read whole, or an error when it is longer than <paramref name="limit"/> bytes (not read further).</summary>
+    private static async Task<(byte[] Body, string? Error)> ReadBodyAsync(HttpRequest request, int limit, CancellationToken ct)
     {
         using var body = new MemoryStream();
-        await request.Body.CopyToAsync(body, ct);
-        if (body.Length == 0 || body.Length % 4 != 0 || body.Length > MaxBlocksPerRequest * 4)
-            return (null, $"the body must be 1 to {MaxBlocksPerRequest} block indices of 4 bytes, not {body.Length} bytes");
-        var bytes = body.GetBuffer().AsSpan(0, (int)body.Length);
+        var buffer = new byte[64 * 1024];
+        int n;
+        while ((n = await request.Body.ReadAsync(buffer, ct)) > 0)
+        {
+            if (body.Length + n > limit)
+                return ([], $"the body is longer than {limit} bytes");
+            body.Write(buffer, 0, n);
+        }
+        return (body.ToArray(), null);
+    }
+
+    private static async Task<(int[]? Indices, string? Error)> ReadIndicesAsync(HttpRequest request, int blockCount, CancellationToken ct)
+    {
+        var (body, tooLong) = await ReadBodyAsync(request, MaxBlocksPerRequest * 4, ct);
+        if (tooLong is not null || body.Length == 0 || body.Length % 4 != 0)
+            return (null, $"the body must be 1 to {MaxBlocksPerRequest} block indices of 4 bytes, not {(tooLong is null ? $"{body.Length} bytes" : "more")}");
+        var bytes = body.AsSpan();
         var indices = new int[bytes.Length / 4];
         for (var i = 0; i < indices.Length; i++)
         {
@@ -218,6 +242,8 @@ internal sealed class DedupMethod(BlockIndexStore index, ILogger<DedupMethod> lo
 
     private static IResult NotExported(string name) =>
         Problem(ErrorCodes.NotFound, $"no exported file '{name}'", StatusCodes.Status404NotFound);
+
+    private static IResult BadRequest(string detail) => Problem(ErrorCodes.Validation, detail, StatusCodes.Status400BadRequest);
 
     private static IResult Problem(string code, string detail, int status) =>
         Results.Problem(detail: detail, statusCode: status, extensions: new Dictionary<string, object?> { ["code"] = code });

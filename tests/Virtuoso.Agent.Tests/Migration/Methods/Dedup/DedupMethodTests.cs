@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
 using Virtuoso.Agent.Migration.Methods;
@@ -171,6 +172,58 @@ public sealed class DedupMethodTests : IDisposable
 
         Assert.Contains("does not match its hash", error.Message);
         Assert.True(File.Exists(Path.Combine(cache, "disk.qcow2")), "the cached copy went back to the cache");
+    }
+
+    public static TheoryData<string, string, byte[], int> MalformedOriginRequests()
+    {
+        static byte[] Record(uint index, int digestBytes) =>
+            [.. BitConverter.GetBytes(index), .. new byte[digestBytes]];
+        var fullRecord = PageDiff.MaxPages * PageDiff.DigestSize;
+        return new()
+        {
+            { "blocks", "disk.qcow2", [], 400 },
+            { "blocks", "disk.qcow2", [1, 0, 0, 0, 2], 400 },                           // not whole indices
+            { "blocks", "disk.qcow2", BitConverter.GetBytes(4u), 400 },                 // past the end
+            { "blocks", "disk.qcow2", new byte[(DedupMethod.MaxBlocksPerRequest + 1) * 4], 400 },
+            { "blocks", "machine.json", BitConverter.GetBytes(0u), 404 },              // not exported
+            { "pages", "disk.qcow2", [], 400 },
+            { "pages", "disk.qcow2", [0, 0, 0], 400 },                                   // record cut short
+            { "pages", "disk.qcow2", Record(4, fullRecord), 400 },                       // past the end
+            { "pages", "disk.qcow2", Record(0, fullRecord - 1), 400 },                   // digests cut short
+            { "pages", "disk.qcow2", [.. Record(0, fullRecord), .. Record(1, 3)], 400 }, // the second cut short
+            { "pages", "disk.qcow2", new byte[(DedupMethod.MaxBlocksPerRequest + 1) * (4 + fullRecord)], 400 },
+            { "pages", "state.bin", Record(0, fullRecord), 400 },                       // not a disk: no pages
+            { "pages", "../disk.qcow2", Record(0, fullRecord), 404 },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(MalformedOriginRequests))]
+    public async Task OriginRoutes_MalformedOrMisdirectedBodies_AreRefusedWithAStableCode(string route, string file, byte[] body, int status)
+    {
+        TestFiles.Random(Path.Combine(_source, "disk.qcow2"), 4L * Block, seed: 20);
+        TestFiles.Random(Path.Combine(_source, "state.bin"), 3L * Block, seed: 21);
+        await using var origin = await TransferHarness.StartAsync(_origin, _source);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(origin.Origin,
+            route == "pages" ? DedupMethod.PagesPath(origin.MachineId, file) : DedupMethod.BlocksPath(origin.MachineId, file)))
+        {
+            Content = new ByteArrayContent(body),
+        };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", TransferHarness.Token);
+
+        using var response = await origin.Http.SendAsync(request);
+
+        Assert.Equal(status, (int)response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        Assert.Equal(status == 400 ? "validation" : "not-found", problem.GetProperty("code").GetString());
+        // and the origin still serves a good request afterwards
+        using var good = new HttpRequestMessage(HttpMethod.Post, new Uri(origin.Origin, DedupMethod.BlocksPath(origin.MachineId, "disk.qcow2")))
+        {
+            Content = new ByteArrayContent(BitConverter.GetBytes(3u)),
+        };
+        good.Headers.Authorization = request.Headers.Authorization;
+        using var served = await origin.Http.SendAsync(good);
+        Assert.Equal((await File.ReadAllBytesAsync(Path.Combine(_source, "disk.qcow2")))[(3 * Block)..], await served.Content.ReadAsByteArrayAsync());
     }
 
     [Fact]
