@@ -80,8 +80,8 @@ wire_bytes() { # both directions of host $1's link
 }
 shape() { # shape both hosts' links (traffic into each host) to $1 Mbit/s, or remove shaping with "off"
   for h in a b; do
-    if [ "$1" = off ]; then ip -n "$SW" qdisc del dev "p-$h" root 2>/dev/null || true
-    else ip -n "$SW" qdisc replace dev "p-$h" root tbf rate "${1}mbit" burst 128kb latency 100ms; fi
+    if [ "$1" = off ]; then ip netns exec "$SW" tc qdisc del dev "p-$h" root 2>/dev/null || true
+    else ip netns exec "$SW" tc qdisc replace dev "p-$h" root tbf rate "${1}mbit" burst 128kb latency 100ms; fi
   done
 }
 now() { date +%s.%N; }

@@ -31,4 +31,7 @@ internal static partial class MigrationLog
 
     [LoggerMessage(68, LogLevel.Warning, "Migration of {Machine} was {Phase} when the agent stopped; discarded")]
     public static partial void DiscardedAfterRestart(ILogger logger, Guid machine, string phase);
+
+    [LoggerMessage(69, LogLevel.Warning, "Deleting the out-of-date cache {Directory} failed: {Reason}")]
+    public static partial void DiscardFailed(ILogger logger, string directory, string reason);
 }

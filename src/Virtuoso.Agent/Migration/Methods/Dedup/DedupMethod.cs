@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Builder;
@@ -29,6 +30,9 @@ internal sealed class DedupMethod(BlockIndexStore index, ILogger<DedupMethod> lo
     public const string PagesRoute = "pages/{name}";
     /// <summary>Most block indices one POST may ask for (4096 × 64 KiB = 256 MiB streamed per request).</summary>
     public const int MaxBlocksPerRequest = 4096;
+    /// <summary>Blocks the origin compares at once when answering page digests (<see cref="PageDiff"/>), and the destination asks for per request.</summary>
+    private const int PageGroup = 64;
+    private const int PagesPerRequest = 512;
     /// <summary>A request that receives nothing for this long fails (design: a timeout on every external call).</summary>
     public static readonly TimeSpan StallTimeout = TimeSpan.FromSeconds(60);
 
@@ -142,37 +146,43 @@ internal sealed class DedupMethod(BlockIndexStore index, ILogger<DedupMethod> lo
         if (handle is null)
             return;
         http.Response.ContentType = "application/octet-stream";
-        var block = new byte[BlockList.BlockSize];
-        var output = new byte[1 << 20];
-        var used = 0;
-        foreach (var (index, digests) in records)
+        // A group of blocks is read and compared on every core at once; the answers go out in the order asked.
+        var blocks = new byte[PageGroup * BlockList.BlockSize];
+        var masks = new ushort[PageGroup];
+        var output = new byte[PageGroup * (2 + BlockList.BlockSize)];
+        for (var first = 0; first < records.Count; first += PageGroup)
         {
-            var length = list.LengthOf(index);
-            var data = block.AsMemory(0, length);
-            for (var done = 0; done < length;)
+            var count = Math.Min(PageGroup, records.Count - first);
+            Parallel.For(0, count, new ParallelOptions { CancellationToken = ct }, i =>
             {
-                var n = await RandomAccess.ReadAsync(handle, data[done..], list.OffsetOf(index) + done, ct);
-                if (n == 0)
-                    throw new IOException($"{file.Name} ended at {list.OffsetOf(index) + done}");
-                done += n;
-            }
-            var mask = PageDiff.Differing(data.Span, bytes.Span.Slice(digests, PageDiff.PagesIn(length) * PageDiff.DigestSize));
-            if (used + 2 + BlockList.BlockSize > output.Length)
-            {
-                await http.Response.Body.WriteAsync(output.AsMemory(0, used), ct);
-                used = 0;
-            }
-            BinaryPrimitives.WriteUInt16LittleEndian(output.AsSpan(used), mask);
-            used += 2;
-            for (var p = 0; p < PageDiff.PagesIn(length); p++)
-                if ((mask & (1 << p)) != 0)
+                var (index, digests) = records[first + i];
+                var length = list.LengthOf(index);
+                var data = blocks.AsSpan(i * BlockList.BlockSize, length);
+                for (var done = 0; done < length;)
                 {
-                    var page = data.Span.Slice(p * PageDiff.PageSize, PageDiff.PageLength(length, p));
-                    page.CopyTo(output.AsSpan(used));
-                    used += page.Length;
+                    var n = RandomAccess.Read(handle, data[done..], list.OffsetOf(index) + done);
+                    if (n == 0)
+                        throw new IOException($"{file.Name} ended at {list.OffsetOf(index) + done}");
+                    done += n;
                 }
+                masks[i] = PageDiff.Differing(data, body.AsSpan(digests, PageDiff.PagesIn(length) * PageDiff.DigestSize));
+            });
+            var used = 0;
+            for (var i = 0; i < count; i++)
+            {
+                var length = list.LengthOf(records[first + i].Index);
+                BinaryPrimitives.WriteUInt16LittleEndian(output.AsSpan(used), masks[i]);
+                used += 2;
+                for (var p = 0; p < PageDiff.PagesIn(length); p++)
+                    if ((masks[i] & (1 << p)) != 0)
+                    {
+                        var page = blocks.AsSpan(i * BlockList.BlockSize + p * PageDiff.PageSize, PageDiff.PageLength(length, p));
+                        page.CopyTo(output.AsSpan(used));
+                        used += page.Length;
+                    }
+            }
+            await http.Response.Body.WriteAsync(output.AsMemory(0, used), ct);
         }
-        await http.Response.Body.WriteAsync(output.AsMemory(0, used), ct);
     }
 
     /// <summary>
@@ -311,18 +321,30 @@ internal sealed class DedupMethod(BlockIndexStore index, ILogger<DedupMethod> lo
         var handles = targets.Select(t => File.OpenHandle(t.StagingPath, FileMode.Open, FileAccess.ReadWrite, FileShare.Read)).ToArray();
         try
         {
-            var refetch = new List<(int File, int Index)>();
-            long copied = 0;
             for (var f = 0; f < targets.Count; f++)
-            {
                 Punch(handles[f], targets[f].Origin, plan.Files[f].Punch, progress);
-                copied += CopyLocal(context.MachineId, handles[f], targets[f].Origin, plan.Files[f].Copy, f, refetch, progress, ct);
+            // Blocks held on this host are copied while the network brings the rest: the plan gives every place in
+            // staging one source, and a copy reads only blocks that stay unchanged, so the two never touch each other.
+            var refetch = new ConcurrentQueue<(int File, int Index)>();
+            var copying = Task.Run(() => Enumerable.Range(0, targets.Count).Sum(f =>
+                CopyLocal(context.MachineId, handles[f], targets[f].Origin, plan.Files[f].Copy, f, refetch, progress, ct)), ct);
+            long fetched;
+            try
+            {
+                // A block whose older version sits at the same place is patched page by page; the rest travel whole.
+                var patch = plan.Fetch.Where(b => targets[b.File] is { Origin.Chunking: Chunking.Fixed, InPlace: { } held } && held[b.Index] is { IsZero: false }).ToList();
+                var (patched, unpatched) = await PatchBlocksAsync(context, targets, handles, patch, progress, ct);
+                fetched = patched + await FetchBlocksAsync(context, targets, handles, plan.Fetch.Except(patch).Concat(unpatched).ToList(), progress, ct);
             }
-            var fetch = Regroup(plan.Fetch, refetch, targets);
-            // A block whose older version sits at the same place is patched page by page; the rest travel whole.
-            var patch = fetch.Where(b => targets[b.File] is { Origin.Chunking: Chunking.Fixed, InPlace: { } held } && held[b.Index] is { IsZero: false }).ToList();
-            var (patched, unpatched) = await PatchBlocksAsync(context, targets, handles, patch, progress, ct);
-            var fetched = patched + await FetchBlocksAsync(context, targets, handles, fetch.Except(patch).Concat(unpatched).ToList(), progress, ct);
+            finally
+            {
+                // Never leave the copy writing to handles about to be closed.
+                await copying.ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+            var copied = await copying;
+            // A local block that no longer matched its hash travels instead (rare: a cached file changed behind the index).
+            if (!refetch.IsEmpty)
+                fetched += await FetchBlocksAsync(context, targets, handles, Regroup([], [.. refetch], targets), progress, ct);
             foreach (var handle in handles)
                 RandomAccess.FlushToDisk(handle);
             progress.Flush();
@@ -341,11 +363,18 @@ internal sealed class DedupMethod(BlockIndexStore index, ILogger<DedupMethod> lo
         return true;
     }
 
-    /// <summary>Indexes files of the cached directories, in order, only until every missing block is found.</summary>
+    /// <summary>
+    /// Indexes files of the cached directories, in order, only until every missing block is found. Only files that
+    /// can share blocks with the machine's are read: another machine's file of the same name, and disk images when a
+    /// disk is wanted. A base image's kernel and initrd are compressed: they never match a disk or a memory image,
+    /// and hashing them (70 MB for linux-busybox) would cost the first migration that needs a block nobody has.
+    /// </summary>
     private async Task<Dictionary<BlockHash, BlockSource>> IndexCachesAsync(FetchContext context, List<FileTarget> targets, CancellationToken ct)
     {
         var local = new Dictionary<BlockHash, BlockSource>();
         var missing = DedupPlan.Missing(targets, _ => false);
+        var names = targets.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        var disks = targets.Any(t => t.Origin.Chunking == Chunking.Fixed);
         foreach (var directory in context.CachedCopies)
         {
             if (missing.Count == 0 || !Directory.Exists(directory))
@@ -354,6 +383,9 @@ internal sealed class DedupMethod(BlockIndexStore index, ILogger<DedupMethod> lo
             {
                 if (missing.Count == 0)
                     break;
+                var name = Path.GetFileName(path);
+                if (!names.Contains(name) && !(disks && BlockList.ChunkingFor(name) == Chunking.Fixed))
+                    continue;
                 if (NativeFile.Identify(path) is not { Size: >= BlockList.BlockSize })
                     continue;
                 var list = await Index.GetOrHashAsync(path, ct);
@@ -380,32 +412,37 @@ internal sealed class DedupMethod(BlockIndexStore index, ILogger<DedupMethod> lo
         }
     }
 
-    /// <summary>Copies blocks held elsewhere on this host, hashing each; one that no longer matches is fetched instead.</summary>
+    /// <summary>Copies blocks held elsewhere on this host on every core, hashing each; one that no longer matches is fetched instead.</summary>
     private long CopyLocal(Guid machine, SafeFileHandle target, BlockList origin, IReadOnlyList<(int Index, BlockSource Source)> copies,
-        int file, List<(int File, int Index)> refetch, ProgressCounter progress, CancellationToken ct)
+        int file, ConcurrentQueue<(int File, int Index)> refetch, ProgressCounter progress, CancellationToken ct)
     {
-        var sources = new Dictionary<string, SafeFileHandle>();
-        var buffer = new byte[ContentChunker.MaxSize];
         long copied = 0;
+        if (copies.Count == 0)
+            return 0;
+        var sources = new ConcurrentDictionary<string, SafeFileHandle>();
         try
         {
-            foreach (var (index, source) in copies)
+            // Ranges of 64 copies per worker keep reads of neighbouring chunks together.
+            Parallel.ForEach(Partitioner.Create(0, copies.Count, 64), new ParallelOptions { CancellationToken = ct }, range =>
             {
-                ct.ThrowIfCancellationRequested();
-                if (!sources.TryGetValue(source.Path, out var handle))
-                    sources[source.Path] = handle = File.OpenHandle(source.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-                var block = buffer.AsSpan(0, origin.LengthOf(index));
-                var n = RandomAccess.Read(handle, block, source.Offset);
-                if (n != block.Length || BlockHash.Of(block) != origin.Blocks[index])
+                var buffer = new byte[ContentChunker.MaxSize];
+                for (var c = range.Item1; c < range.Item2; c++)
                 {
-                    DedupLog.StaleLocalBlock(log, machine, source.Path, source.Offset);
-                    refetch.Add((file, index));
-                    continue;
+                    var (index, source) = copies[c];
+                    var handle = sources.GetOrAdd(source.Path, path => File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
+                    var block = buffer.AsSpan(0, origin.LengthOf(index));
+                    var n = RandomAccess.Read(handle, block, source.Offset);
+                    if (n != block.Length || BlockHash.Of(block) != origin.Blocks[index])
+                    {
+                        DedupLog.StaleLocalBlock(log, machine, source.Path, source.Offset);
+                        refetch.Enqueue((file, index));
+                        continue;
+                    }
+                    RandomAccess.Write(target, block, origin.OffsetOf(index));
+                    Interlocked.Add(ref copied, block.Length);
+                    progress.AddDone(block.Length);
                 }
-                RandomAccess.Write(target, block, origin.OffsetOf(index));
-                copied += block.Length;
-                progress.AddDone(block.Length);
-            }
+            });
         }
         finally
         {
@@ -415,7 +452,7 @@ internal sealed class DedupMethod(BlockIndexStore index, ILogger<DedupMethod> lo
         return copied;
     }
 
-    private static List<BlockFetch> Regroup(IReadOnlyList<BlockFetch> planned, List<(int File, int Index)> refetch, List<FileTarget> targets)
+    private static List<BlockFetch> Regroup(IReadOnlyList<BlockFetch> planned, IReadOnlyList<(int File, int Index)> refetch, List<FileTarget> targets)
     {
         var all = planned.ToList();
         var byHash = all.ToDictionary(f => f.Hash);
@@ -492,61 +529,86 @@ internal sealed class DedupMethod(BlockIndexStore index, ILogger<DedupMethod> lo
         foreach (var group in patch.GroupBy(f => f.File).OrderBy(g => g.Key))
         {
             var (name, origin, handle) = (targets[group.Key].Name, targets[group.Key].Origin, handles[group.Key]);
-            foreach (var batch in group.OrderBy(f => f.Index).Chunk(MaxBlocksPerRequest))
+            // The digests of the next batch are computed (on every core) while the origin answers this one.
+            var batches = group.OrderBy(f => f.Index).Chunk(PagesPerRequest).ToList();
+            var next = Task.Run(() => DigestRequest(handle, origin, batches[0], ct), ct);
+            try
             {
-                var body = new byte[batch.Sum(b => 4 + PageDiff.PagesIn(b.Length) * PageDiff.DigestSize)];
-                var at = 0;
-                foreach (var b in batch)
+                for (var k = 0; k < batches.Count; k++)
                 {
-                    BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(at), (uint)b.Index);
-                    var old = ReadBlock(handle, block, origin.OffsetOf(b.Index), b.Length);
-                    PageDiff.Digests(old, body.AsSpan(at + 4));
-                    at += 4 + PageDiff.PagesIn(b.Length) * PageDiff.DigestSize;
+                    var batch = batches[k];
+                    var body = await next;
+                    if (k + 1 < batches.Count)
+                    {
+                        var following = batches[k + 1];
+                        next = Task.Run(() => DigestRequest(handle, origin, following, ct), ct);
+                    }
+                    using var stall = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    stall.CancelAfter(StallTimeout);
+                    using var request = Request(context, HttpMethod.Post, PagesPath(context.MachineId, name));
+                    request.Content = new ByteArrayContent(body);
+                    request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+                    progress.AddWire(body.Length);
+                    using var response = await SendAsync(context, request, stall, ct);
+                    await using var stream = await response.Content.ReadAsStreamAsync(stall.Token);
+                    for (var i = 0; i < batch.Length; i++)
+                    {
+                        var b = batch[i];
+                        ushort bits;
+                        try
+                        {
+                            await ReadExactlyAsync(stream, mask, stall, ct, $"the page mask of block {b.Index} of {name}");
+                            bits = BinaryPrimitives.ReadUInt16LittleEndian(mask);
+                            ReadBlock(handle, block, origin.OffsetOf(b.Index), b.Length);
+                            for (var p = 0; p < PageDiff.PagesIn(b.Length); p++)
+                                if ((bits & (1 << p)) != 0)
+                                    await ReadExactlyAsync(stream, block.AsMemory(p * PageDiff.PageSize, PageDiff.PageLength(b.Length, p)), stall, ct, $"a page of block {b.Index} of {name}");
+                        }
+                        catch (IOException)
+                        {
+                            // A damaged mask makes the answer end early: the rest of the batch travels whole (and is checked again).
+                            unpatched.AddRange(batch[i..]);
+                            break;
+                        }
+                        progress.AddWire(2 + PageDiff.SelectedBytes(bits, b.Length));
+                        var data = block.AsSpan(0, b.Length);
+                        if (BlockHash.Of(data) != b.Hash)
+                        {
+                            unpatched.Add(b);
+                            continue;
+                        }
+                        foreach (var (file, index) in b.Targets)
+                        {
+                            RandomAccess.Write(handles[file], data, targets[file].Origin.OffsetOf(index));
+                            progress.AddDone(b.Length);
+                        }
+                        assembled += b.Length;
+                    }
                 }
-                using var stall = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                stall.CancelAfter(StallTimeout);
-                using var request = Request(context, HttpMethod.Post, PagesPath(context.MachineId, name));
-                request.Content = new ByteArrayContent(body);
-                request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-                progress.AddWire(body.Length);
-                using var response = await SendAsync(context, request, stall, ct);
-                await using var stream = await response.Content.ReadAsStreamAsync(stall.Token);
-                for (var i = 0; i < batch.Length; i++)
-                {
-                    var b = batch[i];
-                    ushort bits;
-                    try
-                    {
-                        await ReadExactlyAsync(stream, mask, stall, ct, $"the page mask of block {b.Index} of {name}");
-                        bits = BinaryPrimitives.ReadUInt16LittleEndian(mask);
-                        ReadBlock(handle, block, origin.OffsetOf(b.Index), b.Length);
-                        for (var p = 0; p < PageDiff.PagesIn(b.Length); p++)
-                            if ((bits & (1 << p)) != 0)
-                                await ReadExactlyAsync(stream, block.AsMemory(p * PageDiff.PageSize, PageDiff.PageLength(b.Length, p)), stall, ct, $"a page of block {b.Index} of {name}");
-                    }
-                    catch (IOException)
-                    {
-                        // A damaged mask makes the answer end early: the rest of the batch travels whole (and is checked again).
-                        unpatched.AddRange(batch[i..]);
-                        break;
-                    }
-                    progress.AddWire(2 + PageDiff.SelectedBytes(bits, b.Length));
-                    var data = block.AsSpan(0, b.Length);
-                    if (BlockHash.Of(data) != b.Hash)
-                    {
-                        unpatched.Add(b);
-                        continue;
-                    }
-                    foreach (var (file, index) in b.Targets)
-                    {
-                        RandomAccess.Write(handles[file], data, targets[file].Origin.OffsetOf(index));
-                        progress.AddDone(b.Length);
-                    }
-                    assembled += b.Length;
-                }
+            }
+            finally
+            {
+                // Never leave a digest task reading a handle the caller is about to close.
+                await next.ContinueWith(_ => { }, TaskScheduler.Default);
             }
         }
         return (assembled, unpatched);
+    }
+
+    /// <summary>The body of a pages request: per block its index and the digest of each page of the older version in place.</summary>
+    private static byte[] DigestRequest(SafeFileHandle handle, BlockList origin, BlockFetch[] batch, CancellationToken ct)
+    {
+        var at = new int[batch.Length + 1];
+        for (var i = 0; i < batch.Length; i++)
+            at[i + 1] = at[i] + 4 + PageDiff.PagesIn(batch[i].Length) * PageDiff.DigestSize;
+        var body = new byte[at[^1]];
+        Parallel.For(0, batch.Length, new ParallelOptions { CancellationToken = ct }, () => new byte[BlockList.BlockSize], (i, _, buffer) =>
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(at[i]), (uint)batch[i].Index);
+            PageDiff.Digests(ReadBlock(handle, buffer, origin.OffsetOf(batch[i].Index), batch[i].Length), body.AsSpan(at[i] + 4));
+            return buffer;
+        }, _ => { });
+        return body;
     }
 
     private static Span<byte> ReadBlock(SafeFileHandle handle, byte[] buffer, long offset, int length)
@@ -640,28 +702,42 @@ internal sealed class DedupMethod(BlockIndexStore index, ILogger<DedupMethod> lo
     internal static bool IsPlainName(string name) =>
         name.Length is > 0 and <= 255 && name is not "." and not ".." && name.IndexOfAny(['/', '\0']) < 0;
 
-    /// <summary>Cumulative progress, reported at most every 4 MiB of change (and at the end).</summary>
+    /// <summary>Cumulative progress, reported at most every 4 MiB of change (and at the end); local copies and the network add to it at once.</summary>
     private sealed class ProgressCounter(IProgress<TransferProgress> sink)
     {
         private const long Step = 4L << 20;
+        private readonly Lock _gate = new();
         private long _done, _wire, _reported;
 
-        public long BytesOnWire => _wire;
+        public long BytesOnWire
+        {
+            get
+            {
+                lock (_gate)
+                    return _wire;
+            }
+        }
 
         public void AddDone(long bytes) => Bump(ref _done, bytes);
         public void AddWire(long bytes) => Bump(ref _wire, bytes);
 
         private void Bump(ref long counter, long bytes)
         {
-            counter += bytes;
-            if (_done + _wire - _reported >= Step)
-                Flush();
+            lock (_gate)
+            {
+                counter += bytes;
+                if (_done + _wire - _reported >= Step)
+                    Flush();
+            }
         }
 
         public void Flush()
         {
-            _reported = _done + _wire;
-            sink.Report(new TransferProgress(_done, _wire));
+            lock (_gate)
+            {
+                _reported = _done + _wire;
+                sink.Report(new TransferProgress(_done, _wire));
+            }
         }
     }
 }

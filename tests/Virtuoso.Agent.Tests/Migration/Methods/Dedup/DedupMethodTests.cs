@@ -292,6 +292,69 @@ public sealed class DedupMethodTests : IDisposable
     }
 
     [Fact]
+    public async Task Recopy_PagesInMoreBlocksThanOneRequest_WhileBlocksHeldElsewhereAreCopied_ArrivesIdentical()
+    {
+        // 1100 patched blocks take three pages requests and many groups on the origin; meanwhile 200 blocks found in
+        // another cached machine are copied locally, on other threads, into the same file.
+        const int blocks = 1300, patched = 1100;
+        var disk = Path.Combine(_source, "disk.qcow2");
+        TestFiles.Random(disk, blocks * (long)Block, seed: 21);
+        var cache = _dir.Sub("cache");
+        await using (var first = await TransferHarness.StartAsync(_origin, _source))
+            await _destination.FetchAsync(first.Fetch(cache), CancellationToken.None);
+        var other = _dir.Sub("other-machine");
+        TestFiles.Random(Path.Combine(other, "disk.qcow2"), (blocks - patched) * (long)Block, seed: 22);
+        var pages = Enumerable.Range(0, patched).Select(i => (long)i * Block + (i % 16) * PageDiff.PageSize).ToList();
+        using (var file = File.OpenHandle(disk, FileMode.Open, FileAccess.Write))
+        {
+            foreach (var at in pages)
+                RandomAccess.Write(file, Enumerable.Repeat((byte)(at % 251 + 1), PageDiff.PageSize).ToArray(), at);
+            RandomAccess.Write(file, File.ReadAllBytes(Path.Combine(other, "disk.qcow2")), patched * (long)Block);
+        }
+        await using var origin = await TransferHarness.StartAsync(_origin, _source);
+        var staging = _dir.Sub("staging");
+        var progress = new List<TransferProgress>();
+
+        var verified = await _destination.FetchAsync(origin.Fetch(staging, [cache, other], progress: progress), CancellationToken.None);
+
+        Assert.True(verified);
+        origin.AssertIdentical(staging);
+        var written = pages.Count * (long)PageDiff.PageSize;
+        var digests = pages.Count * (2L + 4 + PageDiff.MaxPages * PageDiff.DigestSize);
+        Assert.InRange(progress[^1].BytesOnWire, written, written + digests + ListBytes(origin)); // the 200 copied blocks did not travel
+        Assert.Equal(blocks * (long)Block, progress[^1].BytesDone);
+        Assert.Equal(progress.Select(p => p.BytesDone).Order(), progress.Select(p => p.BytesDone)); // reports never go backwards
+        Assert.True(File.Exists(Path.Combine(other, "disk.qcow2")), "other caches are read, never moved");
+    }
+
+    [Fact]
+    public async Task Fetch_ReadsADiskImageForBlocks_ButNeverHashesAKernel()
+    {
+        // A base image's disk may hold the machine's blocks; its kernel (compressed) never does and is not read.
+        var image = _dir.Sub("images-linux");
+        TestFiles.Random(Path.Combine(image, "disk.qcow2"), 16 * (long)Block, seed: 31);
+        TestFiles.Random(Path.Combine(image, "vmlinuz"), 32 * (long)Block, seed: 32);
+        var disk = Path.Combine(_source, "disk.qcow2");
+        TestFiles.Random(disk, 24 * (long)Block, seed: 33);
+        using (var file = File.OpenHandle(disk, FileMode.Open, FileAccess.Write))
+        {
+            RandomAccess.Write(file, File.ReadAllBytes(Path.Combine(image, "disk.qcow2")).AsSpan(0, 8 * Block), 0);
+            RandomAccess.Write(file, File.ReadAllBytes(Path.Combine(image, "vmlinuz")).AsSpan(0, 4 * Block), 8 * (long)Block);
+        }
+        await using var origin = await TransferHarness.StartAsync(_origin, _source);
+        var staging = _dir.Sub("staging");
+        var progress = new List<TransferProgress>();
+
+        var verified = await _destination.FetchAsync(origin.Fetch(staging, [_dir.Sub("own-cache"), image], progress: progress), CancellationToken.None);
+
+        Assert.True(verified);
+        origin.AssertIdentical(staging);
+        Assert.InRange(progress[^1].BytesOnWire, 16L * Block, 16L * Block + ListBytes(origin)); // 8 blocks from the image's disk stayed
+        // The image's disk was hashed to find them; the kernel was not, and the arrived disk is remembered, not hashed.
+        Assert.Equal(16L * Block, _destination.Index.BytesHashed);
+    }
+
+    [Fact]
     public async Task Recopy_StateFileUnchanged_IsMovedBackNotCopied()
     {
         var state = Path.Combine(_source, "state.bin");
