@@ -40,8 +40,7 @@ build_apps() {
     || dotnet build "$ROOT/src/Virtuoso.FrontEnd/Virtuoso.FrontEnd.csproj" -c Release -o "$ROOT/build/frontend" -v quiet -nologo
   dotnet build "$ROOT/src/Virtuoso.Agent/Virtuoso.Agent.csproj" -c Release -o "$ROOT/build/agent" -v quiet -nologo >/dev/null \
     || dotnet build "$ROOT/src/Virtuoso.Agent/Virtuoso.Agent.csproj" -c Release -o "$ROOT/build/agent" -v quiet -nologo
-  dotnet build "$ROOT/src/Virtuoso.Cli/Virtuoso.Cli.csproj" -c Release -o "$ROOT/build/cli" -v quiet -nologo >/dev/null \
-    || dotnet build "$ROOT/src/Virtuoso.Cli/Virtuoso.Cli.csproj" -c Release -o "$ROOT/build/cli" -v quiet -nologo
+  "$ROOT/virtuoso" --version >/dev/null # the client's script builds it (ahead of time) when it is missing or stale
 }
 
 # wait_http URL SECONDS: polls until URL answers 2xx.
