@@ -89,8 +89,9 @@ ms_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%d", (b - a) * 1000 }'
 
 # --- the marketplace: front-end here, one agent per namespace ---
 say "starting the front-end and the agents a (${IP[a]}) and b (${IP[b]})"
-VIRTUOSO_DATA="$W/fe" VIRTUOSO_BILLING_INTERVAL=3600 Virtuoso__VmmpListen="$ROOTIP:7100" \
-  Virtuoso__HostMonitorIntervalSeconds=1 Logging__LogLevel__Default=Warning Logging__Console__TimestampFormat='HH:mm:ss.fff ' \
+env VIRTUOSO_DATA="$W/fe" VIRTUOSO_BILLING_INTERVAL=3600 Virtuoso__VmmpListen="$ROOTIP:7100" \
+  Virtuoso__HostMonitorIntervalSeconds=1 Logging__LogLevel__Default=Warning Logging__LogLevel__Virtuoso=Information \
+  Logging__LogLevel__Microsoft.AspNetCore.Hosting.Diagnostics=Information Logging__Console__TimestampFormat='HH:mm:ss.fff ' \
   dotnet build/frontend/virtuoso-frontend.dll --urls "$FE" >>"$W/frontend.log" 2>&1 &
 pids+=($!)
 wait_http "$FE/healthz" 60 || die "the front-end did not start; see $W/frontend.log"
@@ -299,7 +300,7 @@ bytes_to_send() { # workload
     back) echo 0 ;;
     1%-*) echo $((2048 * 1048576 / 100)) ;;
     10%-*) echo $((2048 * 1048576 / 10)) ;;
-    ran) for c in SCP RSYNC DEDUP rsync-cli plain; do echo "${BYTES[ran,$c]}"; done | sort -n | head -1 ;;
+    ran) for c in SCP RSYNC DEDUP rsync-cli plain; do echo "${BYTES[ran,$c]:-}"; done | grep . | sort -n | head -1 ;;
   esac
 }
 
@@ -314,11 +315,12 @@ report() { # title link-rate
     echo "| workload | contender | wall | on the wire | × best wall | × physical limit |"
     echo "|---|---|---|---|---|---|"
     for w in "${WORKLOADS[@]}"; do
-      best=$(for c in SCP RSYNC DEDUP rsync-cli plain; do echo "${MS[$w,$c]}"; done | sort -n | head -1)
+      best=$(for c in SCP RSYNC DEDUP rsync-cli plain; do echo "${MS[$w,$c]:-}"; done | grep . | sort -n | head -1)
       # what must cross the link, and be read once to be sent, at the measured rates
       limit=$(awk -v s="$(bytes_to_send "$w")" -v l="$lrate" -v rr="$RRATE" \
         'BEGIN { a = s / l * 1000; b = s / rr * 1000; printf "%d", (a > b ? a : b) }')
       for c in SCP RSYNC DEDUP rsync-cli plain; do
+        [ -n "${MS[$w,$c]:-}" ] || continue # METHODS= left this one out
         awk -v w="$w" -v c="$c" -v ms="${MS[$w,$c]}" -v by="${BYTES[$w,$c]}" -v best="$best" -v lim="$limit" \
           'BEGIN { printf "| %s | %s | %d ms | %.1f MB | %.2f× | %s |\n", w, c, ms, by / 1e6, ms / best, (lim > 0 ? sprintf("%.2f×", ms / lim) : "—") }'
       done
@@ -331,9 +333,10 @@ report() { # title link-rate
     echo "| workload | DEDUP ÷ rsync wall | DEDUP wire ÷ (1.1× changed + 1% image) | DEDUP throughput ÷ plain |"
     echo "|---|---|---|---|"
     for w in "${WORKLOADS[@]}"; do
-      awk -v w="$w" -v d="${MS[$w,DEDUP]}" -v r1="${MS[$w,RSYNC]}" -v r2="${MS[$w,rsync-cli]}" -v p="${MS[$w,plain]}" \
+      [ -n "${MS[$w,DEDUP]:-}" ] || continue
+      awk -v w="$w" -v d="${MS[$w,DEDUP]}" -v r1="${MS[$w,RSYNC]:-}" -v r2="${MS[$w,rsync-cli]}" -v p="${MS[$w,plain]}" \
         -v wire="${BYTES[$w,DEDUP]}" -v ch="$(bytes_to_send "$w")" -v img="${READ[first]}" 'BEGIN {
-          r = (r1 < r2 ? r1 : r2)
+          r = (r1 != "" && r1 < r2 ? r1 : r2)
           allowed = 1.1 * ch + 0.01 * img
           printf "| %s | %s | %.2f | %s |\n", w, (w == "first" ? "—" : sprintf("%.2f", d / r)), wire / allowed,
             (w == "first" ? sprintf("%.2f", p / d) : "—") }'

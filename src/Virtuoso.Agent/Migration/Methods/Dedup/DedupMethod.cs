@@ -265,10 +265,9 @@ internal sealed class DedupMethod(BlockIndexStore index, ILogger<DedupMethod> lo
         foreach (var file in context.Manifest.Files)
             if (!IsPlainName(file.Name))
                 throw new InvalidDataException($"manifest file name '{file.Name}' is not a plain file name");
-        var lists = new List<BlockList>();
         var progress = new ProgressCounter(context.Progress);
-        foreach (var file in context.Manifest.Files)
-            lists.Add(await FetchListAsync(context, file, progress, ct));
+        // The lists come at once: for a machine moved back unchanged they are all that travels.
+        var lists = (await Task.WhenAll(context.Manifest.Files.Select(file => FetchListAsync(context, file, progress, ct)))).ToList();
 
         // Disks are patched in place. A state file's bytes shift, so its old copy stays in the cache as a source of
         // chunks — unless the index says it is exactly the origin's (a machine moved back unchanged): then it moves too.
