@@ -266,8 +266,10 @@ internal sealed class DedupMethod(BlockIndexStore index, ILogger<DedupMethod> lo
             if (!IsPlainName(file.Name))
                 throw new InvalidDataException($"manifest file name '{file.Name}' is not a plain file name");
         var progress = new ProgressCounter(context.Progress);
-        // The lists come at once: for a machine moved back unchanged they are all that travels.
-        var lists = (await Task.WhenAll(context.Manifest.Files.Select(file => FetchListAsync(context, file, progress, ct)))).ToList();
+        // The lists come at once. A file whose own cached copy is exactly the origin's (the manifest's digest is that
+        // of its block list) needs none: a machine moved back unchanged sends nothing but the manifest.
+        var lists = (await Task.WhenAll(context.Manifest.Files.Select(file =>
+            HeldList(context, file) is { } held ? Task.FromResult(held) : FetchListAsync(context, file, progress, ct)))).ToList();
 
         // Disks are patched in place. A state file's bytes shift, so its old copy stays in the cache as a source of
         // chunks — unless the index says it is exactly the origin's (a machine moved back unchanged): then it moves too.
@@ -626,6 +628,13 @@ internal sealed class DedupMethod(BlockIndexStore index, ILogger<DedupMethod> lo
         }
         return data;
     }
+
+    /// <summary>The block list of this machine's own cached copy of <paramref name="file"/> (the first cached directory), when it is the origin's.</summary>
+    private BlockList? HeldList(FetchContext context, ExportFile file) =>
+        context.CachedCopies.Count > 0 && Index.TryLoad(Path.Combine(context.CachedCopies[0], file.Name)) is { } held
+        && held.Length == file.Length && held.Digest() == file.Digest
+            ? held
+            : null;
 
     private static async Task<BlockList> FetchListAsync(FetchContext context, ExportFile file, ProgressCounter progress, CancellationToken ct)
     {
