@@ -345,7 +345,7 @@ internal sealed class DedupMethod(BlockIndexStore index, ILogger<DedupMethod> lo
             var copied = await copying;
             // A local block that no longer matched its hash travels instead (rare: a cached file changed behind the index).
             if (!refetch.IsEmpty)
-                fetched += await FetchBlocksAsync(context, targets, handles, Regroup([], [.. refetch], targets), progress, ct);
+                fetched += await FetchBlocksAsync(context, targets, handles, Refetch(refetch, targets), progress, ct);
             foreach (var handle in handles)
                 RandomAccess.FlushToDisk(handle);
             progress.Flush();
@@ -453,23 +453,19 @@ internal sealed class DedupMethod(BlockIndexStore index, ILogger<DedupMethod> lo
         return copied;
     }
 
-    private static List<BlockFetch> Regroup(IReadOnlyList<BlockFetch> planned, IReadOnlyList<(int File, int Index)> refetch, List<FileTarget> targets)
+    /// <summary>The blocks to fetch for places whose local copy failed its check, each distinct block once.</summary>
+    private static List<BlockFetch> Refetch(IEnumerable<(int File, int Index)> places, List<FileTarget> targets)
     {
-        var all = planned.ToList();
-        var byHash = all.ToDictionary(f => f.Hash);
-        foreach (var (file, index) in refetch)
+        var byHash = new Dictionary<BlockHash, BlockFetch>();
+        foreach (var (file, index) in places)
         {
             var hash = targets[file].Origin.Blocks[index];
             if (byHash.TryGetValue(hash, out var pending))
                 pending.Targets.Add((file, index));
             else
-            {
-                var wanted = new BlockFetch(hash, file, index, targets[file].Origin.LengthOf(index), [(file, index)]);
-                byHash.Add(hash, wanted);
-                all.Add(wanted);
-            }
+                byHash.Add(hash, new BlockFetch(hash, file, index, targets[file].Origin.LengthOf(index), [(file, index)]));
         }
-        return all;
+        return [.. byHash.Values];
     }
 
     /// <summary>Asks the origin for each missing block once, in file order, checks its hash as it lands and writes it everywhere it is needed.</summary>

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Json;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -198,6 +199,61 @@ public sealed class DedupMethodTests : IDisposable
             { "pages", "state.bin", Record(0, fullRecord), 400 },                       // not a disk: no pages
             { "pages", "../disk.qcow2", Record(0, fullRecord), 404 },
         };
+    }
+
+    [Fact]
+    public async Task Fetch_ALocalBlockChangedBehindTheIndex_IsFetchedInstead()
+    {
+        // Another cached machine's file, indexed, then rewritten in place with its size and mtime put back: the index
+        // still vouches for it, but the copy checks each block's hash and fetches the one that no longer matches.
+        var other = Path.Combine(_dir.Sub("other-machine"), "disk.qcow2");
+        TestFiles.Random(other, 8L * Block, seed: 41);
+        var then = new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        File.SetLastWriteTimeUtc(other, then);
+        var disk = Path.Combine(_source, "disk.qcow2");
+        TestFiles.Random(disk, 12L * Block, seed: 43);
+        using (var file = File.OpenHandle(disk, FileMode.Open, FileAccess.Write))
+            RandomAccess.Write(file, await File.ReadAllBytesAsync(other), 0);
+        await _destination.Index.GetOrHashAsync(other, CancellationToken.None);
+        TestFiles.RewriteBlocks(other, seed: 42, [3, 5]);
+        File.SetLastWriteTimeUtc(other, then);
+        await using var origin = await TransferHarness.StartAsync(_origin, _source);
+        var staging = _dir.Sub("staging");
+        var progress = new List<TransferProgress>();
+
+        var verified = await _destination.FetchAsync(origin.Fetch(staging, [_dir.Sub("own-cache"), Path.GetDirectoryName(other)!], progress: progress), CancellationToken.None);
+
+        Assert.True(verified);
+        origin.AssertIdentical(staging);
+        Assert.InRange(progress[^1].BytesOnWire, 6L * Block, 6L * Block + ListBytes(origin)); // 4 missing + 2 stale
+        Assert.Equal(12L * Block, progress[^1].BytesDone);
+    }
+
+    [Fact]
+    public async Task PagesRoute_OneBlockAskedManyTimesAndAShortLastBlock_AnswersEachRecordInOrder()
+    {
+        // Valid but odd: more repeats of one block than the origin compares at once, then the short last block.
+        var disk = Path.Combine(_source, "disk.qcow2");
+        TestFiles.Random(disk, 2L * Block + 5000, seed: 23);
+        var bytes = await File.ReadAllBytesAsync(disk);
+        await using var origin = await TransferHarness.StartAsync(_origin, _source);
+        var body = new List<byte>();
+        foreach (var index in Enumerable.Repeat(1u, 100).Append(2u))
+            body.AddRange([.. BitConverter.GetBytes(index), .. new byte[PageDiff.PagesIn(index == 2 ? 5000 : Block) * PageDiff.DigestSize]]);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(origin.Origin, DedupMethod.PagesPath(origin.MachineId, "disk.qcow2")))
+        {
+            Content = new ByteArrayContent([.. body]),
+        };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", TransferHarness.Token);
+
+        using var response = await origin.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        // Zero digests match no page of random data: every page of every record comes back, after its mask.
+        byte[] expected = [
+            .. Enumerable.Repeat<byte[]>([0xFF, 0xFF, .. bytes[Block..(2 * Block)]], 100).SelectMany(r => r),
+            .. BitConverter.GetBytes((ushort)0b11), .. bytes[(2 * Block)..]];
+        Assert.Equal(expected, await response.Content.ReadAsByteArrayAsync());
     }
 
     [Theory]
