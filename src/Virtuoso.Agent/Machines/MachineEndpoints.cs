@@ -76,7 +76,17 @@ internal static class MachineEndpoints
         if (log.Error is { } error)
             return Problem(error);
         const string text = "text/plain; charset=utf-8";
-        return log.Value is { } path ? Results.File(path, text) : Results.Text("", text);
+        // Read whole, once: QEMU appends to the log while it is served, and a file result that takes the length
+        // first and the bytes after failed now and then (HTTP 500 in the tests, while a guest was printing).
+        return log.Value is { } path ? Results.Bytes(ReadGrowing(path), text) : Results.Text("", text);
+    }
+
+    private static byte[] ReadGrowing(string path)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var copy = new MemoryStream();
+        file.CopyTo(copy);
+        return copy.ToArray();
     }
 
     internal static async Task<Outcome<T?>> ReadBodyAsync<T>(HttpRequest request, CancellationToken ct) where T : class
