@@ -38,7 +38,9 @@ internal static class Contenders
         var options = Options.Create(new MarketOptions { DaemonsEnabled = false });
         var ledger = new Ledger(db);
         var events = new EventLog(db, clock);
-        var machines = new MachineService(db, ledger, events, new AgentClient(new NoAgents()), clock, options);
+        var agents = new AgentClient(new NoAgents(), options);
+        var writer = new MachineWriter(db, ledger, events, clock, options);
+        var machines = new MachineService(db, ledger, events, agents, writer, new MachineActions(db, agents, writer, new CrashPoints(options)), clock, options);
         var daemon = new BillingDaemon(db, ledger, events, machines, clock, options, NullLogger<BillingDaemon>.Instance);
 
         var meter = Cost.Start();

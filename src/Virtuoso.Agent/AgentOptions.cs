@@ -45,6 +45,12 @@ internal sealed record AgentOptions
     /// <summary>How often a destination sends HEARTBEAT to the front-end while it fetches a machine (design §6.2).</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// Fault tests only (--crash-at VERB:POINT, e.g. <c>start:after-vmm</c>): the agent kills itself with SIGKILL at that
+    /// point of that command, so the end-to-end fault matrix can crash it mid-action deterministically (issue 13).
+    /// </summary>
+    public string? CrashAt { get; init; }
+
     public const string SecretEnvironmentVariable = "VIRTUOSO_AGENT_SECRET";
 
     // Unix socket paths are limited to 107 bytes (sun_path); the longest one the agent makes is
@@ -87,6 +93,7 @@ internal sealed record AgentOptions
             QemuPath = config["qemu"] ?? "qemu-system-x86_64",
             QemuImgPath = config["qemu-img"] ?? "qemu-img",
             ProbeKernel = config["probe-kernel"] is { Length: > 0 } k ? Path.GetFullPath(k) : null,
+            CrashAt = config["crash-at"] is { Length: > 0 } crash ? crash : null,
         };
         foreach (var (key, apply) in new (string, Func<AgentOptions, TimeSpan, AgentOptions>)[]
                  {

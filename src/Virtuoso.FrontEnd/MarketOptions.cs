@@ -33,5 +33,21 @@ internal sealed class MarketOptions
     /// <summary>Whether this replica runs the daemons (tests drive passes by hand with a fake clock).</summary>
     public bool DaemonsEnabled { get; set; } = true;
 
+    /// <summary>
+    /// How long the request that claimed a machine has to finish its action before the reconciler takes the intent over
+    /// (issue 13). A takeover is always safe (agents answer a repeated action with its result and the commit happens once);
+    /// the lease only spares the agent a duplicate call. Longer than the agent call timeout.
+    /// </summary>
+    public double IntentLeaseSeconds { get; set; } = 150;
+    /// <summary>Seconds between reconciler passes over open intents (also one at start-up).</summary>
+    public double ReconcileIntervalSeconds { get; set; } = 5;
+    /// <summary>Timeout of one call to an agent's control API (start waits for QEMU, suspend for the memory state).</summary>
+    public double AgentTimeoutSeconds { get; set; } = 120;
+    /// <summary>
+    /// Fault tests only (<c>Virtuoso:CrashAt</c> = ACTION:POINT, e.g. <c>start:after-agent</c>): the front-end kills itself
+    /// with SIGKILL at that point of that action. Points: before-agent, after-agent, after-commit.
+    /// </summary>
+    public string? CrashAt { get; set; }
+
     public TimeSpan OnlineWindow => TimeSpan.FromSeconds(HostOnlineWindowSeconds);
 }

@@ -31,6 +31,11 @@ builder.Services.AddSingleton<Ledger>();
 builder.Services.AddSingleton<EventLog>();
 builder.Services.AddSingleton<AgentClient>();
 builder.Services.AddSingleton<AccountService>();
+builder.Services.AddSingleton<MachineWriter>();
+builder.Services.AddSingleton<CrashPoints>();
+builder.Services.AddSingleton<MachineActions>();
+builder.Services.AddSingleton<IntentReconciler>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<IntentReconciler>());
 builder.Services.AddSingleton<MachineService>();
 builder.Services.Configure<ConsoleOptions>(config.GetSection(ConsoleOptions.Section));
 builder.Services.AddSingleton<ConsoleTickets>();
@@ -50,7 +55,7 @@ builder.Services.AddSingleton<VmmpClient>();
 builder.Services.AddSingleton<MigrationService>();
 builder.Services.AddHostedService<VmmpListener>();
 builder.Services.AddHostedService<MigrationMonitor>();
-builder.Services.AddHttpClient(AgentClient.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(120));
+builder.Services.AddHttpClient(AgentClient.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan); // each call sets its own (AgentClient)
 
 builder.AddWeb();
 builder.Services.AddAuthentication()

@@ -22,6 +22,23 @@ internal static class AgentTransitions
     public static AgentState? Decide(AgentState state, MachineVerb verb) =>
         Table.TryGetValue((state, verb), out var next) ? next : null;
 
+    /// <summary>The state <paramref name="verb"/> leads to, whatever it starts from.</summary>
+    public static AgentState Target(MachineVerb verb) => verb switch
+    {
+        MachineVerb.Start or MachineVerb.Resume => AgentState.Running,
+        MachineVerb.Stop => AgentState.Stopped,
+        MachineVerb.Suspend => AgentState.Suspended,
+        _ => throw new ArgumentOutOfRangeException(nameof(verb), verb, null),
+    };
+
+    /// <summary>
+    /// Whether a command already happened (issue 13: actions are idempotent for a given machine and target version): the
+    /// machine is at the command's new version in the state the command leads to. A front-end that lost the answer, or
+    /// its reconciler, repeats the command and gets the result instead of a version mismatch.
+    /// </summary>
+    public static bool AlreadyDone(AgentState state, long version, MachineVerb verb, long newVersion) =>
+        version == newVersion && state == Target(verb);
+
     /// <summary>A running machine is never deleted: its QEMU holds the disk (stop it first).</summary>
     public static bool CanDelete(AgentState state) => state != AgentState.Running;
 }

@@ -93,6 +93,7 @@ internal sealed class MachineService(
         try
         {
             await vmm.CreateDiskAsync(staging, request.DiskMb, image);
+            CrashPoint("create", "after-vmm");
             store.CompleteCreate(staging, record);
         }
         catch (Exception e) when (e is VmmException or IOException or UnauthorizedAccessException)
@@ -112,12 +113,15 @@ internal sealed class MachineService(
         using var held = await LockAsync(id, ct);
         if (store.Find(id) is not { } record)
             return AgentError.NotFound(id);
+        var state = Observe(record).State;
+        // Issue 13: a repeated command that already happened answers its result (the front-end's reconciler asks again).
+        if (AgentTransitions.AlreadyDone(state, record.Version, verb, command.NewVersion))
+            return Describe(record);
         if (record.Version != command.ExpectedVersion)
             return AgentError.VersionMismatch(command.ExpectedVersion, record.Version);
         if (verb is MachineVerb.Start or MachineVerb.Resume && exports.IsExported(id))
             return Exported(id, Verb(verb));
         var dir = store.DirectoryOf(id);
-        var state = Observe(record).State;
         if (AgentTransitions.Decide(state, verb) is not { } next)
             return AgentError.InvalidState($"cannot {Verb(verb)} machine {id:D}: it is {MachineRecord.Wire(state)}");
 
@@ -128,6 +132,7 @@ internal sealed class MachineService(
             {
                 case MachineVerb.Start:
                     var run = await vmm.StartAsync(Launch(record, dir));
+                    CrashPoint("start", "after-vmm");
                     try
                     {
                         store.Save(committed with { VncDisplay = run.VncDisplay });
@@ -140,13 +145,14 @@ internal sealed class MachineService(
                     break;
                 case MachineVerb.Stop:
                     await vmm.StopAsync(dir, id, options.StopTimeout);
+                    CrashPoint("stop", "after-vmm");
                     store.Save(committed);
                     break;
                 case MachineVerb.Suspend:
-                    await vmm.SuspendAsync(dir, id, () => store.Save(committed));
+                    await vmm.SuspendAsync(dir, id, () => { CrashPoint("suspend", "after-vmm"); store.Save(committed); });
                     break;
                 case MachineVerb.Resume:
-                    await vmm.ResumeAsync(Launch(record, dir), r => store.Save(committed with { VncDisplay = r.VncDisplay }));
+                    await vmm.ResumeAsync(Launch(record, dir), r => { CrashPoint("resume", "after-vmm"); store.Save(committed with { VncDisplay = r.VncDisplay }); });
                     break;
                 default:
                     throw new ArgumentOutOfRangeException(nameof(verb), verb, null);
@@ -199,6 +205,7 @@ internal sealed class MachineService(
             return AgentError.InvalidState($"cannot delete machine {id:D}: it is running; stop it first");
         try
         {
+            CrashPoint("delete", "after-vmm");
             store.Delete(id);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -302,6 +309,13 @@ internal sealed class MachineService(
     private sealed class Releaser(SemaphoreSlim gate) : IDisposable
     {
         public void Dispose() => gate.Release();
+    }
+
+    /// <summary>Fault tests only (<see cref="AgentOptions.CrashAt"/>): die here as a power cut would, with nothing flushed.</summary>
+    private void CrashPoint(string action, string point)
+    {
+        if (options.CrashAt == $"{action}:{point}")
+            System.Diagnostics.Process.GetCurrentProcess().Kill();
     }
 
     private static string Verb(MachineVerb verb) => verb.ToString().ToLowerInvariant();

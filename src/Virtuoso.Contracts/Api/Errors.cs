@@ -24,6 +24,11 @@ public static class ErrorCodes
     public const string AgentFailed = "agent-failed";
     public const string VersionMismatch = "version-mismatch";
     public const string Conflict = "conflict";
+    /// <summary>
+    /// Another action on the machine is still open (issue 13: started, not yet committed or undone); HTTP 409. Try again
+    /// in a few seconds: the request that began it, or the reconciler, ends it.
+    /// </summary>
+    public const string Busy = "busy";
     /// <summary>Too many attempts (the web's log-in form): HTTP 429; wait a minute.</summary>
     public const string RateLimited = "rate-limited";
     /// <summary>The destination host does not advertise the asked migration method (VMMP RESULTS).</summary>

@@ -29,13 +29,15 @@ public sealed record StoreRequest(string Host);
 /// <param name="Version">Grows by one on store, stop, suspend and migration (report §4).</param>
 /// <param name="StoragePrice">Once stored: the charge per storage period, fixed at store time.</param>
 /// <param name="RunningPrice">Once stored: the charge per running period, fixed at store time.</param>
+/// <param name="Busy">An action on the machine is under way (started, not yet committed or undone): no action is offered
+/// and every one answers 409 <c>busy</c> until it ends, usually within seconds.</param>
 public sealed record MachineResponse(
     Guid Id, string Name, string Processor, long Speed, long Memory, long Disk, string Os, string? Image,
     string Mac, string State, long Version, string? Host, string Owner,
     decimal StorageBid, decimal RunningBid,
     decimal? StoragePrice, long? StoragePeriodDays, decimal? RunningPrice, long? RunningPeriodSeconds,
     decimal? StorageRate, decimal? RunningRate,
-    IReadOnlyList<string> Actions);
+    IReadOnlyList<string> Actions, bool Busy = false);
 
 /// <summary>GET /api/v1/machines/{id}/search: one host judged for the machine.</summary>
 /// <param name="StorageRate">Dollars per month.</param>

@@ -4,7 +4,12 @@ namespace Virtuoso.Core.Machines;
 public enum MachineState { Registered, Stored, Running, Stopped, Suspended, Migrating }
 
 /// <summary>What a buyer can ask of a machine (report §6.1.7 statusrelations).</summary>
-public enum MachineAction { Search, Edit, Store, Start, Stop, Suspend, Resume, Delete, Migrate, Console, MigrationStatus }
+public enum MachineAction
+{
+    Search, Edit, Store, Start, Stop, Suspend, Resume, Delete, Migrate, Console, MigrationStatus,
+    /// <summary>Not the buyer's: the host's provider deleted the host (§6.1.1); the machine is registered again, version + 1.</summary>
+    Evict,
+}
 
 /// <summary>The result of an allowed action: the state it leads to and how much the version grows.</summary>
 /// <param name="Next">State after the action; null when the machine is gone (delete).</param>
@@ -28,18 +33,22 @@ public static class StateTable
         [(MachineState.Stored, MachineAction.Start)] = new(MachineState.Running, 0),
         [(MachineState.Stored, MachineAction.Migrate)] = new(MachineState.Migrating, 0),
         [(MachineState.Stored, MachineAction.Delete)] = new(null, 0),
+        [(MachineState.Stored, MachineAction.Evict)] = new(MachineState.Registered, 1),
 
         [(MachineState.Running, MachineAction.Stop)] = new(MachineState.Stopped, 1),
         [(MachineState.Running, MachineAction.Console)] = new(MachineState.Running, 0),
         [(MachineState.Running, MachineAction.Suspend)] = new(MachineState.Suspended, 1),
+        [(MachineState.Running, MachineAction.Evict)] = new(MachineState.Registered, 1),
 
         [(MachineState.Stopped, MachineAction.Start)] = new(MachineState.Running, 0),
         [(MachineState.Stopped, MachineAction.Migrate)] = new(MachineState.Migrating, 0),
         [(MachineState.Stopped, MachineAction.Delete)] = new(null, 0),
+        [(MachineState.Stopped, MachineAction.Evict)] = new(MachineState.Registered, 1),
 
         [(MachineState.Suspended, MachineAction.Resume)] = new(MachineState.Running, 0),
         [(MachineState.Suspended, MachineAction.Migrate)] = new(MachineState.Migrating, 0),
         [(MachineState.Suspended, MachineAction.Delete)] = new(null, 0),
+        [(MachineState.Suspended, MachineAction.Evict)] = new(MachineState.Registered, 1),
 
         [(MachineState.Migrating, MachineAction.MigrationStatus)] = new(MachineState.Migrating, 0),
     };

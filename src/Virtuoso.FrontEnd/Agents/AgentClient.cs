@@ -13,7 +13,7 @@ namespace Virtuoso.FrontEnd.Agents;
 /// The front-end's side of the machine control interface (report §6.3): calls a host's agent with the
 /// host's secret. Every call has a timeout and, when it fails, a failure naming the host and the call.
 /// </summary>
-internal sealed class AgentClient(IHttpClientFactory factory)
+internal sealed class AgentClient(IHttpClientFactory factory, Microsoft.Extensions.Options.IOptions<MarketOptions> options)
 {
     public const string HttpClientName = "agents";
 
@@ -86,9 +86,11 @@ internal sealed class AgentClient(IHttpClientFactory factory)
     {
         try
         {
-            using var response = await Client(host).SendAsync(Request(host, HttpMethod.Get, AgentRoutes.Serial(id), null), ct);
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            cts.CancelAfter(DefaultTimeout);
+            using var response = await Client(host).SendAsync(Request(host, HttpMethod.Get, AgentRoutes.Serial(id), null), cts.Token);
             if (!response.IsSuccessStatusCode) return await FailureFrom(host, response, "serial", ct);
-            return await response.Content.ReadAsStringAsync(ct);
+            return await response.Content.ReadAsStringAsync(cts.Token);
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
         {
@@ -147,7 +149,7 @@ internal sealed class AgentClient(IHttpClientFactory factory)
         try
         {
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            if (timeout is { } t) cts.CancelAfter(t);
+            cts.CancelAfter(timeout ?? DefaultTimeout);
             using var response = await Client(host).SendAsync(Request(host, method, path, body), cts.Token);
             if (!response.IsSuccessStatusCode) return await FailureFrom(host, response, what, ct);
             if (response.StatusCode == System.Net.HttpStatusCode.NoContent || typeof(T) == typeof(JsonElement) && response.Content.Headers.ContentLength == 0)
@@ -160,6 +162,8 @@ internal sealed class AgentClient(IHttpClientFactory factory)
         }
     }
 
+    private TimeSpan DefaultTimeout => TimeSpan.FromSeconds(options.Value.AgentTimeoutSeconds);
+
     private HttpClient Client(HostRow host) => factory.CreateClient(HttpClientName);
 
     private static HttpRequestMessage Request(HostRow host, HttpMethod method, string path, object? body)
@@ -171,7 +175,8 @@ internal sealed class AgentClient(IHttpClientFactory factory)
     }
 
     private static Failure Unreachable(HostRow host, string what, Exception e) =>
-        new(502, ErrorCodes.AgentFailed, $"host {host.Name}: agent at {host.Address}:{host.Port} did not answer the {what} call ({e.GetType().Name}: {e.Message})");
+        new(502, ErrorCodes.AgentFailed, $"host {host.Name}: agent at {host.Address}:{host.Port} did not answer the {what} call ({e.GetType().Name}: {e.Message})")
+        { Unanswered = true };
 
     private static async Task<Failure> FailureFrom(HostRow host, HttpResponseMessage response, string what, CancellationToken ct)
     {
@@ -187,6 +192,7 @@ internal sealed class AgentClient(IHttpClientFactory factory)
         // A version mismatch or state conflict is the agent disagreeing with us: surface it as such.
         var status = code is ErrorCodes.VersionMismatch or ErrorCodes.InvalidState ? 409 : 502;
         return new Failure(status, code is ErrorCodes.VersionMismatch ? code : ErrorCodes.AgentFailed,
-            $"host {host.Name}: agent refused the {what} call ({(int)response.StatusCode} {code}): {detail}");
+            $"host {host.Name}: agent refused the {what} call ({(int)response.StatusCode} {code}): {detail}")
+        { AgentStatus = (int)response.StatusCode };
     }
 }

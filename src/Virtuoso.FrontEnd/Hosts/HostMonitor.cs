@@ -14,7 +14,7 @@ namespace Virtuoso.FrontEnd.Hosts;
 /// offline when it has not answered within <see cref="MarketOptions.HostOnlineWindowSeconds"/> (§5.1.5:
 /// "it is possible for a provider to go offline"). Stateless, so every replica may run it.
 /// </summary>
-internal sealed partial class HostMonitor(Database db, Ledger ledger, AgentClient agents, EventLog events, TimeProvider clock, IOptions<MarketOptions> options, ILogger<HostMonitor> log) : BackgroundService
+internal sealed partial class HostMonitor(Database db, MachineWriter writer, AgentClient agents, TimeProvider clock, IOptions<MarketOptions> options, ILogger<HostMonitor> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stop)
     {
@@ -53,24 +53,11 @@ internal sealed partial class HostMonitor(Database db, Ledger ledger, AgentClien
         {
             // The list may predate a start committed since (the agent starts before the front-end commits, and start
             // keeps the version), so its "stopped" proves nothing about the current run: ask again once the run is seen.
-            var seen = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id = @id AND host = @host AND state = 'running' AND version = @v",
-                new { id = m.Id.ToString("D"), host = host.Name, v = m.Version }));
+            // A machine held by an intent is the intent's to settle (issue 13): its action may be what stopped it.
+            var seen = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id = @id AND host = @host AND state = @running AND version = @v AND intent IS NULL",
+                new { id = m.Id.ToString("D"), host = host.Name, running = MachineRow.StateText(Core.Machines.MachineState.Running), v = m.Version }));
             if (seen is null || (await agents.GetAsync(host, m.Id, ct)).Value is not { State: AgentStates.Stopped } again || again.Version != seen.Version) continue;
-            var now = clock.GetUtcNow();
-            await db.WriteAsync(async (c, tx) =>
-            {
-                var row = await c.QuerySingleOrDefaultAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id = @id AND host = @host AND state = 'running' AND version = @v AND running_since = @since",
-                    new { id = m.Id.ToString("D"), host = host.Name, v = m.Version, since = seen.RunningSince }, tx);
-                if (row is null) return 0;
-                var paused = row.RunningTime.Pause(now);
-                await c.ExecuteAsync("UPDATE machines SET state='stopped', running_seconds_used=@used, running_since=NULL, running_due_at=NULL WHERE id=@Id AND version=@Version AND state='running'",
-                    new { used = Decimals.Text(paused.SecondsUsed), row.Id, row.Version }, tx);
-                // Design §4: periods that began while it ran and that no billing pass charged yet are due all the same.
-                var (before, paid) = await BillingDaemon.ChargeBegunWhileRunningAsync(ledger, c, tx, row, paused.SecondsUsed, host.Owner, now);
-                await events.AppendAsync(c, tx, "powered-off", row.Guid, row.Owner, $"the machine was found powered off on {host.Name}; it is now stopped (version {row.Version})" +
-                    (paid > before ? $"; charged {row.RunningPrice} for each of running periods {before + 1}–{paid}, begun while it ran" : ""));
-                return 0;
-            });
+            await writer.RecordPoweredOffAsync(seen.Id, host.Name, host.Owner, seen.Version, seen.RunningSince);
         }
     }
 

@@ -8,7 +8,7 @@ namespace Virtuoso.FrontEnd.Hosts;
 internal static class HostQueries
 {
     public static Task<IEnumerable<HostRow>> AllAsync(DbConnection c, DbTransaction? tx = null) =>
-        c.QueryAsync<HostRow>($"SELECT {HostRow.Columns} FROM hosts h ORDER BY h.owner, h.name", transaction: tx);
+        c.QueryAsync<HostRow>($"SELECT {HostRow.Columns} FROM hosts h WHERE h.deleting = 0 ORDER BY h.owner, h.name", transaction: tx);
 
     public static Task<IEnumerable<HostRow>> OwnedByAsync(DbConnection c, string owner) =>
         c.QueryAsync<HostRow>($"SELECT {HostRow.Columns} FROM hosts h WHERE h.owner = @owner ORDER BY h.name", new { owner });

@@ -32,6 +32,8 @@ internal sealed class HostRow
     public long? VmmpPort { get; set; }
     /// <summary>The migration methods the agent advertises, space-separated.</summary>
     public string? Methods { get; set; }
+    /// <summary>1 while its provider's delete evicts its machines: nothing new is stored on it, it is not offered.</summary>
+    public long Deleting { get; set; }
 
     /// <summary>The methods as stored: valid VMMP method names only, space-separated; null when none are known.</summary>
     public static string? MethodsText(IReadOnlyList<string>? methods) =>
@@ -64,11 +66,13 @@ internal sealed class HostRow
         ConnectSpeed, online, ReservedSpeed, ReservedMemory, ReservedStorage, machines, secret, (int?)VmmpPort, MethodList);
 
     public static readonly string Columns = "h.name, h.owner, h.address, h.port, h.processor, h.speed, h.speed_unit, h.speed_price, h.memory, h.memory_unit, " +
-        "h.memory_price, h.running_period, h.storage, h.storage_unit, h.storage_price, h.storage_period, h.connect_speed, h.secret, h.last_seen, h.created_at, h.vmmp_port, h.methods, " +
+        "h.memory_price, h.running_period, h.storage, h.storage_unit, h.storage_price, h.storage_period, h.connect_speed, h.secret, h.last_seen, h.created_at, h.vmmp_port, h.methods, h.deleting, " +
         ReservedSum("speed") + ", " + ReservedSum("memory") + ", " + ReservedSum("disk", "storage");
 
     private static string ReservedSum(string column, string? name = null) =>
         $"COALESCE((SELECT SUM(m.{column}) FROM machines m WHERE m.host = h.name), 0) + " +
-        $"COALESCE((SELECT SUM(m.{column}) FROM migrations g JOIN machines m ON m.id = g.machine WHERE g.destination = h.name AND g.phase = 'open'), 0) " +
+        $"COALESCE((SELECT SUM(m.{column}) FROM migrations g JOIN machines m ON m.id = g.machine WHERE g.destination = h.name AND g.phase = 'open'), 0) + " +
+        // a store under way holds its room from the claim (issue 13), so two stores cannot both take the last of it
+        $"COALESCE((SELECT SUM(m.{column}) FROM machine_intents i JOIN machines m ON m.id = i.machine WHERE i.host = h.name AND i.action = 'store' AND m.host IS NULL), 0) " +
         $"AS reserved_{name ?? column}";
 }

@@ -14,7 +14,7 @@ namespace Virtuoso.FrontEnd.Hosts;
 /// A provider's hosts (report §5.2.2–§5.2.3): add (totals locked from then on), edit prices, chunks and
 /// periods (never retroactive: stored machines keep the prices they were stored at), delete.
 /// </summary>
-internal sealed class HostService(Database db, EventLog events, AgentClient agents, TimeProvider clock, IOptions<MarketOptions> options)
+internal sealed class HostService(Database db, EventLog events, AgentClient agents, MachineActions actions, TimeProvider clock, IOptions<MarketOptions> options)
 {
     public async Task<Outcome<HostResponse>> AddAsync(string owner, AddHostRequest r)
     {
@@ -124,30 +124,13 @@ internal sealed class HostService(Database db, EventLog events, AgentClient agen
         // A migration to or from the host must end first (design §6.2): its machine is on one of the two hosts until then.
         if (await db.ReadAsync(c => c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM migrations WHERE (origin = @name OR destination = @name) AND phase IN ('open', 'committed')", new { name })) > 0)
             return Failure.Conflict(ErrorCodes.MigrationInProgress, $"a migration to or from {name} is in progress; delete the host when it has ended");
-        var machines = await db.ReadAsync(c => c.QueryAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE host = @name", new { name }));
-        foreach (var m in machines)
-        {
-            if (m.State == "running")
-                await agents.CommandAsync(host, m.Guid, "stop", new MachineCommand(m.Version, m.Version + 1));
-            await agents.DeleteAsync(host, m.Guid);
-        }
-        return await db.WriteAsync<Failure?>(async (c, tx) =>
-        {
-            // Lock the host's row first (as a store does), then read its machines in a new statement: on PostgreSQL a store
-            // committing meanwhile would otherwise leave a machine on the host and the delete would break its foreign key.
-            await c.ExecuteAsync("SELECT name FROM hosts WHERE name = @name" + db.ForUpdate, new { name }, tx);
-            foreach (var m in await c.QueryAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE host = @name", new { name }, tx))
-            {
-                await c.ExecuteAsync("UPDATE machines SET state='registered', version=version+1, host=NULL, storage_price=NULL, storage_period_days=NULL, " +
-                    "running_price=NULL, running_period_seconds=NULL, arrived_at=NULL, storage_periods_charged=0, running_periods_charged=0, " +
-                    "running_seconds_used='0', running_since=NULL, next_storage_at=NULL, running_due_at=NULL WHERE id=@Id", new { m.Id }, tx);
-                await events.AppendAsync(c, tx, "host-deleted", m.Guid, m.Owner,
-                    $"host {name} was deleted by its provider {owner}: your machine {m.Name} was removed from it (its disk is gone) and is registered again; search for another host to store it");
-            }
-            await c.ExecuteAsync("DELETE FROM hosts WHERE name = @name", new { name }, tx);
-            await events.AppendAsync(c, tx, "host-deleted", null, owner, $"host {name} deleted");
-            return null;
-        });
+        // Issue 13: the host is marked deleting (nothing new is stored on it) and every machine on it is claimed for an
+        // eviction in one transaction; each eviction stops and deletes the machine on the agent, then registers it again.
+        // A store on its way in ends first and is evicted after. An agent that does not answer does not hold the deletion
+        // up (its disks are lost with it); what a crash interrupts, the reconciler ends.
+        if (!await actions.EvictAllAsync(name, TimeSpan.FromSeconds(30)))
+            return Failure.Conflict(ErrorCodes.Busy, $"host {name} is being deleted: some of its machines are still leaving it; the deletion finishes by itself");
+        return null;
     }
 
     private static string? Units(long speedUnit, decimal speedPrice, long memoryUnit, decimal memoryPrice, long runningPeriod,

@@ -8,6 +8,11 @@ namespace Virtuoso.FrontEnd.Http;
 /// </summary>
 internal sealed record Failure(int Status, string Code, string Message)
 {
+    /// <summary>An agent call that got no answer (timeout, refused connection): the agent may or may not have acted.</summary>
+    public bool Unanswered { get; init; }
+    /// <summary>The HTTP status an agent answered a refused call with (404: it holds no such machine).</summary>
+    public int? AgentStatus { get; init; }
+
     public static Failure Validation(string message) => new(400, ErrorCodes.Validation, message);
     public static Failure NotFound(string what) => new(404, ErrorCodes.NotFound, $"{what} not found");
     public static Failure MachineNotFound => NotFound("machine");
@@ -37,6 +42,7 @@ internal sealed record Failure(int Status, string Code, string Message)
         [ErrorCodes.AgentFailed] = "The provider's agent failed",
         [ErrorCodes.RateLimited] = "Too many attempts",
         [ErrorCodes.Conflict] = "Changed meanwhile",
+        [ErrorCodes.Busy] = "Another action is in progress",
         [ErrorCodes.UnknownConfiguration] = "Unknown configuration",
         [ErrorCodes.BelowImageMinimum] = "Below the image's minimum",
         [ErrorCodes.HostOffline] = "Host offline",

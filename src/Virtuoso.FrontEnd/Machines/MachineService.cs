@@ -17,12 +17,14 @@ using Virtuoso.FrontEnd.Http;
 namespace Virtuoso.FrontEnd.Machines;
 
 /// <summary>
-/// A buyer's machines through their lifecycle (report §4, §5.1; design §3.3). Each action is decided by the
-/// core's state table, performed on the host's agent, then committed in one transaction guarded by the
-/// machine's version, so that two racing requests can never both succeed and the front-end's version always
-/// equals the agent's. Machines of other buyers answer exactly like machines that do not exist (§6.1.4).
+/// A buyer's machines through their lifecycle (report §4, §5.1; design §3.3). Each action is checked against the
+/// core's state table and the buyer's funds, then claimed as an intent (<see cref="MachineWriter.ClaimAsync"/>),
+/// performed on the host's agent and committed (<see cref="MachineActions"/>), so that two racing requests can never
+/// both succeed, a crash at any point is finished or undone by the <see cref="IntentReconciler"/>, and the front-end's
+/// version always ends equal to the agent's. Machines of other buyers answer exactly like machines that do not exist (§6.1.4).
 /// </summary>
-internal sealed class MachineService(Database db, Ledger ledger, EventLog events, AgentClient agents, TimeProvider clock, IOptions<MarketOptions> options)
+internal sealed class MachineService(Database db, Ledger ledger, EventLog events, AgentClient agents, MachineWriter writer, MachineActions actions,
+    TimeProvider clock, IOptions<MarketOptions> options)
 {
     private MarketOptions Options => options.Value;
 
@@ -74,7 +76,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
                 return new Failure(402, ErrorCodes.InsufficientFunds, $"registering costs {fee} and your balance is {await ledger.BalanceAsync(c, tx, owner)}");
             await c.ExecuteAsync($"INSERT INTO machines ({MachineRow.Columns}) VALUES (@Id, @Owner, @Name, @Processor, @Speed, @Memory, @Disk, @Os, @Image, @Mac, @State, @Version, @Host, " +
                 "@StorageBid, @RunningBid, @StoragePrice, @StoragePeriodDays, @RunningPrice, @RunningPeriodSeconds, @Stay, @ArrivedAt, @StoragePeriodsCharged, " +
-                "@RunningPeriodsCharged, @RunningSecondsUsed, @RunningSince, @CreatedAt, @NextStorageAt, @RunningDueAt)", row, tx);
+                "@RunningPeriodsCharged, @RunningSecondsUsed, @RunningSince, @CreatedAt, @NextStorageAt, @RunningDueAt, @Intent)", row, tx);
             if (fee.Dollars > 0)
                 await ledger.TransferAsync(c, tx, ChargeKey.RegistrationFee(id), TransferKinds.RegistrationFee, fee, owner, Ledger.Operator, id, null, clock.GetUtcNow());
             await events.AppendAsync(c, tx, "registered", id, owner, $"registered {row.Name} ({row.Speed} bogomips, {row.Memory} MB, {row.Disk} MB, {row.Os}); fee {fee}");
@@ -98,8 +100,9 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
         return await db.WriteAsync<Outcome<MachineRow>>(async (c, tx) =>
         {
             var n = await c.ExecuteAsync("UPDATE machines SET name=@Name, processor=@Processor, os=@Os, speed=@Speed, memory=@Memory, disk=@Disk, " +
-                "storage_bid=@StorageBid, running_bid=@RunningBid WHERE id=@Id AND version=@version AND state='registered'", new { row.Name, row.Processor, row.Os, row.Speed, row.Memory, row.Disk, row.StorageBid, row.RunningBid, row.Id, version }, tx);
-            if (n == 0) return Changed();
+                "storage_bid=@StorageBid, running_bid=@RunningBid WHERE id=@Id AND version=@version AND state=@State AND intent IS NULL",
+                new { row.Name, row.Processor, row.Os, row.Speed, row.Memory, row.Disk, row.StorageBid, row.RunningBid, row.Id, version, row.State }, tx);
+            if (n == 0) return await MachineWriter.BusyOrChangedAsync(c, tx, row.Id);
             await events.AppendAsync(c, tx, "edited", id, owner, $"configuration edited: {row.Speed} bogomips, {row.Memory} MB, {row.Disk} MB, bids {row.StorageBid} $/month, {row.RunningBid} $/hour");
             return row;
         }, o => o.Ok);
@@ -162,44 +165,19 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
         if (balance.Dollars < 0) return NegativeBalance(balance);
         if (balance < storageCharge) return new Failure(402, ErrorCodes.InsufficientFunds, $"storing on {host.Name} costs {storageCharge} now and your balance is {balance}");
 
-        var newVersion = row.Version + 1;
-        var created = await agents.CreateAsync(host, new CreateMachineRequest(id, row.Mac, row.Speed, row.Memory, row.Disk, row.Image, newVersion));
-        if (created.Failure is { } agentFailure) return await Failed(row, "store", agentFailure);
-
-        var committed = await db.WriteAsync<Outcome<MachineRow>>(async (c, tx) =>
+        // The intent reserves the room (HostRow.Columns counts machines on their way in), checked under the host's row lock.
+        var claimed = await writer.ClaimAsync(row, IntentAction.Store, host.Name, async (c, tx) =>
         {
-            // Re-check room under the host's row lock: another store may have taken it meanwhile. Lock first, then read
-            // the room in a new statement: under PostgreSQL's READ COMMITTED a statement sees only what was committed
-            // when it began, so room read by the locking statement itself predates the store it waited for.
             await c.ExecuteAsync("SELECT name FROM hosts WHERE name = @name" + db.ForUpdate, new { name = host.Name }, tx);
             var locked = await HostQueries.ByNameAsync(c, host.Name, tx);
-            if (locked is null) return Failure.NotFound($"host '{hostName}'");
-            if (Unsuitable(Matching.Judge(locked.Offer(now, Options.OnlineWindow), row.Spec, bids)) is { } gone) return gone;
-            var pricing = locked.Pricing;
-            var stay = row.Stay + 1;
-            var n = await c.ExecuteAsync("UPDATE machines SET state='stored', version=@newVersion, host=@host, storage_price=@sp, storage_period_days=@sd, " +
-                "running_price=@rp, running_period_seconds=@rs, stay=@stay, arrived_at=@now, storage_periods_charged=1, running_periods_charged=0, " +
-                "running_seconds_used='0', running_since=NULL, next_storage_at=@nextStorage, running_due_at=NULL WHERE id=@id AND version=@version AND state='registered'",
-                new { newVersion, host = locked.Name, sp = Decimals.Text(pricing.StorageCharge(row.Spec).Dollars), sd = pricing.StoragePeriodDays,
-                      rp = Decimals.Text(pricing.RunningCharge(row.Spec).Dollars), rs = pricing.RunningPeriodSeconds, stay,
-                      now = now.ToUnixTimeMilliseconds(), nextStorage = BillingPlan.StoragePeriodStart(now, pricing.StoragePeriodDays, 2).ToUnixTimeMilliseconds(),
-                      id = row.Id, version = row.Version }, tx);
-            if (n == 0) return Changed();
-            await ledger.LockAsync(c, tx, [owner, locked.Owner]);
-            if (await ledger.BalanceAsync(c, tx, owner) < pricing.StorageCharge(row.Spec))
-                return new Failure(402, ErrorCodes.InsufficientFunds, "your balance no longer covers the first storage period");
-            // §4: the first storage period is charged on arrival.
-            await ledger.TransferAsync(c, tx, ChargeKey.Storage(id, stay, 1), TransferKinds.Storage, pricing.StorageCharge(row.Spec), owner, locked.Owner, id, locked.Name, now);
-            await events.AppendAsync(c, tx, "stored", id, owner, $"stored on {locked.Name} (version {newVersion}); charged {pricing.StorageCharge(row.Spec)} for {pricing.StoragePeriodDays} days of storage");
-            await events.AppendAsync(c, tx, "stored", id, locked.Owner, $"{owner}'s machine {id} stored on your host {locked.Name}");
-            return (await FindAsync(owner, id, c, tx)).Value!;
-        }, o => o.Ok);
-        // Undo the copy on the agent: this store did not happen. Unless a racing store of the same machine to the
-        // same host won: the agent's create is idempotent, so that copy is the winner's and must stay.
-        if (!committed.Ok && (await FindAsync(owner, id)).Value?.Host != host.Name)
-            await agents.DeleteAsync(host, id);
-        return committed;
+            if (locked is null || locked.Deleting != 0) return Failure.NotFound($"host '{hostName}'");
+            return Unsuitable(Matching.Judge(locked.Offer(now, Options.OnlineWindow), row.Spec, bids));
+        });
+        if (claimed.Value is not { } intent) return claimed.Failure!;
+        return Done(await actions.PerformAsync(intent));
     }
+
+    private static Outcome<MachineRow> Done(Outcome<MachineRow?> ended) => ended.Failure is { } f ? f : ended.Value!;
 
     private static Failure? Unsuitable(HostMatch m)
     {
@@ -225,14 +203,15 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
 
     // ---- start, resume, stop, suspend (§5.1.4, §6.3.2, §6.3.4) ----
 
-    public Task<Outcome<MachineRow>> StartAsync(string owner, Guid id) => RunAsync(owner, id, MachineAction.Start, "start", "stop");
-    public Task<Outcome<MachineRow>> ResumeAsync(string owner, Guid id) => RunAsync(owner, id, MachineAction.Resume, "resume", "suspend");
+    public Task<Outcome<MachineRow>> StartAsync(string owner, Guid id) => RunAsync(owner, id, MachineAction.Start);
+    public Task<Outcome<MachineRow>> ResumeAsync(string owner, Guid id) => RunAsync(owner, id, MachineAction.Resume);
 
     /// <summary>
-    /// Start or resume: design §4 — with no prepaid running time left, one running period is charged first.
-    /// The agent acts first; if the commit then fails, the agent is told to undo (<paramref name="undoVerb"/>).
+    /// Start or resume: design §4 — with no prepaid running time left, one running period is charged first. Checked
+    /// here so that a buyer who cannot pay changes nothing; checked again at the commit, which is undone on the agent
+    /// if the money went meanwhile.
     /// </summary>
-    private async Task<Outcome<MachineRow>> RunAsync(string owner, Guid id, MachineAction action, string verb, string undoVerb)
+    private async Task<Outcome<MachineRow>> RunAsync(string owner, Guid id, MachineAction action)
     {
         var found = await FindAsync(owner, id);
         if (found.Value is not { } row) return found;
@@ -248,68 +227,25 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
         if (needsCharge && balance < runningPrice)
             return new Failure(402, ErrorCodes.InsufficientFunds, $"running for {period} s costs {runningPrice} and your balance is {balance}");
 
-        var command = new MachineCommand(row.Version, row.Version);
-        var done = await agents.CommandAsync(h, id, verb, command);
-        if (done.Failure is { } agentFailure) return await Failed(row, verb, agentFailure);
-
-        var committed = await db.WriteAsync<Outcome<MachineRow>>(async (c, tx) =>
-        {
-            var started = row.RunningTime.Start(now, needsCharge);
-            var n = await c.ExecuteAsync("UPDATE machines SET state='running', running_periods_charged=@p, running_since=@now, running_due_at=@due WHERE id=@id AND version=@version AND state=@state",
-                new { p = started.PeriodsCharged, now = now.ToUnixTimeMilliseconds(), due = BillingPlan.RunningDueAt(started, period)!.Value.ToUnixTimeMilliseconds(),
-                      id = row.Id, version = row.Version, state = row.State }, tx);
-            if (n == 0) return Changed();
-            if (needsCharge)
-            {
-                await ledger.LockAsync(c, tx, [owner, h.Owner]);
-                if (await ledger.BalanceAsync(c, tx, owner) < runningPrice)
-                    return new Failure(402, ErrorCodes.InsufficientFunds, "your balance no longer covers a running period");
-                await ledger.TransferAsync(c, tx, ChargeKey.Running(id, row.Stay, started.PeriodsCharged), TransferKinds.Running, runningPrice, owner, h.Owner, id, h.Name, now);
-            }
-            var left = started.LeftAt(now, period);
-            await events.AppendAsync(c, tx, verb == "start" ? "started" : "resumed", id, owner,
-                $"{(verb == "start" ? "started" : "resumed")} on {h.Name}" + (needsCharge ? $"; charged {runningPrice} for {period} s of running" : $"; {Money.Format(left)} s of prepaid running time left"));
-            return (await FindAsync(owner, id, c, tx)).Value!;
-        }, o => o.Ok);
-        if (!committed.Ok)
-            await agents.CommandAsync(h, id, undoVerb, command);
-        return committed;
+        var claimed = await writer.ClaimAsync(row, action == MachineAction.Start ? IntentAction.Start : IntentAction.Resume, h.Name);
+        if (claimed.Value is not { } intent) return claimed.Failure!;
+        return Done(await actions.PerformAsync(intent));
     }
 
-    public Task<Outcome<MachineRow>> StopAsync(string owner, Guid id) => PauseAsync(owner, id, MachineAction.Stop, "stop", MachineState.Stopped);
-    public Task<Outcome<MachineRow>> SuspendAsync(string owner, Guid id) => PauseAsync(owner, id, MachineAction.Suspend, "suspend", MachineState.Suspended);
+    public Task<Outcome<MachineRow>> StopAsync(string owner, Guid id) => PauseAsync(owner, id, MachineAction.Stop);
+    public Task<Outcome<MachineRow>> SuspendAsync(string owner, Guid id) => PauseAsync(owner, id, MachineAction.Suspend);
 
     /// <summary>Stop or suspend: version + 1 on both sides; prepaid running time is kept (design §4). A failure leaves it running (§6.3.4).</summary>
-    private async Task<Outcome<MachineRow>> PauseAsync(string owner, Guid id, MachineAction action, string verb, MachineState next)
+    private async Task<Outcome<MachineRow>> PauseAsync(string owner, Guid id, MachineAction action)
     {
         var found = await FindAsync(owner, id);
         if (found.Value is not { } row) return found;
         if (Refuse(row, action) is { } refused) return refused;
         var host = await HostOf(row);
         if (host.Value is not { } h) return host.Failure!;
-        var newVersion = row.Version + 1;
-        var done = await agents.CommandAsync(h, id, verb, new MachineCommand(row.Version, newVersion));
-        if (done.Failure is { } agentFailure) return await Failed(row, verb, agentFailure);
-        var now = clock.GetUtcNow();
-        var paused = row.RunningTime.Pause(now);
-        return await db.WriteAsync<Outcome<MachineRow>>(async (c, tx) =>
-        {
-            // 'stopped' at the same version too: the host monitor may have seen the guest power off during a
-            // graceful stop and recorded it before this commit (HostMonitor.ReconcileAsync).
-            var n = await c.ExecuteAsync("UPDATE machines SET state=@next, version=@newVersion, running_seconds_used=@used, running_since=NULL, running_due_at=NULL " +
-                "WHERE id=@id AND version=@version AND (state='running' OR (state='stopped' AND @next='stopped'))",
-                new { next = MachineRow.StateText(next), newVersion, used = Decimals.Text(paused.SecondsUsed), id = row.Id, version = row.Version }, tx);
-            if (n == 0) return Changed();
-            // §4: periods that began while it ran and that no pass charged yet are charged now.
-            var period = row.RunningPeriodSeconds!.Value;
-            var runningPrice = new Money(Decimals.Parse(row.RunningPrice!));
-            var (charged, paid) = await BillingDaemon.ChargeBegunWhileRunningAsync(ledger, c, tx, row, paused.SecondsUsed, h.Owner, now);
-            await events.AppendAsync(c, tx, next == MachineState.Stopped ? "stopped" : "suspended", id, owner,
-                $"{(next == MachineState.Stopped ? "stopped" : "suspended")} on {h.Name} (version {newVersion}); " +
-                (paid > charged ? $"charged {runningPrice} for each of running periods {charged + 1}–{paid}, begun while it ran; " : "") +
-                $"{Money.Format((paused with { PeriodsCharged = paid }).LeftAt(now, period))} s of prepaid running time kept");
-            return (await FindAsync(owner, id, c, tx)).Value!;
-        }, o => o.Ok);
+        var claimed = await writer.ClaimAsync(row, action == MachineAction.Stop ? IntentAction.Stop : IntentAction.Suspend, h.Name);
+        if (claimed.Value is not { } intent) return claimed.Failure!;
+        return Done(await actions.PerformAsync(intent));
     }
 
     /// <summary>
@@ -334,14 +270,15 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
         {
             var host = await HostOf(row);
             if (host.Value is not { } h) return host.Failure;
-            if (await agents.DeleteAsync(h, id) is { } f && f.Status != 404 && !f.Message.Contains("(404", StringComparison.Ordinal))
-                return (await Failed(row, "delete", f)).Failure;
+            var claimed = await writer.ClaimAsync(row, IntentAction.Delete, h.Name);
+            if (claimed.Value is not { } intent) return claimed.Failure;
+            return (await actions.PerformAsync(intent)).Failure;
         }
         return await db.WriteAsync<Failure?>(async (c, tx) =>
         {
-            var n = await c.ExecuteAsync("DELETE FROM machines WHERE id=@id AND version=@version AND state=@state", new { id = row.Id, version = row.Version, state = row.State }, tx);
-            if (n == 0) return Changed();
-            await events.AppendAsync(c, tx, "deleted", id, owner, $"deleted {row.Name}" + (row.Host is null ? "" : $" from {row.Host}"));
+            var n = await c.ExecuteAsync("DELETE FROM machines WHERE id=@id AND version=@version AND state=@state AND intent IS NULL", new { id = row.Id, version = row.Version, state = row.State }, tx);
+            if (n == 0) return await MachineWriter.BusyOrChangedAsync(c, tx, row.Id);
+            await events.AppendAsync(c, tx, "deleted", id, owner, $"deleted {row.Name}");
             return null;
         }, f => f is null);
     }
@@ -363,9 +300,11 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
         StateTable.Decide(row.MachineState, action) is null
             ? Failure.Conflict(ErrorCodes.InvalidState,
                 $"cannot {MachineRow.ActionText(action)} a machine that is {row.State}; allowed: {string.Join(", ", MachineRow.OfferedActions(row.MachineState))}")
-            : null;
+            : row.Intent is not null && action is not (MachineAction.Search or MachineAction.MigrationStatus)
+                ? Failure.Conflict(ErrorCodes.Busy, $"the machine is busy: another action on it is in progress; try again in a few seconds")
+                : null;
 
-    private static Failure Changed() => Failure.Conflict(ErrorCodes.Conflict, "the machine changed meanwhile (another request acted on it); reload and try again");
+    private static Failure Changed() => MachineWriter.Changed();
 
     private static Failure NegativeBalance(Money balance) =>
         new(402, ErrorCodes.NegativeBalance, $"your balance is {balance}: deposit funds before storing or starting machines");
@@ -374,12 +313,6 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
     {
         var host = await db.ReadAsync(c => HostQueries.ByNameAsync(c, row.Host!));
         return host is null ? Failure.NotFound($"host '{row.Host}'") : host;
-    }
-
-    private async Task<Outcome<MachineRow>> Failed(MachineRow row, string verb, Failure failure)
-    {
-        await events.AppendAsync("error", row.Guid, row.Owner, $"{verb} failed, the machine stays {row.State}: {failure.Message}");
-        return failure;
     }
 }
 

@@ -83,7 +83,7 @@ internal sealed partial class MigrationService(
             var locked = await HostQueries.ByNameAsync(c, destination.Name, tx);
             if (locked is null) return Failure.NotFound($"host '{r.Host}'");
             if (NoRoom(locked, row, now) is { } gone) return gone;
-            var n = await c.ExecuteAsync("UPDATE machines SET state = 'migrating' WHERE id = @Id AND version = @Version AND state = @State AND host = @Host",
+            var n = await c.ExecuteAsync("UPDATE machines SET state = 'migrating' WHERE id = @Id AND version = @Version AND state = @State AND host = @Host AND intent IS NULL",
                 new { row.Id, row.Version, row.State, row.Host }, tx);
             if (n == 0) return Failure.Conflict(ErrorCodes.Conflict, "the machine changed meanwhile (another request acted on it); reload and try again");
             await c.ExecuteAsync($"INSERT INTO migrations ({MigrationRow.Columns}) VALUES (@Id, @Machine, @Owner, @Origin, @Destination, @Method, @Version, " +

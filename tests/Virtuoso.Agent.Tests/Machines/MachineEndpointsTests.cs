@@ -360,7 +360,7 @@ public sealed class MachineEndpointsTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ConcurrentStarts_RunOneAtATime_TheSecondFindsItRunning()
+    public async Task ConcurrentStarts_RunOneAtATime_TheSecondAnswersTheFirstsResult()
     {
         var id = Guid.NewGuid();
         await _client.CreateAsync(AgentApi.Blank(id, version: 1));
@@ -370,8 +370,35 @@ public sealed class MachineEndpointsTests : IAsyncLifetime
             _client.PostCommandAsync(id, "start", 1, 1),
             _client.PostCommandAsync(id, "start", 1, 1));
 
-        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.Conflict], responses.Select(r => r.StatusCode).Order());
+        // Issue 13: the same (machine, target version) is idempotent; the QEMU is started once.
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK], responses.Select(r => r.StatusCode));
         Assert.Single(_vmm.Calls, c => c == "start");
+    }
+
+    [Fact]
+    public async Task Command_RepeatedAfterItHappened_AnswersItsResultWithoutActingAgain()
+    {
+        // Issue 13: a front-end that lost the answer (it crashed, the link broke) or its reconciler asks again.
+        var id = Guid.NewGuid();
+        await _client.CreateAsync(AgentApi.Blank(id, version: 1));
+        var steps = new (string Verb, long From, long To, string State)[]
+        {
+            ("start", 1, 1, AgentStates.Running), ("suspend", 1, 2, AgentStates.Suspended),
+            ("resume", 2, 2, AgentStates.Running), ("stop", 2, 3, AgentStates.Stopped),
+        };
+        foreach (var (verb, from, to, state) in steps)
+        {
+            var first = await _client.CommandAsync(id, verb, from, to);
+            var again = await _client.CommandAsync(id, verb, from, to);
+            Assert.Equal((state, to), (first.State, first.Version));
+            Assert.Equal((state, to), (again.State, again.Version));
+        }
+        Assert.Equal(["create", "start", "suspend", "resume", "stop"], _vmm.Calls);
+
+        // An old command whose result was overtaken is not "done": it is refused as before.
+        var stale = await _client.PostCommandAsync(id, "start", 1, 1);
+        await AgentApi.AssertProblemAsync(stale, HttpStatusCode.Conflict, ErrorCodes.VersionMismatch);
+        Assert.Equal((AgentStates.Stopped, 3L), ((await _client.GetMachineAsync(id)).State, (await _client.GetMachineAsync(id)).Version));
     }
 
     [Fact]

@@ -31,6 +31,7 @@ public sealed class StateTableTests
     [InlineData(Registered, Migrate, Cell.Refused, null, 0)]
     [InlineData(Registered, MachineAction.Console, Cell.Refused, null, 0)]
     [InlineData(Registered, MigrationStatus, Cell.Refused, null, 0)]
+    [InlineData(Registered, Evict, Cell.Refused, null, 0)] // the provider deleted the host (§6.1.1)
     // stored: start, migrate, delete
     [InlineData(Stored, Search, Cell.Refused, null, 0)]
     [InlineData(Stored, Edit, Cell.Refused, null, 0)]
@@ -43,6 +44,7 @@ public sealed class StateTableTests
     [InlineData(Stored, Migrate, Cell.To, Migrating, 0)]
     [InlineData(Stored, MachineAction.Console, Cell.Refused, null, 0)]
     [InlineData(Stored, MigrationStatus, Cell.Refused, null, 0)]
+    [InlineData(Stored, Evict, Cell.To, Registered, 1)] // the provider deleted the host (§6.1.1)
     // running: stop (v+1), view console, suspend (v+1)
     [InlineData(Running, Search, Cell.Refused, null, 0)]
     [InlineData(Running, Edit, Cell.Refused, null, 0)]
@@ -55,6 +57,7 @@ public sealed class StateTableTests
     [InlineData(Running, Migrate, Cell.Refused, null, 0)]
     [InlineData(Running, MachineAction.Console, Cell.To, Running, 0)]
     [InlineData(Running, MigrationStatus, Cell.Refused, null, 0)]
+    [InlineData(Running, Evict, Cell.To, Registered, 1)] // the provider deleted the host (§6.1.1)
     // stopped: start, migrate, delete
     [InlineData(Stopped, Search, Cell.Refused, null, 0)]
     [InlineData(Stopped, Edit, Cell.Refused, null, 0)]
@@ -67,6 +70,7 @@ public sealed class StateTableTests
     [InlineData(Stopped, Migrate, Cell.To, Migrating, 0)]
     [InlineData(Stopped, MachineAction.Console, Cell.Refused, null, 0)]
     [InlineData(Stopped, MigrationStatus, Cell.Refused, null, 0)]
+    [InlineData(Stopped, Evict, Cell.To, Registered, 1)] // the provider deleted the host (§6.1.1)
     // suspended: resume, migrate, delete
     [InlineData(Suspended, Search, Cell.Refused, null, 0)]
     [InlineData(Suspended, Edit, Cell.Refused, null, 0)]
@@ -79,6 +83,7 @@ public sealed class StateTableTests
     [InlineData(Suspended, Migrate, Cell.To, Migrating, 0)]
     [InlineData(Suspended, MachineAction.Console, Cell.Refused, null, 0)]
     [InlineData(Suspended, MigrationStatus, Cell.Refused, null, 0)]
+    [InlineData(Suspended, Evict, Cell.To, Registered, 1)] // the provider deleted the host (§6.1.1)
     // migrating: migration status only; its end is MigrationEnd
     [InlineData(Migrating, Search, Cell.Refused, null, 0)]
     [InlineData(Migrating, Edit, Cell.Refused, null, 0)]
@@ -91,6 +96,7 @@ public sealed class StateTableTests
     [InlineData(Migrating, Migrate, Cell.Refused, null, 0)]
     [InlineData(Migrating, MachineAction.Console, Cell.Refused, null, 0)]
     [InlineData(Migrating, MigrationStatus, Cell.To, Migrating, 0)]
+    [InlineData(Migrating, Evict, Cell.Refused, null, 0)] // the provider deleted the host (§6.1.1)
     public void Decide_EveryStateAndAction_FollowsTheDesignTable(
         MachineState state, MachineAction action, Cell cell, MachineState? next, int versionDelta)
     {
@@ -148,10 +154,10 @@ public sealed class StateTableTests
 
     [Theory]
     [InlineData(Registered, new[] { Search, Edit, Store, Delete })]
-    [InlineData(Stored, new[] { Start, Delete, Migrate })]
-    [InlineData(Running, new[] { Stop, Suspend, MachineAction.Console })]
-    [InlineData(Stopped, new[] { Start, Delete, Migrate })]
-    [InlineData(Suspended, new[] { Resume, Delete, Migrate })]
+    [InlineData(Stored, new[] { Start, Delete, Migrate, Evict })]
+    [InlineData(Running, new[] { Stop, Suspend, MachineAction.Console, Evict })]
+    [InlineData(Stopped, new[] { Start, Delete, Migrate, Evict })]
+    [InlineData(Suspended, new[] { Resume, Delete, Migrate, Evict })]
     [InlineData(Migrating, new[] { MigrationStatus })]
     public void Allowed_ListsTheStatesActionsInDeclarationOrder(MachineState state, MachineAction[] expected)
     {

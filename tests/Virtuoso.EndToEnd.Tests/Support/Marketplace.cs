@@ -55,6 +55,10 @@ internal sealed class Marketplace : IAsyncDisposable
     public static async Task<Marketplace> StartAsync(double billingIntervalSeconds, params string[] hosts) =>
         await (await StartFrontEndAsync(billingIntervalSeconds, "127.0.0.1:0", [])).WithAgentsAsync(hosts);
 
+    /// <summary>As <see cref="StartAsync(double, string[])"/>, with front-end settings of the test's (environment variables).</summary>
+    public static async Task<Marketplace> StartAsync(double billingIntervalSeconds, Dictionary<string, string> frontEnd, params string[] hosts) =>
+        await (await StartFrontEndAsync(billingIntervalSeconds, "127.0.0.1:0", frontEnd)).WithAgentsAsync(hosts);
+
     private async Task<Marketplace> WithAgentsAsync(string[] hosts)
     {
         try
@@ -102,6 +106,27 @@ internal sealed class Marketplace : IAsyncDisposable
     /// <summary>Kills the front-end (SIGKILL: no shutdown code runs), then starts it again on the same port and data.</summary>
     public async Task KillFrontEndAsync() => await FrontEnd.StopAsync();
 
+    /// <summary>
+    /// Restarts the front-end with these settings changed from now on (a null value removes one), e.g. Virtuoso__CrashAt.
+    /// </summary>
+    public async Task RestartFrontEndAsync(IReadOnlyDictionary<string, string?> settings)
+    {
+        foreach (var (k, v) in settings)
+            if (v is null) _frontEndEnv.Remove(k); else _frontEndEnv[k] = v;
+        await RestartFrontEndAsync();
+    }
+
+    /// <summary>Waits until the front-end process has ended by itself (a crash point killed it).</summary>
+    public async Task WaitFrontEndGoneAsync(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!FrontEnd.HasExited)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"the front-end did not die at its crash point; see {FrontEnd.LogFile}");
+            await Task.Delay(50);
+        }
+    }
+
     public async Task RestartFrontEndAsync()
     {
         await FrontEnd.StopAsync();
@@ -110,7 +135,8 @@ internal sealed class Marketplace : IAsyncDisposable
         await FrontEnd.WaitHealthyAsync(Url + "/healthz", TimeSpan.FromSeconds(60));
     }
 
-    public async Task<Agent> StartAgentAsync(string name)
+    /// <param name="extraArgs">More agent arguments, e.g. <c>--crash-at start:after-vmm</c>.</param>
+    public async Task<Agent> StartAgentAsync(string name, params string[] extraArgs)
     {
         var ip = "127.0.0.1";
         IReadOnlyList<string>? prefix = null;
@@ -128,7 +154,7 @@ internal sealed class Marketplace : IAsyncDisposable
         await File.WriteAllTextAsync(secretFile, secret);
         var p = ServiceProcess.Start(Repo.Dll("Virtuoso.Agent", "virtuoso-agent"),
             ["--name", name, "--urls", $"http://{ip}:{port}", "--data", data, "--images", Repo.Images, "--secret-file", secretFile,
-             "--accelerator", "tcg", "--stop-timeout", "20", "--vmmp-port", "0"],
+             "--accelerator", "tcg", "--stop-timeout", "20", "--vmmp-port", "0", .. extraArgs],
             new Dictionary<string, string> { ["Logging__LogLevel__Default"] = "Warning" }, Path.Combine(Dir, name + ".log"), prefix);
         _processes.Add(p);
         var agent = new Agent(name, port, secret, data, p, ip);

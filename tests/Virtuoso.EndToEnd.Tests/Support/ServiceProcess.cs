@@ -55,6 +55,16 @@ internal sealed class ServiceProcess : IAsyncDisposable
 
     public string Tail(int lines = 30) => File.Exists(LogFile) ? string.Join('\n', File.ReadAllLines(LogFile).TakeLast(lines)) : "";
 
+    /// <summary>Sends a signal by name (STOP freezes the process as an unreachable host would be, CONT lets it go on).</summary>
+    public void Signal(string name)
+    {
+        using var kill = Process.Start("kill", ["-" + name, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
+    /// <summary>Waits until the process has ended by itself.</summary>
+    public Task WaitForExitAsync(TimeSpan timeout) => _process.WaitForExitAsync(new CancellationTokenSource(timeout).Token);
+
     public async Task StopAsync()
     {
         if (_process.HasExited) return;

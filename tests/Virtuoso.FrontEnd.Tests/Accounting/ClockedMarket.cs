@@ -44,10 +44,13 @@ internal sealed class ClockedMarket : IAsyncDisposable
 
     private readonly string? _operatorPassword;
 
-    private ClockedMarket(TestDatabase database, string? operatorPassword)
+    private readonly Action<IServiceCollection>? _services;
+
+    private ClockedMarket(TestDatabase database, string? operatorPassword, Action<IServiceCollection>? services)
     {
         Database = database;
         _operatorPassword = operatorPassword;
+        _services = services;
     }
 
     public ManualClock Clock { get; } = new(Start);
@@ -59,9 +62,10 @@ internal sealed class ClockedMarket : IAsyncDisposable
     public Session Provider { get; private set; } = null!;
 
     /// <param name="operatorPassword">Virtuoso:OperatorPassword; null leaves the operator's seeded, unusable password.</param>
-    public static async Task<ClockedMarket> StartAsync(bool postgres = false, string? operatorPassword = OperatorPassword)
+    /// <param name="services">Replaces services of every front-end of this market (the simulation's crash points).</param>
+    public static async Task<ClockedMarket> StartAsync(bool postgres = false, string? operatorPassword = OperatorPassword, Action<IServiceCollection>? services = null)
     {
-        var market = new ClockedMarket(postgres ? new PostgresTestDatabase() : new SqliteTestDatabase(), operatorPassword);
+        var market = new ClockedMarket(postgres ? new PostgresTestDatabase() : new SqliteTestDatabase(), operatorPassword, services);
         try
         {
             await market.Database.CreateAsync();
@@ -85,7 +89,7 @@ internal sealed class ClockedMarket : IAsyncDisposable
     public WebApplicationFactory<Program> NewFrontEnd(params (string Key, string Value)[] settings)
     {
         (string, string)[] password = _operatorPassword is null ? [] : [("Virtuoso:OperatorPassword", _operatorPassword)];
-        var factory = new ClockedFactory(Database.SettingFor("front-end-" + _owned.Count), _dataDir, Clock, [.. password, .. settings]);
+        var factory = new ClockedFactory(Database.SettingFor("front-end-" + _owned.Count), _dataDir, Clock, [.. password, .. settings], _services);
         _owned.Add(factory);
         return factory;
     }
@@ -132,7 +136,8 @@ internal sealed class ClockedMarket : IAsyncDisposable
         if (Directory.Exists(_dataDir)) Directory.Delete(_dataDir, recursive: true);
     }
 
-    private sealed class ClockedFactory(string databaseSetting, string dataDir, TimeProvider clock, (string Key, string Value)[] settings) : WebApplicationFactory<Program>
+    private sealed class ClockedFactory(string databaseSetting, string dataDir, TimeProvider clock, (string Key, string Value)[] settings,
+        Action<IServiceCollection>? services) : WebApplicationFactory<Program>
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
@@ -145,7 +150,11 @@ internal sealed class ClockedMarket : IAsyncDisposable
             builder.UseSetting("Logging:LogLevel:Default", "Warning");
             builder.UseSetting("Logging:LogLevel:Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware", "None");
             foreach (var (key, value) in settings) builder.UseSetting(key, value);
-            builder.ConfigureTestServices(services => services.AddSingleton(clock));
+            builder.ConfigureTestServices(s =>
+            {
+                s.AddSingleton(clock);
+                services?.Invoke(s);
+            });
         }
     }
 }

@@ -355,10 +355,12 @@ public abstract class MachineApiTests<TMarket>(TMarket market) : IClassFixture<T
         var machine = await buyer.RegisterAsync("Configuration1", 3m, 1m);
         var balance = await buyer.BalanceAsync();
 
-        var responses = await AtOnce("create", () => buyer.StoreRawAsync(machine.Id, host.Name), () => buyer.StoreRawAsync(machine.Id, host.Name));
+        var responses = await WhileHeld("create", () => buyer.StoreRawAsync(machine.Id, host.Name), () => buyer.StoreRawAsync(machine.Id, host.Name));
 
-        Assert.Single(responses, r => r.StatusCode == HttpStatusCode.OK);
-        await Problem.AssertAsync(responses.Single(r => r.StatusCode != HttpStatusCode.OK), 409, ErrorCodes.Conflict);
+        // Issue 13: the first holds the machine by its intent; the second is refused as busy before it reaches the agent.
+        Assert.Equal(HttpStatusCode.OK, responses[0].StatusCode);
+        await Problem.AssertAsync(responses[1], 409, ErrorCodes.Busy);
+        Assert.Single(market.Spare.Calls, c => c == $"create {machine.Id:D}");
         var stored = await buyer.MachineAsync(machine.Id);
         Assert.Equal(("stored", 1L, host.Name), (stored.State, stored.Version, stored.Host));
         Assert.Equal(balance - 3m, await buyer.BalanceAsync());
@@ -374,10 +376,11 @@ public abstract class MachineApiTests<TMarket>(TMarket market) : IClassFixture<T
         var second = await buyer.RegisterAsync("Configuration1", 3m, 1m);
         var balance = await buyer.BalanceAsync();
 
-        var responses = await AtOnce("create", () => buyer.StoreRawAsync(first.Id, host.Name), () => buyer.StoreRawAsync(second.Id, host.Name));
+        var responses = await WhileHeld("create", () => buyer.StoreRawAsync(first.Id, host.Name), () => buyer.StoreRawAsync(second.Id, host.Name));
 
-        Assert.Single(responses, r => r.StatusCode == HttpStatusCode.OK);
-        await Problem.AssertAsync(responses.Single(r => r.StatusCode != HttpStatusCode.OK), 409, ErrorCodes.NoRoom);
+        // The first store's intent holds the room from its claim: the second is refused before any copy is made.
+        Assert.Equal(HttpStatusCode.OK, responses[0].StatusCode);
+        await Problem.AssertAsync(responses[1], 409, ErrorCodes.NoRoom);
         var states = new[] { await buyer.MachineAsync(first.Id), await buyer.MachineAsync(second.Id) };
         var winner = Assert.Single(states, m => m.State == "stored");
         var loser = Assert.Single(states, m => m.State == "registered");
@@ -394,25 +397,31 @@ public abstract class MachineApiTests<TMarket>(TMarket market) : IClassFixture<T
         var (stored, _) = await buyer.StoredMachineAsync();
         var balance = await buyer.BalanceAsync();
 
-        var responses = await AtOnce("start", () => buyer.PostAsync($"/api/v1/machines/{stored.Id}/start"), () => buyer.PostAsync($"/api/v1/machines/{stored.Id}/start"));
+        var responses = await WhileHeld("start", () => buyer.PostAsync($"/api/v1/machines/{stored.Id}/start"), () => buyer.PostAsync($"/api/v1/machines/{stored.Id}/start"));
 
-        Assert.Single(responses, r => r.StatusCode == HttpStatusCode.OK);
+        Assert.Equal(HttpStatusCode.OK, responses[0].StatusCode);
+        await Problem.AssertAsync(responses[1], 409, ErrorCodes.Busy);
+        Assert.Single(market.Spare.Calls, c => c == $"start {stored.Id:D}");
         var running = await buyer.MachineAsync(stored.Id);
         Assert.Equal(("running", 1L), (running.State, running.Version));
         Assert.Equal(balance - 0.2016m, await buyer.BalanceAsync());
         AgentAgrees(market.Spare, running);
     }
 
-    /// <summary>Sends both requests and lets the agent answer only once both have passed the front-end's checks and reached it.</summary>
-    private async Task<HttpResponseMessage[]> AtOnce(string operation, Func<Task<HttpResponseMessage>> first, Func<Task<HttpResponseMessage>> second)
+    /// <summary>
+    /// Sends <paramref name="first"/> and holds its agent call; sends <paramref name="second"/> meanwhile and lets it finish;
+    /// then lets the first go on. The answers, in that order.
+    /// </summary>
+    private async Task<HttpResponseMessage[]> WhileHeld(string operation, Func<Task<HttpResponseMessage>> first, Func<Task<HttpResponseMessage>> second)
     {
         market.Spare.Hold(operation);
         try
         {
-            var both = Task.WhenAll(first(), second());
-            await Until(() => market.Spare.Held(operation) == 2 || both.IsCompleted);
+            var one = first();
+            await Until(() => market.Spare.Held(operation) == 1 || one.IsCompleted);
+            var two = await second();
             market.Spare.Release(operation);
-            return await both;
+            return [await one, two];
         }
         finally
         {

@@ -84,6 +84,36 @@ internal sealed partial class FakeAgent : IAsyncDisposable
     /// <summary>The next <paramref name="operation"/> call (create, start, stop, suspend, resume, delete, serial, status) fails with 502 and changes nothing.</summary>
     public void FailNext(string operation) => _failNext.AddOrUpdate(operation, 1, (_, n) => n + 1);
 
+    private readonly ConcurrentDictionary<string, int> _loseNext = new();
+
+    /// <summary>
+    /// The next <paramref name="operation"/> call acts, then its connection is cut before the answer (issue 13: the
+    /// front-end cannot tell whether the agent acted).
+    /// </summary>
+    public void LoseNextAnswer(string operation) => _loseNext.AddOrUpdate(operation, 1, (_, n) => n + 1);
+
+    /// <summary>While true, every call that acts on or reads a machine is cut without an answer and does nothing (the host is unreachable).</summary>
+    public bool Down { get; set; }
+
+    /// <summary>Forgets the faults asked for and not yet spent.</summary>
+    public void ClearFaults()
+    {
+        _failNext.Clear();
+        _loseNext.Clear();
+        Down = false;
+    }
+
+    /// <summary>Answers nothing: the connection is aborted.</summary>
+    private sealed class Cut : IResult
+    {
+        public static readonly Cut Instance = new();
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Abort();
+            return Task.CompletedTask;
+        }
+    }
+
     public static async Task<FakeAgent> StartAsync(string name)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--urls", "http://127.0.0.1:0"] });
@@ -211,6 +241,8 @@ internal sealed partial class FakeAgent : IAsyncDisposable
         };
         if (from == "") return Problem(404, ErrorCodes.NotFound, $"no command '{verb}'");
         if (!_machines.TryGetValue(id, out var m)) return Problem(404, ErrorCodes.NotFound, $"no machine {id}");
+        // As the real agent (issue 13): a command that already happened answers its result.
+        if (m.Version == command.NewVersion && m.State == to) return Results.Ok(m);
         if (command.ExpectedVersion != m.Version)
             return Problem(409, ErrorCodes.VersionMismatch, $"expected version {command.ExpectedVersion}, the agent holds {m.Version}");
         // As the real agent: versions never go back. (Whether stop and suspend add one is checked by the tests
@@ -229,13 +261,20 @@ internal sealed partial class FakeAgent : IAsyncDisposable
         await WaitIfHeld(operation);
         lock (_gate)
         {
+            if (Down) return Cut.Instance;
             if (operation != "status") _calls.Enqueue($"{operation} {id:D}");
             if (_failNext.TryGetValue(operation, out var n) && n > 0)
             {
                 _failNext[operation] = n - 1;
                 return Problem(502, ErrorCodes.AgentFailed, $"fake agent {Name}: {operation} failed as the test asked");
             }
-            return act();
+            var result = act();
+            if (_loseNext.TryGetValue(operation, out var lose) && lose > 0)
+            {
+                _loseNext[operation] = lose - 1;
+                return Cut.Instance;
+            }
+            return result;
         }
     }
 

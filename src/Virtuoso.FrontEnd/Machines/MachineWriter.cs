@@ -1,0 +1,310 @@
+using System.Data.Common;
+using Dapper;
+using Microsoft.Extensions.Options;
+using Virtuoso.Contracts.Api;
+using Virtuoso.Core;
+using Virtuoso.Core.Billing;
+using Virtuoso.Core.Machines;
+using Virtuoso.FrontEnd.Billing;
+using Virtuoso.FrontEnd.Data;
+using Virtuoso.FrontEnd.Events;
+using Virtuoso.FrontEnd.Hosts;
+using Virtuoso.FrontEnd.Http;
+
+namespace Virtuoso.FrontEnd.Machines;
+
+/// <summary>How a commit of an intent ended.</summary>
+/// <param name="Row">The machine after the commit (null when it was deleted).</param>
+/// <param name="Refusal">The commit was refused (no money, no room): the action must be undone on the agent.</param>
+/// <param name="Gone">The intent was no longer open: another request or replica ended it first.</param>
+internal sealed record CommitResult(MachineRow? Row, Failure? Refusal = null, bool Gone = false)
+{
+    public static readonly CommitResult NoIntent = new(null, null, true);
+}
+
+/// <summary>
+/// The one writer of a machine's lifecycle state on the front-end (issue 13): it claims a machine for an action
+/// (the intent, in the same transaction), commits the action once the agent holds its result, or closes the intent
+/// without committing. The next state and version step come from the core's <see cref="StateTable"/>; every write is
+/// guarded by the intent that holds the row, so a commit happens exactly once whichever replica or request gets there.
+/// Charges on the way (design §4) go through the <see cref="Ledger"/> in the same transaction, under their unique keys.
+/// </summary>
+internal sealed class MachineWriter(Database db, Ledger ledger, EventLog events, TimeProvider clock, IOptions<MarketOptions> options)
+{
+    private static string State(MachineState s) => MachineRow.StateText(s);
+
+    /// <summary>
+    /// Records the intent to take <paramref name="row"/> through <paramref name="action"/> on <paramref name="host"/>, if the
+    /// machine is still at the version and state it was read at and holds no other intent. <paramref name="check"/> runs first
+    /// in the same transaction (a store locks the host and checks its room there).
+    /// </summary>
+    public async Task<Outcome<IntentRow>> ClaimAsync(MachineRow row, IntentAction action, string host,
+        Func<DbConnection, DbTransaction, Task<Failure?>>? check = null)
+    {
+        var transition = StateTable.Decide(row.MachineState, ActionOf(action))
+            ?? throw new InvalidOperationException($"{action} is not allowed from {row.State}: refuse before claiming");
+        var now = clock.GetUtcNow();
+        var intent = new IntentRow
+        {
+            Id = Guid.NewGuid().ToString("D"), Machine = row.Id, Owner = row.Owner, Action = IntentRow.Text(action), Host = host,
+            FromVersion = row.Version, ToVersion = row.Version + transition.VersionDelta,
+            CreatedAt = now.ToUnixTimeMilliseconds(), LeaseUntil = (now + TimeSpan.FromSeconds(options.Value.IntentLeaseSeconds)).ToUnixTimeMilliseconds(),
+        };
+        return await db.WriteAsync<Outcome<IntentRow>>(async (c, tx) =>
+        {
+            if (check is not null && await check(c, tx) is { } refused) return refused;
+            var n = await c.ExecuteAsync("UPDATE machines SET intent = @Id WHERE id = @Machine AND version = @FromVersion AND state = @state AND intent IS NULL",
+                new { intent.Id, intent.Machine, intent.FromVersion, state = row.State }, tx);
+            if (n == 0) return await BusyOrChangedAsync(c, tx, row.Id);
+            await InsertAsync(c, tx, intent);
+            return intent;
+        }, o => o.Ok);
+    }
+
+    private static Task InsertAsync(DbConnection c, DbTransaction tx, IntentRow intent) =>
+        c.ExecuteAsync($"INSERT INTO machine_intents ({IntentRow.Columns}) VALUES (@Id, @Machine, @Owner, @Action, @Host, @FromVersion, @ToVersion, " +
+            "@Undoing, @Reason, @CreatedAt, @LeaseUntil, @Attempts, @LastError)", intent, tx);
+
+    /// <summary>Why a guarded write of the machine found nothing: another action holds it (busy), or it changed.</summary>
+    public static async Task<Failure> BusyOrChangedAsync(DbConnection c, DbTransaction? tx, string machine)
+    {
+        var open = await c.QuerySingleOrDefaultAsync<IntentRow>($"SELECT {IntentRow.Columns} FROM machine_intents WHERE machine = @machine", new { machine }, tx);
+        return open is null ? Changed() : Busy(open);
+    }
+
+    public static Failure Busy(IntentRow open) => Failure.Conflict(ErrorCodes.Busy,
+        $"the machine is busy: a {open.Describe()} on host {open.Host}; try again in a few seconds");
+
+    public static Failure Changed() => Failure.Conflict(ErrorCodes.Conflict, "the machine changed meanwhile (another request acted on it); reload and try again");
+
+    /// <summary>
+    /// Commits an intent whose action the agent holds: the machine's new state and version, the charges due (design §4)
+    /// and the events, in one transaction that also closes the intent. A refusal (money, room) changes nothing.
+    /// </summary>
+    public async Task<CommitResult> CommitAsync(IntentRow intent, HostRow? host)
+    {
+        var now = clock.GetUtcNow();
+        return await db.WriteAsync(async (c, tx) =>
+        {
+            var row = await c.QuerySingleOrDefaultAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id = @Machine AND intent = @Id{db.ForUpdate}",
+                new { intent.Machine, intent.Id }, tx);
+            if (row is null)
+                return await CloseOrphanAsync(c, tx, intent);
+            var result = intent.Kind switch
+            {
+                IntentAction.Store => await CommitStoreAsync(c, tx, intent, row, now),
+                IntentAction.Start or IntentAction.Resume => await CommitRunAsync(c, tx, intent, row, host!, now),
+                IntentAction.Stop or IntentAction.Suspend => await CommitPauseAsync(c, tx, intent, row, host!, now),
+                IntentAction.Delete => await CommitDeleteAsync(c, tx, intent, row),
+                IntentAction.Evict => await CommitEvictAsync(c, tx, intent, row),
+                _ => throw new ArgumentOutOfRangeException(nameof(intent), intent.Action, null),
+            };
+            if (result.Refusal is null && !result.Gone)
+                await c.ExecuteAsync("DELETE FROM machine_intents WHERE id = @Id", new { intent.Id }, tx);
+            return result;
+        }, r => r.Refusal is null && !r.Gone || r.Gone && r.Row is null);
+    }
+
+    // The machine row is gone or held by another intent: delete this one only if it is the machine's no more.
+    private static async Task<CommitResult> CloseOrphanAsync(DbConnection c, DbTransaction tx, IntentRow intent)
+    {
+        await c.ExecuteAsync("DELETE FROM machine_intents WHERE id = @Id AND NOT EXISTS (SELECT 1 FROM machines WHERE intent = @Id)", new { intent.Id }, tx);
+        return CommitResult.NoIntent;
+    }
+
+    private async Task<CommitResult> CommitStoreAsync(DbConnection c, DbTransaction tx, IntentRow intent, MachineRow row, DateTimeOffset now)
+    {
+        // Lock the host's row, then read it in a new statement (PostgreSQL's READ COMMITTED: see HostService.DeleteAsync).
+        await c.ExecuteAsync("SELECT name FROM hosts WHERE name = @name" + db.ForUpdate, new { name = intent.Host }, tx);
+        var host = await HostQueries.ByNameAsync(c, intent.Host, tx);
+        // A host being deleted still takes the machine: its deletion evicts it next, with an event saying so.
+        if (host is null)
+            return new(null, Failure.NotFound($"host '{intent.Host}'"));
+        // Room was reserved by the intent itself when it was claimed (HostRow.Columns counts store intents).
+        var pricing = host.Pricing;
+        var charge = pricing.StorageCharge(row.Spec);
+        await ledger.LockAsync(c, tx, [row.Owner, host.Owner]);
+        if (await ledger.BalanceAsync(c, tx, row.Owner) < charge)
+            return new(null, new Failure(402, ErrorCodes.InsufficientFunds, $"your balance no longer covers the first storage period on {host.Name} ({charge})"));
+        var stay = row.Stay + 1;
+        await c.ExecuteAsync("UPDATE machines SET state = @state, version = @ToVersion, host = @host, storage_price = @sp, storage_period_days = @sd, " +
+            "running_price = @rp, running_period_seconds = @rs, stay = @stay, arrived_at = @now, storage_periods_charged = 1, running_periods_charged = 0, " +
+            "running_seconds_used = '0', running_since = NULL, next_storage_at = @nextStorage, running_due_at = NULL, intent = NULL WHERE id = @Machine AND intent = @Id",
+            new { state = State(MachineState.Stored), intent.ToVersion, host = host.Name, sp = Decimals.Text(charge.Dollars), sd = pricing.StoragePeriodDays,
+                  rp = Decimals.Text(pricing.RunningCharge(row.Spec).Dollars), rs = pricing.RunningPeriodSeconds, stay, now = now.ToUnixTimeMilliseconds(),
+                  nextStorage = BillingPlan.StoragePeriodStart(now, pricing.StoragePeriodDays, 2).ToUnixTimeMilliseconds(), intent.Machine, intent.Id }, tx);
+        // §4: the first storage period is charged on arrival.
+        await ledger.TransferAsync(c, tx, ChargeKey.Storage(row.Guid, stay, 1), TransferKinds.Storage, charge, row.Owner, host.Owner, row.Guid, host.Name, now);
+        await events.AppendAsync(c, tx, "stored", row.Guid, row.Owner, $"stored on {host.Name} (version {intent.ToVersion}); charged {charge} for {pricing.StoragePeriodDays} days of storage");
+        await events.AppendAsync(c, tx, "stored", row.Guid, host.Owner, $"{row.Owner}'s machine {row.Id} stored on your host {host.Name}");
+        return new(await ReadAsync(c, tx, intent.Machine));
+    }
+
+    private async Task<CommitResult> CommitRunAsync(DbConnection c, DbTransaction tx, IntentRow intent, MachineRow row, HostRow host, DateTimeOffset now)
+    {
+        var start = intent.Kind == IntentAction.Start;
+        var period = row.RunningPeriodSecondsValue;
+        var runningPrice = new Money(Decimals.Parse(row.RunningPrice!));
+        // Design §4: with no prepaid running time left, one running period is charged first.
+        var needsCharge = row.RunningTime.NeedsChargeToStart(now, period);
+        if (needsCharge)
+        {
+            await ledger.LockAsync(c, tx, [row.Owner, host.Owner]);
+            var balance = await ledger.BalanceAsync(c, tx, row.Owner);
+            if (balance < runningPrice)
+                return new(null, new Failure(402, ErrorCodes.InsufficientFunds, $"running for {period} s costs {runningPrice} and your balance is {balance}"));
+        }
+        var started = row.RunningTime.Start(now, needsCharge);
+        await c.ExecuteAsync("UPDATE machines SET state = @state, running_periods_charged = @p, running_since = @now, running_due_at = @due, intent = NULL " +
+            "WHERE id = @Machine AND intent = @Id",
+            new { state = State(MachineState.Running), p = started.PeriodsCharged, now = now.ToUnixTimeMilliseconds(),
+                  due = BillingPlan.RunningDueAt(started, period)!.Value.ToUnixTimeMilliseconds(), intent.Machine, intent.Id }, tx);
+        if (needsCharge)
+            await ledger.TransferAsync(c, tx, ChargeKey.Running(row.Guid, row.Stay, started.PeriodsCharged), TransferKinds.Running, runningPrice, row.Owner, host.Owner, row.Guid, host.Name, now);
+        var left = started.LeftAt(now, period);
+        var verb = start ? "started" : "resumed";
+        await events.AppendAsync(c, tx, verb, row.Guid, row.Owner,
+            $"{verb} on {host.Name}" + (needsCharge ? $"; charged {runningPrice} for {period} s of running" : $"; {Money.Format(left)} s of prepaid running time left"));
+        return new(await ReadAsync(c, tx, intent.Machine));
+    }
+
+    private async Task<CommitResult> CommitPauseAsync(DbConnection c, DbTransaction tx, IntentRow intent, MachineRow row, HostRow host, DateTimeOffset now)
+    {
+        var next = intent.Kind == IntentAction.Stop ? MachineState.Stopped : MachineState.Suspended;
+        var paused = row.RunningTime.Pause(now);
+        await c.ExecuteAsync("UPDATE machines SET state = @state, version = @ToVersion, running_seconds_used = @used, running_since = NULL, running_due_at = NULL, intent = NULL " +
+            "WHERE id = @Machine AND intent = @Id",
+            new { state = State(next), intent.ToVersion, used = Decimals.Text(paused.SecondsUsed), intent.Machine, intent.Id }, tx);
+        // §4: periods that began while it ran and that no pass charged yet are charged now.
+        var period = row.RunningPeriodSecondsValue;
+        var (charged, paid) = await BillingDaemon.ChargeBegunWhileRunningAsync(ledger, c, tx, row, paused.SecondsUsed, host.Owner, now);
+        var verb = next == MachineState.Stopped ? "stopped" : "suspended";
+        await events.AppendAsync(c, tx, verb, row.Guid, row.Owner,
+            $"{verb} on {host.Name} (version {intent.ToVersion}); " +
+            (paid > charged ? $"charged {row.RunningPrice} for each of running periods {charged + 1}–{paid}, begun while it ran; " : "") +
+            $"{Money.Format((paused with { PeriodsCharged = paid }).LeftAt(now, period))} s of prepaid running time kept");
+        return new(await ReadAsync(c, tx, intent.Machine));
+    }
+
+    private async Task<CommitResult> CommitDeleteAsync(DbConnection c, DbTransaction tx, IntentRow intent, MachineRow row)
+    {
+        await c.ExecuteAsync("DELETE FROM machines WHERE id = @Machine AND intent = @Id", new { intent.Machine, intent.Id }, tx);
+        await events.AppendAsync(c, tx, "deleted", row.Guid, row.Owner, $"deleted {row.Name} from {intent.Host}");
+        return new(null);
+    }
+
+    private async Task<CommitResult> CommitEvictAsync(DbConnection c, DbTransaction tx, IntentRow intent, MachineRow row)
+    {
+        await c.ExecuteAsync("UPDATE machines SET state = @state, version = @ToVersion, host = NULL, storage_price = NULL, storage_period_days = NULL, " +
+            "running_price = NULL, running_period_seconds = NULL, arrived_at = NULL, storage_periods_charged = 0, running_periods_charged = 0, " +
+            "running_seconds_used = '0', running_since = NULL, next_storage_at = NULL, running_due_at = NULL, intent = NULL WHERE id = @Machine AND intent = @Id",
+            new { state = State(MachineState.Registered), intent.ToVersion, intent.Machine, intent.Id }, tx);
+        await events.AppendAsync(c, tx, "host-deleted", row.Guid, row.Owner,
+            $"host {intent.Host} was deleted by its provider: your machine {row.Name} was removed from it (its disk is gone) and is registered again; search for another host to store it");
+        return new(await ReadAsync(c, tx, intent.Machine));
+    }
+
+    /// <summary>Closes an intent without committing it: the machine stays as it was before the action.</summary>
+    public Task<bool> AbortAsync(IntentRow intent, string why) => db.WriteAsync(async (c, tx) =>
+    {
+        var n = await c.ExecuteAsync("UPDATE machines SET intent = NULL WHERE id = @Machine AND intent = @Id", new { intent.Machine, intent.Id }, tx);
+        await c.ExecuteAsync("DELETE FROM machine_intents WHERE id = @Id", new { intent.Id }, tx);
+        if (n > 0)
+        {
+            var state = await c.ExecuteScalarAsync<string>("SELECT state FROM machines WHERE id = @Machine", new { intent.Machine }, tx);
+            await events.AppendAsync(c, tx, "error", intent.MachineGuid, intent.Owner, $"{intent.Action} failed, the machine stays {state}: {why}");
+        }
+        return n > 0;
+    });
+
+    /// <summary>From now on the intent's action is taken back on the agent (its commit was refused for <paramref name="why"/>).</summary>
+    public Task<bool> MarkUndoingAsync(IntentRow intent, string why) => db.WriteAsync(async (c, tx) =>
+        await c.ExecuteAsync("UPDATE machine_intents SET undoing = 1, reason = @why WHERE id = @Id", new { why, intent.Id }, tx) > 0);
+
+    /// <summary>Notes why the intent is still open (the agent did not answer), for the machine page and the logs.</summary>
+    public Task NoteAsync(IntentRow intent, string error) =>
+        db.ReadAsync(c => c.ExecuteAsync("UPDATE machine_intents SET last_error = @error WHERE id = @Id", new { error, intent.Id }));
+
+    /// <summary>
+    /// Host deletion (§6.1.1): marks the host deleting (nothing new is claimed for it from then on) and claims an eviction
+    /// for every machine on it that no other intent holds, in one transaction under the host's row lock. A machine held by
+    /// an action under way (a store on its way in) is left to that action; once it ends, the next call evicts it.
+    /// </summary>
+    public async Task<IReadOnlyList<IntentRow>> ClaimEvictionsAsync(string hostName)
+    {
+        var now = clock.GetUtcNow();
+        return await db.WriteAsync<IReadOnlyList<IntentRow>>(async (c, tx) =>
+        {
+            await c.ExecuteAsync("SELECT name FROM hosts WHERE name = @hostName" + db.ForUpdate, new { hostName }, tx);
+            await c.ExecuteAsync("UPDATE hosts SET deleting = 1 WHERE name = @hostName", new { hostName }, tx);
+            var machines = (await c.QueryAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE host = @hostName AND intent IS NULL{db.ForUpdate}",
+                new { hostName }, tx)).ToList();
+            var evictions = new List<IntentRow>();
+            foreach (var m in machines)
+            {
+                var evict = new IntentRow
+                {
+                    Id = Guid.NewGuid().ToString("D"), Machine = m.Id, Owner = m.Owner, Action = IntentRow.Text(IntentAction.Evict), Host = hostName,
+                    FromVersion = m.Version, ToVersion = m.Version + (StateTable.Decide(m.MachineState, MachineAction.Evict)?.VersionDelta ?? 1),
+                    CreatedAt = now.ToUnixTimeMilliseconds(), LeaseUntil = (now + TimeSpan.FromSeconds(options.Value.IntentLeaseSeconds)).ToUnixTimeMilliseconds(),
+                };
+                if (await c.ExecuteAsync("UPDATE machines SET intent = @Id WHERE id = @Machine AND intent IS NULL", new { evict.Id, evict.Machine }, tx) == 0) continue;
+                await InsertAsync(c, tx, evict);
+                evictions.Add(evict);
+            }
+            return evictions;
+        });
+    }
+
+    /// <summary>Deletes a host marked deleting once no machine and no intent refers to it any more. True when it is gone.</summary>
+    public Task<bool> FinishHostDeleteAsync(string hostName) => db.WriteAsync(async (c, tx) =>
+    {
+        var host = await c.QuerySingleOrDefaultAsync<HostRow>($"SELECT name, owner, deleting FROM hosts WHERE name = @hostName{db.ForUpdate}", new { hostName }, tx);
+        if (host is null) return true;
+        if (host.Deleting == 0) return false;
+        var left = await c.ExecuteScalarAsync<long>("SELECT (SELECT COUNT(*) FROM machines WHERE host = @hostName) + (SELECT COUNT(*) FROM machine_intents WHERE host = @hostName)",
+            new { hostName }, tx);
+        if (left > 0) return false;
+        await c.ExecuteAsync("DELETE FROM hosts WHERE name = @hostName", new { hostName }, tx);
+        await events.AppendAsync(c, tx, "host-deleted", null, host.Owner, $"host {hostName} deleted");
+        return true;
+    });
+
+    /// <summary>
+    /// The host monitor found a machine that the front-end believes running powered off on its agent (no stop command):
+    /// it is recorded stopped at the same version, with the periods begun while it ran charged (design §4). Only a machine
+    /// that no intent holds, and that still runs since <paramref name="runningSince"/>, is recorded.
+    /// </summary>
+    public Task RecordPoweredOffAsync(string machine, string hostName, string hostOwner, long version, long? runningSince) => db.WriteAsync(async (c, tx) =>
+    {
+        var row = await c.QuerySingleOrDefaultAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id = @machine AND host = @hostName AND state = @running " +
+            $"AND version = @version AND running_since = @runningSince AND intent IS NULL{db.ForUpdate}",
+            new { machine, hostName, running = State(MachineState.Running), version, runningSince }, tx);
+        if (row is null) return 0;
+        var now = clock.GetUtcNow();
+        var paused = row.RunningTime.Pause(now);
+        await c.ExecuteAsync("UPDATE machines SET state = @stopped, running_seconds_used = @used, running_since = NULL, running_due_at = NULL WHERE id = @Id AND intent IS NULL",
+            new { stopped = State(MachineState.Stopped), used = Decimals.Text(paused.SecondsUsed), row.Id }, tx);
+        // Design §4: periods that began while it ran and that no billing pass charged yet are due all the same.
+        var (before, paid) = await BillingDaemon.ChargeBegunWhileRunningAsync(ledger, c, tx, row, paused.SecondsUsed, hostOwner, now);
+        await events.AppendAsync(c, tx, "powered-off", row.Guid, row.Owner, $"the machine was found powered off on {hostName}; it is now stopped (version {row.Version})" +
+            (paid > before ? $"; charged {row.RunningPrice} for each of running periods {before + 1}–{paid}, begun while it ran" : ""));
+        return 0;
+    });
+
+    private static Task<MachineRow> ReadAsync(DbConnection c, DbTransaction tx, string id) =>
+        c.QuerySingleAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id = @id", new { id }, tx);
+
+    /// <summary>The buyer's action of the state table an intent carries out.</summary>
+    public static MachineAction ActionOf(IntentAction action) => action switch
+    {
+        IntentAction.Store => MachineAction.Store,
+        IntentAction.Start => MachineAction.Start,
+        IntentAction.Stop => MachineAction.Stop,
+        IntentAction.Suspend => MachineAction.Suspend,
+        IntentAction.Resume => MachineAction.Resume,
+        IntentAction.Delete => MachineAction.Delete,
+        IntentAction.Evict => MachineAction.Evict,
+        _ => throw new ArgumentOutOfRangeException(nameof(action), action, null),
+    };
+}
