@@ -40,7 +40,7 @@ internal static class Contenders
         var events = new EventLog(db, clock);
         var agents = new AgentClient(new NoAgents(), options);
         var writer = new MachineWriter(db, ledger, events, clock, options);
-        var machines = new MachineService(db, ledger, events, agents, writer, new MachineActions(db, agents, writer, new CrashPoints(options)), clock, options);
+        var machines = new MachineService(db, ledger, events, agents, writer, new MachineActions(db, agents, writer, new CrashPoints(options), clock, options), clock, options);
         var daemon = new BillingDaemon(db, ledger, events, machines, clock, options, NullLogger<BillingDaemon>.Instance);
 
         var meter = Cost.Start();

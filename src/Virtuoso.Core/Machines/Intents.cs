@@ -14,9 +14,12 @@ public enum HostState { Absent, Stopped, Running, Suspended }
 /// What the reconciler learned from the agent: whether it answered, and if so what it holds of the machine and at
 /// which version (<see cref="Version"/> is meaningless when <see cref="State"/> is <see cref="HostState.Absent"/>).
 /// </summary>
-public sealed record HostView(bool Answered, HostState State, long Version)
+/// <param name="Offline">Not answered, and the host monitor has not reached the host for longer than its online window
+/// either: the host is down, not just slow to answer this call.</param>
+public sealed record HostView(bool Answered, HostState State, long Version, bool Offline = false)
 {
     public static readonly HostView Unreachable = new(false, HostState.Absent, 0);
+    public static readonly HostView Down = new(false, HostState.Absent, 0, Offline: true);
     public static HostView Absent => new(true, HostState.Absent, 0);
     public static HostView Holds(HostState state, long version) => new(true, state, version);
 }
@@ -77,8 +80,9 @@ public static class IntentPlan
     public static IntentStep Decide(Intent intent, HostView view)
     {
         if (!view.Answered)
-            // A host being deleted may never answer again; its machines leave it anyway (their disks are lost with it).
-            return intent.Action == IntentAction.Evict ? IntentStep.Commit : IntentStep.Wait;
+            // A deleted host that is down may never answer again: its machines leave it anyway (their disks are lost with
+            // it). One that is only slow (a graceful stop outlasting the call) is asked again.
+            return intent.Action == IntentAction.Evict && view.Offline ? IntentStep.Commit : IntentStep.Wait;
 
         var (from, to) = Ends[intent.Action];
         var atTarget = view.State == to && (to == HostState.Absent || view.Version == intent.ToVersion);

@@ -31,7 +31,7 @@ internal class CrashPoints(IOptions<MarketOptions> options)
 /// machine and its target version, and every commit is guarded by the intent, so two drivers of one intent (a slow
 /// request and a replica's reconciler) end it exactly once.
 /// </summary>
-internal sealed class MachineActions(Database db, AgentClient agents, MachineWriter writer, CrashPoints crash)
+internal sealed class MachineActions(Database db, AgentClient agents, MachineWriter writer, CrashPoints crash, TimeProvider clock, IOptions<MarketOptions> options)
 {
     /// <summary>The end of driving an intent: the committed machine (null when deleted), or why not.</summary>
     internal sealed record Ended(MachineRow? Row, Failure? Failure, bool StillOpen);
@@ -53,8 +53,12 @@ internal sealed class MachineActions(Database db, AgentClient agents, MachineWri
         var got = await agents.GetAsync(host, intent.MachineGuid);
         if (got.Value is { } m) return (HostView.Holds(StateOf(m.State), m.Version), false);
         if (got.Failure!.AgentStatus == 404) return (HostView.Absent, false);
-        return (HostView.Unreachable, !got.Failure.Unanswered);
+        return (Unanswered(host), !got.Failure.Unanswered);
     }
+
+    // Down when the host monitor has not reached it within the online window either.
+    private HostView Unanswered(HostRow host) =>
+        host.IsOnline(clock.GetUtcNow(), options.Value.OnlineWindow) ? HostView.Unreachable : HostView.Down;
 
     public async Task<Ended> RunAsync(IntentRow intent, IntentStep step)
     {
@@ -67,9 +71,9 @@ internal sealed class MachineActions(Database db, AgentClient agents, MachineWri
             switch (step)
             {
                 case IntentStep.Wait:
-                    if (host is null || host.Deleting != 0)
+                    if (intent.Kind != IntentAction.Evict && (host is null || host.Deleting != 0 && Unanswered(host).Offline))
                     {
-                        // The host is leaving the marketplace and does not answer: whatever it did is lost with it.
+                        // The host is leaving the marketplace and is down: whatever it did is lost with it; its eviction follows.
                         step = IntentStep.Abort;
                         failure ??= Failure.NotFound($"host '{intent.Host}'");
                         break;
@@ -90,7 +94,7 @@ internal sealed class MachineActions(Database db, AgentClient agents, MachineWri
                     if (acted.Unanswered)
                     {
                         await writer.NoteAsync(intent, acted.Message);
-                        step = IntentPlan.Decide(intent.Plan, HostView.Unreachable);
+                        step = IntentPlan.Decide(intent.Plan, Unanswered(host!));
                         break;
                     }
                     // Refused: what does the agent hold now? At the target already (it acted for an earlier request) is a commit.

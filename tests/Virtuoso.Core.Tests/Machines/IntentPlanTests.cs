@@ -69,9 +69,13 @@ public sealed class IntentPlanTests
     }
 
     [Fact]
-    public void Decide_EvictionFromAHostThatDoesNotAnswer_Commits() =>
+    public void Decide_EvictionFromAHostThatIsDown_Commits_FromOneSlowToAnswer_Waits()
+    {
         // The provider deletes a dead host: its machines leave it (their disks are lost with it) rather than wait forever.
-        Assert.Equal(Commit, IntentPlan.Decide(Open(Evict), HostView.Unreachable));
+        Assert.Equal(Commit, IntentPlan.Decide(Open(Evict), HostView.Down));
+        // A host that answers its monitor but not this call (a graceful stop outlasting it) still holds the machine.
+        Assert.Equal(Wait, IntentPlan.Decide(Open(Evict), HostView.Unreachable));
+    }
 
     [Theory]
     // Undoing: the action's result is taken back until the agent is where it was, then the intent closes.

@@ -55,9 +55,18 @@ internal sealed class Marketplace : IAsyncDisposable
     public static async Task<Marketplace> StartAsync(double billingIntervalSeconds, params string[] hosts) =>
         await (await StartFrontEndAsync(billingIntervalSeconds, "127.0.0.1:0", [])).WithAgentsAsync(hosts);
 
-    /// <summary>As <see cref="StartAsync(double, string[])"/>, with front-end settings of the test's (environment variables).</summary>
-    public static async Task<Marketplace> StartAsync(double billingIntervalSeconds, Dictionary<string, string> frontEnd, params string[] hosts) =>
-        await (await StartFrontEndAsync(billingIntervalSeconds, "127.0.0.1:0", frontEnd)).WithAgentsAsync(hosts);
+    /// <summary>
+    /// As <see cref="StartAsync(double, string[])"/>, with front-end settings of the test's (environment variables) and
+    /// arguments every agent of this marketplace is started with.
+    /// </summary>
+    public static async Task<Marketplace> StartAsync(double billingIntervalSeconds, Dictionary<string, string> frontEnd, string[] agentArgs, params string[] hosts)
+    {
+        var m = await StartFrontEndAsync(billingIntervalSeconds, "127.0.0.1:0", frontEnd);
+        m._agentArgs = agentArgs;
+        return await m.WithAgentsAsync(hosts);
+    }
+
+    private string[] _agentArgs = [];
 
     private async Task<Marketplace> WithAgentsAsync(string[] hosts)
     {
@@ -154,7 +163,7 @@ internal sealed class Marketplace : IAsyncDisposable
         await File.WriteAllTextAsync(secretFile, secret);
         var p = ServiceProcess.Start(Repo.Dll("Virtuoso.Agent", "virtuoso-agent"),
             ["--name", name, "--urls", $"http://{ip}:{port}", "--data", data, "--images", Repo.Images, "--secret-file", secretFile,
-             "--accelerator", "tcg", "--stop-timeout", "20", "--vmmp-port", "0", .. extraArgs],
+             "--accelerator", "tcg", "--stop-timeout", "20", "--vmmp-port", "0", .. _agentArgs, .. extraArgs],
             new Dictionary<string, string> { ["Logging__LogLevel__Default"] = "Warning" }, Path.Combine(Dir, name + ".log"), prefix);
         _processes.Add(p);
         var agent = new Agent(name, port, secret, data, p, ip);
