@@ -3,10 +3,13 @@
 # through the whole stack (CLI → front-end → agent → QEMU), against qemu-system-x86_64 started directly with
 # the same arguments, measured side by side, alternating, in one run. Prints medians and their ratio.
 # Usage: bench/boot-time.sh [ROUNDS=5]
+#        BENCH_SMOKE=1 bench/boot-time.sh    (smoke test: one round, every step checked; exits non-zero on any failure)
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
 cd "$ROOT"
+SMOKE=${BENCH_SMOKE:-0}
 ROUNDS=${1:-5}
+[ "$SMOKE" = 1 ] && ROUNDS=1
 
 require_dotnet
 install_packages "${RUN_PACKAGES[@]}"
