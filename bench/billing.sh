@@ -4,10 +4,16 @@
 # batched transaction, side by side, alternating, each run on a fresh copy of the database. Prints a Markdown
 # table, the medians and their ratio (target ≤ 2×). Builds in Release first.
 # Usage: bench/billing.sh [ROUNDS=5] [extra options of Virtuoso.Bench.Billing, e.g. --machines 10000]
+#        BENCH_SMOKE=1 bench/billing.sh    (smoke test: Virtuoso.Bench.Billing --smoke, 2,000 machines, two rounds, every
+#                                          run checked; exits non-zero on any failure)
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
 cd "$ROOT"
-ROUNDS=${1:-5}
+if [ "${BENCH_SMOKE:-0}" = 1 ]; then
+  RUN=(--smoke); [ -n "${1:-}" ] && RUN+=(--rounds "$1")
+else
+  RUN=(--rounds "${1:-5}")
+fi
 shift || true
 
 require_dotnet
@@ -17,5 +23,5 @@ dotnet build bench/Virtuoso.Bench.Billing/Virtuoso.Bench.Billing.csproj -c Relea
 
 W=$(mktemp -d /tmp/vbench-billing.XXXXXX)
 trap 'rm -rf "$W"' EXIT
-say "running $ROUNDS rounds in $W"
-dotnet build/bench-billing/Virtuoso.Bench.Billing.dll --work "$W" --rounds "$ROUNDS" "$@"
+say "running the billing benchmark (${RUN[*]}) in $W"
+dotnet build/bench-billing/Virtuoso.Bench.Billing.dll --work "$W" "${RUN[@]}" "$@"

@@ -3,10 +3,13 @@
 # through the whole stack (CLI → front-end → agent → QEMU), against qemu-system-x86_64 started directly with
 # the same arguments, measured side by side, alternating, in one run. Prints medians and their ratio.
 # Usage: bench/boot-time.sh [ROUNDS=5]
+#        BENCH_SMOKE=1 bench/boot-time.sh    (smoke test: one round, every step checked; exits non-zero on any failure)
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
 cd "$ROOT"
+SMOKE=${BENCH_SMOKE:-0}
 ROUNDS=${1:-5}
+[ "$SMOKE" = 1 ] && ROUNDS=1
 
 require_dotnet
 install_packages "${RUN_PACKAGES[@]}"
@@ -25,12 +28,14 @@ cleanup() {
 trap cleanup EXIT
 
 now_ms() { date +%s%3N; }
-# wait_ready FILE COUNT: until FILE holds COUNT ready lines; prints the time it saw them (ms).
+# wait_ready FILE COUNT PID: until FILE holds COUNT ready lines; prints the time it saw them (ms). Fails at once
+# when QEMU (PID) is gone, e.g. because it could not open its disk.
 wait_ready() {
-  local file=$1 count=$2 deadline=$(( $(now_ms) + 120000 ))
+  local file=$1 count=$2 pid=$3 deadline=$(( $(now_ms) + 120000 ))
   local n
   while n=$(grep -c 'Virtuoso guest ready' "$file" 2>/dev/null); [ "${n:-0}" -lt "$count" ]; do
     [ "$(now_ms)" -gt "$deadline" ] && { echo "timeout waiting for the guest in $file" >&2; return 1; }
+    kill -0 "$pid" 2>/dev/null || { echo "QEMU (pid $pid) exited before the guest in $file was ready" >&2; return 1; }
     sleep 0.02
   done
   now_ms
@@ -58,18 +63,25 @@ stack=(); direct=()
 for ((r = 1; r <= ROUNDS; r++)); do
   # Through the whole stack.
   t0=$(now_ms); v start "$ID" >/dev/null
-  t1=$(wait_ready "$MDIR/serial.log" "$r")
+  t1=$(wait_ready "$MDIR/serial.log" "$r" "$(cat "$MDIR/qemu.pid")")
   stack+=($((t1 - t0)))
   # Same QEMU arguments, started directly, on a fresh copy of the machine directory.
   mapfile -d '' args < "/proc/$(cat "$MDIR/qemu.pid")/cmdline"
   v stop "$ID" >/dev/null
   rm -rf "$W/direct"; mkdir -p "$W/direct"
   cp --sparse=always "$MDIR/disk.qcow2" "$W/direct/disk.qcow2"
+  # The machine's disk names its base image by a path relative to the machine directory (../../images/NAME/...),
+  # which does not resolve from the copy: point the copy at the same base image by its absolute path (header only).
+  base=$(qemu-img info --output=json "$MDIR/disk.qcow2" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("backing-filename", ""))')
+  if [ -n "$base" ]; then
+    base=$(cd "$MDIR" && readlink -e "$base") || die "the base image of $MDIR/disk.qcow2 is missing"
+    qemu-img rebase -u -F qcow2 -b "$base" "$W/direct/disk.qcow2"
+  fi
   dargs=(); for a in "${args[@]}"; do dargs+=("${a//$MDIR/$W/direct}"); done
   t0=$(now_ms)
   "${dargs[@]}" >"$W/direct/qemu.out" 2>&1 &
   qpid=$!
-  t1=$(wait_ready "$W/direct/serial.log" 1)
+  t1=$(wait_ready "$W/direct/serial.log" 1 "$qpid") || die "QEMU started directly failed: $(cat "$W/direct/qemu.out")"
   direct+=($((t1 - t0)))
   kill $qpid 2>/dev/null; wait $qpid 2>/dev/null || true
   echo "round $r: stack ${stack[-1]} ms, direct ${direct[-1]} ms" >&2

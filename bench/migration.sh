@@ -21,12 +21,28 @@
 #
 # Usage: bench/migration.sh [unshaped|shaped|both (default)]
 #        METHODS=DEDUP bench/migration.sh unshaped    (a quick look at some methods; the table needs all three)
+#        BENCH_SMOKE=1 bench/migration.sh             (smoke test, 1–2 minutes: the same path with a small machine
+#          (256 MB, 16 MB of it filled; 1200 MB disk with 32 MB of data), unshaped, DEDUP with the rsync command line and
+#          the plain copy beside it, workloads first, back, 1%-clu, 1%-sca and ran (running 2 s); the shaping is
+#          applied once and its rate checked. Every copy is compared with its origin and every migration must leave the
+#          machine on its destination; exits non-zero on any failure. Results and logs: build/bench-migration/smoke*)
 # Needs root (network namespaces). Takes about 30 minutes for both.
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
 cd "$ROOT"
+SMOKE=${BENCH_SMOKE:-0}
 MODE=${1:-both}
 [ "$(id -u)" -eq 0 ] || die "the migration benchmark needs root for network namespaces"
+
+# The machine and the workloads' sizes: the benchmark's, or the smoke test's (small and quick, the same steps).
+if [ "$SMOKE" = 1 ]; then
+  MODE=unshaped
+  METHODS=${METHODS:-DEDUP}
+  WORKLOADS=${WORKLOADS:-first back 1%-clu 1%-sca ran}
+  MEMORY_MB=256 FILL_MB=16 DISK_MB=1200 DATA_MB=32 CLUSTER_AT_MB=4 RUN_TOUCH_MB=4 RUN_SETTLE_S=1 RUN_FOR_S=1 LINK_PROBE_MB=16
+else
+  MEMORY_MB=512 FILL_MB=360 DISK_MB=2048 DATA_MB=600 CLUSTER_AT_MB=64 RUN_TOUCH_MB=36 RUN_SETTLE_S=5 RUN_FOR_S=25 LINK_PROBE_MB=512
+fi
 
 require_dotnet
 install_packages "${RUN_PACKAGES[@]}"
@@ -37,6 +53,7 @@ OUT="$ROOT/build/bench-migration"
 mkdir -p "$OUT"
 W=$(mktemp -d /tmp/vbench-mig.XXXXXX)
 RESULTS="$OUT/results-$(date -u +%Y%m%d-%H%M%S).md"
+if [ "$SMOKE" = 1 ]; then RESULTS="$OUT/smoke.md"; rm -rf "$OUT/smoke-logs"; fi
 SUBNET="10.77.$((RANDOM % 200 + 20))"
 P="vb$((RANDOM % 9000 + 1000))"
 SW="${P}sw"
@@ -47,15 +64,27 @@ FE="http://127.0.0.1:$FE_PORT"
 pids=()
 
 cleanup() {
+  local rc=$? f ns i
   set +e
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
   for f in "$W"/*/machines/*/qemu.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
   pkill -f "rsync --daemon --no-detach --config=$W" 2>/dev/null
   pkill -f -- "--data $W/" 2>/dev/null # agents started through ip netns exec
+  # whatever else still runs in the hosts' namespaces (a socat or rsync of a contender cut short)
+  for ns in "${P}a" "${P}b"; do ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null; done
+  for ((i = 0; i < 50; i++)); do
+    [ -z "$(jobs -pr)$(for ns in "${P}a" "${P}b"; do ip netns pids "$ns" 2>/dev/null; done)" ] && break
+    sleep 0.2
+  done
+  for ns in "${P}a" "${P}b"; do ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null; done
+  jobs -pr | xargs -r kill -9 2>/dev/null
   wait 2>/dev/null
   ip netns del "${P}a" 2>/dev/null; ip netns del "${P}b" 2>/dev/null; ip netns del "$SW" 2>/dev/null
   ip link del "${P}root" 2>/dev/null
   mkdir -p "${RESULTS%.md}-logs" && cp "$W"/*.log "${RESULTS%.md}-logs/" 2>/dev/null # the agents' and front-end's logs
+  if [ "$rc" -ne 0 ] && [ "$SMOKE" = 1 ]; then
+    for f in "$W"/*.log; do [ -f "$f" ] && { echo "--- last lines of $(basename "$f")"; tail -n 25 "$f"; }; done >&2
+  fi
   rm -rf "$W"
 }
 trap cleanup EXIT
@@ -131,15 +160,15 @@ wait_serial() { # host id text seconds
 
 # --- the machine: boot, fill memory, suspend, then 600 MB of data on the disk beyond the guest's file system ---
 DATA_AT=$((1100 * 1048576)) # the root file system ends at 1000 MiB; the guest never touches what lies beyond
-DATA_LEN=$((600 * 1048576))
+DATA_LEN=$((DATA_MB * 1048576))
 make_machine() {
   local id
-  id=$(cli u --json register --config linux-busybox --memory 512 --disk 2048 --storage-bid 1000 --running-bid 100 \
+  id=$(cli u --json register --config linux-busybox --memory "$MEMORY_MB" --disk "$DISK_MB" --storage-bid 1000 --running-bid 100 \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
   cli u store "$id" --host a >/dev/null
   cli u start "$id" >/dev/null
   wait_serial a "$id" "Virtuoso guest ready" 120
-  type_line a "$id" "mkdir -p /mnt/m && mount -t tmpfs -o size=380m tmpfs /mnt/m && dd if=/dev/urandom of=/mnt/m/fill bs=1M count=360 2>/dev/null && echo filled-\$((6*7))"
+  type_line a "$id" "mkdir -p /mnt/m && mount -t tmpfs -o size=$((FILL_MB + 20))m tmpfs /mnt/m && dd if=/dev/urandom of=/mnt/m/fill bs=1M count=$FILL_MB 2>/dev/null && echo filled-\$((6*7))"
   wait_serial a "$id" "filled-42" 600
   cli u suspend "$id" >/dev/null
   head -c "$DATA_LEN" /dev/urandom >"$W/data.bin"
@@ -148,17 +177,17 @@ make_machine() {
   echo "$id"
 }
 
-# rewrite PERCENT clustered|scattered: rewrites that share of the 2 GiB disk inside the data region, seeded so
+# rewrite PERCENT clustered|scattered: rewrites that share of the disk (2 GiB) inside the data region, seeded so
 # that every contender's sequence sees the same writes.
 rewrite() { # host id percent kind seed
   local disk bytes script
   disk="$(mdir "$1" "$2")/disk.qcow2"
-  bytes=$((2048 * 1048576 * $3 / 100))
+  bytes=$((DISK_MB * 1048576 * $3 / 100))
   head -c 4096 /dev/urandom >"$W/page.bin"
   script="$W/rewrite.qio"
   if [ "$4" = clustered ]; then
     head -c "$bytes" /dev/urandom >"$W/run.bin"
-    echo "write -q -s $W/run.bin $((DATA_AT + 64 * 1048576)) $bytes" >"$script"
+    echo "write -q -s $W/run.bin $((DATA_AT + CLUSTER_AT_MB * 1048576)) $bytes" >"$script"
   else
     python3 - "$5" "$bytes" "$DATA_AT" "$DATA_LEN" "$W" >"$script" <<'PY'
 import random, sys
@@ -176,10 +205,10 @@ PY
 
 run_for_a_while() { # host id: resume, run 30 s rewriting 10% of the filled memory, suspend
   cli u resume "$2" >/dev/null
-  sleep 5
-  type_line "$1" "$2" "dd if=/dev/urandom of=/mnt/m/fill bs=1M count=36 conv=notrunc 2>/dev/null; echo ran-\$((6*7))"
+  sleep "$RUN_SETTLE_S"
+  type_line "$1" "$2" "dd if=/dev/urandom of=/mnt/m/fill bs=1M count=$RUN_TOUCH_MB conv=notrunc 2>/dev/null; echo ran-\$((6*7))"
   wait_serial "$1" "$2" "ran-42" 300
-  sleep 25
+  sleep "$RUN_FOR_S"
   cli u suspend "$2" >/dev/null
 }
 
@@ -207,7 +236,14 @@ rsync_cli() { # from to id → "ms bytes"
   # $! is the subshell running in_ns, not rsync: stop the daemon by its configuration file
   pkill -f -- "--config=$conf" 2>/dev/null || true
   wait "$dpid" 2>/dev/null || true
+  [ "$SMOKE" = 1 ] && same_files "$(mdir "$from" "$id")" "$scratch" "the rsync command line"
   rm -rf "$scratch"
+}
+same_files() { # origin copy contender: the smoke test's check that a contender copied the machine's files whole
+  local f
+  for f in disk.qcow2 state.bin; do
+    cmp -s "$1/$f" "$2/$f" || die "$3 did not copy $f whole ($1/$f ≠ $2/$f)"
+  done
 }
 plain_copy() { # from to id → "ms bytes"
   local from=$1 to=$2 id=$3 b0 t0 f
@@ -221,6 +257,7 @@ plain_copy() { # from to id → "ms bytes"
     wait "$lpid"
   done
   echo "$(ms_since "$t0") $(( $(wire_bytes "$to") - b0 ))"
+  [ "$SMOKE" = 1 ] && same_files "$(mdir "$from" "$id")" "$W/$to/plain" "the plain copy"
   rm -rf "$W/$to/plain"
 }
 
@@ -230,17 +267,19 @@ migrate() { # id to method → "ms bytes"
   cli u --json migrate "$1" --host "$2" --method "$3" >"$W/last-migration.json" \
     || die "migrate $1 to $2 with $3 failed: $(cat "$W/last-migration.json")"
   echo "$(ms_since "$t0") $(( $(wire_bytes "$2") - b0 ))"
+  local at; at=$(where_is "$1")
+  [ "$at" = "$2" ] || die "after migrating $1 to $2 with $3 the front-end places it on '$at'"
 }
 
 # --- rates for the physical limit ---
 link_rate() { # bytes per second across the a→b link right now
-  local t0
+  local t0 n=$((LINK_PROBE_MB * 1048576))
   in_ns b socat -u "TCP-LISTEN:8732,bind=${IP[b]},reuseaddr" OPEN:/dev/null &
   local lpid=$!
   sleep 0.2; t0=$(now)
-  in_ns a sh -c "head -c 536870912 /dev/zero | socat -u - TCP:${IP[b]}:8732"
+  in_ns a sh -c "head -c $n /dev/zero | socat -u - TCP:${IP[b]}:8732"
   wait "$lpid"
-  awk -v s="$(ms_since "$t0")" 'BEGIN { printf "%d", 536870912 / (s / 1000) }'
+  awk -v s="$(ms_since "$t0")" -v n="$n" 'BEGIN { printf "%d", n / (s / 1000) }'
 }
 read_rate() { # bytes per second reading the machine's files (what the origin must read at least once)
   local t0 n
@@ -298,8 +337,8 @@ bytes_to_send() { # workload
   case $1 in
     first) echo "${READ[first]}" ;;
     back) echo 0 ;;
-    1%-*) echo $((2048 * 1048576 / 100)) ;;
-    10%-*) echo $((2048 * 1048576 / 10)) ;;
+    1%-*) echo $((DISK_MB * 1048576 / 100)) ;;
+    10%-*) echo $((DISK_MB * 1048576 / 10)) ;;
     ran) for c in SCP RSYNC DEDUP rsync-cli plain; do echo "${BYTES[ran,$c]:-}"; done | grep . | sort -n | head -1 ;;
   esac
 }
@@ -309,7 +348,7 @@ report() { # title link-rate
   {
     echo "### $title"
     echo
-    echo "Link rate (measured, 512 MiB with socat): $((lrate / 1000000)) MB/s; read rate of the machine's files: $((RRATE / 1000000)) MB/s."
+    echo "Link rate (measured, $LINK_PROBE_MB MiB with socat): $((lrate / 1000000)) MB/s; read rate of the machine's files: $((RRATE / 1000000)) MB/s."
     echo
     [ "$SHAPED" = yes ] && echo "The plain copy was timed for \`first\` and \`ran\` only; the other rows repeat \`first\`'s (it sends whole files)." && echo
     echo "| workload | contender | wall | on the wire | × best wall | × physical limit |"
@@ -345,7 +384,7 @@ report() { # title link-rate
   } | tee -a "$RESULTS"
 }
 
-say "making the machine (boot, fill 360 MB of memory, suspend, 600 MB on the disk)"
+say "making the machine (boot, fill $FILL_MB MB of memory, suspend, $DATA_MB MB on the disk)"
 pristine_id=$(make_machine)
 mkdir -p "$W/pristine"
 cp --sparse=always "$(mdir a "$pristine_id")"/{disk.qcow2,state.bin} "$W/pristine"/
@@ -354,7 +393,7 @@ ls -ls "$W/pristine" >&2
 {
   echo "## Migration benchmark, $(date -u +%Y-%m-%d\ %H:%M) UTC"
   echo
-  echo "Command: \`bench/migration.sh $MODE\` — $(nproc) cores, $(uname -r), QEMU $(qemu-system-x86_64 --version | head -1 | awk '{print $4}'), rsync $(rsync --version | head -1 | awk '{print $3}')."
+  echo "Command: \`$([ "$SMOKE" = 1 ] && echo "BENCH_SMOKE=1 bench/migration.sh (smoke test)" || echo "bench/migration.sh $MODE")\` — $(nproc) cores, $(uname -r), QEMU $(qemu-system-x86_64 --version | head -1 | awk '{print $4}'), rsync $(rsync --version | head -1 | awk '{print $3}')."
   echo "Machine files: $(stat -c '%n %s' "$W/pristine"/* | sed "s|$W/pristine/||" | paste -sd, ) bytes."
   echo
 } | tee "$RESULTS"
@@ -369,4 +408,10 @@ for mode in unshaped shaped; do
   done
   report "$([ "$mode" = shaped ] && echo "Shaped to 100 Mbit/s" || echo "Unshaped veth")" "$LRATE"
 done
+if [ "$SMOKE" = 1 ]; then
+  # The shaped run's one extra step: tc shapes the links to 100 Mbit/s (12.5 MB/s) and the shaping comes off again.
+  shape 100; LRATE=$(link_rate); shape off
+  say "smoke: link rate shaped to 100 Mbit/s: $((LRATE / 1000)) kB/s"
+  [ "$LRATE" -gt 8000000 ] && [ "$LRATE" -lt 13500000 ] || die "shaped to 100 Mbit/s, the link carried $LRATE bytes/s"
+fi
 say "results in $RESULTS"

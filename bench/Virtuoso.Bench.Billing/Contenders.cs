@@ -31,11 +31,11 @@ internal readonly record struct Cost(TimeSpan Wall, TimeSpan Cpu)
 internal static class Contenders
 {
     /// <summary>The front-end's billing daemon, wired as Program.cs wires it, doing one pass at <see cref="Scenario.Now"/>.</summary>
-    public static async Task<(Cost Cost, BillingDaemon.PassResult Result)> PassAsync(string path)
+    public static async Task<(Cost Cost, BillingDaemon.PassResult Result)> PassAsync(string path, int batchSize)
     {
         var db = new Database(Dialect.Sqlite, $"Data Source={path}");
         var clock = new FixedClock(Scenario.Now);
-        var options = Options.Create(new MarketOptions { DaemonsEnabled = false });
+        var options = Options.Create(new MarketOptions { DaemonsEnabled = false, BillingBatchSize = batchSize });
         var ledger = new Ledger(db);
         var events = new EventLog(db, clock);
         var agents = new AgentClient(new NoAgents(), options);

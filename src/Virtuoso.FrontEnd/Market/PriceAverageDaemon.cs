@@ -70,9 +70,9 @@ internal sealed partial class PriceAverageDaemon(Database db, TimeProvider clock
         }, ct: ct);
     }
 
-    [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Price-average pass failed; the next pass retries")]
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "Price-average pass failed; the next pass retries")]
     private static partial void LogPassFailed(ILogger logger, Exception e);
 
-    [LoggerMessage(EventId = 4002, Level = LogLevel.Debug, Message = "Price-average pass: {Estimated} configurations estimated, {Stale} stale, {Recorded} history points added")]
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Debug, Message = "Price-average pass: {Estimated} configurations estimated, {Stale} stale, {Recorded} history points added")]
     private static partial void LogPass(ILogger logger, int estimated, int stale, int recorded);
 }

@@ -13,7 +13,7 @@ namespace Virtuoso.Agent.Vmm.Qemu;
 /// control. Suspend streams the paused guest's memory over a unix socket to the agent, which writes
 /// <c>state.tmp</c>, fsyncs it and renames it to <c>state.bin</c>; resume feeds it back with <c>-incoming</c>.
 /// </summary>
-internal sealed class QemuVmm(AgentOptions options, ILogger<QemuVmm> log) : IVmm
+internal sealed class QemuVmm(AgentOptions options, TimeProvider time, ILogger<QemuVmm> log) : IVmm
 {
     // After 'quit', or after SIGKILL, QEMU is gone within milliseconds; this is a generous bound.
     private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(10);
@@ -111,14 +111,14 @@ internal sealed class QemuVmm(AgentOptions options, ILogger<QemuVmm> log) : IVmm
         {
             // Press the power button every couple of seconds: a guest still booting drops a press that comes
             // before its button driver and acpid are up (docs/guest.md); extra presses are harmless.
-            var deadline = DateTime.UtcNow + graceful;
+            var deadline = time.GetUtcNow() + graceful;
             try
             {
                 await using var qmp = await QmpClient.ConnectAsync(dir.QmpSocket, options.QmpTimeout);
-                while (DateTime.UtcNow < deadline)
+                while (time.GetUtcNow() < deadline)
                 {
                     await qmp.ExecuteAsync("system_powerdown");
-                    var wait = TimeSpan.FromTicks(Math.Min(PowerButtonInterval.Ticks, Math.Max(0, (deadline - DateTime.UtcNow).Ticks)));
+                    var wait = TimeSpan.FromTicks(Math.Min(PowerButtonInterval.Ticks, Math.Max(0, (deadline - time.GetUtcNow()).Ticks)));
                     if (await QemuProcess.WaitForExitAsync(pid, id, wait))
                         return;
                 }
@@ -126,7 +126,7 @@ internal sealed class QemuVmm(AgentOptions options, ILogger<QemuVmm> log) : IVmm
             catch (VmmException e)
             {
                 AgentLog.QmpUnreachable(log, dir.Root, e.Message);
-                if (await QemuProcess.WaitForExitAsync(pid, id, TimeSpan.FromTicks(Math.Max(0, (deadline - DateTime.UtcNow).Ticks))))
+                if (await QemuProcess.WaitForExitAsync(pid, id, TimeSpan.FromTicks(Math.Max(0, (deadline - time.GetUtcNow()).Ticks))))
                     return;
             }
             // Expected for a blank machine: with no OS nothing answers the ACPI power button.

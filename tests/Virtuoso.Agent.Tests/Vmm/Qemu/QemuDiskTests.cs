@@ -17,7 +17,7 @@ public sealed class QemuDiskTests : IDisposable
 
     public QemuDiskTests()
     {
-        _vmm = new QemuVmm(TestOptions.For(_dir.Path), NullLogger<QemuVmm>.Instance);
+        _vmm = new QemuVmm(TestOptions.For(_dir.Path), TimeProvider.System, NullLogger<QemuVmm>.Instance);
         var imageDir = _dir.Sub(Path.Combine("images", "base"));
         TestFiles.Run("qemu-img", "create", "-q", "-f", "qcow2", Path.Combine(imageDir, "disk.qcow2"), "16M");
         _image = new CachedImage(imageDir, new ImageManifest("base", null, null, "disk.qcow2", null, 128, 16));
