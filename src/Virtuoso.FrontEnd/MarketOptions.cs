@@ -11,6 +11,11 @@ internal sealed class MarketOptions
     public double HostOnlineWindowSeconds { get; set; } = 15;
     /// <summary>How often the host monitor checks every agent.</summary>
     public double HostMonitorIntervalSeconds { get; set; } = 5;
+    /// <summary>
+    /// A running machine's host that has not answered the monitor for longer than this (about two monitor intervals) is
+    /// offline: the machine is shown <c>host offline</c> and consumes no running time until the host answers (issue 13).
+    /// </summary>
+    public double HostOfflineGraceSeconds { get; set; } = 10;
     /// <summary>How long a login session lasts.</summary>
     public double SessionDays { get; set; } = 30;
 

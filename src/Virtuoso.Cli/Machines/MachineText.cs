@@ -41,17 +41,21 @@ internal static class MachineText
         var table = new Table("ID", "NAME", "STATE", "VERSION", "HOST", "ACTIONS");
         foreach (var m in machines)
         {
-            table.Add(m.Id.ToString(), m.Name, m.State, Text.Number(m.Version), m.Host ?? "-", Actions(m));
+            table.Add(m.Id.ToString(), m.Name, StateText(m), Text.Number(m.Version), m.Host ?? "-", Actions(m));
         }
 
         table.WriteTo(output);
     }
 
+    /// <summary>The state, with what is going on: an action under way (busy), a host that does not answer (issue 13).</summary>
+    private static string StateText(MachineResponse m) =>
+        m.State + (m.HostOffline ? " (host offline: no running time charged)" : "") + (m.Busy ? " (busy: an action is under way)" : "");
+
     public static void Details(TextWriter output, MachineResponse m) =>
         Fields.Write(output,
             ("machine", m.Name),
             ("id", m.Id.ToString()),
-            ("state", $"{m.State}, version {m.Version}"),
+            ("state", $"{StateText(m)}, version {m.Version}"),
             ("host", m.Host ?? "none (not stored yet)"),
             ("owner", m.Owner),
             ("spec", $"{m.Speed} bogomips {m.Processor}, {m.Memory} MB memory, {m.Disk} MB disk, {m.Os}"),

@@ -31,13 +31,15 @@ public sealed record StoreRequest(string Host);
 /// <param name="RunningPrice">Once stored: the charge per running period, fixed at store time.</param>
 /// <param name="Busy">An action on the machine is under way (started, not yet committed or undone): no action is offered
 /// and every one answers 409 <c>busy</c> until it ends, usually within seconds.</param>
+/// <param name="HostOffline">The machine's host has not answered for longer than the grace period: a running machine is
+/// not charged running time until it answers again (then the guest is found running, or recorded stopped).</param>
 public sealed record MachineResponse(
     Guid Id, string Name, string Processor, long Speed, long Memory, long Disk, string Os, string? Image,
     string Mac, string State, long Version, string? Host, string Owner,
     decimal StorageBid, decimal RunningBid,
     decimal? StoragePrice, long? StoragePeriodDays, decimal? RunningPrice, long? RunningPeriodSeconds,
     decimal? StorageRate, decimal? RunningRate,
-    IReadOnlyList<string> Actions, bool Busy = false);
+    IReadOnlyList<string> Actions, bool Busy = false, bool HostOffline = false);
 
 /// <summary>GET /api/v1/machines/{id}/search: one host judged for the machine.</summary>
 /// <param name="StorageRate">Dollars per month.</param>

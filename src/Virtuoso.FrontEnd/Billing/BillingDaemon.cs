@@ -104,7 +104,7 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
                     var period = m.RunningPeriodSecondsValue;
                     var runningPrice = new Money(Decimals.Parse(m.RunningPrice!));
                     var paid = rt.PeriodsCharged;
-                    if (m.State == "running")
+                    if (m.MachineState == Core.Machines.MachineState.Running)
                     {
                         var runningBegun = BillingPlan.RunningPeriodsBegun(rt, period, now);
                         for (var k = rt.PeriodsCharged + 1; k <= runningBegun; k++)

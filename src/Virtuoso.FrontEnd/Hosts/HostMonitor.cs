@@ -1,5 +1,6 @@
 using Dapper;
 using Microsoft.Extensions.Options;
+using Virtuoso.Core.Machines;
 using Virtuoso.FrontEnd.Agents;
 using Virtuoso.FrontEnd.Billing;
 using Virtuoso.Contracts.Agent;
@@ -30,14 +31,38 @@ internal sealed partial class HostMonitor(Database db, MachineWriter writer, Age
     public async Task CheckAllAsync(CancellationToken ct = default)
     {
         var hosts = (await db.ReadAsync(c => HostQueries.AllAsync(c))).ToList();
+        var now = clock.GetUtcNow();
+        var grace = TimeSpan.FromSeconds(options.Value.HostOfflineGraceSeconds);
         await Task.WhenAll(hosts.Select(async h =>
         {
-            if ((await agents.HealthAsync(h, TimeSpan.FromSeconds(2), ct)).Value is not { } health) return;
+            if ((await agents.HealthAsync(h, TimeSpan.FromSeconds(2), ct)).Value is not { } health)
+            {
+                // Issue 13: past the grace period, its running machines stop consuming running time (and being charged for it).
+                var lastSeen = h.LastSeen is { } seen ? DateTimeOffset.FromUnixTimeMilliseconds(seen) : (DateTimeOffset?)null;
+                if (HostOutage.IsDown(lastSeen, now, grace))
+                    await writer.MarkHostOfflineAsync(h, lastSeen ?? now);
+                return;
+            }
             // The agent's VMMP port and methods (design §6.1) are learned here, so a restarted agent's new ones are picked up.
             await db.ReadAsync(c => c.ExecuteAsync("UPDATE hosts SET last_seen = @now, vmmp_port = @port, methods = @methods WHERE name = @name",
                 new { now = clock.GetUtcNow().ToUnixTimeMilliseconds(), port = health.VmmpPort, methods = HostRow.MethodsText(health.Methods), name = h.Name }));
+            await EndOutagesAsync(h, ct);
             await ReconcileAsync(h, ct);
         }));
+    }
+
+    /// <summary>The host answers again: each of its machines marked offline is resumed, or recorded stopped (<see cref="HostOutage"/>).</summary>
+    private async Task EndOutagesAsync(HostRow host, CancellationToken ct)
+    {
+        var marked = await db.ReadAsync(c => c.QueryAsync<string>("SELECT id FROM machines WHERE host = @Name AND host_offline_since IS NOT NULL AND intent IS NULL", new { host.Name }));
+        foreach (var id in marked)
+        {
+            var got = await agents.GetAsync(host, Guid.Parse(id), ct);
+            var held = got.Value is { } m
+                ? HostView.Holds(m.State switch { AgentStates.Running => HostState.Running, AgentStates.Suspended => HostState.Suspended, _ => HostState.Stopped }, m.Version)
+                : got.Failure!.AgentStatus == 404 ? HostView.Absent : HostView.Unreachable;
+            if (held.Answered) await writer.EndOutageAsync(id, held);
+        }
     }
 
     /// <summary>

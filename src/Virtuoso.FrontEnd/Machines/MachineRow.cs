@@ -39,10 +39,12 @@ internal sealed class MachineRow
     public long? RunningDueAt { get; set; }
     /// <summary>The open intent that holds the machine (issue 13), or null; while set, other actions answer busy.</summary>
     public string? Intent { get; set; }
+    /// <summary>Set while the machine's host is down (issue 13): its last sign of life; running time is not consumed meanwhile.</summary>
+    public long? HostOfflineSince { get; set; }
 
     public const string Columns = "id, owner, name, processor, speed, memory, disk, os, image, mac, state, version, host, storage_bid, running_bid, " +
         "storage_price, storage_period_days, running_price, running_period_seconds, stay, arrived_at, storage_periods_charged, " +
-        "running_periods_charged, running_seconds_used, running_since, created_at, next_storage_at, running_due_at, intent";
+        "running_periods_charged, running_seconds_used, running_since, created_at, next_storage_at, running_due_at, intent, host_offline_since";
 
     public Guid Guid => Guid.Parse(Id);
     public long StoragePeriodDaysValue => StoragePeriodDays ?? throw new InvalidOperationException($"machine {Id} is not on a host");
@@ -83,6 +85,6 @@ internal sealed class MachineRow
             storagePrice, StoragePeriodDays, runningPrice, RunningPeriodSeconds,
             storagePrice is { } sp && StoragePeriodDays is { } sd ? sp * 30 / sd : null,
             runningPrice is { } rp && RunningPeriodSeconds is { } rs ? rp * 3600 / rs : null,
-            Intent is null ? OfferedActions(MachineState) : [], Intent is not null);
+            Intent is null ? OfferedActions(MachineState) : [], Intent is not null, HostOfflineSince is not null);
     }
 }

@@ -172,8 +172,8 @@ internal sealed class MachineWriter(Database db, Ledger ledger, EventLog events,
     {
         var next = intent.Kind == IntentAction.Stop ? MachineState.Stopped : MachineState.Suspended;
         var paused = row.RunningTime.Pause(now);
-        await c.ExecuteAsync("UPDATE machines SET state = @state, version = @ToVersion, running_seconds_used = @used, running_since = NULL, running_due_at = NULL, intent = NULL " +
-            "WHERE id = @Machine AND intent = @Id",
+        await c.ExecuteAsync("UPDATE machines SET state = @state, version = @ToVersion, running_seconds_used = @used, running_since = NULL, running_due_at = NULL, " +
+            "host_offline_since = NULL, intent = NULL WHERE id = @Machine AND intent = @Id",
             new { state = State(next), intent.ToVersion, used = Decimals.Text(paused.SecondsUsed), intent.Machine, intent.Id }, tx);
         // §4: periods that began while it ran and that no pass charged yet are charged now.
         var period = row.RunningPeriodSecondsValue;
@@ -278,7 +278,7 @@ internal sealed class MachineWriter(Database db, Ledger ledger, EventLog events,
     public Task RecordPoweredOffAsync(string machine, string hostName, string hostOwner, long version, long? runningSince) => db.WriteAsync(async (c, tx) =>
     {
         var row = await c.QuerySingleOrDefaultAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id = @machine AND host = @hostName AND state = @running " +
-            $"AND version = @version AND running_since = @runningSince AND intent IS NULL{db.ForUpdate}",
+            $"AND version = @version AND running_since = @runningSince AND intent IS NULL AND host_offline_since IS NULL{db.ForUpdate}",
             new { machine, hostName, running = State(MachineState.Running), version, runningSince }, tx);
         if (row is null) return 0;
         var now = clock.GetUtcNow();
@@ -291,6 +291,99 @@ internal sealed class MachineWriter(Database db, Ledger ledger, EventLog events,
             (paid > before ? $"; charged {row.RunningPrice} for each of running periods {before + 1}–{paid}, begun while it ran" : ""));
         return 0;
     });
+
+    /// <summary>
+    /// The host of these machines has not answered since <paramref name="lastSeen"/>, longer than the grace period (issue
+    /// 13): each running machine on it stops consuming running time at that last sign of life (periods begun before it are
+    /// charged, as at a stop), so no running period that begins while the host is unreachable is charged. Storage goes on.
+    /// </summary>
+    public Task<int> MarkHostOfflineAsync(HostRow host, DateTimeOffset lastSeen) => db.WriteAsync(async (c, tx) =>
+    {
+        var marked = 0;
+        var now = clock.GetUtcNow();
+        foreach (var row in await c.QueryAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE host = @Name AND state = @running " +
+                     $"AND host_offline_since IS NULL AND running_since IS NOT NULL{db.ForUpdate}", new { host.Name, running = State(MachineState.Running) }, tx))
+        {
+            var since = DateTimeOffset.FromUnixTimeMilliseconds(row.RunningSince!.Value);
+            var paused = row.RunningTime.Pause(lastSeen > since ? lastSeen : since);
+            await c.ExecuteAsync("UPDATE machines SET running_seconds_used = @used, running_since = NULL, running_due_at = NULL, host_offline_since = @seen WHERE id = @Id",
+                new { used = Decimals.Text(paused.SecondsUsed), seen = lastSeen.ToUnixTimeMilliseconds(), row.Id }, tx);
+            var (before, paid) = await BillingDaemon.ChargeBegunWhileRunningAsync(ledger, c, tx, row, paused.SecondsUsed, host.Owner, now);
+            await events.AppendAsync(c, tx, "host-offline", row.Guid, row.Owner,
+                $"host {host.Name} has not answered since {lastSeen:u}: no running time is charged until it answers again" +
+                (paid > before ? $"; charged {row.RunningPrice} for each of running periods {before + 1}–{paid}, begun before" : ""));
+            marked++;
+        }
+        return marked;
+    });
+
+    /// <summary>The host of a machine marked offline answers again: record what its agent holds (<see cref="HostOutage.Decide"/>).</summary>
+    public Task EndOutageAsync(string machine, HostView held) => db.WriteAsync(async (c, tx) =>
+    {
+        var row = await c.QuerySingleOrDefaultAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id = @machine AND host_offline_since IS NOT NULL{db.ForUpdate}",
+            new { machine }, tx);
+        if (row is null) return 0;
+        var now = clock.GetUtcNow();
+        var gone = DateTimeOffset.FromUnixTimeMilliseconds(row.HostOfflineSince!.Value);
+        switch (row.MachineState == MachineState.Running ? HostOutage.Decide(row.Version, held) : OutageEnd.Resume)
+        {
+            case OutageEnd.Resume when row.MachineState == MachineState.Running:
+                var resumed = row.RunningTime with { RunningSince = now };
+                await c.ExecuteAsync("UPDATE machines SET running_since = @now, running_due_at = @due, host_offline_since = NULL WHERE id = @Id",
+                    new { now = now.ToUnixTimeMilliseconds(), due = BillingPlan.RunningDueAt(resumed, row.RunningPeriodSecondsValue)!.Value.ToUnixTimeMilliseconds(), row.Id }, tx);
+                await events.AppendAsync(c, tx, "host-back", row.Guid, row.Owner,
+                    $"host {row.Host} answers again (offline since {gone:u}): the machine kept running; running time is charged again from now");
+                break;
+            case OutageEnd.Resume:
+                // Stopped or suspended meanwhile by an action that waited for the host: nothing runs, nothing to resume.
+                await c.ExecuteAsync("UPDATE machines SET host_offline_since = NULL WHERE id = @Id", new { row.Id }, tx);
+                break;
+            case OutageEnd.Stopped:
+                await c.ExecuteAsync("UPDATE machines SET state = @stopped, host_offline_since = NULL WHERE id = @Id AND intent IS NULL",
+                    new { stopped = State(MachineState.Stopped), row.Id }, tx);
+                await events.AppendAsync(c, tx, "host-back", row.Guid, row.Owner,
+                    $"host {row.Host} answers again (offline since {gone:u}): the machine was found stopped; it is recorded stopped (version {row.Version}), " +
+                    $"with {Money.Format(row.RunningTime.LeftAt(now, row.RunningPeriodSecondsValue))} s of prepaid running time kept");
+                break;
+            case OutageEnd.Unexplained:
+                await events.AppendAsync(c, tx, "error", row.Guid, row.Owner,
+                    $"host {row.Host} answers again but holds the machine {(held.Answered ? $"{held.State.ToString().ToLowerInvariant()} at version {held.Version}" : "unanswered")}, " +
+                    $"not running at version {row.Version}: it stays marked offline");
+                break;
+        }
+        return 0;
+    });
+
+    // ---- migration (design §6.2): MigrationService holds the durable record and calls these inside its transactions ----
+
+    /// <summary>The machine begins migrating (design §3.3: stored, stopped or suspended → migrating, same version); false when it changed or an action holds it.</summary>
+    public static async Task<bool> BeginMigrationAsync(DbConnection c, DbTransaction tx, MachineRow row) =>
+        await c.ExecuteAsync("UPDATE machines SET state = @migrating WHERE id = @Id AND version = @Version AND state = @State AND host = @Host AND intent IS NULL",
+            new { migrating = State(MachineState.Migrating), row.Id, row.Version, row.State, row.Host }, tx) == 1;
+
+    /// <summary>
+    /// A committed migration moves the machine to <paramref name="destination"/> (§7.3): its previous state, version + 1
+    /// (<see cref="StateTable.MigrationEnd"/>), a new stay at the destination's prices with its first storage period charged by the caller.
+    /// </summary>
+    public static async Task<bool> MoveAsync(DbConnection c, DbTransaction tx, string machine, long version, MachineState previous, HostRow destination,
+        MachineSpec spec, long stay, DateTimeOffset now)
+    {
+        var end = StateTable.MigrationEnd(previous, success: true);
+        var pricing = destination.Pricing;
+        return await c.ExecuteAsync("UPDATE machines SET host = @host, state = @state, version = @newVersion, storage_price = @sp, storage_period_days = @sd, " +
+            "running_price = @rp, running_period_seconds = @rs, stay = @stay, arrived_at = @now, storage_periods_charged = 1, running_periods_charged = 0, " +
+            "running_seconds_used = '0', running_since = NULL, next_storage_at = @nextStorage, running_due_at = NULL " +
+            "WHERE id = @machine AND version = @version AND state = @migrating",
+            new { host = destination.Name, state = State(end.Next!.Value), newVersion = version + end.VersionDelta, sp = Decimals.Text(pricing.StorageCharge(spec).Dollars),
+                  sd = pricing.StoragePeriodDays, rp = Decimals.Text(pricing.RunningCharge(spec).Dollars), rs = pricing.RunningPeriodSeconds, stay,
+                  now = now.ToUnixTimeMilliseconds(), nextStorage = BillingPlan.StoragePeriodStart(now, pricing.StoragePeriodDays, 2).ToUnixTimeMilliseconds(),
+                  machine, version, migrating = State(MachineState.Migrating) }, tx) == 1;
+    }
+
+    /// <summary>A reverted migration returns the machine to its previous state at the same version (design §3.3).</summary>
+    public static Task<int> EndMigrationFailedAsync(DbConnection c, DbTransaction tx, string machine, long version, MachineState previous) =>
+        c.ExecuteAsync("UPDATE machines SET state = @state WHERE id = @machine AND version = @version AND state = @migrating",
+            new { state = State(StateTable.MigrationEnd(previous, success: false).Next!.Value), machine, version, migrating = State(MachineState.Migrating) }, tx);
 
     private static Task<MachineRow> ReadAsync(DbConnection c, DbTransaction tx, string id) =>
         c.QuerySingleAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id = @id", new { id }, tx);

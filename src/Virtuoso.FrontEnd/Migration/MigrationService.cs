@@ -45,7 +45,7 @@ internal sealed partial class MigrationService(
         if (row is null) return Failure.MachineNotFound;
         if (StateTable.Decide(row.MachineState, MachineAction.Migrate) is null)
             return Failure.Conflict(ErrorCodes.InvalidState, $"cannot migrate a machine that is {row.State}" +
-                (row.State == "running" ? ": stop or suspend it first" : "") + $" (allowed: {string.Join(", ", MachineRow.OfferedActions(row.MachineState))})");
+                (row.MachineState == MachineState.Running ? ": stop or suspend it first" : "") + $" (allowed: {string.Join(", ", MachineRow.OfferedActions(row.MachineState))})");
         if (string.IsNullOrWhiteSpace(r.Host)) return Failure.Validation("give the destination host: {\"host\": \"NAME\", \"method\": \"SCP\"}");
         if (string.IsNullOrWhiteSpace(r.Method) || !VmmpWire.IsMethod(r.Method))
             return Failure.Validation($"give the method, one of {string.Join(", ", VmmpMethods.All)}");
@@ -83,9 +83,7 @@ internal sealed partial class MigrationService(
             var locked = await HostQueries.ByNameAsync(c, destination.Name, tx);
             if (locked is null) return Failure.NotFound($"host '{r.Host}'");
             if (NoRoom(locked, row, now) is { } gone) return gone;
-            var n = await c.ExecuteAsync("UPDATE machines SET state = 'migrating' WHERE id = @Id AND version = @Version AND state = @State AND host = @Host AND intent IS NULL",
-                new { row.Id, row.Version, row.State, row.Host }, tx);
-            if (n == 0) return Failure.Conflict(ErrorCodes.Conflict, "the machine changed meanwhile (another request acted on it); reload and try again");
+            if (!await MachineWriter.BeginMigrationAsync(c, tx, row)) return await MachineWriter.BusyOrChangedAsync(c, tx, row.Id);
             await c.ExecuteAsync($"INSERT INTO migrations ({MigrationRow.Columns}) VALUES (@Id, @Machine, @Owner, @Origin, @Destination, @Method, @Version, " +
                 "@PreviousState, @Phase, @Error, @RespSuccess, @RespVersion, @LastHeartbeat, @CreatedAt, @CommittedAt, @EndedAt)", migration, tx);
             await events.AppendAsync(c, tx, "migration-started", id, owner,
@@ -272,7 +270,7 @@ internal sealed partial class MigrationService(
         await c.ExecuteAsync("SELECT name FROM hosts WHERE name = @name" + db.ForUpdate, new { name = m.Destination }, tx);
         var destination = await HostQueries.ByNameAsync(c, m.Destination, tx);
         var row = await c.QuerySingleOrDefaultAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id = @id{db.ForUpdate}", new { id = m.Machine }, tx);
-        if (destination is null || row is null || row.State != "migrating" || row.Version != m.Version || row.Host != m.Origin)
+        if (destination is null || row is null || row.MachineState != MachineState.Migrating || row.Version != m.Version || row.Host != m.Origin)
         {
             LogInconsistent(log, id, row?.State, row?.Version, row?.Host);
             return false;
@@ -296,14 +294,8 @@ internal sealed partial class MigrationService(
         var storage = pricing.StorageCharge(row.Spec);
         var stay = row.Stay + 1;
         var newVersion = m.Version + 1;
-        var moved = await c.ExecuteAsync("UPDATE machines SET host = @host, state = @state, version = @newVersion, storage_price = @sp, storage_period_days = @sd, " +
-            "running_price = @rp, running_period_seconds = @rs, stay = @stay, arrived_at = @now, storage_periods_charged = 1, running_periods_charged = 0, " +
-            "running_seconds_used = '0', running_since = NULL, next_storage_at = @nextStorage, running_due_at = NULL " +
-            "WHERE id = @id AND version = @version AND state = 'migrating'",
-            new { host = destination.Name, state = m.PreviousState, newVersion, sp = Decimals.Text(storage.Dollars), sd = pricing.StoragePeriodDays,
-                  rp = Decimals.Text(pricing.RunningCharge(row.Spec).Dollars), rs = pricing.RunningPeriodSeconds, stay, now = now.ToUnixTimeMilliseconds(),
-                  nextStorage = BillingPlan.StoragePeriodStart(now, pricing.StoragePeriodDays, 2).ToUnixTimeMilliseconds(), id = m.Machine, version = m.Version }, tx);
-        if (moved != 1) throw new InvalidOperationException($"migration {id}: the machine row changed under its lock");
+        if (!await MachineWriter.MoveAsync(c, tx, m.Machine, m.Version, Enum.Parse<MachineState>(m.PreviousState, ignoreCase: true), destination, row.Spec, stay, now))
+            throw new InvalidOperationException($"migration {id}: the machine row changed under its lock");
         // §4: storage is always charged (a balance may go negative); the key's new stay keeps it apart from the origin's periods.
         await ledger.TransferAsync(c, tx, ChargeKey.Storage(row.Guid, stay, 1), TransferKinds.Storage, storage, m.Owner, destination.Owner, row.Guid, destination.Name, now);
         await c.ExecuteAsync("UPDATE migrations SET phase = 'committed', committed_at = @now WHERE id = @id", new { now = now.ToUnixTimeMilliseconds(), id }, tx);
@@ -357,8 +349,7 @@ internal sealed partial class MigrationService(
         {
             var m = await LockOpenAsync(c, tx, id);
             if (m is null) return null;
-            await c.ExecuteAsync("UPDATE machines SET state = @state WHERE id = @id AND version = @version AND state = 'migrating'",
-                new { state = m.PreviousState, id = m.Machine, version = m.Version }, tx);
+            await MachineWriter.EndMigrationFailedAsync(c, tx, m.Machine, m.Version, Enum.Parse<MachineState>(m.PreviousState, ignoreCase: true));
             await c.ExecuteAsync("UPDATE migrations SET phase = 'reverted', error = @reason, ended_at = @now WHERE id = @id",
                 new { reason, now = clock.GetUtcNow().ToUnixTimeMilliseconds(), id }, tx);
             await events.AppendAsync(c, tx, "migration-reverted", m.MachineId, m.Owner,

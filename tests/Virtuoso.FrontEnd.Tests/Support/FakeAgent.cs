@@ -131,7 +131,7 @@ internal sealed partial class FakeAgent : IAsyncDisposable
 
     private void Map(WebApplication app)
     {
-        app.MapGet(AgentRoutes.Health, () => Results.Ok(new AgentHealth(Name, "tcg", _machines.Count, VmmpPort, Methods)));
+        app.MapGet(AgentRoutes.Health, () => Down ? Cut.Instance : Results.Ok(new AgentHealth(Name, "tcg", _machines.Count, VmmpPort, Methods)));
 
         var secured = app.MapGroup("").AddEndpointFilter(async (ctx, next) =>
             ctx.HttpContext.Request.Headers.Authorization.ToString() == $"Bearer {Secret}"

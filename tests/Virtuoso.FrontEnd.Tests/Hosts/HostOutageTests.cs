@@ -1,0 +1,117 @@
+using Virtuoso.Contracts.Api;
+using Virtuoso.Core.Billing;
+using Virtuoso.FrontEnd.Accounts;
+using Virtuoso.FrontEnd.Billing;
+using Virtuoso.FrontEnd.Tests.Accounting;
+using Virtuoso.FrontEnd.Tests.Support;
+
+namespace Virtuoso.FrontEnd.Tests.Hosts;
+
+/// <summary>
+/// Issue 13, hosts that go offline: a running machine whose host has not answered the monitor for longer than the grace
+/// period (10 s) is shown host offline and consumes no running time — so no running period that begins while the host
+/// is unreachable is charged — until the host answers; then the guest is found running (charged again from then on) or
+/// recorded stopped with its prepaid time kept. Storage is charged throughout. Configuration1 on a virt13-priced host:
+/// 0.2016 per hour of running, 3 per 30 days of storage.
+/// </summary>
+public sealed class HostOutageTests : IAsyncLifetime
+{
+    private ClockedMarket _market = null!;
+    private Session _buyer = null!;
+    private Guid _id;
+
+    public async Task InitializeAsync()
+    {
+        _market = await ClockedMarket.StartAsync();
+        var host = await _market.AddHostAsync();
+        _buyer = await _market.SignupAsync(Roles.Buyer, "outage-buyer");
+        _id = (await _buyer.RegisterAsync("Configuration1", 3m, 1m)).Id;
+        await _buyer.StoreAsync(_id, host.Name);
+        await _buyer.ActAsync(_id, "start"); // charges running period 1: the first hour
+        await _market.AdvanceAsync(TimeSpan.FromMinutes(30));
+    }
+
+    public async Task DisposeAsync() => await _market.DisposeAsync();
+
+    private Task<long> ChargesAsync(string kind) =>
+        _market.Database.CountAsync("SELECT COUNT(*) FROM transfers WHERE machine = @m AND kind = @k", ("m", _id.ToString("D")), ("k", kind));
+
+    private async Task BillAsync() => await _market.Service<BillingDaemon>().PassAsync();
+
+    [Fact]
+    public async Task HostDownForHours_ChargesNoRunningPeriodMeanwhile_AndChargesAgainFromWhenItAnswers()
+    {
+        _market.Agent.Down = true;
+        _market.Clock.Advance(TimeSpan.FromSeconds(5));
+        await _market.SeeHostsAsync();
+        Assert.False((await _buyer.MachineAsync(_id)).HostOffline, "within the grace period the host is only late");
+
+        _market.Clock.Advance(TimeSpan.FromSeconds(10));
+        await _market.SeeHostsAsync();
+        var offline = await _buyer.MachineAsync(_id);
+        Assert.True(offline.HostOffline);
+        Assert.Equal("running", offline.State);
+        Assert.Contains(await _buyer.EventsAsync(_id), e => e.Kind == "host-offline");
+
+        // Five hours without the host: no running period begins for the buyer.
+        for (var i = 0; i < 5; i++)
+        {
+            _market.Clock.Advance(TimeSpan.FromHours(1));
+            await _market.SeeHostsAsync();
+            await BillAsync();
+        }
+        Assert.Equal(1L, await ChargesAsync(TransferKinds.Running));
+
+        _market.Agent.Down = false;
+        await _market.SeeHostsAsync();
+        var back = await _buyer.MachineAsync(_id);
+        Assert.False(back.HostOffline);
+        Assert.Equal(("running", 1L), (back.State, back.Version));
+        Assert.Contains(await _buyer.EventsAsync(_id), e => e.Kind == "host-back" && e.Message.Contains("kept running", StringComparison.Ordinal));
+
+        // 30 minutes were used before the outage: the second hour begins 30 minutes after the host answered, not before.
+        await _market.AdvanceAsync(TimeSpan.FromMinutes(29));
+        await BillAsync();
+        Assert.Equal(1L, await ChargesAsync(TransferKinds.Running));
+        await _market.AdvanceAsync(TimeSpan.FromMinutes(2));
+        await BillAsync();
+        Assert.Equal(2L, await ChargesAsync(TransferKinds.Running));
+        Assert.Equal(0m, (await _market.Database.BalancesAsync()).Values.Sum());
+    }
+
+    [Fact]
+    public async Task HostDown_StorageIsChargedAllTheSame()
+    {
+        _market.Agent.Down = true;
+        await _market.AdvanceAsync(TimeSpan.FromSeconds(15));
+        Assert.True((await _buyer.MachineAsync(_id)).HostOffline);
+
+        _market.Clock.Advance(TimeSpan.FromDays(31));
+        await BillAsync();
+
+        Assert.Equal(2L, await ChargesAsync(TransferKinds.Storage));
+        Assert.Equal(1L, await ChargesAsync(TransferKinds.Running));
+    }
+
+    [Fact]
+    public async Task HostBack_WithTheGuestDead_RecordsItStoppedAtTheSameVersion_WithItsPrepaidTimeKept()
+    {
+        _market.Agent.Down = true;
+        await _market.AdvanceAsync(TimeSpan.FromSeconds(15));
+        _market.Clock.Advance(TimeSpan.FromHours(3));
+        _market.Agent.PowerOff(_id); // the host rebooted: QEMU is gone
+
+        _market.Agent.Down = false;
+        await _market.SeeHostsAsync();
+
+        var back = await _buyer.MachineAsync(_id);
+        Assert.Equal(("stopped", 1L, false), (back.State, back.Version, back.HostOffline));
+        var found = Assert.Single(await _buyer.EventsAsync(_id), e => e.Kind == "host-back");
+        Assert.Contains("found stopped", found.Message);
+        // 30 minutes used of the prepaid hour (the outage is not counted): starting again charges nothing.
+        var balance = await _buyer.BalanceAsync();
+        await _buyer.ActAsync(_id, "start");
+        Assert.Equal(balance, await _buyer.BalanceAsync());
+        Assert.Equal(1L, await ChargesAsync(TransferKinds.Running));
+    }
+}
