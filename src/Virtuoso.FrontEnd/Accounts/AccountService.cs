@@ -25,7 +25,7 @@ internal sealed class AccountService(Database db, Ledger ledger, EventLog events
         {
             var n = await c.ExecuteAsync("INSERT INTO accounts (username, email, password_hash, type, balance, created_at) VALUES (@u, @e, @h, @t, '0', @now) " +
                 "ON CONFLICT (username) DO NOTHING", new { u = r.Username, e = r.Email, h = hash, t = r.Type, now = now.ToUnixTimeMilliseconds() }, tx);
-            if (n == 0) return Failure.Conflict(ErrorCodes.UsernameTaken, $"the username '{r.Username}' is taken");
+            if (n == 0) return new Failure(ErrorCodes.UsernameTaken, $"the username '{r.Username}' is taken");
             var credit = new Money(options.Value.OpeningCredit);
             if (credit.Dollars > 0)
                 await ledger.TransferAsync(c, tx, ChargeKey.OpeningCredit(r.Username), TransferKinds.OpeningCredit, credit, Ledger.Deposits, r.Username, null, null, now);
@@ -42,7 +42,7 @@ internal sealed class AccountService(Database db, Ledger ledger, EventLog events
             "SELECT username, password_hash, type FROM accounts WHERE username = @u", new { u = r.Username }));
         // The same answer for an unknown user and a wrong password: don't reveal which usernames exist.
         if (account is not { } a || r.Password is null || !PasswordHasher.Verify(r.Password, a.PasswordHash))
-            return new Failure(401, ErrorCodes.InvalidCredentials, "wrong username or password");
+            return new Failure(ErrorCodes.InvalidCredentials, "wrong username or password");
         var token = PasswordHasher.NewToken();
         var now = clock.GetUtcNow();
         await db.WriteAsync(async (c, tx) =>

@@ -28,10 +28,10 @@ internal sealed class BearerAuthentication(
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
-        new Failure(401, ErrorCodes.Unauthenticated, "log in first: this call needs a valid session token").ToResult().ExecuteAsync(Context);
+        new Failure(ErrorCodes.Unauthenticated, "log in first: this call needs a valid session token").ToResult().ExecuteAsync(Context);
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
-        new Failure(403, ErrorCodes.WrongRole, "this action is not available to your kind of account").ToResult().ExecuteAsync(Context);
+        new Failure(ErrorCodes.WrongRole, "this action is not available to your kind of account").ToResult().ExecuteAsync(Context);
 }
 
 internal static class Roles

@@ -139,7 +139,7 @@ internal sealed class AgentClient(IHttpClientFactory factory, Microsoft.Extensio
             ws.Dispose();
             // 404/409: the session was replaced by a newer one, or used already; the agent disagrees with the ticket.
             return status is System.Net.HttpStatusCode.NotFound or System.Net.HttpStatusCode.Conflict
-                ? new Failure(409, ErrorCodes.Conflict, $"host {host.Name}: the console session is no longer open ({(int)status}); another viewer may have taken over: ask for a new ticket")
+                ? new Failure(ErrorCodes.Conflict, $"host {host.Name}: the console session is no longer open ({(int)status}); another viewer may have taken over: ask for a new ticket")
                 : Unreachable(host, "console connect", e);
         }
     }
@@ -175,7 +175,7 @@ internal sealed class AgentClient(IHttpClientFactory factory, Microsoft.Extensio
     }
 
     private static Failure Unreachable(HostRow host, string what, Exception e) =>
-        new(502, ErrorCodes.AgentFailed, $"host {host.Name}: agent at {host.Address}:{host.Port} did not answer the {what} call ({e.GetType().Name}: {e.Message})")
+        new(ErrorCodes.AgentFailed, $"host {host.Name}: agent at {host.Address}:{host.Port} did not answer the {what} call ({e.GetType().Name}: {e.Message})")
         { Unanswered = true };
 
     private static async Task<Failure> FailureFrom(HostRow host, HttpResponseMessage response, string what, CancellationToken ct)
@@ -189,9 +189,8 @@ internal sealed class AgentClient(IHttpClientFactory factory, Microsoft.Extensio
             else if (problem.TryGetProperty("title", out var t)) detail = t.GetString();
         }
         catch (JsonException) { detail = response.ReasonPhrase; }
-        // A version mismatch or state conflict is the agent disagreeing with us: surface it as such.
-        var status = code is ErrorCodes.VersionMismatch or ErrorCodes.InvalidState ? 409 : 502;
-        return new Failure(status, code is ErrorCodes.VersionMismatch ? code : ErrorCodes.AgentFailed,
+        // A version mismatch or state conflict is the agent disagreeing with us: surface it as such (409); anything else is its failure (502).
+        return new Failure(code is ErrorCodes.VersionMismatch or ErrorCodes.InvalidState ? code : ErrorCodes.AgentFailed,
             $"host {host.Name}: agent refused the {what} call ({(int)response.StatusCode} {code}): {detail}")
         { AgentStatus = (int)response.StatusCode };
     }

@@ -61,7 +61,7 @@ internal static partial class ConsoleEndpoints
         // Browsers always send Origin on a WebSocket; other clients (the CLI, tests) need not.
         var origin = context.Request.Headers.Origin.ToString();
         if (origin.Length > 0 && !SameOrigin(origin, context.Request))
-            return new Failure(403, ErrorCodes.ForbiddenOrigin, $"the console WebSocket may be opened only from this site's pages, not from {origin}").ToResult();
+            return new Failure(ErrorCodes.ForbiddenOrigin, $"the console WebSocket may be opened only from this site's pages, not from {origin}").ToResult();
 
         var link = await consoles.ConnectAsync(context.Request.Query["ticket"].ToString(), context.RequestAborted);
         if (link.Value is not { } l)

@@ -47,18 +47,18 @@ internal sealed class ConsoleService(
     public async Task<Outcome<ConsoleLink>> ConnectAsync(string? ticket, CancellationToken ct)
     {
         if (string.IsNullOrEmpty(ticket))
-            return new Failure(401, ErrorCodes.Unauthenticated, "the console needs a ticket: POST /api/v1/machines/{id}/console, then open its webSocketPath");
+            return new Failure(ErrorCodes.Unauthenticated, "the console needs a ticket: POST /api/v1/machines/{id}/console, then open its webSocketPath");
         var (grant, refusal) = await tickets.ConsumeAsync(ticket);
         if (grant is null)
             return refusal == TicketRefusal.Expired
-                ? new Failure(403, ErrorCodes.ExpiredTicket, $"the console ticket expired (tickets last {options.Value.TicketSeconds:0.#} s): ask for a new one")
-                : new Failure(403, ErrorCodes.InvalidTicket, "unknown console ticket, or one used already: each ticket opens one connection");
+                ? new Failure(ErrorCodes.ExpiredTicket, $"the console ticket expired (tickets last {options.Value.TicketSeconds:0.#} s): ask for a new one")
+                : new Failure(ErrorCodes.InvalidTicket, "unknown console ticket, or one used already: each ticket opens one connection");
         // The machine may have stopped, moved or changed hands since the ticket was issued.
         var found = await machines.FindAsync(grant.Owner, grant.Machine);
         if (found.Value is not { } row) return found.Failure!;
         if (Refuse(row) is { } refused) return refused;
         if (row.Host != grant.Host)
-            return Failure.Conflict(ErrorCodes.Conflict, $"the machine moved from {grant.Host} to {row.Host} since the ticket was issued: ask for a new one");
+            return new Failure(ErrorCodes.Conflict, $"the machine moved from {grant.Host} to {row.Host} since the ticket was issued: ask for a new one");
         var host = await db.ReadAsync(c => HostQueries.ByNameAsync(c, grant.Host));
         if (host is null) return Failure.NotFound($"host '{grant.Host}'");
         var agent = await agents.ConnectConsoleAsync(host, grant.Machine, grant.AgentSession, ct);
@@ -75,7 +75,7 @@ internal sealed class ConsoleService(
 
     private static Failure? Refuse(MachineRow row) =>
         StateTable.Decide(row.MachineState, MachineAction.Console) is null
-            ? Failure.Conflict(ErrorCodes.InvalidState,
+            ? new Failure(ErrorCodes.InvalidState,
                 $"cannot open the console of a machine that is {row.State}; allowed: {string.Join(", ", MachineRow.OfferedActions(row.MachineState))}")
             : null;
 }

@@ -48,7 +48,7 @@ internal sealed class HostService(Database db, EventLog events, AgentClient agen
                 "running_period, storage, storage_unit, storage_price, storage_period, connect_speed, secret, last_seen, created_at, vmmp_port, methods) VALUES (@Name, @Owner, @Address, " +
                 "@Port, @Processor, @Speed, @SpeedUnit, @SpeedPrice, @Memory, @MemoryUnit, @MemoryPrice, @RunningPeriod, @Storage, @StorageUnit, @StoragePrice, " +
                 "@StoragePeriod, @ConnectSpeed, @Secret, @LastSeen, @CreatedAt, @VmmpPort, @Methods) ON CONFLICT (name) DO NOTHING", row, tx);
-            if (n == 0) return Failure.Conflict(ErrorCodes.HostNameTaken, $"a host named '{r.Name}' already exists");
+            if (n == 0) return new Failure(ErrorCodes.HostNameTaken, $"a host named '{r.Name}' already exists");
             await events.AppendAsync(c, tx, "host-added", null, owner, $"host {r.Name} added at {r.Address}:{r.Port}" + (row.LastSeen is null ? " (agent not reachable yet: offline)" : ""));
             return row;
         }, o => o.Ok);
@@ -123,13 +123,13 @@ internal sealed class HostService(Database db, EventLog events, AgentClient agen
         if (host is null || host.Owner != owner) return Failure.NotFound($"host '{name}'");
         // A migration to or from the host must end first (design §6.2): its machine is on one of the two hosts until then.
         if (await db.ReadAsync(c => c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM migrations WHERE (origin = @name OR destination = @name) AND phase IN ('open', 'committed')", new { name })) > 0)
-            return Failure.Conflict(ErrorCodes.MigrationInProgress, $"a migration to or from {name} is in progress; delete the host when it has ended");
+            return new Failure(ErrorCodes.MigrationInProgress, $"a migration to or from {name} is in progress; delete the host when it has ended");
         // Issue 13: the host is marked deleting (nothing new is stored on it) and every machine on it is claimed for an
         // eviction in one transaction; each eviction stops and deletes the machine on the agent, then registers it again.
         // A store on its way in ends first and is evicted after. An agent that does not answer does not hold the deletion
         // up (its disks are lost with it); what a crash interrupts, the reconciler ends.
         if (!await actions.EvictAllAsync(name, TimeSpan.FromSeconds(30)))
-            return Failure.Conflict(ErrorCodes.Busy, $"host {name} is being deleted: some of its machines are still leaving it; the deletion finishes by itself");
+            return new Failure(ErrorCodes.Busy, $"host {name} is being deleted: some of its machines are still leaving it; the deletion finishes by itself");
         return null;
     }
 

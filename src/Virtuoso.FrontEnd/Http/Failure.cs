@@ -4,53 +4,60 @@ namespace Virtuoso.FrontEnd.Http;
 
 /// <summary>
 /// An expected failure (style.md "Errors"): not found, not allowed in this state, no room, … returned as a
-/// value and mapped once, here, to an HTTP problem details answer carrying a stable <c>code</c>.
+/// value carrying a stable <c>code</c>, and mapped once, here, to an HTTP problem details answer: the status and the
+/// title of every code come from one table (<see cref="Table"/>), never from the place that refuses.
 /// </summary>
-internal sealed record Failure(int Status, string Code, string Message)
+internal sealed record Failure(string Code, string Message)
 {
     /// <summary>An agent call that got no answer (timeout, refused connection): the agent may or may not have acted.</summary>
     public bool Unanswered { get; init; }
     /// <summary>The HTTP status an agent answered a refused call with (404: it holds no such machine).</summary>
     public int? AgentStatus { get; init; }
 
-    public static Failure Validation(string message) => new(400, ErrorCodes.Validation, message);
-    public static Failure NotFound(string what) => new(404, ErrorCodes.NotFound, $"{what} not found");
+    /// <summary>The HTTP status of this failure's code.</summary>
+    public int Status => Table.TryGetValue(Code, out var row) ? row.Status : throw new InvalidOperationException($"error code '{Code}' has no row in Failure.Table");
+
+    public static Failure Validation(string message) => new(ErrorCodes.Validation, message);
+    public static Failure NotFound(string what) => new(ErrorCodes.NotFound, $"{what} not found");
     public static Failure MachineNotFound => NotFound("machine");
-    public static Failure Conflict(string code, string message) => new(409, code, message);
 
     public IResult ToResult() => Results.Problem(
-        title: Titles.GetValueOrDefault(Code, "Request refused"),
+        title: TitleOf(Code),
         detail: Message, statusCode: Status,
         extensions: new Dictionary<string, object?> { ["code"] = Code });
 
     /// <summary>The human title of a code, as problem details carry it.</summary>
-    public static string TitleOf(string code) => Titles.GetValueOrDefault(code, "Request refused");
+    public static string TitleOf(string code) => Table.TryGetValue(code, out var row) ? row.Title : "Request refused";
 
-    private static readonly Dictionary<string, string> Titles = new()
+    /// <summary>Every code the front-end answers with: its HTTP status and its title (docs/api.md lists the same).</summary>
+    internal static readonly IReadOnlyDictionary<string, (int Status, string Title)> Table = new Dictionary<string, (int, string)>
     {
-        [ErrorCodes.Validation] = "Invalid input",
-        [ErrorCodes.Unauthenticated] = "Not logged in",
-        [ErrorCodes.InvalidCredentials] = "Wrong username or password",
-        [ErrorCodes.UsernameTaken] = "Username taken",
-        [ErrorCodes.WrongRole] = "Not allowed for this kind of account",
-        [ErrorCodes.NotFound] = "Not found",
-        [ErrorCodes.InvalidState] = "Not allowed in the machine's state",
-        [ErrorCodes.NoRoom] = "No room on the host",
-        [ErrorCodes.OverBid] = "Host is over the bid",
-        [ErrorCodes.InsufficientFunds] = "Insufficient funds",
-        [ErrorCodes.NegativeBalance] = "Negative balance",
-        [ErrorCodes.AgentFailed] = "The provider's agent failed",
-        [ErrorCodes.RateLimited] = "Too many attempts",
-        [ErrorCodes.Conflict] = "Changed meanwhile",
-        [ErrorCodes.Busy] = "Another action is in progress",
-        [ErrorCodes.UnknownConfiguration] = "Unknown configuration",
-        [ErrorCodes.BelowImageMinimum] = "Below the image's minimum",
-        [ErrorCodes.HostOffline] = "Host offline",
-        [ErrorCodes.HostNameTaken] = "Host name taken",
-        [ErrorCodes.VersionMismatch] = "Versions disagree",
-        [ErrorCodes.MethodUnsupported] = "Method not offered by the destination",
-        [ErrorCodes.SameHost] = "Already on that host",
-        [ErrorCodes.MigrationInProgress] = "A migration is in progress",
+        [ErrorCodes.Validation] = (400, "Invalid input"),
+        [ErrorCodes.BelowImageMinimum] = (400, "Below the image's minimum"),
+        [ErrorCodes.Unauthenticated] = (401, "Not logged in"),
+        [ErrorCodes.InvalidCredentials] = (401, "Wrong username or password"),
+        [ErrorCodes.InsufficientFunds] = (402, "Insufficient funds"),
+        [ErrorCodes.NegativeBalance] = (402, "Negative balance"),
+        [ErrorCodes.WrongRole] = (403, "Not allowed for this kind of account"),
+        [ErrorCodes.InvalidTicket] = (403, "Invalid console ticket"),
+        [ErrorCodes.ExpiredTicket] = (403, "Expired console ticket"),
+        [ErrorCodes.ForbiddenOrigin] = (403, "Forbidden origin"),
+        [ErrorCodes.NotFound] = (404, "Not found"),
+        [ErrorCodes.UnknownConfiguration] = (404, "Unknown configuration"),
+        [ErrorCodes.InvalidState] = (409, "Not allowed in the machine's state"),
+        [ErrorCodes.NoRoom] = (409, "No room on the host"),
+        [ErrorCodes.OverBid] = (409, "Host is over the bid"),
+        [ErrorCodes.HostOffline] = (409, "Host offline"),
+        [ErrorCodes.HostNameTaken] = (409, "Host name taken"),
+        [ErrorCodes.UsernameTaken] = (409, "Username taken"),
+        [ErrorCodes.Conflict] = (409, "Changed meanwhile"),
+        [ErrorCodes.Busy] = (409, "Another action is in progress"),
+        [ErrorCodes.VersionMismatch] = (409, "Versions disagree"),
+        [ErrorCodes.MethodUnsupported] = (409, "Method not offered by the destination"),
+        [ErrorCodes.SameHost] = (409, "Already on that host"),
+        [ErrorCodes.MigrationInProgress] = (409, "A migration is in progress"),
+        [ErrorCodes.RateLimited] = (429, "Too many attempts"),
+        [ErrorCodes.AgentFailed] = (502, "The provider's agent failed"),
     };
 }
 

@@ -143,7 +143,7 @@ internal sealed class MachineActions(Database db, AgentClient agents, MachineWri
                 {
                     var why = intent.Reason ?? failure?.Message ?? "the host holds the machine otherwise than the action expected";
                     await writer.AbortAsync(intent, why);
-                    return new(null, failure ?? Failure.Conflict(ErrorCodes.Conflict, why), false);
+                    return new(null, failure ?? new Failure(ErrorCodes.Conflict, why), false);
                 }
             }
         }
@@ -168,7 +168,7 @@ internal sealed class MachineActions(Database db, AgentClient agents, MachineWri
     }
 
     private static Failure StillOpen(IntentRow intent, string why) =>
-        new(502, ErrorCodes.AgentFailed, $"host {intent.Host} did not confirm the {intent.Action} ({why}); the machine is busy until it answers, " +
+        new(ErrorCodes.AgentFailed, $"host {intent.Host} did not confirm the {intent.Action} ({why}); the machine is busy until it answers, " +
             "then the action is finished or undone");
 
     // Another driver ended the intent first: answer what it left.

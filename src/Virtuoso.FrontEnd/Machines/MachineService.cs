@@ -50,7 +50,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
         if (r.Config is not null)
         {
             config = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<ConfigRow>("SELECT * FROM configurations WHERE name = @name", new { name = r.Config }));
-            if (config is null) return new Failure(404, ErrorCodes.UnknownConfiguration, $"unknown configuration '{r.Config}': see GET /api/v1/configurations");
+            if (config is null) return new Failure(ErrorCodes.UnknownConfiguration, $"unknown configuration '{r.Config}': see GET /api/v1/configurations");
         }
         else if (r.Name is null || r.Speed is null || r.Memory is null || r.Disk is null || r.Os is null)
             return Failure.Validation("give a configuration name, or all of name, speed, memory, disk and os");
@@ -73,7 +73,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
         {
             await ledger.LockAsync(c, tx, [owner, Ledger.Operator]);
             if (fee.Dollars > 0 && await ledger.BalanceAsync(c, tx, owner) < fee)
-                return new Failure(402, ErrorCodes.InsufficientFunds, $"registering costs {fee} and your balance is {await ledger.BalanceAsync(c, tx, owner)}");
+                return new Failure(ErrorCodes.InsufficientFunds, $"registering costs {fee} and your balance is {await ledger.BalanceAsync(c, tx, owner)}");
             await c.ExecuteAsync($"INSERT INTO machines ({MachineRow.Columns}) VALUES (@Id, @Owner, @Name, @Processor, @Speed, @Memory, @Disk, @Os, @Image, @Mac, @State, @Version, @Host, " +
                 "@StorageBid, @RunningBid, @StoragePrice, @StoragePeriodDays, @RunningPrice, @RunningPeriodSeconds, @Stay, @ArrivedAt, @StoragePeriodsCharged, " +
                 "@RunningPeriodsCharged, @RunningSecondsUsed, @RunningSince, @CreatedAt, @NextStorageAt, @RunningDueAt, @Intent, @HostOfflineSince)", row, tx);
@@ -119,9 +119,9 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
                 Validate.Price("running bid", Decimals.Parse(m.RunningBid), Validate.MaxBid)) is { } invalid)
             return invalid;
         if (minMemory is { } mm && m.Memory < mm)
-            return new Failure(400, ErrorCodes.BelowImageMinimum, $"the {m.Image} image needs at least {mm} MB of memory, asked {m.Memory} MB");
+            return new Failure(ErrorCodes.BelowImageMinimum, $"the {m.Image} image needs at least {mm} MB of memory, asked {m.Memory} MB");
         if (minDisk is { } md && m.Disk < md)
-            return new Failure(400, ErrorCodes.BelowImageMinimum, $"the {m.Image} image needs at least {md} MB of disk, asked {m.Disk} MB");
+            return new Failure(ErrorCodes.BelowImageMinimum, $"the {m.Image} image needs at least {md} MB of disk, asked {m.Disk} MB");
         return null;
     }
 
@@ -163,7 +163,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
         var storageCharge = host.Pricing.StorageCharge(row.Spec);
         var balance = await db.ReadAsync(c => ledger.BalanceAsync(c, null, owner));
         if (balance.Dollars < 0) return NegativeBalance(balance);
-        if (balance < storageCharge) return new Failure(402, ErrorCodes.InsufficientFunds, $"storing on {host.Name} costs {storageCharge} now and your balance is {balance}");
+        if (balance < storageCharge) return new Failure(ErrorCodes.InsufficientFunds, $"storing on {host.Name} costs {storageCharge} now and your balance is {balance}");
 
         // The intent reserves the room (HostRow.Columns counts machines on their way in), checked under the host's row lock.
         var claimed = await writer.ClaimAsync(row, IntentAction.Store, host.Name, async (c, tx) =>
@@ -183,10 +183,10 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
     {
         if (m.Matches) return null;
         var host = m.Host.Name;
-        if (m.Reasons.Contains(MismatchReason.Offline)) return Failure.Conflict(ErrorCodes.HostOffline, $"host {host} is offline");
+        if (m.Reasons.Contains(MismatchReason.Offline)) return new Failure(ErrorCodes.HostOffline, $"host {host} is offline");
         var room = m.Reasons.Where(r => r is MismatchReason.NotEnoughSpeed or MismatchReason.NotEnoughMemory or MismatchReason.NotEnoughStorage).ToList();
-        if (room.Count > 0) return Failure.Conflict(ErrorCodes.NoRoom, $"host {host} has no room: {string.Join(", ", room.Select(ReasonText))}");
-        return Failure.Conflict(ErrorCodes.OverBid, $"host {host} asks more than your bids: {string.Join(", ", m.Reasons.Select(ReasonText))} " +
+        if (room.Count > 0) return new Failure(ErrorCodes.NoRoom, $"host {host} has no room: {string.Join(", ", room.Select(ReasonText))}");
+        return new Failure(ErrorCodes.OverBid, $"host {host} asks more than your bids: {string.Join(", ", m.Reasons.Select(ReasonText))} " +
             $"(its rates: {m.StorageRatePerMonth} $/month, {m.RunningRatePerHour} $/hour)");
     }
 
@@ -225,7 +225,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
         var balance = await db.ReadAsync(c => ledger.BalanceAsync(c, null, owner));
         if (balance.Dollars < 0) return NegativeBalance(balance);
         if (needsCharge && balance < runningPrice)
-            return new Failure(402, ErrorCodes.InsufficientFunds, $"running for {period} s costs {runningPrice} and your balance is {balance}");
+            return new Failure(ErrorCodes.InsufficientFunds, $"running for {period} s costs {runningPrice} and your balance is {balance}");
 
         var claimed = await writer.ClaimAsync(row, action == MachineAction.Start ? IntentAction.Start : IntentAction.Resume, h.Name);
         if (claimed.Value is not { } intent) return claimed.Failure!;
@@ -287,7 +287,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
     {
         var found = await FindAsync(owner, id);
         if (found.Value is not { } row) return found.Failure!;
-        if (row.Host is null) return Failure.Conflict(ErrorCodes.InvalidState, "the machine is registered only: it has no console until it is stored");
+        if (row.Host is null) return new Failure(ErrorCodes.InvalidState, "the machine is registered only: it has no console until it is stored");
         var host = await HostOf(row);
         if (host.Value is not { } h) return host.Failure!;
         return await agents.SerialAsync(h, id);
@@ -298,16 +298,16 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
     /// <summary>The refusal of <paramref name="action"/> in the machine's state (design §3.3), or null when allowed; the web shows the same.</summary>
     internal static Failure? Refuse(MachineRow row, MachineAction action) =>
         StateTable.Decide(row.MachineState, action) is null
-            ? Failure.Conflict(ErrorCodes.InvalidState,
+            ? new Failure(ErrorCodes.InvalidState,
                 $"cannot {MachineRow.ActionText(action)} a machine that is {row.State}; allowed: {string.Join(", ", MachineRow.OfferedActions(row.MachineState))}")
             : row.Intent is not null && action is not (MachineAction.Search or MachineAction.MigrationStatus)
-                ? Failure.Conflict(ErrorCodes.Busy, $"the machine is busy: another action on it is in progress; try again in a few seconds")
+                ? new Failure(ErrorCodes.Busy, $"the machine is busy: another action on it is in progress; try again in a few seconds")
                 : null;
 
     private static Failure Changed() => MachineWriter.Changed();
 
     private static Failure NegativeBalance(Money balance) =>
-        new(402, ErrorCodes.NegativeBalance, $"your balance is {balance}: deposit funds before storing or starting machines");
+        new(ErrorCodes.NegativeBalance, $"your balance is {balance}: deposit funds before storing or starting machines");
 
     private async Task<Outcome<HostRow>> HostOf(MachineRow row)
     {

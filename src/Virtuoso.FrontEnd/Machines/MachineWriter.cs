@@ -72,10 +72,10 @@ internal sealed class MachineWriter(Database db, Ledger ledger, EventLog events,
         return open is null ? Changed() : Busy(open);
     }
 
-    public static Failure Busy(IntentRow open) => Failure.Conflict(ErrorCodes.Busy,
+    public static Failure Busy(IntentRow open) => new Failure(ErrorCodes.Busy,
         $"the machine is busy: a {open.Describe()} on host {open.Host}; try again in a few seconds");
 
-    public static Failure Changed() => Failure.Conflict(ErrorCodes.Conflict, "the machine changed meanwhile (another request acted on it); reload and try again");
+    public static Failure Changed() => new Failure(ErrorCodes.Conflict, "the machine changed meanwhile (another request acted on it); reload and try again");
 
     /// <summary>
     /// Commits an intent whose action the agent holds: the machine's new state and version, the charges due (design §4)
@@ -125,7 +125,7 @@ internal sealed class MachineWriter(Database db, Ledger ledger, EventLog events,
         var charge = pricing.StorageCharge(row.Spec);
         await ledger.LockAsync(c, tx, [row.Owner, host.Owner]);
         if (await ledger.BalanceAsync(c, tx, row.Owner) < charge)
-            return new(null, new Failure(402, ErrorCodes.InsufficientFunds, $"your balance no longer covers the first storage period on {host.Name} ({charge})"));
+            return new(null, new Failure(ErrorCodes.InsufficientFunds, $"your balance no longer covers the first storage period on {host.Name} ({charge})"));
         var stay = row.Stay + 1;
         await c.ExecuteAsync("UPDATE machines SET state = @state, version = @ToVersion, host = @host, storage_price = @sp, storage_period_days = @sd, " +
             "running_price = @rp, running_period_seconds = @rs, stay = @stay, arrived_at = @now, storage_periods_charged = 1, running_periods_charged = 0, " +
@@ -152,7 +152,7 @@ internal sealed class MachineWriter(Database db, Ledger ledger, EventLog events,
             await ledger.LockAsync(c, tx, [row.Owner, host.Owner]);
             var balance = await ledger.BalanceAsync(c, tx, row.Owner);
             if (balance < runningPrice)
-                return new(null, new Failure(402, ErrorCodes.InsufficientFunds, $"running for {period} s costs {runningPrice} and your balance is {balance}"));
+                return new(null, new Failure(ErrorCodes.InsufficientFunds, $"running for {period} s costs {runningPrice} and your balance is {balance}"));
         }
         var started = row.RunningTime.Start(now, needsCharge);
         await c.ExecuteAsync("UPDATE machines SET state = @state, running_periods_charged = @p, running_since = @now, running_due_at = @due, intent = NULL " +

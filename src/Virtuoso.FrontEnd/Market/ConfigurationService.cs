@@ -22,7 +22,7 @@ internal sealed class ConfigurationService(Database db)
     public Task<Outcome<PriceHistoryResponse>> HistoryAsync(string name, DateTimeOffset? since) => db.ReadAsync(async c =>
     {
         var cfg = await c.QuerySingleOrDefaultAsync<ConfigRow>("SELECT * FROM configurations WHERE name = @name", new { name });
-        if (cfg is null) return (Outcome<PriceHistoryResponse>)new Failure(404, ErrorCodes.UnknownConfiguration, $"unknown configuration '{name}': see GET /api/v1/configurations");
+        if (cfg is null) return (Outcome<PriceHistoryResponse>)new Failure(ErrorCodes.UnknownConfiguration, $"unknown configuration '{name}': see GET /api/v1/configurations");
         var points = await c.QueryAsync<(long At, string Storage, string Running)>(
             "SELECT at, storage_rate, running_rate FROM price_history WHERE configuration = @name AND at >= @since ORDER BY at, id",
             new { name, since = since?.ToUnixTimeMilliseconds() ?? long.MinValue });

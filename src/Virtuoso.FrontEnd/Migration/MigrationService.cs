@@ -44,31 +44,31 @@ internal sealed partial class MigrationService(
         var row = await MachineAsync(owner, id);
         if (row is null) return Failure.MachineNotFound;
         if (StateTable.Decide(row.MachineState, MachineAction.Migrate) is null)
-            return Failure.Conflict(ErrorCodes.InvalidState, $"cannot migrate a machine that is {row.State}" +
+            return new Failure(ErrorCodes.InvalidState, $"cannot migrate a machine that is {row.State}" +
                 (row.MachineState == MachineState.Running ? ": stop or suspend it first" : "") + $" (allowed: {string.Join(", ", MachineRow.OfferedActions(row.MachineState))})");
         if (string.IsNullOrWhiteSpace(r.Host)) return Failure.Validation("give the destination host: {\"host\": \"NAME\", \"method\": \"SCP\"}");
         if (string.IsNullOrWhiteSpace(r.Method) || !VmmpWire.IsMethod(r.Method))
             return Failure.Validation($"give the method, one of {string.Join(", ", VmmpMethods.All)}");
         if (await UnfinishedAsync(id) is { } unfinished)
-            return Failure.Conflict(ErrorCodes.MigrationInProgress, $"migration {unfinished.Id} of this machine to {unfinished.Destination} is still {unfinished.Phase}");
+            return new Failure(ErrorCodes.MigrationInProgress, $"migration {unfinished.Id} of this machine to {unfinished.Destination} is still {unfinished.Phase}");
         var destination = await db.ReadAsync(c => HostQueries.ByNameAsync(c, r.Host));
         if (destination is null) return Failure.NotFound($"host '{r.Host}'");
-        if (destination.Name == row.Host) return Failure.Conflict(ErrorCodes.SameHost, $"the machine is already on {row.Host}: pick another host");
+        if (destination.Name == row.Host) return new Failure(ErrorCodes.SameHost, $"the machine is already on {row.Host}: pick another host");
         var now = clock.GetUtcNow();
         if (NoRoom(destination, row, now) is { } noRoom) return noRoom;
         var balance = await db.ReadAsync(c => ledger.BalanceAsync(c, null, owner));
         if (balance.Dollars < 0)
-            return new Failure(402, ErrorCodes.NegativeBalance, $"your balance is {balance}: deposit funds before migrating (arriving costs a storage period)");
+            return new Failure(ErrorCodes.NegativeBalance, $"your balance is {balance}: deposit funds before migrating (arriving costs a storage period)");
         var origin = await db.ReadAsync(c => HostQueries.ByNameAsync(c, row.Host!));
         if (origin is null) return Failure.NotFound($"host '{row.Host}'");
         var originIp = await VmmpClient.ResolveAsync(origin.Address, ct);
-        if (originIp is null) return new Failure(502, ErrorCodes.AgentFailed, $"host {origin.Name}: its address {origin.Address} does not resolve to an IP");
+        if (originIp is null) return new Failure(ErrorCodes.AgentFailed, $"host {origin.Name}: its address {origin.Address} does not resolve to an IP");
 
         // 1. QUERY: the destination must offer the method (design §6.2 step 1).
         var methods = await vmmp.QueryAsync(destination, id, ct);
         if (methods.Failure is { } queryFailed) return queryFailed;
         if (!methods.Value!.Contains(r.Method, StringComparer.Ordinal))
-            return Failure.Conflict(ErrorCodes.MethodUnsupported,
+            return new Failure(ErrorCodes.MethodUnsupported,
                 $"host {destination.Name} does not offer {r.Method}; it offers {(methods.Value!.Count == 0 ? "no method" : string.Join(", ", methods.Value!))}");
 
         // 2. The durable record and 'migrating', in one transaction, re-checking room under the destination's row lock.
@@ -124,7 +124,7 @@ internal sealed partial class MigrationService(
     {
         var row = await MachineAsync(owner, id);
         if (row is null) return Failure.MachineNotFound;
-        if (row.Host is null) return Failure.Conflict(ErrorCodes.InvalidState, "the machine is registered only: store it before migrating it");
+        if (row.Host is null) return new Failure(ErrorCodes.InvalidState, "the machine is registered only: store it before migrating it");
         var now = clock.GetUtcNow();
         var hosts = await db.ReadAsync(c => HostQueries.AllAsync(c));
         var targets = hosts
@@ -378,8 +378,8 @@ internal sealed partial class MigrationService(
     {
         var reasons = Matching.RoomReasons(host.Offer(now, market.Value.OnlineWindow), machine.Spec);
         if (reasons.Count == 0) return null;
-        if (reasons.Contains(MismatchReason.Offline)) return Failure.Conflict(ErrorCodes.HostOffline, $"host {host.Name} is offline");
-        return Failure.Conflict(ErrorCodes.NoRoom, $"host {host.Name} has no room: {string.Join(", ", reasons.Select(MachineService.ReasonText))}");
+        if (reasons.Contains(MismatchReason.Offline)) return new Failure(ErrorCodes.HostOffline, $"host {host.Name} is offline");
+        return new Failure(ErrorCodes.NoRoom, $"host {host.Name} has no room: {string.Join(", ", reasons.Select(MachineService.ReasonText))}");
     }
 
     private async Task<MachineRow?> MachineAsync(string owner, Guid id)

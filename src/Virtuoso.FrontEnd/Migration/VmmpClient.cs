@@ -79,10 +79,10 @@ internal sealed class VmmpClient(IOptions<MigrationOptions> options)
     }
 
     private static Failure NoServer(HostRow host) =>
-        new(502, ErrorCodes.AgentFailed, $"host {host.Name}: its agent has not reported a VMMP port (it cannot receive migrations)");
+        new(ErrorCodes.AgentFailed, $"host {host.Name}: its agent has not reported a VMMP port (it cannot receive migrations)");
 
     private static Failure Failed(HostRow host, string what, string why) =>
-        new(502, ErrorCodes.AgentFailed, $"host {host.Name}: VMMP {what} to {host.Address}:{host.VmmpPort} failed: {why}");
+        new(ErrorCodes.AgentFailed, $"host {host.Name}: VMMP {what} to {host.Address}:{host.VmmpPort} failed: {why}");
 
     private static string Cut(string line) => line.Length > 80 ? line[..80] + "…" : line;
 }

@@ -21,7 +21,7 @@ internal sealed class LoginModel(AccountService accounts, LoginThrottle throttle
     {
         (Username, ReturnUrl) = (username, returnUrl);
         if (!throttle.TryAttempt(HttpContext.Connection.RemoteIpAddress?.ToString(), username))
-            return Fail(new Failure(429, ErrorCodes.RateLimited, "too many log-in attempts for this account from here in the last minute; wait a minute and try again"));
+            return Fail(new Failure(ErrorCodes.RateLimited, "too many log-in attempts for this account from here in the last minute; wait a minute and try again"));
         var session = await accounts.LoginAsync(new LoginRequest(username!, password!));
         if (session.Failure is { } f) return Fail(f);
         await WebSessions.StartAsync(HttpContext, accounts, session.Value!.Token, clock.GetUtcNow() + TimeSpan.FromDays(options.Value.SessionDays));

@@ -20,7 +20,7 @@ internal sealed class ConsoleModel(MachineService machines, ConsoleService conso
         if (found.Failure is { } f) return Fail(f);
         Machine = found.Value!.ToResponse();
         if (!Machine.Actions.Contains("console"))
-            return Fail(Failure.Conflict(ErrorCodes.InvalidState,
+            return Fail(new Failure(ErrorCodes.InvalidState,
                 $"cannot open the console of a machine that is {Machine.State}; allowed: {string.Join(", ", Machine.Actions)}"));
         // Scripts only from this site (the page's own and noVNC's modules); the WebSocket only to this site.
         Response.Headers.ContentSecurityPolicy = ConsoleEndpoints.ContentSecurityPolicy;

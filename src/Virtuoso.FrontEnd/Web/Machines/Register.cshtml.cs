@@ -17,7 +17,7 @@ internal sealed class RegisterModel(MachineService machines, ConfigurationServic
     {
         Config = (await configurations.ListAsync()).FirstOrDefault(c => c.Name == config);
         if (config is not null && Config is null)
-            return Fail(new Http.Failure(404, ErrorCodes.UnknownConfiguration, $"unknown configuration '{config}': choose one from the list"));
+            return Fail(new Http.Failure(ErrorCodes.UnknownConfiguration, $"unknown configuration '{config}': choose one from the list"));
         var c = Config;
         // Bids pre-filled at twice the market estimate, so the hosts near the average match; empty until there is one.
         Form = new SpecForm
