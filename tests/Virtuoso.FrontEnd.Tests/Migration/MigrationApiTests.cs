@@ -478,6 +478,27 @@ public abstract class MigrationApiTests<TMarket>(TMarket market) : IClassFixture
     }
 
     [Fact]
+    public async Task PrepaidRunningTime_StaysBehind_ResumingOnTheNewHostChargesItsFirstRunningPeriod()
+    {
+        // Design §4: prepaid running time is the old host's; it does not move with the machine. Proved by the charge,
+        // not by the note: suspended a moment after its start (most of the prepaid hour left), migrated, then resumed.
+        await using var pair = await PairAsync();
+        var (buyer, machine) = await MachineOnAsync(pair.OriginHost, "suspended");
+        var prepaid = await market.CountAsync("SELECT COUNT(*) FROM transfers WHERE machine = @m AND kind = 'running'", ("m", machine.Id.ToString("D")));
+        Assert.Equal(1L, prepaid);
+        await MigrateAsync(buyer, machine.Id, pair.DestinationHost);
+        Assert.Equal(MigrationStates.Done, (await EndedAsync(buyer, machine.Id)).Phase);
+        var balance = await buyer.BalanceAsync();
+
+        var resumed = await buyer.ActAsync(machine.Id, "resume");
+
+        Assert.Equal(("running", pair.DestinationHost), (resumed.State, resumed.Host));
+        Assert.Equal(balance - 0.3744m, await buyer.BalanceAsync()); // the destination's (virt13) first running period
+        Assert.Equal(1L, await market.CountAsync("SELECT COUNT(*) FROM transfers WHERE key = @k AND to_account = @p AND host = @h",
+            ("k", $"machine:{machine.Id:N}:stay:2:running:1"), ("p", market.Provider.Username), ("h", pair.DestinationHost)));
+    }
+
+    [Fact]
     public async Task Market_GivesEachHostsVmmpPortAndMethods()
     {
         await using var pair = await PairAsync();
