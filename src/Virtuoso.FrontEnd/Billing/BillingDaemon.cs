@@ -31,14 +31,7 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
     protected override async Task ExecuteAsync(CancellationToken stop)
     {
         if (!options.Value.DaemonsEnabled) return;
-        var interval = TimeSpan.FromSeconds(options.Value.BillingIntervalSeconds);
-        while (!stop.IsCancellationRequested)
-        {
-            try { await PassAsync(stop); }
-            catch (Exception e) when (e is not OperationCanceledException) { LogPassFailed(log, e); }
-            try { await Task.Delay(interval, clock, stop); }
-            catch (OperationCanceledException) { return; }
-        }
+        await Periodic.RunAsync(PassAsync, TimeSpan.FromSeconds(options.Value.BillingIntervalSeconds), clock, e => LogPassFailed(log, e), stop);
     }
 
     /// <summary>One billing pass at the clock's current time.</summary>

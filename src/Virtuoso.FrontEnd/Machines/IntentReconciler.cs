@@ -19,13 +19,7 @@ internal sealed partial class IntentReconciler(Database db, MachineActions actio
     protected override async Task ExecuteAsync(CancellationToken stop)
     {
         if (!options.Value.DaemonsEnabled) return;
-        var interval = TimeSpan.FromSeconds(options.Value.ReconcileIntervalSeconds);
-        while (!stop.IsCancellationRequested)
-        {
-            try { await PassAsync(stop); }
-            catch (Exception e) when (e is not OperationCanceledException) { LogPassFailed(log, e); }
-            await Task.Delay(interval, clock, stop).ContinueWith(_ => { }, TaskScheduler.Default);
-        }
+        await Periodic.RunAsync(PassAsync, TimeSpan.FromSeconds(options.Value.ReconcileIntervalSeconds), clock, e => LogPassFailed(log, e), stop);
     }
 
     /// <summary>One pass: every intent whose lease ran out, then the hosts left deleting. Returns how many intents it drove.</summary>

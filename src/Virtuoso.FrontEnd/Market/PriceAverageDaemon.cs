@@ -21,14 +21,7 @@ internal sealed partial class PriceAverageDaemon(Database db, TimeProvider clock
     protected override async Task ExecuteAsync(CancellationToken stop)
     {
         if (!options.Value.DaemonsEnabled) return;
-        var interval = TimeSpan.FromSeconds(options.Value.PriceAverageIntervalSeconds);
-        while (!stop.IsCancellationRequested)
-        {
-            try { await PassAsync(stop); }
-            catch (Exception e) when (e is not OperationCanceledException) { LogPassFailed(log, e); }
-            try { await Task.Delay(interval, clock, stop); }
-            catch (OperationCanceledException) { return; }
-        }
+        await Periodic.RunAsync(PassAsync, TimeSpan.FromSeconds(options.Value.PriceAverageIntervalSeconds), clock, e => LogPassFailed(log, e), stop);
     }
 
     /// <summary>One pass at the clock's current time, in one transaction.</summary>
