@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using System.Text.Json;
 using Virtuoso.Agent.Events;
 using Virtuoso.Agent.Tests.Support;
@@ -10,16 +11,11 @@ public sealed class EventLogTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => now;
-    }
-
     [Fact]
     public void Append_WritesOneJsonLinePerEvent_InOrder_WithTheHostAndTheClocksTime()
     {
         var at = new DateTimeOffset(2026, 11, 21, 12, 0, 0, TimeSpan.Zero);
-        var log = new EventLog(TestOptions.For(_dir.Path), new FixedClock(at));
+        var log = new EventLog(TestOptions.For(_dir.Path), new FakeTimeProvider(at));
         var id = Guid.NewGuid();
 
         log.Append("created", id, "stopped", 1);

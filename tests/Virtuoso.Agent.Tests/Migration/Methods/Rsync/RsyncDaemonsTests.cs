@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -9,7 +10,7 @@ namespace Virtuoso.Agent.Tests.Migration.Methods.Rsync;
 public sealed class RsyncDaemonsTests : IDisposable
 {
     private readonly TestDirectory _dir = new();
-    private readonly ManualClock _clock = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
+    private readonly FakeTimeProvider _clock = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
     private readonly RsyncDaemons _daemons;
     private readonly string _machine;
 
@@ -168,10 +169,4 @@ public sealed class RsyncDaemonsTests : IDisposable
         return (process.ExitCode, output);
     }
 
-    private sealed class ManualClock(DateTimeOffset start) : TimeProvider
-    {
-        private DateTimeOffset _now = start;
-        public override DateTimeOffset GetUtcNow() => _now;
-        public void Advance(TimeSpan by) => _now += by;
-    }
 }
