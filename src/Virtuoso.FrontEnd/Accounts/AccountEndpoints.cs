@@ -1,0 +1,22 @@
+using System.Security.Claims;
+using Virtuoso.Contracts.Api;
+
+namespace Virtuoso.FrontEnd.Accounts;
+
+/// <summary>The accounts part of <see cref="Api"/>: sign up, log in and out, and the account's own view.</summary>
+internal static class AccountEndpoints
+{
+    public static void Map(RouteGroupBuilder api)
+    {
+        api.MapPost("/accounts", async (SignupRequest r, AccountService s) =>
+            (await s.SignupAsync(r)).ToResult(v => Results.Created("/api/v1/account", v))).WithTags("Accounts").WithSummary("Sign up as a buyer or provider");
+        api.MapPost("/sessions", async (LoginRequest r, AccountService s) => (await s.LoginAsync(r)).ToResult()).WithTags("Accounts").WithSummary("Log in: returns a bearer token");
+        api.MapDelete("/sessions/current", async (HttpContext ctx, AccountService s) =>
+        {
+            await s.LogoutAsync(ctx.Request.Headers.Authorization.ToString()["Bearer ".Length..].Trim());
+            return Results.NoContent();
+        }).RequireAuthorization().WithTags("Accounts").WithSummary("Log out");
+        api.MapGet("/account", async (ClaimsPrincipal u, AccountService s) => Results.Ok(await s.ViewAsync(u.Name())))
+            .RequireAuthorization().WithTags("Accounts").WithSummary("Balance, per-machine prices and next debits; income per host for providers");
+    }
+}

@@ -1,0 +1,26 @@
+using System.Security.Claims;
+using Virtuoso.Contracts.Api;
+using Virtuoso.FrontEnd.Accounts;
+
+namespace Virtuoso.FrontEnd.Billing;
+
+/// <summary>The money part of <see cref="Api"/>: ledger, monthly statements and deposits. Tagged Accounts, as they are the account's money.</summary>
+internal static class BillingEndpoints
+{
+    public static void Map(RouteGroupBuilder api)
+    {
+        api.MapGet("/ledger", async (ClaimsPrincipal u, LedgerView l, Guid? machine) => (await l.ForAccountAsync(u.Name(), machine)).ToResult())
+            .RequireAuthorization().WithTags("Accounts").WithSummary("My ledger transfers (from or to me), oldest first; one machine's with ?machine=ID");
+        api.MapGet("/statements/{month}", async (string month, ClaimsPrincipal u, LedgerView l, HttpContext ctx) =>
+            (await l.StatementAsync(u.Name(), month)).ToResult(csv =>
+            {
+                ctx.Response.Headers.ContentDisposition = $"attachment; filename=\"virtuoso-{u.Name()}-{month}.csv\"";
+                return Results.Text(csv, Statement.ContentType);
+            }))
+            .RequireAuthorization().WithTags("Accounts").WithSummary("My statement of a calendar month (YYYY-MM, UTC) as CSV, with opening and closing balance")
+            .Produces<string>(StatusCodes.Status200OK, "text/csv");
+        api.MapPost("/deposits", async (DepositRequest r, DepositService s) =>
+            (await s.DepositAsync(r)).ToResult(d => d.Repeated ? Results.Ok(d) : Results.Created((string?)null, d)))
+            .RequireAuthorization(Roles.Operator).WithTags("Accounts").WithSummary("Operator: credit an account from the deposit source; a repeated reference is not credited twice");
+    }
+}

@@ -1,0 +1,22 @@
+using System.Security.Claims;
+using Virtuoso.Contracts.Api;
+using Virtuoso.FrontEnd.Accounts;
+
+namespace Virtuoso.FrontEnd.Hosts;
+
+/// <summary>The provider's part of <see cref="Api"/>, /hosts: add, edit and delete hosts.</summary>
+internal static class HostEndpoints
+{
+    public static void Map(RouteGroupBuilder api)
+    {
+        var provider = api.MapGroup("/hosts").RequireAuthorization(Roles.Provider).WithTags("Hosts");
+        provider.MapGet("", async (ClaimsPrincipal u, HostService s) => Results.Ok(await s.ListAsync(u.Name()))).WithSummary("My hosts with the machines on them");
+        provider.MapPost("", async (AddHostRequest r, ClaimsPrincipal u, HostService s) =>
+            (await s.AddAsync(u.Name(), r)).ToResult(h => Results.Created($"/api/v1/hosts/{h.Name}", h))).WithSummary("Add a host (totals are locked afterwards)");
+        provider.MapGet("/{name}", async (string name, ClaimsPrincipal u, HostService s) => (await s.GetAsync(u.Name(), name)).ToResult());
+        provider.MapPatch("/{name}", async (string name, EditHostRequest r, ClaimsPrincipal u, HostService s) => (await s.EditAsync(u.Name(), name, r)).ToResult())
+            .WithSummary("Edit units, prices and periods (never retroactive)");
+        provider.MapDelete("/{name}", async (string name, ClaimsPrincipal u, HostService s) => await s.DeleteAsync(u.Name(), name) is { } f ? f.ToResult() : Results.NoContent())
+            .WithSummary("Delete a host: its machines go back to registered and their owners are told");
+    }
+}

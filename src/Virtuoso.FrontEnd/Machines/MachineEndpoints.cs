@@ -1,0 +1,35 @@
+using System.Security.Claims;
+using Virtuoso.Contracts.Api;
+using Virtuoso.FrontEnd.Accounts;
+using Virtuoso.FrontEnd.Migration;
+
+namespace Virtuoso.FrontEnd.Machines;
+
+/// <summary>The buyer's part of <see cref="Api"/>, /machines: register, edit, find a host, store and the machine's actions.</summary>
+internal static class MachineEndpoints
+{
+    public static void Map(RouteGroupBuilder api)
+    {
+        var buyer = api.MapGroup("/machines").RequireAuthorization(Roles.Buyer).WithTags("Machines");
+        buyer.MapPost("", async (RegisterRequest r, ClaimsPrincipal u, MachineService s) =>
+            (await s.RegisterAsync(u.Name(), r)).ToResult(m => Results.Created($"/api/v1/machines/{m.Id}", m.ToResponse()))).WithSummary("Register a machine");
+        buyer.MapGet("", async (ClaimsPrincipal u, MachineService s) => Results.Ok((await s.ListAsync(u.Name())).Select(m => m.ToResponse()))).WithSummary("My machines");
+        buyer.MapGet("/{id:guid}", async (Guid id, ClaimsPrincipal u, MachineService s) => Machine(await s.FindAsync(u.Name(), id)));
+        buyer.MapPatch("/{id:guid}", async (Guid id, EditMachineRequest r, ClaimsPrincipal u, MachineService s) => Machine(await s.EditAsync(u.Name(), id, r))).WithSummary("Edit a registered machine");
+        buyer.MapDelete("/{id:guid}", async (Guid id, ClaimsPrincipal u, MachineService s) => await s.DeleteAsync(u.Name(), id) is { } f ? f.ToResult() : Results.NoContent());
+        buyer.MapGet("/{id:guid}/search", async (Guid id, ClaimsPrincipal u, MachineService s) => (await s.SearchAsync(u.Name(), id)).ToResult())
+            .WithSummary("Hosts for a registered machine, matching ones first, cheapest first, others with reasons");
+        buyer.MapPost("/{id:guid}/store", async (Guid id, StoreRequest r, ClaimsPrincipal u, MachineService s) => (string.IsNullOrWhiteSpace(r.Host) ? Http.Failure.Validation("give the host to store on: {\"host\": \"NAME\"}").ToResult() : Machine(await s.StoreAsync(u.Name(), id, r.Host)))).WithSummary("Store on a host");
+        buyer.MapPost("/{id:guid}/start", async (Guid id, ClaimsPrincipal u, MachineService s) => Machine(await s.StartAsync(u.Name(), id)));
+        buyer.MapPost("/{id:guid}/stop", async (Guid id, ClaimsPrincipal u, MachineService s) => Machine(await s.StopAsync(u.Name(), id)));
+        buyer.MapPost("/{id:guid}/suspend", async (Guid id, ClaimsPrincipal u, MachineService s) => Machine(await s.SuspendAsync(u.Name(), id)));
+        buyer.MapPost("/{id:guid}/resume", async (Guid id, ClaimsPrincipal u, MachineService s) => Machine(await s.ResumeAsync(u.Name(), id)));
+        // Migration's routes hang under a machine, so they join this group; mapped here, before serial, so that
+        // /openapi/v1.json lists the paths in the same order as before the split.
+        MigrationEndpoints.Map(buyer);
+        buyer.MapGet("/{id:guid}/serial", async (Guid id, ClaimsPrincipal u, MachineService s) =>
+            (await s.SerialAsync(u.Name(), id)).ToResult(text => Results.Text(text, "text/plain"))).WithSummary("The serial console log so far");
+    }
+
+    private static IResult Machine(Http.Outcome<MachineRow> o) => o.ToResult(m => Results.Ok(m.ToResponse()));
+}

@@ -1,0 +1,15 @@
+using Virtuoso.FrontEnd.Hosts;
+
+namespace Virtuoso.FrontEnd.Market;
+
+/// <summary>The open part of <see cref="Api"/>, no token needed: configurations with their estimates, and the provider marketplace.</summary>
+internal static class MarketEndpoints
+{
+    public static void Map(RouteGroupBuilder api)
+    {
+        api.MapGet("/configurations", async (ConfigurationService s) => Results.Ok(await s.ListAsync())).WithTags("Market").WithSummary("Standard and preconfigured configurations with market estimates");
+        api.MapGet("/configurations/{name}/history", async (string name, DateTimeOffset? since, ConfigurationService s) => (await s.HistoryAsync(name, since)).ToResult())
+            .WithTags("Market").WithSummary("A configuration's market estimate over time, oldest first, for the price chart");
+        api.MapGet("/market", async (HostService s) => Results.Ok(await s.MarketAsync())).WithTags("Market").WithSummary("The provider marketplace: every host");
+    }
+}

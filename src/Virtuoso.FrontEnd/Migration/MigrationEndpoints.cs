@@ -1,0 +1,21 @@
+using System.Security.Claims;
+using Virtuoso.Contracts.Api;
+using Virtuoso.FrontEnd.Accounts;
+
+namespace Virtuoso.FrontEnd.Migration;
+
+/// <summary>The migration part of <see cref="Api"/>: start one, follow it, and list where a machine could go.</summary>
+internal static class MigrationEndpoints
+{
+    /// <param name="buyer">The buyer's /machines group of <see cref="Machines.MachineEndpoints"/>, with its role and tag.</param>
+    public static void Map(RouteGroupBuilder buyer)
+    {
+        buyer.MapPost("/{id:guid}/migrate", async (Guid id, MigrateRequest r, ClaimsPrincipal u, MigrationService s, CancellationToken ct) =>
+            (await s.StartAsync(u.Name(), id, r, ct)).ToResult(m => Results.Accepted($"/api/v1/machines/{id}/migration", m)))
+            .WithSummary("Migrate a stored, stopped or suspended machine to another host with a method it offers; 202 with the migration");
+        buyer.MapGet("/{id:guid}/migration", async (Guid id, ClaimsPrincipal u, MigrationService s, CancellationToken ct) => (await s.StatusAsync(u.Name(), id, ct)).ToResult())
+            .WithSummary("The machine's latest migration: phase, progress, rate and estimated arrival while open, else its outcome");
+        buyer.MapGet("/{id:guid}/migration-targets", async (Guid id, ClaimsPrincipal u, MigrationService s) => (await s.TargetsAsync(u.Name(), id)).ToResult())
+            .WithSummary("Every other host with room for the machine, its prices, methods and the charge on arrival");
+    }
+}
