@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Virtuoso.Cli.Machines;
+using Virtuoso.Cli.Output;
 using Virtuoso.Contracts.Api;
 
 namespace Virtuoso.Cli.Billing;
@@ -23,10 +24,12 @@ internal static partial class BillingCommands
     private static Command Ledger(Runner run)
     {
         var machine = Opt.Text("--machine", "Only this machine's transfers (id, id prefix or name; providers give the full id)", "ID");
-        var command = new Command("ledger", "List the ledger transfers you are a party to, oldest first") { machine };
+        var command = new Command("ledger", "List the ledger transfers you are a party to, newest first, a page at a time") { machine };
+        var pages = new Pages();
+        pages.AddTo(command);
         run.Bind(command, Access.LoggedIn, async (parse, session, ct) =>
         {
-            var path = "ledger";
+            string? filter = null;
             if (parse.GetValue(machine) is { } reference)
             {
                 if ((await MachineRef.ResolveAsync(session.Api, reference, ct)).Failed(out var notFound, out var machineId))
@@ -34,12 +37,17 @@ internal static partial class BillingCommands
                     return notFound;
                 }
 
-                path += $"?machine={machineId}";
+                filter = $"machine={machineId}";
             }
 
-            return (await session.Api.GetAsync<LedgerEntry[]>(path, ct)).Failed(out var failure, out var entries)
+            return (await session.Api.GetAsync<LedgerEntry[]>(pages.Path("ledger", filter, parse), ct)).Failed(out var failure, out var entries)
                 ? failure
-                : session.Show(entries, (output, value) => BillingText.Ledger(output, value, session.Login!.Username));
+                : session.Show(entries, (output, value) =>
+                {
+                    BillingText.Ledger(output, value, session.Login!.Username);
+                    Pages.Next(output, value.Length, parse.GetValue(pages.Limit), value.Length > 0 ? value[^1].Seq : 0,
+                        "ledger" + (parse.GetValue(machine) is { } m ? $" --machine {m}" : ""));
+                });
         });
         return command;
     }

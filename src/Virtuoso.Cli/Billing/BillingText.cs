@@ -15,11 +15,11 @@ internal static class BillingText
             return;
         }
 
-        var table = new Table("TIME", "KIND", "AMOUNT", "EFFECT", "FROM", "TO", "MACHINE", "HOST", "KEY");
+        var table = new Table("SEQ", "TIME", "KIND", "AMOUNT", "EFFECT", "FROM", "TO", "MACHINE", "HOST", "KEY");
         foreach (var e in entries)
         {
             var effect = (e.To == me ? e.Amount : 0m) - (e.From == me ? e.Amount : 0m);
-            table.Add(Text.Time(e.At), e.Kind, Text.Money(e.Amount), effect > 0 ? "+" + Text.Money(effect) : Text.Money(effect),
+            table.Add(Text.Number(e.Seq), Text.Time(e.At), e.Kind, Text.Money(e.Amount), effect > 0 ? "+" + Text.Money(effect) : Text.Money(effect),
                 e.From, e.To, e.Machine is { } id ? Text.ShortId(id) : "-", e.Host ?? "-", e.Key);
         }
 

@@ -9,7 +9,15 @@ namespace Virtuoso.Contracts.Api;
 /// <param name="Amount">Dollars moved from <paramref name="From"/> to <paramref name="To"/>: positive, exact, unrounded.</param>
 /// <param name="Machine">The machine charged, for fees and charges.</param>
 /// <param name="Host">The host the machine was on, for storage and running charges.</param>
-public sealed record LedgerEntry(string Key, string Kind, decimal Amount, string From, string To, Guid? Machine, string? Host, DateTimeOffset At);
+/// <param name="Seq">The transfer's place in the ledger: lists are newest first, and <c>?before=SEQ</c> asks for the entries older than this one.</param>
+public sealed record LedgerEntry(string Key, string Kind, decimal Amount, string From, string To, Guid? Machine, string? Host, DateTimeOffset At, long Seq = 0);
+
+/// <summary>Paging of the ledger and event lists (GET /api/v1/ledger, /api/v1/events): newest first, a page at a time.</summary>
+public static class Paging
+{
+    public const int DefaultLimit = 100;
+    public const int MaxLimit = 1000;
+}
 
 /// <summary>
 /// POST /api/v1/deposits (operator only): credits <paramref name="Account"/> from the operator's deposit source.

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Virtuoso.Contracts.Api;
 using Virtuoso.FrontEnd.Accounts;
+using Virtuoso.FrontEnd.Http;
 
 namespace Virtuoso.FrontEnd.Billing;
 
@@ -9,8 +10,11 @@ internal static class BillingEndpoints
 {
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapGet("/ledger", async (ClaimsPrincipal u, LedgerView l, Guid? machine) => (await l.ForAccountAsync(u.Name(), machine)).ToResult())
-            .RequireAuthorization().WithTags("Accounts").WithSummary("My ledger transfers (from or to me), oldest first; one machine's with ?machine=ID");
+        api.MapGet("/ledger", async (ClaimsPrincipal u, LedgerView l, HttpContext ctx, Guid? machine, int? limit, long? before) =>
+                PageOf.Check(limit, before) is { } bad ? bad.ToResult()
+                    : (await l.ForAccountAsync(u.Name(), machine, limit ?? Paging.DefaultLimit, before)).ToResult(page => PageOf.Answer(ctx, page, page.Count == 0 ? 0 : page[^1].Seq, limit)))
+            .RequireAuthorization().WithTags("Accounts")
+            .WithSummary("My ledger transfers (from or to me), newest first, a page at a time (?limit=1..1000, default 100; ?before=SEQ for older; a Link rel=next header while there may be more); one machine's with ?machine=ID");
         api.MapGet("/statements/{month}", async (string month, ClaimsPrincipal u, LedgerView l, HttpContext ctx) =>
             (await l.StatementAsync(u.Name(), month)).ToResult(csv =>
             {

@@ -13,12 +13,16 @@ namespace Virtuoso.FrontEnd.Billing;
 /// </summary>
 internal sealed class LedgerView(Database db)
 {
-    private const string Columns = "key, kind, amount, from_account, to_account, machine, host, at";
+    private const string Columns = "key, kind, amount, from_account, to_account, machine, host, at, id";
 
-    /// <summary>The transfers <paramref name="account"/> is a party to, oldest first; only <paramref name="machine"/>'s when given.</summary>
-    public Task<Outcome<IReadOnlyList<LedgerEntry>>> ForAccountAsync(string account, Guid? machine) => db.ReadAsync(async c =>
+    /// <summary>
+    /// A page of the transfers <paramref name="account"/> is a party to, newest first: at most <paramref name="limit"/>, older than
+    /// <paramref name="before"/> (a <see cref="LedgerEntry.Seq"/>) when given; only <paramref name="machine"/>'s when given.
+    /// </summary>
+    public Task<Outcome<IReadOnlyList<LedgerEntry>>> ForAccountAsync(string account, Guid? machine, int limit = Paging.DefaultLimit, long? before = null) => db.ReadAsync(async c =>
     {
-        var entries = await ReadAsync(c, account, machine is null ? "" : "AND machine = @machine", new { account, machine = machine?.ToString("D") });
+        var entries = await ReadAsync(c, account, (machine is null ? "" : "AND machine = @machine") + (before is null ? "" : " AND id < @before"),
+            new { account, machine = machine?.ToString("D"), before, limit }, newestFirst: true);
         if (machine is { } id && entries.Count == 0 && await c.ExecuteScalarAsync<long>(
                 "SELECT COUNT(*) FROM machines WHERE id = @id AND owner = @account", new { id = id.ToString("D"), account }) == 0)
             return (Outcome<IReadOnlyList<LedgerEntry>>)Failure.MachineNotFound;
@@ -42,10 +46,12 @@ internal sealed class LedgerView(Database db)
         });
     }
 
-    private static async Task<IReadOnlyList<LedgerEntry>> ReadAsync(DbConnection c, string account, string filter, object args) =>
-        (await c.QueryAsync<(string Key, string Kind, string Amount, string From, string To, string? Machine, string? Host, long At)>(
-            $"SELECT {Columns} FROM transfers WHERE (from_account = @account OR to_account = @account) {filter} ORDER BY at, id", args))
+    // Newest first is by the ledger's own sequence (the cursor); a statement lists a month in time order.
+    private static async Task<IReadOnlyList<LedgerEntry>> ReadAsync(DbConnection c, string account, string filter, object args, bool newestFirst = false) =>
+        (await c.QueryAsync<(string Key, string Kind, string Amount, string From, string To, string? Machine, string? Host, long At, long Id)>(
+            $"SELECT {Columns} FROM transfers WHERE (from_account = @account OR to_account = @account) {filter} " +
+            (newestFirst ? "ORDER BY id DESC LIMIT @limit" : "ORDER BY at, id"), args))
         .Select(t => new LedgerEntry(t.Key, t.Kind, Decimals.Parse(t.Amount), t.From, t.To, t.Machine is null ? null : Guid.Parse(t.Machine), t.Host,
-            DateTimeOffset.FromUnixTimeMilliseconds(t.At)))
+            DateTimeOffset.FromUnixTimeMilliseconds(t.At), t.Id))
         .ToList();
 }

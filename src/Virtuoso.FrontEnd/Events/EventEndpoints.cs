@@ -1,5 +1,7 @@
 using System.Security.Claims;
+using Virtuoso.Contracts.Api;
 using Virtuoso.FrontEnd.Accounts;
+using Virtuoso.FrontEnd.Http;
 
 namespace Virtuoso.FrontEnd.Events;
 
@@ -8,7 +10,13 @@ internal static class EventEndpoints
 {
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapGet("/events", async (ClaimsPrincipal u, EventLog e, Guid? machine) => Results.Ok(await e.ForAccountAsync(u.Name(), machine)))
-            .RequireAuthorization().WithTags("Accounts").WithSummary("My events, oldest first");
+        api.MapGet("/events", async (ClaimsPrincipal u, EventLog e, HttpContext ctx, Guid? machine, int? limit, long? before) =>
+            {
+                if (PageOf.Check(limit, before) is { } bad) return bad.ToResult();
+                var page = await e.ForAccountAsync(u.Name(), machine, limit ?? Paging.DefaultLimit, before);
+                return PageOf.Answer(ctx, page, page.Count == 0 ? 0 : page[^1].Seq, limit);
+            })
+            .RequireAuthorization().WithTags("Accounts")
+            .WithSummary("My events, newest first, a page at a time (?limit=1..1000, default 100; ?before=SEQ for older; a Link rel=next header while there may be more); one machine's with ?machine=ID");
     }
 }

@@ -56,14 +56,17 @@ internal sealed class EventLog(Database db, TimeProvider clock)
     public Task AppendAsync(string kind, Guid? machine, string? account, string message, string origin = FrontEnd) =>
         db.ReadAsync(async c => { await AppendAsync(c, null, kind, machine, account, message, origin); return 0; });
 
-    /// <summary>Events about <paramref name="account"/>'s machines or the account itself, oldest first.</summary>
-    public async Task<IReadOnlyList<EventResponse>> ForAccountAsync(string account, Guid? machine, int limit = 1000)
+    /// <summary>
+    /// A page of the events about <paramref name="account"/>'s machines or the account itself, newest first: at most
+    /// <paramref name="limit"/>, older than <paramref name="before"/> (a sequence number) when given.
+    /// </summary>
+    public async Task<IReadOnlyList<EventResponse>> ForAccountAsync(string account, Guid? machine, int limit = Paging.DefaultLimit, long? before = null)
     {
         var rows = await db.ReadAsync(c => c.QueryAsync<(long Seq, long At, string Origin, string Kind, string? Machine, string? Account, string Message)>(
             "SELECT seq, at, origin, kind, machine, account, message FROM events WHERE account = @account" +
-            (machine is null ? "" : " AND machine = @machine") + " ORDER BY seq DESC LIMIT @limit",
-            new { account, machine = machine?.ToString("D"), limit }));
-        return rows.Reverse().Select(r => new EventResponse(r.Seq, DateTimeOffset.FromUnixTimeMilliseconds(r.At), r.Origin, r.Kind,
+            (machine is null ? "" : " AND machine = @machine") + (before is null ? "" : " AND seq < @before") + " ORDER BY seq DESC LIMIT @limit",
+            new { account, machine = machine?.ToString("D"), limit, before }));
+        return rows.Select(r => new EventResponse(r.Seq, DateTimeOffset.FromUnixTimeMilliseconds(r.At), r.Origin, r.Kind,
             r.Machine is null ? null : Guid.Parse(r.Machine), r.Account, r.Message)).ToList();
     }
 }

@@ -24,20 +24,52 @@ public sealed class BillingCommandsTests : IAsyncLifetime
     // ---- ledger
 
     [Fact]
-    public async Task Ledger_AsATable_OldestFirst_WithTheSignedEffectOnMyBalanceAndEachKey()
+    public async Task Ledger_AsATable_InTheServersOrder_WithTheSignedEffectOnMyBalanceAndEachKey()
     {
         h.Api.Json("GET /api/v1/ledger", Ledger());
 
         var lines = (await h.RunAsync("ledger")).Succeeded().Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
         Assert.Equal(4, lines.Length);
-        Assert.StartsWith("TIME", lines[0]);
+        Assert.StartsWith("SEQ", lines[0]);
         Assert.Contains("EFFECT", lines[0]);
-        Assert.Matches(@"^2026-11-21 10:00:00Z\s+opening-credit\s+\$1000\s+\+\$1000\s+deposits\s+alice\s+-\s+-\s+account:alice:opening-credit$", lines[1]);
+        Assert.Matches(@"^0\s+2026-11-21 10:00:00Z\s+opening-credit\s+\$1000\s+\+\$1000\s+deposits\s+alice\s+-\s+-\s+account:alice:opening-credit$", lines[1]);
         Assert.Matches($@"storage\s+\$30\s+-\$30\s+alice\s+paul\s+3f2a1b4c\s+virt13\s+machine:{Samples.WebId:N}:stay:1:storage:1$", lines[2]);
         Assert.Contains("$0.00000003", lines[3]); // unrounded
         Assert.Contains("-$0.00000003", lines[3]);
         Assert.Equal("", Assert.Single(h.Api.Requests).Query);
+    }
+
+    [Fact]
+    public async Task Ledger_APageAtATime_AsksForTheLimitAndCursor_AndAFullPageSaysHowToSeeOlder()
+    {
+        var page = Ledger().Select((e, i) => e with { Seq = 30 - i }).ToArray();
+        h.Api.Json("GET /api/v1/ledger", page);
+
+        var run = (await h.RunAsync("ledger", "--limit", "3", "--before", "31")).Succeeded();
+
+        Assert.Equal("?limit=3&before=31", Assert.Single(h.Api.Requests).Query);
+        Assert.EndsWith("Older: virtuoso ledger --before 28 --limit 3\n", run.Out);
+    }
+
+    [Fact]
+    public async Task Ledger_APageNotFull_IsTheLast_NoHint()
+    {
+        h.Api.Json("GET /api/v1/ledger", Ledger());
+
+        var run = (await h.RunAsync("ledger", "--limit", "10")).Succeeded();
+
+        Assert.DoesNotContain("Older:", run.Out);
+    }
+
+    [Theory]
+    [InlineData("--limit", "0")]
+    [InlineData("--before", "-3")]
+    [InlineData("--limit", "many")]
+    public async Task Ledger_BadPaging_IsRefusedBeforeAnyRequest(string option, string value)
+    {
+        (await h.RunAsync("ledger", option, value)).Failed(2, Failure.UsageCode);
+        Assert.Empty(h.Api.Requests);
     }
 
     [Fact]

@@ -41,7 +41,7 @@ public abstract class DepositApiTestsBase(bool postgres)
         Assert.Equal((before[buyer.Username] + 25.123456789m, before[Ledger.Deposits] - 25.123456789m), (after[buyer.Username], after[Ledger.Deposits]));
         await AssertZeroSumAsync(market);
         var ledger = await Session.Ok<List<LedgerEntry>>(await buyer.GetAsync("/api/v1/ledger"));
-        Assert.Equal(new LedgerEntry("deposit:wire 2026/10/17 #88", TransferKinds.Deposit, 25.123456789m, Ledger.Deposits, buyer.Username, null, null, at), ledger[^1]);
+        Assert.Equal(new LedgerEntry("deposit:wire 2026/10/17 #88", TransferKinds.Deposit, 25.123456789m, Ledger.Deposits, buyer.Username, null, null, at), ledger[0] with { Seq = 0 }); // newest first
         Assert.Contains(await buyer.EventsAsync(), e => e.Kind == "deposit" && e.Message.Contains("25.123456789", StringComparison.Ordinal));
     }
 

@@ -14,17 +14,18 @@ public sealed class LedgerApiTests() : LedgerApiTestsBase(postgres: false);
 public sealed class LedgerApiPostgresTests() : LedgerApiTestsBase(postgres: true);
 
 /// <summary>
-/// GET /api/v1/ledger (LedgerView): the caller's transfers, from or to them, oldest first, each with its key, kind,
-/// exact amount, parties, machine, host and time; one machine's with ?machine=ID, where a machine that is neither
-/// the caller's nor in any of their transfers answers exactly as one that does not exist.
+/// GET /api/v1/ledger (LedgerView): the caller's transfers, from or to them, newest first a page at a time, each with its
+/// key, kind, exact amount, parties, machine, host, time and sequence; one machine's with ?machine=ID, where a machine that
+/// is neither the caller's nor in any of their transfers answers exactly as one that does not exist.
 /// </summary>
 public abstract class LedgerApiTestsBase(bool postgres)
 {
+    /// <summary>The ledger, oldest first and without the sequence numbers, for comparing with what happened in order.</summary>
     private static async Task<List<LedgerEntry>> LedgerAsync(Session session, string query = "") =>
-        await Session.Ok<List<LedgerEntry>>(await session.GetAsync("/api/v1/ledger" + query));
+        (await Session.Ok<List<LedgerEntry>>(await session.GetAsync("/api/v1/ledger" + query))).Select(e => e with { Seq = 0 }).Reverse().ToList();
 
     [Fact]
-    public async Task Ledger_ListsTheBuyersTransfersOldestFirst_WithKeyKindExactAmountPartiesMachineHostAndTime()
+    public async Task Ledger_ListsTheBuyersTransfers_WithKeyKindExactAmountPartiesMachineHostAndTime()
     {
         await using var market = await ClockedMarket.StartAsync(postgres);
         var host = await market.AddHostAsync();
@@ -50,14 +51,14 @@ public abstract class LedgerApiTestsBase(bool postgres)
     }
 
     [Fact]
-    public async Task Ledger_JsonNames_AreKeyKindAmountFromToMachineHostAt()
+    public async Task Ledger_JsonNames_AreKeyKindAmountFromToMachineHostAtSeq()
     {
         await using var market = await ClockedMarket.StartAsync(postgres);
         var buyer = await market.SignupAsync(Roles.Buyer);
 
         var json = System.Text.Json.JsonDocument.Parse(await (await buyer.GetAsync("/api/v1/ledger")).Content.ReadAsStringAsync()).RootElement;
 
-        Assert.Equal(["key", "kind", "amount", "from", "to", "machine", "host", "at"], json[0].EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["key", "kind", "amount", "from", "to", "machine", "host", "at", "seq"], json[0].EnumerateObject().Select(p => p.Name));
         Assert.Equal("1000", json[0].GetProperty("amount").GetRawText());
     }
 
@@ -149,5 +150,72 @@ public abstract class LedgerApiTestsBase(bool postgres)
 
         Assert.Equal(new LedgerEntry(ChargeKey.RegistrationFee(machine.Id), TransferKinds.RegistrationFee, 0.05m, buyer.Username, Ledger.Operator, machine.Id, null, ClockedMarket.Start),
             Assert.Single(fees));
+    }
+
+    [Fact]
+    public async Task Ledger_NewestFirst_APageAtATime_FollowingTheNextLinkUntilTheOldest()
+    {
+        await using var market = await ClockedMarket.StartAsync(postgres);
+        var host = await market.AddHostAsync();
+        var buyer = await market.SignupAsync(Roles.Buyer);
+        var machine = await buyer.RegisterAsync("Configuration1", 1000m, 100m);
+        await buyer.StoreAsync(machine.Id, host.Name);
+        await buyer.ActAsync(machine.Id, "start");
+        var all = await Session.Ok<List<LedgerEntry>>(await buyer.GetAsync("/api/v1/ledger"));
+        Assert.Equal(4, all.Count);
+        Assert.Equal(all.OrderByDescending(e => e.Seq), all); // newest first
+        Assert.False((await buyer.GetAsync("/api/v1/ledger")).Headers.Contains("Link"), "a page that is not full is the last");
+
+        var seen = new List<LedgerEntry>();
+        var next = "/api/v1/ledger?limit=3";
+        while (next is not null)
+        {
+            var response = await buyer.GetAsync(next);
+            seen.AddRange(await Session.Ok<List<LedgerEntry>>(response));
+            next = response.Headers.TryGetValues("Link", out var links)
+                ? System.Text.RegularExpressions.Regex.Match(links.Single(), "^<([^>]+)>; rel=\"next\"$").Groups[1].Value : null;
+            Assert.True(seen.Count <= 6, "the pages end");
+        }
+
+        Assert.Equal(all, seen);
+        // A transfer made while paging does not shift the older pages: the cursor is a sequence number, not an offset.
+        var older = await Session.Ok<List<LedgerEntry>>(await buyer.GetAsync($"/api/v1/ledger?limit=2&before={all[1].Seq}"));
+        await buyer.ActAsync(machine.Id, "stop");
+        Assert.Equal(older, await Session.Ok<List<LedgerEntry>>(await buyer.GetAsync($"/api/v1/ledger?limit=2&before={all[1].Seq}")));
+    }
+
+    [Theory]
+    [InlineData("?limit=0")]
+    [InlineData("?limit=1001")]
+    [InlineData("?limit=-5")]
+    [InlineData("?before=0")]
+    [InlineData("?limit=many")]
+    public async Task LedgerAndEvents_BadPaging_IsAValidationError(string query)
+    {
+        await using var market = await ClockedMarket.StartAsync(postgres);
+        var buyer = await market.SignupAsync(Roles.Buyer);
+
+        await Problem.AssertAsync(await buyer.GetAsync("/api/v1/ledger" + query), 400, ErrorCodes.Validation);
+        await Problem.AssertAsync(await buyer.GetAsync("/api/v1/events" + query), 400, ErrorCodes.Validation);
+    }
+
+    [Fact]
+    public async Task Events_NewestFirst_APageAtATime()
+    {
+        await using var market = await ClockedMarket.StartAsync(postgres);
+        var host = await market.AddHostAsync();
+        var buyer = await market.SignupAsync(Roles.Buyer);
+        var machine = await buyer.RegisterAsync("Configuration1", 1000m, 100m);
+        await buyer.StoreAsync(machine.Id, host.Name);
+        await buyer.ActAsync(machine.Id, "start");
+        await buyer.ActAsync(machine.Id, "stop");
+
+        var all = await Session.Ok<List<EventResponse>>(await buyer.GetAsync($"/api/v1/events?machine={machine.Id:D}"));
+        var first = await buyer.GetAsync($"/api/v1/events?machine={machine.Id:D}&limit=2");
+        var second = await buyer.GetAsync($"/api/v1/events?machine={machine.Id:D}&limit=2&before={(await Session.Ok<List<EventResponse>>(first))[^1].Seq}");
+
+        Assert.Equal(["stopped", "started", "stored", "registered"], all.Select(e => e.Kind));
+        Assert.Contains($"before={all[1].Seq}", first.Headers.GetValues("Link").Single());
+        Assert.Equal(all.Skip(2).Select(e => e.Seq), (await Session.Ok<List<EventResponse>>(second)).Select(e => e.Seq));
     }
 }

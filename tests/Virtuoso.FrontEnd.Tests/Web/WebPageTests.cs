@@ -399,4 +399,34 @@ public abstract class WebPageTests<TMarket>(TMarket market) : IClassFixture<TMar
 
     private static string SetCookie(WebUser.Page page) =>
         page.Response.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("virtuoso_session=", StringComparison.Ordinal)).ToLowerInvariant();
+
+    [Fact]
+    public async Task Ledger_AndTimeline_APageAtATime_WithALinkToOlderAndOneBackToTheNewest()
+    {
+        // Issue 13: lists are paged by a cursor, newest first, 50 to a page.
+        var user = await WebUser.SignupAsync(market, Roles.Buyer);
+        var api = await user.ApiAsync(market);
+        var machine = await api.RegisterAsync("Configuration1", 3m, 1m);
+        for (var i = 0; i < 50; i++) // 50 more fees: 52 transfers with the opening credit and the first fee
+            await api.RegisterAsync("Configuration1", 3m, 1m);
+        for (var i = 0; i < 50; i++) // 51 events of the first machine with its registration
+            Assert.Equal(HttpStatusCode.OK, (await api.PatchAsync($"/api/v1/machines/{machine.Id:D}", new EditMachineRequest(null, null, null, null, null, null, 3m + i, null))).StatusCode);
+
+        var newest = await user.GetAsync("/account");
+        var olderHref = System.Text.RegularExpressions.Regex.Match(newest.Html, "href=\"(/account\\?before=[0-9]+)#ledger\" id=\"ledger-older\"").Groups[1].Value;
+        Assert.NotEqual("", olderHref);
+        Assert.DoesNotContain("opening-credit", newest.Html);
+        var older = await user.GetAsync(olderHref);
+        Assert.Contains("opening-credit", older.Html);
+        Assert.Contains("id=\"ledger-newest\"", older.Html);
+        Assert.DoesNotContain("id=\"ledger-older\"", older.Html);
+
+        var timeline = await user.GetAsync($"/machines/{machine.Id:D}");
+        Assert.Contains("id=\"events-older\"", timeline.Html);
+        Assert.DoesNotContain("class=\"kind\">registered<", timeline.Html);
+        var href = System.Net.WebUtility.HtmlDecode(System.Text.RegularExpressions.Regex.Match(timeline.Html, "href=\"([^\"]+)#timeline\" id=\"events-older\"").Groups[1].Value);
+        var first = await user.GetAsync(href);
+        Assert.Contains("class=\"kind\">registered<", first.Html);
+        Assert.Contains("id=\"events-newest\"", first.Html);
+    }
 }

@@ -12,11 +12,15 @@ namespace Virtuoso.FrontEnd.Web.Accounts;
 /// </summary>
 internal sealed class AccountModel(AccountService accounts, HostService hosts, LedgerView ledger, TimeProvider clock) : WebPage
 {
-    public const int LedgerRows = 100;
+    public const int LedgerRows = 50;
 
     public AccountResponse? Account { get; private set; }
     public IReadOnlyDictionary<string, HostResponse> HostDetails { get; private set; } = new Dictionary<string, HostResponse>();
     public IReadOnlyList<LedgerEntry> Ledger { get; private set; } = [];
+    /// <summary>The page shown is older than the newest (?before=SEQ): offer the way back to the newest.</summary>
+    public bool OlderPage { get; private set; }
+    /// <summary>The cursor of the next, older page, or null when this page holds the oldest transfers.</summary>
+    public long? OlderBefore => Ledger.Count == LedgerRows ? Ledger[^1].Seq : null;
     public string ThisMonth => clock.GetUtcNow().ToString("yyyy-MM", CultureInfo.InvariantCulture);
 
     /// <summary>Storage of every stored machine, per day.</summary>
@@ -27,10 +31,11 @@ internal sealed class AccountModel(AccountService accounts, HostService hosts, L
     public static decimal StoragePerDayOf(AccountHost h) => h.Machines.Sum(m => m.StoragePrice / m.StoragePeriodDays);
     public static decimal RunningPerSecondOf(AccountHost h) => h.Machines.Where(m => m.State == "running").Sum(m => m.RunningPrice / m.RunningPeriodSeconds);
 
-    public async Task OnGetAsync()
+    public async Task OnGetAsync(long? before)
     {
+        OlderPage = before is > 0;
         Account = await accounts.ViewAsync(Me);
         if (Account.Type == Roles.Provider) HostDetails = (await hosts.ListAsync(Me)).ToDictionary(h => h.Name);
-        Ledger = (await ledger.ForAccountAsync(Me, null)).Value ?? [];
+        Ledger = (await ledger.ForAccountAsync(Me, null, LedgerRows, before is > 0 ? before : null)).Value ?? [];
     }
 }

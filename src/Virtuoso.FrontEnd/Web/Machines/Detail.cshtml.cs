@@ -9,17 +9,22 @@ namespace Virtuoso.FrontEnd.Web.Machines;
 internal sealed class DetailModel(MachineService machines, EventLog events) : WebPage
 {
     private const int SerialTailChars = 4000;
+    public const int EventRows = 50;
 
     public MachineResponse? Machine { get; private set; }
     public IReadOnlyList<EventResponse> Events { get; private set; } = [];
     public string SerialTail { get; private set; } = "";
+    public bool OlderPage { get; private set; }
+    /// <summary>The cursor of the next, older page of the timeline, or null when this page reaches the first event.</summary>
+    public long? OlderBefore => Events.Count == EventRows ? Events[^1].Seq : null;
 
-    public async Task<IActionResult> OnGetAsync(Guid id)
+    public async Task<IActionResult> OnGetAsync(Guid id, long? before)
     {
+        OlderPage = before is > 0;
         var found = await machines.FindAsync(Me, id);
         if (found.Failure is { } f) return Fail(f);
         Machine = found.Value!.ToResponse();
-        Events = await events.ForAccountAsync(Me, id, limit: 200);
+        Events = await events.ForAccountAsync(Me, id, EventRows, before is > 0 ? before : null);
         if (Machine.Host is not null)
         {
             var serial = await machines.SerialAsync(Me, id);
