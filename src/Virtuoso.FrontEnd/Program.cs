@@ -28,6 +28,7 @@ if (config["VIRTUOSO_BILLING_INTERVAL"] is { Length: > 0 } billingInterval)
     builder.Services.PostConfigure<MarketOptions>(o => o.BillingIntervalSeconds = double.Parse(billingInterval, System.Globalization.CultureInfo.InvariantCulture));
 builder.Services.AddSingleton<Migrator>();
 builder.Services.AddSingleton<Ledger>();
+builder.Services.AddSingleton<Charges>();
 builder.Services.AddSingleton<EventLog>();
 builder.Services.AddSingleton<AgentClient>();
 builder.Services.AddSingleton<AccountService>();

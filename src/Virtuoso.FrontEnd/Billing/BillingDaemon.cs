@@ -84,33 +84,23 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
                     var id = m.Guid;
                     var notes = new List<string>();
 
-                    // Storage: every period begun since arrival, always charged.
-                    var arrived = DateTimeOffset.FromUnixTimeMilliseconds(m.ArrivedAt!.Value);
-                    var days = m.StoragePeriodDaysValue;
-                    var storageBegun = BillingPlan.StoragePeriodsBegun(arrived, days, now);
-                    var storagePrice = new Money(Decimals.Parse(m.StoragePrice!));
-                    for (var k = m.StoragePeriodsCharged + 1; k <= storageBegun; k++)
-                        if (await Charge(m, ChargeKey.Storage(id, m.Stay, k), TransferKinds.Storage, storagePrice, provider)) { sc++; notes.Add($"storage period {k}: {storagePrice}"); }
-
-                    // Running: every period begun while running, as long as the buyer can pay for it.
+                    // Storage: every period begun since arrival, always charged; running: every period begun while running,
+                    // as long as the buyer can pay for it (ChargePlan, the one planner).
+                    var plan = ChargePlan.Due(m.Bill, BillingOccasion.Pass, now, new Money(Available(m.Owner)));
+                    foreach (var charge in plan.Charges)
+                        if (await Charge(m, charge.Key, charge.Kind, charge.Amount, provider))
+                        {
+                            if (charge.Kind == TransferKinds.Storage) sc++; else rc++;
+                            notes.Add($"{charge.Kind} period {charge.Period}: {charge.Amount}");
+                        }
+                    if (plan.Unpaid is { } unpaidCharge)
+                        u.Add((id, m.Owner, $"your balance {Money.Format(Available(m.Owner))} does not cover the running charge of {unpaidCharge.Amount} for period {unpaidCharge.Period}"));
                     var rt = m.RunningTime;
                     var period = m.RunningPeriodSecondsValue;
-                    var runningPrice = new Money(Decimals.Parse(m.RunningPrice!));
-                    var paid = rt.PeriodsCharged;
-                    if (m.MachineState == Core.Machines.MachineState.Running)
-                    {
-                        var runningBegun = BillingPlan.RunningPeriodsBegun(rt, period, now);
-                        for (var k = rt.PeriodsCharged + 1; k <= runningBegun; k++)
-                        {
-                            if (Available(m.Owner) < runningPrice.Dollars)
-                            {
-                                u.Add((id, m.Owner, $"your balance {Money.Format(Available(m.Owner))} does not cover the running charge of {runningPrice} for period {k}"));
-                                break;
-                            }
-                            if (await Charge(m, ChargeKey.Running(id, m.Stay, k), TransferKinds.Running, runningPrice, provider)) { rc++; notes.Add($"running period {k}: {runningPrice}"); }
-                            paid = k;
-                        }
-                    }
+                    var paid = plan.RunningPeriodsCharged;
+                    var arrived = DateTimeOffset.FromUnixTimeMilliseconds(m.ArrivedAt!.Value);
+                    var days = m.StoragePeriodDaysValue;
+                    var storageBegun = plan.StoragePeriodsCharged;
                     var runningDue = BillingPlan.RunningDueAt(rt with { PeriodsCharged = paid }, period);
                     var storageCharged = Math.Max(storageBegun, m.StoragePeriodsCharged);
                     var nextStorage = BillingPlan.StoragePeriodStart(arrived, days, storageCharged + 1).ToUnixTimeMilliseconds();
@@ -162,33 +152,6 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
             for (var i = 0; i < p.Length; i++) p[i].Value = row[i] ?? DBNull.Value;
             await command.ExecuteNonQueryAsync();
         }
-    }
-
-    /// <summary>
-    /// A machine stopped running (stop, suspend, found powered off) with <paramref name="secondsUsed"/> run on its host
-    /// (design §4): a running period that began while it ran is due even when no pass charged it yet (the daemon was
-    /// down, or between passes), and once it is stopped the daemon no longer looks at it. Charges those periods in
-    /// order, as far as the buyer can pay (a running charge never makes a balance negative); one left unpaid is charged
-    /// when the machine starts again, its prepaid time being used up. Call after the machine's row is updated, in the
-    /// same transaction. Returns the periods charged before and after.
-    /// </summary>
-    internal static async Task<(long Before, long After)> ChargeBegunWhileRunningAsync(Ledger ledger, System.Data.Common.DbConnection c,
-        System.Data.Common.DbTransaction tx, MachineRow m, decimal secondsUsed, string provider, DateTimeOffset now)
-    {
-        var period = m.RunningPeriodSecondsValue;
-        var before = await c.ExecuteScalarAsync<long>("SELECT running_periods_charged FROM machines WHERE id = @Id", new { m.Id }, tx);
-        var price = new Money(Decimals.Parse(m.RunningPrice!));
-        var paid = before;
-        await ledger.LockAsync(c, tx, [m.Owner, provider]);
-        for (var k = before + 1; k <= (long)decimal.Ceiling(secondsUsed / period); k++)
-        {
-            if (await ledger.BalanceAsync(c, tx, m.Owner) < price) break;
-            await ledger.TransferAsync(c, tx, ChargeKey.Running(m.Guid, m.Stay, k), TransferKinds.Running, price, m.Owner, provider, m.Guid, m.Host, now);
-            paid = k;
-        }
-        if (paid > before)
-            await c.ExecuteAsync("UPDATE machines SET running_periods_charged = @paid WHERE id = @Id", new { paid, m.Id }, tx);
-        return (before, paid);
     }
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "Billing pass failed; the next pass retries")]

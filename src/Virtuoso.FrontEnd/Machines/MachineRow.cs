@@ -52,6 +52,11 @@ internal sealed class MachineRow
     public MachineState MachineState => Enum.Parse<MachineState>(State, ignoreCase: true);
     public MachineSpec Spec => new(new Bogomips(Speed), new Megabytes(Memory), new Megabytes(Disk));
 
+    /// <summary>What its stay on its host is billed from (<see cref="ChargePlan"/>); only for a machine on a host.</summary>
+    public MachineBill Bill => new(Guid, Stay, DateTimeOffset.FromUnixTimeMilliseconds(ArrivedAt ?? throw new InvalidOperationException($"machine {Id} is not on a host")),
+        StoragePeriodDaysValue, new Money(Decimals.Parse(StoragePrice!)), StoragePeriodsCharged,
+        RunningPeriodSecondsValue, new Money(Decimals.Parse(RunningPrice!)), RunningTime);
+
     public RunningTime RunningTime => new(RunningPeriodsCharged, Decimals.Parse(RunningSecondsUsed),
         RunningSince is { } s ? DateTimeOffset.FromUnixTimeMilliseconds(s) : null);
 

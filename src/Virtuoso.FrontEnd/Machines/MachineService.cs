@@ -219,13 +219,10 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
         var host = await HostOf(row);
         if (host.Value is not { } h) return host.Failure!;
         var now = clock.GetUtcNow();
-        var period = row.RunningPeriodSeconds!.Value;
-        var runningPrice = new Money(Decimals.Parse(row.RunningPrice!));
-        var needsCharge = row.RunningTime.NeedsChargeToStart(now, period);
         var balance = await db.ReadAsync(c => ledger.BalanceAsync(c, null, owner));
         if (balance.Dollars < 0) return NegativeBalance(balance);
-        if (needsCharge && balance < runningPrice)
-            return new Failure(ErrorCodes.InsufficientFunds, $"running for {period} s costs {runningPrice} and your balance is {balance}");
+        if (ChargePlan.Due(row.Bill, BillingOccasion.Start, now, balance).Unpaid is { } unpaid)
+            return new Failure(ErrorCodes.InsufficientFunds, $"running for {row.RunningPeriodSeconds} s costs {unpaid.Amount} and your balance is {balance}");
 
         var claimed = await writer.ClaimAsync(row, action == MachineAction.Start ? IntentAction.Start : IntentAction.Resume, h.Name);
         if (claimed.Value is not { } intent) return claimed.Failure!;

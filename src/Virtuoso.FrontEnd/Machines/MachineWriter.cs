@@ -29,7 +29,7 @@ internal sealed record CommitResult(MachineRow? Row, Failure? Refusal = null, bo
 /// guarded by the intent that holds the row, so a commit happens exactly once whichever replica or request gets there.
 /// Charges on the way (design §4) go through the <see cref="Ledger"/> in the same transaction, under their unique keys.
 /// </summary>
-internal sealed class MachineWriter(Database db, Ledger ledger, EventLog events, TimeProvider clock, IOptions<MarketOptions> options)
+internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges, EventLog events, TimeProvider clock, IOptions<MarketOptions> options)
 {
     private static string State(MachineState s) => MachineRow.StateText(s);
 
@@ -144,23 +144,17 @@ internal sealed class MachineWriter(Database db, Ledger ledger, EventLog events,
     {
         var start = intent.Kind == IntentAction.Start;
         var period = row.RunningPeriodSecondsValue;
-        var runningPrice = new Money(Decimals.Parse(row.RunningPrice!));
         // Design §4: with no prepaid running time left, one running period is charged first.
-        var needsCharge = row.RunningTime.NeedsChargeToStart(now, period);
-        if (needsCharge)
-        {
-            await ledger.LockAsync(c, tx, [row.Owner, host.Owner]);
-            var balance = await ledger.BalanceAsync(c, tx, row.Owner);
-            if (balance < runningPrice)
-                return new(null, new Failure(ErrorCodes.InsufficientFunds, $"running for {period} s costs {runningPrice} and your balance is {balance}"));
-        }
+        var plan = await charges.ApplyAsync(c, tx, row, BillingOccasion.Start, host.Owner, now);
+        if (plan.Unpaid is { } unpaid)
+            return new(null, new Failure(ErrorCodes.InsufficientFunds, $"running for {period} s costs {unpaid.Amount} and your balance is {await ledger.BalanceAsync(c, tx, row.Owner)}"));
+        var needsCharge = plan.Charges.Count > 0;
+        var runningPrice = new Money(Decimals.Parse(row.RunningPrice!));
         var started = row.RunningTime.Start(now, needsCharge);
         await c.ExecuteAsync("UPDATE machines SET state = @state, running_periods_charged = @p, running_since = @now, running_due_at = @due, intent = NULL " +
             "WHERE id = @Machine AND intent = @Id",
             new { state = State(MachineState.Running), p = started.PeriodsCharged, now = now.ToUnixTimeMilliseconds(),
                   due = BillingPlan.RunningDueAt(started, period)!.Value.ToUnixTimeMilliseconds(), intent.Machine, intent.Id }, tx);
-        if (needsCharge)
-            await ledger.TransferAsync(c, tx, ChargeKey.Running(row.Guid, row.Stay, started.PeriodsCharged), TransferKinds.Running, runningPrice, row.Owner, host.Owner, row.Guid, host.Name, now);
         var left = started.LeftAt(now, period);
         var verb = start ? "started" : "resumed";
         await events.AppendAsync(c, tx, verb, row.Guid, row.Owner,
@@ -177,12 +171,12 @@ internal sealed class MachineWriter(Database db, Ledger ledger, EventLog events,
             new { state = State(next), intent.ToVersion, used = Decimals.Text(paused.SecondsUsed), intent.Machine, intent.Id }, tx);
         // §4: periods that began while it ran and that no pass charged yet are charged now.
         var period = row.RunningPeriodSecondsValue;
-        var (charged, paid) = await BillingDaemon.ChargeBegunWhileRunningAsync(ledger, c, tx, row, paused.SecondsUsed, host.Owner, now);
+        var plan = await charges.ApplyAsync(c, tx, row, BillingOccasion.RunEnds, host.Owner, now, paused.SecondsUsed);
         var verb = next == MachineState.Stopped ? "stopped" : "suspended";
+        var charged = Charges.Describe(plan, TransferKinds.Running);
         await events.AppendAsync(c, tx, verb, row.Guid, row.Owner,
-            $"{verb} on {host.Name} (version {intent.ToVersion}); " +
-            (paid > charged ? $"charged {row.RunningPrice} for each of running periods {charged + 1}–{paid}, begun while it ran; " : "") +
-            $"{Money.Format((paused with { PeriodsCharged = paid }).LeftAt(now, period))} s of prepaid running time kept");
+            $"{verb} on {host.Name} (version {intent.ToVersion}); " + (charged == "" ? "" : charged + ", begun while it ran; ") +
+            $"{Money.Format((paused with { PeriodsCharged = plan.RunningPeriodsCharged }).LeftAt(now, period))} s of prepaid running time kept");
         return new(await ReadAsync(c, tx, intent.Machine));
     }
 
@@ -286,9 +280,9 @@ internal sealed class MachineWriter(Database db, Ledger ledger, EventLog events,
         await c.ExecuteAsync("UPDATE machines SET state = @stopped, running_seconds_used = @used, running_since = NULL, running_due_at = NULL WHERE id = @Id AND intent IS NULL",
             new { stopped = State(MachineState.Stopped), used = Decimals.Text(paused.SecondsUsed), row.Id }, tx);
         // Design §4: periods that began while it ran and that no billing pass charged yet are due all the same.
-        var (before, paid) = await BillingDaemon.ChargeBegunWhileRunningAsync(ledger, c, tx, row, paused.SecondsUsed, hostOwner, now);
+        var charged = Charges.Describe(await charges.ApplyAsync(c, tx, row, BillingOccasion.RunEnds, hostOwner, now, paused.SecondsUsed), TransferKinds.Running);
         await events.AppendAsync(c, tx, "powered-off", row.Guid, row.Owner, $"the machine was found powered off on {hostName}; it is now stopped (version {row.Version})" +
-            (paid > before ? $"; charged {row.RunningPrice} for each of running periods {before + 1}–{paid}, begun while it ran" : ""));
+            (charged == "" ? "" : $"; {charged}, begun while it ran"));
         return 0;
     });
 
@@ -308,10 +302,10 @@ internal sealed class MachineWriter(Database db, Ledger ledger, EventLog events,
             var paused = row.RunningTime.Pause(lastSeen > since ? lastSeen : since);
             await c.ExecuteAsync("UPDATE machines SET running_seconds_used = @used, running_since = NULL, running_due_at = NULL, host_offline_since = @seen WHERE id = @Id",
                 new { used = Decimals.Text(paused.SecondsUsed), seen = lastSeen.ToUnixTimeMilliseconds(), row.Id }, tx);
-            var (before, paid) = await BillingDaemon.ChargeBegunWhileRunningAsync(ledger, c, tx, row, paused.SecondsUsed, host.Owner, now);
+            var charged = Charges.Describe(await charges.ApplyAsync(c, tx, row, BillingOccasion.RunEnds, host.Owner, now, paused.SecondsUsed), TransferKinds.Running);
             await events.AppendAsync(c, tx, "host-offline", row.Guid, row.Owner,
                 $"host {host.Name} has not answered since {lastSeen:u}: no running time is charged until it answers again" +
-                (paid > before ? $"; charged {row.RunningPrice} for each of running periods {before + 1}–{paid}, begun before" : ""));
+                (charged == "" ? "" : $"; {charged}, begun before"));
             marked++;
         }
         return marked;

@@ -29,7 +29,7 @@ namespace Virtuoso.FrontEnd.Migration;
 /// is still open, so two replicas (or a listener and a monitor) can never both commit, or commit and revert, one migration.
 /// </summary>
 internal sealed partial class MigrationService(
-    Database db, Ledger ledger, EventLog events, AgentClient agents, VmmpClient vmmp, CentralAddress central,
+    Database db, Ledger ledger, Charges charges, EventLog events, AgentClient agents, VmmpClient vmmp, CentralAddress central,
     TimeProvider clock, IOptions<MarketOptions> market, IOptions<MigrationOptions> options, ILogger<MigrationService> log)
 {
     public const string ArrivalNote = "Arriving on a host costs one storage period at its price, charged when the migration commits; " +
@@ -281,14 +281,9 @@ internal sealed partial class MigrationService(
         // Storage periods begun on the origin and not yet charged are owed all the same (design §4: charged at the
         // beginning of each period); the daemon will not look at the old stay again.
         var notes = new List<string>();
-        if (originOwner is not null && row.ArrivedAt is { } arrivedMs)
-        {
-            var begun = BillingPlan.StoragePeriodsBegun(DateTimeOffset.FromUnixTimeMilliseconds(arrivedMs), row.StoragePeriodDaysValue, now);
-            var price = new Money(Decimals.Parse(row.StoragePrice!));
-            for (var k = row.StoragePeriodsCharged + 1; k <= begun; k++)
-                if (await ledger.TransferAsync(c, tx, ChargeKey.Storage(row.Guid, row.Stay, k), TransferKinds.Storage, price, m.Owner, originOwner, row.Guid, m.Origin, now))
-                    notes.Add($"storage period {k} on {m.Origin}: {price}");
-        }
+        if (originOwner is not null && row.ArrivedAt is not null)
+            foreach (var charge in (await charges.ApplyAsync(c, tx, row, BillingOccasion.Leave, originOwner, now)).Charges)
+                notes.Add($"storage period {charge.Period} on {m.Origin}: {charge.Amount}");
 
         var pricing = destination.Pricing;
         var storage = pricing.StorageCharge(row.Spec);
