@@ -24,10 +24,12 @@ internal static class MachineEndpoints
                 (string id, HttpRequest request, MachineService service, CancellationToken ct) => CommandAsync(id, verb, request, service, ct));
     }
 
-    private static IResult Get(string id, MachineService service)
+    // ?settled=true: what the machine is once a command under way on it has ended (the front-end's reconciler decides on it).
+    private static async Task<IResult> Get(string id, bool? settled, MachineService service, CancellationToken ct)
     {
         var parsed = MachineValidation.ParseId(id);
-        return parsed.Error is { } badId ? Problem(badId) : Reply(service.Get(parsed.Value));
+        if (parsed.Error is { } badId) return Problem(badId);
+        return Reply(settled == true ? await service.GetSettledAsync(parsed.Value, ct) : service.Get(parsed.Value));
     }
 
     private static async Task<IResult> CreateAsync(string id, HttpRequest request, MachineService service, CancellationToken ct)

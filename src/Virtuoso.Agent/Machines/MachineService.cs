@@ -33,6 +33,26 @@ internal sealed class MachineService(
 
     public Outcome<AgentMachine> Get(Guid id) => store.Find(id) is { } r ? Describe(r) : AgentError.NotFound(id);
 
+    /// <summary>
+    /// The machine once no command is under way on it (issue 13): a QEMU that is still loading a resume, or a suspend that has
+    /// saved its record but not yet quit, shows a state that is neither before nor after; the front-end's reconciler must not
+    /// decide on it. Waits for the machine's command lock (at most 20 s; then 409 conflict: ask again).
+    /// </summary>
+    public async Task<Outcome<AgentMachine>> GetSettledAsync(Guid id, CancellationToken ct)
+    {
+        using var patience = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        patience.CancelAfter(TimeSpan.FromSeconds(20));
+        try
+        {
+            using var held = await LockAsync(id, patience.Token);
+            return Get(id);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return AgentError.Conflict($"machine {id:D} is busy with a command; ask again");
+        }
+    }
+
     /// <summary>The serial console log of a machine, or null when it never printed anything.</summary>
     public Outcome<string?> SerialLog(Guid id)
     {

@@ -7,7 +7,7 @@ namespace Virtuoso.Contracts.Agent;
 /// <item>GET  /v1/health → <see cref="AgentHealth"/> (the only call allowed without the secret: it reveals nothing but liveness)</item>
 /// <item>GET  /v1/machines → <see cref="AgentMachine"/>[]</item>
 /// <item>PUT  /v1/machines/{id} with <see cref="CreateMachineRequest"/> → <see cref="AgentMachine"/> (creates the disk; idempotent for the same id and spec)</item>
-/// <item>GET  /v1/machines/{id} → <see cref="AgentMachine"/></item>
+/// <item>GET  /v1/machines/{id}[?settled=true] → <see cref="AgentMachine"/> (settled: once a command under way on it has ended; 409 if that takes over 20 s)</item>
 /// <item>POST /v1/machines/{id}/start|stop|suspend|resume with <see cref="MachineCommand"/> → <see cref="AgentMachine"/></item>
 /// <item>DELETE /v1/machines/{id} → 204</item>
 /// <item>GET  /v1/machines/{id}/serial → text/plain, the serial console log so far</item>

@@ -29,6 +29,10 @@ internal sealed class AgentClient(IHttpClientFactory factory, Microsoft.Extensio
     public Task<Outcome<AgentMachine>> GetAsync(HostRow host, Guid id, CancellationToken ct = default) =>
         SendAsync<AgentMachine>(host, HttpMethod.Get, AgentRoutes.Machine(id), null, "status", ct);
 
+    /// <summary>The machine once a command under way on it has ended (what an intent's fate is decided on).</summary>
+    public Task<Outcome<AgentMachine>> GetSettledAsync(HostRow host, Guid id, CancellationToken ct = default) =>
+        SendAsync<AgentMachine>(host, HttpMethod.Get, AgentRoutes.Machine(id) + "?settled=true", null, "status", ct);
+
     public Task<Outcome<AgentMachine>> CommandAsync(HostRow host, Guid id, string verb, MachineCommand command, CancellationToken ct = default) =>
         SendAsync<AgentMachine>(host, HttpMethod.Post, AgentRoutes.Command(id, verb), command, verb, ct);
 

@@ -30,7 +30,8 @@ internal sealed partial class HostMonitor(Database db, MachineWriter writer, Age
 
     public async Task CheckAllAsync(CancellationToken ct = default)
     {
-        var hosts = (await db.ReadAsync(c => HostQueries.AllAsync(c))).ToList();
+        // Hosts being deleted too: their evictions need to know whether they are down or only slow.
+        var hosts = (await db.ReadAsync(c => HostQueries.AllAsync(c, deleting: true))).ToList();
         var now = clock.GetUtcNow();
         var grace = TimeSpan.FromSeconds(options.Value.HostOfflineGraceSeconds);
         await Task.WhenAll(hosts.Select(async h =>

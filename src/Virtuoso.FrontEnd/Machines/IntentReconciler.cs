@@ -29,12 +29,20 @@ internal sealed partial class IntentReconciler(Database db, MachineActions actio
         foreach (var intent in claimed)
         {
             ct.ThrowIfCancellationRequested();
-            var host = await db.ReadAsync(c => HostQueries.ByNameAsync(c, intent.Host));
-            var view = host is null ? HostView.Absent : await actions.ObserveAsync(host, intent);
-            var step = IntentPlan.Decide(intent.Plan, view);
-            var ended = await actions.RunAsync(intent, step);
-            LogDriven(log, intent.Machine, intent.Action, step.ToString(), ended.StillOpen ? "still open" : ended.Failure is null ? "committed" : "closed",
-                ended.Failure?.Message);
+            try
+            {
+                var host = await db.ReadAsync(c => HostQueries.ByNameAsync(c, intent.Host));
+                var view = host is null ? HostView.Absent : await actions.ObserveAsync(host, intent);
+                var step = IntentPlan.Decide(intent.Plan, view);
+                var ended = await actions.RunAsync(intent, step);
+                LogDriven(log, intent.Machine, intent.Action, step.ToString(), ended.StillOpen ? "still open" : ended.Failure is null ? "committed" : "closed",
+                    ended.Failure?.Message);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // One intent that cannot be driven now does not hold the others up; its lease brings it back.
+                LogIntentFailed(log, intent.Machine, intent.Action, e);
+            }
         }
         foreach (var name in await db.ReadAsync(c => c.QueryAsync<string>("SELECT name FROM hosts WHERE deleting = 1")))
             await actions.EvictAllAsync(name, TimeSpan.Zero);
@@ -58,6 +66,9 @@ internal sealed partial class IntentReconciler(Database db, MachineActions actio
 
     [LoggerMessage(EventId = 7001, Level = LogLevel.Warning, Message = "Reconciler pass failed; the next pass retries")]
     private static partial void LogPassFailed(ILogger logger, Exception e);
+
+    [LoggerMessage(EventId = 7003, Level = LogLevel.Warning, Message = "Reconciler: driving machine {Machine}'s open {Action} failed; its lease brings it back")]
+    private static partial void LogIntentFailed(ILogger logger, string machine, string action, Exception e);
 
     [LoggerMessage(EventId = 7002, Level = LogLevel.Information, Message = "Reconciler: machine {Machine}'s open {Action} driven from {Step}: {Outcome} {Error}")]
     private static partial void LogDriven(ILogger logger, string machine, string action, string step, string outcome, string? error);

@@ -47,13 +47,14 @@ internal sealed class MachineActions(Database db, AgentClient agents, MachineWri
     /// <summary>Asks the agent what it holds of the intent's machine.</summary>
     public async Task<HostView> ObserveAsync(HostRow host, IntentRow intent) => (await LookAsync(host, intent)).View;
 
-    // Refused: the agent answered, but not with the machine (a wrong secret, an error); it tells nothing of the machine.
+    // Refused: the agent turned the caller away (a wrong secret): it acts on no call of ours, so an act refused the same way did
+    // nothing. Any other failure (an error, a proxy's 502, a command still under way) tells nothing: treated as no answer.
     private async Task<(HostView View, bool Refused)> LookAsync(HostRow host, IntentRow intent)
     {
-        var got = await agents.GetAsync(host, intent.MachineGuid);
+        var got = await agents.GetSettledAsync(host, intent.MachineGuid);
         if (got.Value is { } m) return (HostView.Holds(StateOf(m.State), m.Version), false);
         if (got.Failure!.AgentStatus == 404) return (HostView.Absent, false);
-        return (Unanswered(host), !got.Failure.Unanswered);
+        return (Unanswered(host), got.Failure.AgentStatus is 401 or 403);
     }
 
     // Down when the host monitor has not reached it within the online window either.
@@ -82,6 +83,7 @@ internal sealed class MachineActions(Database db, AgentClient agents, MachineWri
 
                 case IntentStep.Act:
                 {
+                    if (turn > 0) await writer.RenewLeaseAsync(intent); // a long drive keeps the reconciler off it
                     crash.Hit(intent.Kind, "before-agent");
                     var acted = host is null ? Failure.NotFound($"host '{intent.Host}'") : await ActAsync(host, intent);
                     if (acted is null)
@@ -114,7 +116,8 @@ internal sealed class MachineActions(Database db, AgentClient agents, MachineWri
                     {
                         failure = refusal;
                         if (!IntentPlan.CanUndo(intent.Kind)) return new(null, refusal, true);
-                        await writer.MarkUndoingAsync(intent, refusal.Message);
+                        // Another driver may have committed it meanwhile (or begun undoing): then it is not ours to undo.
+                        if (!await writer.MarkUndoingAsync(intent, refusal.Message)) return await EndedElsewhereAsync(intent);
                         intent.Undoing = 1;
                         intent.Reason = refusal.Message;
                         step = IntentStep.Undo;
@@ -126,6 +129,7 @@ internal sealed class MachineActions(Database db, AgentClient agents, MachineWri
 
                 case IntentStep.Undo:
                 {
+                    await writer.RenewLeaseAsync(intent);
                     var undone = host is null ? null : await UndoAsync(host, intent);
                     if (undone is { Unanswered: true })
                     {
@@ -157,13 +161,18 @@ internal sealed class MachineActions(Database db, AgentClient agents, MachineWri
     public async Task<bool> EvictAllAsync(string hostName, TimeSpan patience)
     {
         var waited = Stopwatch.StartNew();
+        var tried = new HashSet<string>();
         while (true)
         {
-            foreach (var evict in await writer.ClaimEvictionsAsync(hostName))
+            // A machine whose eviction failed in this call is left to the next one (the reconciler's), not retried at once.
+            foreach (var evict in await writer.ClaimEvictionsAsync(hostName, tried))
+            {
+                tried.Add(evict.Machine);
                 await RunAsync(evict, IntentStep.Act);
+            }
             if (await writer.FinishHostDeleteAsync(hostName)) return true;
             if (waited.Elapsed >= patience) return false;
-            await Task.Delay(TimeSpan.FromMilliseconds(100));
+            await Task.Delay(TimeSpan.FromMilliseconds(200));
         }
     }
 

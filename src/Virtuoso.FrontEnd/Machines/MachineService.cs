@@ -218,6 +218,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
         if (Refuse(row, action) is { } refused) return refused;
         var host = await HostOf(row);
         if (host.Value is not { } h) return host.Failure!;
+        if (h.Deleting != 0) return new Failure(ErrorCodes.HostOffline, $"host {h.Name} is being deleted by its provider: the machine is leaving it");
         var now = clock.GetUtcNow();
         var balance = await db.ReadAsync(c => ledger.BalanceAsync(c, null, owner));
         if (balance.Dollars < 0) return NegativeBalance(balance);

@@ -90,6 +90,9 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
                 new { intent.Machine, intent.Id }, tx);
             if (row is null)
                 return await CloseOrphanAsync(c, tx, intent);
+            // Under the machine's row lock: an intent another driver began undoing is never committed.
+            if (await c.ExecuteScalarAsync<long>("SELECT undoing FROM machine_intents WHERE id = @Id", new { intent.Id }, tx) != 0)
+                return new CommitResult(null, null, Gone: true);
             var result = intent.Kind switch
             {
                 IntentAction.Store => await CommitStoreAsync(c, tx, intent, row, now),
@@ -212,8 +215,19 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
     });
 
     /// <summary>From now on the intent's action is taken back on the agent (its commit was refused for <paramref name="why"/>).</summary>
+    /// <returns>False when the intent no longer holds the machine (another driver committed or closed it): nothing to undo then.</returns>
     public Task<bool> MarkUndoingAsync(IntentRow intent, string why) => db.WriteAsync(async (c, tx) =>
-        await c.ExecuteAsync("UPDATE machine_intents SET undoing = 1, reason = @why WHERE id = @Id", new { why, intent.Id }, tx) > 0);
+    {
+        // The machine's row lock orders this against a commit by another driver (CommitAsync takes it first too).
+        if (await c.QuerySingleOrDefaultAsync<string>($"SELECT id FROM machines WHERE id = @Machine AND intent = @Id{db.ForUpdate}", new { intent.Machine, intent.Id }, tx) is null)
+            return false;
+        return await c.ExecuteAsync("UPDATE machine_intents SET undoing = 1, reason = @why WHERE id = @Id", new { why, intent.Id }, tx) > 0;
+    });
+
+    /// <summary>The driver of an intent is still at work: the reconciler leaves it alone for another lease.</summary>
+    public Task RenewLeaseAsync(IntentRow intent) =>
+        db.ReadAsync(c => c.ExecuteAsync("UPDATE machine_intents SET lease_until = @lease WHERE id = @Id",
+            new { lease = (clock.GetUtcNow() + TimeSpan.FromSeconds(options.Value.IntentLeaseSeconds)).ToUnixTimeMilliseconds(), intent.Id }));
 
     /// <summary>Notes why the intent is still open (the agent did not answer), for the machine page and the logs.</summary>
     public Task NoteAsync(IntentRow intent, string error) =>
@@ -224,22 +238,24 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
     /// for every machine on it that no other intent holds, in one transaction under the host's row lock. A machine held by
     /// an action under way (a store on its way in) is left to that action; once it ends, the next call evicts it.
     /// </summary>
-    public async Task<IReadOnlyList<IntentRow>> ClaimEvictionsAsync(string hostName)
+    /// <param name="skip">Machines not to claim now (their eviction just failed).</param>
+    public async Task<IReadOnlyList<IntentRow>> ClaimEvictionsAsync(string hostName, IReadOnlySet<string>? skip = null)
     {
         var now = clock.GetUtcNow();
         return await db.WriteAsync<IReadOnlyList<IntentRow>>(async (c, tx) =>
         {
             await c.ExecuteAsync("SELECT name FROM hosts WHERE name = @hostName" + db.ForUpdate, new { hostName }, tx);
             await c.ExecuteAsync("UPDATE hosts SET deleting = 1 WHERE name = @hostName", new { hostName }, tx);
-            var machines = (await c.QueryAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE host = @hostName AND intent IS NULL{db.ForUpdate}",
-                new { hostName }, tx)).ToList();
+            // A machine migrating to or from the host ends its migration first (its record and monitor drive it).
+            var machines = (await c.QueryAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE host = @hostName AND intent IS NULL AND state <> @migrating{db.ForUpdate}",
+                new { hostName, migrating = State(MachineState.Migrating) }, tx)).Where(m => skip is null || !skip.Contains(m.Id)).ToList();
             var evictions = new List<IntentRow>();
             foreach (var m in machines)
             {
                 var evict = new IntentRow
                 {
                     Id = Guid.NewGuid().ToString("D"), Machine = m.Id, Owner = m.Owner, Action = IntentRow.Text(IntentAction.Evict), Host = hostName,
-                    FromVersion = m.Version, ToVersion = m.Version + (StateTable.Decide(m.MachineState, MachineAction.Evict)?.VersionDelta ?? 1),
+                    FromVersion = m.Version, ToVersion = m.Version + StateTable.Decide(m.MachineState, MachineAction.Evict)!.VersionDelta,
                     CreatedAt = now.ToUnixTimeMilliseconds(), LeaseUntil = (now + TimeSpan.FromSeconds(options.Value.IntentLeaseSeconds)).ToUnixTimeMilliseconds(),
                 };
                 if (await c.ExecuteAsync("UPDATE machines SET intent = @Id WHERE id = @Machine AND intent IS NULL", new { evict.Id, evict.Machine }, tx) == 0) continue;
@@ -333,8 +349,9 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
                 await c.ExecuteAsync("UPDATE machines SET host_offline_since = NULL WHERE id = @Id", new { row.Id }, tx);
                 break;
             case OutageEnd.Stopped:
-                await c.ExecuteAsync("UPDATE machines SET state = @stopped, host_offline_since = NULL WHERE id = @Id AND intent IS NULL",
-                    new { stopped = State(MachineState.Stopped), row.Id }, tx);
+                if (await c.ExecuteAsync("UPDATE machines SET state = @stopped, host_offline_since = NULL WHERE id = @Id AND intent IS NULL",
+                        new { stopped = State(MachineState.Stopped), row.Id }, tx) == 0)
+                    break; // an action holds it: its own end records the truth
                 await events.AppendAsync(c, tx, "host-back", row.Guid, row.Owner,
                     $"host {row.Host} answers again (offline since {gone:u}): the machine was found stopped; it is recorded stopped (version {row.Version}), " +
                     $"with {Money.Format(row.RunningTime.LeftAt(now, row.RunningPeriodSecondsValue))} s of prepaid running time kept");

@@ -79,9 +79,13 @@ internal sealed partial class MigrationService(
         };
         var started = await db.WriteAsync<Failure?>(async (c, tx) =>
         {
-            await c.ExecuteAsync("SELECT name FROM hosts WHERE name = @name" + db.ForUpdate, new { name = destination.Name }, tx);
+            // Both hosts locked, in name order (no deadlock with a migration the other way): neither may be deleted meanwhile.
+            foreach (var name in new[] { origin.Name, destination.Name }.Order(StringComparer.Ordinal))
+                await c.ExecuteAsync("SELECT name FROM hosts WHERE name = @name" + db.ForUpdate, new { name }, tx);
             var locked = await HostQueries.ByNameAsync(c, destination.Name, tx);
-            if (locked is null) return Failure.NotFound($"host '{r.Host}'");
+            if (locked is null || locked.Deleting != 0) return Failure.NotFound($"host '{r.Host}'");
+            if ((await HostQueries.ByNameAsync(c, origin.Name, tx))?.Deleting != 0)
+                return new Failure(ErrorCodes.HostOffline, $"host {origin.Name} is being deleted by its provider: the machine is leaving it");
             if (NoRoom(locked, row, now) is { } gone) return gone;
             if (!await MachineWriter.BeginMigrationAsync(c, tx, row)) return await MachineWriter.BusyOrChangedAsync(c, tx, row.Id);
             await c.ExecuteAsync($"INSERT INTO migrations ({MigrationRow.Columns}) VALUES (@Id, @Machine, @Owner, @Origin, @Destination, @Method, @Version, " +

@@ -376,6 +376,24 @@ public sealed class MachineEndpointsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SettledStatus_WaitsForTheCommandUnderWay_PlainStatusDoesNot()
+    {
+        // Issue 13: the front-end's reconciler decides on the settled state, never on one caught half-way through a command.
+        var id = Guid.NewGuid();
+        await _client.CreateAsync(AgentApi.Blank(id, version: 1));
+        _vmm.StartDelay = TimeSpan.FromMilliseconds(600);
+
+        var start = _client.PostCommandAsync(id, "start", 1, 1);
+        await Task.Delay(150);
+        var plain = await _client.GetMachineAsync(id);
+        var settled = await _client.GetFromJsonAsync<AgentMachine>($"/v1/machines/{id:D}?settled=true", JsonSerializerOptions.Web);
+
+        Assert.True(start.IsCompleted, "the settled answer came only after the start had ended");
+        Assert.Equal(AgentStates.Stopped, plain.State);
+        Assert.Equal((AgentStates.Running, 1L), (settled!.State, settled.Version));
+    }
+
+    [Fact]
     public async Task Command_RepeatedAfterItHappened_AnswersItsResultWithoutActingAgain()
     {
         // Issue 13: a front-end that lost the answer (it crashed, the link broke) or its reconciler asks again.
