@@ -99,7 +99,7 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
                 IntentAction.Start or IntentAction.Resume => await CommitRunAsync(c, tx, intent, row, host!, now),
                 IntentAction.Stop or IntentAction.Suspend => await CommitPauseAsync(c, tx, intent, row, host!, now),
                 IntentAction.Delete => await CommitDeleteAsync(c, tx, intent, row),
-                IntentAction.Evict => await CommitEvictAsync(c, tx, intent, row),
+                IntentAction.Evict => await CommitEvictAsync(c, tx, intent, row, host, now),
                 _ => throw new ArgumentOutOfRangeException(nameof(intent), intent.Action, null),
             };
             if (result.Refusal is null && !result.Gone)
@@ -190,14 +190,25 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
         return new(null);
     }
 
-    private async Task<CommitResult> CommitEvictAsync(DbConnection c, DbTransaction tx, IntentRow intent, MachineRow row)
+    private async Task<CommitResult> CommitEvictAsync(DbConnection c, DbTransaction tx, IntentRow intent, MachineRow row, HostRow? host, DateTimeOffset now)
     {
+        // Design §4: what began on the host is owed, as when a machine leaves by migration: the storage periods begun there,
+        // and the running periods begun while it ran (the eviction stops it). Charged before the stay's counters are reset.
+        var charged = new List<string>();
+        if (host is not null && row.ArrivedAt is not null)
+        {
+            var left = await charges.ApplyAsync(c, tx, row, BillingOccasion.Leave, host.Owner, now);
+            row.StoragePeriodsCharged = left.StoragePeriodsCharged;
+            var ran = await charges.ApplyAsync(c, tx, row, BillingOccasion.RunEnds, host.Owner, now, row.RunningTime.Pause(now).SecondsUsed);
+            charged.AddRange(new[] { Charges.Describe(left, TransferKinds.Storage), Charges.Describe(ran, TransferKinds.Running) }.Where(d => d != ""));
+        }
         await c.ExecuteAsync("UPDATE machines SET state = @state, version = @ToVersion, host = NULL, storage_price = NULL, storage_period_days = NULL, " +
             "running_price = NULL, running_period_seconds = NULL, arrived_at = NULL, storage_periods_charged = 0, running_periods_charged = 0, " +
             "running_seconds_used = '0', running_since = NULL, next_storage_at = NULL, running_due_at = NULL, intent = NULL WHERE id = @Machine AND intent = @Id",
             new { state = State(MachineState.Registered), intent.ToVersion, intent.Machine, intent.Id }, tx);
         await events.AppendAsync(c, tx, "host-deleted", row.Guid, row.Owner,
-            $"host {intent.Host} was deleted by its provider: your machine {row.Name} was removed from it (its disk is gone) and is registered again; search for another host to store it");
+            $"host {intent.Host} was deleted by its provider: your machine {row.Name} was removed from it (its disk is gone) and is registered again; search for another host to store it" +
+            (charged.Count > 0 ? $"; {string.Join("; ", charged)}, begun on it" : ""));
         return new(await ReadAsync(c, tx, intent.Machine));
     }
 
@@ -311,8 +322,11 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
     {
         var marked = 0;
         var now = clock.GetUtcNow();
-        foreach (var row in await c.QueryAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE host = @Name AND state = @running " +
-                     $"AND host_offline_since IS NULL AND running_since IS NOT NULL{db.ForUpdate}", new { host.Name, running = State(MachineState.Running) }, tx))
+        var rows = (await c.QueryAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE host = @Name AND state = @running " +
+            $"AND host_offline_since IS NULL AND running_since IS NOT NULL{db.ForUpdate}", new { host.Name, running = State(MachineState.Running) }, tx)).ToList();
+        // Every account this may charge, locked at once in the ledger's order, so two replicas cannot deadlock on them.
+        await ledger.LockAsync(c, tx, rows.Select(r => r.Owner).Append(host.Owner));
+        foreach (var row in rows)
         {
             var since = DateTimeOffset.FromUnixTimeMilliseconds(row.RunningSince!.Value);
             var paused = row.RunningTime.Pause(lastSeen > since ? lastSeen : since);
