@@ -190,6 +190,9 @@ public abstract class LedgerApiTestsBase(bool postgres)
     [InlineData("?limit=-5")]
     [InlineData("?before=0")]
     [InlineData("?limit=many")]
+    [InlineData("?before=abc")]
+    [InlineData("?before=99999999999999999999")]
+    [InlineData("?limit=2147483648")]
     public async Task LedgerAndEvents_BadPaging_IsAValidationError(string query)
     {
         await using var market = await ClockedMarket.StartAsync(postgres);
