@@ -39,11 +39,11 @@ internal static class Checks
         await NewTransfersAsync(c, scale, before);
 
         var balances = (await c.QueryAsync<(string Username, string Balance)>("SELECT username, balance FROM accounts"))
-            .ToDictionary(a => a.Username, a => Decimals.Parse(a.Balance));
+            .ToDictionary(a => a.Username, a => TypeHandlers.ParseDecimal(a.Balance));
         var fromLedger = balances.Keys.ToDictionary(a => a, _ => 0m);
         foreach (var t in await c.QueryAsync<(string Amount, string From, string To)>("SELECT amount, from_account, to_account FROM transfers"))
         {
-            var amount = Decimals.Parse(t.Amount);
+            var amount = TypeHandlers.ParseDecimal(t.Amount);
             fromLedger[t.From] -= amount;
             fromLedger[t.To] += amount;
         }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Virtuoso.Contracts.Api;
 using Virtuoso.Core;
 using Virtuoso.Core.Billing;
+using Virtuoso.Core.Machines;
 using Virtuoso.FrontEnd.Billing;
 using Virtuoso.FrontEnd.Data;
 using Virtuoso.FrontEnd.Events;
@@ -24,7 +25,7 @@ internal sealed class AccountService(Database db, Ledger ledger, EventLog events
         var result = await db.WriteAsync<Failure?>(async (c, tx) =>
         {
             var n = await c.ExecuteAsync("INSERT INTO accounts (username, email, password_hash, type, balance, created_at) VALUES (@u, @e, @h, @t, '0', @now) " +
-                "ON CONFLICT (username) DO NOTHING", new { u = r.Username, e = r.Email, h = hash, t = r.Type, now = now.ToUnixTimeMilliseconds() }, tx);
+                "ON CONFLICT (username) DO NOTHING", new { u = r.Username, e = r.Email, h = hash, t = r.Type, now }, tx);
             if (n == 0) return new Failure(ErrorCodes.UsernameTaken, $"the username '{r.Username}' is taken");
             var credit = new Money(options.Value.OpeningCredit);
             if (credit.Dollars > 0)
@@ -48,8 +49,8 @@ internal sealed class AccountService(Database db, Ledger ledger, EventLog events
         await db.WriteAsync(async (c, tx) =>
         {
             await c.ExecuteAsync("INSERT INTO sessions (token_hash, username, created_at, expires_at) VALUES (@h, @u, @now, @exp)",
-                new { h = PasswordHasher.TokenHash(token), u = a.Username, now = now.ToUnixTimeMilliseconds(), exp = (now + TimeSpan.FromDays(options.Value.SessionDays)).ToUnixTimeMilliseconds() }, tx);
-            await c.ExecuteAsync("DELETE FROM sessions WHERE expires_at <= @now", new { now = now.ToUnixTimeMilliseconds() }, tx);
+                new { h = PasswordHasher.TokenHash(token), u = a.Username, now, exp = now + TimeSpan.FromDays(options.Value.SessionDays) }, tx);
+            await c.ExecuteAsync("DELETE FROM sessions WHERE expires_at <= @now", new { now }, tx);
             return 0;
         });
         return new SessionResponse(token, a.Username, a.Type);
@@ -64,43 +65,43 @@ internal sealed class AccountService(Database db, Ledger ledger, EventLog events
         var now = clock.GetUtcNow();
         return await db.ReadAsync(async c =>
         {
-            var a = await c.QuerySingleAsync<(string Username, string Email, string Type, string Balance)>(
+            var a = await c.QuerySingleAsync<(string Username, string Email, string Type, Money Balance)>(
                 "SELECT username, email, type, balance FROM accounts WHERE username = @username", new { username });
             var machines = (await c.QueryAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE owner = @username ORDER BY created_at", new { username }))
                 .Select(m => AccountMachine(m, now)).ToList();
             var hosts = new List<AccountHost>();
             if (a.Type == Roles.Provider)
             {
-                var income = (await c.QueryAsync<(string? Host, string? Machine, string Amount)>(
+                var income = (await c.QueryAsync<(string? Host, MachineId? Machine, Money Amount)>(
                     "SELECT host, machine, amount FROM transfers WHERE to_account = @username AND host IS NOT NULL", new { username })).ToList();
                 var onHosts = (await c.QueryAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE host IN (SELECT name FROM hosts WHERE owner = @username)", new { username }))
                     .ToLookup(m => m.Host);
                 foreach (var name in await c.QueryAsync<string>("SELECT name FROM hosts WHERE owner = @username ORDER BY name", new { username }))
-                    hosts.Add(new AccountHost(name, income.Where(i => i.Host == name).Sum(i => Decimals.Parse(i.Amount)),
+                    hosts.Add(new AccountHost(name, income.Where(i => i.Host == name).Sum(i => i.Amount.Dollars),
                         onHosts[name].Select(m =>
                         {
                             var times = AccountMachine(m, now);
-                            return new AccountHostMachine(m.Guid, m.Owner, m.State, m.Speed, m.Memory, m.Disk,
-                                Decimals.Parse(m.StoragePrice!), m.StoragePeriodDays!.Value, Decimals.Parse(m.RunningPrice!), m.RunningPeriodSeconds!.Value,
-                                income.Where(i => i.Machine == m.Id).Sum(i => Decimals.Parse(i.Amount)), times.NextStorageDebitSeconds, times.NextRunningDebitSeconds);
+                            return new AccountHostMachine(m.Id, m.Owner, MachineRow.StateText(m.State), m.Speed, m.Memory, m.Disk,
+                                m.StoragePrice!.Value.Dollars, m.StoragePeriodDays!.Value, m.RunningPrice!.Value.Dollars, m.RunningPeriodSeconds!.Value,
+                                income.Where(i => i.Machine == m.Id).Sum(i => i.Amount.Dollars), times.NextStorageDebitSeconds, times.NextRunningDebitSeconds);
                         }).ToList()));
             }
-            return new AccountResponse(a.Username, a.Email, a.Type, Decimals.Parse(a.Balance), machines, hosts);
+            return new AccountResponse(a.Username, a.Email, a.Type, a.Balance.Dollars, machines, hosts);
         });
     }
 
     private static AccountMachine AccountMachine(MachineRow m, DateTimeOffset now)
     {
         if (m.Host is null)
-            return new AccountMachine(m.Guid, m.Name, m.State, null, null, null, null, null, null, null, null);
+            return new AccountMachine(m.Id, m.Name, MachineRow.StateText(m.State), null, null, null, null, null, null, null, null);
         // As the billing daemon charges (design §4): the next storage period begins at arrival + charged periods × period;
         // a running machine's next running period begins when its prepaid time runs out. Zero when due and not yet
         // charged (the next billing pass charges it).
         var storagePeriodSeconds = m.StoragePeriodDays!.Value * 86400m;
-        var nextStorage = Math.Max(0m, (m.ArrivedAt!.Value - now.ToUnixTimeMilliseconds()) / 1000m + m.StoragePeriodsCharged * storagePeriodSeconds);
+        var nextStorage = Math.Max(0m, (decimal)(m.ArrivedAt!.Value - now).TotalSeconds + m.StoragePeriodsCharged * storagePeriodSeconds);
         var left = Math.Max(0m, m.RunningTime.LeftAt(now, m.RunningPeriodSeconds!.Value));
-        return new AccountMachine(m.Guid, m.Name, m.State, m.Host,
-            Decimals.Parse(m.StoragePrice!), m.StoragePeriodDays, Decimals.Parse(m.RunningPrice!), m.RunningPeriodSeconds,
+        return new AccountMachine(m.Id, m.Name, MachineRow.StateText(m.State), m.Host,
+            m.StoragePrice!.Value.Dollars, m.StoragePeriodDays, m.RunningPrice!.Value.Dollars, m.RunningPeriodSeconds,
             nextStorage, left, m.RunningSince is null ? null : left);
     }
 }

@@ -14,7 +14,7 @@ internal static class Sessions
     public static async Task<ClaimsPrincipal?> PrincipalAsync(Database db, TimeProvider clock, string token, string scheme)
     {
         var hash = PasswordHasher.TokenHash(token);
-        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var now = clock.GetUtcNow();
         var row = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<(string Username, string Type)?>(
             "SELECT a.username, a.type FROM sessions s JOIN accounts a ON a.username = s.username WHERE s.token_hash = @hash AND s.expires_at > @now",
             new { hash, now }));

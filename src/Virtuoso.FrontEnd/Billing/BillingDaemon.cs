@@ -1,7 +1,9 @@
 using Dapper;
 using Microsoft.Extensions.Options;
 using Virtuoso.Core;
+using Virtuoso.Core.Accounts;
 using Virtuoso.Core.Billing;
+using Virtuoso.Core.Machines;
 using Virtuoso.FrontEnd.Data;
 using Virtuoso.FrontEnd.Events;
 using Virtuoso.FrontEnd.Machines;
@@ -38,30 +40,29 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
     public async Task<PassResult> PassAsync(CancellationToken ct = default)
     {
         var now = clock.GetUtcNow();
-        var nowMs = now.ToUnixTimeMilliseconds();
         // MATERIALIZED keeps the due-time indexes (migration 0003) in use: with a bare ORDER BY id, SQLite walks the
         // primary key over every stored machine instead of sorting the few that are due.
-        var due = (await db.ReadAsync(c => c.QueryAsync<string>(
-            "WITH due AS MATERIALIZED (SELECT id FROM machines WHERE host IS NOT NULL AND (next_storage_at <= @nowMs OR running_due_at <= @nowMs)) " +
-            "SELECT id FROM due ORDER BY id", new { nowMs }))).ToList();
+        var due = (await db.ReadAsync(c => c.QueryAsync<MachineId>(
+            "WITH due AS MATERIALIZED (SELECT id FROM machines WHERE host IS NOT NULL AND (next_storage_at <= @now OR running_due_at <= @now)) " +
+            "SELECT id FROM due ORDER BY id", new { now }))).ToList();
         int storage = 0, running = 0;
-        var unpaid = new List<(Guid Id, string Owner, string Message)>();
+        var unpaid = new List<(MachineId Id, AccountName Owner, string Message)>();
         foreach (var batch in due.Chunk(Math.Max(1, options.Value.BillingBatchSize)))
         {
             ct.ThrowIfCancellationRequested();
             var (s, r, u) = await db.WriteAsync(async (c, tx) =>
             {
                 var rows = (await c.QueryAsync<MachineRow>($"SELECT {BillingColumns} FROM machines WHERE {db.InList("id", "ids")} ORDER BY id{db.ForUpdate}",
-                    new { ids = db.ListValue(batch) }, tx)).ToList();
-                var owners = (await c.QueryAsync<(string Name, string Owner)>("SELECT name, owner FROM hosts", transaction: tx)).ToDictionary(h => h.Name, h => h.Owner);
-                var parties = rows.Where(m => m.Host is not null && owners.ContainsKey(m.Host)).SelectMany(m => new[] { m.Owner, owners[m.Host!] })
+                    new { ids = db.ListValue(batch.Select(id => id.ToString())) }, tx)).ToList();
+                var owners = (await c.QueryAsync<(string Name, AccountName Owner)>("SELECT name, owner FROM hosts", transaction: tx)).ToDictionary(h => h.Name, h => h.Owner);
+                var parties = rows.Where(m => m.Host is not null && owners.ContainsKey(m.Host)).SelectMany(m => new[] { m.Owner.Value, owners[m.Host!].Value })
                     .Distinct().ToList();
                 await ledger.LockAsync(c, tx, parties);
                 // Every balance the batch touches, read once; written back once at the end.
                 var balances = await ledger.BalancesAsync(c, tx, parties);
-                var deltas = new Dictionary<string, decimal>();
+                var deltas = new Dictionary<string, decimal>(StringComparer.Ordinal);
                 int sc = 0, rc = 0;
-                var u = new List<(Guid, string, string)>();
+                var u = new List<(MachineId, AccountName, string)>();
                 // Each machine's row is updated only in the columns that changed: an unchanged due time keeps its index entry.
                 var storageUpdates = new List<object?[]>(rows.Count);
                 var runningUpdates = new List<object?[]>(rows.Count);
@@ -70,9 +71,9 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
                 decimal Available(string account) => balances[account] + deltas.GetValueOrDefault(account);
                 var inserter = new Ledger.Inserter(c, tx);
                 var appender = events.AppenderFor(c, tx);
-                async Task<bool> Charge(MachineRow m, string key, string kind, Money amount, string provider)
+                async Task<bool> Charge(MachineRow m, string key, string kind, Money amount, AccountName provider)
                 {
-                    if (!await inserter.InsertAsync(key, kind, amount, m.Owner, provider, m.Guid, m.Host, now)) return false;
+                    if (!await inserter.InsertAsync(key, kind, amount, m.Owner, provider, m.Id, m.Host, now)) return false;
                     deltas[m.Owner] = deltas.GetValueOrDefault(m.Owner) - amount.Dollars;
                     deltas[provider] = deltas.GetValueOrDefault(provider) + amount.Dollars;
                     return true;
@@ -81,7 +82,7 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
                 foreach (var m in rows)
                 {
                     if (m.Host is null || !owners.TryGetValue(m.Host, out var provider)) continue;
-                    var id = m.Guid;
+                    var id = m.Id;
                     var notes = new List<string>();
 
                     // Storage: every period begun since arrival, always charged; running: every period begun while running,
@@ -98,13 +99,13 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
                     var rt = m.RunningTime;
                     var period = m.RunningPeriodSecondsValue;
                     var paid = plan.RunningPeriodsCharged;
-                    var arrived = DateTimeOffset.FromUnixTimeMilliseconds(m.ArrivedAt!.Value);
+                    var arrived = m.ArrivedAt!.Value;
                     var days = m.StoragePeriodDaysValue;
                     var storageBegun = plan.StoragePeriodsCharged;
                     var runningDue = BillingPlan.RunningDueAt(rt with { PeriodsCharged = paid }, period);
                     var storageCharged = Math.Max(storageBegun, m.StoragePeriodsCharged);
-                    var nextStorage = BillingPlan.StoragePeriodStart(arrived, days, storageCharged + 1).ToUnixTimeMilliseconds();
-                    var rd = runningDue?.ToUnixTimeMilliseconds();
+                    var nextStorage = BillingPlan.StoragePeriodStart(arrived, days, storageCharged + 1);
+                    var rd = runningDue;
                     var storageChanged = storageCharged != m.StoragePeriodsCharged || nextStorage != m.NextStorageAt;
                     var runningChanged = paid != m.RunningPeriodsCharged || rd != m.RunningDueAt;
                     if (storageChanged && runningChanged) bothUpdates.Add([storageCharged, nextStorage, paid, rd, m.Id]);
@@ -126,12 +127,12 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
         foreach (var (id, owner, message) in unpaid)
             await machines.SuspendUnpaidAsync(owner, id, message);
         if (storage + running > 0) LogPass(log, due.Count, storage, running, unpaid.Count);
-        return new PassResult(due.Count, storage, running, unpaid.Select(u => u.Id).ToList());
+        return new PassResult(due.Count, storage, running, unpaid.Select(u => u.Id.Value).ToList());
     }
 
     /// <summary>
     /// Runs <paramref name="sql"/>, prepared once, for each row: the 64-bit integer parameters <paramref name="numbers"/> in order
-    /// (null allowed), then the machine's id as <c>@id</c>.
+    /// (counts, or instants stored as unix milliseconds; null allowed), then the machine's id as <c>@id</c>.
     /// </summary>
     private static async Task ExecuteEachAsync(System.Data.Common.DbConnection c, System.Data.Common.DbTransaction tx, string sql, string[] numbers, List<object?[]> rows)
     {
@@ -149,7 +150,7 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
         }).ToArray();
         foreach (var row in rows)
         {
-            for (var i = 0; i < p.Length; i++) p[i].Value = row[i] ?? DBNull.Value;
+            for (var i = 0; i < p.Length; i++) p[i].Value = TypeHandlers.Raw(row[i]);
             await command.ExecuteNonQueryAsync();
         }
     }

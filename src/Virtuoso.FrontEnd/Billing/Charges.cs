@@ -20,7 +20,7 @@ internal sealed class Charges(Ledger ledger)
         await ledger.LockAsync(c, tx, [m.Owner, provider]);
         var plan = ChargePlan.Due(m.Bill, occasion, now, await ledger.BalanceAsync(c, tx, m.Owner), secondsUsed);
         foreach (var charge in plan.Charges)
-            await ledger.TransferAsync(c, tx, charge.Key, charge.Kind, charge.Amount, m.Owner, provider, m.Guid, m.Host, now);
+            await ledger.TransferAsync(c, tx, charge.Key, charge.Kind, charge.Amount, m.Owner, provider, m.Id, m.Host, now);
         if (plan.StoragePeriodsCharged != m.StoragePeriodsCharged || plan.RunningPeriodsCharged != m.RunningPeriodsCharged)
             await c.ExecuteAsync("UPDATE machines SET storage_periods_charged = @s, running_periods_charged = @r WHERE id = @Id",
                 new { s = plan.StoragePeriodsCharged, r = plan.RunningPeriodsCharged, m.Id }, tx);

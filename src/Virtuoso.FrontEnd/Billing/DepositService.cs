@@ -40,10 +40,10 @@ internal sealed class DepositService(Database db, Ledger ledger, EventLog events
             if (!await ledger.TransferAsync(c, tx, key, TransferKinds.Deposit, new Money(r.Amount), Ledger.Deposits, r.Account, null, null, now))
             {
                 // Already done, as long as it is the same deposit; the same reference for another one is a mistake to report.
-                var done = await c.QuerySingleAsync<(string To, string Amount, long At)>("SELECT to_account, amount, at FROM transfers WHERE key = @key", new { key }, tx);
-                if (done.To != r.Account || Decimals.Parse(done.Amount) != r.Amount)
+                var done = await c.QuerySingleAsync<(string To, Money Amount, DateTimeOffset At)>("SELECT to_account, amount, at FROM transfers WHERE key = @key", new { key }, tx);
+                if (done.To != r.Account || done.Amount.Dollars != r.Amount)
                     return new Failure(ErrorCodes.Conflict, $"the reference '{r.Reference}' was already used for a deposit of {done.Amount} to {done.To}");
-                return new DepositResponse(key, r.Account, r.Amount, r.Reference, DateTimeOffset.FromUnixTimeMilliseconds(done.At), Repeated: true,
+                return new DepositResponse(key, r.Account, r.Amount, r.Reference, done.At, Repeated: true,
                     (await ledger.BalanceAsync(c, tx, r.Account)).Dollars);
             }
             await events.AppendAsync(c, tx, "deposit", null, r.Account, $"deposit of {new Money(r.Amount)} credited (reference {r.Reference})");

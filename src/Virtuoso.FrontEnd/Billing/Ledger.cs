@@ -54,7 +54,7 @@ internal sealed class Ledger(Database db)
         return await c.ExecuteAsync(
             "INSERT INTO transfers (key, kind, amount, from_account, to_account, machine, host, at) " +
             "VALUES (@key, @kind, @amount, @from, @to, @machine, @host, @at) ON CONFLICT (key) DO NOTHING",
-            new { key, kind, amount = Money.Format(amount.Dollars), from, to, machine = machine?.ToString("D"), host, at = at.ToUnixTimeMilliseconds() }, tx) > 0;
+            new { key, kind, amount, from, to, machine, host, at }, tx) > 0;
     }
 
     /// <summary>
@@ -88,8 +88,8 @@ internal sealed class Ledger(Database db)
         public async Task<bool> InsertAsync(string key, string kind, Money amount, string from, string to, Guid? machine, string? host, DateTimeOffset at)
         {
             if (amount.Dollars <= 0) throw new ArgumentOutOfRangeException(nameof(amount), "transfers move a positive amount");
-            _p[0].Value = key; _p[1].Value = kind; _p[2].Value = Money.Format(amount.Dollars); _p[3].Value = from; _p[4].Value = to;
-            _p[5].Value = (object?)machine?.ToString("D") ?? DBNull.Value; _p[6].Value = (object?)host ?? DBNull.Value; _p[7].Value = at.ToUnixTimeMilliseconds();
+            object?[] values = [key, kind, amount, from, to, machine, host, at];
+            for (var i = 0; i < _p.Length; i++) _p[i].Value = TypeHandlers.Raw(values[i]);
             return await _command.ExecuteNonQueryAsync() > 0;
         }
     }
@@ -102,7 +102,7 @@ internal sealed class Ledger(Database db)
             if (delta == 0) continue;
             var balance = await BalanceAsync(c, tx, account);
             await c.ExecuteAsync("UPDATE accounts SET balance = @balance WHERE username = @account",
-                new { balance = Money.Format(balance.Dollars + delta), account }, tx);
+                new { balance = balance + new Money(delta), account }, tx);
         }
     }
 
@@ -112,9 +112,9 @@ internal sealed class Ledger(Database db)
     /// </summary>
     public async Task<Dictionary<string, decimal>> BalancesAsync(DbConnection c, DbTransaction tx, IReadOnlyCollection<string> accounts)
     {
-        var balances = (await c.QueryAsync<(string Username, string Balance)>(
+        var balances = (await c.QueryAsync<(string Username, decimal Balance)>(
                 $"SELECT username, balance FROM accounts WHERE {db.InList("username", "accounts")}{db.ForUpdate}", new { accounts = db.ListValue(accounts) }, tx))
-            .ToDictionary(a => a.Username, a => Decimals.Parse(a.Balance), StringComparer.Ordinal);
+            .ToDictionary(a => a.Username, a => a.Balance, StringComparer.Ordinal);
         if (accounts.FirstOrDefault(a => !balances.ContainsKey(a)) is { } missing) throw new InvalidOperationException($"account {missing} does not exist");
         return balances;
     }
@@ -125,7 +125,7 @@ internal sealed class Ledger(Database db)
     public async Task ApplyAsync(DbConnection c, DbTransaction tx, IReadOnlyDictionary<string, decimal> deltas, IReadOnlyDictionary<string, decimal> balances)
     {
         var changed = deltas.Where(d => d.Value != 0).OrderBy(d => d.Key, StringComparer.Ordinal)
-            .Select(d => (Account: d.Key, Balance: Money.Format(balances[d.Key] + d.Value))).ToList();
+            .Select(d => (Account: d.Key, Balance: TypeHandlers.DecimalText(balances[d.Key] + d.Value))).ToList();
         if (changed.Count == 0) return;
         if (db.Dialect == Dialect.Postgres)
             await c.ExecuteAsync("UPDATE accounts SET balance = v.balance FROM unnest(@names, @values) AS v(username, balance) WHERE accounts.username = v.username",
@@ -136,7 +136,7 @@ internal sealed class Ledger(Database db)
     }
 
     public async Task<Money> BalanceAsync(DbConnection c, DbTransaction? tx, string account) =>
-        new(decimal.Parse(await c.ExecuteScalarAsync<string>(
+        await c.QuerySingleOrDefaultAsync<Money?>(
             "SELECT balance FROM accounts WHERE username = @account" + (tx is null ? "" : db.ForUpdate), new { account }, tx)
-            ?? throw new InvalidOperationException($"account {account} does not exist"), System.Globalization.CultureInfo.InvariantCulture));
+            ?? throw new InvalidOperationException($"account {account} does not exist");
 }

@@ -22,9 +22,9 @@ internal sealed class LedgerView(Database db)
     public Task<Outcome<IReadOnlyList<LedgerEntry>>> ForAccountAsync(string account, Guid? machine, int limit = Paging.DefaultLimit, long? before = null) => db.ReadAsync(async c =>
     {
         var entries = await ReadAsync(c, account, (machine is null ? "" : "AND machine = @machine") + (before is null ? "" : " AND id < @before"),
-            new { account, machine = machine?.ToString("D"), before, limit }, newestFirst: true);
+            new { account, machine, before, limit }, newestFirst: true);
         if (machine is { } id && entries.Count == 0 && await c.ExecuteScalarAsync<long>(
-                "SELECT COUNT(*) FROM machines WHERE id = @id AND owner = @account", new { id = id.ToString("D"), account }) == 0)
+                "SELECT COUNT(*) FROM machines WHERE id = @id AND owner = @account", new { id, account }) == 0)
             return (Outcome<IReadOnlyList<LedgerEntry>>)Failure.MachineNotFound;
         return Outcome<IReadOnlyList<LedgerEntry>>.Success(entries);
     });
@@ -33,14 +33,14 @@ internal sealed class LedgerView(Database db)
     public async Task<Outcome<string>> StatementAsync(string account, string month)
     {
         if (Statement.ParseMonth(month, out var error) is not { } range) return Failure.Validation(error!);
-        var (start, end) = (range.Start.ToUnixTimeMilliseconds(), range.End.ToUnixTimeMilliseconds());
+        var (start, end) = (range.Start, range.End);
         return await db.ReadAsync(async c =>
         {
             // Balances change only through transfers and start at zero, so the opening balance is the sum of every earlier effect.
-            var earlier = await c.QueryAsync<(string Amount, string From, string To)>(
+            var earlier = await c.QueryAsync<(decimal Amount, string From, string To)>(
                 "SELECT amount, from_account, to_account FROM transfers WHERE (from_account = @account OR to_account = @account) AND at < @start",
                 new { account, start });
-            var opening = earlier.Sum(t => (t.To == account ? Decimals.Parse(t.Amount) : 0m) - (t.From == account ? Decimals.Parse(t.Amount) : 0m));
+            var opening = earlier.Sum(t => (t.To == account ? t.Amount : 0m) - (t.From == account ? t.Amount : 0m));
             var transfers = await ReadAsync(c, account, "AND at >= @start AND at < @end", new { account, start, end });
             return (Outcome<string>)Statement.Csv(account, month, opening, transfers);
         });
@@ -48,10 +48,9 @@ internal sealed class LedgerView(Database db)
 
     // Newest first is by the ledger's own sequence (the cursor); a statement lists a month in time order.
     private static async Task<IReadOnlyList<LedgerEntry>> ReadAsync(DbConnection c, string account, string filter, object args, bool newestFirst = false) =>
-        (await c.QueryAsync<(string Key, string Kind, string Amount, string From, string To, string? Machine, string? Host, long At, long Id)>(
+        (await c.QueryAsync<(string Key, string Kind, decimal Amount, string From, string To, Guid? Machine, string? Host, DateTimeOffset At, long Id)>(
             $"SELECT {Columns} FROM transfers WHERE (from_account = @account OR to_account = @account) {filter} " +
             (newestFirst ? "ORDER BY id DESC LIMIT @limit" : "ORDER BY at, id"), args))
-        .Select(t => new LedgerEntry(t.Key, t.Kind, Decimals.Parse(t.Amount), t.From, t.To, t.Machine is null ? null : Guid.Parse(t.Machine), t.Host,
-            DateTimeOffset.FromUnixTimeMilliseconds(t.At), t.Id))
+        .Select(t => new LedgerEntry(t.Key, t.Kind, t.Amount, t.From, t.To, t.Machine, t.Host, t.At, t.Id))
         .ToList();
 }

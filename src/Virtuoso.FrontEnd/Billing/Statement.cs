@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using Virtuoso.Contracts.Api;
-using Virtuoso.FrontEnd.Data;
+using Virtuoso.Core;
 
 namespace Virtuoso.FrontEnd.Billing;
 
@@ -41,7 +41,7 @@ internal static partial class Statement
     {
         var closing = opening + transfers.Sum(t => Effect(t, account));
         var csv = new StringBuilder();
-        csv.Append($"# account {account}; month {month} (UTC); opening balance {Decimals.Text(opening)}; closing balance {Decimals.Text(closing)}\n");
+        csv.Append($"# account {account}; month {month} (UTC); opening balance {Money.Format(opening)}; closing balance {Money.Format(closing)}\n");
         csv.Append(Header).Append('\n');
         foreach (var t in transfers)
         {
@@ -49,7 +49,7 @@ internal static partial class Statement
             {
                 t.At.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
                 t.Key, t.Kind, t.Machine?.ToString("D") ?? "", t.Host ?? "", t.From, t.To,
-                Decimals.Text(t.Amount), Decimals.Text(Effect(t, account)),
+                Money.Format(t.Amount), Money.Format(Effect(t, account)),
             }.Select(Field));
             csv.Append('\n');
         }

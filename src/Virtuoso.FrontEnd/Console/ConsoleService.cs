@@ -74,8 +74,8 @@ internal sealed class ConsoleService(
     }
 
     private static Failure? Refuse(MachineRow row) =>
-        StateTable.Decide(row.MachineState, MachineAction.Console) is null
+        StateTable.Decide(row.State, MachineAction.Console) is null
             ? new Failure(ErrorCodes.InvalidState,
-                $"cannot open the console of a machine that is {row.State}; allowed: {string.Join(", ", MachineRow.OfferedActions(row.MachineState))}")
+                $"cannot open the console of a machine that is {row.StoredState}; allowed: {string.Join(", ", MachineRow.OfferedActions(row.State))}")
             : null;
 }

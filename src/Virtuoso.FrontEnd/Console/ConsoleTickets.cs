@@ -28,13 +28,13 @@ internal sealed class ConsoleTickets(Database db, TimeProvider clock)
         var now = clock.GetUtcNow();
         await db.WriteAsync(async (c, tx) =>
         {
-            await c.ExecuteAsync("DELETE FROM console_tickets WHERE expires_at < @old", new { old = (now - KeepExpired).ToUnixTimeMilliseconds() }, tx);
+            await c.ExecuteAsync("DELETE FROM console_tickets WHERE expires_at < @old", new { old = now - KeepExpired }, tx);
             await c.ExecuteAsync("INSERT INTO console_tickets (ticket_hash, machine_id, owner, host, agent_session, created_at, expires_at) " +
                 "VALUES (@hash, @machine, @owner, @host, @session, @created, @expires)",
                 new
                 {
-                    hash = PasswordHasher.TokenHash(ticket), machine = grant.Machine.ToString("D"), owner = grant.Owner, host = grant.Host,
-                    session = grant.AgentSession, created = now.ToUnixTimeMilliseconds(), expires = grant.ExpiresAt.ToUnixTimeMilliseconds(),
+                    hash = PasswordHasher.TokenHash(ticket), machine = grant.Machine, owner = grant.Owner, host = grant.Host,
+                    session = grant.AgentSession, created = now, expires = grant.ExpiresAt,
                 }, tx);
             return 0;
         });
@@ -45,14 +45,14 @@ internal sealed class ConsoleTickets(Database db, TimeProvider clock)
     public async Task<(TicketGrant? Grant, TicketRefusal Refusal)> ConsumeAsync(string ticket)
     {
         var hash = PasswordHasher.TokenHash(ticket);
-        var row = await db.WriteAsync((c, tx) => c.QuerySingleOrDefaultAsync<(string MachineId, string Owner, string Host, string AgentSession, long ExpiresAt)?>(
+        var row = await db.WriteAsync((c, tx) => c.QuerySingleOrDefaultAsync<(Guid MachineId, string Owner, string Host, string AgentSession, DateTimeOffset ExpiresAt)?>(
             "DELETE FROM console_tickets WHERE ticket_hash = @hash RETURNING machine_id, owner, host, agent_session, expires_at", new { hash }, tx));
         if (row is not { } r)
             return (null, TicketRefusal.Unknown);
-        var expires = DateTimeOffset.FromUnixTimeMilliseconds(r.ExpiresAt);
+        var expires = r.ExpiresAt;
         if (clock.GetUtcNow() >= expires)
             return (null, TicketRefusal.Expired);
-        return (new TicketGrant(Guid.Parse(r.MachineId), r.Owner, r.Host, r.AgentSession, expires), TicketRefusal.Unknown);
+        return (new TicketGrant(r.MachineId, r.Owner, r.Host, r.AgentSession, expires), TicketRefusal.Unknown);
     }
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');

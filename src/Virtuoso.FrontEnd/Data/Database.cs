@@ -19,6 +19,7 @@ internal sealed class Database
     static Database()
     {
         DefaultTypeMap.MatchNamesWithUnderscores = true;
+        TypeHandlers.Register();
     }
 
     public Database(Dialect dialect, string connectionString)

@@ -31,7 +31,7 @@ internal sealed class Migrator(Database db, TimeProvider clock)
                 if (done > 0) { await tx.RollbackAsync(ct); continue; }
                 await c.ExecuteAsync(Dialectize(sql), transaction: tx);
                 await c.ExecuteAsync("INSERT INTO schema_migrations (version, name, applied_at) VALUES (@version, @name, @at)",
-                    new { version, name, at = clock.GetUtcNow().ToUnixTimeMilliseconds() }, tx);
+                    new { version, name, at = clock.GetUtcNow() }, tx);
                 await tx.CommitAsync(ct);
                 applied++;
             }

@@ -16,7 +16,7 @@ internal sealed class EventLog(Database db, TimeProvider clock)
 
     public Task AppendAsync(DbConnection c, DbTransaction? tx, string kind, Guid? machine, string? account, string message, string origin = FrontEnd) =>
         c.ExecuteAsync("INSERT INTO events (at, origin, kind, machine, account, message) VALUES (@at, @origin, @kind, @machine, @account, @message)",
-            new { at = clock.GetUtcNow().ToUnixTimeMilliseconds(), origin, kind, machine = machine?.ToString("D"), account, message }, tx);
+            new { at = clock.GetUtcNow(), origin, kind, machine, account, message }, tx);
 
     /// <summary>An append prepared once for a transaction and run per event (the billing daemon writes one per charged machine).</summary>
     public Appender AppenderFor(DbConnection c, DbTransaction tx) => new(c, tx, clock);
@@ -46,8 +46,8 @@ internal sealed class EventLog(Database db, TimeProvider clock)
 
         public async Task AppendAsync(string kind, Guid? machine, string? account, string message, string origin = FrontEnd)
         {
-            _p[0].Value = _clock.GetUtcNow().ToUnixTimeMilliseconds(); _p[1].Value = origin; _p[2].Value = kind;
-            _p[3].Value = (object?)machine?.ToString("D") ?? DBNull.Value; _p[4].Value = (object?)account ?? DBNull.Value; _p[5].Value = message;
+            object?[] values = [_clock.GetUtcNow(), origin, kind, machine, account, message];
+            for (var i = 0; i < _p.Length; i++) _p[i].Value = TypeHandlers.Raw(values[i]);
             await _command.ExecuteNonQueryAsync();
         }
     }
@@ -62,11 +62,10 @@ internal sealed class EventLog(Database db, TimeProvider clock)
     /// </summary>
     public async Task<IReadOnlyList<EventResponse>> ForAccountAsync(string account, Guid? machine, int limit = Paging.DefaultLimit, long? before = null)
     {
-        var rows = await db.ReadAsync(c => c.QueryAsync<(long Seq, long At, string Origin, string Kind, string? Machine, string? Account, string Message)>(
+        var rows = await db.ReadAsync(c => c.QueryAsync<(long Seq, DateTimeOffset At, string Origin, string Kind, Guid? Machine, string? Account, string Message)>(
             "SELECT seq, at, origin, kind, machine, account, message FROM events WHERE account = @account" +
             (machine is null ? "" : " AND machine = @machine") + (before is null ? "" : " AND seq < @before") + " ORDER BY seq DESC LIMIT @limit",
-            new { account, machine = machine?.ToString("D"), limit, before }));
-        return rows.Select(r => new EventResponse(r.Seq, DateTimeOffset.FromUnixTimeMilliseconds(r.At), r.Origin, r.Kind,
-            r.Machine is null ? null : Guid.Parse(r.Machine), r.Account, r.Message)).ToList();
+            new { account, machine, limit, before }));
+        return rows.Select(r => new EventResponse(r.Seq, r.At, r.Origin, r.Kind, r.Machine, r.Account, r.Message)).ToList();
     }
 }

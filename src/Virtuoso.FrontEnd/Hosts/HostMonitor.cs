@@ -39,14 +39,14 @@ internal sealed partial class HostMonitor(Database db, MachineWriter writer, Age
             if ((await agents.HealthAsync(h, TimeSpan.FromSeconds(2), ct)).Value is not { } health)
             {
                 // Issue 13: past the grace period, its running machines stop consuming running time (and being charged for it).
-                var lastSeen = h.LastSeen is { } seen ? DateTimeOffset.FromUnixTimeMilliseconds(seen) : (DateTimeOffset?)null;
+                var lastSeen = h.LastSeen;
                 if (HostOutage.IsDown(lastSeen, now, grace))
                     await writer.MarkHostOfflineAsync(h, lastSeen ?? now);
                 return;
             }
             // The agent's VMMP port and methods (design §6.1) are learned here, so a restarted agent's new ones are picked up.
             await db.ReadAsync(c => c.ExecuteAsync("UPDATE hosts SET last_seen = @now, vmmp_port = @port, methods = @methods WHERE name = @name",
-                new { now = clock.GetUtcNow().ToUnixTimeMilliseconds(), port = health.VmmpPort, methods = HostRow.MethodsText(health.Methods), name = h.Name }));
+                new { now = clock.GetUtcNow(), port = health.VmmpPort, methods = HostRow.MethodsText(health.Methods), name = h.Name }));
             await EndOutagesAsync(h, ct);
             await ReconcileAsync(h, ct);
         }));
@@ -55,10 +55,10 @@ internal sealed partial class HostMonitor(Database db, MachineWriter writer, Age
     /// <summary>The host answers again: each of its machines marked offline is resumed, or recorded stopped (<see cref="HostOutage"/>).</summary>
     private async Task EndOutagesAsync(HostRow host, CancellationToken ct)
     {
-        var marked = await db.ReadAsync(c => c.QueryAsync<string>("SELECT id FROM machines WHERE host = @Name AND host_offline_since IS NOT NULL AND intent IS NULL", new { host.Name }));
+        var marked = await db.ReadAsync(c => c.QueryAsync<MachineId>("SELECT id FROM machines WHERE host = @Name AND host_offline_since IS NOT NULL AND intent IS NULL", new { host.Name }));
         foreach (var id in marked)
         {
-            var got = await agents.GetAsync(host, Guid.Parse(id), ct);
+            var got = await agents.GetAsync(host, id, ct);
             var held = got.Value is { } m
                 ? HostView.Holds(m.State switch { AgentStates.Running => HostState.Running, AgentStates.Suspended => HostState.Suspended, _ => HostState.Stopped }, m.Version)
                 : got.Failure!.AgentStatus == 404 ? HostView.Absent : HostView.Unreachable;
@@ -81,7 +81,7 @@ internal sealed partial class HostMonitor(Database db, MachineWriter writer, Age
             // keeps the version), so its "stopped" proves nothing about the current run: ask again once the run is seen.
             // A machine held by an intent is the intent's to settle (issue 13): its action may be what stopped it.
             var seen = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id = @id AND host = @host AND state = @running AND version = @v AND intent IS NULL",
-                new { id = m.Id.ToString("D"), host = host.Name, running = MachineRow.StateText(Core.Machines.MachineState.Running), v = m.Version }));
+                new { id = m.Id, host = host.Name, running = MachineRow.StateText(MachineState.Running), v = m.Version }));
             if (seen is null || (await agents.GetAsync(host, m.Id, ct)).Value is not { State: AgentStates.Stopped } again || again.Version != seen.Version) continue;
             await writer.RecordPoweredOffAsync(seen.Id, host.Name, host.Owner, seen.Version, seen.RunningSince);
         }

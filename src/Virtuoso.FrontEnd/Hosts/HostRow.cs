@@ -1,7 +1,7 @@
 using Virtuoso.Contracts.Api;
 using Virtuoso.Core;
 using Virtuoso.Core.Market;
-using Virtuoso.FrontEnd.Data;
+using Virtuoso.Core.Accounts;
 
 namespace Virtuoso.FrontEnd.Hosts;
 
@@ -9,25 +9,25 @@ namespace Virtuoso.FrontEnd.Hosts;
 internal sealed class HostRow
 {
     public string Name { get; set; } = "";
-    public string Owner { get; set; } = "";
+    public AccountName Owner { get; set; }
     public string Address { get; set; } = "";
     public long Port { get; set; }
     public string Processor { get; set; } = "";
     public long Speed { get; set; }
     public long SpeedUnit { get; set; }
-    public string SpeedPrice { get; set; } = "";
+    public Money SpeedPrice { get; set; }
     public long Memory { get; set; }
     public long MemoryUnit { get; set; }
-    public string MemoryPrice { get; set; } = "";
+    public Money MemoryPrice { get; set; }
     public long RunningPeriod { get; set; }
     public long Storage { get; set; }
     public long StorageUnit { get; set; }
-    public string StoragePrice { get; set; } = "";
+    public Money StoragePrice { get; set; }
     public long StoragePeriod { get; set; }
     public string ConnectSpeed { get; set; } = "";
     public string Secret { get; set; } = "";
-    public long? LastSeen { get; set; }
-    public long CreatedAt { get; set; }
+    public DateTimeOffset? LastSeen { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
     /// <summary>The agent's VMMP port, learned from its /v1/health (design §6.1).</summary>
     public long? VmmpPort { get; set; }
     /// <summary>The migration methods the agent advertises, space-separated.</summary>
@@ -47,22 +47,22 @@ internal sealed class HostRow
     public long ReservedMemory { get; set; }
     public long ReservedStorage { get; set; }
 
-    public HostPricing Pricing => new(SpeedUnit, Decimals.Parse(SpeedPrice), MemoryUnit, Decimals.Parse(MemoryPrice),
-        RunningPeriod, StorageUnit, Decimals.Parse(StoragePrice), StoragePeriod);
+    public HostPricing Pricing => new(SpeedUnit, SpeedPrice.Dollars, MemoryUnit, MemoryPrice.Dollars,
+        RunningPeriod, StorageUnit, StoragePrice.Dollars, StoragePeriod);
 
     public MachineSpec Total => new(new Bogomips(Speed), new Megabytes(Memory), new Megabytes(Storage));
     public MachineSpec Reserved => new(new Bogomips(ReservedSpeed), new Megabytes(ReservedMemory), new Megabytes(ReservedStorage));
 
     /// <summary>Online when the host monitor reached its agent recently.</summary>
-    public bool IsOnline(DateTimeOffset now, TimeSpan window) => LastSeen is { } t && now.ToUnixTimeMilliseconds() - t <= window.TotalMilliseconds;
+    public bool IsOnline(DateTimeOffset now, TimeSpan window) => LastSeen is { } t && now - t <= window;
 
     public HostOffer Offer(DateTimeOffset now, TimeSpan window) => new(Name, IsOnline(now, window), new HostCapacity(Total, Reserved), Pricing);
 
     public HostResponse ToResponse(bool online, IReadOnlyList<HostMachine>? machines, string? secret = null) => new(
         Name, Owner, Address, (int)Port, Processor,
-        Speed, SpeedUnit, Decimals.Parse(SpeedPrice),
-        Memory, MemoryUnit, Decimals.Parse(MemoryPrice),
-        RunningPeriod, Storage, StorageUnit, Decimals.Parse(StoragePrice), StoragePeriod,
+        Speed, SpeedUnit, SpeedPrice.Dollars,
+        Memory, MemoryUnit, MemoryPrice.Dollars,
+        RunningPeriod, Storage, StorageUnit, StoragePrice.Dollars, StoragePeriod,
         ConnectSpeed, online, ReservedSpeed, ReservedMemory, ReservedStorage, machines, secret, (int?)VmmpPort, MethodList);
 
     public static readonly string Columns = "h.name, h.owner, h.address, h.port, h.processor, h.speed, h.speed_unit, h.speed_price, h.memory, h.memory_unit, " +

@@ -2,6 +2,7 @@ using Dapper;
 using Microsoft.Extensions.Options;
 using Virtuoso.Contracts.Agent;
 using Virtuoso.Contracts.Api;
+using Virtuoso.Core;
 using Virtuoso.FrontEnd.Agents;
 using Virtuoso.FrontEnd.Data;
 using Virtuoso.FrontEnd.Events;
@@ -29,16 +30,16 @@ internal sealed class HostService(Database db, EventLog events, AgentClient agen
         var secret = r.Secret ?? Accounts.PasswordHasher.NewToken();
         var row = new HostRow
         {
-            Name = r.Name, Owner = owner, Address = r.Address, Port = r.Port, Processor = r.Processor,
-            Speed = r.Speed, SpeedUnit = r.SpeedUnit, SpeedPrice = Decimals.Text(r.SpeedPrice),
-            Memory = r.Memory, MemoryUnit = r.MemoryUnit, MemoryPrice = Decimals.Text(r.MemoryPrice), RunningPeriod = r.RunningPeriod,
-            Storage = r.Storage, StorageUnit = r.StorageUnit, StoragePrice = Decimals.Text(r.StoragePrice), StoragePeriod = r.StoragePeriod,
-            ConnectSpeed = r.ConnectSpeed, Secret = secret, CreatedAt = clock.GetUtcNow().ToUnixTimeMilliseconds(),
+            Name = r.Name, Owner = new(owner), Address = r.Address, Port = r.Port, Processor = r.Processor,
+            Speed = r.Speed, SpeedUnit = r.SpeedUnit, SpeedPrice = new Money(r.SpeedPrice),
+            Memory = r.Memory, MemoryUnit = r.MemoryUnit, MemoryPrice = new Money(r.MemoryPrice), RunningPeriod = r.RunningPeriod,
+            Storage = r.Storage, StorageUnit = r.StorageUnit, StoragePrice = new Money(r.StoragePrice), StoragePeriod = r.StoragePeriod,
+            ConnectSpeed = r.ConnectSpeed, Secret = secret, CreatedAt = clock.GetUtcNow(),
         };
         // Probe the agent now so that a fresh host is searchable at once; an unreachable agent is simply offline.
         if ((await agents.HealthAsync(row, TimeSpan.FromSeconds(2))).Value is { } health)
         {
-            row.LastSeen = clock.GetUtcNow().ToUnixTimeMilliseconds();
+            row.LastSeen = clock.GetUtcNow();
             row.VmmpPort = health.VmmpPort;
             row.Methods = HostRow.MethodsText(health.Methods);
         }
@@ -74,8 +75,8 @@ internal sealed class HostService(Database db, EventLog events, AgentClient agen
         {
             await c.ExecuteAsync("UPDATE hosts SET speed_unit=@speedUnit, speed_price=@sp, memory_unit=@memoryUnit, memory_price=@mp, running_period=@runningPeriod, " +
                 "storage_unit=@storageUnit, storage_price=@stp, storage_period=@storagePeriod, address=@address, port=@port, connect_speed=@connect WHERE name=@name",
-                new { speedUnit, sp = Decimals.Text(speedPrice), memoryUnit, mp = Decimals.Text(memoryPrice), runningPeriod, storageUnit,
-                      stp = Decimals.Text(storagePrice), storagePeriod, address = r.Address ?? host.Address, port = r.Port ?? (int)host.Port,
+                new { speedUnit, sp = speedPrice, memoryUnit, mp = memoryPrice, runningPeriod, storageUnit,
+                      stp = storagePrice, storagePeriod, address = r.Address ?? host.Address, port = r.Port ?? (int)host.Port,
                       connect = r.ConnectSpeed ?? host.ConnectSpeed, name }, tx);
             await events.AppendAsync(c, tx, "host-edited", null, owner, $"host {name} edited; machines already stored keep their prices (§5.2.3)");
             return 0;
@@ -98,8 +99,8 @@ internal sealed class HostService(Database db, EventLog events, AgentClient agen
             var machines = (await c.QueryAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE host IN (SELECT name FROM hosts WHERE owner = @owner) ORDER BY created_at",
                 new { owner })).ToLookup(m => m.Host);
             return (IReadOnlyList<HostResponse>)hosts.Select(h => h.ToResponse(h.IsOnline(now, options.Value.OnlineWindow),
-                machines[h.Name].Select(m => new HostMachine(m.Guid, m.Name, m.Owner, m.State, m.Version, m.Speed, m.Memory, m.Disk,
-                    Decimals.Parse(m.StoragePrice!), m.StoragePeriodDays!.Value, Decimals.Parse(m.RunningPrice!), m.RunningPeriodSeconds!.Value)).ToList())).ToList();
+                machines[h.Name].Select(m => new HostMachine(m.Id, m.Name, m.Owner, MachineRow.StateText(m.State), m.Version, m.Speed, m.Memory, m.Disk,
+                    m.StoragePrice!.Value.Dollars, m.StoragePeriodDays!.Value, m.RunningPrice!.Value.Dollars, m.RunningPeriodSeconds!.Value)).ToList())).ToList();
         });
     }
 

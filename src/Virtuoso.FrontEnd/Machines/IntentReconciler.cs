@@ -35,13 +35,13 @@ internal sealed partial class IntentReconciler(Database db, MachineActions actio
                 var view = host is null ? HostView.Absent : await actions.ObserveAsync(host, intent);
                 var step = IntentPlan.Decide(intent.Plan, view);
                 var ended = await actions.RunAsync(intent, step);
-                LogDriven(log, intent.Machine, intent.Action, step.ToString(), ended.StillOpen ? "still open" : ended.Failure is null ? "committed" : "closed",
+                LogDriven(log, intent.Machine.ToString(), intent.Action, step.ToString(), ended.StillOpen ? "still open" : ended.Failure is null ? "committed" : "closed",
                     ended.Failure?.Message);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 // One intent that cannot be driven now does not hold the others up; its lease brings it back.
-                LogIntentFailed(log, intent.Machine, intent.Action, e);
+                LogIntentFailed(log, intent.Machine.ToString(), intent.Action, e);
             }
         }
         foreach (var name in await db.ReadAsync(c => c.QueryAsync<string>("SELECT name FROM hosts WHERE deleting = 1")))
@@ -52,12 +52,12 @@ internal sealed partial class IntentReconciler(Database db, MachineActions actio
     private Task<IReadOnlyList<IntentRow>> ClaimAsync()
     {
         var now = clock.GetUtcNow();
-        var lease = (now + TimeSpan.FromSeconds(options.Value.IntentLeaseSeconds)).ToUnixTimeMilliseconds();
+        var lease = now + TimeSpan.FromSeconds(options.Value.IntentLeaseSeconds);
         var skipLocked = db.Dialect == Dialect.Postgres ? " FOR UPDATE SKIP LOCKED" : "";
         return db.WriteAsync<IReadOnlyList<IntentRow>>(async (c, tx) =>
         {
             var due = (await c.QueryAsync<IntentRow>($"SELECT {IntentRow.Columns} FROM machine_intents WHERE lease_until <= @now ORDER BY created_at LIMIT 50{skipLocked}",
-                new { now = now.ToUnixTimeMilliseconds() }, tx)).ToList();
+                new { now }, tx)).ToList();
             foreach (var i in due)
                 await c.ExecuteAsync("UPDATE machine_intents SET lease_until = @lease, attempts = attempts + 1 WHERE id = @Id", new { lease, i.Id }, tx);
             return due;

@@ -51,7 +51,7 @@ internal sealed class MachineActions(Database db, AgentClient agents, MachineWri
     // nothing. Any other failure (an error, a proxy's 502, a command still under way) tells nothing: treated as no answer.
     private async Task<(HostView View, bool Refused)> LookAsync(HostRow host, IntentRow intent)
     {
-        var got = await agents.GetSettledAsync(host, intent.MachineGuid);
+        var got = await agents.GetSettledAsync(host, intent.Machine);
         if (got.Value is { } m) return (HostView.Holds(StateOf(m.State), m.Version), false);
         if (got.Failure!.AgentStatus == 404) return (HostView.Absent, false);
         return (Unanswered(host), got.Failure.AgentStatus is 401 or 403);
@@ -161,7 +161,7 @@ internal sealed class MachineActions(Database db, AgentClient agents, MachineWri
     public async Task<bool> EvictAllAsync(string hostName, TimeSpan patience)
     {
         var waited = Stopwatch.StartNew();
-        var tried = new HashSet<string>();
+        var tried = new HashSet<MachineId>();
         while (true)
         {
             // A machine whose eviction failed in this call is left to the next one (the reconciler's), not retried at once.
@@ -185,7 +185,7 @@ internal sealed class MachineActions(Database db, AgentClient agents, MachineWri
     {
         var row = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id = @Machine", new { intent.Machine }));
         if (intent.Kind == IntentAction.Delete && row is null) return new(null, null, false);
-        if (row is not null && row.Intent is null && row.Version == intent.ToVersion && row.MachineState == CommittedState(intent.Kind))
+        if (row is not null && row.Intent is null && row.Version == intent.ToVersion && row.State == CommittedState(intent.Kind))
             return new(row, null, false);
         return new(null, MachineWriter.Changed(), false);
     }
@@ -203,7 +203,7 @@ internal sealed class MachineActions(Database db, AgentClient agents, MachineWri
     /// <summary>The intent's action on the agent; null when the agent holds its result.</summary>
     private async Task<Failure?> ActAsync(HostRow host, IntentRow intent)
     {
-        var id = intent.MachineGuid;
+        var id = intent.Machine;
         switch (intent.Kind)
         {
             case IntentAction.Store:
@@ -234,7 +234,7 @@ internal sealed class MachineActions(Database db, AgentClient agents, MachineWri
     /// <summary>Takes back an action whose commit was refused: the copy of a store is deleted, a start or resume stopped or suspended at the same version.</summary>
     private async Task<Failure?> UndoAsync(HostRow host, IntentRow intent)
     {
-        var id = intent.MachineGuid;
+        var id = intent.Machine;
         return intent.Kind switch
         {
             IntentAction.Store => Absent(await agents.DeleteAsync(host, id)),

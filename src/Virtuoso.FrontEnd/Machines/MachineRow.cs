@@ -2,15 +2,15 @@ using Virtuoso.Contracts.Api;
 using Virtuoso.Core;
 using Virtuoso.Core.Billing;
 using Virtuoso.Core.Machines;
-using Virtuoso.FrontEnd.Data;
+using Virtuoso.Core.Accounts;
 
 namespace Virtuoso.FrontEnd.Machines;
 
 /// <summary>A row of <c>machines</c> (the report's vm table, §6.1.6, plus the pairing and billing state).</summary>
 internal sealed class MachineRow
 {
-    public string Id { get; set; } = "";
-    public string Owner { get; set; } = "";
+    public MachineId Id { get; set; }
+    public AccountName Owner { get; set; }
     public string Name { get; set; } = "";
     public string Processor { get; set; } = "";
     public long Speed { get; set; }
@@ -19,46 +19,44 @@ internal sealed class MachineRow
     public string Os { get; set; } = "";
     public string? Image { get; set; }
     public string Mac { get; set; } = "";
-    public string State { get; set; } = "";
+    public MachineState State { get; set; }
     public long Version { get; set; }
     public string? Host { get; set; }
-    public string StorageBid { get; set; } = "";
-    public string RunningBid { get; set; } = "";
-    public string? StoragePrice { get; set; }
+    public Money StorageBid { get; set; }
+    public Money RunningBid { get; set; }
+    public Money? StoragePrice { get; set; }
     public long? StoragePeriodDays { get; set; }
-    public string? RunningPrice { get; set; }
+    public Money? RunningPrice { get; set; }
     public long? RunningPeriodSeconds { get; set; }
     public long Stay { get; set; }
-    public long? ArrivedAt { get; set; }
+    public DateTimeOffset? ArrivedAt { get; set; }
     public long StoragePeriodsCharged { get; set; }
     public long RunningPeriodsCharged { get; set; }
-    public string RunningSecondsUsed { get; set; } = "0";
-    public long? RunningSince { get; set; }
-    public long CreatedAt { get; set; }
-    public long? NextStorageAt { get; set; }
-    public long? RunningDueAt { get; set; }
+    public decimal RunningSecondsUsed { get; set; }
+    public DateTimeOffset? RunningSince { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset? NextStorageAt { get; set; }
+    public DateTimeOffset? RunningDueAt { get; set; }
     /// <summary>The open intent that holds the machine (issue 13), or null; while set, other actions answer busy.</summary>
-    public string? Intent { get; set; }
+    public Guid? Intent { get; set; }
     /// <summary>Set while the machine's host is down (issue 13): its last sign of life; running time is not consumed meanwhile.</summary>
-    public long? HostOfflineSince { get; set; }
+    public DateTimeOffset? HostOfflineSince { get; set; }
 
     public const string Columns = "id, owner, name, processor, speed, memory, disk, os, image, mac, state, version, host, storage_bid, running_bid, " +
         "storage_price, storage_period_days, running_price, running_period_seconds, stay, arrived_at, storage_periods_charged, " +
         "running_periods_charged, running_seconds_used, running_since, created_at, next_storage_at, running_due_at, intent, host_offline_since";
 
-    public Guid Guid => Guid.Parse(Id);
+    /// <summary>The state as its column stores it, for parameters: Dapper binds an enum parameter as its number.</summary>
+    public string StoredState => StateText(State);
     public long StoragePeriodDaysValue => StoragePeriodDays ?? throw new InvalidOperationException($"machine {Id} is not on a host");
     public long RunningPeriodSecondsValue => RunningPeriodSeconds ?? throw new InvalidOperationException($"machine {Id} is not on a host");
-    public MachineState MachineState => Enum.Parse<MachineState>(State, ignoreCase: true);
     public MachineSpec Spec => new(new Bogomips(Speed), new Megabytes(Memory), new Megabytes(Disk));
 
     /// <summary>What its stay on its host is billed from (<see cref="ChargePlan"/>); only for a machine on a host.</summary>
-    public MachineBill Bill => new(Guid, Stay, DateTimeOffset.FromUnixTimeMilliseconds(ArrivedAt ?? throw new InvalidOperationException($"machine {Id} is not on a host")),
-        StoragePeriodDaysValue, new Money(Decimals.Parse(StoragePrice!)), StoragePeriodsCharged,
-        RunningPeriodSecondsValue, new Money(Decimals.Parse(RunningPrice!)), RunningTime);
+    public MachineBill Bill => new(Id, Stay, ArrivedAt ?? throw new InvalidOperationException($"machine {Id} is not on a host"),
+        StoragePeriodDaysValue, StoragePrice!.Value, StoragePeriodsCharged, RunningPeriodSecondsValue, RunningPrice!.Value, RunningTime);
 
-    public RunningTime RunningTime => new(RunningPeriodsCharged, Decimals.Parse(RunningSecondsUsed),
-        RunningSince is { } s ? DateTimeOffset.FromUnixTimeMilliseconds(s) : null);
+    public RunningTime RunningTime => new(RunningPeriodsCharged, RunningSecondsUsed, RunningSince);
 
     /// <summary>
     /// Actions this front-end offers: every action of the state table (an action is listed only once its issue has
@@ -83,13 +81,13 @@ internal sealed class MachineRow
 
     public MachineResponse ToResponse()
     {
-        var storagePrice = Decimals.ParseOrNull(StoragePrice);
-        var runningPrice = Decimals.ParseOrNull(RunningPrice);
-        return new MachineResponse(Guid, Name, Processor, Speed, Memory, Disk, Os, Image, Mac, State, Version, Host, Owner,
-            Decimals.Parse(StorageBid), Decimals.Parse(RunningBid),
+        var storagePrice = StoragePrice?.Dollars;
+        var runningPrice = RunningPrice?.Dollars;
+        return new MachineResponse(Id, Name, Processor, Speed, Memory, Disk, Os, Image, Mac, StateText(State), Version, Host, Owner,
+            StorageBid.Dollars, RunningBid.Dollars,
             storagePrice, StoragePeriodDays, runningPrice, RunningPeriodSeconds,
             storagePrice is { } sp && StoragePeriodDays is { } sd ? sp * 30 / sd : null,
             runningPrice is { } rp && RunningPeriodSeconds is { } rs ? rp * 3600 / rs : null,
-            Intent is null ? OfferedActions(MachineState) : [], Intent is not null, HostOfflineSince is not null);
+            Intent is null ? OfferedActions(State) : [], Intent is not null, HostOfflineSince is not null);
     }
 }

@@ -36,7 +36,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
         return row is not null && row.Owner == owner ? row : Failure.MachineNotFound;
 
         static Task<MachineRow?> Load(DbConnection c, DbTransaction? tx, Guid id) =>
-            c.QuerySingleOrDefaultAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id = @id", new { id = id.ToString("D") }, tx);
+            c.QuerySingleOrDefaultAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id = @id", new { id }, tx);
     }
 
     public Task<IEnumerable<MachineRow>> ListAsync(string owner) =>
@@ -58,13 +58,13 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
         var id = Guid.NewGuid();
         var row = new MachineRow
         {
-            Id = id.ToString("D"), Owner = owner,
+            Id = id, Owner = new(owner),
             Name = r.Name ?? config!.Name, Processor = r.Processor ?? config?.Processor ?? "x86_64",
             Speed = r.Speed ?? config!.Speed, Memory = r.Memory ?? config!.Memory, Disk = r.Disk ?? config!.Disk,
             Os = r.Os ?? config!.Os, Image = config?.Image, Mac = MacFor(id),
-            State = MachineRow.StateText(MachineState.Registered), Version = 0,
-            StorageBid = Decimals.Text(r.StorageBid), RunningBid = Decimals.Text(r.RunningBid),
-            RunningSecondsUsed = "0", CreatedAt = clock.GetUtcNow().ToUnixTimeMilliseconds(),
+            State = MachineState.Registered, Version = 0,
+            StorageBid = new Money(r.StorageBid), RunningBid = new Money(r.RunningBid),
+            RunningSecondsUsed = 0m, CreatedAt = clock.GetUtcNow(),
         };
         if (CheckSpec(row, config?.MinMemory, config?.MinDisk) is { } bad) return bad;
 
@@ -74,7 +74,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
             await ledger.LockAsync(c, tx, [owner, Ledger.Operator]);
             if (fee.Dollars > 0 && await ledger.BalanceAsync(c, tx, owner) < fee)
                 return new Failure(ErrorCodes.InsufficientFunds, $"registering costs {fee} and your balance is {await ledger.BalanceAsync(c, tx, owner)}");
-            await c.ExecuteAsync($"INSERT INTO machines ({MachineRow.Columns}) VALUES (@Id, @Owner, @Name, @Processor, @Speed, @Memory, @Disk, @Os, @Image, @Mac, @State, @Version, @Host, " +
+            await c.ExecuteAsync($"INSERT INTO machines ({MachineRow.Columns}) VALUES (@Id, @Owner, @Name, @Processor, @Speed, @Memory, @Disk, @Os, @Image, @Mac, @StoredState, @Version, @Host, " +
                 "@StorageBid, @RunningBid, @StoragePrice, @StoragePeriodDays, @RunningPrice, @RunningPeriodSeconds, @Stay, @ArrivedAt, @StoragePeriodsCharged, " +
                 "@RunningPeriodsCharged, @RunningSecondsUsed, @RunningSince, @CreatedAt, @NextStorageAt, @RunningDueAt, @Intent, @HostOfflineSince)", row, tx);
             if (fee.Dollars > 0)
@@ -94,14 +94,14 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
         var version = row.Version;
         row.Name = r.Name ?? row.Name; row.Processor = r.Processor ?? row.Processor; row.Os = r.Os ?? row.Os;
         row.Speed = r.Speed ?? row.Speed; row.Memory = r.Memory ?? row.Memory; row.Disk = r.Disk ?? row.Disk;
-        row.StorageBid = r.StorageBid is { } sb ? Decimals.Text(sb) : row.StorageBid;
-        row.RunningBid = r.RunningBid is { } rb ? Decimals.Text(rb) : row.RunningBid;
+        row.StorageBid = r.StorageBid is { } sb ? new Money(sb) : row.StorageBid;
+        row.RunningBid = r.RunningBid is { } rb ? new Money(rb) : row.RunningBid;
         if (CheckSpec(row, image?.MinMemory, image?.MinDisk) is { } bad) return bad;
         return await db.WriteAsync<Outcome<MachineRow>>(async (c, tx) =>
         {
             var n = await c.ExecuteAsync("UPDATE machines SET name=@Name, processor=@Processor, os=@Os, speed=@Speed, memory=@Memory, disk=@Disk, " +
                 "storage_bid=@StorageBid, running_bid=@RunningBid WHERE id=@Id AND version=@version AND state=@State AND intent IS NULL",
-                new { row.Name, row.Processor, row.Os, row.Speed, row.Memory, row.Disk, row.StorageBid, row.RunningBid, row.Id, version, row.State }, tx);
+                new { row.Name, row.Processor, row.Os, row.Speed, row.Memory, row.Disk, row.StorageBid, row.RunningBid, row.Id, version, State = MachineRow.StateText(row.State) }, tx);
             if (n == 0) return await MachineWriter.BusyOrChangedAsync(c, tx, row.Id);
             await events.AppendAsync(c, tx, "edited", id, owner, $"configuration edited: {row.Speed} bogomips, {row.Memory} MB, {row.Disk} MB, bids {row.StorageBid} $/month, {row.RunningBid} $/hour");
             return row;
@@ -115,8 +115,8 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
                 Validate.Range("speed", m.Speed, 1, Validate.MaxSpeed),
                 Validate.Range("memory", m.Memory, 16, Validate.MaxMemory),
                 Validate.Range("disk", m.Disk, 1, Validate.MaxDisk),
-                Validate.Price("storage bid", Decimals.Parse(m.StorageBid), Validate.MaxBid),
-                Validate.Price("running bid", Decimals.Parse(m.RunningBid), Validate.MaxBid)) is { } invalid)
+                Validate.Price("storage bid", m.StorageBid.Dollars, Validate.MaxBid),
+                Validate.Price("running bid", m.RunningBid.Dollars, Validate.MaxBid)) is { } invalid)
             return invalid;
         if (minMemory is { } mm && m.Memory < mm)
             return new Failure(ErrorCodes.BelowImageMinimum, $"the {m.Image} image needs at least {mm} MB of memory, asked {m.Memory} MB");
@@ -142,7 +142,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
         var now = clock.GetUtcNow();
         var hosts = (await db.ReadAsync(c => HostQueries.AllAsync(c))).ToDictionary(h => h.Name);
         var matches = Matching.Search(hosts.Values.Select(h => h.Offer(now, Options.OnlineWindow)), row.Spec,
-            new Bids(new Money(Decimals.Parse(row.StorageBid)), new Money(Decimals.Parse(row.RunningBid))));
+            new Bids(row.StorageBid, row.RunningBid));
         return matches.Select(m => new SearchResult(m.Host.Name, hosts[m.Host.Name].Processor, hosts[m.Host.Name].Address, m.Matches,
             m.StorageRatePerMonth.Dollars, m.RunningRatePerHour.Dollars, m.StorageCharge.Dollars, m.Host.Pricing.StoragePeriodDays,
             m.RunningCharge.Dollars, m.Host.Pricing.RunningPeriodSeconds, m.Reasons.Select(ReasonText).ToList())).ToList();
@@ -158,7 +158,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
         var host = await db.ReadAsync(c => HostQueries.ByNameAsync(c, hostName));
         if (host is null) return Failure.NotFound($"host '{hostName}'");
         var now = clock.GetUtcNow();
-        var bids = new Bids(new Money(Decimals.Parse(row.StorageBid)), new Money(Decimals.Parse(row.RunningBid)));
+        var bids = new Bids(row.StorageBid, row.RunningBid);
         if (Unsuitable(Matching.Judge(host.Offer(now, Options.OnlineWindow), row.Spec, bids)) is { } unsuitable) return unsuitable;
         var storageCharge = host.Pricing.StorageCharge(row.Spec);
         var balance = await db.ReadAsync(c => ledger.BalanceAsync(c, null, owner));
@@ -274,7 +274,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
         }
         return await db.WriteAsync<Failure?>(async (c, tx) =>
         {
-            var n = await c.ExecuteAsync("DELETE FROM machines WHERE id=@id AND version=@version AND state=@state AND intent IS NULL", new { id = row.Id, version = row.Version, state = row.State }, tx);
+            var n = await c.ExecuteAsync("DELETE FROM machines WHERE id=@id AND version=@version AND state=@state AND intent IS NULL", new { id = row.Id, version = row.Version, state = MachineRow.StateText(row.State) }, tx);
             if (n == 0) return await MachineWriter.BusyOrChangedAsync(c, tx, row.Id);
             await events.AppendAsync(c, tx, "deleted", id, owner, $"deleted {row.Name}");
             return null;
@@ -295,9 +295,9 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
 
     /// <summary>The refusal of <paramref name="action"/> in the machine's state (design §3.3), or null when allowed; the web shows the same.</summary>
     internal static Failure? Refuse(MachineRow row, MachineAction action) =>
-        StateTable.Decide(row.MachineState, action) is null
+        StateTable.Decide(row.State, action) is null
             ? new Failure(ErrorCodes.InvalidState,
-                $"cannot {MachineRow.ActionText(action)} a machine that is {row.State}; allowed: {string.Join(", ", MachineRow.OfferedActions(row.MachineState))}")
+                $"cannot {MachineRow.ActionText(action)} a machine that is {row.StoredState}; allowed: {string.Join(", ", MachineRow.OfferedActions(row.State))}")
             : row.Intent is not null && action is not (MachineAction.Search or MachineAction.MigrationStatus)
                 ? new Failure(ErrorCodes.Busy, $"the machine is busy: another action on it is in progress; try again in a few seconds")
                 : null;
@@ -326,8 +326,8 @@ internal sealed class ConfigRow
     public string? Image { get; set; }
     public long? MinMemory { get; set; }
     public long? MinDisk { get; set; }
-    public string? EstStorageRate { get; set; }
-    public string? EstRunningRate { get; set; }
+    public decimal? EstStorageRate { get; set; }
+    public decimal? EstRunningRate { get; set; }
     public long Sort { get; set; }
 
     public MachineSpec Spec => new(new Bogomips(Speed), new Megabytes(Memory), new Megabytes(Disk));

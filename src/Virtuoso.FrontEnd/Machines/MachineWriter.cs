@@ -3,6 +3,7 @@ using Dapper;
 using Microsoft.Extensions.Options;
 using Virtuoso.Contracts.Api;
 using Virtuoso.Core;
+using Virtuoso.Core.Accounts;
 using Virtuoso.Core.Billing;
 using Virtuoso.Core.Machines;
 using Virtuoso.FrontEnd.Billing;
@@ -41,20 +42,20 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
     public async Task<Outcome<IntentRow>> ClaimAsync(MachineRow row, IntentAction action, string host,
         Func<DbConnection, DbTransaction, Task<Failure?>>? check = null)
     {
-        var transition = StateTable.Decide(row.MachineState, ActionOf(action))
-            ?? throw new InvalidOperationException($"{action} is not allowed from {row.State}: refuse before claiming");
+        var transition = StateTable.Decide(row.State, ActionOf(action))
+            ?? throw new InvalidOperationException($"{action} is not allowed from {row.StoredState}: refuse before claiming");
         var now = clock.GetUtcNow();
         var intent = new IntentRow
         {
-            Id = Guid.NewGuid().ToString("D"), Machine = row.Id, Owner = row.Owner, Action = IntentRow.Text(action), Host = host,
+            Id = Guid.NewGuid(), Machine = row.Id, Owner = row.Owner, Action = IntentRow.Text(action), Host = host,
             FromVersion = row.Version, ToVersion = row.Version + transition.VersionDelta,
-            CreatedAt = now.ToUnixTimeMilliseconds(), LeaseUntil = (now + TimeSpan.FromSeconds(options.Value.IntentLeaseSeconds)).ToUnixTimeMilliseconds(),
+            CreatedAt = now, LeaseUntil = now + TimeSpan.FromSeconds(options.Value.IntentLeaseSeconds),
         };
         return await db.WriteAsync<Outcome<IntentRow>>(async (c, tx) =>
         {
             if (check is not null && await check(c, tx) is { } refused) return refused;
             var n = await c.ExecuteAsync("UPDATE machines SET intent = @Id WHERE id = @Machine AND version = @FromVersion AND state = @state AND intent IS NULL",
-                new { intent.Id, intent.Machine, intent.FromVersion, state = row.State }, tx);
+                new { intent.Id, intent.Machine, intent.FromVersion, state = State(row.State) }, tx);
             if (n == 0) return await BusyOrChangedAsync(c, tx, row.Id);
             await InsertAsync(c, tx, intent);
             return intent;
@@ -66,7 +67,7 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
             "@Undoing, @Reason, @CreatedAt, @LeaseUntil, @Attempts, @LastError)", intent, tx);
 
     /// <summary>Why a guarded write of the machine found nothing: another action holds it (busy), or it changed.</summary>
-    public static async Task<Failure> BusyOrChangedAsync(DbConnection c, DbTransaction? tx, string machine)
+    public static async Task<Failure> BusyOrChangedAsync(DbConnection c, DbTransaction? tx, MachineId machine)
     {
         var open = await c.QuerySingleOrDefaultAsync<IntentRow>($"SELECT {IntentRow.Columns} FROM machine_intents WHERE machine = @machine", new { machine }, tx);
         return open is null ? Changed() : Busy(open);
@@ -133,13 +134,13 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
         await c.ExecuteAsync("UPDATE machines SET state = @state, version = @ToVersion, host = @host, storage_price = @sp, storage_period_days = @sd, " +
             "running_price = @rp, running_period_seconds = @rs, stay = @stay, arrived_at = @now, storage_periods_charged = 1, running_periods_charged = 0, " +
             "running_seconds_used = '0', running_since = NULL, next_storage_at = @nextStorage, running_due_at = NULL, intent = NULL WHERE id = @Machine AND intent = @Id",
-            new { state = State(MachineState.Stored), intent.ToVersion, host = host.Name, sp = Decimals.Text(charge.Dollars), sd = pricing.StoragePeriodDays,
-                  rp = Decimals.Text(pricing.RunningCharge(row.Spec).Dollars), rs = pricing.RunningPeriodSeconds, stay, now = now.ToUnixTimeMilliseconds(),
-                  nextStorage = BillingPlan.StoragePeriodStart(now, pricing.StoragePeriodDays, 2).ToUnixTimeMilliseconds(), intent.Machine, intent.Id }, tx);
+            new { state = State(MachineState.Stored), intent.ToVersion, host = host.Name, sp = charge, sd = pricing.StoragePeriodDays,
+                  rp = pricing.RunningCharge(row.Spec), rs = pricing.RunningPeriodSeconds, stay, now,
+                  nextStorage = BillingPlan.StoragePeriodStart(now, pricing.StoragePeriodDays, 2), intent.Machine, intent.Id }, tx);
         // §4: the first storage period is charged on arrival.
-        await ledger.TransferAsync(c, tx, ChargeKey.Storage(row.Guid, stay, 1), TransferKinds.Storage, charge, row.Owner, host.Owner, row.Guid, host.Name, now);
-        await events.AppendAsync(c, tx, "stored", row.Guid, row.Owner, $"stored on {host.Name} (version {intent.ToVersion}); charged {charge} for {pricing.StoragePeriodDays} days of storage");
-        await events.AppendAsync(c, tx, "stored", row.Guid, host.Owner, $"{row.Owner}'s machine {row.Id} stored on your host {host.Name}");
+        await ledger.TransferAsync(c, tx, ChargeKey.Storage(row.Id, stay, 1), TransferKinds.Storage, charge, row.Owner, host.Owner, row.Id, host.Name, now);
+        await events.AppendAsync(c, tx, "stored", row.Id, row.Owner, $"stored on {host.Name} (version {intent.ToVersion}); charged {charge} for {pricing.StoragePeriodDays} days of storage");
+        await events.AppendAsync(c, tx, "stored", row.Id, host.Owner, $"{row.Owner}'s machine {row.Id} stored on your host {host.Name}");
         return new(await ReadAsync(c, tx, intent.Machine));
     }
 
@@ -152,15 +153,15 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
         if (plan.Unpaid is { } unpaid)
             return new(null, new Failure(ErrorCodes.InsufficientFunds, $"running for {period} s costs {unpaid.Amount} and your balance is {await ledger.BalanceAsync(c, tx, row.Owner)}"));
         var needsCharge = plan.Charges.Count > 0;
-        var runningPrice = new Money(Decimals.Parse(row.RunningPrice!));
+        var runningPrice = row.RunningPrice!.Value;
         var started = row.RunningTime.Start(now, needsCharge);
         await c.ExecuteAsync("UPDATE machines SET state = @state, running_periods_charged = @p, running_since = @now, running_due_at = @due, intent = NULL " +
             "WHERE id = @Machine AND intent = @Id",
-            new { state = State(MachineState.Running), p = started.PeriodsCharged, now = now.ToUnixTimeMilliseconds(),
-                  due = BillingPlan.RunningDueAt(started, period)!.Value.ToUnixTimeMilliseconds(), intent.Machine, intent.Id }, tx);
+            new { state = State(MachineState.Running), p = started.PeriodsCharged, now,
+                  due = BillingPlan.RunningDueAt(started, period)!, intent.Machine, intent.Id }, tx);
         var left = started.LeftAt(now, period);
         var verb = start ? "started" : "resumed";
-        await events.AppendAsync(c, tx, verb, row.Guid, row.Owner,
+        await events.AppendAsync(c, tx, verb, row.Id, row.Owner,
             $"{verb} on {host.Name}" + (needsCharge ? $"; charged {runningPrice} for {period} s of running" : $"; {Money.Format(left)} s of prepaid running time left"));
         return new(await ReadAsync(c, tx, intent.Machine));
     }
@@ -171,13 +172,13 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
         var paused = row.RunningTime.Pause(now);
         await c.ExecuteAsync("UPDATE machines SET state = @state, version = @ToVersion, running_seconds_used = @used, running_since = NULL, running_due_at = NULL, " +
             "host_offline_since = NULL, intent = NULL WHERE id = @Machine AND intent = @Id",
-            new { state = State(next), intent.ToVersion, used = Decimals.Text(paused.SecondsUsed), intent.Machine, intent.Id }, tx);
+            new { state = State(next), intent.ToVersion, used = paused.SecondsUsed, intent.Machine, intent.Id }, tx);
         // §4: periods that began while it ran and that no pass charged yet are charged now.
         var period = row.RunningPeriodSecondsValue;
         var plan = await charges.ApplyAsync(c, tx, row, BillingOccasion.RunEnds, host.Owner, now, paused.SecondsUsed);
         var verb = next == MachineState.Stopped ? "stopped" : "suspended";
         var charged = Charges.Describe(plan, TransferKinds.Running);
-        await events.AppendAsync(c, tx, verb, row.Guid, row.Owner,
+        await events.AppendAsync(c, tx, verb, row.Id, row.Owner,
             $"{verb} on {host.Name} (version {intent.ToVersion}); " + (charged == "" ? "" : charged + ", begun while it ran; ") +
             $"{Money.Format((paused with { PeriodsCharged = plan.RunningPeriodsCharged }).LeftAt(now, period))} s of prepaid running time kept");
         return new(await ReadAsync(c, tx, intent.Machine));
@@ -186,7 +187,7 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
     private async Task<CommitResult> CommitDeleteAsync(DbConnection c, DbTransaction tx, IntentRow intent, MachineRow row)
     {
         await c.ExecuteAsync("DELETE FROM machines WHERE id = @Machine AND intent = @Id", new { intent.Machine, intent.Id }, tx);
-        await events.AppendAsync(c, tx, "deleted", row.Guid, row.Owner, $"deleted {row.Name} from {intent.Host}");
+        await events.AppendAsync(c, tx, "deleted", row.Id, row.Owner, $"deleted {row.Name} from {intent.Host}");
         return new(null);
     }
 
@@ -206,7 +207,7 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
             "running_price = NULL, running_period_seconds = NULL, arrived_at = NULL, storage_periods_charged = 0, running_periods_charged = 0, " +
             "running_seconds_used = '0', running_since = NULL, next_storage_at = NULL, running_due_at = NULL, intent = NULL WHERE id = @Machine AND intent = @Id",
             new { state = State(MachineState.Registered), intent.ToVersion, intent.Machine, intent.Id }, tx);
-        await events.AppendAsync(c, tx, "host-deleted", row.Guid, row.Owner,
+        await events.AppendAsync(c, tx, "host-deleted", row.Id, row.Owner,
             $"host {intent.Host} was deleted by its provider: your machine {row.Name} was removed from it (its disk is gone) and is registered again; search for another host to store it" +
             (charged.Count > 0 ? $"; {string.Join("; ", charged)}, begun on it" : ""));
         return new(await ReadAsync(c, tx, intent.Machine));
@@ -220,7 +221,7 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
         if (n > 0)
         {
             var state = await c.ExecuteScalarAsync<string>("SELECT state FROM machines WHERE id = @Machine", new { intent.Machine }, tx);
-            await events.AppendAsync(c, tx, "error", intent.MachineGuid, intent.Owner, $"{intent.Action} failed, the machine stays {state}: {why}");
+            await events.AppendAsync(c, tx, "error", intent.Machine, intent.Owner, $"{intent.Action} failed, the machine stays {state}: {why}");
         }
         return n > 0;
     });
@@ -238,7 +239,7 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
     /// <summary>The driver of an intent is still at work: the reconciler leaves it alone for another lease.</summary>
     public Task RenewLeaseAsync(IntentRow intent) =>
         db.ReadAsync(c => c.ExecuteAsync("UPDATE machine_intents SET lease_until = @lease WHERE id = @Id",
-            new { lease = (clock.GetUtcNow() + TimeSpan.FromSeconds(options.Value.IntentLeaseSeconds)).ToUnixTimeMilliseconds(), intent.Id }));
+            new { lease = clock.GetUtcNow() + TimeSpan.FromSeconds(options.Value.IntentLeaseSeconds), intent.Id }));
 
     /// <summary>Notes why the intent is still open (the agent did not answer), for the machine page and the logs.</summary>
     public Task NoteAsync(IntentRow intent, string error) =>
@@ -250,7 +251,7 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
     /// an action under way (a store on its way in) is left to that action; once it ends, the next call evicts it.
     /// </summary>
     /// <param name="skip">Machines not to claim now (their eviction just failed).</param>
-    public async Task<IReadOnlyList<IntentRow>> ClaimEvictionsAsync(string hostName, IReadOnlySet<string>? skip = null)
+    public async Task<IReadOnlyList<IntentRow>> ClaimEvictionsAsync(string hostName, IReadOnlySet<MachineId>? skip = null)
     {
         var now = clock.GetUtcNow();
         return await db.WriteAsync<IReadOnlyList<IntentRow>>(async (c, tx) =>
@@ -265,9 +266,9 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
             {
                 var evict = new IntentRow
                 {
-                    Id = Guid.NewGuid().ToString("D"), Machine = m.Id, Owner = m.Owner, Action = IntentRow.Text(IntentAction.Evict), Host = hostName,
-                    FromVersion = m.Version, ToVersion = m.Version + StateTable.Decide(m.MachineState, MachineAction.Evict)!.VersionDelta,
-                    CreatedAt = now.ToUnixTimeMilliseconds(), LeaseUntil = (now + TimeSpan.FromSeconds(options.Value.IntentLeaseSeconds)).ToUnixTimeMilliseconds(),
+                    Id = Guid.NewGuid(), Machine = m.Id, Owner = m.Owner, Action = IntentRow.Text(IntentAction.Evict), Host = hostName,
+                    FromVersion = m.Version, ToVersion = m.Version + StateTable.Decide(m.State, MachineAction.Evict)!.VersionDelta,
+                    CreatedAt = now, LeaseUntil = now + TimeSpan.FromSeconds(options.Value.IntentLeaseSeconds),
                 };
                 if (await c.ExecuteAsync("UPDATE machines SET intent = @Id WHERE id = @Machine AND intent IS NULL", new { evict.Id, evict.Machine }, tx) == 0) continue;
                 await InsertAsync(c, tx, evict);
@@ -296,7 +297,7 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
     /// it is recorded stopped at the same version, with the periods begun while it ran charged (design §4). Only a machine
     /// that no intent holds, and that still runs since <paramref name="runningSince"/>, is recorded.
     /// </summary>
-    public Task RecordPoweredOffAsync(string machine, string hostName, string hostOwner, long version, long? runningSince) => db.WriteAsync(async (c, tx) =>
+    public Task RecordPoweredOffAsync(MachineId machine, string hostName, AccountName hostOwner, long version, DateTimeOffset? runningSince) => db.WriteAsync(async (c, tx) =>
     {
         var row = await c.QuerySingleOrDefaultAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id = @machine AND host = @hostName AND state = @running " +
             $"AND version = @version AND running_since = @runningSince AND intent IS NULL AND host_offline_since IS NULL{db.ForUpdate}",
@@ -305,10 +306,10 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
         var now = clock.GetUtcNow();
         var paused = row.RunningTime.Pause(now);
         await c.ExecuteAsync("UPDATE machines SET state = @stopped, running_seconds_used = @used, running_since = NULL, running_due_at = NULL WHERE id = @Id AND intent IS NULL",
-            new { stopped = State(MachineState.Stopped), used = Decimals.Text(paused.SecondsUsed), row.Id }, tx);
+            new { stopped = State(MachineState.Stopped), used = paused.SecondsUsed, row.Id }, tx);
         // Design §4: periods that began while it ran and that no billing pass charged yet are due all the same.
         var charged = Charges.Describe(await charges.ApplyAsync(c, tx, row, BillingOccasion.RunEnds, hostOwner, now, paused.SecondsUsed), TransferKinds.Running);
-        await events.AppendAsync(c, tx, "powered-off", row.Guid, row.Owner, $"the machine was found powered off on {hostName}; it is now stopped (version {row.Version})" +
+        await events.AppendAsync(c, tx, "powered-off", row.Id, row.Owner, $"the machine was found powered off on {hostName}; it is now stopped (version {row.Version})" +
             (charged == "" ? "" : $"; {charged}, begun while it ran"));
         return 0;
     });
@@ -325,15 +326,15 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
         var rows = (await c.QueryAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE host = @Name AND state = @running " +
             $"AND host_offline_since IS NULL AND running_since IS NOT NULL{db.ForUpdate}", new { host.Name, running = State(MachineState.Running) }, tx)).ToList();
         // Every account this may charge, locked at once in the ledger's order, so two replicas cannot deadlock on them.
-        await ledger.LockAsync(c, tx, rows.Select(r => r.Owner).Append(host.Owner));
+        await ledger.LockAsync(c, tx, rows.Select(r => r.Owner.Value).Append(host.Owner.Value));
         foreach (var row in rows)
         {
-            var since = DateTimeOffset.FromUnixTimeMilliseconds(row.RunningSince!.Value);
+            var since = row.RunningSince!.Value;
             var paused = row.RunningTime.Pause(lastSeen > since ? lastSeen : since);
             await c.ExecuteAsync("UPDATE machines SET running_seconds_used = @used, running_since = NULL, running_due_at = NULL, host_offline_since = @seen WHERE id = @Id",
-                new { used = Decimals.Text(paused.SecondsUsed), seen = lastSeen.ToUnixTimeMilliseconds(), row.Id }, tx);
+                new { used = paused.SecondsUsed, seen = lastSeen, row.Id }, tx);
             var charged = Charges.Describe(await charges.ApplyAsync(c, tx, row, BillingOccasion.RunEnds, host.Owner, now, paused.SecondsUsed), TransferKinds.Running);
-            await events.AppendAsync(c, tx, "host-offline", row.Guid, row.Owner,
+            await events.AppendAsync(c, tx, "host-offline", row.Id, row.Owner,
                 $"host {host.Name} has not answered since {lastSeen:u}: no running time is charged until it answers again" +
                 (charged == "" ? "" : $"; {charged}, begun before"));
             marked++;
@@ -342,20 +343,20 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
     });
 
     /// <summary>The host of a machine marked offline answers again: record what its agent holds (<see cref="HostOutage.Decide"/>).</summary>
-    public Task EndOutageAsync(string machine, HostView held) => db.WriteAsync(async (c, tx) =>
+    public Task EndOutageAsync(MachineId machine, HostView held) => db.WriteAsync(async (c, tx) =>
     {
         var row = await c.QuerySingleOrDefaultAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id = @machine AND host_offline_since IS NOT NULL{db.ForUpdate}",
             new { machine }, tx);
         if (row is null) return 0;
         var now = clock.GetUtcNow();
-        var gone = DateTimeOffset.FromUnixTimeMilliseconds(row.HostOfflineSince!.Value);
-        switch (row.MachineState == MachineState.Running ? HostOutage.Decide(row.Version, held) : OutageEnd.Resume)
+        var gone = row.HostOfflineSince!.Value;
+        switch (row.State == MachineState.Running ? HostOutage.Decide(row.Version, held) : OutageEnd.Resume)
         {
-            case OutageEnd.Resume when row.MachineState == MachineState.Running:
+            case OutageEnd.Resume when row.State == MachineState.Running:
                 var resumed = row.RunningTime with { RunningSince = now };
                 await c.ExecuteAsync("UPDATE machines SET running_since = @now, running_due_at = @due, host_offline_since = NULL WHERE id = @Id",
-                    new { now = now.ToUnixTimeMilliseconds(), due = BillingPlan.RunningDueAt(resumed, row.RunningPeriodSecondsValue)!.Value.ToUnixTimeMilliseconds(), row.Id }, tx);
-                await events.AppendAsync(c, tx, "host-back", row.Guid, row.Owner,
+                    new { now, due = BillingPlan.RunningDueAt(resumed, row.RunningPeriodSecondsValue)!, row.Id }, tx);
+                await events.AppendAsync(c, tx, "host-back", row.Id, row.Owner,
                     $"host {row.Host} answers again (offline since {gone:u}): the machine kept running; running time is charged again from now");
                 break;
             case OutageEnd.Resume:
@@ -366,12 +367,12 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
                 if (await c.ExecuteAsync("UPDATE machines SET state = @stopped, host_offline_since = NULL WHERE id = @Id AND intent IS NULL",
                         new { stopped = State(MachineState.Stopped), row.Id }, tx) == 0)
                     break; // an action holds it: its own end records the truth
-                await events.AppendAsync(c, tx, "host-back", row.Guid, row.Owner,
+                await events.AppendAsync(c, tx, "host-back", row.Id, row.Owner,
                     $"host {row.Host} answers again (offline since {gone:u}): the machine was found stopped; it is recorded stopped (version {row.Version}), " +
                     $"with {Money.Format(row.RunningTime.LeftAt(now, row.RunningPeriodSecondsValue))} s of prepaid running time kept");
                 break;
             case OutageEnd.Unexplained:
-                await events.AppendAsync(c, tx, "error", row.Guid, row.Owner,
+                await events.AppendAsync(c, tx, "error", row.Id, row.Owner,
                     $"host {row.Host} answers again but holds the machine {(held.Answered ? $"{held.State.ToString().ToLowerInvariant()} at version {held.Version}" : "unanswered")}, " +
                     $"not running at version {row.Version}: it stays marked offline");
                 break;
@@ -384,13 +385,13 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
     /// <summary>The machine begins migrating (design §3.3: stored, stopped or suspended → migrating, same version); false when it changed or an action holds it.</summary>
     public static async Task<bool> BeginMigrationAsync(DbConnection c, DbTransaction tx, MachineRow row) =>
         await c.ExecuteAsync("UPDATE machines SET state = @migrating WHERE id = @Id AND version = @Version AND state = @State AND host = @Host AND intent IS NULL",
-            new { migrating = State(MachineState.Migrating), row.Id, row.Version, row.State, row.Host }, tx) == 1;
+            new { migrating = State(MachineState.Migrating), row.Id, row.Version, State = State(row.State), row.Host }, tx) == 1;
 
     /// <summary>
     /// A committed migration moves the machine to <paramref name="destination"/> (§7.3): its previous state, version + 1
     /// (<see cref="StateTable.MigrationEnd"/>), a new stay at the destination's prices with its first storage period charged by the caller.
     /// </summary>
-    public static async Task<bool> MoveAsync(DbConnection c, DbTransaction tx, string machine, long version, MachineState previous, HostRow destination,
+    public static async Task<bool> MoveAsync(DbConnection c, DbTransaction tx, MachineId machine, long version, MachineState previous, HostRow destination,
         MachineSpec spec, long stay, DateTimeOffset now)
     {
         var end = StateTable.MigrationEnd(previous, success: true);
@@ -399,18 +400,18 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
             "running_price = @rp, running_period_seconds = @rs, stay = @stay, arrived_at = @now, storage_periods_charged = 1, running_periods_charged = 0, " +
             "running_seconds_used = '0', running_since = NULL, next_storage_at = @nextStorage, running_due_at = NULL " +
             "WHERE id = @machine AND version = @version AND state = @migrating",
-            new { host = destination.Name, state = State(end.Next!.Value), newVersion = version + end.VersionDelta, sp = Decimals.Text(pricing.StorageCharge(spec).Dollars),
-                  sd = pricing.StoragePeriodDays, rp = Decimals.Text(pricing.RunningCharge(spec).Dollars), rs = pricing.RunningPeriodSeconds, stay,
-                  now = now.ToUnixTimeMilliseconds(), nextStorage = BillingPlan.StoragePeriodStart(now, pricing.StoragePeriodDays, 2).ToUnixTimeMilliseconds(),
+            new { host = destination.Name, state = State(end.Next!.Value), newVersion = version + end.VersionDelta, sp = pricing.StorageCharge(spec),
+                  sd = pricing.StoragePeriodDays, rp = pricing.RunningCharge(spec), rs = pricing.RunningPeriodSeconds, stay,
+                  now, nextStorage = BillingPlan.StoragePeriodStart(now, pricing.StoragePeriodDays, 2),
                   machine, version, migrating = State(MachineState.Migrating) }, tx) == 1;
     }
 
     /// <summary>A reverted migration returns the machine to its previous state at the same version (design §3.3).</summary>
-    public static Task<int> EndMigrationFailedAsync(DbConnection c, DbTransaction tx, string machine, long version, MachineState previous) =>
+    public static Task<int> EndMigrationFailedAsync(DbConnection c, DbTransaction tx, MachineId machine, long version, MachineState previous) =>
         c.ExecuteAsync("UPDATE machines SET state = @state WHERE id = @machine AND version = @version AND state = @migrating",
             new { state = State(StateTable.MigrationEnd(previous, success: false).Next!.Value), machine, version, migrating = State(MachineState.Migrating) }, tx);
 
-    private static Task<MachineRow> ReadAsync(DbConnection c, DbTransaction tx, string id) =>
+    private static Task<MachineRow> ReadAsync(DbConnection c, DbTransaction tx, MachineId id) =>
         c.QuerySingleAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id = @id", new { id }, tx);
 
     /// <summary>The buyer's action of the state table an intent carries out.</summary>

@@ -15,7 +15,7 @@ internal sealed class ConfigurationService(Database db)
     public async Task<IReadOnlyList<ConfigurationResponse>> ListAsync() =>
         (await db.ReadAsync(c => c.QueryAsync<ConfigRow>("SELECT * FROM configurations ORDER BY sort, name")))
             .Select(cfg => new ConfigurationResponse(cfg.Name, cfg.Processor, cfg.Speed, cfg.Os, cfg.Memory, cfg.Disk, cfg.Image, cfg.MinMemory, cfg.MinDisk,
-                Decimals.ParseOrNull(cfg.EstStorageRate), Decimals.ParseOrNull(cfg.EstRunningRate)))
+                cfg.EstStorageRate, cfg.EstRunningRate))
             .ToList();
 
     /// <summary>The configuration's estimate and its history points, oldest first; from <paramref name="since"/> on when given.</summary>
@@ -23,10 +23,10 @@ internal sealed class ConfigurationService(Database db)
     {
         var cfg = await c.QuerySingleOrDefaultAsync<ConfigRow>("SELECT * FROM configurations WHERE name = @name", new { name });
         if (cfg is null) return (Outcome<PriceHistoryResponse>)new Failure(ErrorCodes.UnknownConfiguration, $"unknown configuration '{name}': see GET /api/v1/configurations");
-        var points = await c.QueryAsync<(long At, string Storage, string Running)>(
+        var points = await c.QueryAsync<(DateTimeOffset At, decimal Storage, decimal Running)>(
             "SELECT at, storage_rate, running_rate FROM price_history WHERE configuration = @name AND at >= @since ORDER BY at, id",
-            new { name, since = since?.ToUnixTimeMilliseconds() ?? long.MinValue });
-        return new PriceHistoryResponse(cfg.Name, Decimals.ParseOrNull(cfg.EstStorageRate), Decimals.ParseOrNull(cfg.EstRunningRate),
-            points.Select(p => new PricePoint(DateTimeOffset.FromUnixTimeMilliseconds(p.At), Decimals.Parse(p.Storage), Decimals.Parse(p.Running))).ToList());
+            new { name, since = since ?? DateTimeOffset.FromUnixTimeMilliseconds(0) });
+        return new PriceHistoryResponse(cfg.Name, cfg.EstStorageRate, cfg.EstRunningRate,
+            points.Select(p => new PricePoint(p.At, p.Storage, p.Running)).ToList());
     });
 }

@@ -39,22 +39,22 @@ internal sealed partial class PriceAverageDaemon(Database db, TimeProvider clock
             {
                 ct.ThrowIfCancellationRequested();
                 Estimate? current = Matching.Estimate(offers, cfg.Spec) is { } e ? new Estimate(e.StoragePerMonth.Dollars, e.RunningPerHour.Dollars) : null;
-                Estimate? stored = cfg.EstStorageRate is { } s && cfg.EstRunningRate is { } r ? new Estimate(Decimals.Parse(s), Decimals.Parse(r)) : null;
-                var last = await c.QueryFirstOrDefaultAsync<(long At, string Storage, string Running)?>(
+                Estimate? stored = cfg.EstStorageRate is { } s && cfg.EstRunningRate is { } r ? new Estimate(s, r) : null;
+                var last = await c.QueryFirstOrDefaultAsync<(DateTimeOffset At, decimal Storage, decimal Running)?>(
                     "SELECT at, storage_rate, running_rate FROM price_history WHERE configuration = @name ORDER BY at DESC, id DESC LIMIT 1",
                     new { name = cfg.Name }, tx) is { } p
-                    ? new RecordedPoint(DateTimeOffset.FromUnixTimeMilliseconds(p.At), new Estimate(Decimals.Parse(p.Storage), Decimals.Parse(p.Running)))
+                    ? new RecordedPoint(p.At, new Estimate(p.Storage, p.Running))
                     : (RecordedPoint?)null;
 
                 var decision = PriceHistory.Decide(current, stored, last, now);
                 if (current is null) stale++; else estimated++;
                 if (decision is { Changed: true, Keep: { } keep })
                     await c.ExecuteAsync("UPDATE configurations SET est_storage_rate = @s, est_running_rate = @r WHERE name = @name",
-                        new { s = Decimals.Text(keep.StoragePerMonth), r = Decimals.Text(keep.RunningPerHour), name = cfg.Name }, tx);
+                        new { s = keep.StoragePerMonth, r = keep.RunningPerHour, name = cfg.Name }, tx);
                 if (decision is { Record: true, Keep: { } point })
                 {
                     await c.ExecuteAsync("INSERT INTO price_history (configuration, at, storage_rate, running_rate) VALUES (@name, @at, @s, @r)",
-                        new { name = cfg.Name, at = now.ToUnixTimeMilliseconds(), s = Decimals.Text(point.StoragePerMonth), r = Decimals.Text(point.RunningPerHour) }, tx);
+                        new { name = cfg.Name, at = now, s = point.StoragePerMonth, r = point.RunningPerHour }, tx);
                     recorded++;
                 }
             }

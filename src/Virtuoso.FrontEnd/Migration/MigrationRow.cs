@@ -1,5 +1,7 @@
 using Virtuoso.Contracts.Agent;
 using Virtuoso.Contracts.Api;
+using Virtuoso.Core.Accounts;
+using Virtuoso.Core.Machines;
 using Virtuoso.Core.Migration;
 
 namespace Virtuoso.FrontEnd.Migration;
@@ -7,27 +9,27 @@ namespace Virtuoso.FrontEnd.Migration;
 /// <summary>A row of <c>migrations</c>: the durable record of one migration (design §6.2).</summary>
 internal sealed class MigrationRow
 {
-    public string Id { get; set; } = "";
-    public string Machine { get; set; } = "";
-    public string Owner { get; set; } = "";
+    public Guid Id { get; set; }
+    public MachineId Machine { get; set; }
+    public AccountName Owner { get; set; }
     public string Origin { get; set; } = "";
     public string Destination { get; set; } = "";
     public string Method { get; set; } = "";
     public long Version { get; set; }
-    public string PreviousState { get; set; } = "";
+    public MachineState PreviousState { get; set; }
+    /// <summary>The state before the migration as its column stores it, for parameters (Dapper binds an enum as its number).</summary>
+    public string StoredPreviousState => Machines.MachineRow.StateText(PreviousState);
     public string Phase { get; set; } = "";
     public string? Error { get; set; }
     public long? RespSuccess { get; set; }
     public long? RespVersion { get; set; }
-    public long? LastHeartbeat { get; set; }
-    public long CreatedAt { get; set; }
-    public long? CommittedAt { get; set; }
-    public long? EndedAt { get; set; }
+    public DateTimeOffset? LastHeartbeat { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset? CommittedAt { get; set; }
+    public DateTimeOffset? EndedAt { get; set; }
 
     public const string Columns = "id, machine, owner, origin, destination, method, version, previous_state, phase, error, " +
         "resp_success, resp_version, last_heartbeat, created_at, committed_at, ended_at";
-
-    public Guid MachineId => Guid.Parse(Machine);
 
     public MigrationPhase MigrationPhase => Phase switch
     {
@@ -55,8 +57,8 @@ internal sealed class MigrationRow
     public MigrationResponse ToResponse(MigrationProgress? p)
     {
         double? eta = p is { BytesPerSecond: > 0 } && p.BytesTotal >= p.BytesDone ? (p.BytesTotal - p.BytesDone) / p.BytesPerSecond : null;
-        return new MigrationResponse(Guid.Parse(Id), MachineId, Phase, Method, Origin, Destination, Version, PreviousState, Error,
-            DateTimeOffset.FromUnixTimeMilliseconds(CreatedAt), EndedAt is { } e ? DateTimeOffset.FromUnixTimeMilliseconds(e) : null,
+        return new MigrationResponse(Id, Machine, Phase, Method, Origin, Destination, Version, Machines.MachineRow.StateText(PreviousState), Error,
+            CreatedAt, EndedAt,
             p?.Phase, p?.BytesTotal, p?.BytesDone, p?.BytesOnWire, p?.BytesPerSecond, eta);
     }
 }

@@ -35,7 +35,7 @@ internal sealed partial class MigrationService(
     public const string ArrivalNote = "Arriving on a host costs one storage period at its price, charged when the migration commits; " +
         "prepaid running time is not carried to another host (design §4).";
 
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> _driving = new();
+    private readonly ConcurrentDictionary<Guid, SemaphoreSlim> _driving = new();
 
     // ---- the buyer's API ----
 
@@ -43,9 +43,9 @@ internal sealed partial class MigrationService(
     {
         var row = await MachineAsync(owner, id);
         if (row is null) return Failure.MachineNotFound;
-        if (StateTable.Decide(row.MachineState, MachineAction.Migrate) is null)
-            return new Failure(ErrorCodes.InvalidState, $"cannot migrate a machine that is {row.State}" +
-                (row.MachineState == MachineState.Running ? ": stop or suspend it first" : "") + $" (allowed: {string.Join(", ", MachineRow.OfferedActions(row.MachineState))})");
+        if (StateTable.Decide(row.State, MachineAction.Migrate) is null)
+            return new Failure(ErrorCodes.InvalidState, $"cannot migrate a machine that is {row.StoredState}" +
+                (row.State == MachineState.Running ? ": stop or suspend it first" : "") + $" (allowed: {string.Join(", ", MachineRow.OfferedActions(row.State))})");
         if (string.IsNullOrWhiteSpace(r.Host)) return Failure.Validation("give the destination host: {\"host\": \"NAME\", \"method\": \"SCP\"}");
         if (string.IsNullOrWhiteSpace(r.Method) || !VmmpWire.IsMethod(r.Method))
             return Failure.Validation($"give the method, one of {string.Join(", ", VmmpMethods.All)}");
@@ -74,8 +74,8 @@ internal sealed partial class MigrationService(
         // 2. The durable record and 'migrating', in one transaction, re-checking room under the destination's row lock.
         var migration = new MigrationRow
         {
-            Id = Guid.NewGuid().ToString("D"), Machine = row.Id, Owner = owner, Origin = origin.Name, Destination = destination.Name,
-            Method = r.Method, Version = row.Version, PreviousState = row.State, Phase = MigrationStates.Open, CreatedAt = now.ToUnixTimeMilliseconds(),
+            Id = Guid.NewGuid(), Machine = row.Id, Owner = new(owner), Origin = origin.Name, Destination = destination.Name,
+            Method = r.Method, Version = row.Version, PreviousState = row.State, Phase = MigrationStates.Open, CreatedAt = now,
         };
         var started = await db.WriteAsync<Failure?>(async (c, tx) =>
         {
@@ -89,9 +89,9 @@ internal sealed partial class MigrationService(
             if (NoRoom(locked, row, now) is { } gone) return gone;
             if (!await MachineWriter.BeginMigrationAsync(c, tx, row)) return await MachineWriter.BusyOrChangedAsync(c, tx, row.Id);
             await c.ExecuteAsync($"INSERT INTO migrations ({MigrationRow.Columns}) VALUES (@Id, @Machine, @Owner, @Origin, @Destination, @Method, @Version, " +
-                "@PreviousState, @Phase, @Error, @RespSuccess, @RespVersion, @LastHeartbeat, @CreatedAt, @CommittedAt, @EndedAt)", migration, tx);
+                "@StoredPreviousState, @Phase, @Error, @RespSuccess, @RespVersion, @LastHeartbeat, @CreatedAt, @CommittedAt, @EndedAt)", migration, tx);
             await events.AppendAsync(c, tx, "migration-started", id, owner,
-                $"migrating from {origin.Name} to {destination.Name} with {r.Method} (version {row.Version}, was {row.State}); migration {migration.Id}");
+                $"migrating from {origin.Name} to {destination.Name} with {r.Method} (version {row.Version}, was {row.StoredState}); migration {migration.Id}");
             return null;
         }, f => f is null);
         if (started is { } refused) return refused;
@@ -116,7 +116,7 @@ internal sealed partial class MigrationService(
     {
         if (await MachineAsync(owner, id) is null) return Failure.MachineNotFound;
         var latest = await db.ReadAsync(c => c.QueryFirstOrDefaultAsync<MigrationRow>(
-            $"SELECT {MigrationRow.Columns} FROM migrations WHERE machine = @id ORDER BY seq DESC LIMIT 1", new { id = id.ToString("D") }));
+            $"SELECT {MigrationRow.Columns} FROM migrations WHERE machine = @id ORDER BY seq DESC LIMIT 1", new { id = id }));
         if (latest is null) return Failure.NotFound("migration of this machine");
         MigrationProgress? progress = null;
         if (latest.Phase == MigrationStates.Open && await HostAsync(latest.Destination) is { } destination)
@@ -150,7 +150,7 @@ internal sealed partial class MigrationService(
     /// <summary>A HEARTBEAT: the open migration of the machine is alive. False when there is none.</summary>
     public async Task<bool> HeartbeatAsync(Guid machine) =>
         await db.ReadAsync(c => c.ExecuteAsync("UPDATE migrations SET last_heartbeat = @now WHERE machine = @machine AND phase = 'open'",
-            new { now = clock.GetUtcNow().ToUnixTimeMilliseconds(), machine = machine.ToString("D") })) > 0;
+            new { now = clock.GetUtcNow(), machine = machine })) > 0;
 
     /// <summary>
     /// A RESP from <paramref name="peer"/>: recorded (so a restart still sees it), then acted on — but only as far as the
@@ -159,21 +159,21 @@ internal sealed partial class MigrationService(
     /// </summary>
     public async Task<bool> RespAsync(VmmpResp resp, string peer, CancellationToken ct = default)
     {
-        var id = await db.ReadAsync(c => c.QueryFirstOrDefaultAsync<string>("SELECT id FROM migrations WHERE machine = @machine AND phase = 'open'",
-            new { machine = resp.MachineId.ToString("D") }));
-        if (id is null) return false;
-        var recorded = await RecordRespAsync(id, resp);
-        await DriveAsync(id, recorded ? peer : RecordedPeer, ct);
+        var id = await db.ReadAsync(c => c.QueryFirstOrDefaultAsync<Guid?>("SELECT id FROM migrations WHERE machine = @machine AND phase = 'open'",
+            new { machine = resp.MachineId }));
+        if (id is not { } open) return false;
+        var recorded = await RecordRespAsync(open, resp);
+        await DriveAsync(open, recorded ? peer : RecordedPeer, ct);
         // Another RESP held the record (a forged one, say) and may just have been forgotten: this one gets its turn.
-        if (!recorded && await RecordRespAsync(id, resp))
-            await DriveAsync(id, peer, ct);
+        if (!recorded && await RecordRespAsync(open, resp))
+            await DriveAsync(open, peer, ct);
         return true;
     }
 
     /// <summary>Records the RESP unless the record already holds one (or is no longer open); true when recorded.</summary>
-    private async Task<bool> RecordRespAsync(string id, VmmpResp resp) =>
+    private async Task<bool> RecordRespAsync(Guid id, VmmpResp resp) =>
         await db.ReadAsync(c => c.ExecuteAsync("UPDATE migrations SET resp_success = @s, resp_version = @v, last_heartbeat = @now WHERE id = @id AND phase = 'open' AND resp_success IS NULL",
-            new { s = resp.Success ? 1 : 0, v = resp.Version, now = clock.GetUtcNow().ToUnixTimeMilliseconds(), id })) > 0;
+            new { s = resp.Success ? 1 : 0, v = resp.Version, now = clock.GetUtcNow(), id })) > 0;
 
     // ---- driving a migration to its end ----
 
@@ -183,8 +183,8 @@ internal sealed partial class MigrationService(
     /// </summary>
     public async Task<int> DriveDueAsync(CancellationToken ct = default)
     {
-        var overdue = (clock.GetUtcNow() - options.Value.HeartbeatTimeout).ToUnixTimeMilliseconds();
-        var due = (await db.ReadAsync(c => c.QueryAsync<string>(
+        var overdue = clock.GetUtcNow() - options.Value.HeartbeatTimeout;
+        var due = (await db.ReadAsync(c => c.QueryAsync<Guid>(
             "SELECT id FROM migrations WHERE phase = 'committed' OR (phase = 'open' AND (resp_success IS NOT NULL OR COALESCE(last_heartbeat, created_at) < @overdue)) ORDER BY seq",
             new { overdue }))).ToList();
         foreach (var id in due)
@@ -203,7 +203,7 @@ internal sealed partial class MigrationService(
     /// Decides what the migration needs now (<see cref="MigrationDecision"/>) and does it. <paramref name="peer"/> is who
     /// sent the RESP being acted on, for the log when it is not believed.
     /// </summary>
-    public async Task DriveAsync(string id, string peer = RecordedPeer, CancellationToken ct = default)
+    public async Task DriveAsync(Guid id, string peer = RecordedPeer, CancellationToken ct = default)
     {
         var gate = _driving.GetOrAdd(id, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(ct);
@@ -214,9 +214,9 @@ internal sealed partial class MigrationService(
             var facts = new MigrationFacts(m.MigrationPhase, m.Version, m.Resp, false, DestinationReport.Unknown, null);
             if (m.Phase == MigrationStates.Open)
             {
-                var lastSign = DateTimeOffset.FromUnixTimeMilliseconds(m.LastHeartbeat ?? m.CreatedAt);
+                var lastSign = m.LastHeartbeat ?? m.CreatedAt;
                 var destination = await HostAsync(m.Destination);
-                var (progress, missing, _) = destination is null ? (null, true, null) : await agents.ProgressAsync(destination, m.MachineId, ct);
+                var (progress, missing, _) = destination is null ? (null, true, null) : await agents.ProgressAsync(destination, m.Machine, ct);
                 facts = facts with
                 {
                     HeartbeatOverdue = clock.GetUtcNow() - lastSign > options.Value.HeartbeatTimeout,
@@ -257,7 +257,7 @@ internal sealed partial class MigrationService(
             "WHERE id = @id AND phase = 'open' AND resp_success = @s AND resp_version = @v",
             new { id = m.Id, s = resp.Success ? 1 : 0, v = resp.Version }));
         var destination = facts.Destination.ToString().ToLowerInvariant() + (facts.DestinationNewVersion is { } v ? $" at version {v}" : "");
-        LogRespIgnored(log, m.Id, peer, m.MachineId, resp.Version, resp.Success ? "SUCCESS" : "FAIL", destination);
+        LogRespIgnored(log, m.Id, peer, m.Machine, resp.Version, resp.Success ? "SUCCESS" : "FAIL", destination);
     }
 
     /// <summary>
@@ -266,7 +266,7 @@ internal sealed partial class MigrationService(
     /// destination's price (design §4), prepaid running time left behind; the record committed. False when the record was
     /// no longer open (another replica or an earlier call ended it).
     /// </summary>
-    private Task<bool> CommitAsync(string id) => db.WriteAsync(async (c, tx) =>
+    private Task<bool> CommitAsync(Guid id) => db.WriteAsync(async (c, tx) =>
     {
         var m = await LockOpenAsync(c, tx, id);
         if (m is null) return false;
@@ -274,9 +274,9 @@ internal sealed partial class MigrationService(
         await c.ExecuteAsync("SELECT name FROM hosts WHERE name = @name" + db.ForUpdate, new { name = m.Destination }, tx);
         var destination = await HostQueries.ByNameAsync(c, m.Destination, tx);
         var row = await c.QuerySingleOrDefaultAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id = @id{db.ForUpdate}", new { id = m.Machine }, tx);
-        if (destination is null || row is null || row.MachineState != MachineState.Migrating || row.Version != m.Version || row.Host != m.Origin)
+        if (destination is null || row is null || row.State != MachineState.Migrating || row.Version != m.Version || row.Host != m.Origin)
         {
-            LogInconsistent(log, id, row?.State, row?.Version, row?.Host);
+            LogInconsistent(log, id, row is null ? null : MachineRow.StateText(row.State), row?.Version, row?.Host);
             return false;
         }
         var originOwner = await c.QuerySingleOrDefaultAsync<string>("SELECT owner FROM hosts WHERE name = @name", new { name = m.Origin }, tx);
@@ -293,46 +293,46 @@ internal sealed partial class MigrationService(
         var storage = pricing.StorageCharge(row.Spec);
         var stay = row.Stay + 1;
         var newVersion = m.Version + 1;
-        if (!await MachineWriter.MoveAsync(c, tx, m.Machine, m.Version, Enum.Parse<MachineState>(m.PreviousState, ignoreCase: true), destination, row.Spec, stay, now))
+        if (!await MachineWriter.MoveAsync(c, tx, m.Machine, m.Version, m.PreviousState, destination, row.Spec, stay, now))
             throw new InvalidOperationException($"migration {id}: the machine row changed under its lock");
         // §4: storage is always charged (a balance may go negative); the key's new stay keeps it apart from the origin's periods.
-        await ledger.TransferAsync(c, tx, ChargeKey.Storage(row.Guid, stay, 1), TransferKinds.Storage, storage, m.Owner, destination.Owner, row.Guid, destination.Name, now);
-        await c.ExecuteAsync("UPDATE migrations SET phase = 'committed', committed_at = @now WHERE id = @id", new { now = now.ToUnixTimeMilliseconds(), id }, tx);
+        await ledger.TransferAsync(c, tx, ChargeKey.Storage(row.Id, stay, 1), TransferKinds.Storage, storage, m.Owner, destination.Owner, row.Id, destination.Name, now);
+        await c.ExecuteAsync("UPDATE migrations SET phase = 'committed', committed_at = @now WHERE id = @id", new { now, id }, tx);
 
         var left = row.RunningTime.LeftAt(now, row.RunningPeriodSecondsValue);
-        await events.AppendAsync(c, tx, "migrated", row.Guid, m.Owner,
+        await events.AppendAsync(c, tx, "migrated", row.Id, m.Owner,
             $"migrated from {m.Origin} to {destination.Name} with {m.Method}: {m.PreviousState} again, version {newVersion}; charged {storage} for " +
             $"{pricing.StoragePeriodDays} days of storage on arrival" + (notes.Count > 0 ? $" (and, before leaving, {string.Join("; ", notes)})" : "") +
             (left > 0 ? $"; {Money.Format(left)} s of prepaid running time on {m.Origin} is not carried over" : ""));
-        await events.AppendAsync(c, tx, "migrated", row.Guid, destination.Owner, $"{m.Owner}'s machine {row.Guid} arrived on your host {destination.Name} from {m.Origin}");
+        await events.AppendAsync(c, tx, "migrated", row.Id, destination.Owner, $"{m.Owner}'s machine {row.Id} arrived on your host {destination.Name} from {m.Origin}");
         if (originOwner is not null)
-            await events.AppendAsync(c, tx, "migrated", row.Guid, originOwner, $"{m.Owner}'s machine {row.Guid} left your host {m.Origin} for {destination.Name}");
+            await events.AppendAsync(c, tx, "migrated", row.Id, originOwner, $"{m.Owner}'s machine {row.Id} left your host {m.Origin} for {destination.Name}");
         return true;
     });
 
     /// <summary>After the commit: activate on the destination, then retire on the origin; both idempotent, repeated until they succeed.</summary>
-    private async Task FinishAsync(string id, CancellationToken ct)
+    private async Task FinishAsync(Guid id, CancellationToken ct)
     {
         var m = await RecordAsync(id);
         if (m is null || m.Phase != MigrationStates.Committed) return;
         var destination = await HostAsync(m.Destination);
         var origin = await HostAsync(m.Origin);
-        if (destination is not null && await agents.ActivateAsync(destination, m.MachineId, new ActivateRequest(m.Version + 1), ct) is { } notActive)
+        if (destination is not null && await agents.ActivateAsync(destination, m.Machine, new ActivateRequest(m.Version + 1), ct) is { } notActive)
         {
-            await events.AppendAsync("error", m.MachineId, m.Owner, $"activating the machine on {m.Destination} failed; retrying: {notActive.Message}");
+            await events.AppendAsync("error", m.Machine, m.Owner, $"activating the machine on {m.Destination} failed; retrying: {notActive.Message}");
             return;
         }
-        if (origin is not null && await agents.RetireAsync(origin, m.MachineId, new RetireRequest(m.Version), ct) is { } notRetired)
+        if (origin is not null && await agents.RetireAsync(origin, m.Machine, new RetireRequest(m.Version), ct) is { } notRetired)
         {
-            await events.AppendAsync("error", m.MachineId, m.Owner, $"retiring the copy on {m.Origin} failed; retrying: {notRetired.Message}");
+            await events.AppendAsync("error", m.Machine, m.Owner, $"retiring the copy on {m.Origin} failed; retrying: {notRetired.Message}");
             return;
         }
         await db.WriteAsync(async (c, tx) =>
         {
             var n = await c.ExecuteAsync("UPDATE migrations SET phase = 'done', ended_at = @now WHERE id = @id AND phase = 'committed'",
-                new { now = clock.GetUtcNow().ToUnixTimeMilliseconds(), id }, tx);
+                new { now = clock.GetUtcNow(), id }, tx);
             if (n > 0)
-                await events.AppendAsync(c, tx, "migration-done", m.MachineId, m.Owner,
+                await events.AppendAsync(c, tx, "migration-done", m.Machine, m.Owner,
                     $"migration to {m.Destination} done: the machine is active there (version {m.Version + 1}); {m.Origin} keeps its old copy only as a cache");
             return n;
         });
@@ -342,30 +342,30 @@ internal sealed partial class MigrationService(
     /// Back to the previous state at the same version (design §6.2 step 5), then the destination discards its copy and the
     /// origin withdraws the export. False when the record was no longer open.
     /// </summary>
-    private async Task<bool> RevertAsync(string id, string reason, CancellationToken ct)
+    private async Task<bool> RevertAsync(Guid id, string reason, CancellationToken ct)
     {
         var m = await db.WriteAsync(async (c, tx) =>
         {
             var m = await LockOpenAsync(c, tx, id);
             if (m is null) return null;
-            await MachineWriter.EndMigrationFailedAsync(c, tx, m.Machine, m.Version, Enum.Parse<MachineState>(m.PreviousState, ignoreCase: true));
+            await MachineWriter.EndMigrationFailedAsync(c, tx, m.Machine, m.Version, m.PreviousState);
             await c.ExecuteAsync("UPDATE migrations SET phase = 'reverted', error = @reason, ended_at = @now WHERE id = @id",
-                new { reason, now = clock.GetUtcNow().ToUnixTimeMilliseconds(), id }, tx);
-            await events.AppendAsync(c, tx, "migration-reverted", m.MachineId, m.Owner,
+                new { reason, now = clock.GetUtcNow(), id }, tx);
+            await events.AppendAsync(c, tx, "migration-reverted", m.Machine, m.Owner,
                 $"migration to {m.Destination} failed and was undone: {reason}; the machine stays on {m.Origin}, {m.PreviousState}, version {m.Version}");
             return m;
         });
         if (m is null) return false;
         LogReverted(log, id, reason);
-        if (await HostAsync(m.Destination) is { } destination && await agents.DiscardAsync(destination, m.MachineId, ct) is { } notDiscarded)
+        if (await HostAsync(m.Destination) is { } destination && await agents.DiscardAsync(destination, m.Machine, ct) is { } notDiscarded)
             LogCleanupFailed(log, id, notDiscarded.Message);
-        if (await HostAsync(m.Origin) is { } origin && await agents.UnexportAsync(origin, m.MachineId, ct) is { } notUnexported)
+        if (await HostAsync(m.Origin) is { } origin && await agents.UnexportAsync(origin, m.Machine, ct) is { } notUnexported)
             LogCleanupFailed(log, id, notUnexported.Message);
         return true;
     }
 
     /// <summary>Claims the record for this transaction (a row lock on PostgreSQL, the single writer on SQLite); null unless it is open.</summary>
-    private async Task<MigrationRow?> LockOpenAsync(DbConnection c, DbTransaction tx, string id)
+    private async Task<MigrationRow?> LockOpenAsync(DbConnection c, DbTransaction tx, Guid id)
     {
         var m = await c.QuerySingleOrDefaultAsync<MigrationRow>($"SELECT {MigrationRow.Columns} FROM migrations WHERE id = @id{db.ForUpdate}", new { id }, tx);
         return m is { Phase: MigrationStates.Open } ? m : null;
@@ -383,14 +383,14 @@ internal sealed partial class MigrationService(
 
     private async Task<MachineRow?> MachineAsync(string owner, Guid id)
     {
-        var row = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id = @id", new { id = id.ToString("D") }));
+        var row = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id = @id", new { id = id }));
         return row is not null && row.Owner == owner ? row : null; // someone else's machine answers like a missing one (§6.1.4)
     }
 
     private Task<MigrationRow?> UnfinishedAsync(Guid machine) => db.ReadAsync(c => c.QueryFirstOrDefaultAsync<MigrationRow>(
-        $"SELECT {MigrationRow.Columns} FROM migrations WHERE machine = @machine AND phase IN ('open', 'committed')", new { machine = machine.ToString("D") }));
+        $"SELECT {MigrationRow.Columns} FROM migrations WHERE machine = @machine AND phase IN ('open', 'committed')", new { machine = machine }));
 
-    private Task<MigrationRow?> RecordAsync(string id) => db.ReadAsync(c => c.QuerySingleOrDefaultAsync<MigrationRow>(
+    private Task<MigrationRow?> RecordAsync(Guid id) => db.ReadAsync(c => c.QuerySingleOrDefaultAsync<MigrationRow>(
         $"SELECT {MigrationRow.Columns} FROM migrations WHERE id = @id", new { id }));
 
     private Task<HostRow?> HostAsync(string name) => db.ReadAsync(c => HostQueries.ByNameAsync(c, name));
@@ -398,18 +398,18 @@ internal sealed partial class MigrationService(
     private static string Url(IPAddress ip) => ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ip}]" : ip.ToString();
 
     [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Migration {Id}: driving it failed; the monitor retries")]
-    private static partial void LogDriveFailed(ILogger logger, string id, Exception e);
+    private static partial void LogDriveFailed(ILogger logger, Guid id, Exception e);
 
     [LoggerMessage(EventId = 4002, Level = LogLevel.Error, Message = "Migration {Id} is open but its machine is {State} v{Version} on {Host}: not committed")]
-    private static partial void LogInconsistent(ILogger logger, string id, string? state, long? version, string? host);
+    private static partial void LogInconsistent(ILogger logger, Guid id, string? state, long? version, string? host);
 
     [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Migration {Id} reverted: {Reason}")]
-    private static partial void LogReverted(ILogger logger, string id, string reason);
+    private static partial void LogReverted(ILogger logger, Guid id, string reason);
 
     [LoggerMessage(EventId = 4005, Level = LogLevel.Warning,
         Message = "Migration {Id}: RESP {Machine} {Version} {Result} from {Peer} ignored and forgotten: the destination's API says the migration is {Destination}")]
-    private static partial void LogRespIgnored(ILogger logger, string id, string peer, Guid machine, long version, string result, string destination);
+    private static partial void LogRespIgnored(ILogger logger, Guid id, string peer, Guid machine, long version, string result, string destination);
 
     [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Migration {Id}: cleaning up an agent after the revert failed: {Message}")]
-    private static partial void LogCleanupFailed(ILogger logger, string id, string message);
+    private static partial void LogCleanupFailed(ILogger logger, Guid id, string message);
 }

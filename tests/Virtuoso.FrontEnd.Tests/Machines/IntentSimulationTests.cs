@@ -158,8 +158,8 @@ public sealed class IntentSimulationTests(ITestOutputHelper output)
         var onAgent = market.Agent.Machines;
         foreach (var m in rows)
         {
-            onAgent.TryGetValue(m.Guid, out var held);
-            var expected = m.State switch
+            onAgent.TryGetValue(m.Id.Value, out var held);
+            var expected = m.StoredState switch
             {
                 "registered" => null,
                 "stored" or "stopped" => AgentStates.Stopped,
@@ -173,13 +173,13 @@ public sealed class IntentSimulationTests(ITestOutputHelper output)
             if (m.Host is not null)
             {
                 var stay = m.Stay;
-                var storage = await market.Database.CountAsync("SELECT COUNT(*) FROM transfers WHERE key LIKE @k", ("k", $"machine:{m.Guid:N}:stay:{stay}:storage:%"));
-                var running = await market.Database.CountAsync("SELECT COUNT(*) FROM transfers WHERE key LIKE @k", ("k", $"machine:{m.Guid:N}:stay:{stay}:running:%"));
+                var storage = await market.Database.CountAsync("SELECT COUNT(*) FROM transfers WHERE key LIKE @k", ("k", $"machine:{m.Id.Value:N}:stay:{stay}:storage:%"));
+                var running = await market.Database.CountAsync("SELECT COUNT(*) FROM transfers WHERE key LIKE @k", ("k", $"machine:{m.Id.Value:N}:stay:{stay}:running:%"));
                 Assert.True(storage == m.StoragePeriodsCharged, $"step {step}: machine {m.Id} records {m.StoragePeriodsCharged} storage periods charged, the ledger {storage}");
                 Assert.True(running == m.RunningPeriodsCharged, $"step {step}: machine {m.Id} records {m.RunningPeriodsCharged} running periods charged, the ledger {running}");
             }
         }
-        var known = rows.Select(r => r.Guid).ToHashSet();
+        var known = rows.Select(r => r.Id.Value).ToHashSet();
         foreach (var (id, held) in onAgent)
             Assert.True(known.Contains(id), $"step {step}: the agent holds machine {id} ({held.State} v{held.Version}) that the front-end no longer has");
         Assert.Equal(0m, (await market.Database.BalancesAsync()).Values.Sum());

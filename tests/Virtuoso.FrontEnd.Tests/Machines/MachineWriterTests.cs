@@ -28,12 +28,12 @@ public sealed class MachineWriterTests : IAsyncLifetime
         _writer = _market.Service<MachineWriter>();
         var db = _market.Database.Database;
         _host = (await db.ReadAsync(c => HostQueries.ByNameAsync(c, host.Name)))!;
-        _stored = await RowAsync(machine.Id.ToString("D"));
+        _stored = await RowAsync(machine.Id);
     }
 
     public async Task DisposeAsync() => await _market.DisposeAsync();
 
-    private Task<MachineRow> RowAsync(string id) =>
+    private Task<MachineRow> RowAsync(MachineId id) =>
         _market.Database.Database.ReadAsync(c => c.QuerySingleAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id = @id", new { id }));
 
     private Task<long> RunningChargesAsync() =>
@@ -49,7 +49,7 @@ public sealed class MachineWriterTests : IAsyncLifetime
         var late = await _writer.CommitAsync(other, _host); // the other driver's copy does not know it is being undone
 
         Assert.True(late.Gone);
-        Assert.Equal(("stored", intent.Id), ((await RowAsync(_stored.Id)).State, (await RowAsync(_stored.Id)).Intent));
+        Assert.Equal(("stored", intent.Id), ((await RowAsync(_stored.Id)).StoredState, (await RowAsync(_stored.Id)).Intent));
         Assert.Equal(0L, await RunningChargesAsync());
     }
 
@@ -61,7 +61,7 @@ public sealed class MachineWriterTests : IAsyncLifetime
         var committed = await _writer.CommitAsync(intent, _host);
         var undo = await _writer.MarkUndoingAsync(intent, "too late");
 
-        Assert.Equal("running", committed.Row!.State);
+        Assert.Equal("running", committed.Row!.StoredState);
         Assert.False(undo);
         Assert.Equal(1L, await RunningChargesAsync());
     }
@@ -74,7 +74,7 @@ public sealed class MachineWriterTests : IAsyncLifetime
         var first = await _writer.CommitAsync(intent, _host);
         var second = await _writer.CommitAsync(intent, _host);
 
-        Assert.Equal(("running", false, true), (first.Row!.State, first.Gone, second.Gone));
+        Assert.Equal(("running", false, true), (first.Row!.StoredState, first.Gone, second.Gone));
         Assert.Equal(1L, await RunningChargesAsync());
     }
 }

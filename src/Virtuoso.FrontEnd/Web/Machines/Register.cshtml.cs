@@ -38,6 +38,6 @@ internal sealed class RegisterModel(MachineService machines, ConfigurationServic
         var f = Form;
         var registered = await machines.RegisterAsync(Me, new RegisterRequest(config, f.Name, f.Processor, f.Speed, f.Memory, f.Disk, f.Os, f.StorageBid.Value, f.RunningBid.Value));
         if (registered.Failure is { } failure) return Fail(failure);
-        return Redirect(WebRoutes.Machine(registered.Value!.Guid) + "/registered");
+        return Redirect(WebRoutes.Machine(registered.Value!.Id) + "/registered");
     }
 }
