@@ -33,6 +33,7 @@ public static class Cli
             globals.Json,
         };
         foreach (var command in AccountCommands.Build(run)
+                     .Concat(KeyCommands.Build(run))
                      .Concat(MachineCommands.Build(run))
                      .Concat(MigrationCommands.Build(run))
                      .Concat(EventCommands.Build(run))

@@ -19,6 +19,7 @@ internal static class Api
         var api = app.MapGroup("/api/v1");
         // The order of these calls is the order of the paths in /openapi/v1.json.
         AccountEndpoints.Map(api);
+        KeyEndpoints.Map(api);
         EventEndpoints.Map(api);
         BillingEndpoints.Map(api);
         MarketEndpoints.Map(api);

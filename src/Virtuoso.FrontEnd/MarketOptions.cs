@@ -19,6 +19,8 @@ internal sealed class MarketOptions
     /// <summary>How long a login session lasts.</summary>
     public double SessionDays { get; set; } = 30;
 
+    /// <summary>SSH public keys one account may hold (issue 14): each is written into every machine's seed at its start.</summary>
+    public int MaxKeysPerAccount { get; set; } = 20;
     /// <summary>Log-in attempts a minute from one client address (the log-in form's rate limit; 429 beyond).</summary>
     public int LoginAttemptsPerAddressPerMinute { get; set; } = 30;
     /// <summary>Log-in attempts a minute from one client address on one account.</summary>

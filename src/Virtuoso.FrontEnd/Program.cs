@@ -32,6 +32,7 @@ builder.Services.AddSingleton<Charges>();
 builder.Services.AddSingleton<EventLog>();
 builder.Services.AddSingleton<AgentClient>();
 builder.Services.AddSingleton<AccountService>();
+builder.Services.AddSingleton<SshKeys>();
 builder.Services.AddSingleton<MachineWriter>();
 builder.Services.AddSingleton<CrashPoints>();
 builder.Services.AddSingleton<MachineActions>();

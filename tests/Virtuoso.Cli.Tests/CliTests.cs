@@ -40,7 +40,7 @@ public sealed class CliTests : IAsyncLifetime
     {
         var run = (await h.RunAsync("--help")).Succeeded();
         foreach (var command in new[] { "signup", "login", "logout", "configs", "register", "edit", "machines", "machine", "search", "store",
-                     "start", "stop", "suspend", "resume", "delete", "serial", "account", "events", "hosts", "host", "market" })
+                     "start", "stop", "suspend", "resume", "delete", "serial", "account", "keys", "events", "hosts", "host", "market" })
         {
             Assert.Contains($"  {command}", run.Out);
         }
@@ -52,6 +52,15 @@ public sealed class CliTests : IAsyncLifetime
         var run = (await h.RunAsync("host", "--help")).Succeeded();
         Assert.Contains("add <NAME>", run.Out);
         Assert.Contains("edit <NAME>", run.Out);
+        Assert.Contains("delete <NAME>", run.Out);
+    }
+
+    [Fact]
+    public async Task KeysHelp_ListsItsSubcommands()
+    {
+        var run = (await h.RunAsync("keys", "--help")).Succeeded();
+        Assert.Contains("add <NAME>", run.Out);
+        Assert.Contains("--file <PATH.pub>", (await h.RunAsync("keys", "add", "--help")).Succeeded().Out);
         Assert.Contains("delete <NAME>", run.Out);
     }
 

@@ -43,4 +43,12 @@ public static class ErrorCodes
     public const string ExpiredTicket = "expired-ticket";
     /// <summary>A WebSocket opened from a page of another site (its Origin is not the front-end's).</summary>
     public const string ForbiddenOrigin = "forbidden-origin";
+    /// <summary>Not an SSH public key the marketplace accepts (issue 14): garbage, a private key, a truncated or DSA key, RSA under 2048 bits.</summary>
+    public const string InvalidKey = "invalid-key";
+    /// <summary>The account already has a key of that name.</summary>
+    public const string KeyNameTaken = "key-name-taken";
+    /// <summary>The account already has that key (the same fingerprint), under another name.</summary>
+    public const string KeyExists = "key-exists";
+    /// <summary>The account holds the most keys allowed; delete one first.</summary>
+    public const string TooManyKeys = "too-many-keys";
 }

@@ -34,6 +34,7 @@ internal sealed record Failure(string Code, string Message)
     {
         [ErrorCodes.Validation] = (400, "Invalid input"),
         [ErrorCodes.BelowImageMinimum] = (400, "Below the image's minimum"),
+        [ErrorCodes.InvalidKey] = (400, "Not an accepted SSH public key"),
         [ErrorCodes.Unauthenticated] = (401, "Not logged in"),
         [ErrorCodes.InvalidCredentials] = (401, "Wrong username or password"),
         [ErrorCodes.InsufficientFunds] = (402, "Insufficient funds"),
@@ -51,6 +52,9 @@ internal sealed record Failure(string Code, string Message)
         [ErrorCodes.HostNameTaken] = (409, "Host name taken"),
         [ErrorCodes.UsernameTaken] = (409, "Username taken"),
         [ErrorCodes.Conflict] = (409, "Changed meanwhile"),
+        [ErrorCodes.KeyNameTaken] = (409, "Key name taken"),
+        [ErrorCodes.KeyExists] = (409, "Key already on the account"),
+        [ErrorCodes.TooManyKeys] = (409, "Too many keys"),
         [ErrorCodes.Busy] = (409, "Another action is in progress"),
         [ErrorCodes.VersionMismatch] = (409, "Versions disagree"),
         [ErrorCodes.MethodUnsupported] = (409, "Method not offered by the destination"),

@@ -19,11 +19,15 @@ internal static partial class Validate
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$")] private static partial Regex UsernameRx();
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")] private static partial Regex HostNameRx();
     [GeneratedRegex(@"^[^@\s]+@[^@\s]+$")] private static partial Regex EmailRx();
+    // \z, not $: "$" also matches before a final newline.
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,62}\z")] private static partial Regex KeyNameRx();
 
     public static string? Username(string? v) => v is not null && UsernameRx().IsMatch(v) ? null
         : "username must be 3–32 characters: letters, digits, '.', '_' or '-', starting with a letter or digit";
     public static string? HostName(string? v) => v is not null && HostNameRx().IsMatch(v) ? null
         : "host name must be 1–63 characters: letters, digits, '.', '_' or '-'";
+    public static string? KeyName(string? v) => v is not null && KeyNameRx().IsMatch(v) ? null
+        : "key name must be 1–63 characters: letters, digits, '.', '_', '-' or '@', starting with a letter or digit";
     public static string? Email(string? v) => v is not null && v.Length <= 254 && EmailRx().IsMatch(v) ? null : "a valid e-mail address is required";
     public static string? Password(string? v) => v is not null && v.Length >= 8 && v.Length <= 1024 ? null : "password must be at least 8 characters";
     public static string? Label(string field, string? v, int max = 64) =>
