@@ -24,9 +24,9 @@ internal sealed class SshKeys(Database db, EventLog events, TimeProvider clock, 
         public long Bits { get; init; }
         public required string Fingerprint { get; init; }
         public required string PublicKey { get; init; }
-        public long CreatedAt { get; init; }
+        public DateTimeOffset CreatedAt { get; init; }
 
-        public KeyResponse ToResponse() => new(Name, Type, (int)Bits, Fingerprint, PublicKey, DateTimeOffset.FromUnixTimeMilliseconds(CreatedAt));
+        public KeyResponse ToResponse() => new(Name, Type, (int)Bits, Fingerprint, PublicKey, CreatedAt);
     }
 
     public async Task<IReadOnlyList<KeyResponse>> ListAsync(string owner) => await db.ReadAsync(async c =>
@@ -46,7 +46,7 @@ internal sealed class SshKeys(Database db, EventLog events, TimeProvider clock, 
         var row = new Row
         {
             Name = r.Name, Type = key.Type, Bits = key.Bits, Fingerprint = key.Fingerprint, PublicKey = key.Line,
-            CreatedAt = clock.GetUtcNow().ToUnixTimeMilliseconds(),
+            CreatedAt = clock.GetUtcNow(),
         };
         return await db.WriteAsync<Outcome<KeyResponse>>(async (c, tx) =>
         {
