@@ -41,7 +41,7 @@ internal static class Contenders
         var agents = new AgentClient(new NoAgents(), options);
         var writer = new MachineWriter(db, ledger, new Charges(ledger), events, clock, options);
         var machines = new MachineService(db, ledger, events, agents, writer, new MachineActions(db, agents, writer, new CrashPoints(options), clock, options), clock, options);
-        var daemon = new BillingDaemon(db, ledger, events, machines, clock, options, NullLogger<BillingDaemon>.Instance);
+        var daemon = new BillingDaemon(db, ledger, events, machines.SuspendUnpaidAsync, clock, options, NullLogger<BillingDaemon>.Instance);
 
         var meter = Cost.Start();
         var result = await daemon.PassAsync();

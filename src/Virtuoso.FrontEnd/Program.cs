@@ -47,6 +47,7 @@ builder.Services.AddSingleton<ConfigurationService>();
 builder.Services.AddSingleton<LedgerView>();
 builder.Services.AddSingleton<DepositService>();
 builder.Services.AddHostedService<HostMonitor>();
+builder.Services.AddSingleton<SuspendUnpaid>(sp => sp.GetRequiredService<MachineService>().SuspendUnpaidAsync);
 builder.Services.AddSingleton<BillingDaemon>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<BillingDaemon>());
 builder.Services.AddSingleton<PriceAverageDaemon>();

@@ -10,15 +10,19 @@ using Virtuoso.FrontEnd.Machines;
 
 namespace Virtuoso.FrontEnd.Billing;
 
+/// <summary>Suspends a running machine whose next running period its owner cannot pay (Program.cs: <c>MachineService.SuspendUnpaidAsync</c>).</summary>
+internal delegate Task SuspendUnpaid(AccountName owner, MachineId machine, string why);
+
 /// <summary>
 /// The billing daemon (report §6.1.9 storageupdate.pl and runningupdate.pl; design §4). Every pass charges,
 /// for each machine on a host, every storage period and (while running) every running period that has begun
 /// and is not yet charged, each under its own ledger key. A key already present means "already done", so two
 /// replicas billing at once, a pass killed half-way and restarted, or a clock that jumps days ahead leave
 /// every due period charged exactly once. Storage is always charged (the balance may go negative); a running
-/// period the buyer cannot cover is not charged: the machine is suspended instead.
+/// period the buyer cannot cover is not charged: the machine is suspended instead, by <see cref="SuspendUnpaid"/> (the
+/// machines' side of the market: billing decides and charges, it never drives a machine itself).
 /// </summary>
-internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog events, MachineService machines,
+internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog events, SuspendUnpaid suspend,
     TimeProvider clock, IOptions<MarketOptions> options, ILogger<BillingDaemon> log) : BackgroundService
 {
 
@@ -125,7 +129,7 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
             storage += s; running += r; unpaid.AddRange(u);
         }
         foreach (var (id, owner, message) in unpaid)
-            await machines.SuspendUnpaidAsync(owner, id, message);
+            await suspend(owner, id, message);
         if (storage + running > 0) LogPass(log, due.Count, storage, running, unpaid.Count);
         return new PassResult(due.Count, storage, running, unpaid.Select(u => u.Id.Value).ToList());
     }

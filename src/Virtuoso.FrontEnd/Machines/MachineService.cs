@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Virtuoso.Contracts.Agent;
 using Virtuoso.Contracts.Api;
 using Virtuoso.Core;
+using Virtuoso.Core.Accounts;
 using Virtuoso.Core.Billing;
 using Virtuoso.Core.Machines;
 using Virtuoso.Core.Market;
@@ -250,7 +251,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
     /// The billing daemon found a running period the buyer cannot pay (design §4): suspend instead of charging.
     /// A failure leaves the machine running; the next pass tries again.
     /// </summary>
-    public async Task SuspendUnpaidAsync(string owner, Guid id, string why)
+    public async Task SuspendUnpaidAsync(AccountName owner, MachineId id, string why)
     {
         var result = await SuspendAsync(owner, id);
         await events.AppendAsync(result.Ok ? "suspended-unpaid" : "error", id, owner,
