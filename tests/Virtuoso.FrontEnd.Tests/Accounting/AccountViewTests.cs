@@ -38,13 +38,13 @@ public sealed class AccountViewTests
         Assert.Equal(20 * Day - 0.5m, (await ViewAsync(buyer, machine.Id)).NextStorageDebitSeconds);
 
         // Period 2 begins at arrival + 30 days: due, and charged by the next pass.
-        market.Clock.Set(ClockedMarket.Start.AddDays(30));
+        market.Clock.SetUtcNow(ClockedMarket.Start.AddDays(30));
         Assert.Equal(0m, (await ViewAsync(buyer, machine.Id)).NextStorageDebitSeconds);
         Assert.Equal(1, (await billing.PassAsync()).StorageCharges);
         Assert.Equal(30 * Day, (await ViewAsync(buyer, machine.Id)).NextStorageDebitSeconds);
 
         // A clock days ahead of the last pass: the pass charges every period begun, and the next is the one after.
-        market.Clock.Set(ClockedMarket.Start.AddDays(95));
+        market.Clock.SetUtcNow(ClockedMarket.Start.AddDays(95));
         Assert.Equal(2, (await billing.PassAsync()).StorageCharges);
         Assert.Equal(25 * Day, (await ViewAsync(buyer, machine.Id)).NextStorageDebitSeconds);
         Assert.Equal(1000m - 0.05m - 4 * 3m, await buyer.BalanceAsync());

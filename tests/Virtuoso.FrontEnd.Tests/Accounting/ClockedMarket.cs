@@ -12,22 +12,7 @@ using Virtuoso.FrontEnd.Tests.Support;
 namespace Virtuoso.FrontEnd.Tests.Accounting;
 
 /// <summary>
-/// A clock the test moves by hand (style.md: "a ten-line subclass of TimeProvider"). Timers are the base class's
-/// real ones, so background loops still tick in real time; what they read as "now" is the test's.
-/// </summary>
-internal sealed class ManualClock(DateTimeOffset start) : TimeProvider
-{
-    private long _ticks = start.UtcTicks;
-
-    public override DateTimeOffset GetUtcNow() => new(Interlocked.Read(ref _ticks), TimeSpan.Zero);
-
-    public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
-
-    public void Set(DateTimeOffset at) => Interlocked.Exchange(ref _ticks, at.UtcTicks);
-}
-
-/// <summary>
-/// One in-process front-end on a fresh database (SQLite or PostgreSQL) with a <see cref="ManualClock"/> and the
+/// One in-process front-end on a fresh database (SQLite or PostgreSQL) with a <see cref="TestClock"/> and the
 /// daemons off (<c>Virtuoso:DaemonsEnabled=false</c>): tests run billing and price-average passes themselves, at
 /// the times they choose. The host monitor polls once at start-up only; <see cref="SeeHostsAsync"/> is a check
 /// round at the clock's current time (a host unseen for 15 s of the clock is offline). The operator's password is
@@ -53,7 +38,7 @@ internal sealed class ClockedMarket : IAsyncDisposable
         _services = services;
     }
 
-    public ManualClock Clock { get; } = new(Start);
+    public TestClock Clock { get; } = new(Start);
     public TestDatabase Database { get; }
     public WebApplicationFactory<Program> Factory { get; private set; } = null!;
     /// <summary>The agent behind every host of this market.</summary>

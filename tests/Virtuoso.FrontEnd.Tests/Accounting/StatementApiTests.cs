@@ -34,7 +34,7 @@ public abstract class StatementApiTestsBase(bool postgres)
         var host = await market.AddHostAsync();
         var buyer = await market.SignupAsync(Roles.Buyer);
         var machine = await buyer.RegisterAsync("Configuration1", 1000m, 100m);
-        market.Clock.Set(LastMillisecondOfOctober);
+        market.Clock.SetUtcNow(LastMillisecondOfOctober);
         await market.SeeHostsAsync();
         await buyer.StoreAsync(machine.Id, host.Name);
         await market.AdvanceAsync(TimeSpan.FromMilliseconds(1));

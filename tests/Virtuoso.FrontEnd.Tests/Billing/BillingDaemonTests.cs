@@ -39,7 +39,7 @@ public sealed class BillingDaemonTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _market.DisposeAsync();
 
-    private FakeClock Clock => _market.Clock;
+    private TestClock Clock => _market.Clock;
     private DateTimeOffset Now => Clock.GetUtcNow();
 
     /// <summary>virt13's prices (Figure 31) on a roomy host.</summary>

@@ -14,7 +14,7 @@ using Virtuoso.FrontEnd.Tests.Support;
 namespace Virtuoso.FrontEnd.Tests.Billing;
 
 /// <summary>
-/// A marketplace for billing tests: one database (SQLite file or fresh PostgreSQL database), one <see cref="FakeClock"/>
+/// A marketplace for billing tests: one database (SQLite file or fresh PostgreSQL database), one <see cref="TestClock"/>
 /// shared by every front-end on it, daemons off (tests call <see cref="PassAsync"/> themselves), and hosts on fake
 /// agents. Front-ends can be added (replicas) and replaced (a crash and restart) while the database stays.
 /// </summary>
@@ -36,7 +36,7 @@ internal sealed class BillingMarket : IAsyncDisposable
         _settings = settings;
     }
 
-    public FakeClock Clock { get; } = new(Start);
+    public TestClock Clock { get; } = new(Start);
     public TestDatabase Database { get; }
     /// <summary>A writable handle on the database, for the tests' fault injection and direct reads.</summary>
     public Database Data { get; private set; } = null!;
@@ -192,7 +192,7 @@ internal sealed class BillingMarket : IAsyncDisposable
 }
 
 /// <summary>The front-end in process with a fake clock and its daemons off.</summary>
-internal sealed class BillingFrontEnd(string databaseSetting, string dataDir, FakeClock clock, IReadOnlyDictionary<string, string> settings)
+internal sealed class BillingFrontEnd(string databaseSetting, string dataDir, TestClock clock, IReadOnlyDictionary<string, string> settings)
     : WebApplicationFactory<Program>
 {
     protected override void ConfigureWebHost(IWebHostBuilder builder)

@@ -121,15 +121,15 @@ public abstract class PriceAverageDaemonTestsBase(bool postgres)
         // Passes every minute for just under an hour add nothing.
         for (var minute = 1; minute < 60; minute++)
         {
-            market.Clock.Set(ClockedMarket.Start + TimeSpan.FromMinutes(minute));
+            market.Clock.SetUtcNow(ClockedMarket.Start + TimeSpan.FromMinutes(minute));
             await market.SeeHostsAsync();
             Assert.Equal(0, (await daemon.PassAsync()).Recorded);
         }
-        market.Clock.Set(ClockedMarket.Start + TimeSpan.FromHours(1) - TimeSpan.FromMilliseconds(1));
+        market.Clock.SetUtcNow(ClockedMarket.Start + TimeSpan.FromHours(1) - TimeSpan.FromMilliseconds(1));
         await market.SeeHostsAsync();
         Assert.Equal(0, (await daemon.PassAsync()).Recorded);
 
-        market.Clock.Set(ClockedMarket.Start + TimeSpan.FromHours(1));
+        market.Clock.SetUtcNow(ClockedMarket.Start + TimeSpan.FromHours(1));
         await market.SeeHostsAsync();
         Assert.Equal(Configurations, (await daemon.PassAsync()).Recorded);
 
