@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Build the Virtuoso guest image "linux-busybox" from Debian packages:
 #   * the kernel of Debian's linux-image-amd64 (the concrete linux-image-*-amd64 it depends on),
-#   * Debian's static busybox (busybox-static).
+#   * Debian's static busybox (busybox-static),
+#   * Debian's dropbear SSH server (dropbear-bin) with the shared libraries it needs (found with ldd).
 #
 # Usage: guest/build-image.sh [OUTDIR]      (default: <repo>/build/images/linux-busybox)
 #
 # Writes OUTDIR/{vmlinuz,initrd.img,disk.qcow2,image.json} plus OUTDIR/.stamp (the sha256
 # of this script).  Re-running with an up-to-date OUTDIR exits at once.  Downloaded .deb
 # files are kept in <repo>/build/cache/debs.  Nothing is installed on the host except the
-# build tools (cpio e2fsprogs qemu-utils qemu-system-x86 kmod), and only when missing.
+# build tools (cpio e2fsprogs qemu-utils qemu-system-x86 kmod, and dropbear-bin, whose shared libraries
+# are copied into the image), and only when missing.
 # See docs/guest.md.
 set -euo pipefail
 
@@ -33,7 +35,8 @@ INITRD_MODULES="crc32c_generic virtio_pci virtio_blk ext4"
 # a DRM driver instead: bochs for QEMU's standard VGA (-vga std, the default on pc and q35),
 # cirrus (-vga cirrus), virtio_gpu (-vga virtio).  rcS loads drivers for the PCI and virtio
 # devices present (modalias), so only the matching one is loaded.
-ROOTFS_MODULES="$INITRD_MODULES virtio_net button evdev virtio_balloon virtio_rng virtio_console virtio_input bochs cirrus virtio_gpu"
+# isofs: the cloud-init NoCloud seed drive (ISO 9660, labelled cidata) that the agent attaches read-only.
+ROOTFS_MODULES="$INITRD_MODULES virtio_net button evdev virtio_balloon virtio_rng virtio_console virtio_input bochs cirrus virtio_gpu isofs"
 
 log() { echo "build-image: $*" >&2; }
 die() { echo "build-image: ERROR: $*" >&2; exit 1; }
@@ -59,7 +62,7 @@ apt_update_once() {
 
 ensure_tools() {
     local missing=() pkg
-    for pkg in cpio e2fsprogs qemu-utils qemu-system-x86 kmod; do
+    for pkg in cpio e2fsprogs qemu-utils qemu-system-x86 kmod dropbear-bin; do
         dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
     done
     ((${#missing[@]} == 0)) && return 0
@@ -147,12 +150,15 @@ trap cleanup EXIT
 KPKG=$(kernel_package)
 KDEB=$(fetch_deb "$KPKG")
 BDEB=$(fetch_deb busybox-static)
-log "kernel: $(basename "$KDEB"); busybox: $(basename "$BDEB")"
+DDEB=$(fetch_deb dropbear-bin)
+log "kernel: $(basename "$KDEB"); busybox: $(basename "$BDEB"); dropbear: $(basename "$DDEB")"
 
 KX=$WORK/kernel
 BX=$WORK/busybox
 dpkg-deb -x "$KDEB" "$KX"
 dpkg-deb -x "$BDEB" "$BX"
+DX=$WORK/dropbear
+dpkg-deb -x "$DDEB" "$DX"
 # Debian 12 ships /lib/modules; later releases may use /usr/lib/modules.
 if [[ ! -d $KX/lib/modules && -d $KX/usr/lib/modules ]]; then mkdir -p "$KX/lib"; mv "$KX/usr/lib/modules" "$KX/lib/modules"; fi
 KVER=$(ls "$KX/lib/modules" | head -n1)
@@ -298,6 +304,20 @@ cp "$KMOD/modules.builtin" "$KMOD/modules.order" "$RF/lib/modules/$KVER/" 2>/dev
 [[ -f $KMOD/modules.builtin.modinfo ]] && cp "$KMOD/modules.builtin.modinfo" "$RF/lib/modules/$KVER/"
 depmod -b "$RF" "$KVER"
 
+# dropbear (SSH server) and dropbearkey, with the shared libraries and the loader they need: ldd resolves them on this
+# host, where the dropbear-bin package (ensure_tools) has installed its dependencies.
+install -D -m 755 "$DX/usr/sbin/dropbear" "$RF/usr/sbin/dropbear"
+install -D -m 755 "$DX/usr/bin/dropbearkey" "$RF/usr/bin/dropbearkey"
+DROPBEAR_LIBS=$({ ldd "$DX/usr/sbin/dropbear"; ldd "$DX/usr/bin/dropbearkey"; } | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u)
+[[ -n $DROPBEAR_LIBS ]] || die "ldd found no libraries for dropbear"
+for lib in $DROPBEAR_LIBS; do
+    [[ -f $lib ]] || die "dropbear needs $lib, which is not on this host"
+    mkdir -p "$RF$(dirname "$lib")"
+    cp -L "$lib" "$RF$lib"
+done
+log "dropbear libraries: $(echo $DROPBEAR_LIBS)"
+mkdir -p "$RF/etc/dropbear" "$RF/usr/share/udhcpc"
+
 cat >"$RF/etc/inittab" <<'EOF'
 # busybox init
 ::sysinit:/etc/init.d/rcS
@@ -360,12 +380,125 @@ for f in /sys/bus/pci/devices/*/modalias /sys/bus/virtio/devices/*/modalias; do
     [ -r "$f" ] && modprobe -q "$(cat "$f")" 2>/dev/null
 done
 
-# Network: bring the interfaces up; no addresses are assigned (there is no DHCP server).
+# Network: bring the interfaces up and ask for an address by DHCP (QEMU's user-mode network answers: 10.0.2.15),
+# in the background (-b), so the boot does not wait for it; udhcpc quits once it has a lease (-q).
 ip link set lo up
 for dev in /sys/class/net/*; do
     dev=${dev##*/}
-    [ "$dev" = lo ] || ip link set "$dev" up
+    [ "$dev" = lo ] && continue
+    ip link set "$dev" up
+    udhcpc -i "$dev" -b -q -s /usr/share/udhcpc/default.script >/dev/null 2>&1
 done
+
+# Hostname and root's SSH keys from the cloud-init NoCloud seed, then the SSH server.
+/etc/init.d/cidata
+/etc/init.d/sshd
+EOF
+
+cat >"$RF/usr/share/udhcpc/default.script" <<'EOF'
+#!/bin/sh
+# busybox udhcpc: apply a lease ($ip, $mask as a prefix length, $router, $dns).
+case $1 in
+    deconfig)
+        ip addr flush dev "$interface"
+        ip link set "$interface" up
+        ;;
+    bound|renew)
+        ip addr flush dev "$interface"
+        ip addr add "$ip/${mask:-24}" dev "$interface"
+        if [ -n "$router" ]; then
+            ip route del default 2>/dev/null
+            for r in $router; do ip route add default via "$r" dev "$interface" && break; done
+        fi
+        if [ -n "$dns" ]; then
+            : >/etc/resolv.conf
+            for d in $dns; do echo "nameserver $d" >>/etc/resolv.conf; done
+        fi
+        ;;
+esac
+exit 0
+EOF
+
+cat >"$RF/etc/init.d/cidata" <<'EOF'
+#!/bin/sh
+# Virtuoso linux-busybox: read the cloud-init NoCloud seed (issue 14), the read-only ISO 9660 drive labelled cidata
+# that the provider agent attaches at every start.  meta-data's local-hostname becomes the hostname; user-data's
+# ssh_authorized_keys become /root/.ssh/authorized_keys (replaced at every boot: a key removed from the seed no longer
+# logs in).  Without a seed, nothing changes.  The YAML read is the subset the agent writes (cidata.awk).
+export PATH=/sbin:/bin:/usr/sbin:/usr/bin
+modprobe -q isofs
+dev=$(findfs LABEL=cidata 2>/dev/null) || dev=$(findfs LABEL=CIDATA 2>/dev/null) || exit 0
+mkdir -p /run/cidata
+mount -t iso9660 -o ro "$dev" /run/cidata || { echo "cidata: cannot mount $dev"; exit 0; }
+
+host=$(awk -v want=local-hostname -f /etc/init.d/cidata.awk /run/cidata/meta-data 2>/dev/null)
+if echo "$host" | grep -qxE '[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?'; then
+    echo "$host" >/etc/hostname
+    printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n' "$host" >/etc/hosts
+    hostname "$host"
+elif [ -n "$host" ]; then
+    echo "cidata: ignoring local-hostname '$host': not a host name"
+fi
+
+if [ -f /run/cidata/user-data ]; then
+    umask 077
+    mkdir -p /root/.ssh
+    awk -v want=ssh_authorized_keys -f /etc/init.d/cidata.awk /run/cidata/user-data >/root/.ssh/authorized_keys.tmp &&
+        mv /root/.ssh/authorized_keys.tmp /root/.ssh/authorized_keys
+fi
+umount /run/cidata
+EOF
+
+cat >"$RF/etc/init.d/cidata.awk" <<'EOF'
+# The YAML subset of a cloud-init seed the agent writes: top-level "key: value" lines and block lists of "- value"
+# items; each value plain, 'single-quoted' ('' is a quote) or "double-quoted" (\\ and \" unescaped, other escapes kept
+# as written).  Prints the value of the top-level key `want`, or each item of it when it is a list ("[]": none).
+function unquote(v,    q, out, c, n) {
+    sub(/^[ \t]+/, "", v)
+    q = substr(v, 1, 1)
+    if (q != "\"" && q != "'") {
+        sub(/[ \t]+#.*$/, "", v); sub(/[ \t\r]+$/, "", v)
+        return v
+    }
+    v = substr(v, 2); out = ""
+    while (v != "") {
+        c = substr(v, 1, 1)
+        if (q == "\"" && c == "\\" && length(v) > 1) {
+            n = substr(v, 2, 1)
+            if (n == "\\" || n == "\"") { out = out n; v = substr(v, 3); continue }
+        }
+        if (c == q) {
+            if (q == "'" && substr(v, 2, 1) == "'") { out = out "'"; v = substr(v, 3); continue }
+            return out
+        }
+        out = out c; v = substr(v, 2)
+    }
+    return out
+}
+/^[ \t]*#/ || /^[ \t\r]*$/ { next }
+/^[^ \t-]/ {
+    inlist = 0
+    key = $0; sub(/:.*/, "", key)
+    if (key != want) next
+    val = $0; sub(/^[^:]*:/, "", val); sub(/^[ \t]+/, "", val); sub(/[ \t\r]+$/, "", val)
+    if (val == "") { inlist = 1; next }
+    if (val != "[]") print unquote(val)
+    exit
+}
+inlist && /^[ \t]*- / { v = $0; sub(/^[ \t]*- /, "", v); v = unquote(v); if (v != "") print v }
+EOF
+
+cat >"$RF/etc/init.d/sshd" <<'EOF'
+#!/bin/sh
+# Virtuoso linux-busybox: the SSH server, Debian's dropbear, on port 22.  Root logs in by key only: -s refuses every
+# password login (and root has no password anyway).  The host key is made at the first boot and kept on the disk;
+# on a read-only root it is made anew in /run at every boot.
+export PATH=/sbin:/bin:/usr/sbin:/usr/bin
+keys=/etc/dropbear
+[ -w $keys ] || { keys=/run/dropbear; mkdir -p $keys; }
+key=$keys/dropbear_ed25519_host_key
+[ -s $key ] || dropbearkey -t ed25519 -f $key >/dev/null 2>&1 || echo "sshd: dropbearkey failed"
+dropbear -s -r $key -p 22 -P /run/dropbear.pid -E 2>>/run/dropbear.log || echo "sshd: dropbear failed to start"
 EOF
 
 cat >"$RF/etc/init.d/serial-shell" <<'EOF'
@@ -405,7 +538,9 @@ NAME="Virtuoso linux-busybox"
 ID=virtuoso-busybox
 PRETTY_NAME="Virtuoso linux-busybox (Debian kernel $KVER, busybox $(dpkg-deb -f "$BDEB" Version))"
 EOF
-chmod 755 "$RF/etc/init.d/rcS" "$RF/etc/init.d/rcK" "$RF/etc/init.d/serial-shell" "$RF/etc/acpi/PWRF/00000080"
+echo /bin/sh >"$RF/etc/shells"
+chmod 755 "$RF/etc/init.d/rcS" "$RF/etc/init.d/rcK" "$RF/etc/init.d/serial-shell" "$RF/etc/acpi/PWRF/00000080" \
+    "$RF/etc/init.d/cidata" "$RF/etc/init.d/sshd" "$RF/usr/share/udhcpc/default.script"
 chmod 600 "$RF/etc/shadow"
 
 RAW=$WORK/disk.raw

@@ -13,7 +13,9 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # guest image build uses (busybox-static, cpio, e2fsprogs, kmod), and noVNC, which the front-end serves itself at
 # /novnc/ for the console page (design §7: no CDN), and python3 for the independent VMMP peer
 # (tests/interop/vmmp_peer.py, which the agent tests run and an operator can point at any agent). Installed only when missing.
-RUN_PACKAGES=(qemu-system-x86 qemu-utils rsync busybox-static cpio e2fsprogs kmod socat curl procps iproute2 novnc python3)
+# genisoimage makes each machine's cloud-init seed drive (issue 14); dropbear-bin goes into the guest image with its libraries;
+# openssh-client is what the tests log into guests with.
+RUN_PACKAGES=(qemu-system-x86 qemu-utils rsync busybox-static cpio e2fsprogs kmod socat curl procps iproute2 novnc python3 genisoimage dropbear-bin openssh-client)
 
 install_packages() {
   local missing=()

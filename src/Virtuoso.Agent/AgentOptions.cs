@@ -31,6 +31,10 @@ internal sealed record AgentOptions
     public TimeSpan ProbeTimeout { get; init; } = TimeSpan.FromSeconds(12);
     public string QemuPath { get; init; } = "qemu-system-x86_64";
     public string QemuImgPath { get; init; } = "qemu-img";
+    /// <summary>Debian's <c>genisoimage</c>, which makes the machines' cloud-init seed drives.</summary>
+    public string GenIsoImagePath { get; init; } = "genisoimage";
+    /// <summary>The address QEMU binds the ports forwarded to guests on (<see cref="Contracts.Agent.MachineCommand.Forwards"/>).</summary>
+    public IPAddress ForwardAddress { get; init; } = IPAddress.Loopback;
     /// <summary>Kernel to boot for the KVM probe; null to take one from the images directory or /boot.</summary>
     public string? ProbeKernel { get; init; }
     /// <summary>How long a console session's VNC password admits a new connection (design §7); a connection made
@@ -92,6 +96,7 @@ internal sealed record AgentOptions
             Accelerator = accel,
             QemuPath = config["qemu"] ?? "qemu-system-x86_64",
             QemuImgPath = config["qemu-img"] ?? "qemu-img",
+            GenIsoImagePath = config["genisoimage"] ?? "genisoimage",
             ProbeKernel = config["probe-kernel"] is { Length: > 0 } k ? Path.GetFullPath(k) : null,
             CrashAt = config["crash-at"] is { Length: > 0 } crash ? crash : null,
         };
@@ -122,6 +127,12 @@ internal sealed record AgentOptions
             if (!int.TryParse(vmmpPort, NumberStyles.None, CultureInfo.InvariantCulture, out var p) || p > 65535)
                 return (null, $"--vmmp-port must be a TCP port between 0 and 65535 (0: any free one), not '{vmmpPort}'");
             options = options with { VmmpPort = p };
+        }
+        if (config["forward-address"] is { } forward)
+        {
+            if (!IPAddress.TryParse(forward, out var f) || f.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
+                return (null, $"--forward-address must be an IPv4 address (QEMU's user-mode network forwards IPv4), not '{forward}'");
+            options = options with { ForwardAddress = f };
         }
         if (config["urls"] is { Length: > 0 } urls)
         {

@@ -13,6 +13,7 @@ using Virtuoso.Agent.Migration.Methods.Scp;
 using Virtuoso.Agent.Migration.Origin;
 using Virtuoso.Agent.Migration.Vmmp;
 using Virtuoso.Agent.Security;
+using Virtuoso.Agent.Seed;
 using Virtuoso.Agent.Vmm;
 using Virtuoso.Agent.Vmm.Qemu;
 
@@ -43,6 +44,7 @@ builder.Services.AddSingleton<ImageCache>();
 builder.Services.AddSingleton<EventLog>();
 builder.Services.AddSingleton<AcceleratorState>();
 builder.Services.AddSingleton<KvmProbe>();
+builder.Services.AddSingleton<SeedDrive>();
 builder.Services.AddSingleton<MachineService>();
 builder.Services.AddSingleton<ConsoleService>();
 builder.Services.AddHostedService<MachineRecovery>();

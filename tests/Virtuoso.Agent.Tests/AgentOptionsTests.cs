@@ -106,12 +106,21 @@ public sealed class AgentOptionsTests : IDisposable
     [InlineData("--vmmp-port", "-1", "--vmmp-port")]
     [InlineData("--heartbeat-interval", "0", "--heartbeat-interval")]
     [InlineData("--urls", "http://alpha.example:7001", "--urls")]
+    [InlineData("--forward-address", "::1", "--forward-address")]
+    [InlineData("--forward-address", "localhost", "--forward-address")]
     public void Load_BadValue_IsRefusedNamingTheFlag(string flag, string value, string reason)
     {
         var (options, error) = Load("--data", _dir.Path, "--secret-file", WriteSecret(), flag, value);
 
         Assert.Null(options);
         Assert.Contains(reason, error);
+    }
+
+    [Fact]
+    public void Load_ForwardAddress_IsLoopbackUnlessGiven()
+    {
+        Assert.Equal("127.0.0.1", Load("--data", _dir.Path, "--secret-file", WriteSecret()).Options!.ForwardAddress.ToString());
+        Assert.Equal("192.0.2.7", Load("--data", _dir.Path, "--secret-file", WriteSecret(), "--forward-address", "192.0.2.7").Options!.ForwardAddress.ToString());
     }
 
     [Fact]

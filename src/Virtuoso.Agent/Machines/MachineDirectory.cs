@@ -17,6 +17,9 @@ internal sealed record MachineDirectory(string Root)
     public string SerialLog => Path.Combine(Root, "serial.log");
     /// <summary>Socket the agent listens on while QEMU streams the memory state to it (suspend).</summary>
     public string SuspendSocket => Path.Combine(Root, "suspend.sock");
+    /// <summary>The cloud-init NoCloud seed (issue 14), attached read-only at every start and resume; rebuilt at every start.</summary>
+    public string Seed => Path.Combine(Root, "seed.iso");
+    public string SeedTempFile => Path.Combine(Root, "seed.tmp");
     public string PidFile => Path.Combine(Root, "qemu.pid");
     /// <summary>QEMU's own stdout and stderr, appended across boots.</summary>
     public string VmmLog => Path.Combine(Root, "qemu.log");

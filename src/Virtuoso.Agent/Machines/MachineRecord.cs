@@ -14,6 +14,8 @@ internal enum AgentState { Stopped, Running, Suspended }
 /// the real process (<see cref="MachineService"/>); the intent only decides recovery after a crash.</param>
 /// <param name="OriginHost">The host the machine migrated from, or null if it was created here.</param>
 /// <param name="VncDisplay">The VNC display QEMU listens on (127.0.0.1, port 5900 + display) while running.</param>
+/// <param name="Metadata">What the machine's seed drive holds (issue 14), so that a seed lost before a resume is rebuilt
+/// alike; null before the first start on this host.</param>
 internal sealed record MachineRecord(
     Guid Id,
     string Mac,
@@ -24,7 +26,8 @@ internal sealed record MachineRecord(
     long Version,
     string? OriginHost,
     AgentState Intent,
-    int? VncDisplay)
+    int? VncDisplay,
+    GuestMetadata? Metadata = null)
 {
     /// <summary>Whether a create request asks for this very machine (the idempotent repeat of a PUT).</summary>
     public bool HasSpec(ValidCreateRequest r) =>

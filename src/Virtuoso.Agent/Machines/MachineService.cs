@@ -4,6 +4,7 @@ using Virtuoso.Agent.Events;
 using Virtuoso.Agent.Images;
 using Virtuoso.Agent.Migration.Methods.Dedup;
 using Virtuoso.Agent.Migration.Origin;
+using Virtuoso.Agent.Seed;
 using Virtuoso.Agent.Vmm;
 using Virtuoso.Contracts.Agent;
 
@@ -23,6 +24,7 @@ internal sealed class MachineService(
     AgentOptions options,
     ExportRegistry exports,
     BlockIndexStore index,
+    SeedDrive seeds,
     ILogger<MachineService> log)
 {
     private readonly ConcurrentDictionary<Guid, SemaphoreSlim> _locks = new();
@@ -151,11 +153,14 @@ internal sealed class MachineService(
             switch (verb)
             {
                 case MachineVerb.Start:
-                    var run = await vmm.StartAsync(Launch(record, dir));
+                    // Issue 14: the seed is made anew at every start, so the guest boots with the keys of this moment.
+                    var metadata = command.Metadata ?? SeedContents.Default(id);
+                    await seeds.WriteAsync(dir, id, metadata);
+                    var run = await vmm.StartAsync(Launch(record, dir, command));
                     CrashPoint("start", "after-vmm");
                     try
                     {
-                        store.Save(committed with { VncDisplay = run.VncDisplay });
+                        store.Save(committed with { VncDisplay = run.VncDisplay, Metadata = metadata });
                     }
                     catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                     {
@@ -172,7 +177,20 @@ internal sealed class MachineService(
                     await vmm.SuspendAsync(dir, id, () => { CrashPoint("suspend", "after-vmm"); store.Save(committed); });
                     break;
                 case MachineVerb.Resume:
-                    await vmm.ResumeAsync(Launch(record, dir), r => { CrashPoint("resume", "after-vmm"); store.Save(committed with { VncDisplay = r.VncDisplay }); });
+                    // The saved state expects the seed drive it was saved with (QEMU needs the same devices). The guest read
+                    // its seed at boot and does not again, so the one there stays; one that did not come along (a machine
+                    // that migrated in suspended: only disk and state travel) is rebuilt, of the same size.
+                    var seeded = committed.Metadata;
+                    if (!File.Exists(dir.Seed))
+                    {
+                        seeded = command.Metadata ?? record.Metadata ?? SeedContents.Default(id);
+                        await seeds.WriteAsync(dir, id, seeded);
+                    }
+                    await vmm.ResumeAsync(Launch(record, dir, command), r =>
+                    {
+                        CrashPoint("resume", "after-vmm");
+                        store.Save(committed with { VncDisplay = r.VncDisplay, Metadata = seeded });
+                    });
                     break;
                 default:
                     throw new ArgumentOutOfRangeException(nameof(verb), verb, null);
@@ -303,12 +321,13 @@ internal sealed class MachineService(
         return new Observation(vmm.FindProcess(dir, r.Id) is not null, GuestStatus.Unknown, File.Exists(dir.StateFile));
     }
 
-    private VmLaunch Launch(MachineRecord r, MachineDirectory dir)
+    private VmLaunch Launch(MachineRecord r, MachineDirectory dir, MachineCommand command)
     {
         CachedImage? image = null;
         if (r.Image is { } name)
             image = images.FindCached(name) ?? throw new IOException($"the cached base image '{name}' of machine {r.Id:D} is missing from {options.DataDirectory}/images");
-        return new VmLaunch(r.Id, r.Mac, r.MemoryMb, dir, image, accelerator.Current);
+        return new VmLaunch(r.Id, r.Mac, r.MemoryMb, dir, image, accelerator.Current,
+            Seed: dir.Seed, Forwards: command.Forwards ?? [], ForwardAddress: options.ForwardAddress.ToString());
     }
 
     private AgentError Fail(Guid id, string action, AgentError error)

@@ -53,7 +53,80 @@ internal static partial class MachineValidation
             return AgentError.Validation($"expectedVersion must not be negative, not {c.ExpectedVersion}");
         if (c.NewVersion < c.ExpectedVersion)
             return AgentError.Validation($"newVersion {c.NewVersion} is below expectedVersion {c.ExpectedVersion}: versions never go back");
-        return c;
+        var problems = new List<string>();
+        if (c.Metadata is { } metadata)
+            CheckMetadata(problems, metadata);
+        if (c.Forwards is { } forwards)
+            CheckForwards(problems, forwards);
+        return problems.Count > 0 ? AgentError.Validation(string.Join("; ", problems)) : c;
+    }
+
+    public const int MaxSshKeys = 20;
+    public const int MaxSshKeysChars = 64 * 1024;
+    public const int MaxForwards = 6;
+
+    // The seed's YAML quotes every value (Seed/SeedContents); these checks keep what reaches it to what a guest can use.
+    private static void CheckMetadata(List<string> problems, GuestMetadata m)
+    {
+        if (m.Hostname is null || !Hostname().IsMatch(m.Hostname))
+            problems.Add($"metadata.hostname '{Truncate(m.Hostname ?? "")}' is not a host name: 1 to 63 letters, digits and '-', not starting or ending with '-' (RFC 1123)");
+        if (m.SshKeys is null)
+        {
+            problems.Add("metadata.sshKeys is required (an empty list for none)");
+            return;
+        }
+        if (m.SshKeys.Count > MaxSshKeys)
+            problems.Add($"metadata.sshKeys has {m.SshKeys.Count} keys, at most {MaxSshKeys} are allowed");
+        var total = 0L;
+        for (var i = 0; i < m.SshKeys.Count; i++)
+        {
+            var key = m.SshKeys[i];
+            if (string.IsNullOrWhiteSpace(key))
+            {
+                problems.Add($"metadata.sshKeys[{i}] is empty");
+                continue;
+            }
+            total += key.Length;
+            if (key.Contains('\n') || key.Contains('\r'))
+                problems.Add($"metadata.sshKeys[{i}] is more than one line");
+            else if (HasUnsafeCharacter(key))
+                problems.Add($"metadata.sshKeys[{i}] holds a control or invisible character");
+        }
+        if (total > MaxSshKeysChars)
+            problems.Add($"metadata.sshKeys hold {total} characters, at most {MaxSshKeysChars} are allowed");
+    }
+
+    /// <summary>A control, format or separator character, or a lone surrogate (a well-formed pair, an emoji in a comment, is fine).</summary>
+    private static bool HasUnsafeCharacter(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+                i++;
+            else if (Seed.SeedContents.IsUnsafe(text[i]))
+                return true;
+        }
+        return false;
+    }
+
+    private static void CheckForwards(List<string> problems, IReadOnlyList<PortForward> forwards)
+    {
+        if (forwards.Count > MaxForwards)
+            problems.Add($"forwards has {forwards.Count} entries, at most {MaxForwards} are allowed");
+        foreach (var f in forwards)
+        {
+            if (f is null)
+            {
+                problems.Add("forwards holds a null entry");
+                return;
+            }
+            if (f.HostPort is < 1 or > 65535 || f.GuestPort is < 1 or > 65535)
+                problems.Add($"forward {f.HostPort} -> {f.GuestPort}: ports are between 1 and 65535");
+        }
+        if (forwards.Where(f => f is not null).GroupBy(f => f.HostPort).FirstOrDefault(g => g.Count() > 1) is { } host)
+            problems.Add($"host port {host.Key} is forwarded twice");
+        if (forwards.Where(f => f is not null).GroupBy(f => f.GuestPort).FirstOrDefault(g => g.Count() > 1) is { } guest)
+            problems.Add($"guest port {guest.Key} is forwarded twice");
     }
 
     /// <summary>A name that can only ever mean a folder directly inside the images directory.</summary>
@@ -86,6 +159,9 @@ internal static partial class MachineValidation
 
     [GeneratedRegex(@"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}\z")]
     private static partial Regex Mac();
+
+    [GeneratedRegex(@"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\z")]
+    private static partial Regex Hostname();
 
     [GeneratedRegex(@"^[a-z0-9][a-z0-9._-]{0,63}\z")]
     private static partial Regex ImageName();

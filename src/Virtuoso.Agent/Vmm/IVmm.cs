@@ -1,5 +1,6 @@
 using Virtuoso.Agent.Images;
 using Virtuoso.Agent.Machines;
+using Virtuoso.Contracts.Agent;
 
 namespace Virtuoso.Agent.Vmm;
 
@@ -59,7 +60,11 @@ internal interface IVmm
 
 /// <summary>Everything needed to boot one machine.</summary>
 /// <param name="Accelerator">"kvm" or "tcg".</param>
-internal sealed record VmLaunch(Guid Id, string Mac, long MemoryMb, MachineDirectory Dir, CachedImage? Image, string Accelerator);
+/// <param name="Seed">The cloud-init seed to attach read-only (<see cref="MachineDirectory.Seed"/>), or null for none.</param>
+/// <param name="Forwards">Host ports forwarded to the guest, bound on <paramref name="ForwardAddress"/>; they are not a device
+/// of the guest, so a resume may have other ones than the start.</param>
+internal sealed record VmLaunch(Guid Id, string Mac, long MemoryMb, MachineDirectory Dir, CachedImage? Image, string Accelerator,
+    string? Seed = null, IReadOnlyList<PortForward>? Forwards = null, string ForwardAddress = "127.0.0.1");
 
 /// <summary>A started VMM process.</summary>
 internal sealed record VmmRun(int Pid, int? VncDisplay);

@@ -46,7 +46,25 @@ public sealed record CreateMachineRequest(Guid Id, string Mac, long SpeedBogomip
 /// command; the agent refuses with 409 version-mismatch when its own differs. <paramref name="NewVersion"/>
 /// is the version after it (design §3.3: stop and suspend add one).
 /// </summary>
-public sealed record MachineCommand(long ExpectedVersion, long NewVersion);
+/// <param name="Metadata">Start: what the guest is told through its cloud-init NoCloud seed drive (issue 14); null: the
+/// hostname is the machine id and there are no keys. Resume: used only to rebuild a seed that is missing (a machine that
+/// migrated in suspended); otherwise the seed the guest booted with stays. Ignored by stop and suspend.</param>
+/// <param name="Forwards">Start and resume: TCP ports of the host forwarded to the guest while this QEMU runs (QEMU
+/// user-mode networking, bound to the agent's <c>--forward-address</c>); null or empty: none. Ignored by stop and suspend.</param>
+public sealed record MachineCommand(long ExpectedVersion, long NewVersion, GuestMetadata? Metadata = null, IReadOnlyList<PortForward>? Forwards = null);
+
+/// <summary>
+/// What a guest learns about itself at boot, by cloud-init's NoCloud convention: a read-only drive labelled <c>cidata</c>
+/// with <c>meta-data</c> (<c>instance-id</c> = the machine id, <c>local-hostname</c> = <paramref name="Hostname"/>) and
+/// <c>user-data</c> (<c>#cloud-config</c> with <c>ssh_authorized_keys</c> = <paramref name="SshKeys"/>).
+/// </summary>
+/// <param name="Hostname">An RFC 1123 label: letters, digits and '-', 1 to 63 characters, no '-' at either end.</param>
+/// <param name="SshKeys">OpenSSH public key lines (<c>ssh-ed25519 AAAA… comment</c>) root may log in with; at most 20,
+/// each one line without control characters, 64 KiB in all.</param>
+public sealed record GuestMetadata(string Hostname, IReadOnlyList<string> SshKeys);
+
+/// <summary>A TCP port of the host forwarded to <paramref name="GuestPort"/> of the guest.</summary>
+public sealed record PortForward(int HostPort, int GuestPort);
 
 /// <summary>What the agent knows of one machine, reported truthfully from the QEMU process it finds.</summary>
 /// <param name="State">"stopped" (disk only), "running", or "suspended" (memory state saved to a file).</param>

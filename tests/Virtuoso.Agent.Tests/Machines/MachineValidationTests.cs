@@ -79,4 +79,72 @@ public class MachineValidationTests
     [InlineData(-1, 0, false)]
     public void Command_Versions(long expected, long next, bool valid) =>
         Assert.Equal(valid, MachineValidation.Command(new MachineCommand(expected, next)).Error is null);
+
+    private static string Key(string comment = "me@laptop") => $"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl {comment}";
+
+    private static string? CommandError(GuestMetadata? metadata = null, IReadOnlyList<PortForward>? forwards = null) =>
+        MachineValidation.Command(new MachineCommand(1, 1, metadata, forwards)).Error?.Message;
+
+    [Theory]
+    [InlineData("web-1", true)]
+    [InlineData("a", true)]
+    [InlineData("Web01", true)]
+    [InlineData("6f1b0a2e-6a55-4c4e-9d7a-1d2b3c4d5e6f", true)]
+    [InlineData("", false)]
+    [InlineData("-web", false)]
+    [InlineData("web-", false)]
+    [InlineData("web_1", false)]
+    [InlineData("web.example", false)]
+    [InlineData("web\"\nruncmd: x", false)]
+    [InlineData("caf\u00e9", false)]
+    public void Command_MetadataHostname_IsAnRfc1123Label(string hostname, bool valid) =>
+        Assert.Equal(valid, CommandError(new GuestMetadata(hostname, [])) is null);
+
+    [Fact]
+    public void Command_MetadataHostname_OfMoreThan63Characters_IsRefused()
+    {
+        Assert.Null(CommandError(new GuestMetadata(new string('a', 63), [])));
+        Assert.Contains("RFC 1123", CommandError(new GuestMetadata(new string('a', 64), [])));
+    }
+
+    [Theory]
+    [InlineData("ssh-ed25519 AAAA me@laptop", true)]
+    [InlineData("ssh-ed25519 AAAA me\"@laptop \\ \u00e9 \ud83d\ude00", true)] // quotes, backslashes and an emoji in a comment
+    [InlineData("ssh-ed25519 AAAA a\nssh-ed25519 BBBB b", false)]
+    [InlineData("ssh-ed25519 AAAA a\r", false)]
+    [InlineData("ssh-ed25519 AAAA \u0000", false)]
+    [InlineData("ssh-ed25519 AAAA \u2028x", false)]
+    [InlineData("ssh-ed25519 AAAA \u202Ex", false)]
+    [InlineData("", false)]
+    [InlineData("   ", false)]
+    public void Command_MetadataKey_IsOneLineWithoutControlCharacters(string key, bool valid) =>
+        Assert.Equal(valid, CommandError(new GuestMetadata("web-1", [key])) is null);
+
+    [Fact]
+    public void Command_MetadataKey_WithALoneSurrogate_IsRefused() =>
+        // Built at run time: an attribute argument cannot hold a lone surrogate.
+        Assert.Contains("control or invisible", CommandError(new GuestMetadata("web-1", ["ssh-ed25519 AAAA " + (char)0xD83D + "x"])));
+
+    [Fact]
+    public void Command_MetadataKeys_AtMost20And64KiB()
+    {
+        Assert.Null(CommandError(new GuestMetadata("web-1", Enumerable.Repeat(Key(), 20).ToList())));
+        Assert.Contains("at most 20", CommandError(new GuestMetadata("web-1", Enumerable.Repeat(Key(), 21).ToList())));
+        Assert.Contains("at most 65536 are allowed", CommandError(new GuestMetadata("web-1", [Key(new string('x', 64 * 1024))])));
+    }
+
+    [Fact]
+    public void Command_MetadataKeys_Missing_IsRefused() =>
+        Assert.Contains("sshKeys is required", CommandError(new GuestMetadata("web-1", null!)));
+
+    [Fact]
+    public void Command_Forwards()
+    {
+        Assert.Null(CommandError(forwards: [new PortForward(40022, 22), new PortForward(40080, 8080)]));
+        Assert.Contains("between 1 and 65535", CommandError(forwards: [new PortForward(0, 22)]));
+        Assert.Contains("between 1 and 65535", CommandError(forwards: [new PortForward(40022, 65536)]));
+        Assert.Contains("host port 40022 is forwarded twice", CommandError(forwards: [new PortForward(40022, 22), new PortForward(40022, 80)]));
+        Assert.Contains("guest port 22 is forwarded twice", CommandError(forwards: [new PortForward(40022, 22), new PortForward(40023, 22)]));
+        Assert.Contains("at most 6", CommandError(forwards: Enumerable.Range(1, 7).Select(i => new PortForward(40000 + i, i)).ToList()));
+    }
 }

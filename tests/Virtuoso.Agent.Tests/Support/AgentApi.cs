@@ -23,6 +23,9 @@ internal static class AgentApi
         return await ReadAsync<AgentMachine>(response);
     }
 
+    public static async Task<AgentMachine> CommandAsync(this HttpClient client, Guid id, string verb, MachineCommand command) =>
+        await ReadAsync<AgentMachine>(await client.PostAsJsonAsync(AgentRoutes.Command(id, verb), command));
+
     public static Task<HttpResponseMessage> PostCommandAsync(this HttpClient client, Guid id, string verb, long expected, long next) =>
         client.PostAsJsonAsync(AgentRoutes.Command(id, verb), new MachineCommand(expected, next));
 

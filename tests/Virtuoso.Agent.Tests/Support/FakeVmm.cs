@@ -24,6 +24,9 @@ internal sealed class FakeVmm : IVmm
 
     public ConcurrentQueue<string> Calls { get; } = new();
 
+    /// <summary>What each start and resume was asked to launch.</summary>
+    public ConcurrentQueue<VmLaunch> Launches { get; } = new();
+
     public bool IsRunning(Guid id) => _running.ContainsKey(id);
 
     /// <summary>Makes a machine look like its QEMU runs (or was left paused) without the agent having started it.</summary>
@@ -56,6 +59,7 @@ internal sealed class FakeVmm : IVmm
     public async Task<VmmRun> StartAsync(VmLaunch launch)
     {
         Record("start");
+        Launches.Enqueue(launch);
         await Task.Delay(StartDelay);
         SetRunning(launch.Id);
         return new VmmRun(_running[launch.Id], 10);
@@ -88,6 +92,7 @@ internal sealed class FakeVmm : IVmm
     public Task<VmmRun> ResumeAsync(VmLaunch launch, Action<VmmRun> commit)
     {
         Record("resume");
+        Launches.Enqueue(launch);
         var run = new VmmRun(Interlocked.Increment(ref _nextPid), 11);
         commit(run);
         File.Delete(launch.Dir.StateFile);

@@ -29,7 +29,7 @@ internal static class QemuCommandLine
             "-display", "none",
             "-vnc", $"127.0.0.1:{vncDisplay},to={vncDisplay + 99},password=on",
             "-drive", $"file={Opt(dir.Disk)},if=virtio,format=qcow2",
-            "-netdev", "user,id=n0",
+            "-netdev", Netdev(launch),
             "-device", $"virtio-net-pci,netdev=n0,mac={launch.Mac}",
             // First serial port: a socket anyone on this host can type into, logged (appending across boots) to serial.log.
             "-chardev", $"socket,id=s0,path={Opt(dir.SerialSocket)},server=on,wait=off,logfile={Opt(dir.SerialLog)},logappend=on",
@@ -37,6 +37,9 @@ internal static class QemuCommandLine
             "-qmp", $"unix:{Opt(dir.QmpSocket)},server=on,wait=off",
             "-pidfile", dir.PidFile,
         };
+        // Last among the devices, so that every device before it keeps the PCI slot it had before seeds existed.
+        if (launch.Seed is { } seed)
+            args.AddRange(["-drive", $"file={Opt(seed)},if=virtio,format=raw,readonly=on"]);
         if (launch.Image is { Kernel: { } kernel } image)
         {
             args.AddRange(["-kernel", kernel]);
@@ -49,6 +52,15 @@ internal static class QemuCommandLine
             // -S: stay paused after loading, so the agent commits before the guest runs.
             args.AddRange(["-S", "-incoming", $"exec:cat {ShellQuote(incomingState)}"]);
         return args;
+    }
+
+    /// <summary>QEMU's user-mode network, with a <c>hostfwd</c> per forwarded port (TCP only).</summary>
+    private static string Netdev(VmLaunch launch)
+    {
+        var netdev = "user,id=n0";
+        foreach (var f in launch.Forwards ?? [])
+            netdev += $",hostfwd=tcp:{launch.ForwardAddress}:{f.HostPort}-:{f.GuestPort}";
+        return netdev;
     }
 
     /// <summary>Escapes a value inside a QEMU option list, where a comma separates options.</summary>

@@ -433,7 +433,8 @@ internal sealed class QemuVmm(AgentOptions options, TimeProvider time, ILogger<Q
         _ => GuestStatus.Unknown,
     };
 
-    private static async Task RunToolAsync(string tool, IReadOnlyList<string> args, TimeSpan timeout)
+    /// <summary>Runs a host tool to completion; a failure or a timeout is a <see cref="VmmException"/> that names it.</summary>
+    internal static async Task RunToolAsync(string tool, IReadOnlyList<string> args, TimeSpan timeout)
     {
         var psi = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args)

@@ -69,4 +69,36 @@ public class QemuCommandLineTests
         Assert.Contains("unix:/data,,x/it's/qmp.sock,server=on,wait=off", args);
         Assert.Contains(@"exec:cat '/data,x/it'\''s/state.bin'", args);
     }
+
+    [Fact]
+    public void Build_Seed_IsAReadOnlyRawVirtioDrive_AfterEveryOtherDevice()
+    {
+        var without = QemuCommandLine.Build(Blank(), 10);
+
+        var with = QemuCommandLine.Build(Blank() with { Seed = Dir.Seed }, 10);
+
+        // Appended after the devices a machine had before seeds: those keep their PCI slots.
+        var at = without.ToList().IndexOf("-pidfile") + 2;
+        Assert.Equal(without.Take(at), with.Take(at));
+        Assert.Equal(["-drive", $"file={Dir.Root}/seed.iso,if=virtio,format=raw,readonly=on"], with.Skip(at).Take(2));
+    }
+
+    [Fact]
+    public void Build_ResumeWithSeed_IsTheStartPlusAPausedIncomingState()
+    {
+        var start = QemuCommandLine.Build(Blank() with { Seed = Dir.Seed }, 10);
+
+        var resume = QemuCommandLine.Build(Blank() with { Seed = Dir.Seed }, 10, Dir.StateFile);
+
+        Assert.Equal(start, resume.Take(start.Count));
+    }
+
+    [Fact]
+    public void Build_Forwards_AreHostfwdsOfTheUserNetwork_OnTheForwardAddress()
+    {
+        var args = QemuCommandLine.Build(Blank() with { Forwards = [new(40022, 22), new(40080, 8080)], ForwardAddress = "127.0.0.1" }, 10);
+
+        Assert.Equal("user,id=n0,hostfwd=tcp:127.0.0.1:40022-:22,hostfwd=tcp:127.0.0.1:40080-:8080", args[args.ToList().IndexOf("-netdev") + 1]);
+        Assert.Equal("user,id=n0", Line(QemuCommandLine.Build(Blank(), 10)).Split(' ').SkipWhile(a => a != "-netdev").ElementAt(1));
+    }
 }
