@@ -212,7 +212,10 @@ internal sealed class MachineActions(Database db, AgentClient agents, MachineWri
                 if (m is null) return Failure.MachineNotFound;
                 return (await agents.CreateAsync(host, new CreateMachineRequest(id, m.Mac, m.Speed, m.Memory, m.Disk, m.Image, intent.ToVersion))).Failure;
             }
-            case IntentAction.Start or IntentAction.Stop or IntentAction.Suspend or IntentAction.Resume:
+            case IntentAction.Start or IntentAction.Resume:
+                return (await agents.CommandAsync(host, id, IntentRow.Text(intent.Kind),
+                    new MachineCommand(intent.FromVersion, intent.ToVersion, await MetadataAsync(intent)))).Failure;
+            case IntentAction.Stop or IntentAction.Suspend:
                 return (await agents.CommandAsync(host, id, IntentRow.Text(intent.Kind), new MachineCommand(intent.FromVersion, intent.ToVersion))).Failure;
             case IntentAction.Delete:
                 return Absent(await agents.DeleteAsync(host, id));
@@ -230,6 +233,17 @@ internal sealed class MachineActions(Database db, AgentClient agents, MachineWri
                 throw new ArgumentOutOfRangeException(nameof(intent), intent.Action, null);
         }
     }
+
+    /// <summary>
+    /// What the guest is told at boot through its cloud-init seed (issue 14): its hostname (the machine's name as a
+    /// label) and its owner's SSH keys as they are now, so a key added or deleted applies from the next start. A resume
+    /// sends it too: the agent uses it only to rebuild a seed a migration left behind.
+    /// </summary>
+    private Task<GuestMetadata> MetadataAsync(IntentRow intent) => db.ReadAsync(async c =>
+    {
+        var name = await c.QuerySingleOrDefaultAsync<string>("SELECT name FROM machines WHERE id = @Machine", new { intent.Machine }) ?? "";
+        return new GuestMetadata(GuestHostname.From(name, intent.Machine), await Accounts.SshKeys.LinesAsync(c, intent.Owner, null));
+    });
 
     /// <summary>Takes back an action whose commit was refused: the copy of a store is deleted, a start or resume stopped or suspended at the same version.</summary>
     private async Task<Failure?> UndoAsync(HostRow host, IntentRow intent)

@@ -46,6 +46,29 @@ public abstract class SshKeysTests<TMarket>(TMarket market) : IClassFixture<TMar
     }
 
     [Fact]
+    public async Task Start_GivesTheAgentTheHostnameAndTheOwnersKeysOfThatMoment()
+    {
+        var buyer = await market.SignupAsync(Roles.Buyer);
+        Assert.Equal(HttpStatusCode.Created, (await buyer.PostAsync("/api/v1/keys", new AddKeyRequest("laptop", TestKeys.Ed25519))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await buyer.PostAsync("/api/v1/keys", new AddKeyRequest("work", TestKeys.Rsa2048))).StatusCode);
+        var machine = await buyer.RegisterAsync("Configuration1", 1000m, 100m);
+        Assert.Equal(HttpStatusCode.OK, (await buyer.PatchAsync($"/api/v1/machines/{machine.Id:D}", new EditMachineRequest("My Web Server", null, null, null, null, null, null, null))).StatusCode);
+        await buyer.StoreAsync(machine.Id, (await market.RoomyHostAsync()).Name);
+
+        await buyer.ActAsync(machine.Id, "start");
+        var first = market.Spare.Metadata[machine.Id]!;
+        Assert.Equal("my-web-server", first.Hostname);
+        Assert.Equal([TestKeys.Ed25519, TestKeys.Rsa2048], first.SshKeys);
+
+        // A key deleted applies from the next start; a suspend and resume carry the keys of that moment too.
+        Assert.Equal(HttpStatusCode.NoContent, (await buyer.DeleteAsync("/api/v1/keys/laptop")).StatusCode);
+        await buyer.ActAsync(machine.Id, "suspend");
+        await buyer.ActAsync(machine.Id, "resume");
+        Assert.Equal([TestKeys.Rsa2048], market.Spare.Metadata[machine.Id]!.SshKeys);
+        await buyer.ActAsync(machine.Id, "stop");
+    }
+
+    [Fact]
     public async Task Provider_MayHaveKeysToo()
     {
         var provider = await market.SignupAsync(Roles.Provider);

@@ -23,6 +23,7 @@ internal sealed partial class FakeAgent : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ConcurrentDictionary<Guid, AgentMachine> _machines = new();
     private readonly ConcurrentQueue<string> _calls = new();
+    private readonly ConcurrentDictionary<Guid, GuestMetadata?> _metadata = new();
     private readonly ConcurrentDictionary<string, int> _failNext = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _holds = new();
     private readonly ConcurrentDictionary<string, int> _held = new();
@@ -46,6 +47,9 @@ internal sealed partial class FakeAgent : IAsyncDisposable
 
     /// <summary>Every call that acts on a machine or reads its console, as "operation id"; not the reads (health, list, status) the host monitor makes.</summary>
     public IReadOnlyList<string> Calls => [.. _calls];
+
+    /// <summary>The guest metadata each machine's last start or resume command carried (issue 14's seed).</summary>
+    public IReadOnlyDictionary<Guid, GuestMetadata?> Metadata => _metadata;
 
     /// <summary>How many times the machines were listed (the front-end's host monitor does it every round).</summary>
     public int Lists => Volatile.Read(ref _lists);
@@ -241,6 +245,7 @@ internal sealed partial class FakeAgent : IAsyncDisposable
         };
         if (from == "") return Problem(404, ErrorCodes.NotFound, $"no command '{verb}'");
         if (!_machines.TryGetValue(id, out var m)) return Problem(404, ErrorCodes.NotFound, $"no machine {id}");
+        if (verb is "start" or "resume") _metadata[id] = command.Metadata;
         // As the real agent (issue 13): a command that already happened answers its result.
         if (m.Version == command.NewVersion && m.State == to) return Results.Ok(m);
         if (command.ExpectedVersion != m.Version)
