@@ -70,6 +70,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
   v stop "$ID" >/dev/null
   rm -rf "$W/direct"; mkdir -p "$W/direct"
   cp --sparse=always "$MDIR/disk.qcow2" "$W/direct/disk.qcow2"
+  # The cloud-init seed drive the agent made for this start (issue 14) is part of the same command line.
+  if [ -f "$MDIR/seed.iso" ]; then cp "$MDIR/seed.iso" "$W/direct/seed.iso"; fi
   # The machine's disk names its base image by a path relative to the machine directory (../../images/NAME/...),
   # which does not resolve from the copy: point the copy at the same base image by its absolute path (header only).
   base=$(qemu-img info --output=json "$MDIR/disk.qcow2" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("backing-filename", ""))')
