@@ -14,6 +14,7 @@ using Virtuoso.Agent.Migration.Origin;
 using Virtuoso.Agent.Migration.Vmmp;
 using Virtuoso.Agent.Security;
 using Virtuoso.Agent.Seed;
+using Virtuoso.Agent.Tunnel;
 using Virtuoso.Agent.Vmm;
 using Virtuoso.Agent.Vmm.Qemu;
 
@@ -47,6 +48,7 @@ builder.Services.AddSingleton<KvmProbe>();
 builder.Services.AddSingleton<SeedDrive>();
 builder.Services.AddSingleton<MachineService>();
 builder.Services.AddSingleton<ConsoleService>();
+builder.Services.AddSingleton<TunnelService>();
 builder.Services.AddHostedService<MachineRecovery>();
 builder.Services.AddHostedService<AcceleratorSelection>();
 // Migration (design §6): origin side, destination side, the VMMP listener.
@@ -72,10 +74,11 @@ if (options.Secret.Length < 16)
 app.UseExceptionHandler();
 app.UseMiddleware<TransferAuthentication>();
 app.UseMiddleware<SecretAuthentication>();
-app.UseWebSockets(); // the console (design §7)
+app.UseWebSockets(); // the console (design §7) and tunnels (design §10)
 app.MapHealth();
 app.MapMachines();
 app.MapConsole();
+app.MapTunnel();
 app.MapOrigin();
 app.MapIncoming();
 app.Run();

@@ -56,6 +56,16 @@ internal interface IVmm
     /// (<see cref="TimeSpan.Zero"/>: none). Connections already made are left alone.
     /// </summary>
     Task SetVncPasswordAsync(MachineDirectory dir, string password, TimeSpan admitsFor);
+
+    /// <summary>
+    /// Forwards TCP port <see cref="PortForward.HostPort"/> of <paramref name="address"/> on this host to
+    /// <see cref="PortForward.GuestPort"/> of the running guest (a tunnel, design §10), until removed or the VMM exits.
+    /// Throws when the port cannot be bound (it is taken).
+    /// </summary>
+    Task AddForwardAsync(MachineDirectory dir, string address, PortForward forward);
+
+    /// <summary>Stops listening on a port that <see cref="AddForwardAsync"/> forwarded; connections made through it go on.</summary>
+    Task RemoveForwardAsync(MachineDirectory dir, string address, int hostPort);
 }
 
 /// <summary>Everything needed to boot one machine.</summary>

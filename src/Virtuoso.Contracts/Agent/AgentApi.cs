@@ -14,6 +14,10 @@ namespace Virtuoso.Contracts.Agent;
 /// <item>POST /v1/machines/{id}/console → <see cref="AgentConsoleSession"/> (running machines only; replaces the machine's previous console session)</item>
 /// <item>GET  /v1/machines/{id}/console/{sessionId} as a WebSocket → binary frames bridged to the machine's VNC server (RFB)</item>
 /// <item>DELETE /v1/machines/{id}/console/{sessionId} → 204 (ends the session; its password no longer works)</item>
+/// <item>GET  /v1/machines/{id}/tunnel/{port} as a WebSocket → binary frames relayed to TCP port {port} (1..65535) of the
+/// running machine's guest, and back (design §10; the guest's own network is the only thing it reaches). The client
+/// closing its side ends what the guest receives (the guest sees end of input) while what the guest still sends
+/// arrives, until the guest closes too.</item>
 /// </list>
 /// Errors are problem details with a <c>code</c> from <see cref="Api.ErrorCodes"/>.
 /// </summary>
@@ -26,6 +30,7 @@ public static class AgentRoutes
     public static string Serial(Guid id) => $"/v1/machines/{id:D}/serial";
     public static string Console(Guid id) => $"/v1/machines/{id:D}/console";
     public static string ConsoleSession(Guid id, string sessionId) => $"/v1/machines/{id:D}/console/{Uri.EscapeDataString(sessionId)}";
+    public static string Tunnel(Guid id, int guestPort) => $"/v1/machines/{id:D}/tunnel/{guestPort}";
 }
 
 /// <summary>Agent liveness and what it can do.</summary>

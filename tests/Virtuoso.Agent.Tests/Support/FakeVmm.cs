@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Virtuoso.Agent.Images;
 using Virtuoso.Agent.Machines;
 using Virtuoso.Agent.Vmm;
+using Virtuoso.Contracts.Agent;
 
 namespace Virtuoso.Agent.Tests.Support;
 
@@ -116,6 +117,84 @@ internal sealed class FakeVmm : IVmm
         Record("vnc-password");
         VncPasswords.Enqueue((Guid.Parse(Path.GetFileName(dir.Root)), password, admitsFor));
         return Task.CompletedTask;
+    }
+
+    private readonly ConcurrentDictionary<int, System.Net.Sockets.TcpListener> _forwards = new();
+
+    /// <summary>Forwards added and removed, in order: "add 127.0.0.1:HOST-:GUEST", "remove 127.0.0.1:HOST".</summary>
+    public ConcurrentQueue<string> ForwardCalls { get; } = new();
+
+    /// <summary>The host ports forwarded to guests now.</summary>
+    public IReadOnlyCollection<int> ForwardedPorts => [.. _forwards.Keys];
+
+    /// <summary>
+    /// What a forwarded guest port does with a connection. By default it greets with <c>guest port N\n</c>, echoes every
+    /// byte, and once its input ends says <c>bye\n</c> and closes: so a test sees both directions and the half-close.
+    /// </summary>
+    public Func<int, System.Net.Sockets.NetworkStream, Task> Guest { get; set; } = EchoGuestAsync;
+
+    public Task AddForwardAsync(MachineDirectory dir, string address, PortForward forward)
+    {
+        Record("forward-add");
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Parse(address), forward.HostPort);
+        try
+        {
+            listener.Start();
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw new VmmException($"fake: could not set up host forwarding rule on {address}:{forward.HostPort}: {e.Message}");
+        }
+        _forwards[forward.HostPort] = listener;
+        ForwardCalls.Enqueue($"add {address}:{forward.HostPort}-:{forward.GuestPort}");
+        _ = Task.Run(async () =>
+        {
+            while (true)
+            {
+                System.Net.Sockets.TcpClient client;
+                try
+                {
+                    client = await listener.AcceptTcpClientAsync();
+                }
+                catch (Exception e) when (e is System.Net.Sockets.SocketException or ObjectDisposedException)
+                {
+                    return;
+                }
+                _ = Task.Run(async () =>
+                {
+                    using (client)
+                        await Guest(forward.GuestPort, client.GetStream());
+                });
+            }
+        });
+        return Task.CompletedTask;
+    }
+
+    public Task RemoveForwardAsync(MachineDirectory dir, string address, int hostPort)
+    {
+        Record("forward-remove");
+        ForwardCalls.Enqueue($"remove {address}:{hostPort}");
+        if (_forwards.TryRemove(hostPort, out var listener))
+            listener.Stop();
+        return Task.CompletedTask;
+    }
+
+    private static async Task EchoGuestAsync(int port, System.Net.Sockets.NetworkStream stream)
+    {
+        try
+        {
+            await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"guest port {port}\n"));
+            var buffer = new byte[4096];
+            int n;
+            while ((n = await stream.ReadAsync(buffer)) > 0)
+                await stream.WriteAsync(buffer.AsMemory(0, n));
+            await stream.WriteAsync("bye\n"u8.ToArray());
+            stream.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
+        {
+            // The tunnel went away.
+        }
     }
 
     private void Record(string call)

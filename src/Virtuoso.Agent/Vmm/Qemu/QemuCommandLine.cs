@@ -7,6 +7,9 @@ namespace Virtuoso.Agent.Vmm.Qemu;
 /// </summary>
 internal static class QemuCommandLine
 {
+    /// <summary>The id of the guest's user-mode network, which tunnels add forwards to at run time.</summary>
+    public const string NetdevId = "n0";
+
     /// <param name="vncDisplay">First display tried; QEMU takes the next free one up to 99 above it.</param>
     /// <param name="incomingState">The saved state to load, paused, instead of booting; null to boot.</param>
     public static IReadOnlyList<string> Build(VmLaunch launch, int vncDisplay, string? incomingState = null)
@@ -30,7 +33,7 @@ internal static class QemuCommandLine
             "-vnc", $"127.0.0.1:{vncDisplay},to={vncDisplay + 99},password=on",
             "-drive", $"file={Opt(dir.Disk)},if=virtio,format=qcow2",
             "-netdev", Netdev(launch),
-            "-device", $"virtio-net-pci,netdev=n0,mac={launch.Mac}",
+            "-device", $"virtio-net-pci,netdev={NetdevId},mac={launch.Mac}",
             // First serial port: a socket anyone on this host can type into, logged (appending across boots) to serial.log.
             "-chardev", $"socket,id=s0,path={Opt(dir.SerialSocket)},server=on,wait=off,logfile={Opt(dir.SerialLog)},logappend=on",
             "-serial", "chardev:s0",
@@ -57,7 +60,7 @@ internal static class QemuCommandLine
     /// <summary>QEMU's user-mode network, with a <c>hostfwd</c> per forwarded port (TCP only).</summary>
     private static string Netdev(VmLaunch launch)
     {
-        var netdev = "user,id=n0";
+        var netdev = $"user,id={NetdevId}";
         foreach (var f in launch.Forwards ?? [])
             netdev += $",hostfwd=tcp:{launch.ForwardAddress}:{f.HostPort}-:{f.GuestPort}";
         return netdev;

@@ -5,6 +5,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Virtuoso.Agent.Images;
 using Virtuoso.Agent.Machines;
+using Virtuoso.Contracts.Agent;
 
 namespace Virtuoso.Agent.Vmm.Qemu;
 
@@ -205,6 +206,25 @@ internal sealed class QemuVmm(AgentOptions options, TimeProvider time, ILogger<Q
             ["protocol"] = "vnc",
             ["time"] = seconds <= 0 ? "now" : $"+{seconds.ToString(CultureInfo.InvariantCulture)}",
         });
+    }
+
+    public Task AddForwardAsync(MachineDirectory dir, string address, PortForward forward) =>
+        HumanMonitorAsync(dir, $"hostfwd_add {QemuCommandLine.NetdevId} tcp:{address}:{forward.HostPort}-:{forward.GuestPort}");
+
+    public Task RemoveForwardAsync(MachineDirectory dir, string address, int hostPort) =>
+        HumanMonitorAsync(dir, $"hostfwd_remove {QemuCommandLine.NetdevId} tcp:{address}:{hostPort}");
+
+    /// <summary>
+    /// Runs a monitor command that QMP has no command of its own for (QEMU 7.2: the user-mode network's hostfwd). The
+    /// human monitor answers success with no output and a failure with a sentence, which becomes the exception.
+    /// </summary>
+    private async Task HumanMonitorAsync(MachineDirectory dir, string command)
+    {
+        await using var qmp = await QmpClient.ConnectAsync(dir.QmpSocket, options.QmpTimeout);
+        var output = await qmp.ExecuteAsync("human-monitor-command", new Dictionary<string, object?> { ["command-line"] = command });
+        var text = output.ValueKind == JsonValueKind.String ? output.GetString()!.Trim() : output.GetRawText();
+        if (text.Length > 0)
+            throw new VmmException($"QEMU monitor command '{command}' on {dir.QmpSocket} failed: {text}");
     }
 
     /// <summary>Launches QEMU and waits until its QMP answers. Returns its pid and an open QMP connection.</summary>
