@@ -6,6 +6,7 @@ using Virtuoso.FrontEnd.Accounts;
 using Virtuoso.FrontEnd.Agents;
 using Virtuoso.FrontEnd.Billing;
 using Virtuoso.FrontEnd.Console;
+using Virtuoso.FrontEnd.Tunnel;
 using Virtuoso.FrontEnd.Data;
 using Virtuoso.FrontEnd.Events;
 using Virtuoso.FrontEnd.Hosts;
@@ -42,6 +43,7 @@ builder.Services.AddSingleton<MachineService>();
 builder.Services.Configure<ConsoleOptions>(config.GetSection(ConsoleOptions.Section));
 builder.Services.AddSingleton<ConsoleTickets>();
 builder.Services.AddSingleton<ConsoleService>();
+builder.Services.AddSingleton<TunnelService>();
 builder.Services.AddSingleton<HostService>();
 builder.Services.AddSingleton<ConfigurationService>();
 builder.Services.AddSingleton<LedgerView>();
@@ -113,6 +115,7 @@ app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
 Api.Map(app);
 app.MapWeb();
 app.MapConsole();
+app.MapTunnel();
 
 app.Run();
 

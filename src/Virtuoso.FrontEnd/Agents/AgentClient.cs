@@ -127,6 +127,32 @@ internal sealed class AgentClient(IHttpClientFactory factory, Microsoft.Extensio
     /// <summary>Connects the console session's WebSocket on the agent, presenting the host secret.</summary>
     public async Task<Outcome<WebSocket>> ConnectConsoleAsync(HostRow host, Guid id, string sessionId, CancellationToken ct = default)
     {
+        var (ws, status, error) = await OpenWebSocketAsync(host, AgentRoutes.ConsoleSession(id, sessionId), ct);
+        if (ws is not null) return ws;
+        // 404/409: the session was replaced by a newer one, or used already; the agent disagrees with the ticket.
+        return status is System.Net.HttpStatusCode.NotFound or System.Net.HttpStatusCode.Conflict
+            ? new Failure(ErrorCodes.Conflict, $"host {host.Name}: the console session is no longer open ({(int)status}); another viewer may have taken over: ask for a new ticket")
+            : Unreachable(host, "console connect", error!);
+    }
+
+    /// <summary>Connects a tunnel to TCP port <paramref name="port"/> of the machine's guest (design §10), presenting the host secret.</summary>
+    public async Task<Outcome<WebSocket>> ConnectTunnelAsync(HostRow host, Guid id, int port, CancellationToken ct = default)
+    {
+        var (ws, status, error) = await OpenWebSocketAsync(host, AgentRoutes.Tunnel(id, port), ct);
+        if (ws is not null) return ws;
+        // 404/409: the agent does not hold the machine running (it stopped or moved meanwhile); 502: QEMU could not forward.
+        return status switch
+        {
+            System.Net.HttpStatusCode.NotFound or System.Net.HttpStatusCode.Conflict =>
+                new Failure(ErrorCodes.InvalidState, $"host {host.Name}: the machine is not running there ({(int)status}); no tunnel"),
+            System.Net.HttpStatusCode.BadGateway => new Failure(ErrorCodes.AgentFailed, $"host {host.Name}: the agent could not open a tunnel to port {port} of the machine"),
+            _ => Unreachable(host, "tunnel connect", error!),
+        };
+    }
+
+    /// <summary>A WebSocket to the agent, or the status it refused the upgrade with (0 when it did not answer) and why.</summary>
+    private static async Task<(WebSocket? Socket, System.Net.HttpStatusCode Status, Exception? Error)> OpenWebSocketAsync(HostRow host, string path, CancellationToken ct)
+    {
         var ws = new ClientWebSocket();
         ws.Options.SetRequestHeader("Authorization", $"Bearer {host.Secret}");
         ws.Options.CollectHttpResponseDetails = true;
@@ -134,17 +160,14 @@ internal sealed class AgentClient(IHttpClientFactory factory, Microsoft.Extensio
         {
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
             cts.CancelAfter(TimeSpan.FromSeconds(15));
-            await ws.ConnectAsync(new Uri($"ws://{host.Address}:{host.Port}{AgentRoutes.ConsoleSession(id, sessionId)}"), cts.Token);
-            return ws;
+            await ws.ConnectAsync(new Uri($"ws://{host.Address}:{host.Port}{path}"), cts.Token);
+            return (ws, System.Net.HttpStatusCode.SwitchingProtocols, null);
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or HttpRequestException)
         {
             var status = ws.HttpStatusCode;
             ws.Dispose();
-            // 404/409: the session was replaced by a newer one, or used already; the agent disagrees with the ticket.
-            return status is System.Net.HttpStatusCode.NotFound or System.Net.HttpStatusCode.Conflict
-                ? new Failure(ErrorCodes.Conflict, $"host {host.Name}: the console session is no longer open ({(int)status}); another viewer may have taken over: ask for a new ticket")
-                : Unreachable(host, "console connect", e);
+            return (null, status, e);
         }
     }
 

@@ -83,7 +83,8 @@ internal static partial class ConsoleEndpoints
         return Results.Empty;
     }
 
-    private static bool SameOrigin(string origin, HttpRequest request) =>
+    /// <summary>Whether a page of <paramref name="origin"/> is one of this site's (the tunnel's WebSocket checks it too).</summary>
+    internal static bool SameOrigin(string origin, HttpRequest request) =>
         Uri.TryCreate(origin, UriKind.Absolute, out var uri)
         && string.Equals(uri.IsDefaultPort ? uri.Host : $"{uri.Host}:{uri.Port}", request.Host.Value, StringComparison.OrdinalIgnoreCase);
 

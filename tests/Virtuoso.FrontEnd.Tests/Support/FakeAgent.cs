@@ -127,6 +127,7 @@ internal sealed partial class FakeAgent : IAsyncDisposable
         var agent = new FakeAgent(name, app, Convert.ToHexString(RandomNumberGenerator.GetBytes(24)));
         agent.Map(app);
         agent.MapMigration(app);
+        agent.MapTunnel(app);
         await app.StartAsync();
         agent.Port = new Uri(app.Urls.Single()).Port;
         agent.StartVmmp();
