@@ -8,6 +8,7 @@ using Virtuoso.Cli.Events;
 using Virtuoso.Cli.Hosts;
 using Virtuoso.Cli.Machines;
 using Virtuoso.Cli.Migration;
+using Virtuoso.Cli.Tunnel;
 
 namespace Virtuoso.Cli;
 
@@ -35,6 +36,7 @@ public static class Cli
         foreach (var command in AccountCommands.Build(run)
                      .Concat(KeyCommands.Build(run))
                      .Concat(MachineCommands.Build(run))
+                     .Concat(TunnelCommands.Build(run))
                      .Concat(MigrationCommands.Build(run))
                      .Concat(EventCommands.Build(run))
                      .Concat(BillingCommands.Build(run))

@@ -9,6 +9,21 @@ internal sealed record CliSettings(string Home, string DefaultServer, TimeSpan T
     /// <summary>Whether stdout is a terminal: progress is then one bar redrawn in place, else plain lines.</summary>
     public bool Terminal { get; init; }
 
+    /// <summary>
+    /// The bytes of standard input and output, for <c>tunnel</c> (which relays them) and <c>ssh</c> (whose child uses them):
+    /// the process's own when run as a program; null in-process, where only the writers exist.
+    /// </summary>
+    public Stdio? Stdio { get; init; }
+
+    /// <summary>The OpenSSH client <c>ssh</c> runs: <c>$VIRTUOSO_SSH</c>, else <c>ssh</c> from the PATH.</summary>
+    public string Ssh { get; init; } = "ssh";
+
+    /// <summary>
+    /// How <c>ssh</c>'s ProxyCommand runs this CLI again: <c>$VIRTUOSO_CLI</c> (an executable), else this process's own
+    /// program (with its assembly when that program is <c>dotnet</c>).
+    /// </summary>
+    public string? Self { get; init; }
+
     /// <summary>How often a command that follows a long operation (migrate) asks the server again.</summary>
     public TimeSpan Poll { get; init; } = TimeSpan.FromMilliseconds(500);
 
@@ -23,6 +38,14 @@ internal sealed record CliSettings(string Home, string DefaultServer, TimeSpan T
         return new CliSettings(
             Variable("VIRTUOSO_HOME") ?? Path.Combine(userHome, ".virtuoso"),
             Variable("VIRTUOSO_SERVER") ?? LocalServer,
-            DefaultTimeout);
+            DefaultTimeout)
+        {
+            Ssh = Variable("VIRTUOSO_SSH") ?? "ssh",
+            Self = Variable("VIRTUOSO_CLI"),
+        };
     }
 }
+
+/// <summary>Standard input and output as byte streams.</summary>
+/// <param name="Inherited">True when they are the process's own, which a child process can simply inherit.</param>
+internal sealed record Stdio(Stream In, Stream Out, bool Inherited);

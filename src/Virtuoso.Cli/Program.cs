@@ -8,6 +8,10 @@ internal static class Program
     {
         var environment = Environment.GetEnvironmentVariables().Cast<DictionaryEntry>()
             .ToDictionary(entry => (string)entry.Key, entry => (string?)entry.Value);
-        return Cli.RunAsync(args, Console.Out, Console.Error, CliSettings.From(environment) with { Terminal = !Console.IsOutputRedirected });
+        return Cli.RunAsync(args, Console.Out, Console.Error, CliSettings.From(environment) with
+        {
+            Terminal = !Console.IsOutputRedirected,
+            Stdio = new Stdio(Console.OpenStandardInput(), Console.OpenStandardOutput(), Inherited: true),
+        });
     }
 }

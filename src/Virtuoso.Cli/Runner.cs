@@ -18,6 +18,9 @@ internal enum Access
 /// <summary>A command's work: null on success (its output written to <see cref="Session.Out"/>), else why not.</summary>
 internal delegate Task<Failure?> Handler(ParseResult parse, Session session, CancellationToken cancellationToken);
 
+/// <summary>A command whose exit code is another program's (ssh's) or a relay's: the code, else why it could not run.</summary>
+internal delegate Task<Result<int>> ExitHandler(ParseResult parse, Session session, CancellationToken cancellationToken);
+
 /// <summary>The global options, recognised before or after any command.</summary>
 internal sealed class GlobalOptions(CliSettings settings)
 {
@@ -45,7 +48,24 @@ internal sealed class Runner(TextWriter stdout, TextWriter stderr, CliSettings s
     public void Bind(Command command, Access access, Handler handler) =>
         command.SetAction((parse, cancellationToken) => RunAsync(parse, access, handler, cancellationToken));
 
-    private async Task<int> RunAsync(ParseResult parse, Access access, Handler handler, CancellationToken cancellationToken)
+    /// <summary>As <see cref="Bind"/>, but the command's own exit code is the process's.</summary>
+    public void BindExit(Command command, Access access, ExitHandler handler) =>
+        command.SetAction((parse, cancellationToken) =>
+        {
+            var exit = (int)ExitCode.Success;
+            return RunAsync(parse, access, async (p, session, ct) =>
+            {
+                if ((await handler(p, session, ct)).Failed(out var failure, out var code))
+                {
+                    return failure;
+                }
+
+                exit = code;
+                return null;
+            }, cancellationToken, () => exit);
+        });
+
+    private async Task<int> RunAsync(ParseResult parse, Access access, Handler handler, CancellationToken cancellationToken, Func<int>? exit = null)
     {
         var output = new StringWriter();
         var failure = await RunBufferedAsync(parse, access, handler, output, cancellationToken);
@@ -58,7 +78,7 @@ internal sealed class Runner(TextWriter stdout, TextWriter stderr, CliSettings s
 
         await stdout.WriteAsync(output.ToString());
         await stdout.FlushAsync(cancellationToken);
-        return (int)ExitCode.Success;
+        return exit?.Invoke() ?? (int)ExitCode.Success;
     }
 
     private async Task<Failure?> RunBufferedAsync(
@@ -86,7 +106,7 @@ internal sealed class Runner(TextWriter stdout, TextWriter stderr, CliSettings s
         }
 
         using var api = new ApiClient(server, login?.Token, settings.Timeout);
-        var session = new Session(api, output, parse.GetValue(globals.Json), server, store, login) { Live = stdout, Settings = settings };
+        var session = new Session(api, output, parse.GetValue(globals.Json), server, store, login) { Live = stdout, LiveErrors = stderr, Settings = settings };
         return await handler(parse, session, cancellationToken);
     }
 

@@ -13,6 +13,9 @@ internal sealed record Session(
     /// <summary>Unbuffered stdout, for progress shown while a long command runs (never with --json).</summary>
     public TextWriter Live { get; init; } = TextWriter.Null;
 
+    /// <summary>Unbuffered stderr, for what a child process (ssh) says while it runs in-process.</summary>
+    public TextWriter LiveErrors { get; init; } = TextWriter.Null;
+
     public CliSettings Settings { get; init; } = null!;
 
     public string ServerText => ServerAddress.Display(Server);

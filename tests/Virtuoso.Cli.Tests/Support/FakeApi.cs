@@ -41,6 +41,7 @@ internal sealed class FakeApi : IAsyncDisposable
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         fake.app = builder.Build();
+        fake.app.UseWebSockets();
         fake.app.Run(fake.HandleAsync);
         await fake.app.StartAsync();
         fake.Url = fake.app.Urls.Single();
@@ -57,6 +58,15 @@ internal sealed class FakeApi : IAsyncDisposable
         var replies = bodies.Select(body => new Reply(200, "application/json", JsonSerializer.Serialize(body, Wire), default)).ToList();
         sequences[route] = new ConcurrentQueue<Reply>(replies[..^1]);
         return Raw(route, 200, "application/json", JsonSerializer.Serialize(bodies[^1], Wire));
+    }
+
+    private readonly ConcurrentDictionary<string, Func<System.Net.WebSockets.WebSocket, Task>> webSockets = new();
+
+    /// <summary>Accept WebSocket requests to <paramref name="path"/> and carry each with <paramref name="handler"/> (recorded as GET).</summary>
+    public FakeApi WebSocket(string path, Func<System.Net.WebSockets.WebSocket, Task> handler)
+    {
+        webSockets[path] = handler;
+        return this;
     }
 
     public FakeApi NoContent(string route) => Raw(route, 204, "", "");
@@ -81,6 +91,13 @@ internal sealed class FakeApi : IAsyncDisposable
         var body = await reader.ReadToEndAsync();
         requests.Enqueue(new Recorded(request.Method, request.Path.Value ?? "", request.QueryString.Value ?? "",
             request.Headers.Authorization.FirstOrDefault(), body));
+
+        if (context.WebSockets.IsWebSocketRequest && webSockets.TryGetValue(request.Path.Value ?? "", out var carry))
+        {
+            using var ws = await context.WebSockets.AcceptWebSocketAsync();
+            await carry(ws);
+            return;
+        }
 
         var route = $"{request.Method} {request.Path.Value}";
         if (sequences.TryGetValue(route, out var queue) && queue.TryDequeue(out var next))
