@@ -28,6 +28,9 @@ internal sealed class DepositService(Database db, Ledger ledger, EventLog events
                 Validate.Price("amount", r.Amount, MaxAmount),
                 Validate.Label("reference", r.Reference, MaxReference)) is { } bad)
             return bad;
+        // Refused above when missing; said again here for the compiler, which cannot follow Validate.First.
+        if (r.Account is null)
+            return Failure.Validation("account is required");
         var key = Key(r.Reference);
         var now = clock.GetUtcNow();
         return await db.WriteAsync(async (c, tx) =>
