@@ -124,6 +124,8 @@ public abstract class TunnelEndpointsTests<TMarket>(TMarket market) : IClassFixt
         foreach (var port in new[] { 0, -1, 65536, 100000 })
             Assert.Contains($"{port}", Problem.Detail(await Problem.AssertAsync(await buyer.PostAsync($"/api/v1/machines/{id:D}/tunnel", new TunnelRequest(port)), 400, ErrorCodes.InvalidPort)));
         await Problem.AssertAsync(await buyer.PostAsync($"/api/v1/machines/{id:D}/tunnel"), 400, ErrorCodes.InvalidPort);
+        // Not a number at all: malformed JSON, refused as every malformed body is.
+        await Problem.AssertAsync(await buyer.PostAsync($"/api/v1/machines/{id:D}/tunnel", new { port = "ssh" }), 400, ErrorCodes.Validation);
         Assert.Equal(0, await market.CountAsync("SELECT COUNT(*) FROM console_tickets WHERE machine_id = @m AND kind = 'tunnel'", ("m", id)));
     }
 
