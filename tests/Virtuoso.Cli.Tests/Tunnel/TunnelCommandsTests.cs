@@ -109,9 +109,9 @@ public sealed class TunnelCommandsTests : IAsyncLifetime
     [Fact]
     public async Task Help_ListsTunnelAndSsh()
     {
-        var help = await h.RunAsync("--help");
-        Assert.Contains("tunnel", help.Out);
-        Assert.Contains("ssh", help.Out);
+        var help = (await h.RunAsync("--help")).Out.Split('\n').Select(l => l.Trim()).ToList();
+        Assert.Contains(help, l => l.StartsWith("tunnel <ID> <PORT> ", StringComparison.Ordinal) && l.Contains("through the front-end"));
+        Assert.Contains(help, l => l.StartsWith("ssh <ID> <COMMAND> ", StringComparison.Ordinal) && l.Contains("as root"));
     }
 
     private async Task<Run> RunAsync(Stream input, Stream output, params string[] args)
