@@ -41,6 +41,15 @@ internal static partial class AgentLog
     [LoggerMessage(30, LogLevel.Information, "Image {Image} copied and verified into {Directory}")]
     public static partial void ImageCached(ILogger logger, string image, string directory);
 
+    [LoggerMessage(47, LogLevel.Information, "Machine {Machine}: cgroup ({Version}) allows {Cores} cores on {Vcpus} vCPUs and {MemoryMb} MB")]
+    public static partial void CgroupPrepared(ILogger logger, Guid machine, decimal cores, int vcpus, long memoryMb, string version);
+
+    [LoggerMessage(48, LogLevel.Information, "Cgroups: {Version} under '{Parent}'")]
+    public static partial void CgroupsDetected(ILogger logger, string version, string parent);
+
+    [LoggerMessage(49, LogLevel.Warning, "No cgroup v1 or v2 with the cpu and memory controllers is writable here: machines run without CPU and memory limits")]
+    public static partial void CgroupsMissing(ILogger logger);
+
     [LoggerMessage(40, LogLevel.Information, "QEMU of machine {Machine} up as pid {Pid} ({Accelerator})")]
     public static partial void QemuLaunched(ILogger logger, Guid machine, int pid, string accelerator);
 

@@ -35,6 +35,11 @@ internal sealed record AgentOptions
     public string GenIsoImagePath { get; init; } = "genisoimage";
     /// <summary>The address QEMU binds the ports forwarded to guests on (<see cref="Contracts.Agent.MachineCommand.Forwards"/>).</summary>
     public IPAddress ForwardAddress { get; init; } = IPAddress.Loopback;
+    /// <summary>The cores this host's machines share (design §12: a machine gets speed ÷ total speed × cores); the
+    /// processors the agent may run on unless <c>--cores</c> says fewer.</summary>
+    public int Cores { get; init; } = Environment.ProcessorCount;
+    /// <summary>The cgroup under which each machine's cgroup is made, in every hierarchy; "off" runs machines unlimited.</summary>
+    public string CgroupParent { get; init; } = "virtuoso";
     /// <summary>Kernel to boot for the KVM probe; null to take one from the images directory or /boot.</summary>
     public string? ProbeKernel { get; init; }
     /// <summary>How long a console session's VNC password admits a new connection (design §7); a connection made
@@ -127,6 +132,18 @@ internal sealed record AgentOptions
             if (!int.TryParse(vmmpPort, NumberStyles.None, CultureInfo.InvariantCulture, out var p) || p > 65535)
                 return (null, $"--vmmp-port must be a TCP port between 0 and 65535 (0: any free one), not '{vmmpPort}'");
             options = options with { VmmpPort = p };
+        }
+        if (config["cores"] is { } cores)
+        {
+            if (!int.TryParse(cores, NumberStyles.None, CultureInfo.InvariantCulture, out var c) || c < 1 || c > Environment.ProcessorCount)
+                return (null, $"--cores must be a whole number from 1 to this host's {Environment.ProcessorCount} processors, not '{cores}'");
+            options = options with { Cores = c };
+        }
+        if (config["cgroup-parent"] is { } parent)
+        {
+            if (!System.Text.RegularExpressions.Regex.IsMatch(parent, @"\A[A-Za-z0-9_.-]{1,64}\z") || parent is "." or "..")
+                return (null, $"--cgroup-parent must be one cgroup name (letters, digits, '.', '-', '_'), or 'off', not '{parent}'");
+            options = options with { CgroupParent = parent };
         }
         if (config["forward-address"] is { } forward)
         {

@@ -13,6 +13,7 @@ using Virtuoso.Agent.Migration.Methods.Scp;
 using Virtuoso.Agent.Migration.Origin;
 using Virtuoso.Agent.Migration.Vmmp;
 using Virtuoso.Agent.Security;
+using Virtuoso.Agent.Cgroups;
 using Virtuoso.Agent.Seed;
 using Virtuoso.Agent.Tunnel;
 using Virtuoso.Agent.Vmm;
@@ -39,6 +40,8 @@ if (builder.Configuration["urls"] is null)
 builder.Services.AddSingleton(options);
 builder.Services.AddSingleton(_ => dataLock); // created by a factory, so the container releases it at shutdown
 builder.Services.TryAddSingleton(TimeProvider.System);
+builder.Services.TryAddSingleton(_ => options.CgroupParent == "off" ? MachineCgroups.Disabled : MachineCgroups.OfThisHost(options.CgroupParent));
+builder.Services.AddSingleton<CpuMeter>();
 builder.Services.TryAddSingleton<IVmm, QemuVmm>();
 builder.Services.AddSingleton<MachineStore>();
 builder.Services.AddSingleton<ImageCache>();
@@ -68,6 +71,10 @@ builder.Services.AddProblemDetails();
 var app = builder.Build();
 var log = app.Services.GetRequiredService<ILogger<Program>>();
 AgentLog.AgentStarting(log, options.Name, options.DataDirectory, options.ImagesDirectory ?? "(none)");
+if (app.Services.GetRequiredService<MachineCgroups>() is { Version: not CgroupVersion.None } cgroups)
+    AgentLog.CgroupsDetected(log, cgroups.Version.ToString(), cgroups.Parent);
+else
+    AgentLog.CgroupsMissing(log);
 if (options.Secret.Length < 16)
     AgentLog.WeakSecret(log, options.Secret.Length);
 

@@ -108,6 +108,11 @@ public sealed class AgentOptionsTests : IDisposable
     [InlineData("--urls", "http://alpha.example:7001", "--urls")]
     [InlineData("--forward-address", "::1", "--forward-address")]
     [InlineData("--forward-address", "localhost", "--forward-address")]
+    [InlineData("--cores", "0", "--cores")]
+    [InlineData("--cores", "100000", "--cores")]
+    [InlineData("--cores", "two", "--cores")]
+    [InlineData("--cgroup-parent", "a/b", "--cgroup-parent")]
+    [InlineData("--cgroup-parent", "..", "--cgroup-parent")]
     public void Load_BadValue_IsRefusedNamingTheFlag(string flag, string value, string reason)
     {
         var (options, error) = Load("--data", _dir.Path, "--secret-file", WriteSecret(), flag, value);
@@ -121,6 +126,15 @@ public sealed class AgentOptionsTests : IDisposable
     {
         Assert.Equal("127.0.0.1", Load("--data", _dir.Path, "--secret-file", WriteSecret()).Options!.ForwardAddress.ToString());
         Assert.Equal("192.0.2.7", Load("--data", _dir.Path, "--secret-file", WriteSecret(), "--forward-address", "192.0.2.7").Options!.ForwardAddress.ToString());
+    }
+
+    [Fact]
+    public void Load_CoresAndCgroupParent_DefaultToThisHostsProcessorsAndVirtuoso()
+    {
+        var defaults = Load("--data", _dir.Path, "--secret-file", WriteSecret()).Options!;
+        Assert.Equal((Environment.ProcessorCount, "virtuoso"), (defaults.Cores, defaults.CgroupParent));
+        var given = Load("--data", _dir.Path, "--secret-file", WriteSecret(), "--cores", "1", "--cgroup-parent", "off").Options!;
+        Assert.Equal((1, "off"), (given.Cores, given.CgroupParent));
     }
 
     [Fact]

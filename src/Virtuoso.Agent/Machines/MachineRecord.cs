@@ -16,6 +16,9 @@ internal enum AgentState { Stopped, Running, Suspended }
 /// <param name="VncDisplay">The VNC display QEMU listens on (127.0.0.1, port 5900 + display) while running.</param>
 /// <param name="Metadata">What the machine's seed drive holds (issue 14), so that a seed lost before a resume is rebuilt
 /// alike; null before the first start on this host.</param>
+/// <param name="CpuMillicores">The CPU share decided when the machine was stored (design §12), kept through every later
+/// command and migration; null: not limited (stored before shares, or without the host's total speed).</param>
+/// <param name="Vcpus">The guest's vCPUs; a saved state loads only with the same number, so they never change.</param>
 internal sealed record MachineRecord(
     Guid Id,
     string Mac,
@@ -27,7 +30,9 @@ internal sealed record MachineRecord(
     string? OriginHost,
     AgentState Intent,
     int? VncDisplay,
-    GuestMetadata? Metadata = null)
+    GuestMetadata? Metadata = null,
+    long? CpuMillicores = null,
+    int Vcpus = 1)
 {
     /// <summary>Whether a create request asks for this very machine (the idempotent repeat of a PUT).</summary>
     public bool HasSpec(ValidCreateRequest r) =>

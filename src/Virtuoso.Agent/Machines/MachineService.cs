@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using Virtuoso.Agent.Cgroups;
 using Virtuoso.Agent.Events;
 using Virtuoso.Agent.Images;
 using Virtuoso.Agent.Migration.Methods.Dedup;
@@ -7,6 +8,7 @@ using Virtuoso.Agent.Migration.Origin;
 using Virtuoso.Agent.Seed;
 using Virtuoso.Agent.Vmm;
 using Virtuoso.Contracts.Agent;
+using Virtuoso.Core.Machines;
 
 namespace Virtuoso.Agent.Machines;
 
@@ -25,6 +27,8 @@ internal sealed class MachineService(
     ExportRegistry exports,
     BlockIndexStore index,
     SeedDrive seeds,
+    MachineCgroups cgroups,
+    CpuMeter meter,
     ILogger<MachineService> log)
 {
     private readonly ConcurrentDictionary<Guid, SemaphoreSlim> _locks = new();
@@ -109,8 +113,11 @@ internal sealed class MachineService(
             }
         }
 
+        // Design §12: the share is decided now, from this host's cores, and kept (never retroactive).
+        var cpu = request.HostSpeedBogomips is { } total ? CpuShare.For(request.SpeedBogomips, total, options.Cores) : null;
         var record = new MachineRecord(request.Id, request.Mac, request.SpeedBogomips, request.MemoryMb, request.DiskMb,
-            request.Image, request.Version, OriginHost: null, AgentState.Stopped, VncDisplay: null);
+            request.Image, request.Version, OriginHost: null, AgentState.Stopped, VncDisplay: null,
+            CpuMillicores: cpu?.Millicores, Vcpus: cpu?.Vcpus ?? 1);
         var staging = store.BeginCreate(request.Id);
         try
         {
@@ -245,6 +252,8 @@ internal sealed class MachineService(
         {
             CrashPoint("delete", "after-vmm");
             store.Delete(id);
+            cgroups.Remove(id);
+            meter.Forget(id);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -287,6 +296,20 @@ internal sealed class MachineService(
                         await vmm.StopAsync(dir, record.Id, TimeSpan.Zero);
                         break;
                 }
+                // Issue 17: a QEMU that outlived the agent is found in its cgroup; one started outside any (before the
+                // agent kept cgroups) is moved into it, so its share holds from now on. One no QEMU holds is removed.
+                if (vmm.FindProcess(dir, record.Id) is { } alive)
+                {
+                    if (Share(record) is { } share && cgroups.Version != CgroupVersion.None && !cgroups.Holds(record.Id, alive))
+                    {
+                        cgroups.Prepare(record.Id, CgroupLimits.For(share, record.MemoryMb, accelerator.Current));
+                        cgroups.Join(record.Id, alive);
+                    }
+                }
+                else
+                {
+                    cgroups.Remove(record.Id);
+                }
                 if (plan.Intent != record.Intent)
                     store.Save(record with { Intent = plan.Intent, VncDisplay = plan.Intent == AgentState.Running ? record.VncDisplay : null });
                 var now = MachineRecord.Wire(Observe(store.Find(record.Id)!).State);
@@ -312,8 +335,12 @@ internal sealed class MachineService(
         var dir = store.DirectoryOf(r.Id);
         var pid = vmm.FindProcess(dir, r.Id);
         var state = new Observation(pid is not null, GuestStatus.Unknown, File.Exists(dir.StateFile)).State;
-        return new AgentMachine(r.Id, MachineRecord.Wire(state), r.Version, r.Mac, r.MemoryMb, r.DiskMb, r.Image, pid);
+        var (cpuUsed, memoryUsed) = pid is not null ? meter.Read(r.Id) : (null, null);
+        return new AgentMachine(r.Id, MachineRecord.Wire(state), r.Version, r.Mac, r.MemoryMb, r.DiskMb, r.Image, pid,
+            r.CpuMillicores, r.Vcpus, cpuUsed, memoryUsed);
     }
+
+    private static CpuShare? Share(MachineRecord r) => r.CpuMillicores is { } m ? new CpuShare(m, r.Vcpus) : null;
 
     private Observation Observe(MachineRecord r)
     {
@@ -327,7 +354,7 @@ internal sealed class MachineService(
         if (r.Image is { } name)
             image = images.FindCached(name) ?? throw new IOException($"the cached base image '{name}' of machine {r.Id:D} is missing from {options.DataDirectory}/images");
         return new VmLaunch(r.Id, r.Mac, r.MemoryMb, dir, image, accelerator.Current,
-            Seed: dir.Seed, Forwards: command.Forwards ?? [], ForwardAddress: options.ForwardAddress.ToString());
+            Seed: dir.Seed, Forwards: command.Forwards ?? [], ForwardAddress: options.ForwardAddress.ToString(), Cpu: Share(r));
     }
 
     private AgentError Fail(Guid id, string action, AgentError error)

@@ -5,7 +5,8 @@ using Virtuoso.Contracts.Agent;
 namespace Virtuoso.Agent.Machines;
 
 /// <summary>A create request that passed <see cref="MachineValidation"/>: MAC in lower case, sizes in range.</summary>
-internal sealed record ValidCreateRequest(Guid Id, string Mac, long SpeedBogomips, long MemoryMb, long DiskMb, string? Image, long Version);
+internal sealed record ValidCreateRequest(Guid Id, string Mac, long SpeedBogomips, long MemoryMb, long DiskMb, string? Image, long Version,
+    long? HostSpeedBogomips = null);
 
 /// <summary>Checks at the agent's boundary (style: validate at the boundary, keep the inside trusting).</summary>
 internal static partial class MachineValidation
@@ -40,9 +41,11 @@ internal static partial class MachineValidation
             problems.Add($"'{Truncate(r.Image)}' is not an image name (lower-case letters, digits, '.', '-', '_'; no path)");
         if (r.Version < 0)
             problems.Add($"version must not be negative, not {r.Version}");
+        if (r.HostSpeedBogomips is { } total)
+            CheckRange(problems, "hostSpeedBogomips", total, MaxSpeedBogomips);
         return problems.Count > 0
             ? AgentError.Validation(string.Join("; ", problems))
-            : new ValidCreateRequest(r.Id, mac!, r.SpeedBogomips, r.MemoryMb, r.DiskMb, r.Image, r.Version);
+            : new ValidCreateRequest(r.Id, mac!, r.SpeedBogomips, r.MemoryMb, r.DiskMb, r.Image, r.Version, r.HostSpeedBogomips);
     }
 
     public static Outcome<MachineCommand> Command(MachineCommand? c)
@@ -147,6 +150,18 @@ internal static partial class MachineValidation
         else if (text.All(c => c is '0' or ':'))
             problem = "MAC 00:00:00:00:00:00 is not an address";
         return text.ToLowerInvariant();
+    }
+
+    public const int MaxVcpus = 256;
+
+    /// <summary>A CPU share carried by a migration (design §12): 1 millicore up to <see cref="MaxVcpus"/> cores, 1 to <see cref="MaxVcpus"/> vCPUs.</summary>
+    public static AgentError? CheckCpu(long? millicores, int vcpus)
+    {
+        var problems = new List<string>();
+        if (millicores is { } m)
+            CheckRange(problems, "cpuMillicores", m, MaxVcpus * 1000L);
+        CheckRange(problems, "vcpus", vcpus, MaxVcpus);
+        return problems.Count > 0 ? AgentError.Validation(string.Join("; ", problems)) : null;
     }
 
     private static void CheckRange(List<string> problems, string name, long value, long max)

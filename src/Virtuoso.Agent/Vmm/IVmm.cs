@@ -1,6 +1,7 @@
 using Virtuoso.Agent.Images;
 using Virtuoso.Agent.Machines;
 using Virtuoso.Contracts.Agent;
+using Virtuoso.Core.Machines;
 
 namespace Virtuoso.Agent.Vmm;
 
@@ -73,8 +74,15 @@ internal interface IVmm
 /// <param name="Seed">The cloud-init seed to attach read-only (<see cref="MachineDirectory.Seed"/>), or null for none.</param>
 /// <param name="Forwards">Host ports forwarded to the guest, bound on <paramref name="ForwardAddress"/>; they are not a device
 /// of the guest, so a resume may have other ones than the start.</param>
+/// <param name="Cpu">The CPU share to enforce (design §12) and the vCPUs it gives; null: one vCPU, not limited.</param>
 internal sealed record VmLaunch(Guid Id, string Mac, long MemoryMb, MachineDirectory Dir, CachedImage? Image, string Accelerator,
-    string? Seed = null, IReadOnlyList<PortForward>? Forwards = null, string ForwardAddress = "127.0.0.1");
+    string? Seed = null, IReadOnlyList<PortForward>? Forwards = null, string ForwardAddress = "127.0.0.1", CpuShare? Cpu = null)
+{
+    public int Vcpus => Cpu?.Vcpus ?? 1;
+
+    /// <summary>The size of TCG's translation cache (QEMU's default is up to 1 GiB), bounded so QEMU's own memory is.</summary>
+    public const int TcgCacheMb = 128;
+}
 
 /// <summary>A started VMM process.</summary>
 internal sealed record VmmRun(int Pid, int? VncDisplay);

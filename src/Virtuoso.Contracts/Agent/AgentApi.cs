@@ -43,8 +43,11 @@ public sealed record AgentHealth(string Host, string Accelerator, int Machines, 
 /// Create a machine on this host. Id and MAC come from the marketplace (report §6.2.3).
 /// <paramref name="Image"/> names a preconfigured base image (e.g. "linux-busybox"), or null for a blank disk.
 /// <paramref name="Version"/> is the machine's version once stored (the front-end's, after the store).
+/// <paramref name="HostSpeedBogomips"/> is the total speed the host sells: the agent gives the machine
+/// SpeedBogomips ÷ HostSpeedBogomips of its cores (design §12) and keeps that share; null runs it with one uncapped vCPU.
 /// </summary>
-public sealed record CreateMachineRequest(Guid Id, string Mac, long SpeedBogomips, long MemoryMb, long DiskMb, string? Image, long Version);
+public sealed record CreateMachineRequest(Guid Id, string Mac, long SpeedBogomips, long MemoryMb, long DiskMb, string? Image, long Version,
+    long? HostSpeedBogomips = null);
 
 /// <summary>
 /// A state-changing command. <paramref name="ExpectedVersion"/> is the version both sides hold before the
@@ -73,7 +76,12 @@ public sealed record PortForward(int HostPort, int GuestPort);
 
 /// <summary>What the agent knows of one machine, reported truthfully from the QEMU process it finds.</summary>
 /// <param name="State">"stopped" (disk only), "running", or "suspended" (memory state saved to a file).</param>
-public sealed record AgentMachine(Guid Id, string State, long Version, string Mac, long MemoryMb, long DiskMb, string? Image, int? Pid);
+/// <param name="CpuMillicores">The CPU share the kernel enforces, in thousandths of a core (design §12); null: not limited.</param>
+/// <param name="Vcpus">Virtual CPUs the guest sees.</param>
+/// <param name="CpuUsedMillicores">CPU the machine's QEMU used over the last few seconds, in thousandths of a core, while running.</param>
+/// <param name="MemoryUsedMb">Memory charged to the machine's QEMU now, while running.</param>
+public sealed record AgentMachine(Guid Id, string State, long Version, string Mac, long MemoryMb, long DiskMb, string? Image, int? Pid,
+    long? CpuMillicores = null, int Vcpus = 1, long? CpuUsedMillicores = null, long? MemoryUsedMb = null);
 
 /// <summary>Agent-side machine states.</summary>
 public static class AgentStates

@@ -68,7 +68,7 @@ public sealed record ExportFile(string Name, long Length, string Digest);
 /// </summary>
 public sealed record IncomingMigration(
     long Version, string Method, string Origin, string OriginHost, string Token,
-    string Mac, long SpeedBogomips, long MemoryMb, long DiskMb, string? Image);
+    string Mac, long SpeedBogomips, long MemoryMb, long DiskMb, string? Image, long? CpuMillicores = null, int Vcpus = 1);
 
 /// <summary>Phases of an incoming migration on the destination.</summary>
 public static class MigrationPhases

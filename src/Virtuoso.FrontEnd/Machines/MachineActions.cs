@@ -210,7 +210,7 @@ internal sealed class MachineActions(Database db, AgentClient agents, MachineWri
             {
                 var m = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id = @Machine", new { intent.Machine }));
                 if (m is null) return Failure.MachineNotFound;
-                return (await agents.CreateAsync(host, new CreateMachineRequest(id, m.Mac, m.Speed, m.Memory, m.Disk, m.Image, intent.ToVersion))).Failure;
+                return (await agents.CreateAsync(host, new CreateMachineRequest(id, m.Mac, m.Speed, m.Memory, m.Disk, m.Image, intent.ToVersion, host.Speed))).Failure;
             }
             case IntentAction.Start or IntentAction.Resume:
                 return (await agents.CommandAsync(host, id, IntentRow.Text(intent.Kind),

@@ -98,9 +98,12 @@ internal sealed partial class MigrationService(
 
         // 3. Both agents told, with a token only this migration knows; then the REQ (steps 2–3 of MigrationApi's header).
         var token = Convert.ToHexString(RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
-        var failure = await agents.ExportAsync(origin, id, new ExportRequest(row.Version, token), ct)
+        // The machine keeps the CPU share and vCPUs it was stored with (design §12): the origin's agent holds them.
+        var atOrigin = await agents.GetAsync(origin, id, ct);
+        var failure = atOrigin.Failure
+            ?? await agents.ExportAsync(origin, id, new ExportRequest(row.Version, token), ct)
             ?? await agents.ExpectAsync(destination, id, new IncomingMigration(row.Version, r.Method, $"http://{Url(originIp)}:{origin.Port}", origin.Name, token,
-                row.Mac, row.Speed, row.Memory, row.Disk, row.Image), ct);
+                row.Mac, row.Speed, row.Memory, row.Disk, row.Image, atOrigin.Value!.CpuMillicores, atOrigin.Value.Vcpus), ct);
         if (failure is null)
         {
             var (centralIp, centralPort) = central.Get();

@@ -116,6 +116,8 @@ public sealed class MachineEndpointsTests : IAsyncLifetime
         { "absurd disk", """{"id":"{ID}","mac":"52:54:00:12:34:56","speedBogomips":1000,"memoryMb":128,"diskMb":9223372036854775807,"image":null,"version":1}""" },
         { "size beyond long", """{"id":"{ID}","mac":"52:54:00:12:34:56","speedBogomips":1000,"memoryMb":1e30,"diskMb":100,"image":null,"version":1}""" },
         { "zero speed", """{"id":"{ID}","mac":"52:54:00:12:34:56","speedBogomips":0,"memoryMb":128,"diskMb":100,"image":null,"version":1}""" },
+        { "zero host speed", """{"id":"{ID}","mac":"52:54:00:12:34:56","speedBogomips":1000,"memoryMb":128,"diskMb":100,"image":null,"version":1,"hostSpeedBogomips":0}""" },
+        { "negative host speed", """{"id":"{ID}","mac":"52:54:00:12:34:56","speedBogomips":1000,"memoryMb":128,"diskMb":100,"image":null,"version":1,"hostSpeedBogomips":-10000}""" },
         { "negative version", """{"id":"{ID}","mac":"52:54:00:12:34:56","speedBogomips":1000,"memoryMb":128,"diskMb":100,"image":null,"version":-1}""" },
         { "other id in body", """{"id":"6f1b0a2e-6a55-4c4e-9d7a-1d2b3c4d5e6f","mac":"52:54:00:12:34:56","speedBogomips":1000,"memoryMb":128,"diskMb":100,"image":null,"version":1}""" },
         { "image path traversal", """{"id":"{ID}","mac":"52:54:00:12:34:56","speedBogomips":1000,"memoryMb":128,"diskMb":1000,"image":"../../etc","version":1}""" },

@@ -136,7 +136,7 @@ public sealed class CrashSafeActionTests(CrashSafeActionTests.Market market) : I
         {
             var a = M.Agents[name];
             (await M.CliAsync("p", "host", "add", name, "--address", "127.0.0.1", "--port", a.Port.ToString(CultureInfo.InvariantCulture), "--processor", "x86_64",
-                "--speed", "10000000", "--speed-unit", "1000", "--speed-price", "0.00001", "--memory", "10000000", "--memory-unit", "4",
+                "--speed", "200000", "--speed-unit", "1000", "--speed-price", "0.00001", "--memory", "10000000", "--memory-unit", "4",
                 "--memory-price", "0.000001", "--running-period", "3600", "--storage", "10000000", "--storage-unit", "100",
                 "--storage-price", "0.1", "--storage-period", "30", "--connect-speed", "1Gbps", "--secret", a.Secret)).Ok();
         }

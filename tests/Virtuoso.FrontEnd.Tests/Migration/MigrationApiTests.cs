@@ -112,6 +112,8 @@ public abstract class MigrationApiTests<TMarket>(TMarket market) : IClassFixture
         var originBefore = await market.Provider.HostAsync(pair.OriginHost);
         var destBefore = await market.Provider.HostAsync(pair.DestinationHost);
         Assert.Equal(1000L, originBefore.ReservedStorage);
+        // Design §12: stored with 4000 of the origin's 100000 bogomips on the fake's 2 cores, 0.08 cores on 1 vCPU.
+        Assert.Equal((80L, 1), (pair.Origin.Machines[machine.Id].CpuMillicores, pair.Origin.Machines[machine.Id].Vcpus));
 
         var started = await MigrateAsync(buyer, machine.Id, pair.DestinationHost);
         Assert.Equal((MigrationStates.Open, "SCP", pair.OriginHost, pair.DestinationHost, machine.Version, state),
@@ -129,6 +131,7 @@ public abstract class MigrationApiTests<TMarket>(TMarket market) : IClassFixture
         // The agents agree: active on the destination at the new version, retired on the origin.
         var onDestination = pair.Destination.Machines[machine.Id];
         Assert.Equal((after.Version, state == "suspended" ? AgentStates.Suspended : AgentStates.Stopped), (onDestination.Version, onDestination.State));
+        Assert.Equal((80L, 1), (onDestination.CpuMillicores, onDestination.Vcpus)); // the share travels with the machine
         Assert.False(pair.Origin.Machines.ContainsKey(machine.Id));
         Assert.True(pair.Origin.Retired.ContainsKey(machine.Id));
 

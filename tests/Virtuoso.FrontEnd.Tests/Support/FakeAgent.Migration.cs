@@ -233,7 +233,7 @@ internal sealed partial class FakeAgent
             if (i.Phase != MigrationPhases.Pending || i.NewVersion != r.NewVersion)
                 return Problem(409, ErrorCodes.InvalidState, $"the migration is {i.Phase} at {i.NewVersion}, asked to activate at {r.NewVersion}");
             var q = i.Request;
-            _machines[id] = new AgentMachine(id, i.State!, r.NewVersion, q.Mac, q.MemoryMb, q.DiskMb, q.Image, null);
+            _machines[id] = new AgentMachine(id, i.State!, r.NewVersion, q.Mac, q.MemoryMb, q.DiskMb, q.Image, null, q.CpuMillicores, q.Vcpus);
             i.Phase = MigrationPhases.Active;
             return Results.Ok(_machines[id]);
         }));

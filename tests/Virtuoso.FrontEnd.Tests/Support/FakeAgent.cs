@@ -155,7 +155,9 @@ internal sealed partial class FakeAgent : IAsyncDisposable
         {
             if (r.Id != id) return Problem(400, ErrorCodes.Validation, "the body's id differs from the path's");
             if (r.MemoryMb <= 0 || r.DiskMb <= 0 || r.Version < 1) return Problem(400, ErrorCodes.Validation, "bad machine spec");
-            var created = new AgentMachine(id, AgentStates.Stopped, r.Version, r.Mac, r.MemoryMb, r.DiskMb, r.Image, null);
+            // The share as the real agent decides it (design §12), on a fake host of two cores.
+            var share = r.HostSpeedBogomips is { } total ? Virtuoso.Core.Machines.CpuShare.For(r.SpeedBogomips, total, 2) : null;
+            var created = new AgentMachine(id, AgentStates.Stopped, r.Version, r.Mac, r.MemoryMb, r.DiskMb, r.Image, null, share?.Millicores, share?.Vcpus ?? 1);
             var existing = _machines.GetOrAdd(id, created);
             // Idempotent for the same id and spec, as the real agent.
             return existing == created ? Results.Ok(existing) : Problem(409, ErrorCodes.Conflict, "a different machine with this id exists");

@@ -27,6 +27,8 @@ internal static class IncomingEndpoints
                 parsed.Value, announced.Mac, announced.SpeedBogomips, announced.MemoryMb, announced.DiskMb, announced.Image, announced.Version));
             if (spec.Error is { } badSpec)
                 return MachineEndpoints.Problem(badSpec);
+            if (MachineValidation.CheckCpu(announced.CpuMillicores, announced.Vcpus) is { } badCpu)
+                return MachineEndpoints.Problem(badCpu);
             return Reply(await incoming.AnnounceAsync(parsed.Value, announced with { Mac = spec.Value!.Mac }, ct));
         });
         group.MapGet("/{id}", (string id, IncomingMigrations incoming) =>

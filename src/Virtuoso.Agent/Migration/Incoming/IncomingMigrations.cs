@@ -183,7 +183,8 @@ internal sealed class IncomingMigrations : IDisposable
         try
         {
             var record = new MachineRecord(id, a.Mac.ToLowerInvariant(), a.SpeedBogomips, a.MemoryMb, a.DiskMb, a.Image, request.NewVersion,
-                a.OriginHost, manifest.State == AgentStates.Suspended ? AgentState.Suspended : AgentState.Stopped, VncDisplay: null);
+                a.OriginHost, manifest.State == AgentStates.Suspended ? AgentState.Suspended : AgentState.Stopped, VncDisplay: null,
+                CpuMillicores: a.CpuMillicores, Vcpus: a.Vcpus);
             _store.CompleteCreate(staging, record);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -21,9 +21,11 @@ internal static class QemuCommandLine
             "-name", id,
             "-uuid", id,
             "-machine", "pc",
-            "-accel", launch.Accelerator,
+            "-accel", launch.Accelerator == "tcg" ? $"tcg,tb-size={VmLaunch.TcgCacheMb}" : launch.Accelerator,
             "-m", $"{launch.MemoryMb}",
-            "-smp", "1",
+            // Design §12: the purchased share rounded up to whole cores. Never changes for a machine: a saved state
+            // loads only with the vCPUs it was saved with.
+            "-smp", $"{launch.Vcpus}",
             "-nodefaults",
             "-no-user-config",
             // The guest's console for VNC (design §7). Loopback only; password=on refuses every client until a

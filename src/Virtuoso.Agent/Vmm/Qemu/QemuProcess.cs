@@ -14,14 +14,20 @@ namespace Virtuoso.Agent.Vmm.Qemu;
 /// </summary>
 internal static class QemuProcess
 {
-    /// <summary>Starts <paramref name="qemu"/> in <paramref name="dir"/>, detached. Returns the launched process (setsid may exec in place or fork; the pidfile is the truth).</summary>
-    public static Process Launch(string qemu, IReadOnlyList<string> args, MachineDirectory dir)
+    /// <summary>
+    /// Starts <paramref name="qemu"/> in <paramref name="dir"/>, detached. Returns the launched process (setsid may exec in
+    /// place or fork; the pidfile is the truth). The shell first writes its own pid to each of <paramref name="cgroupProcs"/>
+    /// (the machine's cgroup, issue 17), then execs QEMU: so QEMU and every thread it makes run inside the cgroup from
+    /// their first instruction; if joining fails, QEMU never starts.
+    /// </summary>
+    public static Process Launch(string qemu, IReadOnlyList<string> args, MachineDirectory dir, IReadOnlyList<string>? cgroupProcs = null)
     {
         var psi = new ProcessStartInfo("setsid") { WorkingDirectory = dir.Root, UseShellExecute = false };
         // sh replaces the inherited stdin/stdout/stderr before exec'ing QEMU; "$0" "$@" passes the arguments unquoted.
         psi.ArgumentList.Add("/bin/sh");
         psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add($"exec \"$0\" \"$@\" </dev/null >>{Path.GetFileName(dir.VmmLog)} 2>&1");
+        var join = string.Concat((cgroupProcs ?? []).Select(f => $"echo $$ >{QemuCommandLine.ShellQuote(f)} || exit 125; "));
+        psi.ArgumentList.Add($"exec </dev/null >>{Path.GetFileName(dir.VmmLog)} 2>&1; {join}exec \"$0\" \"$@\"");
         psi.ArgumentList.Add(qemu);
         foreach (var a in args)
             psi.ArgumentList.Add(a);

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using Virtuoso.Agent.Cgroups;
 using Virtuoso.Agent.Images;
 using Virtuoso.Agent.Machines;
 using Virtuoso.Contracts.Agent;
@@ -13,8 +14,10 @@ namespace Virtuoso.Agent.Vmm.Qemu;
 /// <see cref="IVmm"/> over real QEMU: <c>qemu-img</c> for disks, <c>qemu-system-x86_64</c> processes, QMP for
 /// control. Suspend streams the paused guest's memory over a unix socket to the agent, which writes
 /// <c>state.tmp</c>, fsyncs it and renames it to <c>state.bin</c>; resume feeds it back with <c>-incoming</c>.
+/// Each QEMU runs in its machine's cgroup (<see cref="MachineCgroups"/>, issue 17), made before it starts and removed
+/// once it has exited.
 /// </summary>
-internal sealed class QemuVmm(AgentOptions options, TimeProvider time, ILogger<QemuVmm> log) : IVmm
+internal sealed class QemuVmm(AgentOptions options, TimeProvider time, MachineCgroups cgroups, ILogger<QemuVmm> log) : IVmm
 {
     // After 'quit', or after SIGKILL, QEMU is gone within milliseconds; this is a generous bound.
     private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(10);
@@ -107,7 +110,10 @@ internal sealed class QemuVmm(AgentOptions options, TimeProvider time, ILogger<Q
     public async Task StopAsync(MachineDirectory dir, Guid id, TimeSpan graceful)
     {
         if (QemuProcess.Find(dir, id) is not { } pid)
+        {
+            cgroups.Remove(id); // a guest that powered itself off leaves its cgroup empty
             return;
+        }
         if (graceful > TimeSpan.Zero)
         {
             // Press the power button every couple of seconds: a guest still booting drops a press that comes
@@ -232,7 +238,22 @@ internal sealed class QemuVmm(AgentOptions options, TimeProvider time, ILogger<Q
     {
         var dir = launch.Dir;
         File.Delete(dir.PidFile);
-        using var process = QemuProcess.Launch(options.QemuPath, args, dir);
+        IReadOnlyList<string>? join = null;
+        if (launch.Cpu is { } cpu && cgroups.Version != CgroupVersion.None)
+        {
+            var limits = CgroupLimits.For(cpu, launch.MemoryMb, launch.Accelerator);
+            try
+            {
+                cgroups.Prepare(launch.Id, limits);
+            }
+            catch (IOException e)
+            {
+                throw new VmmException($"the cgroup of machine {launch.Id:D} could not be made: {e.Message}", e);
+            }
+            join = cgroups.JoinFiles(launch.Id);
+            AgentLog.CgroupPrepared(log, launch.Id, cpu.Cores, cpu.Vcpus, limits.MemoryBytes >> 20, cgroups.Version.ToString());
+        }
+        using var process = QemuProcess.Launch(options.QemuPath, args, dir, join);
         var deadline = Stopwatch.GetTimestamp() + (long)(options.QmpTimeout.TotalSeconds * Stopwatch.Frequency);
         while (true)
         {
@@ -420,6 +441,8 @@ internal sealed class QemuVmm(AgentOptions options, TimeProvider time, ILogger<Q
         }
         if (!await QemuProcess.WaitForExitAsync(pid, id, ExitTimeout))
             await KillAsync(pid, id);
+        else
+            await RemoveCgroupAsync(id);
     }
 
     private async Task KillAsync(int pid, Guid id)
@@ -428,7 +451,20 @@ internal sealed class QemuVmm(AgentOptions options, TimeProvider time, ILogger<Q
         QemuProcess.Kill(pid);
         if (!await QemuProcess.WaitForExitAsync(pid, id, ExitTimeout))
             throw new VmmException($"QEMU (pid {pid}) of machine {id:D} is still there after SIGKILL");
+        await RemoveCgroupAsync(id);
     }
+
+    /// <summary>
+    /// Removes the machine's cgroup once its QEMU has exited. A process that has exited may be reaped a moment after it
+    /// stops being the machine's QEMU, so an EBUSY is tried again for up to a second; one left over is removed by the
+    /// next stop or start of the machine, or when it is deleted.
+    /// </summary>
+    private async Task RemoveCgroupAsync(Guid id)
+    {
+        for (var attempt = 0; attempt < 20 && !cgroups.Remove(id); attempt++)
+            await Task.Delay(50);
+    }
+
 
     private static async Task<string> StatusAsync(QmpClient qmp)
     {

@@ -19,7 +19,7 @@ public class QemuCommandLineTests
     {
         var line = Line(QemuCommandLine.Build(Blank(), vncDisplay: 12));
 
-        Assert.Contains($"-name {Id:D} -uuid {Id:D} -machine pc -accel tcg -m 256 -smp 1", line);
+        Assert.Contains($"-name {Id:D} -uuid {Id:D} -machine pc -accel tcg,tb-size=128 -m 256 -smp 1", line);
         Assert.Contains($"-drive file={Dir.Root}/disk.qcow2,if=virtio,format=qcow2", line);
         Assert.Contains("-device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56", line);
         Assert.Contains("-vga std", line);
@@ -30,6 +30,21 @@ public class QemuCommandLineTests
         Assert.DoesNotContain("-kernel", line);
         Assert.DoesNotContain("-incoming", line);
         Assert.DoesNotContain("-daemonize", line);
+    }
+
+    [Theory]
+    [InlineData(400, 1)]
+    [InlineData(2400, 3)]
+    public void Build_GivesTheGuestTheVcpusOfItsShare(long millicores, int vcpus)
+    {
+        var line = Line(QemuCommandLine.Build(Blank() with { Cpu = new Virtuoso.Core.Machines.CpuShare(millicores, vcpus) }, vncDisplay: 12));
+        Assert.Contains($"-smp {vcpus} ", line);
+    }
+
+    [Fact]
+    public void Build_Kvm_HasNoTranslationCache()
+    {
+        Assert.Contains("-accel kvm -m 256", Line(QemuCommandLine.Build(Blank("kvm"), vncDisplay: 12)));
     }
 
     [Fact]

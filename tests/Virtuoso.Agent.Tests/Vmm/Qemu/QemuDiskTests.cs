@@ -1,3 +1,4 @@
+using Virtuoso.Agent.Cgroups;
 using Microsoft.Extensions.Logging.Abstractions;
 using Virtuoso.Agent.Images;
 using Virtuoso.Agent.Machines;
@@ -17,7 +18,7 @@ public sealed class QemuDiskTests : IDisposable
 
     public QemuDiskTests()
     {
-        _vmm = new QemuVmm(TestOptions.For(_dir.Path), TimeProvider.System, NullLogger<QemuVmm>.Instance);
+        _vmm = new QemuVmm(TestOptions.For(_dir.Path), TimeProvider.System, MachineCgroups.Disabled, NullLogger<QemuVmm>.Instance);
         var imageDir = _dir.Sub(Path.Combine("images", "base"));
         TestFiles.Run("qemu-img", "create", "-q", "-f", "qcow2", Path.Combine(imageDir, "disk.qcow2"), "16M");
         _image = new CachedImage(imageDir, new ImageManifest("base", null, null, "disk.qcow2", null, 128, 16));

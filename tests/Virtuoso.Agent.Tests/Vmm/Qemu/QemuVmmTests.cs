@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
+using Virtuoso.Agent.Cgroups;
 using Virtuoso.Agent.Tests.Support;
 using Virtuoso.Agent.Vmm.Qemu;
 using Virtuoso.Contracts.Agent;
@@ -84,6 +85,85 @@ public sealed class QemuVmmTests : IDisposable
 
         Directory.Delete(Path.Combine(MachineDir(id), "state.bin"), recursive: true);
         Assert.Equal(AgentStates.Suspended, (await client.CommandAsync(id, "suspend", 1, 2)).State);
+    }
+
+    /// <summary>Issue 17: the share decided at create (2000 of 10000 bogomips on --cores 1: 0.2 cores) is the quota of the
+    /// cgroup QEMU runs in; the cgroup is gone once QEMU has exited, and made again with the same share at the next start.</summary>
+    [QemuFact]
+    public async Task Start_RunsQemuInACgroupWithTheSharesQuota_GoneAfterStop()
+    {
+        var cgroups = MachineCgroups.OfThisHost("virtuoso");
+        Assert.NotEqual(CgroupVersion.None, cgroups.Version);
+        await using var agent = Agent(new() { ["cores"] = "1" });
+        var client = agent.CreateAuthenticatedClient();
+        var id = Guid.NewGuid();
+        var created = await client.CreateAsync(AgentApi.Blank(id, version: 1) with { SpeedBogomips = 2000, HostSpeedBogomips = 10000 });
+        Assert.Equal((200L, 1), (created.CpuMillicores, created.Vcpus));
+
+        foreach (var (verb, from, to) in new[] { ("start", 1L, 1L), ("suspend", 1, 2), ("resume", 2, 2) })
+            await client.CommandAsync(id, verb, from, to);
+        var running = await client.GetMachineAsync(id);
+        Assert.Equal(AgentStates.Running, running.State);
+        var pid = running.Pid!.Value;
+        Assert.True(cgroups.Holds(id, pid), File.ReadAllText($"/proc/{pid}/cgroup"));
+        Assert.Equal((20_000L, 100_000L), cgroups.CpuLimit(id));
+        Assert.Contains("-smp 1 ", string.Join(' ', File.ReadAllText($"/proc/{pid}/cmdline").Split('\0')));
+        await Task.Delay(1200);
+        var measured = await client.GetMachineAsync(id);
+        Assert.NotNull(measured.CpuUsedMillicores);
+        Assert.InRange(measured.CpuUsedMillicores!.Value, 0, 200 + 50);
+        Assert.InRange(measured.MemoryUsedMb!.Value, 1, 128 + 128 + 128);
+
+        await client.CommandAsync(id, "stop", 2, 3);
+        Assert.All(cgroups.Directories(id), d => Assert.False(Directory.Exists(d), d));
+        var again = await client.CommandAsync(id, "start", 3, 3);
+        Assert.True(cgroups.Holds(id, again.Pid!.Value));
+        await client.CommandAsync(id, "stop", 3, 4);
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync(AgentRoutes.Machine(id))).StatusCode);
+        Assert.All(cgroups.Directories(id), d => Assert.False(Directory.Exists(d), d));
+    }
+
+    /// <summary>A QEMU that runs outside its cgroup (started by an agent that kept none) is moved into it by the next
+    /// agent's recovery, so the share holds from then on; an agent restart leaves a QEMU already in its cgroup there.</summary>
+    [QemuFact]
+    public async Task AgentRestart_PutsAQemuFoundOutsideItsCgroupIntoIt()
+    {
+        var cgroups = MachineCgroups.OfThisHost("virtuoso");
+        var id = Guid.NewGuid();
+        int pid;
+        await using (var unlimited = Agent(new() { ["cores"] = "1", ["cgroup-parent"] = "off" }))
+        {
+            var client = unlimited.CreateAuthenticatedClient();
+            await client.CreateAsync(AgentApi.Blank(id, version: 1) with { SpeedBogomips = 5000, HostSpeedBogomips = 10000 });
+            pid = (await client.CommandAsync(id, "start", 1, 1)).Pid!.Value;
+        }
+        Assert.False(cgroups.Holds(id, pid));
+
+        await using (var limiting = Agent(new() { ["cores"] = "1" }))
+        {
+            var machine = await limiting.CreateAuthenticatedClient().GetMachineAsync(id);
+            Assert.Equal((AgentStates.Running, (int?)pid, 500L), (machine.State, machine.Pid, machine.CpuMillicores));
+            Assert.True(cgroups.Holds(id, pid), File.ReadAllText($"/proc/{pid}/cgroup"));
+            Assert.Equal((50_000L, 100_000L), cgroups.CpuLimit(id));
+        }
+        await using var again = Agent(new() { ["cores"] = "1" });
+        var client2 = again.CreateAuthenticatedClient();
+        Assert.True(cgroups.Holds(id, pid));
+        await client2.CommandAsync(id, "stop", 1, 2);
+        Assert.All(cgroups.Directories(id), d => Assert.False(Directory.Exists(d), d));
+    }
+
+    [QemuFact]
+    public async Task Create_WithoutTheHostsSpeed_RunsOneUnlimitedVcpu()
+    {
+        await using var agent = Agent();
+        var client = agent.CreateAuthenticatedClient();
+        var id = Guid.NewGuid();
+        var created = await client.CreateAsync(AgentApi.Blank(id, version: 1));
+        Assert.Equal((null, 1), (created.CpuMillicores, created.Vcpus));
+        var pid = (await client.CommandAsync(id, "start", 1, 1)).Pid!.Value;
+        Assert.DoesNotContain(id.ToString("D"), File.ReadAllText($"/proc/{pid}/cgroup"));
+        await client.CommandAsync(id, "stop", 1, 2);
     }
 
     [QemuFact]
