@@ -169,6 +169,8 @@ public sealed class TunnelQemuTests : IDisposable
             }
             Assert.True(closed || text.Length == 0, $"port 22 answered '{text}'");
             if (!closed) ws.Abort();
+            // The agent removes the forward once it sees the tunnel end; the next try must find none left.
+            await WaitForAsync(async () => await HostForwardsAsync(machine) == 0, "a failed try's forward was not removed");
             Assert.True(watch.Elapsed < TimeSpan.FromSeconds(120), "the guest's SSH server never answered through the tunnel");
             await Task.Delay(1000);
         }
