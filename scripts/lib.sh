@@ -73,7 +73,7 @@ start_postgres() {
   rm -rf "$dir"; mkdir -p "$dir"
   local run=(); [ "$(id -u)" -eq 0 ] && { chown postgres: "$dir"; run=(runuser -u postgres --); }
   "${run[@]}" "$bin/initdb" -D "$dir/data" -A trust -U postgres >/dev/null
-  "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off" -w start >/dev/null
+  "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" -w start >/dev/null
   echo "Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres"
 }
 

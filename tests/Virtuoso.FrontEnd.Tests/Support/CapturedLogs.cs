@@ -26,13 +26,22 @@ internal sealed class CapturedLogs : ILoggerProvider
         while (_entries.Count > Keep) _entries.TryDequeue(out _);
     }
 
+    private static readonly object ErrorFileGate = new();
+
     private sealed class Logger(CapturedLogs logs, string category) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
         public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
 
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            logs.Add(new CapturedLog(category, logLevel, eventId.Id, formatter(state, exception)));
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            var message = formatter(state, exception);
+            logs.Add(new CapturedLog(category, logLevel, eventId.Id, message));
+            // ./test names a file for errors, so an unexpected 500 in a test is explained by its exception.
+            if (logLevel >= LogLevel.Error && Environment.GetEnvironmentVariable("VIRTUOSO_TEST_ERROR_LOG") is { Length: > 0 } file)
+                lock (ErrorFileGate)
+                    File.AppendAllText(file, $"{DateTimeOffset.UtcNow:O} {logLevel} {category}[{eventId.Id}]: {message}{Environment.NewLine}{exception}{Environment.NewLine}");
+        }
     }
 }

@@ -130,7 +130,8 @@ internal sealed class VirtuosoFactory(string databaseSetting, string dataDir, Ti
         builder.UseSetting("Virtuoso:MigrationCheckIntervalSeconds", "0.2");
         builder.UseSetting("Virtuoso:HostMonitorIntervalSeconds", "0.2");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
-        builder.UseSetting("Logging:LogLevel:Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware", "None");
+        // Unhandled exceptions reach the captured logs (and ./test's error file), not the console.
+        builder.UseSetting("Logging:LogLevel:Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware", "Error");
     }
 }
 
