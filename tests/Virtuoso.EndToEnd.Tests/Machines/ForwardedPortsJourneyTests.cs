@@ -55,9 +55,16 @@ public sealed class ForwardedPortsJourneyTests : IDisposable
         Assert.Equal("port-test", await WaitForSshAsync(key, address, sshPort, "cat /etc/hostname"));
 
         // The extra port reaches a server started in the guest (busybox nc), and only that guest.
-        var serve = await Ssh(key, address, sshPort, "nohup sh -c 'echo hello-from-port-test | nc -l -p 8080' >/dev/null 2>&1 </dev/null &");
-        Assert.True(serve.Code == 0, $"could not start nc in the guest: {serve.Error}");
-        Assert.Equal("hello-from-port-test", await ReadLineAsync(address, 45001));
+        // The server runs as long as the ssh session that started it: until its one client has come and gone.
+        var serve = RunAsync("ssh", SshArgs(key, address, sshPort, "echo hello-from-port-test | nc -l -p 8080"), TimeSpan.FromSeconds(90));
+        var answered = await ReadLineAsync(address, 45001);
+        if (answered is null)
+        {
+            var seen = await Ssh(key, address, sshPort, "ps; netstat -ltn");
+            Assert.Fail($"nothing answered on {address}:45001 within 30 s; in the guest: {seen.Output}{seen.Error}");
+        }
+        Assert.Equal("hello-from-port-test", answered);
+        Assert.Equal(0, (await serve).Code);
 
         (await m.CliAsync("b", "stop", id)).Ok();
         var stopped = (await m.CliAsync("b", "--json", "machine", id)).Ok().Json;
@@ -113,8 +120,8 @@ public sealed class ForwardedPortsJourneyTests : IDisposable
         }
     }
 
-    /// <summary>Connects until the guest's server answers (until nc listens, QEMU accepts and closes at once), and reads its line.</summary>
-    private static async Task<string> ReadLineAsync(string address, int port)
+    /// <summary>Connects until the guest's server answers (until nc listens, QEMU accepts and closes at once), and reads its line; null after 30 s.</summary>
+    private static async Task<string?> ReadLineAsync(string address, int port)
     {
         var watch = Stopwatch.StartNew();
         while (true)
@@ -128,7 +135,7 @@ public sealed class ForwardedPortsJourneyTests : IDisposable
                 if (!string.IsNullOrEmpty(line)) return line;
             }
             catch (Exception e) when (e is SocketException or IOException or TimeoutException) { /* not listening yet: try again */ }
-            if (watch.Elapsed > TimeSpan.FromSeconds(30)) throw new TimeoutException($"nothing answered on {address}:{port} within 30 s");
+            if (watch.Elapsed > TimeSpan.FromSeconds(30)) return null;
             await Task.Delay(500);
         }
     }
@@ -141,10 +148,13 @@ public sealed class ForwardedPortsJourneyTests : IDisposable
     }
 
     private static Task<(int Code, string Output, string Error)> Ssh(string key, string address, int port, string command, params string[] extra) =>
-        RunAsync("ssh", ["-p", $"{port}", "-i", key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
-            "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR", .. extra, $"root@{address}", command]);
+        RunAsync("ssh", SshArgs(key, address, port, command, extra));
 
-    private static async Task<(int Code, string Output, string Error)> RunAsync(string tool, IReadOnlyList<string> args)
+    private static string[] SshArgs(string key, string address, int port, string command, params string[] extra) =>
+        ["-p", $"{port}", "-i", key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+         "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR", .. extra, $"root@{address}", command];
+
+    private static async Task<(int Code, string Output, string Error)> RunAsync(string tool, IReadOnlyList<string> args, TimeSpan? timeout = null)
     {
         var psi = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
         foreach (var a in args) psi.ArgumentList.Add(a);
@@ -152,7 +162,7 @@ public sealed class ForwardedPortsJourneyTests : IDisposable
         process.StandardInput.Close();
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
         try
         {
             await process.WaitForExitAsync(cts.Token);
@@ -160,7 +170,7 @@ public sealed class ForwardedPortsJourneyTests : IDisposable
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{tool} {string.Join(' ', args)} did not finish within 30 s");
+            throw new TimeoutException($"{tool} {string.Join(' ', args)} did not finish within {(timeout ?? TimeSpan.FromSeconds(30)).TotalSeconds} s");
         }
         return (process.ExitCode, await output, await error);
     }
