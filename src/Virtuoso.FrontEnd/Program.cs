@@ -35,6 +35,7 @@ builder.Services.AddSingleton<AgentClient>();
 builder.Services.AddSingleton<AccountService>();
 builder.Services.AddSingleton<SshKeys>();
 builder.Services.AddSingleton<MachineWriter>();
+builder.Services.AddSingleton<PortForwards>();
 builder.Services.AddSingleton<CrashPoints>();
 builder.Services.AddSingleton<MachineActions>();
 builder.Services.AddSingleton<IntentReconciler>();

@@ -47,8 +47,14 @@ internal static class HostCommands
         public Option<decimal?> StoragePrice { get; } = Opt.Dollars("--storage-price", "Dollars per day per storage chunk", required);
         public Option<long?> StoragePeriod { get; } = Opt.Whole("--storage-period", "Storage billing period, days", "DAYS", required);
         public Option<string?> ConnectSpeed { get; } = Opt.Text("--connect-speed", "Network connection speed, e.g. \"1 Gbit/s\"", "TEXT", required);
+        // Issue 14: never required, the server has defaults.
+        public Option<string?> PublicAddress { get; } = Opt.Text("--public-address",
+            "Where buyers reach the ports forwarded to guests: an IPv4 address or a DNS name [default: 127.0.0.1]", "ADDRESS");
+        public Option<string?> Ports { get; } = Opt.Text("--ports",
+            "The host's TCP ports forwarded to guests (SSH and a few more per running machine), FIRST-LAST within 1024-65535 [default: 40000-40999]", "FIRST-LAST");
 
-        public Option[] All => [Address, Port, SpeedUnit, SpeedPrice, MemoryUnit, MemoryPrice, RunningPeriod, StorageUnit, StoragePrice, StoragePeriod, ConnectSpeed];
+        public Option[] All => [Address, Port, SpeedUnit, SpeedPrice, MemoryUnit, MemoryPrice, RunningPeriod, StorageUnit, StoragePrice, StoragePeriod, ConnectSpeed,
+            PublicAddress, Ports];
     }
 
     private static Command Add(Runner run)
@@ -75,7 +81,7 @@ internal static class HostCommands
                 parse.GetValue(editable.RunningPeriod)!.Value,
                 parse.GetValue(storage)!.Value, parse.GetValue(editable.StorageUnit)!.Value, parse.GetValue(editable.StoragePrice)!.Value,
                 parse.GetValue(editable.StoragePeriod)!.Value,
-                parse.GetValue(editable.ConnectSpeed)!, parse.GetValue(secret));
+                parse.GetValue(editable.ConnectSpeed)!, parse.GetValue(secret), parse.GetValue(editable.PublicAddress), parse.GetValue(editable.Ports));
             return (await session.Api.SendAsync<HostResponse>(HttpMethod.Post, "hosts", request, ct)).Failed(out var failure, out var host)
                 ? failure
                 : session.Show(host, HostText.Added);
@@ -87,7 +93,7 @@ internal static class HostCommands
     {
         var name = new Argument<string>("NAME") { Description = "One of your hosts" };
         var editable = new EditableOptions(required: false);
-        var command = new Command("edit", "Change a host's prices, chunk sizes, periods or address (never retroactive)") { name };
+        var command = new Command("edit", "Change a host's prices, chunk sizes, periods, addresses or forwarded ports (never retroactive)") { name };
         foreach (var option in editable.All)
         {
             command.Add(option);
@@ -104,7 +110,8 @@ internal static class HostCommands
                 parse.GetValue(editable.SpeedUnit), parse.GetValue(editable.SpeedPrice),
                 parse.GetValue(editable.MemoryUnit), parse.GetValue(editable.MemoryPrice), parse.GetValue(editable.RunningPeriod),
                 parse.GetValue(editable.StorageUnit), parse.GetValue(editable.StoragePrice), parse.GetValue(editable.StoragePeriod),
-                parse.GetValue(editable.Address), parse.GetValue(editable.Port), parse.GetValue(editable.ConnectSpeed));
+                parse.GetValue(editable.Address), parse.GetValue(editable.Port), parse.GetValue(editable.ConnectSpeed),
+                parse.GetValue(editable.PublicAddress), parse.GetValue(editable.Ports));
             return (await session.Api.SendAsync<HostResponse>(HttpMethod.Patch, $"hosts/{Uri.EscapeDataString(parse.GetValue(name)!)}", request, ct))
                 .Failed(out var failure, out var host)
                 ? failure

@@ -37,7 +37,7 @@ internal static class HostText
 
     public static void Added(TextWriter output, HostResponse host)
     {
-        output.WriteLine($"Added host {host.Name} ({host.Address}:{host.Port}).");
+        output.WriteLine($"Added host {host.Name} ({host.Address}:{host.Port}); buyers reach its guests at {host.PublicAddress}, ports {host.Ports}.");
         if (host.Secret is not null)
         {
             output.WriteLine($"Agent secret (shown only this once; give it to the agent): {host.Secret}");
@@ -50,6 +50,7 @@ internal static class HostText
             ("host", h.Name),
             ("owner", h.Owner),
             ("agent", $"{h.Address}:{h.Port}, {(h.Online ? "online" : "offline")}"),
+            ("forwarded ports", $"{h.Ports} on {h.PublicAddress}"),
             ("processor", h.Processor),
             ("connection", h.ConnectSpeed),
             ("speed", $"{h.ReservedSpeed} of {h.Speed} bogomips reserved; {SpeedPrice(h)}"),

@@ -32,6 +32,7 @@ internal static class MachineCommands
         yield return Delete(run);
         yield return Serial(run);
         yield return Console(run);
+        yield return Ports(run);
     }
 
     private static Argument<string> MachineArgument() =>
@@ -263,6 +264,30 @@ internal static class MachineCommands
 
             var url = new Uri(session.Server, $"/machines/{machineId:D}/console").ToString();
             return session.Show(new ConsolePage(machineId, url), (output, value) => output.WriteLine(value.Url));
+        });
+        return command;
+    }
+
+    private static Command Ports(Runner run)
+    {
+        var id = MachineArgument();
+        var add = Opt.Port("--add", "Forward this guest port too (at most 5 besides SSH), from the next start or resume");
+        var remove = Opt.Port("--remove", "Stop forwarding this guest port, from the next start or resume");
+        var command = new Command("ports", "List a machine's forwarded ports (SSH and up to 5 more), or ask for one more or one less (issue 14)") { id, add, remove };
+        run.Bind(command, Access.LoggedIn, (parse, session, ct) =>
+        {
+            if (parse.GetValue(add) is { } a && parse.GetValue(remove) is { } r)
+            {
+                return Task.FromResult<Failure?>(Failure.Usage($"give --add or --remove, not both (--add {a} --remove {r})"));
+            }
+
+            return OnMachineAsync(session, parse.GetValue(id)!, ct, machineId =>
+                parse.GetValue(add) is { } port
+                    ? session.Api.SendAsync<MachineResponse>(HttpMethod.Post, $"machines/{machineId}/ports", new PortRequest(port), ct)
+                    : parse.GetValue(remove) is { } gone
+                        ? session.Api.SendAsync<MachineResponse>(HttpMethod.Delete, $"machines/{machineId}/ports/{gone}", null, ct)
+                        : session.Api.GetAsync<MachineResponse>($"machines/{machineId}", ct),
+                MachineText.Ports);
         });
         return command;
     }

@@ -65,7 +65,46 @@ internal static class MachineText
             ("storage", m.StoragePrice is { } storage && m.StoragePeriodDays is { } days ? Text.StorageCharge(storage, days) : null),
             ("running", m.RunningPrice is { } running && m.RunningPeriodSeconds is { } seconds ? Text.RunningCharge(running, seconds) : null),
             ("rates", m.StorageRate is { } storageRate && m.RunningRate is { } runningRate ? Text.Rates(storageRate, runningRate) : null),
+            ("ssh", Ssh(m)),
+            ("ports", m.Ports is { Count: > 0 } ? Forwarded(m) : null),
             ("actions", Actions(m)));
+
+    /// <summary>The ready-to-paste command that logs in to a running machine (issue 14), or null.</summary>
+    public static string? Ssh(MachineResponse m) => m.Ssh is { } ssh ? $"ssh -p {ssh.Port} root@{ssh.Address}" : null;
+
+    private static string Forwarded(MachineResponse m) =>
+        string.Join(", ", m.Ports!.OrderBy(p => int.Parse(p.Key, System.Globalization.CultureInfo.InvariantCulture)).Select(p => $"{p.Key} → {p.Value}"));
+
+    /// <summary>A machine's forwarded ports: those it holds while running, and the extra guest ports asked for.</summary>
+    public static void Ports(TextWriter output, MachineResponse m)
+    {
+        var extra = m.ExtraPorts ?? [];
+        if (m.Ports is { Count: > 0 })
+        {
+            var table = new Table("GUEST PORT", "REACHED AT");
+            foreach (var (guest, at) in m.Ports.OrderBy(p => int.Parse(p.Key, System.Globalization.CultureInfo.InvariantCulture)))
+            {
+                table.Add(guest, at);
+            }
+
+            table.WriteTo(output);
+            output.WriteLine($"Log in with: {Ssh(m)}");
+        }
+        else
+        {
+            output.WriteLine($"{MachineRef.Label(m)} is {m.State}: its ports are forwarded only while it runs (SSH{(extra.Count > 0 ? ", " + string.Join(", ", extra) : "")}).");
+        }
+
+        var pending = extra.Where(p => m.Ports is null || !m.Ports.ContainsKey(p.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToList();
+        if (m.State == "running" && pending.Count > 0)
+        {
+            output.WriteLine($"Guest ports {string.Join(", ", pending)} are forwarded from the next start or resume.");
+        }
+        else if (m.State == "running" && m.Ports is not null && m.Ports.Keys.Any(k => k != "22" && !extra.Contains(int.Parse(k, System.Globalization.CultureInfo.InvariantCulture))))
+        {
+            output.WriteLine("Ports removed stay forwarded until the machine stops or suspends.");
+        }
+    }
 
     /// <summary>After a state change: the new state and what can be done next.</summary>
     public static void Changed(TextWriter output, MachineResponse m) =>

@@ -53,4 +53,8 @@ public static class ErrorCodes
     public const string KeyExists = "key-exists";
     /// <summary>The account holds the most keys allowed; delete one first.</summary>
     public const string TooManyKeys = "too-many-keys";
+    /// <summary>The host has no free port left in its range for the machine's forwards (issue 14): the start or resume is refused.</summary>
+    public const string NoPorts = "no-ports";
+    /// <summary>The machine already has the most forwarded ports a buyer may ask for (5 besides SSH); remove one first.</summary>
+    public const string TooManyPorts = "too-many-ports";
 }

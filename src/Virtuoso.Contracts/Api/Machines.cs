@@ -33,13 +33,24 @@ public sealed record StoreRequest(string Host);
 /// and every one answers 409 <c>busy</c> until it ends, usually within seconds.</param>
 /// <param name="HostOffline">The machine's host has not answered for longer than the grace period: a running machine is
 /// not charged running time until it answers again (then the guest is found running, or recorded stopped).</param>
+/// <param name="Ssh">While running: where the guest's SSH port is reached (<c>ssh -p PORT root@ADDRESS</c>); else null.</param>
+/// <param name="Ports">While running: every forwarded guest port (as text, e.g. "22") → "address:port" on the host; else null.</param>
+/// <param name="ExtraPorts">The guest ports the owner asked to have forwarded besides SSH (at most 5), applied from the
+/// next start or resume: a port asked for while the machine runs is in <paramref name="Ports"/> only after that.</param>
 public sealed record MachineResponse(
     Guid Id, string Name, string Processor, long Speed, long Memory, long Disk, string Os, string? Image,
     string Mac, string State, long Version, string? Host, string Owner,
     decimal StorageBid, decimal RunningBid,
     decimal? StoragePrice, long? StoragePeriodDays, decimal? RunningPrice, long? RunningPeriodSeconds,
     decimal? StorageRate, decimal? RunningRate,
-    IReadOnlyList<string> Actions, bool Busy = false, bool HostOffline = false);
+    IReadOnlyList<string> Actions, bool Busy = false, bool HostOffline = false,
+    SshEndpoint? Ssh = null, IReadOnlyDictionary<string, string>? Ports = null, IReadOnlyList<int>? ExtraPorts = null);
+
+/// <summary>Where a running machine's SSH server is reached: its host's public address and the host port forwarded to guest port 22.</summary>
+public sealed record SshEndpoint(string Address, int Port);
+
+/// <summary>POST /api/v1/machines/{id}/ports: forward this guest port too (1–65535, not 22), from the next start or resume.</summary>
+public sealed record PortRequest(int Port);
 
 /// <summary>GET /api/v1/machines/{id}/search: one host judged for the machine.</summary>
 /// <param name="StorageRate">Dollars per month.</param>

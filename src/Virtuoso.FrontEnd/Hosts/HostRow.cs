@@ -2,6 +2,7 @@ using Virtuoso.Contracts.Api;
 using Virtuoso.Core;
 using Virtuoso.Core.Market;
 using Virtuoso.Core.Accounts;
+using Virtuoso.Core.Machines;
 
 namespace Virtuoso.FrontEnd.Hosts;
 
@@ -34,6 +35,13 @@ internal sealed class HostRow
     public string? Methods { get; set; }
     /// <summary>1 while its provider's delete evicts its machines: nothing new is stored on it, it is not offered.</summary>
     public long Deleting { get; set; }
+    /// <summary>Where buyers reach the ports forwarded to its guests (issue 14).</summary>
+    public string PublicAddress { get; set; } = "127.0.0.1";
+    public long FirstPort { get; set; } = PortRange.Default.First;
+    public long LastPort { get; set; } = PortRange.Default.Last;
+
+    /// <summary>Its TCP ports that may be forwarded to guests.</summary>
+    public PortRange Ports => new((int)FirstPort, (int)LastPort);
 
     /// <summary>The methods as stored: valid VMMP method names only, space-separated; null when none are known.</summary>
     public static string? MethodsText(IReadOnlyList<string>? methods) =>
@@ -63,10 +71,12 @@ internal sealed class HostRow
         Speed, SpeedUnit, SpeedPrice.Dollars,
         Memory, MemoryUnit, MemoryPrice.Dollars,
         RunningPeriod, Storage, StorageUnit, StoragePrice.Dollars, StoragePeriod,
-        ConnectSpeed, online, ReservedSpeed, ReservedMemory, ReservedStorage, machines, secret, (int?)VmmpPort, MethodList);
+        ConnectSpeed, online, ReservedSpeed, ReservedMemory, ReservedStorage, machines, secret, (int?)VmmpPort, MethodList,
+        PublicAddress, Ports.ToString());
 
     public static readonly string Columns = "h.name, h.owner, h.address, h.port, h.processor, h.speed, h.speed_unit, h.speed_price, h.memory, h.memory_unit, " +
         "h.memory_price, h.running_period, h.storage, h.storage_unit, h.storage_price, h.storage_period, h.connect_speed, h.secret, h.last_seen, h.created_at, h.vmmp_port, h.methods, h.deleting, " +
+        "h.public_address, h.first_port, h.last_port, " +
         ReservedSum("speed") + ", " + ReservedSum("memory") + ", " + ReservedSum("disk", "storage");
 
     private static string ReservedSum(string column, string? name = null) =>

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Virtuoso.Contracts.Agent;
 using Virtuoso.Contracts.Api;
 using Virtuoso.Core;
+using Virtuoso.Core.Machines;
 using Virtuoso.FrontEnd.Agents;
 using Virtuoso.FrontEnd.Data;
 using Virtuoso.FrontEnd.Events;
@@ -25,8 +26,11 @@ internal sealed class HostService(Database db, EventLog events, AgentClient agen
                 Validate.Range("speed", r.Speed, 1, Validate.MaxSpeed), Validate.Range("memory", r.Memory, 1, Validate.MaxMemory),
                 Validate.Range("storage", r.Storage, 1, Validate.MaxDisk),
                 r.Secret is null ? null : r.Secret.Length is >= 16 and <= 256 && r.Secret.All(c => c > ' ' && c < 127) ? null : "secret must be 16–256 printable ASCII characters",
-                Units(r.SpeedUnit, r.SpeedPrice, r.MemoryUnit, r.MemoryPrice, r.RunningPeriod, r.StorageUnit, r.StoragePrice, r.StoragePeriod)) is { } bad)
+                Units(r.SpeedUnit, r.SpeedPrice, r.MemoryUnit, r.MemoryPrice, r.RunningPeriod, r.StorageUnit, r.StoragePrice, r.StoragePeriod),
+                r.PublicAddress is null ? null : PortForwarding.CheckPublicAddress(r.PublicAddress)) is { } bad)
             return bad;
+        var (ports, badPorts) = r.Ports is null ? (PortRange.Default, null) : PortRange.Parse(r.Ports);
+        if (badPorts is not null) return Failure.Validation(badPorts);
         var secret = r.Secret ?? Accounts.PasswordHasher.NewToken();
         var row = new HostRow
         {
@@ -35,6 +39,7 @@ internal sealed class HostService(Database db, EventLog events, AgentClient agen
             Memory = r.Memory, MemoryUnit = r.MemoryUnit, MemoryPrice = new Money(r.MemoryPrice), RunningPeriod = r.RunningPeriod,
             Storage = r.Storage, StorageUnit = r.StorageUnit, StoragePrice = new Money(r.StoragePrice), StoragePeriod = r.StoragePeriod,
             ConnectSpeed = r.ConnectSpeed, Secret = secret, CreatedAt = clock.GetUtcNow(),
+            PublicAddress = r.PublicAddress ?? "127.0.0.1", FirstPort = ports!.Value.First, LastPort = ports.Value.Last,
         };
         // Probe the agent now so that a fresh host is searchable at once; an unreachable agent is simply offline.
         if ((await agents.HealthAsync(row, TimeSpan.FromSeconds(2))).Value is { } health)
@@ -46,11 +51,12 @@ internal sealed class HostService(Database db, EventLog events, AgentClient agen
         var added = await db.WriteAsync<Outcome<HostRow>>(async (c, tx) =>
         {
             var n = await c.ExecuteAsync("INSERT INTO hosts (name, owner, address, port, processor, speed, speed_unit, speed_price, memory, memory_unit, memory_price, " +
-                "running_period, storage, storage_unit, storage_price, storage_period, connect_speed, secret, last_seen, created_at, vmmp_port, methods) VALUES (@Name, @Owner, @Address, " +
+                "running_period, storage, storage_unit, storage_price, storage_period, connect_speed, secret, last_seen, created_at, vmmp_port, methods, " +
+                "public_address, first_port, last_port) VALUES (@Name, @Owner, @Address, " +
                 "@Port, @Processor, @Speed, @SpeedUnit, @SpeedPrice, @Memory, @MemoryUnit, @MemoryPrice, @RunningPeriod, @Storage, @StorageUnit, @StoragePrice, " +
-                "@StoragePeriod, @ConnectSpeed, @Secret, @LastSeen, @CreatedAt, @VmmpPort, @Methods) ON CONFLICT (name) DO NOTHING", row, tx);
+                "@StoragePeriod, @ConnectSpeed, @Secret, @LastSeen, @CreatedAt, @VmmpPort, @Methods, @PublicAddress, @FirstPort, @LastPort) ON CONFLICT (name) DO NOTHING", row, tx);
             if (n == 0) return new Failure(ErrorCodes.HostNameTaken, $"a host named '{r.Name}' already exists");
-            await events.AppendAsync(c, tx, "host-added", null, owner, $"host {r.Name} added at {r.Address}:{r.Port}" + (row.LastSeen is null ? " (agent not reachable yet: offline)" : ""));
+            await events.AppendAsync(c, tx, "host-added", null, owner, $"host {r.Name} added at {r.Address}:{r.Port}; forwarded ports {row.Ports} on {row.PublicAddress}" + (row.LastSeen is null ? " (agent not reachable yet: offline)" : ""));
             return row;
         }, o => o.Ok);
         if (added.Failure is { } f) return f;
@@ -69,16 +75,22 @@ internal sealed class HostService(Database db, EventLog events, AgentClient agen
         if (Validate.First(
                 r.Address is null ? null : Validate.Label("address", r.Address, 253), r.Port is { } port ? Validate.Port(port) : null,
                 r.ConnectSpeed is null ? null : Validate.Label("connect speed", r.ConnectSpeed),
-                Units(speedUnit, speedPrice, memoryUnit, memoryPrice, runningPeriod, storageUnit, storagePrice, storagePeriod)) is { } bad)
+                Units(speedUnit, speedPrice, memoryUnit, memoryPrice, runningPeriod, storageUnit, storagePrice, storagePeriod),
+                r.PublicAddress is null ? null : PortForwarding.CheckPublicAddress(r.PublicAddress)) is { } bad)
             return bad;
+        var (ports, badPorts) = r.Ports is null ? (host.Ports, null) : PortRange.Parse(r.Ports);
+        if (badPorts is not null) return Failure.Validation(badPorts);
         await db.WriteAsync(async (c, tx) =>
         {
             await c.ExecuteAsync("UPDATE hosts SET speed_unit=@speedUnit, speed_price=@sp, memory_unit=@memoryUnit, memory_price=@mp, running_period=@runningPeriod, " +
-                "storage_unit=@storageUnit, storage_price=@stp, storage_period=@storagePeriod, address=@address, port=@port, connect_speed=@connect WHERE name=@name",
+                "storage_unit=@storageUnit, storage_price=@stp, storage_period=@storagePeriod, address=@address, port=@port, connect_speed=@connect, " +
+                "public_address=@publicAddress, first_port=@first, last_port=@last WHERE name=@name",
                 new { speedUnit, sp = speedPrice, memoryUnit, mp = memoryPrice, runningPeriod, storageUnit,
                       stp = storagePrice, storagePeriod, address = r.Address ?? host.Address, port = r.Port ?? (int)host.Port,
-                      connect = r.ConnectSpeed ?? host.ConnectSpeed, name }, tx);
-            await events.AppendAsync(c, tx, "host-edited", null, owner, $"host {name} edited; machines already stored keep their prices (§5.2.3)");
+                      connect = r.ConnectSpeed ?? host.ConnectSpeed, publicAddress = r.PublicAddress ?? host.PublicAddress,
+                      first = (long)ports!.Value.First, last = (long)ports.Value.Last, name }, tx);
+            await events.AppendAsync(c, tx, "host-edited", null, owner, $"host {name} edited; machines already stored keep their prices (§5.2.3)" +
+                (r.Ports is null ? "" : $"; forwarded ports {ports} from the next start (running machines keep theirs until they stop)"));
             return 0;
         });
         return await GetAsync(owner, name);

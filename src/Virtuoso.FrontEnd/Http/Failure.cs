@@ -56,6 +56,8 @@ internal sealed record Failure(string Code, string Message)
         [ErrorCodes.KeyNameTaken] = (409, "Key name taken"),
         [ErrorCodes.KeyExists] = (409, "Key already on the account"),
         [ErrorCodes.TooManyKeys] = (409, "Too many keys"),
+        [ErrorCodes.NoPorts] = (409, "No free port on the host"),
+        [ErrorCodes.TooManyPorts] = (409, "Too many forwarded ports"),
         [ErrorCodes.Busy] = (409, "Another action is in progress"),
         [ErrorCodes.VersionMismatch] = (409, "Versions disagree"),
         [ErrorCodes.MethodUnsupported] = (409, "Method not offered by the destination"),

@@ -214,7 +214,8 @@ internal sealed class MachineActions(Database db, AgentClient agents, MachineWri
             }
             case IntentAction.Start or IntentAction.Resume:
                 return (await agents.CommandAsync(host, id, IntentRow.Text(intent.Kind),
-                    new MachineCommand(intent.FromVersion, intent.ToVersion, await MetadataAsync(intent)))).Failure;
+                    new MachineCommand(intent.FromVersion, intent.ToVersion, await MetadataAsync(intent),
+                        await db.ReadAsync(c => PortForwards.OfAsync(c, intent.Machine))))).Failure;
             case IntentAction.Stop or IntentAction.Suspend:
                 return (await agents.CommandAsync(host, id, IntentRow.Text(intent.Kind), new MachineCommand(intent.FromVersion, intent.ToVersion))).Failure;
             case IntentAction.Delete:

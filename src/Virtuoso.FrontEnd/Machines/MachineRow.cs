@@ -79,8 +79,12 @@ internal sealed class MachineRow
         _ => a.ToString().ToLowerInvariant(),
     };
 
-    public MachineResponse ToResponse()
+    /// <param name="reach">How it is reached (issue 14): shown while it runs; null: not asked.</param>
+    public MachineResponse ToResponse(MachineReach? reach = null)
     {
+        var running = State == MachineState.Running && reach is { Forwards.Count: > 0, PublicAddress: not null };
+        var ssh = running ? reach!.Forwards.Where(f => f.GuestPort == PortForwarding.Ssh).Select(f => new SshEndpoint(reach.PublicAddress!, f.HostPort)).FirstOrDefault() : null;
+        var forwarded = running ? reach!.Forwards.ToDictionary(f => f.GuestPort.ToString(System.Globalization.CultureInfo.InvariantCulture), f => $"{reach.PublicAddress}:{f.HostPort}") : null;
         var storagePrice = StoragePrice?.Dollars;
         var runningPrice = RunningPrice?.Dollars;
         return new MachineResponse(Id, Name, Processor, Speed, Memory, Disk, Os, Image, Mac, StateText(State), Version, Host, Owner,
@@ -88,6 +92,7 @@ internal sealed class MachineRow
             storagePrice, StoragePeriodDays, runningPrice, RunningPeriodSeconds,
             storagePrice is { } sp && StoragePeriodDays is { } sd ? sp * 30 / sd : null,
             runningPrice is { } rp && RunningPeriodSeconds is { } rs ? rp * 3600 / rs : null,
-            Intent is null ? OfferedActions(State) : [], Intent is not null, HostOfflineSince is not null);
+            Intent is null ? OfferedActions(State) : [], Intent is not null, HostOfflineSince is not null,
+            ssh, forwarded, reach?.ExtraPorts ?? []);
     }
 }

@@ -25,7 +25,7 @@ namespace Virtuoso.FrontEnd.Machines;
 /// version always ends equal to the agent's. Machines of other buyers answer exactly like machines that do not exist (§6.1.4).
 /// </summary>
 internal sealed class MachineService(Database db, Ledger ledger, EventLog events, AgentClient agents, MachineWriter writer, MachineActions actions,
-    TimeProvider clock, IOptions<MarketOptions> options)
+    PortForwards ports, TimeProvider clock, IOptions<MarketOptions> options)
 {
     private MarketOptions Options => options.Value;
 
@@ -226,7 +226,10 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
         if (ChargePlan.Due(row.Bill, BillingOccasion.Start, now, balance).Unpaid is { } unpaid)
             return new Failure(ErrorCodes.InsufficientFunds, $"running for {row.RunningPeriodSeconds} s costs {unpaid.Amount} and your balance is {balance}");
 
-        var claimed = await writer.ClaimAsync(row, action == MachineAction.Start ? IntentAction.Start : IntentAction.Resume, h.Name);
+        // Issue 14: the machine's forwarded ports are allocated with the claim, so a host whose range is exhausted refuses
+        // the start (no-ports) and nothing changes, and two starts never get the same port.
+        var claimed = await writer.ClaimAsync(row, action == MachineAction.Start ? IntentAction.Start : IntentAction.Resume, h.Name,
+            (c, tx) => ports.AllocateAsync(c, tx, row.Id, h.Name));
         if (claimed.Value is not { } intent) return claimed.Failure!;
         return Done(await actions.PerformAsync(intent));
     }
@@ -280,6 +283,35 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
             await events.AppendAsync(c, tx, "deleted", id, owner, $"deleted {row.Name}");
             return null;
         }, f => f is null);
+    }
+
+    // ---- forwarded ports (issue 14) ----
+
+    /// <summary>Forward guest port <paramref name="port"/> too, from the next start or resume.</summary>
+    public async Task<Outcome<MachineRow>> AddPortAsync(string owner, Guid id, int port)
+    {
+        var found = await FindAsync(owner, id);
+        if (found.Value is not { } row) return found;
+        return await ports.AddAsync(row, port) is { } f ? f : row;
+    }
+
+    /// <summary>Stop forwarding guest port <paramref name="port"/>, from the next start or resume.</summary>
+    public async Task<Outcome<MachineRow>> RemovePortAsync(string owner, Guid id, int port)
+    {
+        var found = await FindAsync(owner, id);
+        if (found.Value is not { } row) return found;
+        return await ports.RemoveAsync(row, port) is { } f ? f : row;
+    }
+
+    /// <summary>The machine as its owner sees it, with how it is reached (<see cref="PortForwards"/>).</summary>
+    public async Task<MachineResponse> DescribeAsync(MachineRow row) => row.ToResponse(await ports.ReachAsync(row.Id));
+
+    /// <summary>The owner's machines as they see them.</summary>
+    public async Task<IReadOnlyList<MachineResponse>> DescribeAllAsync(string owner)
+    {
+        var rows = await ListAsync(owner);
+        var reach = await ports.ReachOfOwnerAsync(new AccountName(owner));
+        return rows.Select(m => m.ToResponse(reach.GetValueOrDefault(m.Id))).ToList();
     }
 
     public async Task<Outcome<string>> SerialAsync(string owner, Guid id)

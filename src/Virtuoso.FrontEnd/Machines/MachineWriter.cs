@@ -173,6 +173,7 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
         await c.ExecuteAsync("UPDATE machines SET state = @state, version = @ToVersion, running_seconds_used = @used, running_since = NULL, running_due_at = NULL, " +
             "host_offline_since = NULL, intent = NULL WHERE id = @Machine AND intent = @Id",
             new { state = State(next), intent.ToVersion, used = paused.SecondsUsed, intent.Machine, intent.Id }, tx);
+        await PortForwards.ReleaseAsync(c, tx, row.Id); // issue 14: forwards exist only while the machine runs
         // §4: periods that began while it ran and that no pass charged yet are charged now.
         var period = row.RunningPeriodSecondsValue;
         var plan = await charges.ApplyAsync(c, tx, row, BillingOccasion.RunEnds, host.Owner, now, paused.SecondsUsed);
@@ -186,6 +187,7 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
 
     private async Task<CommitResult> CommitDeleteAsync(DbConnection c, DbTransaction tx, IntentRow intent, MachineRow row)
     {
+        await PortForwards.ReleaseAsync(c, tx, row.Id);
         await c.ExecuteAsync("DELETE FROM machines WHERE id = @Machine AND intent = @Id", new { intent.Machine, intent.Id }, tx);
         await events.AppendAsync(c, tx, "deleted", row.Id, row.Owner, $"deleted {row.Name} from {intent.Host}");
         return new(null);
@@ -207,6 +209,7 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
             "running_price = NULL, running_period_seconds = NULL, arrived_at = NULL, storage_periods_charged = 0, running_periods_charged = 0, " +
             "running_seconds_used = '0', running_since = NULL, next_storage_at = NULL, running_due_at = NULL, intent = NULL WHERE id = @Machine AND intent = @Id",
             new { state = State(MachineState.Registered), intent.ToVersion, intent.Machine, intent.Id }, tx);
+        await PortForwards.ReleaseAsync(c, tx, row.Id);
         await events.AppendAsync(c, tx, "host-deleted", row.Id, row.Owner,
             $"host {intent.Host} was deleted by its provider: your machine {row.Name} was removed from it (its disk is gone) and is registered again; search for another host to store it" +
             (charged.Count > 0 ? $"; {string.Join("; ", charged)}, begun on it" : ""));
@@ -220,6 +223,9 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
         await c.ExecuteAsync("DELETE FROM machine_intents WHERE id = @Id", new { intent.Id }, tx);
         if (n > 0)
         {
+            // A start or resume that did not happen gives its forwards back; a stop that did not happen leaves them to the running machine.
+            await c.ExecuteAsync("DELETE FROM port_forwards WHERE machine = @Machine AND NOT EXISTS (SELECT 1 FROM machines WHERE id = @Machine AND state = @running)",
+                new { intent.Machine, running = State(MachineState.Running) }, tx);
             var state = await c.ExecuteScalarAsync<string>("SELECT state FROM machines WHERE id = @Machine", new { intent.Machine }, tx);
             await events.AppendAsync(c, tx, "error", intent.Machine, intent.Owner, $"{intent.Action} failed, the machine stays {state}: {why}");
         }
@@ -307,6 +313,7 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
         var paused = row.RunningTime.Pause(now);
         await c.ExecuteAsync("UPDATE machines SET state = @stopped, running_seconds_used = @used, running_since = NULL, running_due_at = NULL WHERE id = @Id AND intent IS NULL",
             new { stopped = State(MachineState.Stopped), used = paused.SecondsUsed, row.Id }, tx);
+        await PortForwards.ReleaseAsync(c, tx, row.Id);
         // Design §4: periods that began while it ran and that no billing pass charged yet are due all the same.
         var charged = Charges.Describe(await charges.ApplyAsync(c, tx, row, BillingOccasion.RunEnds, hostOwner, now, paused.SecondsUsed), TransferKinds.Running);
         await events.AppendAsync(c, tx, "powered-off", row.Id, row.Owner, $"the machine was found powered off on {hostName}; it is now stopped (version {row.Version})" +
@@ -331,6 +338,7 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
         {
             var since = row.RunningSince!.Value;
             var paused = row.RunningTime.Pause(lastSeen > since ? lastSeen : since);
+            // Its forwards are kept: the guest may still run and hold them on the host; they go when it is found stopped.
             await c.ExecuteAsync("UPDATE machines SET running_seconds_used = @used, running_since = NULL, running_due_at = NULL, host_offline_since = @seen WHERE id = @Id",
                 new { used = paused.SecondsUsed, seen = lastSeen, row.Id }, tx);
             var charged = Charges.Describe(await charges.ApplyAsync(c, tx, row, BillingOccasion.RunEnds, host.Owner, now, paused.SecondsUsed), TransferKinds.Running);
@@ -367,6 +375,7 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
                 if (await c.ExecuteAsync("UPDATE machines SET state = @stopped, host_offline_since = NULL WHERE id = @Id AND intent IS NULL",
                         new { stopped = State(MachineState.Stopped), row.Id }, tx) == 0)
                     break; // an action holds it: its own end records the truth
+                await PortForwards.ReleaseAsync(c, tx, row.Id);
                 await events.AppendAsync(c, tx, "host-back", row.Id, row.Owner,
                     $"host {row.Host} answers again (offline since {gone:u}): the machine was found stopped; it is recorded stopped (version {row.Version}), " +
                     $"with {Money.Format(row.RunningTime.LeftAt(now, row.RunningPeriodSecondsValue))} s of prepaid running time kept");
@@ -394,6 +403,8 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
     public static async Task<bool> MoveAsync(DbConnection c, DbTransaction tx, MachineId machine, long version, MachineState previous, HostRow destination,
         MachineSpec spec, long stay, DateTimeOffset now)
     {
+        // Only a machine that does not run migrates, so it holds no forwards; none may follow it to another host's ports in any case.
+        await PortForwards.ReleaseAsync(c, tx, machine);
         var end = StateTable.MigrationEnd(previous, success: true);
         var pricing = destination.Pricing;
         return await c.ExecuteAsync("UPDATE machines SET host = @host, state = @state, version = @newVersion, storage_price = @sp, storage_period_days = @sd, " +

@@ -82,6 +82,31 @@ public sealed class HostCommandsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Add_WithPublicAddressAndPorts_SendsThem_AndSaysWhereBuyersReachGuests()
+    {
+        h.Api.Json("POST /api/v1/hosts", Samples.Host("virt8") with { PublicAddress = "203.0.113.8", Ports = "41000-41999" }, 201);
+
+        var run = (await h.RunAsync([.. AddVirt8, "--public-address", "203.0.113.8", "--ports", "41000-41999"])).Succeeded();
+
+        var sent = Assert.Single(h.Api.Requests).BodyAs<AddHostRequest>();
+        Assert.Equal(("203.0.113.8", "41000-41999"), (sent.PublicAddress, sent.Ports));
+        Assert.Contains("buyers reach its guests at 203.0.113.8, ports 41000-41999", run.Out);
+    }
+
+    [Fact]
+    public async Task Edit_PortsOnly_SendsThem_AndABadRangeIsTheServersOneLineRefusal()
+    {
+        h.Api.Json("PATCH /api/v1/hosts/virt8", Samples.Host("virt8") with { Ports = "42000-42009" });
+        var run = (await h.RunAsync("host", "edit", "virt8", "--ports", "42000-42009")).Succeeded();
+        Assert.Equal(new EditHostRequest(null, null, null, null, null, null, null, null, null, null, null, null, "42000-42009"), h.Api.Requests[0].BodyAs<EditHostRequest>());
+        Assert.Contains("42000-42009 on 127.0.0.1", run.Out);
+
+        h.Api.Problem("PATCH /api/v1/hosts/virt8", 400, ErrorCodes.Validation, "Invalid input", "ports must lie between 1024 and 65535, not 80-90");
+        var line = (await h.RunAsync("host", "edit", "virt8", "--ports", "80-90")).Failed(1, ErrorCodes.Validation);
+        Assert.Contains("between 1024 and 65535", line);
+    }
+
+    [Fact]
     public async Task Edit_SendsOnlyTheGivenFields()
     {
         h.Api.Json("PATCH /api/v1/hosts/virt8", Samples.Host("virt8"));

@@ -24,7 +24,9 @@ internal sealed class Marketplace : IAsyncDisposable
     /// <summary>The network namespaces the agents run in, or null when they all share loopback.</summary>
     public VirtualNetwork? Network { get; private set; }
 
-    public sealed record Agent(string Name, int Port, string Secret, string DataDir, ServiceProcess Process, string Ip = "127.0.0.1")
+    /// <param name="ForwardAddress">Where its QEMUs bind the ports forwarded to guests (issue 14): on loopback, an address of
+    /// 127.0.0.0/8 of its own, so that hosts of one test (and tests running side by side) never contend for a port.</param>
+    public sealed record Agent(string Name, int Port, string Secret, string DataDir, ServiceProcess Process, string Ip = "127.0.0.1", string ForwardAddress = "127.0.0.1")
     {
         public string Url => $"http://{Ip}:{Port}";
         public string MachineDir(Guid id) => Path.Combine(DataDir, "machines", id.ToString("D"));
@@ -159,14 +161,17 @@ internal sealed class Marketplace : IAsyncDisposable
         Directory.CreateDirectory(data);
         var secret = Agents.TryGetValue(name, out var old) ? old.Secret : Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
         if (old is not null) port = old.Port;
+        // Kept across a restart of the agent, as its machines' forwards are.
+        var forward = old?.ForwardAddress ?? (Network is null ? $"127.{Random.Shared.Next(1, 255)}.{Random.Shared.Next(0, 256)}.{Random.Shared.Next(1, 255)}" : "127.0.0.1");
+        string[] forwardArgs = _agentArgs.Concat(extraArgs).Contains("--forward-address") ? [] : ["--forward-address", forward];
         var secretFile = Path.Combine(data, "secret");
         await File.WriteAllTextAsync(secretFile, secret);
         var p = ServiceProcess.Start(Repo.Dll("Virtuoso.Agent", "virtuoso-agent"),
             ["--name", name, "--urls", $"http://{ip}:{port}", "--data", data, "--images", Repo.Images, "--secret-file", secretFile,
-             "--accelerator", "tcg", "--stop-timeout", "20", "--vmmp-port", "0", .. _agentArgs, .. extraArgs],
+             "--accelerator", "tcg", "--stop-timeout", "20", "--vmmp-port", "0", .. forwardArgs, .. _agentArgs, .. extraArgs],
             new Dictionary<string, string> { ["Logging__LogLevel__Default"] = "Warning" }, Path.Combine(Dir, name + ".log"), prefix);
         _processes.Add(p);
-        var agent = new Agent(name, port, secret, data, p, ip);
+        var agent = new Agent(name, port, secret, data, p, ip, forward);
         Agents[name] = agent;
         await p.WaitHealthyAsync(agent.Url + AgentRoutes.Health, TimeSpan.FromSeconds(60));
         return agent;

@@ -38,6 +38,8 @@ public sealed class HostOutageTests : IAsyncLifetime
 
     private async Task BillAsync() => await _market.Service<BillingDaemon>().PassAsync();
 
+    private Task<long> ForwardsAsync() => _market.Database.CountAsync("SELECT COUNT(*) FROM port_forwards WHERE machine = @m", ("m", _id.ToString("D")));
+
     [Fact]
     public async Task HostDownForHours_ChargesNoRunningPeriodMeanwhile_AndChargesAgainFromWhenItAnswers()
     {
@@ -52,6 +54,9 @@ public sealed class HostOutageTests : IAsyncLifetime
         Assert.True(offline.HostOffline);
         Assert.Equal("running", offline.State);
         Assert.Contains(await _buyer.EventsAsync(_id), e => e.Kind == "host-offline");
+        // Issue 14: its forwarded port stays its own (QEMU may still hold it on the host) and is still shown.
+        Assert.Equal(1L, await ForwardsAsync());
+        Assert.NotNull(offline.Ssh);
 
         // Five hours without the host: no running period begins for the buyer.
         for (var i = 0; i < 5; i++)
@@ -67,6 +72,7 @@ public sealed class HostOutageTests : IAsyncLifetime
         var back = await _buyer.MachineAsync(_id);
         Assert.False(back.HostOffline);
         Assert.Equal(("running", 1L), (back.State, back.Version));
+        Assert.Equal(offline.Ssh, back.Ssh);
         Assert.Contains(await _buyer.EventsAsync(_id), e => e.Kind == "host-back" && e.Message.Contains("kept running", StringComparison.Ordinal));
 
         // 30 minutes were used before the outage: the second hour begins 30 minutes after the host answered, not before.
@@ -108,6 +114,7 @@ public sealed class HostOutageTests : IAsyncLifetime
         Assert.Equal(("stopped", 1L, false), (back.State, back.Version, back.HostOffline));
         var found = Assert.Single(await _buyer.EventsAsync(_id), e => e.Kind == "host-back");
         Assert.Contains("found stopped", found.Message);
+        Assert.Equal((0L, null as SshEndpoint), (await ForwardsAsync(), back.Ssh)); // issue 14: found stopped, its port is free again
         // 30 minutes used of the prepaid hour (the outage is not counted): starting again charges nothing.
         var balance = await _buyer.BalanceAsync();
         await _buyer.ActAsync(_id, "start");

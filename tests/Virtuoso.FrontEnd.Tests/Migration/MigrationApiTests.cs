@@ -35,7 +35,8 @@ public abstract class MigrationApiTests<TMarket>(TMarket market) : IClassFixture
         var origin = await FakeAgent.StartAsync("origin");
         var destination = await FakeAgent.StartAsync("destination");
         var o = await market.Provider.AddHostAsync(HostSpecs.Virt8(MarketFixture.UniqueName("origin"), origin) with { Speed = 100_000, Memory = 100_000, Storage = 100_000 });
-        var d = await market.Provider.AddHostAsync(HostSpecs.Virt13(MarketFixture.UniqueName("dest"), destination) with { Speed = 100_000, Memory = 100_000, Storage = 100_000 });
+        var d = await market.Provider.AddHostAsync(HostSpecs.Virt13(MarketFixture.UniqueName("dest"), destination) with { Speed = 100_000, Memory = 100_000, Storage = 100_000,
+            PublicAddress = "198.51.100.2", Ports = "50000-50009" });
         return new Pair(origin, destination, o.Name, d.Name);
     }
 
@@ -165,6 +166,10 @@ public abstract class MigrationApiTests<TMarket>(TMarket market) : IClassFixture
         var resumed = await buyer.ActAsync(machine.Id, "resume");
         Assert.Equal(("running", machine.Version + 1, pair.DestinationHost), (resumed.State, resumed.Version, resumed.Host));
         Assert.Equal((AgentStates.Running, resumed.Version), (pair.Destination.Machines[machine.Id].State, pair.Destination.Machines[machine.Id].Version));
+        // Issue 14: the forwards of the origin were given back at the suspend; the destination gives new ones from its own range.
+        Assert.Equal(new SshEndpoint("198.51.100.2", 50000), resumed.Ssh);
+        Assert.Equal([new PortForward(50000, 22)], pair.Destination.Forwards[machine.Id]);
+        Assert.Equal(1L, await market.CountAsync("SELECT COUNT(*) FROM port_forwards WHERE machine = @m", ("m", machine.Id.ToString("D"))));
     }
 
     [Fact]

@@ -24,6 +24,7 @@ internal sealed partial class FakeAgent : IAsyncDisposable
     private readonly ConcurrentDictionary<Guid, AgentMachine> _machines = new();
     private readonly ConcurrentQueue<string> _calls = new();
     private readonly ConcurrentDictionary<Guid, GuestMetadata?> _metadata = new();
+    private readonly ConcurrentDictionary<Guid, IReadOnlyList<PortForward>> _forwards = new();
     private readonly ConcurrentDictionary<string, int> _failNext = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _holds = new();
     private readonly ConcurrentDictionary<string, int> _held = new();
@@ -51,6 +52,12 @@ internal sealed partial class FakeAgent : IAsyncDisposable
     /// <summary>The guest metadata each machine's last start or resume command carried (issue 14's seed).</summary>
     public IReadOnlyDictionary<Guid, GuestMetadata?> Metadata => _metadata;
 
+    /// <summary>
+    /// The ports forwarded to each machine while it runs, as its last start or resume command gave them (issue 14); a
+    /// machine that stops, suspends or powers off has none, as QEMU's forwards end with its process.
+    /// </summary>
+    public IReadOnlyDictionary<Guid, IReadOnlyList<PortForward>> Forwards => _forwards;
+
     /// <summary>How many times the machines were listed (the front-end's host monitor does it every round).</summary>
     public int Lists => Volatile.Read(ref _lists);
 
@@ -59,6 +66,7 @@ internal sealed partial class FakeAgent : IAsyncDisposable
     public void PowerOff(Guid id)
     {
         lock (_gate) _machines[id] = _machines[id] with { State = AgentStates.Stopped, Pid = null };
+        _forwards.TryRemove(id, out _);
     }
 
     /// <summary>
@@ -260,6 +268,8 @@ internal sealed partial class FakeAgent : IAsyncDisposable
         if (m.State != from) return Problem(409, ErrorCodes.InvalidState, $"cannot {verb} a machine that is {m.State}");
         var next = m with { State = to, Version = command.NewVersion, Pid = to == AgentStates.Running ? 4242 : null };
         _machines[id] = next;
+        if (to == AgentStates.Running) _forwards[id] = command.Forwards ?? [];
+        else _forwards.TryRemove(id, out _);
         return Results.Ok(next);
     }
 

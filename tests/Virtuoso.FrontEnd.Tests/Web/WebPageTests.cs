@@ -51,9 +51,28 @@ public abstract class WebPageTests<TMarket>(TMarket market) : IClassFixture<TMar
         var provider = await WebUser.SignupAsync(market, Roles.Provider);
         Assert.Contains("You have no hosts yet", (await Ok(provider, "/hosts")).Html);
         Assert.Contains("You have no hosts yet", (await Ok(provider, "/account")).Html);
-        Assert.Contains("name=\"Form.Secret\"", (await Ok(provider, "/hosts/add")).Html);
+        var addHost = (await Ok(provider, "/hosts/add")).Html;
+        Assert.Contains("name=\"Form.Secret\"", addHost);
+        Assert.Contains("name=\"Form.PublicAddress\"", addHost);
+        Assert.Contains("name=\"Form.Ports\"", addHost);
         await Ok(provider, "/market");
         await Ok(provider, "/setup");
+    }
+
+    [Fact]
+    public async Task ARunningMachine_ShowsTheSshCommandToPaste_OnMyComputersAndItsPage()
+    {
+        var buyer = await WebUser.SignupAsync(market, Roles.Buyer);
+        var api = await buyer.ApiAsync(market);
+        var (machine, _) = await api.StoredMachineAsync("linux-busybox");
+        var started = await api.ActAsync(machine.Id, "start");
+        var ssh = $"ssh -p {started.Ssh!.Port} root@{started.Ssh.Address}";
+
+        Assert.Contains(ssh, (await Ok(buyer, "/machines")).Html);
+        Assert.Contains(ssh, (await Ok(buyer, $"/machines/{machine.Id}")).Html);
+
+        await api.ActAsync(machine.Id, "stop");
+        Assert.DoesNotContain("data-ssh", (await Ok(buyer, "/machines")).Html);
     }
 
     [Fact]

@@ -20,11 +20,13 @@ internal sealed class AddModel(HostService hosts) : WebPage
             return Invalid("fill in every field: port, totals, chunks, prices and periods");
         var added = await hosts.AddAsync(Me, new AddHostRequest(f.Name!, f.Address!, f.Port.Value, f.Processor!, f.Speed.Value, f.SpeedUnit.Value, f.SpeedPrice.Value,
             f.Memory.Value, f.MemoryUnit.Value, f.MemoryPrice.Value, f.RunningPeriod.Value, f.Storage.Value, f.StorageUnit.Value, f.StoragePrice.Value, f.StoragePeriod.Value,
-            f.ConnectSpeed!, string.IsNullOrEmpty(f.Secret) ? null : f.Secret));
+            f.ConnectSpeed!, string.IsNullOrEmpty(f.Secret) ? null : f.Secret, Blank(f.PublicAddress), Blank(f.Ports)));
         if (added.Failure is { } failure) return Fail(failure);
         var h = added.Value!;
         Notice = $"Host {h.Name} added ({(h.Online ? "online: its agent answered" : "offline: its agent did not answer yet")})."
             + (string.IsNullOrEmpty(f.Secret) ? $" Its agent secret, shown only now: {h.Secret}" : "");
         return Redirect("/hosts");
     }
+
+    private static string? Blank(string? text) => string.IsNullOrWhiteSpace(text) ? null : text;
 }

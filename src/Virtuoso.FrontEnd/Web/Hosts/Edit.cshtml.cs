@@ -32,7 +32,8 @@ internal sealed class EditModel(HostService hosts) : WebPage
         (Form.Name, Form.Processor, Form.Speed, Form.Memory, Form.Storage) = (current.Name, current.Processor, current.Speed, current.Memory, current.Storage);
         if (BindingError() is { } bad) return Invalid(bad);
         var edited = await hosts.EditAsync(Me, name, new EditHostRequest(Form.SpeedUnit, Form.SpeedPrice, Form.MemoryUnit, Form.MemoryPrice, Form.RunningPeriod,
-            Form.StorageUnit, Form.StoragePrice, Form.StoragePeriod, Form.Address, Form.Port, Form.ConnectSpeed));
+            Form.StorageUnit, Form.StoragePrice, Form.StoragePeriod, Form.Address, Form.Port, Form.ConnectSpeed,
+            string.IsNullOrWhiteSpace(Form.PublicAddress) ? null : Form.PublicAddress, string.IsNullOrWhiteSpace(Form.Ports) ? null : Form.Ports));
         if (edited.Failure is { } failure) return Fail(failure);
         Notice = $"Host {name} saved. Machines already stored on it keep their prices.";
         return Redirect("/hosts");
@@ -44,5 +45,6 @@ internal sealed class EditModel(HostService hosts) : WebPage
         Speed = h.Speed, Memory = h.Memory, Storage = h.Storage,
         SpeedUnit = h.SpeedUnit, SpeedPrice = h.SpeedPrice, MemoryUnit = h.MemoryUnit, MemoryPrice = h.MemoryPrice, RunningPeriod = h.RunningPeriod,
         StorageUnit = h.StorageUnit, StoragePrice = h.StoragePrice, StoragePeriod = h.StoragePeriod,
+        PublicAddress = h.PublicAddress, Ports = h.Ports,
     };
 }

@@ -9,6 +9,10 @@ internal sealed class HostForm
     public string? Processor { get; set; } = "x86_64";
     public string? ConnectSpeed { get; set; } = "1 Gbit/s";
     public string? Secret { get; set; }
+    /// <summary>Where buyers reach the ports forwarded to guests (issue 14).</summary>
+    public string? PublicAddress { get; set; } = "127.0.0.1";
+    /// <summary>The host's ports forwarded to guests, FIRST-LAST.</summary>
+    public string? Ports { get; set; } = "40000-40999";
     public long? Speed { get; set; }
     public long? Memory { get; set; }
     public long? Storage { get; set; }

@@ -23,7 +23,7 @@ internal sealed class DetailModel(MachineService machines, EventLog events) : We
         OlderPage = before is > 0;
         var found = await machines.FindAsync(Me, id);
         if (found.Failure is { } f) return Fail(f);
-        Machine = found.Value!.ToResponse();
+        Machine = await machines.DescribeAsync(found.Value!);
         Events = await events.ForAccountAsync(Me, id, EventRows, before is > 0 ? before : null);
         if (Machine.Host is not null)
         {

@@ -12,5 +12,5 @@ internal sealed class IndexModel(MachineService machines) : WebPage
     public IEnumerable<IGrouping<string, MachineResponse>> Groups =>
         Machines.GroupBy(m => m.State).OrderBy(g => Array.IndexOf(Order, g.Key) is var i && i < 0 ? Order.Length : i);
 
-    public async Task OnGetAsync() => Machines = (await machines.ListAsync(Me)).Select(m => m.ToResponse()).ToList();
+    public async Task OnGetAsync() => Machines = await machines.DescribeAllAsync(Me);
 }

@@ -1,0 +1,177 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Virtuoso.EndToEnd.Tests.Support;
+
+namespace Virtuoso.EndToEnd.Tests.Machines;
+
+/// <summary>
+/// Forwarded ports on real parts (issue 14 item 3): the real front-end allocates the host's ports, the real agent has real
+/// QEMU forward them, and the system's OpenSSH client logs in to the linux-busybox guest at the address and port that
+/// <c>./virtuoso machine ID --json</c> shows; an extra port reaches a server in the guest; the ports close at the stop;
+/// a host whose range is used up refuses the next start and changes nothing.
+/// </summary>
+[Collection(RealQemu.Name)]
+public sealed class ForwardedPortsJourneyTests : IDisposable
+{
+    private static readonly TimeSpan Boot = TimeSpan.FromSeconds(150);
+    private readonly string _keys = Directory.CreateTempSubdirectory("vt-e2e-keys-").FullName;
+
+    public void Dispose() => Directory.Delete(_keys, recursive: true);
+
+    [Fact]
+    public async Task Buyer_LogsInWithPlainSsh_ReachesAnExtraPort_ThePortsCloseAtTheStop_AndAFullHostRefusesTheNextStart()
+    {
+        Assert.True(Repo.GuestImageBuilt, $"the guest image is not built in {Repo.Images}: run guest/build-image.sh (./test does)");
+        await using var m = await Marketplace.StartAsync("alpha", "tiny");
+        var alpha = m.Agents["alpha"];
+        var tiny = m.Agents["tiny"];
+        (await m.CliAsync("p", "signup", "ports-provider", "--password", "provider-pass", "--email", "p@example.com", "--provider")).Ok();
+        (await m.CliAsync("p", "login", "ports-provider", "--password", "provider-pass")).Ok();
+        await AddHostAsync(m, alpha, "45000-45009");
+        await AddHostAsync(m, tiny, "46000-46000"); // one port: one running machine at a time
+        (await m.CliAsync("b", "signup", "ports-buyer", "--password", "buyer-pass-1", "--email", "b@example.com", "--buyer")).Ok();
+        (await m.CliAsync("b", "login", "ports-buyer", "--password", "buyer-pass-1")).Ok();
+        var key = Path.Combine(_keys, "laptop");
+        var keygen = await RunAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "laptop@test", "-f", key]);
+        Assert.True(keygen.Code == 0, $"ssh-keygen failed: {keygen.Error}");
+        (await m.CliAsync("b", "keys", "add", "laptop", "--file", key + ".pub")).Ok();
+
+        var id = await StoredAsync(m, "port-test", "alpha");
+        (await m.CliAsync("b", "ports", id, "--add", "8080")).Ok();
+        (await m.CliAsync("b", "start", id)).Ok();
+
+        var shown = (await m.CliAsync("b", "--json", "machine", id)).Ok().Json;
+        var address = shown.GetProperty("ssh").GetProperty("address").GetString()!;
+        var sshPort = shown.GetProperty("ssh").GetProperty("port").GetInt32();
+        Assert.Equal((alpha.ForwardAddress, 45000), (address, sshPort));
+        Assert.Equal($"{alpha.ForwardAddress}:45000", shown.GetProperty("ports").GetProperty("22").GetString());
+        var web = shown.GetProperty("ports").GetProperty("8080").GetString()!;
+        Assert.Equal($"{alpha.ForwardAddress}:45001", web);
+        Assert.Contains($"ssh -p 45000 root@{alpha.ForwardAddress}", (await m.CliAsync("b", "machine", id)).Ok().Stdout);
+
+        // Plain ssh, as a buyer would paste it, with the key added to the account: the guest says its name.
+        Assert.Equal("port-test", await WaitForSshAsync(key, address, sshPort, "cat /etc/hostname"));
+
+        // The extra port reaches a server started in the guest (busybox nc), and only that guest.
+        // The server runs as long as the ssh session that started it: until its one client has come and gone.
+        var serve = RunAsync("ssh", SshArgs(key, address, sshPort, "echo hello-from-port-test | nc -l -p 8080"), TimeSpan.FromSeconds(90));
+        var answered = await ReadLineAsync(address, 45001);
+        if (answered is null)
+        {
+            var seen = await Ssh(key, address, sshPort, "ps; netstat -ltn");
+            Assert.Fail($"nothing answered on {address}:45001 within 30 s; in the guest: {seen.Output}{seen.Error}");
+        }
+        Assert.Equal("hello-from-port-test", answered);
+        Assert.Equal(0, (await serve).Code);
+
+        (await m.CliAsync("b", "stop", id)).Ok();
+        var stopped = (await m.CliAsync("b", "--json", "machine", id)).Ok().Json;
+        Assert.Equal(JsonValueKind.Null, stopped.GetProperty("ssh").ValueKind);
+        await AssertClosedAsync(address, sshPort);
+        await AssertClosedAsync(address, 45001);
+
+        // tiny's one port goes to the first machine started there; the next start is refused and changes nothing.
+        var first = await StoredAsync(m, "first-on-tiny", "tiny");
+        var second = await StoredAsync(m, "second-on-tiny", "tiny");
+        (await m.CliAsync("b", "start", first)).Ok();
+        var before = (await m.CliAsync("b", "--json", "machine", second)).Ok().Stdout;
+
+        var refused = await m.CliAsync("b", "start", second);
+
+        Assert.Equal(1, refused.ExitCode);
+        Assert.EndsWith("(no-ports)", refused.Stderr.Trim(), StringComparison.Ordinal);
+        Assert.Contains("46000-46000", refused.Stderr, StringComparison.Ordinal);
+        Assert.Equal(before, (await m.CliAsync("b", "--json", "machine", second)).Ok().Stdout);
+        var agentHolds = await m.AgentMachineAsync("tiny", Guid.Parse(second));
+        Assert.Equal(("stopped", null as int?), (agentHolds.State, agentHolds.Pid));
+        (await m.CliAsync("b", "stop", first)).Ok();
+        (await m.CliAsync("b", "start", second)).Ok(); // the port is free again
+        Assert.Equal(46000, (await m.CliAsync("b", "--json", "machine", second)).Ok().Json.GetProperty("ssh").GetProperty("port").GetInt32());
+        (await m.CliAsync("b", "stop", second)).Ok();
+    }
+
+    private static async Task AddHostAsync(Marketplace m, Marketplace.Agent agent, string ports) =>
+        (await m.CliAsync("p", "host", "add", agent.Name, "--address", "127.0.0.1", "--port", agent.Port.ToString(), "--processor", "x86_64",
+            "--speed", "10000", "--speed-unit", "1000", "--speed-price", "0.00001", "--memory", "4096", "--memory-unit", "4",
+            "--memory-price", "0.00001", "--running-period", "3600", "--storage", "20000", "--storage-unit", "100",
+            "--storage-price", "0.01", "--storage-period", "30", "--connect-speed", "1Gbps", "--secret", agent.Secret,
+            "--public-address", agent.ForwardAddress, "--ports", ports)).Ok();
+
+    private static async Task<string> StoredAsync(Marketplace m, string name, string host)
+    {
+        var id = (await m.CliAsync("b", "--json", "register", "--config", "linux-busybox", "--name", name, "--storage-bid", "30", "--running-bid", "3"))
+            .Ok().Json.GetProperty("id").GetGuid().ToString();
+        (await m.CliAsync("b", "store", id, "--host", host)).Ok();
+        return id;
+    }
+
+    private static async Task<string> WaitForSshAsync(string key, string address, int port, string command)
+    {
+        var watch = Stopwatch.StartNew();
+        while (true)
+        {
+            var (code, output, error) = await Ssh(key, address, port, command, "-o", "ConnectTimeout=5");
+            if (code == 0) return output.Trim();
+            if (watch.Elapsed > Boot)
+                throw new TimeoutException($"ssh -p {port} root@{address} did not succeed within {Boot.TotalSeconds} s: {error}");
+            await Task.Delay(1000);
+        }
+    }
+
+    /// <summary>Connects until the guest's server answers (until nc listens, QEMU accepts and closes at once), and reads its line; null after 30 s.</summary>
+    private static async Task<string?> ReadLineAsync(string address, int port)
+    {
+        var watch = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                using var tcp = new TcpClient();
+                await tcp.ConnectAsync(address, port).WaitAsync(TimeSpan.FromSeconds(5));
+                using var reader = new StreamReader(tcp.GetStream(), Encoding.ASCII);
+                var line = await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(5));
+                if (!string.IsNullOrEmpty(line)) return line;
+            }
+            catch (Exception e) when (e is SocketException or IOException or TimeoutException) { /* not listening yet: try again */ }
+            if (watch.Elapsed > TimeSpan.FromSeconds(30)) return null;
+            await Task.Delay(500);
+        }
+    }
+
+    private static async Task AssertClosedAsync(string address, int port)
+    {
+        using var tcp = new TcpClient();
+        var e = await Assert.ThrowsAsync<SocketException>(() => tcp.ConnectAsync(address, port).WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal(SocketError.ConnectionRefused, e.SocketErrorCode);
+    }
+
+    private static Task<(int Code, string Output, string Error)> Ssh(string key, string address, int port, string command, params string[] extra) =>
+        RunAsync("ssh", SshArgs(key, address, port, command, extra));
+
+    private static string[] SshArgs(string key, string address, int port, string command, params string[] extra) =>
+        ["-p", $"{port}", "-i", key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+         "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR", .. extra, $"root@{address}", command];
+
+    private static async Task<(int Code, string Output, string Error)> RunAsync(string tool, IReadOnlyList<string> args, TimeSpan? timeout = null)
+    {
+        var psi = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var process = Process.Start(psi)!;
+        process.StandardInput.Close();
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{tool} {string.Join(' ', args)} did not finish within {(timeout ?? TimeSpan.FromSeconds(30)).TotalSeconds} s");
+        }
+        return (process.ExitCode, await output, await error);
+    }
+}
