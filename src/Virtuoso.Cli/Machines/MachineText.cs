@@ -65,9 +65,15 @@ internal static class MachineText
             ("storage", m.StoragePrice is { } storage && m.StoragePeriodDays is { } days ? Text.StorageCharge(storage, days) : null),
             ("running", m.RunningPrice is { } running && m.RunningPeriodSeconds is { } seconds ? Text.RunningCharge(running, seconds) : null),
             ("rates", m.StorageRate is { } storageRate && m.RunningRate is { } runningRate ? Text.Rates(storageRate, runningRate) : null),
+            ("cpu", Cpu(m)),
             ("ssh", Ssh(m)),
             ("ports", m.Ports is { Count: > 0 } ? Forwarded(m) : null),
             ("actions", Actions(m)));
+
+    /// <summary>The CPU share the host enforces (issue 17), with the use measured while running: "0.31 of 0.4 cores, 1 vCPU".</summary>
+    public static string? Cpu(MachineResponse m) => m.CpuShare is not { } share ? null
+        : (m.CpuUsed is { } used ? $"{used:0.##} of " : "") + $"{share:0.###} cores, {m.Vcpus ?? 1} vCPU{((m.Vcpus ?? 1) == 1 ? "" : "s")}"
+          + (m.MemoryUsedMb is { } mb ? $"; {mb} MB memory in use" : "");
 
     /// <summary>The ready-to-paste command that logs in to a running machine (issue 14), or null.</summary>
     public static string? Ssh(MachineResponse m) => m.Ssh is { } ssh ? $"ssh -p {ssh.Port} root@{ssh.Address}" : null;

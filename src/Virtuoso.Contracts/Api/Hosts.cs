@@ -41,6 +41,8 @@ public sealed record HostResponse(
     IReadOnlyList<HostMachine>? Machines, string? Secret, int? VmmpPort = null, IReadOnlyList<string>? Methods = null,
     string PublicAddress = "127.0.0.1", string Ports = "40000-40999");
 
-/// <summary>A machine stored on a host, as the host's owner sees it.</summary>
+/// <summary>A machine stored on a host, as the host's owner sees it; <paramref name="CpuShare"/> and <paramref name="CpuUsed"/>
+/// in cores as on <see cref="MachineResponse"/> (issue 17).</summary>
 public sealed record HostMachine(Guid Id, string Name, string Owner, string State, long Version, long Speed, long Memory, long Disk,
-    decimal StoragePrice, long StoragePeriodDays, decimal RunningPrice, long RunningPeriodSeconds);
+    decimal StoragePrice, long StoragePeriodDays, decimal RunningPrice, long RunningPeriodSeconds,
+    decimal? CpuShare = null, decimal? CpuUsed = null);

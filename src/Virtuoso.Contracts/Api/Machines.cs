@@ -37,6 +37,11 @@ public sealed record StoreRequest(string Host);
 /// <param name="Ports">While running: every forwarded guest port (as text, e.g. "22") → "address:port" on the host; else null.</param>
 /// <param name="ExtraPorts">The guest ports the owner asked to have forwarded besides SSH (at most 5), applied from the
 /// next start or resume: a port asked for while the machine runs is in <paramref name="Ports"/> only after that.</param>
+/// <param name="CpuShare">Cores of CPU time the machine may use (design §12: its speed ÷ the host's total × the host's
+/// cores), enforced by its host's kernel; null until its host has reported it.</param>
+/// <param name="Vcpus">Virtual CPUs the guest sees: the share rounded up to whole cores.</param>
+/// <param name="CpuUsed">While running: cores of CPU its QEMU used over the host's last few seconds of accounting.</param>
+/// <param name="MemoryUsedMb">While running: memory its QEMU holds, guest and QEMU's own.</param>
 public sealed record MachineResponse(
     Guid Id, string Name, string Processor, long Speed, long Memory, long Disk, string Os, string? Image,
     string Mac, string State, long Version, string? Host, string Owner,
@@ -44,7 +49,8 @@ public sealed record MachineResponse(
     decimal? StoragePrice, long? StoragePeriodDays, decimal? RunningPrice, long? RunningPeriodSeconds,
     decimal? StorageRate, decimal? RunningRate,
     IReadOnlyList<string> Actions, bool Busy = false, bool HostOffline = false,
-    SshEndpoint? Ssh = null, IReadOnlyDictionary<string, string>? Ports = null, IReadOnlyList<int>? ExtraPorts = null);
+    SshEndpoint? Ssh = null, IReadOnlyDictionary<string, string>? Ports = null, IReadOnlyList<int>? ExtraPorts = null,
+    decimal? CpuShare = null, int? Vcpus = null, decimal? CpuUsed = null, long? MemoryUsedMb = null);
 
 /// <summary>Where a running machine's SSH server is reached: its host's public address and the host port forwarded to guest port 22.</summary>
 public sealed record SshEndpoint(string Address, int Port);

@@ -75,6 +75,7 @@ internal sealed partial class HostMonitor(Database db, MachineWriter writer, Age
     private async Task ReconcileAsync(HostRow host, CancellationToken ct)
     {
         if ((await agents.ListAsync(host, ct)).Value is not { } onAgent) return;
+        await RecordUsageAsync(host, onAgent);
         foreach (var m in onAgent.Where(m => m.State == AgentStates.Stopped))
         {
             // The list may predate a start committed since (the agent starts before the front-end commits, and start
@@ -86,6 +87,17 @@ internal sealed partial class HostMonitor(Database db, MachineWriter writer, Age
             await writer.RecordPoweredOffAsync(seen.Id, host.Name, host.Owner, seen.Version, seen.RunningSince);
         }
     }
+
+    /// <summary>
+    /// Issue 17: each machine's CPU share and vCPUs as its agent enforces them, and what the agent measured of it while
+    /// running, copied for My computers and My hosts. Not machine state: no intent or version is involved, and a machine
+    /// that has left this host (its row names another) is not touched.
+    /// </summary>
+    private Task RecordUsageAsync(HostRow host, IReadOnlyList<AgentMachine> onAgent) =>
+        onAgent.Count == 0 ? Task.CompletedTask : db.ReadAsync(c => c.ExecuteAsync(
+            "UPDATE machines SET cpu_millicores = @CpuMillicores, vcpus = @Vcpus, cpu_used_millicores = @CpuUsedMillicores, " +
+            "memory_used_mb = @MemoryUsedMb WHERE id = @Id AND host = @Host",
+            onAgent.Select(m => new { m.CpuMillicores, Vcpus = (long)m.Vcpus, m.CpuUsedMillicores, m.MemoryUsedMb, Id = new MachineId(m.Id), Host = host.Name })));
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Host check failed")]
     private static partial void LogCheckFailed(ILogger logger, Exception e);

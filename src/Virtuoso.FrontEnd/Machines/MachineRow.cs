@@ -41,10 +41,17 @@ internal sealed class MachineRow
     public Guid? Intent { get; set; }
     /// <summary>Set while the machine's host is down (issue 13): its last sign of life; running time is not consumed meanwhile.</summary>
     public DateTimeOffset? HostOfflineSince { get; set; }
+    /// <summary>The CPU share its agent enforces, in thousandths of a core (issue 17); null until the agent has reported it.</summary>
+    public long? CpuMillicores { get; set; }
+    public long? Vcpus { get; set; }
+    /// <summary>CPU its QEMU used over the agent's last few seconds, thousandths of a core; meaningful while running.</summary>
+    public long? CpuUsedMillicores { get; set; }
+    public long? MemoryUsedMb { get; set; }
 
     public const string Columns = "id, owner, name, processor, speed, memory, disk, os, image, mac, state, version, host, storage_bid, running_bid, " +
         "storage_price, storage_period_days, running_price, running_period_seconds, stay, arrived_at, storage_periods_charged, " +
-        "running_periods_charged, running_seconds_used, running_since, created_at, next_storage_at, running_due_at, intent, host_offline_since";
+        "running_periods_charged, running_seconds_used, running_since, created_at, next_storage_at, running_due_at, intent, host_offline_since, " +
+        "cpu_millicores, vcpus, cpu_used_millicores, memory_used_mb";
 
     /// <summary>The state as its column stores it, for parameters: Dapper binds an enum parameter as its number.</summary>
     public string StoredState => StateText(State);
@@ -93,6 +100,9 @@ internal sealed class MachineRow
             storagePrice is { } sp && StoragePeriodDays is { } sd ? sp * 30 / sd : null,
             runningPrice is { } rp && RunningPeriodSeconds is { } rs ? rp * 3600 / rs : null,
             Intent is null ? OfferedActions(State) : [], Intent is not null, HostOfflineSince is not null,
-            ssh, forwarded, reach?.ExtraPorts ?? []);
+            ssh, forwarded, reach?.ExtraPorts ?? [],
+            CpuMillicores / 1000m, (int?)Vcpus,
+            State == MachineState.Running && HostOfflineSince is null ? CpuUsedMillicores / 1000m : null,
+            State == MachineState.Running && HostOfflineSince is null ? MemoryUsedMb : null);
     }
 }

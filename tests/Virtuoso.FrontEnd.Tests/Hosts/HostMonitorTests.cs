@@ -1,3 +1,4 @@
+using Virtuoso.Contracts.Api;
 using Virtuoso.Contracts.Agent;
 using Virtuoso.FrontEnd.Tests.Support;
 
@@ -26,6 +27,31 @@ public abstract class HostMonitorTests<TMarket>(TMarket market) : IClassFixture<
 
         // Every 0.2 s, so about ten; at least three even on a loaded machine, while the default 5 s would give at most one.
         Assert.InRange(market.Alpha.Lists - before, 3, 20);
+    }
+
+    /// <summary>Issue 17: the share the agent enforces and what it measures reach the buyer and the provider; use only while running.</summary>
+    [Fact]
+    public async Task CpuShareAndUse_AreCopiedFromTheAgent_UseOnlyWhileRunning()
+    {
+        var buyer = await market.SharedBuyerAsync();
+        var (stored, host) = await buyer.StoredMachineAsync();
+        // Stored with 4000 of the host's 1000000 bogomips on the fake's 2 cores: 0.008 cores on 1 vCPU.
+        Assert.Equal((8L, 1), (market.Spare.Machines[stored.Id].CpuMillicores, market.Spare.Machines[stored.Id].Vcpus));
+        var shown = await Eventually(() => buyer.MachineAsync(stored.Id), m => m.CpuShare is not null);
+        Assert.Equal((0.008m, 1, null as decimal?, null as long?), (shown.CpuShare, shown.Vcpus, shown.CpuUsed, shown.MemoryUsedMb));
+
+        await buyer.ActAsync(stored.Id, "start");
+        market.Spare.Usage[stored.Id] = (7, 180);
+        var running = await Eventually(() => buyer.MachineAsync(stored.Id), m => m.CpuUsed is not null);
+        Assert.Equal((0.008m, 0.007m, 180L), (running.CpuShare, running.CpuUsed, running.MemoryUsedMb));
+        var hosts = await Session.Ok<HostResponse[]>(await market.Provider.GetAsync("/api/v1/hosts"));
+        var seen = Assert.Single(hosts.Single(h => h.Name == host.Name).Machines!, x => x.Id == stored.Id);
+        Assert.Equal((0.008m, 0.007m), (seen.CpuShare, seen.CpuUsed));
+
+        await buyer.ActAsync(stored.Id, "stop");
+        var stopped = await buyer.MachineAsync(stored.Id);
+        Assert.Equal((0.008m, null as decimal?, null as long?), (stopped.CpuShare, stopped.CpuUsed, stopped.MemoryUsedMb));
+        market.Spare.Usage.TryRemove(stored.Id, out _);
     }
 
     [Fact]

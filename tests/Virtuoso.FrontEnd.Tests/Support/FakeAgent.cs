@@ -49,6 +49,12 @@ internal sealed partial class FakeAgent : IAsyncDisposable
     /// <summary>Every call that acts on a machine or reads its console, as "operation id"; not the reads (health, list, status) the host monitor makes.</summary>
     public IReadOnlyList<string> Calls => [.. _calls];
 
+    /// <summary>CPU use (millicores) and memory (MB) the fake reports for a running machine, as a real agent measures them from its cgroup (issue 17).</summary>
+    public ConcurrentDictionary<Guid, (long CpuMillicores, long MemoryMb)> Usage { get; } = new();
+
+    private AgentMachine Measured(AgentMachine m) =>
+        m.State == AgentStates.Running && Usage.TryGetValue(m.Id, out var u) ? m with { CpuUsedMillicores = u.CpuMillicores, MemoryUsedMb = u.MemoryMb } : m;
+
     /// <summary>The guest metadata each machine's last start or resume command carried (issue 14's seed).</summary>
     public IReadOnlyDictionary<Guid, GuestMetadata?> Metadata => _metadata;
 
@@ -154,7 +160,7 @@ internal sealed partial class FakeAgent : IAsyncDisposable
         secured.MapGet(AgentRoutes.Machines, async () =>
         {
             Interlocked.Increment(ref _lists);
-            var snapshot = _machines.Values.OrderBy(m => m.Id).ToList();
+            var snapshot = _machines.Values.OrderBy(m => m.Id).Select(Measured).ToList();
             await WaitIfHeld("list");
             return Results.Ok(snapshot);
         });
@@ -172,7 +178,7 @@ internal sealed partial class FakeAgent : IAsyncDisposable
         }));
 
         secured.MapGet("/v1/machines/{id:guid}", (Guid id) => Act("status", id, () =>
-            _machines.TryGetValue(id, out var m) ? Results.Ok(m) : Problem(404, ErrorCodes.NotFound, $"no machine {id}")));
+            _machines.TryGetValue(id, out var m) ? Results.Ok(Measured(m)) : Problem(404, ErrorCodes.NotFound, $"no machine {id}")));
 
         secured.MapPost("/v1/machines/{id:guid}/{verb}", (Guid id, string verb, MachineCommand command) => Act(verb, id, () => Command(id, verb, command)));
 
