@@ -105,6 +105,7 @@ public sealed class ForwardedPortsJourneyTests : IDisposable
         var stopped = (await m.CliAsync("b", "--json", "machine", id)).Ok().Json;
         Assert.Equal(JsonValueKind.Null, stopped.GetProperty("ssh").ValueKind);
         await AssertClosedAsync(newAddress, newPort);
+        (await m.CliAsync("b", "delete", id)).Ok(); // tiny's speed is for the two machines below
 
         // tiny's one port goes to the first machine started there; the next start is refused and changes nothing.
         var first = await StoredAsync(m, "first-on-tiny", "tiny");

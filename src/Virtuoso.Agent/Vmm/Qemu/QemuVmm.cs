@@ -109,11 +109,15 @@ internal sealed class QemuVmm(AgentOptions options, TimeProvider time, MachineCg
 
     public async Task StopAsync(MachineDirectory dir, Guid id, TimeSpan graceful)
     {
+        await PowerOffAsync(dir, id, graceful);
+        // However QEMU ended (the guest powered off, or QEMU quit or was killed), its cgroup is empty now.
+        await RemoveCgroupAsync(id);
+    }
+
+    private async Task PowerOffAsync(MachineDirectory dir, Guid id, TimeSpan graceful)
+    {
         if (QemuProcess.Find(dir, id) is not { } pid)
-        {
-            cgroups.Remove(id); // a guest that powered itself off leaves its cgroup empty
             return;
-        }
         if (graceful > TimeSpan.Zero)
         {
             // Press the power button every couple of seconds: a guest still booting drops a press that comes
