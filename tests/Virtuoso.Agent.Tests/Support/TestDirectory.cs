@@ -41,9 +41,23 @@ public sealed class TestDirectory : IDisposable
         }
     }
 
+    /// <summary>The cgroups the agents made for machines under <paramref name="root"/> (issue 17), which killed QEMUs leave behind.</summary>
+    public static void RemoveCgroups(string root)
+    {
+        if (!Directory.Exists(root))
+            return;
+        var cgroups = new[] { "virtuoso", "virtuoso-test" }.Select(parent => Virtuoso.Agent.Cgroups.MachineCgroups.OfThisHost(parent)).ToList();
+        foreach (var dir in Directory.EnumerateDirectories(root, "*", SearchOption.AllDirectories))
+            if (Guid.TryParse(System.IO.Path.GetFileName(dir), out var id))
+                foreach (var c in cgroups)
+                    for (var i = 0; i < 20 && !c.Remove(id); i++)
+                        Thread.Sleep(50);
+    }
+
     public void Dispose()
     {
         KillQemus(Path);
+        RemoveCgroups(Path);
         if (Directory.Exists(Path))
             Directory.Delete(Path, recursive: true);
     }

@@ -84,6 +84,19 @@ public sealed class CpuShareJourneyTests(ITestOutputHelper output) : IDisposable
         var spun = await spin;
         Assert.True(spun.Code == 0 && spun.Output.Contains("spun", StringComparison.Ordinal), $"the loop did not finish: {spun.Error}");
 
+        // Memory (issue 17 item 2): a guest program that takes all the memory it can meets the guest's own limits (its
+        // kernel's OOM killer, or a failed allocation); QEMU stays under its cgroup's ceiling and the guest runs on.
+        var hog = await RunAsync("ssh", SshArgs(key, address, port, "awk 'BEGIN { s = \"x\"; while (1) s = s s }'; echo exit=$?; dmesg | grep -ci 'out of memory' || true"), TimeSpan.FromSeconds(90));
+        output.WriteLine($"memory hog in the guest: {hog.Output.Trim().Replace('\n', ' ')} {hog.Error.Trim()}");
+        Assert.Contains("exit=", hog.Output);
+        Assert.DoesNotContain("exit=0", hog.Output);
+        Assert.Equal("spinner", await WaitForSshAsync(key, address, port, "cat /etc/hostname"));
+        Assert.Equal(pid, (await m.AgentMachineAsync("alpha", id)).Pid);
+        var (peak, limit, failures) = Cgroup.Memory(id);
+        output.WriteLine($"QEMU's cgroup: peak {peak >> 20} MB of its {limit >> 20} MB ceiling (256 MB guest), {failures} failed charges");
+        Assert.InRange(peak, 1, limit);
+        Assert.Equal(0, failures);
+
         (await m.CliAsync("b", "stop", id.ToString())).Ok();
         Assert.False(Cgroup.Exists(id), "the machine's cgroup outlived its QEMU");
     }
@@ -104,6 +117,21 @@ public sealed class CpuShareJourneyTests(ITestOutputHelper output) : IDisposable
         public static long QuotaMicroseconds(Guid id) => V2
             ? long.Parse(File.ReadAllText(Dir("cpu", id) + "/cpu.max").Split(' ')[0], CultureInfo.InvariantCulture)
             : long.Parse(File.ReadAllText(Dir("cpu", id) + "/cpu.cfs_quota_us").Trim(), CultureInfo.InvariantCulture);
+
+        /// <summary>The most memory charged to the cgroup, its ceiling, and how often a charge hit the ceiling (v1: failcnt; v2: max events).</summary>
+        public static (long Peak, long Limit, long Failures) Memory(Guid id)
+        {
+            if (V2)
+            {
+                var dir = Dir("memory", id);
+                var peak = File.Exists(dir + "/memory.peak") ? long.Parse(File.ReadAllText(dir + "/memory.peak").Trim(), CultureInfo.InvariantCulture)
+                    : long.Parse(File.ReadAllText(dir + "/memory.current").Trim(), CultureInfo.InvariantCulture);
+                var max = File.ReadAllLines(dir + "/memory.events").First(l => l.StartsWith("max ", StringComparison.Ordinal))[4..];
+                return (peak, long.Parse(File.ReadAllText(dir + "/memory.max").Trim(), CultureInfo.InvariantCulture), long.Parse(max, CultureInfo.InvariantCulture));
+            }
+            long Read(string file) => long.Parse(File.ReadAllText(Dir("memory", id) + "/" + file).Trim(), CultureInfo.InvariantCulture);
+            return (Read("memory.max_usage_in_bytes"), Read("memory.limit_in_bytes"), Read("memory.failcnt"));
+        }
 
         public static TimeSpan CpuTime(Guid id) => V2
             ? TimeSpan.FromMicroseconds(long.Parse(File.ReadAllLines(Dir("cpu", id) + "/cpu.stat").First(l => l.StartsWith("usage_usec ", StringComparison.Ordinal))[11..], CultureInfo.InvariantCulture))

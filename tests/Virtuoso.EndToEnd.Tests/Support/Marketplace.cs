@@ -210,6 +210,32 @@ internal sealed class Marketplace : IAsyncDisposable
             catch (ArgumentException) { /* already gone */ }
             catch (InvalidOperationException) { /* already gone */ }
         }
+        await RemoveCgroupsAsync(Dir);
+    }
+
+    /// <summary>
+    /// The cgroups the agents made for this marketplace's machines (issue 17), which the agents would have removed at a
+    /// stop or delete: the QEMUs killed above leave them behind, empty. Any cgroup hierarchy, any parent name.
+    /// </summary>
+    internal static async Task RemoveCgroupsAsync(string dir)
+    {
+        if (!Directory.Exists(dir) || !Directory.Exists("/sys/fs/cgroup")) return;
+        var ids = Directory.EnumerateDirectories(dir, "*", SearchOption.AllDirectories)
+            .Select(Path.GetFileName).Where(n => Guid.TryParse(n, out _)).Distinct().ToList();
+        if (ids.Count == 0) return;
+        var parents = Directory.EnumerateDirectories("/sys/fs/cgroup").Prepend("/sys/fs/cgroup")
+            .SelectMany(root => Directory.EnumerateDirectories(root, "virtuoso*")).ToList();
+        foreach (var parent in parents)
+            foreach (var id in ids)
+            {
+                var cgroup = Path.Combine(parent, id!);
+                for (var attempt = 0; attempt < 20 && Directory.Exists(cgroup); attempt++)
+                {
+                    try { Directory.Delete(cgroup); }
+                    catch (IOException) { await Task.Delay(50); } // a killed QEMU not yet reaped
+                    catch (UnauthorizedAccessException) { break; }
+                }
+            }
     }
 }
 
