@@ -13,7 +13,6 @@ namespace Virtuoso.EndToEnd.Tests.Machines;
 [Collection(RealQemu.Name)]
 public sealed class CpuShareJourneyTests(ITestOutputHelper output) : IDisposable
 {
-    private static readonly TimeSpan Boot = TimeSpan.FromSeconds(150);
     private readonly string _keys = Directory.CreateTempSubdirectory("vt-e2e-cpu-").FullName;
 
     public void Dispose() => Directory.Delete(_keys, recursive: true);
@@ -38,7 +37,7 @@ public sealed class CpuShareJourneyTests(ITestOutputHelper output) : IDisposable
         (await m.CliAsync("b", "signup", "cpu-buyer", "--password", "buyer-pass-1", "--email", "b@example.com", "--buyer")).Ok();
         (await m.CliAsync("b", "login", "cpu-buyer", "--password", "buyer-pass-1")).Ok();
         var key = Path.Combine(_keys, "laptop");
-        Assert.Equal(0, (await RunAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key])).Code);
+        Assert.Equal(0, (await GuestSsh.ToolAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key])).Code);
         (await m.CliAsync("b", "keys", "add", "laptop", "--file", key + ".pub")).Ok();
 
         var id = (await m.CliAsync("b", "--json", "register", "--config", "linux-busybox", "--name", "spinner", "--speed", "2000",
@@ -56,11 +55,11 @@ public sealed class CpuShareJourneyTests(ITestOutputHelper output) : IDisposable
 
         var json = (await m.CliAsync("b", "--json", "machine", id.ToString())).Ok().Json;
         var (address, port) = (json.GetProperty("ssh").GetProperty("address").GetString()!, json.GetProperty("ssh").GetProperty("port").GetInt32());
-        Assert.Equal("spinner", await WaitForSshAsync(key, address, port, "cat /etc/hostname"));
+        Assert.Equal("spinner", await GuestSsh.WaitAsync(key, address, port, "cat /etc/hostname"));
 
         // A loop that burns all it may for 25 s, in the foreground of its own ssh session; measured over 10 s in the middle.
-        var spin = RunAsync("ssh", SshArgs(key, address, port,
-            "end=$(($(date +%s) + 25)); while [ $(date +%s) -lt $end ]; do :; done; echo spun"), TimeSpan.FromSeconds(90));
+        var spin = GuestSsh.RunAsync(key, address, port,
+            "end=$(($(date +%s) + 25)); while [ $(date +%s) -lt $end ]; do :; done; echo spun", TimeSpan.FromSeconds(90));
         await Task.Delay(TimeSpan.FromSeconds(5));
         var (before, started) = (Cgroup.CpuTime(id), Stopwatch.GetTimestamp());
         await Task.Delay(TimeSpan.FromSeconds(10));
@@ -86,11 +85,11 @@ public sealed class CpuShareJourneyTests(ITestOutputHelper output) : IDisposable
 
         // Memory (issue 17 item 2): a guest program that takes all the memory it can meets the guest's own limits (its
         // kernel's OOM killer, or a failed allocation); QEMU stays under its cgroup's ceiling and the guest runs on.
-        var hog = await RunAsync("ssh", SshArgs(key, address, port, "awk 'BEGIN { s = \"x\"; while (1) s = s s }'; echo exit=$?; dmesg | grep -ci 'out of memory' || true"), TimeSpan.FromSeconds(90));
+        var hog = await GuestSsh.RunAsync(key, address, port, "awk 'BEGIN { s = \"x\"; while (1) s = s s }'; echo exit=$?; dmesg | grep -ci 'out of memory' || true", TimeSpan.FromSeconds(90));
         output.WriteLine($"memory hog in the guest: {hog.Output.Trim().Replace('\n', ' ')} {hog.Error.Trim()}");
         Assert.Contains("exit=", hog.Output);
         Assert.DoesNotContain("exit=0", hog.Output);
-        Assert.Equal("spinner", await WaitForSshAsync(key, address, port, "cat /etc/hostname"));
+        Assert.Equal("spinner", await GuestSsh.WaitAsync(key, address, port, "cat /etc/hostname"));
         Assert.Equal(pid, (await m.AgentMachineAsync("alpha", id)).Pid);
         var (peak, limit, failures) = Cgroup.Memory(id);
         output.WriteLine($"QEMU's cgroup: peak {peak >> 20} MB of its {limit >> 20} MB ceiling (256 MB guest), {failures} failed charges");
@@ -136,43 +135,5 @@ public sealed class CpuShareJourneyTests(ITestOutputHelper output) : IDisposable
         public static TimeSpan CpuTime(Guid id) => V2
             ? TimeSpan.FromMicroseconds(long.Parse(File.ReadAllLines(Dir("cpu", id) + "/cpu.stat").First(l => l.StartsWith("usage_usec ", StringComparison.Ordinal))[11..], CultureInfo.InvariantCulture))
             : TimeSpan.FromTicks(long.Parse(File.ReadAllText(Dir("cpuacct", id) + "/cpuacct.usage").Trim(), CultureInfo.InvariantCulture) / 100);
-    }
-
-    private static async Task<string> WaitForSshAsync(string key, string address, int port, string command)
-    {
-        var watch = Stopwatch.StartNew();
-        while (true)
-        {
-            var (code, output, error) = await RunAsync("ssh", SshArgs(key, address, port, command, "-o", "ConnectTimeout=5"));
-            if (code == 0) return output.Trim();
-            if (watch.Elapsed > Boot)
-                throw new TimeoutException($"ssh -p {port} root@{address} did not succeed within {Boot.TotalSeconds} s: {error}");
-            await Task.Delay(1000);
-        }
-    }
-
-    private static string[] SshArgs(string key, string address, int port, string command, params string[] extra) =>
-        ["-p", $"{port}", "-i", key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
-         "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR", .. extra, $"root@{address}", command];
-
-    private static async Task<(int Code, string Output, string Error)> RunAsync(string tool, IReadOnlyList<string> args, TimeSpan? timeout = null)
-    {
-        var psi = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var process = Process.Start(psi)!;
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{tool} {string.Join(' ', args)} did not finish within {(timeout ?? TimeSpan.FromSeconds(30)).TotalSeconds} s");
-        }
-        return (process.ExitCode, await stdout, await stderr);
     }
 }

@@ -15,7 +15,6 @@ namespace Virtuoso.EndToEnd.Tests.Machines;
 [Collection(RealQemu.Name)]
 public sealed class ForwardedPortsJourneyTests : IDisposable
 {
-    private static readonly TimeSpan Boot = TimeSpan.FromSeconds(150);
     private readonly string _keys = Directory.CreateTempSubdirectory("vt-e2e-keys-").FullName;
 
     public void Dispose() => Directory.Delete(_keys, recursive: true);
@@ -34,7 +33,7 @@ public sealed class ForwardedPortsJourneyTests : IDisposable
         (await m.CliAsync("b", "signup", "ports-buyer", "--password", "buyer-pass-1", "--email", "b@example.com", "--buyer")).Ok();
         (await m.CliAsync("b", "login", "ports-buyer", "--password", "buyer-pass-1")).Ok();
         var key = Path.Combine(_keys, "laptop");
-        var keygen = await RunAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "laptop@test", "-f", key]);
+        var keygen = await GuestSsh.ToolAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "laptop@test", "-f", key]);
         Assert.True(keygen.Code == 0, $"ssh-keygen failed: {keygen.Error}");
         (await m.CliAsync("b", "keys", "add", "laptop", "--file", key + ".pub")).Ok();
 
@@ -70,15 +69,15 @@ public sealed class ForwardedPortsJourneyTests : IDisposable
         Assert.Contains($"ssh -p 45000 root@{alpha.ForwardAddress}", (await m.CliAsync("b", "machine", id)).Ok().Stdout);
 
         // Plain ssh, as a buyer would paste it, with the key added to the account: the guest says its name.
-        Assert.Equal("port-test", await WaitForSshAsync(key, address, sshPort, "cat /etc/hostname"));
+        Assert.Equal("port-test", await GuestSsh.WaitAsync(key, address, sshPort, "cat /etc/hostname"));
 
         // The extra port reaches a server started in the guest (busybox nc), and only that guest.
         // The server runs as long as the ssh session that started it: until its one client has come and gone.
-        var serve = RunAsync("ssh", SshArgs(key, address, sshPort, "echo hello-from-port-test | nc -l -p 8080"), TimeSpan.FromSeconds(90));
+        var serve = GuestSsh.RunAsync(key, address, sshPort, "echo hello-from-port-test | nc -l -p 8080", TimeSpan.FromSeconds(90));
         var answered = await ReadLineAsync(address, 45001);
         if (answered is null)
         {
-            var seen = await Ssh(key, address, sshPort, "ps; netstat -ltn");
+            var seen = await GuestSsh.RunAsync(key, address, sshPort, "ps; netstat -ltn");
             Assert.Fail($"nothing answered on {address}:45001 within 30 s; in the guest: {seen.Output}{seen.Error}");
         }
         Assert.Equal("hello-from-port-test", answered);
@@ -97,7 +96,7 @@ public sealed class ForwardedPortsJourneyTests : IDisposable
         var resumed = (await m.CliAsync("b", "--json", "machine", id)).Ok().Json;
         var (newAddress, newPort) = (resumed.GetProperty("ssh").GetProperty("address").GetString()!, resumed.GetProperty("ssh").GetProperty("port").GetInt32());
         Assert.Equal((tiny.ForwardAddress, 46000), (newAddress, newPort));
-        Assert.Equal("port-test", await WaitForSshAsync(key, newAddress, newPort, "cat /etc/hostname"));
+        Assert.Equal("port-test", await GuestSsh.WaitAsync(key, newAddress, newPort, "cat /etc/hostname"));
         await AssertClosedAsync(address, sshPort);
         await AssertClosedAsync(address, 45001);
 
@@ -151,19 +150,6 @@ public sealed class ForwardedPortsJourneyTests : IDisposable
         return id;
     }
 
-    private static async Task<string> WaitForSshAsync(string key, string address, int port, string command)
-    {
-        var watch = Stopwatch.StartNew();
-        while (true)
-        {
-            var (code, output, error) = await Ssh(key, address, port, command, "-o", "ConnectTimeout=5");
-            if (code == 0) return output.Trim();
-            if (watch.Elapsed > Boot)
-                throw new TimeoutException($"ssh -p {port} root@{address} did not succeed within {Boot.TotalSeconds} s: {error}");
-            await Task.Delay(1000);
-        }
-    }
-
     /// <summary>Connects until the guest's server answers (until nc listens, QEMU accepts and closes at once), and reads its line; null after 30 s.</summary>
     private static async Task<string?> ReadLineAsync(string address, int port)
     {
@@ -189,33 +175,5 @@ public sealed class ForwardedPortsJourneyTests : IDisposable
         using var tcp = new TcpClient();
         var e = await Assert.ThrowsAsync<SocketException>(() => tcp.ConnectAsync(address, port).WaitAsync(TimeSpan.FromSeconds(5)));
         Assert.Equal(SocketError.ConnectionRefused, e.SocketErrorCode);
-    }
-
-    private static Task<(int Code, string Output, string Error)> Ssh(string key, string address, int port, string command, params string[] extra) =>
-        RunAsync("ssh", SshArgs(key, address, port, command, extra));
-
-    private static string[] SshArgs(string key, string address, int port, string command, params string[] extra) =>
-        ["-p", $"{port}", "-i", key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
-         "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR", .. extra, $"root@{address}", command];
-
-    private static async Task<(int Code, string Output, string Error)> RunAsync(string tool, IReadOnlyList<string> args, TimeSpan? timeout = null)
-    {
-        var psi = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var process = Process.Start(psi)!;
-        process.StandardInput.Close();
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{tool} {string.Join(' ', args)} did not finish within {(timeout ?? TimeSpan.FromSeconds(30)).TotalSeconds} s");
-        }
-        return (process.ExitCode, await output, await error);
     }
 }
