@@ -40,7 +40,8 @@ internal static class Contenders
         var events = new EventLog(db, clock);
         var agents = new AgentClient(new NoAgents(), options);
         var writer = new MachineWriter(db, ledger, new Charges(ledger), events, clock, options);
-        var machines = new MachineService(db, ledger, events, agents, writer, new MachineActions(db, agents, writer, new CrashPoints(options), clock, options),
+        var machines = new MachineService(db, ledger, events, agents, writer, new MachineActions(db, agents, writer, new CrashPoints(options), clock, options,
+                new Virtuoso.FrontEnd.Images.ImageCatalogue(db, options, clock, NullLogger<Virtuoso.FrontEnd.Images.ImageCatalogue>.Instance)),
             new PortForwards(db, events), clock, options);
         var daemon = new BillingDaemon(db, ledger, events, machines.SuspendUnpaidAsync, clock, options, NullLogger<BillingDaemon>.Instance);
 

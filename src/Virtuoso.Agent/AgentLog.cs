@@ -41,6 +41,21 @@ internal static partial class AgentLog
     [LoggerMessage(30, LogLevel.Information, "Image {Image} copied and verified into {Directory}")]
     public static partial void ImageCached(ILogger logger, string image, string directory);
 
+    [LoggerMessage(50, LogLevel.Information, "Image {Image} fetched from the front-end's catalogue ({Bytes} bytes) and linked into the cache")]
+    public static partial void ImageFetched(ILogger logger, string image, long bytes);
+
+    [LoggerMessage(51, LogLevel.Information, "Image {Image}: the cached copy was another build than the catalogue's and no machine used it; replaced")]
+    public static partial void ImageReplaced(ILogger logger, string image);
+
+    [LoggerMessage(52, LogLevel.Warning, "Blob {Sha256}: fetch attempt {Attempt} broke off ({Reason}); the next resumes after what arrived")]
+    public static partial void BlobFetchFailed(ILogger logger, string sha256, int attempt, string reason);
+
+    [LoggerMessage(53, LogLevel.Warning, "Blob {Sha256}: attempt {Attempt} delivered bytes with SHA-256 {Actual}; thrown away and fetched again")]
+    public static partial void BlobCorrupt(ILogger logger, string sha256, string actual, int attempt);
+
+    [LoggerMessage(54, LogLevel.Information, "Blob {Sha256} fetched and verified ({Bytes} bytes, attempt {Attempt})")]
+    public static partial void BlobFetched(ILogger logger, string sha256, long bytes, int attempt);
+
     [LoggerMessage(47, LogLevel.Information, "Machine {Machine}: cgroup ({Version}) allows {Cores} cores on {Vcpus} vCPUs and {MemoryMb} MB")]
     public static partial void CgroupPrepared(ILogger logger, Guid machine, decimal cores, int vcpus, long memoryMb, string version);
 

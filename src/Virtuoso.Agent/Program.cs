@@ -45,6 +45,8 @@ builder.Services.AddSingleton<CpuMeter>();
 builder.Services.TryAddSingleton<IVmm, QemuVmm>();
 builder.Services.AddSingleton<MachineStore>();
 builder.Services.AddSingleton<ImageCache>();
+builder.Services.AddSingleton<Blobs>();
+builder.Services.AddHttpClient(Blobs.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan); // Blobs times out stalls itself
 builder.Services.AddSingleton<EventLog>();
 builder.Services.AddSingleton<AcceleratorState>();
 builder.Services.AddSingleton<KvmProbe>();
@@ -84,6 +86,7 @@ app.UseMiddleware<SecretAuthentication>();
 app.UseWebSockets(); // the console (design §7) and tunnels (design §10)
 app.MapHealth();
 app.MapMachines();
+app.MapImages();
 app.MapConsole();
 app.MapTunnel();
 app.MapOrigin();

@@ -50,6 +50,12 @@ internal sealed class MarketOptions
     public double ReconcileIntervalSeconds { get; set; } = 5;
     /// <summary>Timeout of one call to an agent's control API (start waits for QEMU, suspend for the memory state).</summary>
     public double AgentTimeoutSeconds { get; set; } = 120;
+    /// <summary>How long a store may take when the host first fetches the machine's base image from this front-end (issue 15).</summary>
+    public double ImageFetchTimeoutSeconds { get; set; } = 3600;
+    /// <summary>The preconfigured images this front-end catalogues and serves to agents (issue 15): one folder per image with its image.json, as guest/build-*.sh write them; null: no catalogue.</summary>
+    public string? ImagesDirectory { get; set; }
+    /// <summary>The address agents fetch images from (e.g. http://10.0.0.1:5080); null: the first address this front-end listens on.</summary>
+    public string? AgentFacingUrl { get; set; }
     /// <summary>
     /// Fault tests only (<c>Virtuoso:CrashAt</c> = ACTION:POINT, e.g. <c>start:after-agent</c>): the front-end kills itself
     /// with SIGKILL at that point of that action. Points: before-agent, after-agent, after-commit.

@@ -47,6 +47,7 @@ builder.Services.AddSingleton<ConsoleService>();
 builder.Services.AddSingleton<TunnelService>();
 builder.Services.AddSingleton<HostService>();
 builder.Services.AddSingleton<ConfigurationService>();
+builder.Services.AddSingleton<Virtuoso.FrontEnd.Images.ImageCatalogue>();
 builder.Services.AddSingleton<LedgerView>();
 builder.Services.AddSingleton<DepositService>();
 builder.Services.AddHostedService<HostMonitor>();
@@ -99,6 +100,7 @@ builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o =
 
 var app = builder.Build();
 await app.Services.GetRequiredService<Migrator>().MigrateAsync();
+await app.Services.GetRequiredService<Virtuoso.FrontEnd.Images.ImageCatalogue>().ImportAsync();
 if (config[OperatorAccount.PasswordSetting] is { Length: > 0 } operatorPassword)
     await OperatorAccount.SetPasswordAsync(database, operatorPassword);
 
@@ -117,6 +119,7 @@ Api.Map(app);
 app.MapWeb();
 app.MapConsole();
 app.MapTunnel();
+Virtuoso.FrontEnd.Images.BlobEndpoints.Map(app);
 
 app.Run();
 

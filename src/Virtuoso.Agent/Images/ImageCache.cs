@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Virtuoso.Contracts.Agent;
 using Microsoft.Extensions.Logging;
 using Virtuoso.Agent.Machines;
 
@@ -10,12 +11,103 @@ namespace Virtuoso.Agent.Images;
 /// Preconfigured base images (design §5: "preconfigured machines as copy-on-write overlays of a cached base image").
 /// The operator's images directory (<c>--images</c>) holds one folder per image; the first machine made from an
 /// image copies that folder once into <c>&lt;data&gt;/images/&lt;name&gt;/</c>, checks every byte against the source
-/// by SHA-256, and renames it into place. Cached images are never replaced, since overlays point into them.
+/// by SHA-256, and renames it into place. Cached images are never replaced while a machine uses them, since overlays point into them.
+/// <para>
+/// Issue 15 (images are data that travel): when the front-end's catalogue describes the image (<see cref="ImageSource"/>),
+/// its files come from the front-end instead, fetched once into <see cref="Blobs"/> by SHA-256 and hard-linked into the
+/// image's folder, so a host that was never given an images directory can store any preconfigured machine.
+/// </para>
 /// </summary>
-internal sealed class ImageCache(AgentOptions options, ILogger<ImageCache> log)
+internal sealed class ImageCache(AgentOptions options, Blobs blobs, MachineStore machines, ILogger<ImageCache> log)
 {
     private readonly string _cacheRoot = Path.Combine(options.DataDirectory, "images");
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new();
+    private readonly ConcurrentDictionary<string, ImageFetchProgress> _fetches = new();
+
+    /// <summary>How far a first fetch of the image from the front-end has come, or null when none is under way.</summary>
+    public ImageFetchProgress? FetchProgress(string name) => _fetches.GetValueOrDefault(name);
+
+    /// <summary>The SHA-256 of each file of the cached image, as checked when it was cached; null when it is not cached.</summary>
+    public IReadOnlyDictionary<string, string>? Hashes(string name)
+    {
+        var file = Path.Combine(CachedDirectory(name), "verified.json");
+        return File.Exists(file) ? JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllBytes(file)) : null;
+    }
+
+    /// <summary>
+    /// The cached copy of the catalogue's image, fetching what this host lacks first. A cached copy of another build of
+    /// the image is replaced when no machine here uses it, and refused while one does. Throws <see cref="IOException"/>.
+    /// </summary>
+    public async Task<CachedImage> EnsureCachedAsync(ImageSource source, CancellationToken ct)
+    {
+        var manifest = ImageManifest.From(source);
+        var gate = _locks.GetOrAdd(source.Name, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(ct);
+        try
+        {
+            if (FindCached(source.Name) is { } cached)
+            {
+                if (SameFiles(Hashes(source.Name), source))
+                    return cached;
+                var users = machines.All.Count(r => r.Image == source.Name);
+                if (users > 0)
+                    throw new IOException($"this host holds another build of image '{source.Name}', used by {users} machine(s) here; " +
+                        "it cannot take the catalogue's until they are deleted or migrate away");
+                var old = Path.Combine(_cacheRoot, $".replaced-{source.Name}-{Guid.NewGuid():N}");
+                Directory.Move(CachedDirectory(source.Name), old);
+                Directory.Delete(old, recursive: true);
+                AgentLog.ImageReplaced(log, source.Name);
+            }
+
+            var total = source.Files.Values.Sum(f => f.Size);
+            var done = 0L;
+            _fetches[source.Name] = new ImageFetchProgress(source.Name, 0, total);
+            var paths = new Dictionary<string, string>();
+            try
+            {
+                foreach (var (file, blob) in source.Files.OrderBy(f => f.Key, StringComparer.Ordinal))
+                {
+                    var before = done;
+                    paths[file] = await blobs.EnsureAsync(blob, bytes => _fetches[source.Name] = new ImageFetchProgress(source.Name, before + bytes, total), ct);
+                    done += blob.Size;
+                }
+            }
+            finally
+            {
+                _fetches.TryRemove(source.Name, out _);
+            }
+
+            Directory.CreateDirectory(_cacheRoot);
+            var staging = Path.Combine(_cacheRoot, $".linking-{source.Name}-{Guid.NewGuid():N}");
+            Directory.CreateDirectory(staging);
+            try
+            {
+                foreach (var (file, blob) in paths)
+                    Blobs.Link(blob, Path.Combine(staging, file));
+                var json = ImageManifest.Serialize(manifest);
+                AtomicFile.Write(Path.Combine(staging, ImageManifest.FileName), json);
+                var hashes = source.Files.ToDictionary(f => f.Key, f => f.Value.Sha256);
+                hashes[ImageManifest.FileName] = Convert.ToHexStringLower(SHA256.HashData(json));
+                AtomicFile.Write(Path.Combine(staging, "verified.json"), JsonSerializer.SerializeToUtf8Bytes(hashes));
+                AtomicFile.Rename(staging, CachedDirectory(source.Name));
+            }
+            catch
+            {
+                Directory.Delete(staging, recursive: true);
+                throw;
+            }
+            AgentLog.ImageFetched(log, source.Name, total);
+            return FindCached(source.Name) ?? throw new IOException($"image '{source.Name}' vanished from the cache after fetching");
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Whether cached files (by name → SHA-256) are the catalogue's: every file the source names, byte for byte.</summary>
+    public static bool SameFiles(IReadOnlyDictionary<string, string>? cached, ImageSource source) =>
+        cached is not null && source.Files.All(f => cached.TryGetValue(f.Key, out var sha) && sha == f.Value.Sha256);
 
     /// <summary>What an image needs, from the cache if it is there, else from the images directory.</summary>
     public Outcome<ImageManifest> Describe(string name)

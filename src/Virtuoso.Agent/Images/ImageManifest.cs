@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Virtuoso.Agent.Machines;
+using Virtuoso.Contracts.Agent;
 
 namespace Virtuoso.Agent.Images;
 
@@ -43,22 +44,53 @@ internal sealed record ImageManifest(
         }
         if (m is null)
             return (null, $"image.json of '{expectedName}' is empty");
+        return Problem(m, expectedName) is { } problem ? (null, $"image.json of '{expectedName}' {problem}") : (m, null);
+    }
+
+    /// <summary>The image as the front-end's catalogue describes it (checked by <see cref="CheckSource"/> first).</summary>
+    public static ImageManifest From(ImageSource s) => new(s.Name, s.Kernel, s.Initrd, s.Disk, s.Append, s.MinMemoryMb, s.MinDiskMb);
+
+    public static byte[] Serialize(ImageManifest m) => JsonSerializer.SerializeToUtf8Bytes(m, Json);
+
+    /// <summary>What is wrong with a catalogue's description of an image, or null (the agent's boundary check).</summary>
+    public static string? CheckSource(ImageSource s)
+    {
+        if (!MachineValidation.IsImageName(s.Name ?? ""))
+            return $"imageSource.name '{s.Name}' is not an image name";
+        if (Problem(From(s), s.Name!) is { } problem)
+            return $"imageSource of '{s.Name}' {problem}";
+        var named = From(s).Files.ToHashSet(StringComparer.Ordinal);
+        if (s.Files is null || !named.SetEquals(s.Files.Keys))
+            return $"imageSource of '{s.Name}' must give a source for exactly its files ({string.Join(", ", named)})";
+        foreach (var (file, blob) in s.Files)
+        {
+            if (blob is null || blob.Sha256 is null || blob.Sha256.Length != 64 || !blob.Sha256.All(char.IsAsciiHexDigitLower))
+                return $"imageSource file {file} needs a SHA-256 of 64 lower-case hex digits";
+            if (blob.Size is < 0 or > MachineValidation.MaxDiskMb * 1024 * 1024)
+                return $"imageSource file {file} has an impossible size {blob.Size}";
+            if (!Uri.TryCreate(blob.Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+                return $"imageSource file {file} needs an absolute http(s) URL, not '{blob.Url}'";
+        }
+        return null;
+    }
+
+    private static string? Problem(ImageManifest m, string expectedName)
+    {
         if (m.Name != expectedName)
-            return (null, $"image.json in folder '{expectedName}' names image '{m.Name}'");
+            return $"names image '{m.Name}'";
         // The files must sit in the image's own folder: no path separators, no '..'.
         foreach (var file in new[] { m.Kernel, m.Initrd, m.Disk })
-            if (file is not null && (file.Length == 0 || file != Path.GetFileName(file) || file is "." or ".." || file == FileName))
-                return (null, $"image.json of '{expectedName}' names file '{file}', which is not a plain file name in its folder");
+            if (file is not null && (file.Length == 0 || file != Path.GetFileName(file) || file is "." or ".." || file == FileName || file == "verified.json"))
+                return $"names file '{file}', which is not a plain file name in its folder";
         if (m.Disk is null)
-            return (null, $"image.json of '{expectedName}' names no disk");
+            return "names no disk";
         if (m.Initrd is not null && m.Kernel is null)
-            return (null, $"image.json of '{expectedName}' has an initrd but no kernel");
+            return "has an initrd but no kernel";
         if (m.MinMemoryMb is < 0 or > MachineValidation.MaxMemoryMb || m.MinDiskMb is < 0 or > MachineValidation.MaxDiskMb)
-            return (null, $"image.json of '{expectedName}' has minimums out of range");
-        return (m, null);
+            return "has minimums out of range";
+        return null;
     }
 }
-
 /// <summary>An image copied into this host's cache and verified; machines boot from and overlay these files.</summary>
 internal sealed record CachedImage(string Directory, ImageManifest Manifest)
 {

@@ -95,7 +95,8 @@ internal sealed class MachineService(
         CachedImage? image = null;
         if (request.Image is { } name)
         {
-            var described = images.Describe(name);
+            // The catalogue's description when the front-end sends one (issue 15), else this host's images directory.
+            var described = request.ImageSource is { } source ? (Outcome<ImageManifest>)ImageManifest.From(source) : images.Describe(name);
             if (described.Error is { } error)
                 return error;
             var manifest = described.Value!;
@@ -105,7 +106,7 @@ internal sealed class MachineService(
                 return AgentError.Validation($"image '{name}' needs at least {manifest.MinDiskMb} MB of disk, not {request.DiskMb}");
             try
             {
-                image = await images.EnsureCachedAsync(name);
+                image = request.ImageSource is { } catalogued ? await images.EnsureCachedAsync(catalogued, ct) : await images.EnsureCachedAsync(name);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

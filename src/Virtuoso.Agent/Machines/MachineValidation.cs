@@ -6,7 +6,7 @@ namespace Virtuoso.Agent.Machines;
 
 /// <summary>A create request that passed <see cref="MachineValidation"/>: MAC in lower case, sizes in range.</summary>
 internal sealed record ValidCreateRequest(Guid Id, string Mac, long SpeedBogomips, long MemoryMb, long DiskMb, string? Image, long Version,
-    long? HostSpeedBogomips = null);
+    long? HostSpeedBogomips = null, ImageSource? ImageSource = null);
 
 /// <summary>Checks at the agent's boundary (style: validate at the boundary, keep the inside trusting).</summary>
 internal static partial class MachineValidation
@@ -43,9 +43,16 @@ internal static partial class MachineValidation
             problems.Add($"version must not be negative, not {r.Version}");
         if (r.HostSpeedBogomips is { } total)
             CheckRange(problems, "hostSpeedBogomips", total, MaxSpeedBogomips);
+        if (r.ImageSource is { } source)
+        {
+            if (source.Name != r.Image)
+                problems.Add($"imageSource describes '{Truncate(source.Name ?? "")}', not the machine's image '{Truncate(r.Image ?? "(none)")}'");
+            else if (Images.ImageManifest.CheckSource(source) is { } bad)
+                problems.Add(bad);
+        }
         return problems.Count > 0
             ? AgentError.Validation(string.Join("; ", problems))
-            : new ValidCreateRequest(r.Id, mac!, r.SpeedBogomips, r.MemoryMb, r.DiskMb, r.Image, r.Version, r.HostSpeedBogomips);
+            : new ValidCreateRequest(r.Id, mac!, r.SpeedBogomips, r.MemoryMb, r.DiskMb, r.Image, r.Version, r.HostSpeedBogomips, r.ImageSource);
     }
 
     public static Outcome<MachineCommand> Command(MachineCommand? c)

@@ -18,6 +18,7 @@ internal static class MachineCommands
     public static IEnumerable<Command> Build(Runner run)
     {
         yield return Configs(run);
+        yield return Images(run);
         yield return Register(run);
         yield return Edit(run);
         yield return List(run);
@@ -45,6 +46,16 @@ internal static class MachineCommands
             (await session.Api.GetAsync<ConfigurationResponse[]>("configurations", ct)).Failed(out var failure, out var configurations)
                 ? failure
                 : session.Show(configurations, MachineText.Configurations));
+        return command;
+    }
+
+    private static Command Images(Runner run)
+    {
+        var command = new Command("images", "List the catalogue of preconfigured base images: OS, size, minimums and SHA-256");
+        run.Bind(command, Access.Optional, async (_, session, ct) =>
+            (await session.Api.GetAsync<ImageResponse[]>("images", ct)).Failed(out var failure, out var images)
+                ? failure
+                : session.Show(images, MachineText.Images));
         return command;
     }
 

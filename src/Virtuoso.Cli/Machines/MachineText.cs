@@ -21,12 +21,27 @@ internal static class MachineText
         foreach (var c in configurations)
         {
             table.Add(c.Name, c.Processor, $"{c.Speed} bogomips", $"{c.Memory} MB", $"{c.Disk} MB", c.Os,
-                c.Image is null ? "blank" : $"{c.Image} (min {c.MinMemory} MB memory, {c.MinDisk} MB disk)",
+                c.Image is null ? "blank" : $"{c.Image} (min {c.MinMemory} MB memory, {c.MinDisk} MB disk"
+                    + (c.ImageInfo is { } image ? $"; {image.Os}, {Text.Bytes(image.Size)}, sha256 {image.Sha256[..12]}…)" : ")"),
                 c.EstimatedStorageRate is { } storage && c.EstimatedRunningRate is { } running
                     ? Text.Rates(storage, running)
                     : "no host has room yet");
         }
 
+        table.WriteTo(output);
+    }
+
+    /// <summary>The catalogue of base images (issue 15).</summary>
+    public static void Images(TextWriter output, ImageResponse[] images)
+    {
+        if (images.Length == 0)
+        {
+            output.WriteLine("The image catalogue is empty: this server's operator has not given it an images directory. Blank configurations can install from an ISO.");
+            return;
+        }
+        var table = new Table("IMAGE", "OS", "SIZE", "MIN MEMORY", "MIN DISK", "SHA-256 OF THE DISK");
+        foreach (var i in images)
+            table.Add(i.Name, i.Os, Text.Bytes(i.Size), $"{i.MinMemory} MB", $"{i.MinDisk} MB", i.Sha256);
         table.WriteTo(output);
     }
 
@@ -49,7 +64,8 @@ internal static class MachineText
 
     /// <summary>The state, with what is going on: an action under way (busy), a host that does not answer (issue 13).</summary>
     private static string StateText(MachineResponse m) =>
-        m.State + (m.HostOffline ? " (host offline: no running time charged)" : "") + (m.Busy ? " (busy: an action is under way)" : "");
+        m.State + (m.HostOffline ? " (host offline: no running time charged)" : "")
+        + (m.Busy ? m.Activity is { } activity ? $" ({activity})" : " (busy: an action is under way)" : "");
 
     public static void Details(TextWriter output, MachineResponse m) =>
         Fields.Write(output,

@@ -43,6 +43,15 @@ internal static class Text
 
     public static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
+    /// <summary>A size in bytes for people: "812 B", "70.2 MB", "1.4 GB" (powers of 1024).</summary>
+    public static string Bytes(long bytes) => bytes switch
+    {
+        < 1024 => $"{bytes} B",
+        < 1024 * 1024 => (bytes / 1024m).ToString("0.#", CultureInfo.InvariantCulture) + " KB",
+        < 1024L * 1024 * 1024 => (bytes / (1024m * 1024)).ToString("0.#", CultureInfo.InvariantCulture) + " MB",
+        _ => (bytes / (1024m * 1024 * 1024)).ToString("0.##", CultureInfo.InvariantCulture) + " GB",
+    };
+
     public static string ShortId(Guid id) => id.ToString("D")[..8];
 
     public static string Or(string? text, string fallback) => string.IsNullOrEmpty(text) ? fallback : text;

@@ -14,6 +14,7 @@ namespace Virtuoso.Contracts.Agent;
 /// <item>POST /v1/machines/{id}/console → <see cref="AgentConsoleSession"/> (running machines only; replaces the machine's previous console session)</item>
 /// <item>GET  /v1/machines/{id}/console/{sessionId} as a WebSocket → binary frames bridged to the machine's VNC server (RFB)</item>
 /// <item>DELETE /v1/machines/{id}/console/{sessionId} → 204 (ends the session; its password no longer works)</item>
+/// <item>GET  /v1/images/{name}/fetch → <see cref="ImageFetchProgress"/> of a first fetch of a base image under way (404: none)</item>
 /// <item>GET  /v1/machines/{id}/tunnel/{port} as a WebSocket → binary frames relayed to TCP port {port} (1..65535) of the
 /// running machine's guest, and back (design §10; the guest's own network is the only thing it reaches). The client
 /// closing its side ends what the guest receives (the guest sees end of input) while what the guest still sends
@@ -31,6 +32,7 @@ public static class AgentRoutes
     public static string Console(Guid id) => $"/v1/machines/{id:D}/console";
     public static string ConsoleSession(Guid id, string sessionId) => $"/v1/machines/{id:D}/console/{Uri.EscapeDataString(sessionId)}";
     public static string Tunnel(Guid id, int guestPort) => $"/v1/machines/{id:D}/tunnel/{guestPort}";
+    public static string ImageFetch(string image) => $"/v1/images/{Uri.EscapeDataString(image)}/fetch";
 }
 
 /// <summary>Agent liveness and what it can do.</summary>
@@ -45,9 +47,28 @@ public sealed record AgentHealth(string Host, string Accelerator, int Machines, 
 /// <paramref name="Version"/> is the machine's version once stored (the front-end's, after the store).
 /// <paramref name="HostSpeedBogomips"/> is the total speed the host sells: the agent gives the machine
 /// SpeedBogomips ÷ HostSpeedBogomips of its cores (design §12) and keeps that share; null runs it with one uncapped vCPU.
+/// <paramref name="ImageSource"/> is the front-end catalogue's description of <paramref name="Image"/> (issue 15): the agent
+/// fetches what it lacks from there, verified by SHA-256; null: the agent uses its own images directory (<c>--images</c>).
 /// </summary>
 public sealed record CreateMachineRequest(Guid Id, string Mac, long SpeedBogomips, long MemoryMb, long DiskMb, string? Image, long Version,
-    long? HostSpeedBogomips = null);
+    long? HostSpeedBogomips = null, ImageSource? ImageSource = null);
+
+/// <summary>
+/// A base image as the front-end's catalogue holds it (issue 15: images are data that travel): what image.json says, and
+/// every file by its SHA-256. <paramref name="Files"/> maps each file name (the kernel, initrd and disk named here) to
+/// where it is fetched from.
+/// </summary>
+public sealed record ImageSource(string Name, string? Kernel, string? Initrd, string Disk, string? Append, long MinMemoryMb, long MinDiskMb,
+    IReadOnlyDictionary<string, BlobSource> Files);
+
+/// <summary>
+/// A file the agent fetches from the front-end when it lacks it: its SHA-256 (lower-case hex), its length, and the URL
+/// (<c>GET</c> with the host's secret as a bearer token; <c>Range</c> resumes). The agent keeps it content-addressed.
+/// </summary>
+public sealed record BlobSource(string Sha256, long Size, string Url);
+
+/// <summary>GET /v1/images/{name}/fetch: how far a first fetch of that image has come (404 when none is under way).</summary>
+public sealed record ImageFetchProgress(string Image, long Bytes, long TotalBytes);
 
 /// <summary>
 /// A state-changing command. <paramref name="ExpectedVersion"/> is the version both sides hold before the

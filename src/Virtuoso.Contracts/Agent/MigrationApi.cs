@@ -50,7 +50,10 @@ public sealed record ExportRequest(long Version, string Token);
 /// <summary>The files that make up an exported machine (machine.json excluded: the destination writes its own).</summary>
 /// <param name="State">"stopped" or "suspended" (<see cref="AgentStates"/>).</param>
 /// <param name="Image">The base image a copy-on-write disk refers to, or null for a standalone disk.</param>
-public sealed record ExportManifest(Guid Id, long Version, string State, string? Image, IReadOnlyList<ExportFile> Files);
+/// <param name="ImageFiles">The SHA-256 of each file of that base image on the origin: the destination's copy must be the
+/// same bytes, or the disk would read another image's blocks (null from an origin that does not say).</param>
+public sealed record ExportManifest(Guid Id, long Version, string State, string? Image, IReadOnlyList<ExportFile> Files,
+    IReadOnlyDictionary<string, string>? ImageFiles = null);
 
 /// <summary>
 /// One file of an exported machine: name relative to the machine directory ("disk.qcow2", "state.bin"), its length and
@@ -64,11 +67,13 @@ public sealed record ExportFile(string Name, long Length, string Digest);
 /// <summary>
 /// Destination: expect a VMMP REQ for this machine. The spec is the front-end's, so the destination never trusts
 /// the origin for what the machine is. <paramref name="Origin"/> is the origin agent's control API base address
-/// ("http://10.0.0.1:7001"), which must match ORIG_IP:ORIG_PORT of the REQ.
+/// ("http://10.0.0.1:7001"), which must match ORIG_IP:ORIG_PORT of the REQ. <paramref name="ImageSource"/>: where a
+/// destination that lacks the base image fetches it (issue 15); null: from its own images directory.
 /// </summary>
 public sealed record IncomingMigration(
     long Version, string Method, string Origin, string OriginHost, string Token,
-    string Mac, long SpeedBogomips, long MemoryMb, long DiskMb, string? Image, long? CpuMillicores = null, int Vcpus = 1);
+    string Mac, long SpeedBogomips, long MemoryMb, long DiskMb, string? Image, long? CpuMillicores = null, int Vcpus = 1,
+    ImageSource? ImageSource = null);
 
 /// <summary>Phases of an incoming migration on the destination.</summary>
 public static class MigrationPhases

@@ -4,10 +4,20 @@ namespace Virtuoso.Contracts.Api;
 /// <param name="Image">The installed OS image of a preconfigured configuration; null for a blank machine.</param>
 /// <param name="EstimatedStorageRate">Market mean, dollars per month; null until a host has room.</param>
 /// <param name="EstimatedRunningRate">Market mean, dollars per hour; null until a host has room.</param>
+/// <param name="ImageInfo">The image as the front-end's catalogue holds it (issue 15); null for a blank machine, or when the
+/// catalogue lacks it.</param>
 public sealed record ConfigurationResponse(
     string Name, string Processor, long Speed, string Os, long Memory, long Disk,
     string? Image, long? MinMemory, long? MinDisk,
-    decimal? EstimatedStorageRate, decimal? EstimatedRunningRate);
+    decimal? EstimatedStorageRate, decimal? EstimatedRunningRate, ImageResponse? ImageInfo = null);
+
+/// <summary>GET /api/v1/images: a preconfigured base image of the catalogue (issue 15).</summary>
+/// <param name="Os">The OS it holds, as its build labels it ("Debian GNU/Linux 12 (bookworm)").</param>
+/// <param name="MinMemory">MB of memory it needs to boot.</param>
+/// <param name="MinDisk">MB of disk it needs (a larger disk: the root filesystem grows to it at first boot where the image does that).</param>
+/// <param name="Size">Bytes a host fetches the first time it stores a machine of it.</param>
+/// <param name="Sha256">SHA-256 of its disk file.</param>
+public sealed record ImageResponse(string Name, string Os, long MinMemory, long MinDisk, long Size, string Sha256);
 
 /// <summary>
 /// POST /api/v1/machines: register a machine, either from a configuration (<paramref name="Config"/>, with
@@ -50,7 +60,7 @@ public sealed record MachineResponse(
     decimal? StorageRate, decimal? RunningRate,
     IReadOnlyList<string> Actions, bool Busy = false, bool HostOffline = false,
     SshEndpoint? Ssh = null, IReadOnlyDictionary<string, string>? Ports = null, IReadOnlyList<int>? ExtraPorts = null,
-    decimal? CpuShare = null, int? Vcpus = null, decimal? CpuUsed = null, long? MemoryUsedMb = null);
+    decimal? CpuShare = null, int? Vcpus = null, decimal? CpuUsed = null, long? MemoryUsedMb = null, string? Activity = null);
 
 /// <summary>Where a running machine's SSH server is reached: its host's public address and the host port forwarded to guest port 22.</summary>
 public sealed record SshEndpoint(string Address, int Port);

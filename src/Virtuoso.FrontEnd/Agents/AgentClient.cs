@@ -20,8 +20,17 @@ internal sealed class AgentClient(IHttpClientFactory factory, Microsoft.Extensio
     public Task<Outcome<AgentHealth>> HealthAsync(HostRow host, TimeSpan timeout, CancellationToken ct = default) =>
         SendAsync<AgentHealth>(host, HttpMethod.Get, AgentRoutes.Health, null, "health check", ct, timeout);
 
+    /// <summary>Creates the machine's disk; when the request carries an image source, the agent may first fetch the image, so it may take <see cref="MarketOptions.ImageFetchTimeoutSeconds"/>.</summary>
     public Task<Outcome<AgentMachine>> CreateAsync(HostRow host, CreateMachineRequest request, CancellationToken ct = default) =>
-        SendAsync<AgentMachine>(host, HttpMethod.Put, AgentRoutes.Machine(request.Id), request, "create", ct);
+        SendAsync<AgentMachine>(host, HttpMethod.Put, AgentRoutes.Machine(request.Id), request, "create", ct,
+            request.ImageSource is null ? null : TimeSpan.FromSeconds(options.Value.ImageFetchTimeoutSeconds));
+
+    /// <summary>How far the agent's first fetch of an image has come; null when none is under way (or the agent does not say).</summary>
+    public async Task<ImageFetchProgress?> ImageFetchAsync(HostRow host, string image, CancellationToken ct = default)
+    {
+        var got = await SendAsync<ImageFetchProgress>(host, HttpMethod.Get, AgentRoutes.ImageFetch(image), null, "image fetch progress", ct, TimeSpan.FromSeconds(5));
+        return got.Value;
+    }
 
     public Task<Outcome<List<AgentMachine>>> ListAsync(HostRow host, CancellationToken ct = default) =>
         SendAsync<List<AgentMachine>>(host, HttpMethod.Get, AgentRoutes.Machines, null, "list", ct, TimeSpan.FromSeconds(5));

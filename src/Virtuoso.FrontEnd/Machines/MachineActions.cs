@@ -31,7 +31,8 @@ internal class CrashPoints(IOptions<MarketOptions> options)
 /// machine and its target version, and every commit is guarded by the intent, so two drivers of one intent (a slow
 /// request and a replica's reconciler) end it exactly once.
 /// </summary>
-internal sealed class MachineActions(Database db, AgentClient agents, MachineWriter writer, CrashPoints crash, TimeProvider clock, IOptions<MarketOptions> options)
+internal sealed class MachineActions(Database db, AgentClient agents, MachineWriter writer, CrashPoints crash, TimeProvider clock, IOptions<MarketOptions> options,
+    Images.ImageCatalogue images)
 {
     /// <summary>The end of driving an intent: the committed machine (null when deleted), or why not.</summary>
     internal sealed record Ended(MachineRow? Row, Failure? Failure, bool StillOpen);
@@ -210,7 +211,19 @@ internal sealed class MachineActions(Database db, AgentClient agents, MachineWri
             {
                 var m = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<MachineRow>($"SELECT {MachineRow.Columns} FROM machines WHERE id = @Machine", new { intent.Machine }));
                 if (m is null) return Failure.MachineNotFound;
-                return (await agents.CreateAsync(host, new CreateMachineRequest(id, m.Mac, m.Speed, m.Memory, m.Disk, m.Image, intent.ToVersion, host.Speed))).Failure;
+                // Issue 15: a host that lacks the base image fetches it from this front-end's catalogue first.
+                var source = m.Image is { } image ? await images.SourceAsync(image, host.Name) : null;
+                using var watching = new CancellationTokenSource();
+                var watch = source is null ? Task.CompletedTask : WatchImageFetchAsync(host, intent, source.Name, watching.Token);
+                try
+                {
+                    return (await agents.CreateAsync(host, new CreateMachineRequest(id, m.Mac, m.Speed, m.Memory, m.Disk, m.Image, intent.ToVersion, host.Speed, source))).Failure;
+                }
+                finally
+                {
+                    await watching.CancelAsync();
+                    await watch;
+                }
             }
             case IntentAction.Start or IntentAction.Resume:
                 return (await agents.CommandAsync(host, id, IntentRow.Text(intent.Kind),
@@ -233,6 +246,37 @@ internal sealed class MachineActions(Database db, AgentClient agents, MachineWri
             default:
                 throw new ArgumentOutOfRangeException(nameof(intent), intent.Action, null);
         }
+    }
+
+    /// <summary>
+    /// While a store waits for its host to fetch the base image, shows how far the fetch has come on the machine
+    /// ("fetching image 43%") and keeps the reconciler off the intent (a first fetch may outlast a lease).
+    /// </summary>
+    private async Task WatchImageFetchAsync(HostRow host, IntentRow intent, string image, CancellationToken ct)
+    {
+        var shown = (string?)null;
+        var renewed = clock.GetUtcNow();
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), clock, ct);
+                var progress = await agents.ImageFetchAsync(host, image, ct);
+                var activity = progress is { TotalBytes: > 0 } p ? $"storing: fetching image {Math.Min(99, p.Bytes * 100 / p.TotalBytes)}%" : null;
+                if (activity is not null && activity != shown)
+                    await writer.SetActivityAsync(intent, shown = activity);
+                if (clock.GetUtcNow() - renewed > TimeSpan.FromSeconds(options.Value.IntentLeaseSeconds / 3))
+                {
+                    await writer.RenewLeaseAsync(intent);
+                    renewed = clock.GetUtcNow();
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        if (shown is not null)
+            await writer.SetActivityAsync(intent, null);
     }
 
     /// <summary>

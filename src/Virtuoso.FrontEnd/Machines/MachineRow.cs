@@ -47,11 +47,13 @@ internal sealed class MachineRow
     /// <summary>CPU its QEMU used over the agent's last few seconds, thousandths of a core; meaningful while running.</summary>
     public long? CpuUsedMillicores { get; set; }
     public long? MemoryUsedMb { get; set; }
+    /// <summary>What the open intent is doing right now ("fetching image 43%", issue 15); shown only while it is open.</summary>
+    public string? Activity { get; set; }
 
     public const string Columns = "id, owner, name, processor, speed, memory, disk, os, image, mac, state, version, host, storage_bid, running_bid, " +
         "storage_price, storage_period_days, running_price, running_period_seconds, stay, arrived_at, storage_periods_charged, " +
         "running_periods_charged, running_seconds_used, running_since, created_at, next_storage_at, running_due_at, intent, host_offline_since, " +
-        "cpu_millicores, vcpus, cpu_used_millicores, memory_used_mb";
+        "cpu_millicores, vcpus, cpu_used_millicores, memory_used_mb, activity";
 
     /// <summary>The state as its column stores it, for parameters: Dapper binds an enum parameter as its number.</summary>
     public string StoredState => StateText(State);
@@ -103,6 +105,7 @@ internal sealed class MachineRow
             ssh, forwarded, reach?.ExtraPorts ?? [],
             CpuMillicores / 1000m, (int?)Vcpus,
             State == MachineState.Running && HostOfflineSince is null ? CpuUsedMillicores / 1000m : null,
-            State == MachineState.Running && HostOfflineSince is null ? MemoryUsedMb : null);
+            State == MachineState.Running && HostOfflineSince is null ? MemoryUsedMb : null,
+            Intent is not null ? Activity : null);
     }
 }

@@ -78,7 +78,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
             await c.ExecuteAsync($"INSERT INTO machines ({MachineRow.Columns}) VALUES (@Id, @Owner, @Name, @Processor, @Speed, @Memory, @Disk, @Os, @Image, @Mac, @StoredState, @Version, @Host, " +
                 "@StorageBid, @RunningBid, @StoragePrice, @StoragePeriodDays, @RunningPrice, @RunningPeriodSeconds, @Stay, @ArrivedAt, @StoragePeriodsCharged, " +
                 "@RunningPeriodsCharged, @RunningSecondsUsed, @RunningSince, @CreatedAt, @NextStorageAt, @RunningDueAt, @Intent, @HostOfflineSince, " +
-                "@CpuMillicores, @Vcpus, @CpuUsedMillicores, @MemoryUsedMb)", row, tx);
+                "@CpuMillicores, @Vcpus, @CpuUsedMillicores, @MemoryUsedMb, @Activity)", row, tx);
             if (fee.Dollars > 0)
                 await ledger.TransferAsync(c, tx, ChargeKey.RegistrationFee(id), TransferKinds.RegistrationFee, fee, owner, Ledger.Operator, id, null, clock.GetUtcNow());
             await events.AppendAsync(c, tx, "registered", id, owner, $"registered {row.Name} ({row.Speed} bogomips, {row.Memory} MB, {row.Disk} MB, {row.Os}); fee {fee}");

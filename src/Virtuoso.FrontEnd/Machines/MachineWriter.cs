@@ -242,6 +242,10 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
         return await c.ExecuteAsync("UPDATE machine_intents SET undoing = 1, reason = @why WHERE id = @Id", new { why, intent.Id }, tx) > 0;
     });
 
+    /// <summary>What the open intent is doing now, shown with the machine (issue 15: "fetching image 43%"); only while that intent holds it.</summary>
+    public Task SetActivityAsync(IntentRow intent, string? activity) =>
+        db.ReadAsync(c => c.ExecuteAsync("UPDATE machines SET activity = @activity WHERE id = @Machine AND intent = @Id", new { activity, intent.Machine, intent.Id }));
+
     /// <summary>The driver of an intent is still at work: the reconciler leaves it alone for another lease.</summary>
     public Task RenewLeaseAsync(IntentRow intent) =>
         db.ReadAsync(c => c.ExecuteAsync("UPDATE machine_intents SET lease_until = @lease WHERE id = @Id",

@@ -10,13 +10,16 @@ namespace Virtuoso.FrontEnd.Market;
 /// The configurations buyers browse (Figure 6) with market estimates (§6.1.9), and each one's price history.
 /// Read-only: the estimates and the history are written by <see cref="PriceAverageDaemon"/> alone.
 /// </summary>
-internal sealed class ConfigurationService(Database db)
+internal sealed class ConfigurationService(Database db, Images.ImageCatalogue images)
 {
-    public async Task<IReadOnlyList<ConfigurationResponse>> ListAsync() =>
-        (await db.ReadAsync(c => c.QueryAsync<ConfigRow>("SELECT * FROM configurations ORDER BY sort, name")))
+    public async Task<IReadOnlyList<ConfigurationResponse>> ListAsync()
+    {
+        var catalogue = (await images.ListAsync()).ToDictionary(i => i.Name);
+        return (await db.ReadAsync(c => c.QueryAsync<ConfigRow>("SELECT * FROM configurations ORDER BY sort, name")))
             .Select(cfg => new ConfigurationResponse(cfg.Name, cfg.Processor, cfg.Speed, cfg.Os, cfg.Memory, cfg.Disk, cfg.Image, cfg.MinMemory, cfg.MinDisk,
-                cfg.EstStorageRate, cfg.EstRunningRate))
+                cfg.EstStorageRate, cfg.EstRunningRate, cfg.Image is { } image ? catalogue.GetValueOrDefault(image) : null))
             .ToList();
+    }
 
     /// <summary>The configuration's estimate and its history points, oldest first; from <paramref name="since"/> on when given.</summary>
     public Task<Outcome<PriceHistoryResponse>> HistoryAsync(string name, DateTimeOffset? since) => db.ReadAsync(async c =>

@@ -10,6 +10,8 @@ internal static class MarketEndpoints
         api.MapGet("/configurations", async (ConfigurationService s) => Results.Ok(await s.ListAsync())).WithTags("Market").WithSummary("Standard and preconfigured configurations with market estimates");
         api.MapGet("/configurations/{name}/history", async (string name, DateTimeOffset? since, ConfigurationService s) => (await s.HistoryAsync(name, since)).ToResult())
             .WithTags("Market").WithSummary("A configuration's market estimate over time, oldest first, for the price chart");
+        api.MapGet("/images", async (Images.ImageCatalogue s) => Results.Ok(await s.ListAsync())).WithTags("Market")
+            .WithSummary("The catalogue of preconfigured base images: OS, minimum memory and disk, size, SHA-256 of the disk");
         api.MapGet("/market", async (HostService s) => Results.Ok(await s.MarketAsync())).WithTags("Market").WithSummary("The provider marketplace: every host");
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Virtuoso.Agent.Images;
+using Virtuoso.Agent.Machines;
 using Virtuoso.Agent.Tests.Machines;
 using Virtuoso.Agent.Tests.Support;
 
@@ -15,10 +16,18 @@ public sealed class ImageCacheTests : IDisposable
     {
         _images = _dir.Sub("images");
         MachineEndpointsTests.WriteImage(_images, "linux-busybox", 128, 1000);
-        _cache = new ImageCache(TestOptions.For(_dir.Sub("data"), _images), NullLogger<ImageCache>.Instance);
+        _cache = Cache(TestOptions.For(_dir.Sub("data"), _images));
     }
 
     public void Dispose() => _dir.Dispose();
+
+    internal static ImageCache Cache(AgentOptions options)
+    {
+        var (held, error) = DataDirectoryLock.Acquire(options.DataDirectory);
+        Assert.Null(error);
+        return new ImageCache(options, new Blobs(options, new PlainHttpClients(), NullLogger<Blobs>.Instance), new MachineStore(options, held!),
+            NullLogger<ImageCache>.Instance);
+    }
 
     [Fact]
     public async Task EnsureCached_CopiesOnce_AndNeverReplacesTheCopy()

@@ -45,6 +45,8 @@ internal sealed partial class FakeAgent : IAsyncDisposable
 
     /// <summary>The machines as the agent holds them (its truth, compared with the front-end's versions).</summary>
     public IReadOnlyDictionary<Guid, AgentMachine> Machines => _machines;
+    /// <summary>The last create request per machine, as the front-end sent it.</summary>
+    public ConcurrentDictionary<Guid, CreateMachineRequest> Creates { get; } = new();
 
     /// <summary>Every call that acts on a machine or reads its console, as "operation id"; not the reads (health, list, status) the host monitor makes.</summary>
     public IReadOnlyList<string> Calls => [.. _calls];
@@ -167,6 +169,7 @@ internal sealed partial class FakeAgent : IAsyncDisposable
 
         secured.MapPut("/v1/machines/{id:guid}", (Guid id, CreateMachineRequest r) => Act("create", id, () =>
         {
+            Creates[id] = r;
             if (r.Id != id) return Problem(400, ErrorCodes.Validation, "the body's id differs from the path's");
             if (r.MemoryMb <= 0 || r.DiskMb <= 0 || r.Version < 1) return Problem(400, ErrorCodes.Validation, "bad machine spec");
             // The share as the real agent decides it (design §12), on a fake host of two cores.

@@ -118,6 +118,24 @@ internal sealed class VirtuosoFactory(string databaseSetting, string dataDir, Ti
     /// <summary>What this front-end logged (Warning and up).</summary>
     public CapturedLogs Logs { get; } = new();
 
+    /// <summary>
+    /// The images directory every in-process front-end catalogues (issue 15): a small stand-in for linux-busybox, whose
+    /// files are the bytes <see cref="ImageFile"/> gives.
+    /// </summary>
+    public static readonly Lazy<string> Images = new(() =>
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "virtuoso-api-images-" + Environment.ProcessId);
+        var image = Path.Combine(dir, "linux-busybox");
+        Directory.CreateDirectory(image);
+        foreach (var file in new[] { "vmlinuz", "initrd.img", "disk.qcow2" })
+            File.WriteAllBytes(Path.Combine(image, file), ImageFile(file));
+        File.WriteAllText(Path.Combine(image, "image.json"),
+            """{"name":"linux-busybox","os":"Linux (busybox)","kernel":"vmlinuz","initrd":"initrd.img","disk":"disk.qcow2","append":"console=ttyS0","minMemoryMb":128,"minDiskMb":1000}""");
+        return dir;
+    });
+
+    public static byte[] ImageFile(string file) => System.Text.Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat($"{file} bytes of the test image; ", 1000)));
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.ConfigureLogging(l => l.AddProvider(Logs));
@@ -126,6 +144,7 @@ internal sealed class VirtuosoFactory(string databaseSetting, string dataDir, Ti
         builder.UseSetting("VIRTUOSO_DATABASE", databaseSetting);
         builder.UseSetting("VIRTUOSO_DATA", dataDir);
         builder.UseSetting("Virtuoso:VmmpListen", "127.0.0.1:0"); // the VMMP listener on a free port: front-ends run side by side
+        builder.UseSetting("Virtuoso:ImagesDirectory", Images.Value);
         builder.UseSetting("Virtuoso:MigrationHeartbeatTimeoutSeconds", "1.5");
         builder.UseSetting("Virtuoso:MigrationCheckIntervalSeconds", "0.2");
         builder.UseSetting("Virtuoso:HostMonitorIntervalSeconds", "0.2");

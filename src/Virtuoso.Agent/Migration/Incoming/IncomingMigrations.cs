@@ -86,13 +86,22 @@ internal sealed class IncomingMigrations : IDisposable
     {
         if (MigrationDecisions.CheckAnnouncement(announced, MethodNames) is { } bad)
             return AgentError.Validation(bad);
-        if (announced.Image is { } image && _images.Describe(image).Error is { } unknownImage)
+        if (announced.ImageSource is { } source)
+        {
+            // Issue 15: the destination fetches the base image from the front-end's catalogue if it lacks it.
+            if (source.Name != announced.Image || ImageManifest.CheckSource(source) is { } badSource)
+                return AgentError.Validation(source.Name != announced.Image
+                    ? $"imageSource describes '{source.Name}', not the machine's image '{announced.Image}'"
+                    : ImageManifest.CheckSource(source)!);
+        }
+        else if (announced.Image is { } image && _images.Describe(image).Error is { } unknownImage)
             return unknownImage;
         using var held = await _machines.LockAsync(id, ct);
         lock (_gate)
         {
             _all.TryGetValue(id, out var existing);
-            if (existing is not null && existing.State.Announced == announced)
+            // Records compare their image source's file map by reference: the same announcement is the same without it.
+            if (existing is not null && existing.State.Announced with { ImageSource = null } == announced with { ImageSource = null })
                 return Describe(existing);
             if (_store.Find(id) is not null)
                 return AgentError.Conflict($"machine {id:D} is active on this host; it cannot migrate here");
@@ -233,7 +242,8 @@ internal sealed class IncomingMigrations : IDisposable
 
             // The base image is copied into this host's cache while the machine's files travel, not after them: on
             // a host that never held it, that is a fetch and two hashes of the image, off the critical path.
-            var baseImage = manifest.Image is { } image ? _images.EnsureCachedAsync(image) : null;
+            var baseImage = manifest.Image is not { } image ? null
+                : a.ImageSource is { } source ? _images.EnsureCachedAsync(source, work.Token) : _images.EnsureCachedAsync(image);
             var method = _methods[req.Method];
             var progress = new Reporter(p => Report(e, p));
             var verified = await method.FetchAsync(
@@ -244,7 +254,15 @@ internal sealed class IncomingMigrations : IDisposable
             // Everything activation needs is made ready before RESP SUCCESS, so that activating after the front-end's
             // commit cannot fail for want of the base image: a copy-on-write disk is pointed at this host's cached copy.
             if (baseImage is not null)
-                await _vmm.RebaseDiskAsync(new MachineDirectory(staging), await baseImage);
+            {
+                var cached = await baseImage;
+                // The disk's blocks are read through the base image: it must be the origin's, byte for byte.
+                if (manifest.ImageFiles is { } originFiles && _images.Hashes(cached.Manifest.Name) is { } here &&
+                    originFiles.Any(f => f.Key != ImageManifest.FileName && (!here.TryGetValue(f.Key, out var sha) || sha != f.Value)))
+                    throw new InvalidDataException($"this host's copy of image '{cached.Manifest.Name}' is another build than the origin's; " +
+                        "the machine's disk cannot use it");
+                await _vmm.RebaseDiskAsync(new MachineDirectory(staging), cached);
+            }
             lock (_gate)
             {
                 work.Token.ThrowIfCancellationRequested();

@@ -1,0 +1,34 @@
+using System.Security.Cryptography;
+using System.Text;
+using Dapper;
+using Virtuoso.FrontEnd.Data;
+
+namespace Virtuoso.FrontEnd.Images;
+
+/// <summary>
+/// GET /agent/v1/hosts/{host}/blobs/{sha256}: a file an agent fetches by its SHA-256 (issue 15), with the host's secret
+/// as a bearer token (the secret the front-end presents to that agent; issue 20 replaces both with mutual TLS). Ranges
+/// are served, so an agent resumes a broken fetch. Only the catalogue's files are served; anything else is 404, and a
+/// wrong secret 401, without saying whether the blob exists.
+/// </summary>
+internal static class BlobEndpoints
+{
+    public static string Path(string host, string sha256) => $"/agent/v1/hosts/{Uri.EscapeDataString(host)}/blobs/{sha256}";
+
+    public static void Map(IEndpointRouteBuilder app) =>
+        app.MapGet("/agent/v1/hosts/{host}/blobs/{sha256}", async (string host, string sha256, HttpRequest request, Database db, ImageCatalogue catalogue, ILogger<ImageCatalogue> log) =>
+        {
+            var secret = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<string>("SELECT secret FROM hosts WHERE name = @host", new { host }));
+            var presented = request.Headers.Authorization.ToString() is { } auth && auth.StartsWith("Bearer ", StringComparison.Ordinal) ? auth[7..] : "";
+            if (secret is null || !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(secret)))
+            {
+                ImagesLog.BlobRefused(log, sha256.Length > 64 ? sha256[..64] : sha256, host, "wrong or missing host secret");
+                return Results.Problem(statusCode: 401, title: "Not a host of this marketplace", detail: "present the host's secret as a bearer token",
+                    extensions: new Dictionary<string, object?> { ["code"] = Contracts.Api.ErrorCodes.Unauthenticated });
+            }
+            if (sha256.Length != 64 || !sha256.All(char.IsAsciiHexDigitLower) || await catalogue.FileAsync(sha256) is not { } file || !File.Exists(file))
+                return Results.Problem(statusCode: 404, title: "No such blob", detail: $"this front-end serves no file with SHA-256 {(sha256.Length > 64 ? sha256[..64] : sha256)}",
+                    extensions: new Dictionary<string, object?> { ["code"] = Contracts.Api.ErrorCodes.NotFound });
+            return Results.File(file, "application/octet-stream", enableRangeProcessing: true);
+        }).AllowAnonymous().ExcludeFromDescription();
+}
