@@ -45,6 +45,7 @@ internal sealed class Marketplace : IAsyncDisposable
     {
         var m = await StartFrontEndAsync(billingIntervalSeconds, $"{network.RootIp}:0", new Dictionary<string, string>
         {
+            ["ListenToo"] = network.RootIp, // agents fetch base images from the front-end across the network (issue 15)
             // the fault tests break links and kill agents: notice a silent destination sooner than the default 10 s
             ["Virtuoso__MigrationHeartbeatTimeoutSeconds"] = "6",
             ["Virtuoso__MigrationCheckIntervalSeconds"] = "1",
@@ -69,6 +70,7 @@ internal sealed class Marketplace : IAsyncDisposable
     }
 
     private string[] _agentArgs = [];
+    private string _urls = "";
 
     private async Task<Marketplace> WithAgentsAsync(string[] hosts)
     {
@@ -99,9 +101,20 @@ internal sealed class Marketplace : IAsyncDisposable
             ["VIRTUOSO_BILLING_INTERVAL"] = billingIntervalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Logging__LogLevel__Default"] = "Warning",
         };
-        foreach (var (k, v) in extra) env[k] = v;
-        var fe = ServiceProcess.Start(Repo.Dll("Virtuoso.FrontEnd", "virtuoso-frontend"), ["--urls", url], env, Path.Combine(dir, "frontend.log"));
-        var m = new Marketplace(dir, url, fe) { _frontEndEnv = env };
+        // Issue 15: the front-end catalogues the images the agents would otherwise take from --images, and serves them.
+        env["Virtuoso__ImagesDirectory"] = Repo.Images;
+        var urls = url;
+        foreach (var (k, v) in extra)
+        {
+            if (k == "ListenToo")
+            {
+                urls = $"{url};http://{v}:{port}";
+                env["Virtuoso__AgentFacingUrl"] = $"http://{v}:{port}";
+            }
+            else env[k] = v;
+        }
+        var fe = ServiceProcess.Start(Repo.Dll("Virtuoso.FrontEnd", "virtuoso-frontend"), ["--urls", urls], env, Path.Combine(dir, "frontend.log"));
+        var m = new Marketplace(dir, url, fe) { _frontEndEnv = env, _urls = urls };
         try
         {
             await fe.WaitHealthyAsync(url + "/healthz", TimeSpan.FromSeconds(60));
@@ -141,7 +154,7 @@ internal sealed class Marketplace : IAsyncDisposable
     public async Task RestartFrontEndAsync()
     {
         await FrontEnd.StopAsync();
-        FrontEnd = ServiceProcess.Start(Repo.Dll("Virtuoso.FrontEnd", "virtuoso-frontend"), ["--urls", Url], _frontEndEnv, Path.Combine(Dir, "frontend.log"));
+        FrontEnd = ServiceProcess.Start(Repo.Dll("Virtuoso.FrontEnd", "virtuoso-frontend"), ["--urls", _urls], _frontEndEnv, Path.Combine(Dir, "frontend.log"));
         _processes.Add(FrontEnd);
         await FrontEnd.WaitHealthyAsync(Url + "/healthz", TimeSpan.FromSeconds(60));
     }
@@ -164,10 +177,13 @@ internal sealed class Marketplace : IAsyncDisposable
         // Kept across a restart of the agent, as its machines' forwards are.
         var forward = old?.ForwardAddress ?? (Network is null ? $"127.{Random.Shared.Next(1, 255)}.{Random.Shared.Next(0, 256)}.{Random.Shared.Next(1, 255)}" : "127.0.0.1");
         string[] forwardArgs = _agentArgs.Concat(extraArgs).Contains("--forward-address") ? [] : ["--forward-address", forward];
+        // "--no-images": a host given no images directory at all, which takes every base image from the front-end (issue 15).
+        string[] imagesArgs = extraArgs.Contains("--no-images") ? [] : ["--images", Repo.Images];
+        extraArgs = extraArgs.Where(a => a != "--no-images").ToArray();
         var secretFile = Path.Combine(data, "secret");
         await File.WriteAllTextAsync(secretFile, secret);
         var p = ServiceProcess.Start(Repo.Dll("Virtuoso.Agent", "virtuoso-agent"),
-            ["--name", name, "--urls", $"http://{ip}:{port}", "--data", data, "--images", Repo.Images, "--secret-file", secretFile,
+            ["--name", name, "--urls", $"http://{ip}:{port}", "--data", data, .. imagesArgs, "--secret-file", secretFile,
              "--accelerator", "tcg", "--stop-timeout", "20", "--vmmp-port", "0", .. forwardArgs, .. _agentArgs, .. extraArgs],
             new Dictionary<string, string> { ["Logging__LogLevel__Default"] = "Warning" }, Path.Combine(Dir, name + ".log"), prefix);
         _processes.Add(p);

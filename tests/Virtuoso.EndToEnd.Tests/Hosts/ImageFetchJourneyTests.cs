@@ -1,0 +1,67 @@
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography;
+using Virtuoso.EndToEnd.Tests.Support;
+using Xunit.Abstractions;
+
+namespace Virtuoso.EndToEnd.Tests.Hosts;
+
+/// <summary>
+/// Issue 15, images that travel, on real parts: a host given no images directory at all stores a preconfigured machine
+/// by fetching its base image from the front-end's catalogue; the link between them corrupts the first copy, which the
+/// agent detects by its SHA-256, throws away and fetches again; the machine then boots from what arrived.
+/// </summary>
+[Collection(RealQemu.Name)]
+public sealed class ImageFetchJourneyTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task HostWithoutImages_FetchesTheBaseImageFromTheFrontEnd_DetectsACorruptCopy_AndBootsIt()
+    {
+        Assert.True(Repo.GuestImageBuilt, $"the guest image is not built in {Repo.Images}: run guest/build-image.sh (./test does)");
+        await using var m = await Marketplace.StartAsync(60, []);
+        // Agents reach the front-end's blobs through a link that flips a byte in every 16 MB it carries, until told to stop.
+        await using var proxy = CorruptingProxy.Start(IPAddress.Loopback, new IPEndPoint(IPAddress.Loopback, new Uri(m.Url).Port), 16 << 20);
+        await m.RestartFrontEndAsync(new Dictionary<string, string?> { ["Virtuoso__AgentFacingUrl"] = $"http://127.0.0.1:{proxy.Port}" });
+        var fresh = await m.StartAgentAsync("fresh", "--no-images");
+
+        (await m.CliAsync("p", "signup", "img-provider", "--password", "provider-pass", "--email", "p@example.com", "--provider")).Ok();
+        (await m.CliAsync("p", "login", "img-provider", "--password", "provider-pass")).Ok();
+        (await m.CliAsync("p", "host", "add", "fresh", "--address", "127.0.0.1", "--port", fresh.Port.ToString(CultureInfo.InvariantCulture), "--processor", "x86_64",
+            "--speed", "10000", "--speed-unit", "1000", "--speed-price", "0.00001", "--memory", "4096", "--memory-unit", "4",
+            "--memory-price", "0.00001", "--running-period", "3600", "--storage", "20000", "--storage-unit", "100",
+            "--storage-price", "0.01", "--storage-period", "30", "--connect-speed", "1Gbps", "--secret", fresh.Secret,
+            "--public-address", fresh.ForwardAddress, "--ports", "47100-47109")).Ok();
+        (await m.CliAsync("b", "signup", "img-buyer", "--password", "buyer-pass-1", "--email", "b@example.com", "--buyer")).Ok();
+        (await m.CliAsync("b", "login", "img-buyer", "--password", "buyer-pass-1")).Ok();
+
+        // The catalogue: the image, its size and its disk's SHA-256, as the buyer sees it.
+        var disk = Path.Combine(Repo.Images, "linux-busybox", "disk.qcow2");
+        var diskSha = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(disk)));
+        var images = (await m.CliAsync("b", "images")).Ok().Stdout;
+        Assert.Contains(diskSha, images);
+        Assert.Contains(diskSha[..12], (await m.CliAsync("b", "configs")).Ok().Stdout);
+
+        var id = (await m.CliAsync("b", "--json", "register", "--config", "linux-busybox", "--name", "travelled",
+            "--storage-bid", "30", "--running-bid", "3")).Ok().Json.GetProperty("id").GetGuid();
+        var store = m.CliAsync("b", "store", id.ToString(), "--host", "fresh");
+        while (!store.IsCompleted)
+        {
+            if (proxy.Flipped > 0) proxy.Corrupt = false; // one corrupt copy is enough: the next attempt must succeed
+            await Task.Delay(20);
+        }
+        (await store).Ok();
+        output.WriteLine($"bytes flipped on the way: {proxy.Flipped}");
+        Assert.True(proxy.Flipped > 0, "the link never corrupted the image: the test proved nothing");
+        var log = await File.ReadAllTextAsync(Path.Combine(m.Dir, "fresh.log"));
+        Assert.Contains("thrown away and fetched again", log);
+
+        // Kept by content, one copy: the image's disk is the blob.
+        var blob = Path.Combine(fresh.DataDir, "blobs", "sha256", diskSha);
+        Assert.True(File.Exists(blob), $"no blob {blob}");
+        Assert.Equal(diskSha, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Path.Combine(fresh.DataDir, "images", "linux-busybox", "disk.qcow2")))));
+
+        (await m.CliAsync("b", "start", id.ToString())).Ok();
+        await SerialConsole.WaitForAsync(async () => (await m.CliAsync("b", "serial", id.ToString())).Ok().Stdout, "Virtuoso guest ready", TimeSpan.FromSeconds(90));
+        (await m.CliAsync("b", "stop", id.ToString())).Ok();
+    }
+}
