@@ -55,6 +55,37 @@ public abstract class ImageCatalogueTests<TMarket>(TMarket market) : IClassFixtu
     }
 
     [Fact]
+    public async Task Store_WhileTheHostFetchesTheImage_ShowsHowFarItHasCome_ThenNothing()
+    {
+        var buyer = await market.SharedBuyerAsync();
+        var host = await market.RoomyHostAsync();
+        var machine = await buyer.RegisterAsync("linux-busybox", 1000m, 100m);
+        market.Spare.FetchProgress = new Contracts.Agent.ImageFetchProgress("linux-busybox", 43, 100);
+        market.Spare.Hold("create");
+        try
+        {
+            var store = buyer.StoreAsync(machine.Id, host.Name);
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            MachineResponse shown;
+            while ((shown = await buyer.MachineAsync(machine.Id)).Activity is null)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the fetch's progress never showed on the machine");
+                await Task.Delay(100);
+            }
+            Assert.Equal(("storing: fetching image 43%", true), (shown.Activity, shown.Busy));
+            market.Spare.Release("create");
+            var stored = await store;
+            Assert.Equal(("stored", (string?)null), (stored.State, stored.Activity));
+            Assert.Null((await buyer.MachineAsync(machine.Id)).Activity);
+        }
+        finally
+        {
+            market.Spare.FetchProgress = null;
+            market.Spare.Release("create");
+        }
+    }
+
+    [Fact]
     public async Task Blob_IsServedToAHostWithItsSecret_WithRanges()
     {
         var host = await market.AddHostAsync();

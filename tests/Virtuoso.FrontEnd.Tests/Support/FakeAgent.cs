@@ -45,6 +45,8 @@ internal sealed partial class FakeAgent : IAsyncDisposable
 
     /// <summary>The machines as the agent holds them (its truth, compared with the front-end's versions).</summary>
     public IReadOnlyDictionary<Guid, AgentMachine> Machines => _machines;
+    /// <summary>What GET /v1/images/{name}/fetch answers (issue 15); null: 404, no fetch under way.</summary>
+    public ImageFetchProgress? FetchProgress { get; set; }
     /// <summary>The last create request per machine, as the front-end sent it.</summary>
     public ConcurrentDictionary<Guid, CreateMachineRequest> Creates { get; } = new();
 
@@ -179,6 +181,9 @@ internal sealed partial class FakeAgent : IAsyncDisposable
             // Idempotent for the same id and spec, as the real agent.
             return existing == created ? Results.Ok(existing) : Problem(409, ErrorCodes.Conflict, "a different machine with this id exists");
         }));
+
+        secured.MapGet("/v1/images/{name}/fetch", (string name) =>
+            FetchProgress is { } p && p.Image == name ? Results.Ok(p) : Problem(404, ErrorCodes.NotFound, $"no fetch of {name} under way"));
 
         secured.MapGet("/v1/machines/{id:guid}", (Guid id) => Act("status", id, () =>
             _machines.TryGetValue(id, out var m) ? Results.Ok(Measured(m)) : Problem(404, ErrorCodes.NotFound, $"no machine {id}")));
