@@ -63,14 +63,8 @@ internal sealed record ImageManifest(
         if (s.Files is null || !named.SetEquals(s.Files.Keys))
             return $"imageSource of '{s.Name}' must give a source for exactly its files ({string.Join(", ", named)})";
         foreach (var (file, blob) in s.Files)
-        {
-            if (blob is null || blob.Sha256 is null || blob.Sha256.Length != 64 || !blob.Sha256.All(char.IsAsciiHexDigitLower))
-                return $"imageSource file {file} needs a SHA-256 of 64 lower-case hex digits";
-            if (blob.Size is < 0 or > MachineValidation.MaxDiskMb * 1024 * 1024)
-                return $"imageSource file {file} has an impossible size {blob.Size}";
-            if (!Uri.TryCreate(blob.Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
-                return $"imageSource file {file} needs an absolute http(s) URL, not '{blob.Url}'";
-        }
+            if (MachineValidation.BlobProblem($"imageSource file {file}", blob) is { } bad)
+                return bad;
         return null;
     }
 

@@ -32,7 +32,8 @@ internal sealed record MachineRecord(
     int? VncDisplay,
     GuestMetadata? Metadata = null,
     long? CpuMillicores = null,
-    int Vcpus = 1)
+    int Vcpus = 1,
+    string? Cdrom = null)
 {
     /// <summary>Whether a create request asks for this very machine (the idempotent repeat of a PUT).</summary>
     public bool HasSpec(ValidCreateRequest r) =>

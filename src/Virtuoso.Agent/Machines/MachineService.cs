@@ -21,6 +21,7 @@ internal sealed class MachineService(
     MachineStore store,
     IVmm vmm,
     ImageCache images,
+    Blobs blobs,
     EventLog events,
     AcceleratorState accelerator,
     AgentOptions options,
@@ -164,7 +165,11 @@ internal sealed class MachineService(
                     // Issue 14: the seed is made anew at every start, so the guest boots with the keys of this moment.
                     var metadata = command.Metadata ?? SeedContents.Default(id);
                     await seeds.WriteAsync(dir, id, metadata);
-                    var run = await vmm.StartAsync(Launch(record, dir, command));
+                    // Issue 15: the CD attached now (fetched by SHA-256 the first time) stays until the machine stops.
+                    committed = committed with { Cdrom = command.Cdrom?.Sha256 };
+                    if (command.Cdrom is { } cd)
+                        await blobs.EnsureAsync(cd, _ => { }, ct);
+                    var run = await vmm.StartAsync(Launch(committed, dir, command));
                     CrashPoint("start", "after-vmm");
                     try
                     {
@@ -179,7 +184,7 @@ internal sealed class MachineService(
                 case MachineVerb.Stop:
                     await vmm.StopAsync(dir, id, options.StopTimeout);
                     CrashPoint("stop", "after-vmm");
-                    store.Save(committed);
+                    store.Save(committed with { Cdrom = null });
                     break;
                 case MachineVerb.Suspend:
                     await vmm.SuspendAsync(dir, id, () => { CrashPoint("suspend", "after-vmm"); store.Save(committed); });
@@ -193,6 +198,13 @@ internal sealed class MachineService(
                     {
                         seeded = command.Metadata ?? record.Metadata ?? SeedContents.Default(id);
                         await seeds.WriteAsync(dir, id, seeded);
+                    }
+                    // The CD it was started with, as the saved state expects; fetched again if a migration left it behind.
+                    if (record.Cdrom is { } resumedCd && !File.Exists(blobs.PathOf(resumedCd)))
+                    {
+                        if (command.Cdrom is not { } again || again.Sha256 != resumedCd)
+                            throw new IOException($"the ISO {resumedCd} machine {id:D} was started with is not on this host, and the resume does not say where to fetch it");
+                        await blobs.EnsureAsync(again, _ => { }, ct);
                     }
                     await vmm.ResumeAsync(Launch(record, dir, command), r =>
                     {
@@ -355,7 +367,8 @@ internal sealed class MachineService(
         if (r.Image is { } name)
             image = images.FindCached(name) ?? throw new IOException($"the cached base image '{name}' of machine {r.Id:D} is missing from {options.DataDirectory}/images");
         return new VmLaunch(r.Id, r.Mac, r.MemoryMb, dir, image, accelerator.Current,
-            Seed: dir.Seed, Forwards: command.Forwards ?? [], ForwardAddress: options.ForwardAddress.ToString(), Cpu: Share(r));
+            Seed: dir.Seed, Forwards: command.Forwards ?? [], ForwardAddress: options.ForwardAddress.ToString(), Cpu: Share(r),
+            Cdrom: r.Cdrom is { } cd ? blobs.PathOf(cd) : null);
     }
 
     private AgentError Fail(Guid id, string action, AgentError error)

@@ -68,7 +68,21 @@ internal static partial class MachineValidation
             CheckMetadata(problems, metadata);
         if (c.Forwards is { } forwards)
             CheckForwards(problems, forwards);
+        if (c.Cdrom is { } cdrom && BlobProblem("cdrom", cdrom) is { } badCdrom)
+            problems.Add(badCdrom);
         return problems.Count > 0 ? AgentError.Validation(string.Join("; ", problems)) : c;
+    }
+
+    /// <summary>What is wrong with a file the agent is to fetch by SHA-256 (issue 15), or null.</summary>
+    public static string? BlobProblem(string what, BlobSource? blob)
+    {
+        if (blob is null || blob.Sha256 is null || blob.Sha256.Length != 64 || !blob.Sha256.All(char.IsAsciiHexDigitLower))
+            return $"{what} needs a SHA-256 of 64 lower-case hex digits";
+        if (blob.Size is < 0 or > MaxDiskMb * 1024 * 1024)
+            return $"{what} has an impossible size {blob.Size}";
+        if (!Uri.TryCreate(blob.Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+            return $"{what} needs an absolute http(s) URL, not '{Truncate(blob.Url ?? "")}'";
+        return null;
     }
 
     public const int MaxSshKeys = 20;

@@ -76,7 +76,8 @@ internal interface IVmm
 /// of the guest, so a resume may have other ones than the start.</param>
 /// <param name="Cpu">The CPU share to enforce (design §12) and the vCPUs it gives; null: one vCPU, not limited.</param>
 internal sealed record VmLaunch(Guid Id, string Mac, long MemoryMb, MachineDirectory Dir, CachedImage? Image, string Accelerator,
-    string? Seed = null, IReadOnlyList<PortForward>? Forwards = null, string ForwardAddress = "127.0.0.1", CpuShare? Cpu = null)
+    string? Seed = null, IReadOnlyList<PortForward>? Forwards = null, string ForwardAddress = "127.0.0.1", CpuShare? Cpu = null,
+    string? Cdrom = null)
 {
     public int Vcpus => Cpu?.Vcpus ?? 1;
 

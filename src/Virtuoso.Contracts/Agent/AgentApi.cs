@@ -80,7 +80,11 @@ public sealed record ImageFetchProgress(string Image, long Bytes, long TotalByte
 /// migrated in suspended); otherwise the seed the guest booted with stays. Ignored by stop and suspend.</param>
 /// <param name="Forwards">Start and resume: TCP ports of the host forwarded to the guest while this QEMU runs (QEMU
 /// user-mode networking, bound to the agent's <c>--forward-address</c>); null or empty: none. Ignored by stop and suspend.</param>
-public sealed record MachineCommand(long ExpectedVersion, long NewVersion, GuestMetadata? Metadata = null, IReadOnlyList<PortForward>? Forwards = null);
+/// <param name="Cdrom">Start: the ISO image to attach as the machine's CD-ROM, which it boots from first (issue 15); null:
+/// none. The agent fetches it by SHA-256 when it lacks it. Resume: the CD the machine was started with stays (QEMU needs the
+/// same devices); this says where to fetch it again if a migration left it behind. Ignored by stop and suspend.</param>
+public sealed record MachineCommand(long ExpectedVersion, long NewVersion, GuestMetadata? Metadata = null, IReadOnlyList<PortForward>? Forwards = null,
+    BlobSource? Cdrom = null);
 
 /// <summary>
 /// What a guest learns about itself at boot, by cloud-init's NoCloud convention: a read-only drive labelled <c>cidata</c>

@@ -68,12 +68,13 @@ public sealed record ExportFile(string Name, long Length, string Digest);
 /// Destination: expect a VMMP REQ for this machine. The spec is the front-end's, so the destination never trusts
 /// the origin for what the machine is. <paramref name="Origin"/> is the origin agent's control API base address
 /// ("http://10.0.0.1:7001"), which must match ORIG_IP:ORIG_PORT of the REQ. <paramref name="ImageSource"/>: where a
-/// destination that lacks the base image fetches it (issue 15); null: from its own images directory.
+/// destination that lacks the base image fetches it (issue 15); null: from its own images directory. <paramref name="Cdrom"/>:
+/// the ISO attached to a suspended machine, which it resumes with (fetched like the base image); null: none.
 /// </summary>
 public sealed record IncomingMigration(
     long Version, string Method, string Origin, string OriginHost, string Token,
     string Mac, long SpeedBogomips, long MemoryMb, long DiskMb, string? Image, long? CpuMillicores = null, int Vcpus = 1,
-    ImageSource? ImageSource = null);
+    ImageSource? ImageSource = null, BlobSource? Cdrom = null);
 
 /// <summary>Phases of an incoming migration on the destination.</summary>
 public static class MigrationPhases

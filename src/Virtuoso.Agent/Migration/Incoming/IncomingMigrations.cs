@@ -34,6 +34,7 @@ internal sealed class IncomingMigrations : IDisposable
     private readonly MachineService _machines;
     private readonly MachineStore _store;
     private readonly ImageCache _images;
+    private readonly Blobs _blobs;
     private readonly IVmm _vmm;
     private readonly EventLog _events;
     private readonly BlockIndexStore _index;
@@ -52,9 +53,10 @@ internal sealed class IncomingMigrations : IDisposable
         public Task? Run;
     }
 
-    public IncomingMigrations(AgentOptions options, MachineService machines, MachineStore store, ImageCache images, IVmm vmm,
+    public IncomingMigrations(AgentOptions options, MachineService machines, MachineStore store, ImageCache images, Blobs blobs, IVmm vmm,
         EventLog events, BlockIndexStore index, IEnumerable<ITransferMethod> methods, TimeProvider time, ILogger<IncomingMigrations> log)
     {
+        _blobs = blobs;
         (_options, _machines, _store, _images, _vmm, _events, _index, _time, _log) = (options, machines, store, images, vmm, events, index, time, log);
         _methods = methods.ToDictionary(m => m.Name, StringComparer.Ordinal);
         _dataDirectory = options.DataDirectory;
@@ -96,6 +98,8 @@ internal sealed class IncomingMigrations : IDisposable
         }
         else if (announced.Image is { } image && _images.Describe(image).Error is { } unknownImage)
             return unknownImage;
+        if (announced.Cdrom is { } cd && MachineValidation.BlobProblem("cdrom", cd) is { } badCdrom)
+            return AgentError.Validation(badCdrom);
         using var held = await _machines.LockAsync(id, ct);
         lock (_gate)
         {
@@ -193,7 +197,7 @@ internal sealed class IncomingMigrations : IDisposable
         {
             var record = new MachineRecord(id, a.Mac.ToLowerInvariant(), a.SpeedBogomips, a.MemoryMb, a.DiskMb, a.Image, request.NewVersion,
                 a.OriginHost, manifest.State == AgentStates.Suspended ? AgentState.Suspended : AgentState.Stopped, VncDisplay: null,
-                CpuMillicores: a.CpuMillicores, Vcpus: a.Vcpus);
+                CpuMillicores: a.CpuMillicores, Vcpus: a.Vcpus, Cdrom: manifest.State == AgentStates.Suspended ? a.Cdrom?.Sha256 : null);
             _store.CompleteCreate(staging, record);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -244,6 +248,8 @@ internal sealed class IncomingMigrations : IDisposable
             // a host that never held it, that is a fetch and two hashes of the image, off the critical path.
             var baseImage = manifest.Image is not { } image ? null
                 : a.ImageSource is { } source ? _images.EnsureCachedAsync(source, work.Token) : _images.EnsureCachedAsync(image);
+            // Issue 15: the CD a suspended machine runs with travels too, fetched from the front-end like the base image.
+            var cdrom = a.Cdrom is { } cd ? _blobs.EnsureAsync(cd, _ => { }, work.Token) : null;
             var method = _methods[req.Method];
             var progress = new Reporter(p => Report(e, p));
             var verified = await method.FetchAsync(
@@ -253,6 +259,8 @@ internal sealed class IncomingMigrations : IDisposable
             await VerifyAsync(staging, manifest, checkHashes: !verified, work.Token);
             // Everything activation needs is made ready before RESP SUCCESS, so that activating after the front-end's
             // commit cannot fail for want of the base image: a copy-on-write disk is pointed at this host's cached copy.
+            if (cdrom is not null)
+                await cdrom;
             if (baseImage is not null)
             {
                 var cached = await baseImage;

@@ -45,6 +45,10 @@ internal static class QemuCommandLine
         // Last among the devices, so that every device before it keeps the PCI slot it had before seeds existed.
         if (launch.Seed is { } seed)
             args.AddRange(["-drive", $"file={Opt(seed)},if=virtio,format=raw,readonly=on"]);
+        // Issue 15: an installer's ISO on the IDE CD-ROM, booted first (SeaBIOS: CD, then the disk), so that it can install
+        // onto the disk; without a bootable CD the BIOS goes on to the disk. Last, after the seed, for the same reason.
+        if (launch.Cdrom is { } cdrom)
+            args.AddRange(["-drive", $"file={Opt(cdrom)},if=ide,index=2,media=cdrom,readonly=on", "-boot", "order=dc"]);
         if (launch.Image is { Kernel: { } kernel } image)
         {
             args.AddRange(["-kernel", kernel]);

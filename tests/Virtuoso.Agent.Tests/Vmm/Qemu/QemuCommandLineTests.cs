@@ -99,6 +99,18 @@ public class QemuCommandLineTests
     }
 
     [Fact]
+    public void Build_Cdrom_IsAReadOnlyIdeCd_BootedBeforeTheDisk_AfterTheSeed()
+    {
+        var seeded = QemuCommandLine.Build(Blank() with { Seed = Dir.Seed }, 10);
+
+        var with = QemuCommandLine.Build(Blank() with { Seed = Dir.Seed, Cdrom = "/data/blobs/sha256/ab,cd" }, 10);
+
+        Assert.Equal(seeded, with.Take(seeded.Count));
+        Assert.Equal(["-drive", "file=/data/blobs/sha256/ab,,cd,if=ide,index=2,media=cdrom,readonly=on", "-boot", "order=dc"], with.Skip(seeded.Count));
+        Assert.DoesNotContain("-boot", seeded); // without a CD the BIOS finds the disk as before
+    }
+
+    [Fact]
     public void Build_ResumeWithSeed_IsTheStartPlusAPausedIncomingState()
     {
         var start = QemuCommandLine.Build(Blank() with { Seed = Dir.Seed }, 10);
