@@ -586,8 +586,9 @@ if grep -qx 'CONFIG_PVH=y' "$KX/boot/config-$KVER" 2>/dev/null; then
 else
     cp "$BZ" "$STAGE/vmlinuz"
 fi
-printf '{"name":"%s","kernel":"vmlinuz","initrd":"initrd.img","disk":"disk.qcow2","append":"%s","minMemoryMb":%d,"minDiskMb":%d}\n' \
-    "$IMAGE_NAME" "$APPEND" "$MIN_MEMORY_MB" "$DISK_MB" >"$STAGE/image.json"
+# "os": the label the front-end's image catalogue shows buyers (issue 15).
+printf '{"name":"%s","os":"%s","kernel":"vmlinuz","initrd":"initrd.img","disk":"disk.qcow2","append":"%s","minMemoryMb":%d,"minDiskMb":%d}\n' \
+    "$IMAGE_NAME" "Linux $(basename "$KPKG" | sed -E 's/^linux-image-([0-9.]+-[0-9]+).*/\1/') with BusyBox (Debian packages)" "$APPEND" "$MIN_MEMORY_MB" "$DISK_MB" >"$STAGE/image.json"
 echo "$SCRIPT_SHA" >"$STAGE/.stamp"
 chmod 755 "$STAGE"
 chmod 644 "$STAGE"/*

@@ -89,10 +89,10 @@ internal sealed class ImageCatalogue(Database db, IOptions<MarketOptions> option
         }
     }
 
+    // Replicas starting together import the same folders: every write is an upsert, so that none trips over another's.
     private Task SaveAsync(ImageRow row, List<FileRow> files) => db.WriteAsync(async (c, tx) =>
     {
         var now = clock.GetUtcNow();
-        await c.ExecuteAsync("DELETE FROM image_files WHERE image = @Name", row, tx);
         await c.ExecuteAsync(
             "INSERT INTO images (name, os, kernel, initrd, disk, append, min_memory, min_disk, size_bytes, sha256, updated_at) " +
             "VALUES (@Name, @Os, @Kernel, @Initrd, @Disk, @Append, @MinMemory, @MinDisk, @SizeBytes, @Sha256, @now) " +
@@ -101,7 +101,12 @@ internal sealed class ImageCatalogue(Database db, IOptions<MarketOptions> option
             "sha256 = excluded.sha256, updated_at = excluded.updated_at",
             new { row.Name, row.Os, row.Kernel, row.Initrd, row.Disk, row.Append, row.MinMemory, row.MinDisk, row.SizeBytes, row.Sha256, now }, tx);
         foreach (var f in files)
-            await c.ExecuteAsync("INSERT INTO image_files (image, file, sha256, size_bytes) VALUES (@Image, @File, @Sha256, @SizeBytes)", f, tx);
+            await c.ExecuteAsync("INSERT INTO image_files (image, file, sha256, size_bytes) VALUES (@Image, @File, @Sha256, @SizeBytes) " +
+                "ON CONFLICT (image, file) DO UPDATE SET sha256 = excluded.sha256, size_bytes = excluded.size_bytes", f, tx);
+        var names = files.Select(f => f.File).ToList();
+        foreach (var gone in await c.QueryAsync<string>("SELECT file FROM image_files WHERE image = @Name", row, tx))
+            if (!names.Contains(gone))
+                await c.ExecuteAsync("DELETE FROM image_files WHERE image = @Name AND file = @gone", new { row.Name, gone }, tx);
         return 0;
     });
 
