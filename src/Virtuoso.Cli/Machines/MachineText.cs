@@ -60,6 +60,7 @@ internal static class MachineText
             ("owner", m.Owner),
             ("spec", $"{m.Speed} bogomips {m.Processor}, {m.Memory} MB memory, {m.Disk} MB disk, {m.Os}"),
             ("image", m.Image ?? "blank"),
+            ("cdrom", m.Cdrom),
             ("mac", m.Mac),
             ("bids", Text.Rates(m.StorageBid, m.RunningBid)),
             ("storage", m.StoragePrice is { } storage && m.StoragePeriodDays is { } days ? Text.StorageCharge(storage, days) : null),
