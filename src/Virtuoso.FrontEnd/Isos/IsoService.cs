@@ -53,15 +53,17 @@ internal sealed partial class IsoService(Database db, BlobDirectory blobs, Event
 
     /// <summary>
     /// Stores the bytes of <paramref name="body"/> as the owner's ISO <paramref name="name"/>. <paramref name="length"/> is the
-    /// request's Content-Length: required, since the quota is checked before anything is read.
+    /// request's Content-Length: required, since the quota is checked before anything is read. A web form's file is one part
+    /// of a multipart body (<paramref name="exactLength"/> false): its request's length is only a bound, so the quota is
+    /// then counted while reading only, and the part's end is the file's.
     /// </summary>
-    public async Task<Outcome<IsoResponse>> UploadAsync(string owner, string name, long? length, Stream body, CancellationToken ct)
+    public async Task<Outcome<IsoResponse>> UploadAsync(string owner, string name, long? length, Stream body, CancellationToken ct, bool exactLength = true)
     {
         if (Validate.First(Validate.IsoName(name)) is { } bad) return bad;
         if (length is not { } declared)
             return new Failure(ErrorCodes.LengthRequired, "send the ISO's size (Content-Length): the quota is checked before the upload is stored");
         var used = await db.ReadAsync(c => UsedAsync(c, null, owner));
-        if (used + declared > Quota) return OverQuota(used, declared);
+        if (exactLength && used + declared > Quota) return OverQuota(used, declared);
         // Early, to spare the transfer; the unique key is what decides (below).
         if (await db.ReadAsync(c => c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM isos WHERE owner = @owner AND name = @name", new { owner, name })) > 0)
             return NameTaken(name);
@@ -105,7 +107,7 @@ internal sealed partial class IsoService(Database db, BlobDirectory blobs, Event
                     ArrayPool<byte>.Shared.Return(buffer);
                 }
 
-                if (total < declared)
+                if (exactLength && total < declared)
                 {
                     LogIncomplete(log, owner, name, total, declared, "end of body");
                     return Incomplete(total, declared);
@@ -200,6 +202,18 @@ internal sealed partial class IsoService(Database db, BlobDirectory blobs, Event
     /// <summary>The name of the ISO attached to the machine, or null.</summary>
     internal static Task<string?> CdromOfAsync(DbConnection c, Guid machine) =>
         c.QuerySingleOrDefaultAsync<string?>("SELECT i.name FROM machines m JOIN isos i ON i.id = m.cdrom_iso_id WHERE m.id = @machine", new { machine });
+
+    /// <summary>
+    /// The default name of an upload: the file's name without its extension, each character a name does not take made '-',
+    /// at most 64 characters, starting with a letter or digit (the CLI's <c>iso upload</c> does the same).
+    /// </summary>
+    public static string NameFromFile(string fileName)
+    {
+        var stem = Path.GetFileNameWithoutExtension(Path.GetFileName(fileName.Replace('\\', '/')));
+        var text = new string(stem.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' ? c : '-').ToArray()).TrimStart('.', '_', '-');
+        text = text.Length > 64 ? text[..64] : text;
+        return text.Length == 0 || text.Equals("none", StringComparison.OrdinalIgnoreCase) ? "iso" + (text.Length == 0 ? "" : "-" + text) : text;
+    }
 
     internal static Failure NoSuchIso(string name) => new(ErrorCodes.NotFound, $"you have no ISO named '{name}' (see GET /api/v1/isos)");
 
