@@ -62,11 +62,11 @@ internal sealed partial class IsoService(Database db, BlobDirectory blobs, Event
         if (Validate.First(Validate.IsoName(name)) is { } bad) return bad;
         if (length is not { } declared)
             return new Failure(ErrorCodes.LengthRequired, "send the ISO's size (Content-Length): the quota is checked before the upload is stored");
-        var used = await db.ReadAsync(c => UsedAsync(c, null, owner));
-        if (exactLength && used + declared > Quota) return OverQuota(used, declared);
         // Early, to spare the transfer; the unique key is what decides (below).
         if (await db.ReadAsync(c => c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM isos WHERE owner = @owner AND name = @name", new { owner, name })) > 0)
             return NameTaken(name);
+        var used = await db.ReadAsync(c => UsedAsync(c, null, owner));
+        if (exactLength && used + declared > Quota) return OverQuota(used, declared);
 
         var (temp, file) = blobs.CreateTemp();
         try

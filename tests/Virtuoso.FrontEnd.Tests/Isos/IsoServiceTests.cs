@@ -110,6 +110,8 @@ public abstract class IsoServiceTests<TMarket>(TMarket market) : IClassFixture<T
         { "none", "none", 400, ErrorCodes.Validation, "not 'none'" },
         { "long-name", new string('n', 65), 400, ErrorCodes.Validation, "ISO name must be" },
         { "duplicate", "first", 409, ErrorCodes.IsoNameTaken, "you already have an ISO named 'first'" },
+        // A name taken says so even when the quota is full too: the name is the first thing to fix.
+        { "over-quota", "second", 409, ErrorCodes.IsoNameTaken, "you already have an ISO named 'second'" },
     };
 
     [Theory]
