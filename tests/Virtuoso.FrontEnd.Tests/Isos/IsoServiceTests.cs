@@ -233,6 +233,29 @@ public abstract class IsoServiceTests<TMarket>(TMarket market) : IClassFixture<T
     }
 
     [Fact]
+    public async Task DeleteAndUploadOfEqualContent_Racing_NeverLoseTheFileOfARow()
+    {
+        var alice = await market.SignupAsync(Roles.Buyer);
+        var bob = await market.SignupAsync(Roles.Buyer);
+        for (var round = 0; round < 8; round++)
+        {
+            var bytes = NewIso();
+            await UploadAsync(alice, "x", bytes);
+
+            // Alice's delete may remove the file as the last ISO of it, while Bob's upload of the same bytes keeps it.
+            var delete = alice.DeleteAsync("/api/v1/isos/x");
+            var upload = PutAsync(bob, $"y{round}", TestIsos.Content(bytes));
+            Assert.Equal(HttpStatusCode.NoContent, (await delete).StatusCode);
+            Assert.Equal(HttpStatusCode.Created, (await upload).StatusCode);
+
+            Assert.True(File.Exists(BlobOf(bytes)), $"round {round}: bob's ISO has no file");
+            Assert.Equal(bytes, await File.ReadAllBytesAsync(BlobOf(bytes)));
+            Assert.Equal(HttpStatusCode.NoContent, (await bob.DeleteAsync($"/api/v1/isos/y{round}")).StatusCode);
+            Assert.False(File.Exists(BlobOf(bytes)));
+        }
+    }
+
+    [Fact]
     public async Task Delete_Unknown_IsNotFound()
     {
         var buyer = await market.SignupAsync(Roles.Buyer);
