@@ -41,7 +41,9 @@ internal static class Contenders
         var agents = new AgentClient(new NoAgents(), options);
         var writer = new MachineWriter(db, ledger, new Charges(ledger), events, clock, options);
         var machines = new MachineService(db, ledger, events, agents, writer, new MachineActions(db, agents, writer, new CrashPoints(options), clock, options,
-                new Virtuoso.FrontEnd.Images.ImageCatalogue(db, options, clock, NullLogger<Virtuoso.FrontEnd.Images.ImageCatalogue>.Instance)),
+                new Virtuoso.FrontEnd.Images.ImageCatalogue(db, options, clock, NullLogger<Virtuoso.FrontEnd.Images.ImageCatalogue>.Instance),
+                new Virtuoso.FrontEnd.Isos.IsoService(db, new Virtuoso.FrontEnd.Isos.BlobDirectory(Path.GetTempPath()), events, clock, options,
+                    NullLogger<Virtuoso.FrontEnd.Isos.IsoService>.Instance)),
             new PortForwards(db, events), clock, options);
         var daemon = new BillingDaemon(db, ledger, events, machines.SuspendUnpaidAsync, clock, options, NullLogger<BillingDaemon>.Instance);
 

@@ -6,6 +6,7 @@ using Virtuoso.Cli.Accounts;
 using Virtuoso.Cli.Billing;
 using Virtuoso.Cli.Events;
 using Virtuoso.Cli.Hosts;
+using Virtuoso.Cli.Isos;
 using Virtuoso.Cli.Machines;
 using Virtuoso.Cli.Migration;
 using Virtuoso.Cli.Tunnel;
@@ -36,6 +37,7 @@ public static class Cli
         foreach (var command in AccountCommands.Build(run)
                      .Concat(KeyCommands.Build(run))
                      .Concat(MachineCommands.Build(run))
+                     .Concat(IsoCommands.Build(run))
                      .Concat(TunnelCommands.Build(run))
                      .Concat(MigrationCommands.Build(run))
                      .Concat(EventCommands.Build(run))

@@ -9,6 +9,9 @@ internal sealed record CliSettings(string Home, string DefaultServer, TimeSpan T
     /// <summary>Whether stdout is a terminal: progress is then one bar redrawn in place, else plain lines.</summary>
     public bool Terminal { get; init; }
 
+    /// <summary>Whether stderr is a terminal: an upload's progress bar is drawn there then, and not at all otherwise.</summary>
+    public bool ErrorTerminal { get; init; }
+
     /// <summary>
     /// The bytes of standard input and output, for <c>tunnel</c> (which relays them) and <c>ssh</c> (whose child uses them):
     /// the process's own when run as a program; null in-process, where only the writers exist.

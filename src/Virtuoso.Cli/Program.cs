@@ -11,6 +11,7 @@ internal static class Program
         return Cli.RunAsync(args, Console.Out, Console.Error, CliSettings.From(environment) with
         {
             Terminal = !Console.IsOutputRedirected,
+            ErrorTerminal = !Console.IsErrorRedirected,
             Stdio = new Stdio(Console.OpenStandardInput(), Console.OpenStandardOutput(), Inherited: true),
         });
     }

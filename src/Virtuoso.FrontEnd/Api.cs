@@ -2,6 +2,7 @@ using Virtuoso.FrontEnd.Accounts;
 using Virtuoso.FrontEnd.Billing;
 using Virtuoso.FrontEnd.Events;
 using Virtuoso.FrontEnd.Hosts;
+using Virtuoso.FrontEnd.Isos;
 using Virtuoso.FrontEnd.Machines;
 using Virtuoso.FrontEnd.Market;
 
@@ -24,6 +25,7 @@ internal static class Api
         BillingEndpoints.Map(api);
         MarketEndpoints.Map(api);
         MachineEndpoints.Map(api);
+        IsoEndpoints.Map(api);
         HostEndpoints.Map(api);
     }
 }

@@ -21,6 +21,11 @@ internal sealed class MarketOptions
 
     /// <summary>SSH public keys one account may hold (issue 14): each is written into every machine's seed at its start.</summary>
     public int MaxKeysPerAccount { get; set; } = 20;
+    /// <summary>
+    /// Bytes of ISO images one buyer may hold (issue 15, <c>Virtuoso:IsoQuotaBytes</c>): checked against an upload's
+    /// Content-Length before it is read, and counted while it is; equal content uploaded twice counts twice.
+    /// </summary>
+    public long IsoQuotaBytes { get; set; } = 10L * 1024 * 1024 * 1024;
     /// <summary>Log-in attempts a minute from one client address (the log-in form's rate limit; 429 beyond).</summary>
     public int LoginAttemptsPerAddressPerMinute { get; set; } = 30;
     /// <summary>Log-in attempts a minute from one client address on one account.</summary>

@@ -10,6 +10,7 @@ using Virtuoso.FrontEnd.Tunnel;
 using Virtuoso.FrontEnd.Data;
 using Virtuoso.FrontEnd.Events;
 using Virtuoso.FrontEnd.Hosts;
+using Virtuoso.FrontEnd.Isos;
 using Virtuoso.FrontEnd.Machines;
 using Virtuoso.FrontEnd.Market;
 using Virtuoso.FrontEnd.Migration;
@@ -41,6 +42,9 @@ builder.Services.AddSingleton<MachineActions>();
 builder.Services.AddSingleton<IntentReconciler>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<IntentReconciler>());
 builder.Services.AddSingleton<MachineService>();
+// Uploaded ISOs, content-addressed; replicas must share this directory (BlobDirectory; issue 19 will revisit).
+builder.Services.AddSingleton(new BlobDirectory(Path.Combine(dataDir, "blobs")));
+builder.Services.AddSingleton<IsoService>();
 builder.Services.Configure<ConsoleOptions>(config.GetSection(ConsoleOptions.Section));
 builder.Services.AddSingleton<ConsoleTickets>();
 builder.Services.AddSingleton<ConsoleService>();

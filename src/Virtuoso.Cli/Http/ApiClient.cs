@@ -34,9 +34,31 @@ internal sealed class ApiClient : IDisposable
         SendAsync<T>(HttpMethod.Get, path, null, cancellationToken);
 
     /// <summary>A call whose answer is a JSON body of type <typeparamref name="T"/>.</summary>
-    public async Task<Result<T>> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken cancellationToken)
+    public async Task<Result<T>> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken cancellationToken) =>
+        Read<T>(await ExchangeAsync(method, path, body, cancellationToken), method, path);
+
+    /// <summary>
+    /// PUTs <paramref name="length"/> bytes of <paramref name="content"/> as the raw body (an ISO upload), streamed, never held in
+    /// memory; <paramref name="sent"/> hears the bytes sent so far. The timeout counts from the last bytes sent, not the
+    /// start, since a big file takes as long as the link needs; <c>Expect: 100-continue</c> lets the server refuse (quota,
+    /// name taken) before the body is sent.
+    /// </summary>
+    public async Task<Result<T>> UploadAsync<T>(string path, Stream content, long length, Action<long>? sent, CancellationToken cancellationToken) =>
+        Read<T>(await ExchangeContentAsync(HttpMethod.Put, path, deadline =>
+        {
+            var body = new StreamContent(new CountingStream(content, total =>
+            {
+                deadline.CancelAfter(timeout);
+                sent?.Invoke(total);
+            }), 1 << 16);
+            body.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+            body.Headers.ContentLength = length;
+            return body;
+        }, cancellationToken, expectContinue: true), HttpMethod.Put, path);
+
+    private Result<T> Read<T>(Result<string> exchanged, HttpMethod method, string path)
     {
-        if ((await ExchangeAsync(method, path, body, cancellationToken)).Failed(out var failure, out var reply))
+        if (exchanged.Failed(out var failure, out var reply))
         {
             return failure;
         }
@@ -82,16 +104,20 @@ internal sealed class ApiClient : IDisposable
             ? failure
             : reply;
 
-    private async Task<Result<string>> ExchangeAsync(HttpMethod method, string path, object? body, CancellationToken cancellationToken)
-    {
-        using var request = new HttpRequestMessage(method, path);
-        if (body is not null)
-        {
-            request.Content = JsonContent.Create(body, body.GetType(), options: JsonOutput.Wire);
-        }
+    private Task<Result<string>> ExchangeAsync(HttpMethod method, string path, object? body, CancellationToken cancellationToken) =>
+        ExchangeContentAsync(method, path, _ => body is null ? null : JsonContent.Create(body, body.GetType(), options: JsonOutput.Wire), cancellationToken);
 
+    private async Task<Result<string>> ExchangeContentAsync(HttpMethod method, string path, Func<CancellationTokenSource, HttpContent?> content,
+        CancellationToken cancellationToken, bool expectContinue = false)
+    {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
+        using var request = new HttpRequestMessage(method, path) { Content = content(deadline) };
+        if (expectContinue)
+        {
+            request.Headers.ExpectContinue = true;
+        }
+
         try
         {
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, deadline.Token);
@@ -115,4 +141,36 @@ internal sealed class ApiClient : IDisposable
         new(ExitCode.Refused, $"unexpected answer to {method} /api/v1/{path}: {why}", Failure.BadResponseCode);
 
     public void Dispose() => http.Dispose();
+}
+
+/// <summary>A read-only stream over another that reports the bytes read so far after each read.</summary>
+internal sealed class CountingStream(Stream inner, Action<long> read) : Stream
+{
+    private long total;
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => inner.Length;
+    public override long Position { get => total; set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, count));
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        Count(await inner.ReadAsync(buffer, cancellationToken));
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    private int Count(int n)
+    {
+        total += n;
+        read(total);
+        return n;
+    }
+
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

@@ -121,15 +121,18 @@ internal static class MachineCommands
         var spec = new SpecOptions();
         var storageBid = Opt.Dollars("--storage-bid", "New storage bid, dollars per month");
         var runningBid = Opt.Dollars("--running-bid", "New running bid, dollars per hour");
-        var command = new Command("edit", "Change a registered machine's spec or bids") { id };
+        var cdrom = Opt.Text("--cdrom", "Put one of your ISO images in its CD drive (it boots from it first), or 'none' to eject; " +
+            "also on a stored or stopped machine, not a running one", "NAME|none");
+        var command = new Command("edit", "Change a registered machine's spec or bids, or the ISO in a machine's CD drive") { id };
         spec.AddTo(command);
         command.Add(storageBid);
         command.Add(runningBid);
+        command.Add(cdrom);
         run.Bind(command, Access.LoggedIn, async (parse, session, ct) =>
         {
-            if (!Opt.AnyGiven(parse, spec.Name, spec.Processor, spec.Speed, spec.Memory, spec.Disk, spec.Os, storageBid, runningBid))
+            if (!Opt.AnyGiven(parse, spec.Name, spec.Processor, spec.Speed, spec.Memory, spec.Disk, spec.Os, storageBid, runningBid, cdrom))
             {
-                return Failure.Usage("nothing to change; give any of --name, --processor, --speed, --memory, --disk, --os, --storage-bid, --running-bid");
+                return Failure.Usage("nothing to change; give any of --name, --processor, --speed, --memory, --disk, --os, --storage-bid, --running-bid, --cdrom");
             }
 
             if ((await MachineRef.ResolveAsync(session.Api, parse.GetValue(id)!, ct)).Failed(out var notFound, out var machineId))
@@ -139,7 +142,7 @@ internal static class MachineCommands
 
             var request = new EditMachineRequest(parse.GetValue(spec.Name), parse.GetValue(spec.Processor),
                 parse.GetValue(spec.Speed), parse.GetValue(spec.Memory), parse.GetValue(spec.Disk), parse.GetValue(spec.Os),
-                parse.GetValue(storageBid), parse.GetValue(runningBid));
+                parse.GetValue(storageBid), parse.GetValue(runningBid), parse.GetValue(cdrom));
             return (await session.Api.SendAsync<MachineResponse>(HttpMethod.Patch, $"machines/{machineId}", request, ct)).Failed(out var failure, out var machine)
                 ? failure
                 : session.Show(machine, MachineText.Details);

@@ -22,7 +22,7 @@ internal static class MachineText
         {
             table.Add(c.Name, c.Processor, $"{c.Speed} bogomips", $"{c.Memory} MB", $"{c.Disk} MB", c.Os,
                 c.Image is null ? "blank" : $"{c.Image} (min {c.MinMemory} MB memory, {c.MinDisk} MB disk"
-                    + (c.ImageInfo is { } image ? $"; {image.Os}, {Text.Bytes(image.Size)}, sha256 {image.Sha256[..12]}…)" : ")"),
+                    + (c.ImageInfo is { } image ? $"; {image.Os}, {Text.Size(image.Size)}, sha256 {image.Sha256[..12]}…)" : ")"),
                 c.EstimatedStorageRate is { } storage && c.EstimatedRunningRate is { } running
                     ? Text.Rates(storage, running)
                     : "no host has room yet");
@@ -41,7 +41,7 @@ internal static class MachineText
         }
         var table = new Table("IMAGE", "OS", "SIZE", "MIN MEMORY", "MIN DISK", "SHA-256 OF THE DISK");
         foreach (var i in images)
-            table.Add(i.Name, i.Os, Text.Bytes(i.Size), $"{i.MinMemory} MB", $"{i.MinDisk} MB", i.Sha256);
+            table.Add(i.Name, i.Os, Text.Size(i.Size), $"{i.MinMemory} MB", $"{i.MinDisk} MB", i.Sha256);
         table.WriteTo(output);
     }
 
@@ -76,6 +76,7 @@ internal static class MachineText
             ("owner", m.Owner),
             ("spec", $"{m.Speed} bogomips {m.Processor}, {m.Memory} MB memory, {m.Disk} MB disk, {m.Os}"),
             ("image", m.Image ?? "blank"),
+            ("cdrom", m.Cdrom),
             ("mac", m.Mac),
             ("bids", Text.Rates(m.StorageBid, m.RunningBid)),
             ("storage", m.StoragePrice is { } storage && m.StoragePeriodDays is { } days ? Text.StorageCharge(storage, days) : null),

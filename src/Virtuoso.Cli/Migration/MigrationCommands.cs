@@ -59,8 +59,8 @@ internal static class MigrationCommands
     /// <summary>Polls the migration until it is done or reverted, drawing progress as it goes.</summary>
     private static async Task<Failure?> FollowAsync(Session session, Guid machineId, MigrationResponse migration, CancellationToken ct)
     {
-        var progress = new Progress(session.Json ? TextWriter.Null : session.Live, session.Settings.Terminal);
-        progress.Show(migration);
+        var progress = new LiveLine(session.Json ? TextWriter.Null : session.Live, session.Settings.Terminal);
+        progress.Show(MigrationText.ProgressLine(migration, progress.Terminal));
         // A re-migration of a cached machine ends in well under a second, a first one in seconds: look every 25 ms
         // for the first two seconds, every 100 ms for the first minute (a cheap read, 1-5 ms on the front-end), then
         // every Poll, so that the end is not reported late by a good part of the time it took.
@@ -80,7 +80,7 @@ internal static class MigrationCommands
             }
 
             migration = next;
-            progress.Show(migration);
+            progress.Show(MigrationText.ProgressLine(migration, progress.Terminal));
         }
 
         progress.End();
@@ -92,46 +92,5 @@ internal static class MigrationCommands
         }
 
         return session.Show(migration, MigrationText.Done);
-    }
-
-    /// <summary>
-    /// Progress on stdout as it happens (the final result goes through the buffered output). On a terminal one line redrawn in
-    /// place and cleared at the end; otherwise a plain line whenever the phase or the percentage moves.
-    /// </summary>
-    private sealed class Progress(TextWriter output, bool terminal)
-    {
-        private string last = "";
-        private int width;
-
-        public void Show(MigrationResponse m)
-        {
-            var line = MigrationText.ProgressLine(m, terminal);
-            if (line == last)
-            {
-                return;
-            }
-
-            last = line;
-            if (terminal)
-            {
-                output.Write("\r" + line.PadRight(width));
-                width = Math.Max(width, line.Length);
-            }
-            else
-            {
-                output.WriteLine(line);
-            }
-
-            output.Flush();
-        }
-
-        public void End()
-        {
-            if (terminal && width > 0)
-            {
-                output.Write("\r" + new string(' ', width) + "\r");
-                output.Flush();
-            }
-        }
     }
 }

@@ -63,10 +63,10 @@ internal static class MigrationText
         }
 
         var head = m.DestinationPhase ?? "copying";
-        return bar ? $"{head} [{new string('#', percent / 5)}{new string('-', 20 - percent / 5)}] {parts}" : $"{head}: {parts}";
+        return bar ? $"{head} {LiveLine.Bar(percent)} {parts}" : $"{head}: {parts}";
     }
 
-    private static string Bytes(long n) => n switch
+    internal static string Bytes(long n) => n switch
     {
         >= 1_000_000_000 => (n / 1e9).ToString("0.##", CultureInfo.InvariantCulture) + " GB",
         >= 1_000_000 => (n / 1e6).ToString("0.##", CultureInfo.InvariantCulture) + " MB",

@@ -43,13 +43,13 @@ internal static class Text
 
     public static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
-    /// <summary>A size in bytes for people: "812 B", "70.2 MB", "1.4 GB" (powers of 1024).</summary>
-    public static string Bytes(long bytes) => bytes switch
+    /// <summary>A size in binary units as the front-end states quotas: "48 KB", "9.8 GB" (1 GB = 1024³ bytes).</summary>
+    public static string Size(long bytes) => bytes switch
     {
-        < 1024 => $"{bytes} B",
-        < 1024 * 1024 => (bytes / 1024m).ToString("0.#", CultureInfo.InvariantCulture) + " KB",
-        < 1024L * 1024 * 1024 => (bytes / (1024m * 1024)).ToString("0.#", CultureInfo.InvariantCulture) + " MB",
-        _ => (bytes / (1024m * 1024 * 1024)).ToString("0.##", CultureInfo.InvariantCulture) + " GB",
+        >= 1L << 30 => (bytes / (double)(1L << 30)).ToString("0.#", CultureInfo.InvariantCulture) + " GB",
+        >= 1L << 20 => (bytes / (double)(1L << 20)).ToString("0.#", CultureInfo.InvariantCulture) + " MB",
+        >= 1L << 10 => (bytes / (double)(1L << 10)).ToString("0.#", CultureInfo.InvariantCulture) + " KB",
+        _ => Number(bytes) + " bytes",
     };
 
     public static string ShortId(Guid id) => id.ToString("D")[..8];

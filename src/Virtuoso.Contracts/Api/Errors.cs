@@ -57,4 +57,16 @@ public static class ErrorCodes
     public const string NoPorts = "no-ports";
     /// <summary>The machine already has the most forwarded ports a buyer may ask for (5 besides SSH); remove one first.</summary>
     public const string TooManyPorts = "too-many-ports";
+    /// <summary>An upload that is not a bootable ISO 9660 image (no primary volume descriptor, no El Torito boot record) or is truncated.</summary>
+    public const string NotAnIso = "not-an-iso";
+    /// <summary>An upload that ended before its Content-Length: the client gave up or the connection broke; nothing was kept.</summary>
+    public const string IncompleteUpload = "incomplete-upload";
+    /// <summary>An upload without a Content-Length: its size must be known before it is read (the quota); HTTP 411.</summary>
+    public const string LengthRequired = "length-required";
+    /// <summary>The upload would take the account over its ISO quota; HTTP 413. Delete an ISO first.</summary>
+    public const string OverQuota = "over-quota";
+    /// <summary>The account already has an ISO of that name.</summary>
+    public const string IsoNameTaken = "iso-name-taken";
+    /// <summary>The ISO is attached to a machine: eject it first (<c>{"cdrom": "none"}</c>).</summary>
+    public const string InUse = "in-use";
 }

@@ -28,9 +28,12 @@ public sealed record RegisterRequest(
     decimal StorageBid, decimal RunningBid);
 
 /// <summary>PATCH /api/v1/machines/{id}: edit a registered machine; null fields stay as they are.</summary>
+/// <param name="Cdrom">The name of one of the caller's ISOs to put in the machine's CD drive, or <c>none</c> to eject
+/// (issue 15). Alone, allowed on a registered, stored or stopped machine (not a running or suspended one: stop it first);
+/// with other fields, on a registered machine only, as every edit.</param>
 public sealed record EditMachineRequest(
     string? Name, string? Processor, long? Speed, long? Memory, long? Disk, string? Os,
-    decimal? StorageBid, decimal? RunningBid);
+    decimal? StorageBid, decimal? RunningBid, string? Cdrom = null);
 
 /// <summary>POST /api/v1/machines/{id}/store.</summary>
 public sealed record StoreRequest(string Host);
@@ -52,6 +55,7 @@ public sealed record StoreRequest(string Host);
 /// <param name="Vcpus">Virtual CPUs the guest sees: the share rounded up to whole cores.</param>
 /// <param name="CpuUsed">While running: cores of CPU its QEMU used over the host's last few seconds of accounting.</param>
 /// <param name="MemoryUsedMb">While running: memory its QEMU holds, guest and QEMU's own.</param>
+/// <param name="Cdrom">The name of the owner's ISO in its CD drive (it boots from it first), or null.</param>
 public sealed record MachineResponse(
     Guid Id, string Name, string Processor, long Speed, long Memory, long Disk, string Os, string? Image,
     string Mac, string State, long Version, string? Host, string Owner,
@@ -60,7 +64,7 @@ public sealed record MachineResponse(
     decimal? StorageRate, decimal? RunningRate,
     IReadOnlyList<string> Actions, bool Busy = false, bool HostOffline = false,
     SshEndpoint? Ssh = null, IReadOnlyDictionary<string, string>? Ports = null, IReadOnlyList<int>? ExtraPorts = null,
-    decimal? CpuShare = null, int? Vcpus = null, decimal? CpuUsed = null, long? MemoryUsedMb = null, string? Activity = null);
+    decimal? CpuShare = null, int? Vcpus = null, decimal? CpuUsed = null, long? MemoryUsedMb = null, string? Cdrom = null, string? Activity = null);
 
 /// <summary>Where a running machine's SSH server is reached: its host's public address and the host port forwarded to guest port 22.</summary>
 public sealed record SshEndpoint(string Address, int Port);

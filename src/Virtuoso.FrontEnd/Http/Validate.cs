@@ -21,6 +21,7 @@ internal static partial class Validate
     [GeneratedRegex(@"^[^@\s]+@[^@\s]+$")] private static partial Regex EmailRx();
     // \z, not $: "$" also matches before a final newline.
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,62}\z")] private static partial Regex KeyNameRx();
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\z")] private static partial Regex IsoNameRx();
 
     public static string? Username(string? v) => v is not null && UsernameRx().IsMatch(v) ? null
         : "username must be 3–32 characters: letters, digits, '.', '_' or '-', starting with a letter or digit";
@@ -28,6 +29,9 @@ internal static partial class Validate
         : "host name must be 1–63 characters: letters, digits, '.', '_' or '-'";
     public static string? KeyName(string? v) => v is not null && KeyNameRx().IsMatch(v) ? null
         : "key name must be 1–63 characters: letters, digits, '.', '_', '-' or '@', starting with a letter or digit";
+    /// <summary>An ISO's name (issue 15): it goes in a URL path and a CLI argument; "none" means "eject" to <c>--cdrom</c>.</summary>
+    public static string? IsoName(string? v) => v is not null && IsoNameRx().IsMatch(v) && !v.Equals("none", StringComparison.OrdinalIgnoreCase) ? null
+        : "ISO name must be 1–64 characters: letters, digits, '.', '_' or '-', starting with a letter or digit (and not 'none')";
     public static string? Email(string? v) => v is not null && v.Length <= 254 && EmailRx().IsMatch(v) ? null : "a valid e-mail address is required";
     public static string? Password(string? v) => v is not null && v.Length >= 8 && v.Length <= 1024 ? null : "password must be at least 8 characters";
     public static string? Label(string field, string? v, int max = 64) =>

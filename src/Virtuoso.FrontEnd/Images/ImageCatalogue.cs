@@ -136,6 +136,10 @@ internal sealed class ImageCatalogue(Database db, IOptions<MarketOptions> option
         return hit is null ? null : Path.Combine(root, hit.Image, hit.File);
     }
 
+    /// <summary>What the agent of <paramref name="host"/> is told about the ISO attached to a machine (issue 15), or null.</summary>
+    public async Task<BlobSource?> CdromAsync(Isos.IsoService isos, Guid machine, string host) =>
+        await isos.AttachedAsync(machine) is { } iso ? new BlobSource(iso.Sha256, iso.Size, AgentFacingUrl() + BlobEndpoints.Path(host, iso.Sha256)) : null;
+
     /// <summary>
     /// Where agents reach this front-end: <see cref="MarketOptions.AgentFacingUrl"/>, else the first address it listens
     /// on (a wildcard address is read as loopback: set the option when agents run on other machines).

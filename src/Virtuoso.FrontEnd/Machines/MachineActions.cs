@@ -32,7 +32,7 @@ internal class CrashPoints(IOptions<MarketOptions> options)
 /// request and a replica's reconciler) end it exactly once.
 /// </summary>
 internal sealed class MachineActions(Database db, AgentClient agents, MachineWriter writer, CrashPoints crash, TimeProvider clock, IOptions<MarketOptions> options,
-    Images.ImageCatalogue images)
+    Images.ImageCatalogue images, Isos.IsoService isos)
 {
     /// <summary>The end of driving an intent: the committed machine (null when deleted), or why not.</summary>
     internal sealed record Ended(MachineRow? Row, Failure? Failure, bool StillOpen);
@@ -228,7 +228,8 @@ internal sealed class MachineActions(Database db, AgentClient agents, MachineWri
             case IntentAction.Start or IntentAction.Resume:
                 return (await agents.CommandAsync(host, id, IntentRow.Text(intent.Kind),
                     new MachineCommand(intent.FromVersion, intent.ToVersion, await MetadataAsync(intent),
-                        await db.ReadAsync(c => PortForwards.OfAsync(c, intent.Machine))))).Failure;
+                        await db.ReadAsync(c => PortForwards.OfAsync(c, intent.Machine)),
+                        await images.CdromAsync(isos, intent.Machine.Value, host.Name)))).Failure;
             case IntentAction.Stop or IntentAction.Suspend:
                 return (await agents.CommandAsync(host, id, IntentRow.Text(intent.Kind), new MachineCommand(intent.FromVersion, intent.ToVersion))).Failure;
             case IntentAction.Delete:

@@ -106,6 +106,6 @@ internal sealed class MachineRow
             CpuMillicores / 1000m, (int?)Vcpus,
             State == MachineState.Running && HostOfflineSince is null ? CpuUsedMillicores / 1000m : null,
             State == MachineState.Running && HostOfflineSince is null ? MemoryUsedMb : null,
-            Intent is not null ? Activity : null);
+            Activity: Intent is not null ? Activity : null);
     }
 }

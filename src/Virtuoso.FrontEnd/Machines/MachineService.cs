@@ -90,6 +90,8 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
     {
         var found = await FindAsync(owner, id);
         if (found.Value is not { } row) return found;
+        var specChange = r is not { Name: null, Processor: null, Speed: null, Memory: null, Disk: null, Os: null, StorageBid: null, RunningBid: null };
+        if (!specChange && r.Cdrom is { } cdrom) return await CdromAsync(owner, row, cdrom);
         if (Refuse(row, MachineAction.Edit) is { } refused) return refused;
         ConfigRow? image = row.Image is null ? null
             : await db.ReadAsync(c => c.QueryFirstOrDefaultAsync<ConfigRow>("SELECT * FROM configurations WHERE image = @image", new { image = row.Image }));
@@ -106,8 +108,47 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
                 new { row.Name, row.Processor, row.Os, row.Speed, row.Memory, row.Disk, row.StorageBid, row.RunningBid, row.Id, version, State = MachineRow.StateText(row.State) }, tx);
             if (n == 0) return await MachineWriter.BusyOrChangedAsync(c, tx, row.Id);
             await events.AppendAsync(c, tx, "edited", id, owner, $"configuration edited: {row.Speed} bogomips, {row.Memory} MB, {row.Disk} MB, bids {row.StorageBid} $/month, {row.RunningBid} $/hour");
+            if (r.Cdrom is { } cdrom && await SetCdromAsync(c, tx, owner, row, cdrom) is { } refused) return refused;
             return row;
         }, o => o.Ok);
+    }
+
+    /// <summary>
+    /// Puts the owner's ISO <paramref name="cdrom"/> in the machine's CD drive, or ejects it ("none") (issue 15): while the
+    /// machine does not run (registered, stored or stopped), since its host gives QEMU the CD at the next start.
+    /// </summary>
+    private async Task<Outcome<MachineRow>> CdromAsync(string owner, MachineRow row, string cdrom)
+    {
+        if (CdromRefusal(row) is { } refused) return refused;
+        return await db.WriteAsync<Outcome<MachineRow>>(async (c, tx) =>
+            await SetCdromAsync(c, tx, owner, row, cdrom) is { } failure ? failure : row, o => o.Ok);
+    }
+
+    /// <summary>Why the CD of a machine in this state cannot be changed now, or null; the web shows the same.</summary>
+    internal static Failure? CdromRefusal(MachineRow row) => row.State switch
+    {
+        MachineState.Running or MachineState.Suspended => new Failure(ErrorCodes.InvalidState,
+            $"the machine is {row.StoredState}: stop it first, then attach or eject its CD (it takes effect at the next start)"),
+        MachineState.Migrating => new Failure(ErrorCodes.InvalidState, "the machine is migrating: attach or eject its CD once the migration has ended"),
+        _ when row.Intent is not null => new Failure(ErrorCodes.Busy, "the machine is busy: another action on it is in progress; try again in a few seconds"),
+        _ => null,
+    };
+
+    private async Task<Failure?> SetCdromAsync(DbConnection c, DbTransaction tx, string owner, MachineRow row, string cdrom)
+    {
+        long? iso = null;
+        var eject = cdrom.Equals("none", StringComparison.OrdinalIgnoreCase);
+        if (!eject)
+        {
+            // Locked until the commit, so a concurrent delete of the ISO waits and then sees it attached.
+            iso = await Isos.IsoService.LockAsync(db, c, tx, owner, cdrom);
+            if (iso is null) return Isos.IsoService.NoSuchIso(cdrom);
+        }
+
+        if (!await MachineWriter.SetCdromAsync(c, tx, row, iso)) return await MachineWriter.BusyOrChangedAsync(c, tx, row.Id);
+        await events.AppendAsync(c, tx, eject ? "cdrom-ejected" : "cdrom-attached", row.Id, owner,
+            eject ? "CD ejected: the machine boots from its disk from the next start" : $"ISO {cdrom} attached as its CD: the machine boots from it first from the next start");
+        return null;
     }
 
     private static Failure? CheckSpec(MachineRow m, long? minMemory, long? minDisk)
@@ -305,14 +346,16 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
     }
 
     /// <summary>The machine as its owner sees it, with how it is reached (<see cref="PortForwards"/>).</summary>
-    public async Task<MachineResponse> DescribeAsync(MachineRow row) => row.ToResponse(await ports.ReachAsync(row.Id));
+    public async Task<MachineResponse> DescribeAsync(MachineRow row) =>
+        row.ToResponse(await ports.ReachAsync(row.Id)) with { Cdrom = await db.ReadAsync(c => Isos.IsoService.CdromOfAsync(c, row.Id.Value)) };
 
     /// <summary>The owner's machines as they see them.</summary>
     public async Task<IReadOnlyList<MachineResponse>> DescribeAllAsync(string owner)
     {
         var rows = await ListAsync(owner);
         var reach = await ports.ReachOfOwnerAsync(new AccountName(owner));
-        return rows.Select(m => m.ToResponse(reach.GetValueOrDefault(m.Id))).ToList();
+        var cdroms = await db.ReadAsync(c => Isos.IsoService.CdromsOfAsync(c, owner));
+        return rows.Select(m => m.ToResponse(reach.GetValueOrDefault(m.Id)) with { Cdrom = cdroms.GetValueOrDefault(m.Id.Value) }).ToList();
     }
 
     public async Task<Outcome<string>> SerialAsync(string owner, Guid id)

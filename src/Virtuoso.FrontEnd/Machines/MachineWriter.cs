@@ -393,6 +393,14 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
         return 0;
     });
 
+    /// <summary>
+    /// Puts the ISO <paramref name="iso"/> in the machine's CD drive, or empties it (null) (issue 15): not a state, but a row
+    /// write guarded like an edit, by the version and state the caller read and no open intent. False when it changed or is busy.
+    /// </summary>
+    public static async Task<bool> SetCdromAsync(DbConnection c, DbTransaction tx, MachineRow row, long? iso) =>
+        await c.ExecuteAsync("UPDATE machines SET cdrom_iso_id = @iso WHERE id = @Id AND version = @Version AND state = @State AND intent IS NULL",
+            new { iso, row.Id, row.Version, State = State(row.State) }, tx) == 1;
+
     // ---- migration (design §6.2): MigrationService holds the durable record and calls these inside its transactions ----
 
     /// <summary>The machine begins migrating (design §3.3: stored, stopped or suspended → migrating, same version); false when it changed or an action holds it.</summary>

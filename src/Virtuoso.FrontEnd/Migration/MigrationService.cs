@@ -30,7 +30,8 @@ namespace Virtuoso.FrontEnd.Migration;
 /// </summary>
 internal sealed partial class MigrationService(
     Database db, Ledger ledger, Charges charges, EventLog events, AgentClient agents, VmmpClient vmmp, CentralAddress central,
-    TimeProvider clock, IOptions<MarketOptions> market, IOptions<MigrationOptions> options, Images.ImageCatalogue images, ILogger<MigrationService> log)
+    TimeProvider clock, IOptions<MarketOptions> market, IOptions<MigrationOptions> options, Images.ImageCatalogue images,
+    Isos.IsoService isos, ILogger<MigrationService> log)
 {
     public const string ArrivalNote = "Arriving on a host costs one storage period at its price, charged when the migration commits; " +
         "prepaid running time is not carried to another host (design §4).";
@@ -104,7 +105,8 @@ internal sealed partial class MigrationService(
             ?? await agents.ExportAsync(origin, id, new ExportRequest(row.Version, token), ct)
             ?? await agents.ExpectAsync(destination, id, new IncomingMigration(row.Version, r.Method, $"http://{Url(originIp)}:{origin.Port}", origin.Name, token,
                 row.Mac, row.Speed, row.Memory, row.Disk, row.Image, atOrigin.Value!.CpuMillicores, atOrigin.Value.Vcpus,
-                row.Image is { } image ? await images.SourceAsync(image, destination.Name) : null), ct);
+                row.Image is { } image ? await images.SourceAsync(image, destination.Name) : null,
+                await images.CdromAsync(isos, id, destination.Name)), ct);
         if (failure is null)
         {
             var (centralIp, centralPort) = central.Get();

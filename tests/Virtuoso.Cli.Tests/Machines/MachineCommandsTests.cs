@@ -137,6 +137,39 @@ public sealed class MachineCommandsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Edit_Cdrom_SendsOnlyTheCdrom_AndTheMachineShowsIt()
+    {
+        h.Api.Json($"PATCH /api/v1/machines/{Id}", Samples.Machine() with { Cdrom = "debian-installer" });
+
+        var run = (await h.RunAsync("edit", Id, "--cdrom", "debian-installer")).Succeeded();
+
+        var body = Assert.Single(h.Api.Requests).BodyJson;
+        Assert.Equal("debian-installer", body.GetProperty("cdrom").GetString());
+        Assert.Equal(JsonValueKind.Null, body.GetProperty("disk").ValueKind);
+        Assert.Contains("cdrom:", run.Out);
+        Assert.Matches(@"(?m)^cdrom:\s+debian-installer$", run.Out);
+    }
+
+    [Fact]
+    public async Task Edit_CdromOnARunningMachine_IsTheServersOneLine()
+    {
+        h.Api.Problem($"PATCH /api/v1/machines/{Id}", 409, "invalid-state", "Not allowed in the machine's state",
+            "the machine is running: stop it first, then attach or eject its CD (it takes effect at the next start)");
+
+        var line = (await h.RunAsync("edit", Id, "--cdrom", "none")).Failed(1, "invalid-state");
+
+        Assert.Contains("stop it first", line);
+        Assert.Equal("none", Assert.Single(h.Api.Requests).BodyJson.GetProperty("cdrom").GetString());
+    }
+
+    [Fact]
+    public async Task Machine_WithoutCdrom_ShowsNoCdromLine()
+    {
+        h.Api.Json($"PATCH /api/v1/machines/{Id}", Samples.Machine());
+        Assert.DoesNotContain("cdrom:", (await h.RunAsync("edit", Id, "--name", "x")).Succeeded().Out);
+    }
+
+    [Fact]
     public async Task Edit_WithNothingToChange_IsUsageError()
     {
         (await h.RunAsync("edit", Id)).Failed(2, "usage");

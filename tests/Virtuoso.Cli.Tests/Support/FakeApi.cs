@@ -10,6 +10,12 @@ namespace Virtuoso.Cli.Tests.Support;
 /// <summary>One request the fake API received.</summary>
 internal sealed record Recorded(string Method, string Path, string Query, string? Authorization, string Body)
 {
+    /// <summary>The body as sent (an upload's bytes), and the headers that describe it.</summary>
+    public byte[] Bytes { get; init; } = [];
+    public long? ContentLength { get; init; }
+    public string? ContentType { get; init; }
+    public string? Expect { get; init; }
+
     public T BodyAs<T>() => JsonSerializer.Deserialize<T>(Body, FakeApi.Wire)!;
 
     public JsonElement BodyJson => JsonDocument.Parse(Body).RootElement;
@@ -87,10 +93,14 @@ internal sealed class FakeApi : IAsyncDisposable
     private async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
-        using var reader = new StreamReader(request.Body);
-        var body = await reader.ReadToEndAsync();
+        using var bytes = new MemoryStream();
+        await request.Body.CopyToAsync(bytes);
+        var body = System.Text.Encoding.UTF8.GetString(bytes.ToArray());
         requests.Enqueue(new Recorded(request.Method, request.Path.Value ?? "", request.QueryString.Value ?? "",
-            request.Headers.Authorization.FirstOrDefault(), body));
+            request.Headers.Authorization.FirstOrDefault(), body)
+        {
+            Bytes = bytes.ToArray(), ContentLength = request.ContentLength, ContentType = request.ContentType, Expect = request.Headers.Expect.FirstOrDefault(),
+        });
 
         if (context.WebSockets.IsWebSocketRequest && webSockets.TryGetValue(request.Path.Value ?? "", out var carry))
         {

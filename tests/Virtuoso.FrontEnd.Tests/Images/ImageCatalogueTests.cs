@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using Virtuoso.Contracts.Api;
+using Virtuoso.FrontEnd.Accounts;
 using Virtuoso.FrontEnd.Tests.Support;
 
 namespace Virtuoso.FrontEnd.Tests.Images;
@@ -83,6 +84,34 @@ public abstract class ImageCatalogueTests<TMarket>(TMarket market) : IClassFixtu
             market.Spare.FetchProgress = null;
             market.Spare.Release("create");
         }
+    }
+
+    [Fact]
+    public async Task AttachedIso_GoesWithTheStart_AndIsServedOnlyToTheMachinesHost()
+    {
+        var buyer = await market.SignupAsync(Roles.Buyer, "iso-buyer");
+        var (machine, host) = await buyer.StoredMachineAsync();
+        var bytes = TestIsos.Bootable(seed: 7);
+        var uploaded = await buyer.Http.PutAsync("/api/v1/isos/installer", TestIsos.Content(bytes));
+        Assert.Equal(HttpStatusCode.Created, uploaded.StatusCode);
+        await Session.Ok<MachineResponse>(await buyer.PatchAsync($"/api/v1/machines/{machine.Id:D}",
+            new EditMachineRequest(null, null, null, null, null, null, null, null, "installer")));
+
+        await buyer.ActAsync(machine.Id, "start");
+
+        var cdrom = market.Spare.Commands[(machine.Id, "start")].Cdrom!;
+        Assert.Equal((TestIsos.Sha256(bytes), (long)bytes.Length), (cdrom.Sha256, cdrom.Size));
+        Assert.EndsWith($"/agent/v1/hosts/{host.Name}/blobs/{cdrom.Sha256}", cdrom.Url);
+        var served = await Get(new Uri(cdrom.Url).AbsolutePath, market.Spare.Secret);
+        Assert.Equal(bytes, await served.Content.ReadAsByteArrayAsync());
+        // Another host of the marketplace holds no machine with it: a buyer's ISO is not served there.
+        var other = await market.AddHostAsync();
+        Assert.Equal(HttpStatusCode.NotFound, (await Get($"/agent/v1/hosts/{other.Name}/blobs/{cdrom.Sha256}", market.Spare.Secret)).StatusCode);
+        // The resume of a machine that started with it says where it is, for a host a migration left without it.
+        await buyer.ActAsync(machine.Id, "suspend");
+        await buyer.ActAsync(machine.Id, "resume");
+        Assert.Equal(cdrom, market.Spare.Commands[(machine.Id, "resume")].Cdrom);
+        await buyer.ActAsync(machine.Id, "stop");
     }
 
     [Fact]

@@ -258,8 +258,12 @@ internal sealed partial class FakeAgent : IAsyncDisposable
     /// <summary>The password of the machine's current console session, or null.</summary>
     public string? ConsolePassword(Guid id) => _consoles.TryGetValue(id, out var s) ? s.Password : null;
 
+    /// <summary>The last command per machine and verb, as the front-end sent it.</summary>
+    public ConcurrentDictionary<(Guid, string), MachineCommand> Commands { get; } = new();
+
     private IResult Command(Guid id, string verb, MachineCommand command)
     {
+        Commands[(id, verb)] = command;
         var (from, to) = verb switch
         {
             "start" => (AgentStates.Stopped, AgentStates.Running),

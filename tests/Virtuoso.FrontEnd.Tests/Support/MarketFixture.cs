@@ -27,7 +27,15 @@ public class MarketFixture : IAsyncLifetime
 
     public MarketFixture() : this(new SqliteTestDatabase()) { }
 
+    private readonly IReadOnlyDictionary<string, string?> _settings = new Dictionary<string, string?>();
+
     private protected MarketFixture(TestDatabase database) => _database = database;
+
+    /// <summary>A market whose front-end also gets <paramref name="settings"/> (e.g. a small <c>Virtuoso:IsoQuotaBytes</c>).</summary>
+    private protected MarketFixture(TestDatabase database, IReadOnlyDictionary<string, string?> settings) : this(database) => _settings = settings;
+
+    /// <summary>The front-end's VIRTUOSO_DATA (it holds the blob directory once something is uploaded).</summary>
+    internal string DataDir => _dataDir;
 
     internal WebApplicationFactory<Program> Factory => _factory ?? throw new InvalidOperationException("not initialized");
     /// <summary>What the front-end logged (Warning and up).</summary>
@@ -48,7 +56,7 @@ public class MarketFixture : IAsyncLifetime
         Beta = await FakeAgent.StartAsync("beta");
         Spare = await FakeAgent.StartAsync("spare");
         var setting = _database.SettingFor("front-end");
-        _factory = new VirtuosoFactory(setting, _dataDir);
+        _factory = new VirtuosoFactory(setting, _dataDir, settings: _settings);
         _ = _factory.Server; // start the front-end (runs the migrations) now, not inside the first test
         // A setting that did not arrive would put the front-end on a SQLite file under VIRTUOSO_DATA instead.
         if (Directory.Exists(_dataDir) || await _database.CountAsync("SELECT COUNT(*) FROM schema_migrations") == 0)
@@ -113,7 +121,8 @@ public sealed class PostgresMarketFixture() : MarketFixture(new PostgresTestData
 /// The front-end in process, on the database <paramref name="databaseSetting"/> (a VIRTUOSO_DATABASE value), with
 /// <paramref name="clock"/> as its time when given.
 /// </summary>
-internal sealed class VirtuosoFactory(string databaseSetting, string dataDir, TimeProvider? clock = null) : WebApplicationFactory<Program>
+internal sealed class VirtuosoFactory(string databaseSetting, string dataDir, TimeProvider? clock = null,
+    IReadOnlyDictionary<string, string?>? settings = null) : WebApplicationFactory<Program>
 {
     /// <summary>What this front-end logged (Warning and up).</summary>
     public CapturedLogs Logs { get; } = new();
@@ -151,6 +160,8 @@ internal sealed class VirtuosoFactory(string databaseSetting, string dataDir, Ti
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
         // Unhandled exceptions reach the captured logs (and ./test's error file), not the console.
         builder.UseSetting("Logging:LogLevel:Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware", "Error");
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+            builder.UseSetting(key, value);
     }
 }
 

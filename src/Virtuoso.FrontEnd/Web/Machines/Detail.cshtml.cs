@@ -1,12 +1,13 @@
 using Microsoft.AspNetCore.Mvc;
 using Virtuoso.Contracts.Api;
 using Virtuoso.FrontEnd.Events;
+using Virtuoso.FrontEnd.Isos;
 using Virtuoso.FrontEnd.Machines;
 
 namespace Virtuoso.FrontEnd.Web.Machines;
 
 /// <summary>One machine: its configuration, prices, actions, serial console and event timeline (design §8).</summary>
-internal sealed class DetailModel(MachineService machines, EventLog events) : WebPage
+internal sealed class DetailModel(MachineService machines, EventLog events, IsoService isos) : WebPage
 {
     private const int SerialTailChars = 4000;
     public const int EventRows = 50;
@@ -18,12 +19,41 @@ internal sealed class DetailModel(MachineService machines, EventLog events) : We
     /// <summary>The cursor of the next, older page of the timeline, or null when this page reaches the first event.</summary>
     public long? OlderBefore => Events.Count == EventRows ? Events[^1].Seq : null;
 
+    /// <summary>The owner's ISO names, offered for the CD drive while it can be changed (issue 15); empty otherwise.</summary>
+    public IReadOnlyList<string> Isos { get; private set; } = [];
+    /// <summary>Why the CD drive cannot be changed now (running, suspended, busy, …), or null.</summary>
+    public string? CdromRefusal { get; private set; }
+
     public async Task<IActionResult> OnGetAsync(Guid id, long? before)
     {
         OlderPage = before is > 0;
         var found = await machines.FindAsync(Me, id);
         if (found.Failure is { } f) return Fail(f);
-        Machine = await machines.DescribeAsync(found.Value!);
+        await LoadAsync(found.Value!, before);
+        return Page();
+    }
+
+    /// <summary>POST /machines/{id}?handler=cdrom: attach one of my ISOs, or eject ("none"), as PATCH /api/v1/machines/{id} {"cdrom"} does.</summary>
+    public async Task<IActionResult> OnPostCdromAsync(Guid id, string? cdrom)
+    {
+        var edited = await machines.EditAsync(Me, id, new EditMachineRequest(null, null, null, null, null, null, null, null, string.IsNullOrEmpty(cdrom) ? "none" : cdrom));
+        if (edited.Failure is { } refused)
+        {
+            var found = await machines.FindAsync(Me, id);
+            if (found.Value is { } row) await LoadAsync(row, null);
+            return Fail(refused);
+        }
+        Notice = string.IsNullOrEmpty(cdrom) || cdrom == "none" ? "CD ejected: the machine boots from its disk from its next start."
+            : $"ISO {cdrom} attached: the machine boots from it first from its next start.";
+        return Redirect(WebRoutes.Machine(id));
+    }
+
+    private async Task LoadAsync(MachineRow row, long? before)
+    {
+        var id = row.Id.Value;
+        Machine = await machines.DescribeAsync(row);
+        CdromRefusal = MachineService.CdromRefusal(row)?.Message;
+        if (CdromRefusal is null) Isos = (await isos.ListAsync(Me)).Isos.Select(i => i.Name).ToList();
         Events = await events.ForAccountAsync(Me, id, EventRows, before is > 0 ? before : null);
         if (Machine.Host is not null)
         {
@@ -31,7 +61,6 @@ internal sealed class DetailModel(MachineService machines, EventLog events) : We
             SerialTail = serial.Value is { } text ? (text.Length > SerialTailChars ? "…" + text[^SerialTailChars..] : text)
                 : $"(the serial log is not available: {serial.Failure!.Message})";
         }
-        return Page();
     }
 
     /// <summary>GET /machines/{id}/serial: the whole serial log as text, as GET /api/v1/machines/{id}/serial answers.</summary>
