@@ -14,8 +14,8 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # /novnc/ for the console page (design §7: no CDN), and python3 for the independent VMMP peer
 # (tests/interop/vmmp_peer.py, which the agent tests run and an operator can point at any agent). Installed only when missing.
 # genisoimage makes each machine's cloud-init seed drive (issue 14); dropbear-bin goes into the guest image with its libraries;
-# openssh-client is what the tests log into guests with. mmdebstrap, grub-pc-bin and fdisk build the debian-12 image.
-RUN_PACKAGES=(qemu-system-x86 qemu-utils rsync busybox-static cpio e2fsprogs kmod socat curl procps iproute2 novnc python3 genisoimage dropbear-bin openssh-client mmdebstrap grub-pc-bin grub2-common fdisk)
+# openssh-client is what the tests log into guests with. mmdebstrap, grub-pc-bin and fdisk build the debian-12 image, and xorriso the installer ISO.
+RUN_PACKAGES=(qemu-system-x86 qemu-utils rsync busybox-static cpio e2fsprogs kmod socat curl procps iproute2 novnc python3 genisoimage dropbear-bin openssh-client mmdebstrap grub-pc-bin grub2-common fdisk xorriso)
 
 install_packages() {
   local missing=()
@@ -53,6 +53,18 @@ build_guest_image() { build_image linux-busybox guest/build-image.sh; }
 
 # The debian-12 image (issue 15, docs/guest.md "debian-12"); mmdebstrap needs root.
 build_debian_image() { build_image debian-12 guest/build-debian.sh as_root; }
+
+# The installer ISO of issue 15 item 3 (guest/build-installer-iso.sh: BIOS El Torito, installs a small system onto a blank
+# virtio disk), cached like the images by its script's content hash and copied into build/isos/virtuoso-installer.iso.
+build_installer_iso() {
+  local cache="${VIRTUOSO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtuoso}"
+  local key; key=$(sha256sum "$ROOT/guest/build-installer-iso.sh" | cut -c1-16)
+  local built="$cache/isos/virtuoso-installer-$key.iso" out="$ROOT/build/isos/virtuoso-installer.iso"
+  VIRTUOSO_DEB_CACHE="${VIRTUOSO_DEB_CACHE:-$cache/debs}" "$ROOT/guest/build-installer-iso.sh" "$built"
+  if [ "$(cat "$out.stamp" 2>/dev/null)" != "$(cat "$built.stamp")" ]; then
+    mkdir -p "$(dirname "$out")" && cp "$built" "$out.tmp" && cp "$built.stamp" "$out.stamp.tmp" && mv "$out.tmp" "$out" && mv "$out.stamp.tmp" "$out.stamp"
+  fi
+}
 
 # Builds the three deployables (front-end, agent, CLI) in Release into build/.
 build_apps() {
