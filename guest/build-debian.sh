@@ -188,6 +188,20 @@ printf '127.0.0.1\tlocalhost\n127.0.1.1\tdebian\n' >"$R/etc/hosts"
 # Each machine gets its own machine id and SSH host keys at its first boot (cloud-init's ssh module makes missing keys).
 : >"$R/etc/machine-id"
 rm -f "$R/var/lib/dbus/machine-id" "$R"/etc/ssh/ssh_host_*
+# cloud-init keeps the datasource it read (obj.pkl) and, while the seed's instance-id (the machine's id) is the same,
+# uses that copy at the next boot instead of the seed: the name and keys of a later start would never apply. Read the
+# seed afresh at every boot; the instance stays the same (/var/lib/cloud/data/instance-id), so per-instance work is not
+# redone. cloud-init.service has no default dependencies and came after the root's remount only through the masked
+# cloud-init-local.service: order it after that itself (it ran on the read-only root otherwise).
+mkdir -p "$R/etc/systemd/system/cloud-init.service.d"
+cat >"$R/etc/systemd/system/cloud-init.service.d/virtuoso.conf" <<'EOF'
+[Unit]
+After=systemd-remount-fs.service local-fs.target
+RequiresMountsFor=/var/lib/cloud
+
+[Service]
+ExecStartPre=/bin/rm -f /var/lib/cloud/instance/obj.pkl
+EOF
 # If cloud-init has not made the host key (no seed at all), sshd makes its own rather than failing to start.
 mkdir -p "$R/etc/systemd/system/ssh.service.d"
 cat >"$R/etc/systemd/system/ssh.service.d/virtuoso.conf" <<'EOF'
