@@ -14,8 +14,8 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # /novnc/ for the console page (design §7: no CDN), and python3 for the independent VMMP peer
 # (tests/interop/vmmp_peer.py, which the agent tests run and an operator can point at any agent). Installed only when missing.
 # genisoimage makes each machine's cloud-init seed drive (issue 14); dropbear-bin goes into the guest image with its libraries;
-# openssh-client is what the tests log into guests with.
-RUN_PACKAGES=(qemu-system-x86 qemu-utils rsync busybox-static cpio e2fsprogs kmod socat curl procps iproute2 novnc python3 genisoimage dropbear-bin openssh-client)
+# openssh-client is what the tests log into guests with. mmdebstrap, grub-pc-bin and fdisk build the debian-12 image, and xorriso the installer ISO.
+RUN_PACKAGES=(qemu-system-x86 qemu-utils rsync busybox-static cpio e2fsprogs kmod socat curl procps iproute2 novnc python3 genisoimage dropbear-bin openssh-client mmdebstrap grub-pc-bin grub2-common fdisk xorriso)
 
 install_packages() {
   local missing=()
@@ -31,16 +31,38 @@ require_dotnet() {
   dotnet --version | grep -q '^10\.' || die "the .NET 10 SDK is required; found $(dotnet --version)"
 }
 
-# The guest image is built once per version of its build script and kept outside the clone, named by the script's
-# content hash (VIRTUOSO_CACHE, default ~/.cache/virtuoso), with the Debian packages it is made of; each clone copies it
-# into build/images. A fresh clone of an unchanged script builds nothing (CI: about 20 s saved per run).
-build_guest_image() {
+# A guest image is built once per version of its build script and kept outside the clone, named by the script's content
+# hash (VIRTUOSO_CACHE, default ~/.cache/virtuoso), with the Debian packages it is made of; each clone copies it into
+# build/images/NAME. A fresh clone of an unchanged script builds nothing (CI: about 20 s saved per run for linux-busybox,
+# 3 to 5 minutes for debian-12).
+# build_image NAME SCRIPT [as_root]: SCRIPT (relative to the repository) writes the image into the directory it is given.
+build_image() {
+  local name=$1 script=$2 run=()
+  [ "${3:-}" = as_root ] && run=(as_root)
   local cache="${VIRTUOSO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtuoso}"
-  local key; key=$(sha256sum "$ROOT/guest/build-image.sh" | cut -c1-16)
-  local built="$cache/images/linux-busybox-$key" out="$ROOT/build/images/linux-busybox"
-  VIRTUOSO_DEB_CACHE="${VIRTUOSO_DEB_CACHE:-$cache/debs}" "$ROOT/guest/build-image.sh" "$built"
+  local key; key=$(sha256sum "$ROOT/$script" | cut -c1-16)
+  local built="$cache/images/$name-$key" out="$ROOT/build/images/$name"
+  "${run[@]}" env VIRTUOSO_DEB_CACHE="${VIRTUOSO_DEB_CACHE:-$cache/debs}" "$ROOT/$script" "$built"
   if [ "$(cat "$out/.stamp" 2>/dev/null)" != "$(cat "$built/.stamp")" ]; then
     rm -rf "$out.tmp" && mkdir -p "$(dirname "$out")" && cp -a "$built" "$out.tmp" && rm -rf "$out" && mv "$out.tmp" "$out"
+  fi
+}
+
+# The linux-busybox image (docs/guest.md): what the journeys and benchmarks boot.
+build_guest_image() { build_image linux-busybox guest/build-image.sh; }
+
+# The debian-12 image (issue 15, docs/guest.md "debian-12"); mmdebstrap needs root.
+build_debian_image() { build_image debian-12 guest/build-debian.sh as_root; }
+
+# The installer ISO of issue 15 item 3 (guest/build-installer-iso.sh: BIOS El Torito, installs a small system onto a blank
+# virtio disk), cached like the images by its script's content hash and copied into build/isos/virtuoso-installer.iso.
+build_installer_iso() {
+  local cache="${VIRTUOSO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtuoso}"
+  local key; key=$(sha256sum "$ROOT/guest/build-installer-iso.sh" | cut -c1-16)
+  local built="$cache/isos/virtuoso-installer-$key.iso" out="$ROOT/build/isos/virtuoso-installer.iso"
+  VIRTUOSO_DEB_CACHE="${VIRTUOSO_DEB_CACHE:-$cache/debs}" "$ROOT/guest/build-installer-iso.sh" "$built"
+  if [ "$(cat "$out.stamp" 2>/dev/null)" != "$(cat "$built.stamp")" ]; then
+    mkdir -p "$(dirname "$out")" && cp "$built" "$out.tmp" && cp "$built.stamp" "$out.stamp.tmp" && mv "$out.tmp" "$out" && mv "$out.stamp.tmp" "$out.stamp"
   fi
 }
 

@@ -16,15 +16,17 @@ internal static class GuestSsh
          "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR", .. extra, $"root@{address}", command];
 
     /// <summary>Until <paramref name="command"/> succeeds over SSH (the guest boots meanwhile); its output, trimmed.</summary>
-    public static async Task<string> WaitAsync(string key, string address, int port, string command)
+    /// <param name="within">How long the boot may take; <see cref="Boot"/> unless given.</param>
+    public static async Task<string> WaitAsync(string key, string address, int port, string command, TimeSpan? within = null)
     {
+        var boot = within ?? Boot;
         var watch = Stopwatch.StartNew();
         while (true)
         {
             var (code, output, error) = await RunAsync(key, address, port, command, null, "-o", "ConnectTimeout=5");
             if (code == 0) return output.Trim();
-            if (watch.Elapsed > Boot)
-                throw new TimeoutException($"ssh -p {port} root@{address} did not succeed within {Boot.TotalSeconds} s: {error}");
+            if (watch.Elapsed > boot)
+                throw new TimeoutException($"ssh -p {port} root@{address} did not succeed within {boot.TotalSeconds} s: {error}");
             await Task.Delay(1000);
         }
     }

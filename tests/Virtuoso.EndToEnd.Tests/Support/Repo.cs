@@ -12,6 +12,9 @@ internal static class Repo
 
     public static bool GuestImageBuilt => File.Exists(Path.Combine(Images, "linux-busybox", "image.json"));
 
+    /// <summary>guest/build-debian.sh's image (issue 15), which ./test builds with scripts/lib.sh's build_debian_image.</summary>
+    public static bool DebianImageBuilt => File.Exists(Path.Combine(Images, "debian-12", "image.json"));
+
     public static string Dll(string project, string assembly) =>
         Path.Combine(Root, "src", project, "bin", Configuration, "net10.0", assembly + ".dll");
 

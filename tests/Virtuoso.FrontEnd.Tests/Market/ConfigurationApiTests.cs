@@ -13,23 +13,27 @@ public sealed class ConfigurationApiPostgresTests(PostgresMarketFixture market) 
 
 /// <summary>
 /// ConfigurationService through the API: the ten blank configurations of Figure 6, the preconfigured
-/// linux-busybox (design §3), and the market estimates of §6.1.9 over the hosts with room. This class's
+/// linux-busybox (design §3) and debian-12 (issue 15), and the market estimates of §6.1.9 over the hosts with room. This class's
 /// database holds only alpha and beta, so the means are known exactly.
 /// </summary>
 public abstract class ConfigurationApiTests<TMarket>(TMarket market) : IClassFixture<TMarket> where TMarket : MarketFixture
 {
     [Fact]
-    public async Task Configurations_AreTheTenBlankOnesOfFigure6AndLinuxBusybox_WithoutAToken()
+    public async Task Configurations_AreTheTenBlankOnesOfFigure6_LinuxBusyboxAndDebian12_WithoutAToken()
     {
         var configs = await Session.Ok<List<ConfigurationResponse>>(await market.Anonymous().GetAsync("/api/v1/configurations"));
 
-        Assert.Equal(Enumerable.Range(1, 10).Select(i => $"Configuration{i}").Append("linux-busybox"), configs.Select(c => c.Name));
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => $"Configuration{i}").Append("linux-busybox").Append("debian-12"), configs.Select(c => c.Name));
         Assert.All(configs.Take(10), c => Assert.Equal(((string?)null, (long?)null, (long?)null), (c.Image, c.MinMemory, c.MinDisk)));
         var c1 = configs[0];
         Assert.Equal(("Pentium3", 4000L, "win98", 64L, 100L), (c1.Processor, c1.Speed, c1.Os, c1.Memory, c1.Disk));
-        var busybox = configs[^1];
+        var busybox = configs[^2];
         Assert.Equal((4000L, 256L, 1000L, (string?)"linux-busybox", (long?)128L, (long?)1000L),
             (busybox.Speed, busybox.Memory, busybox.Disk, busybox.Image, busybox.MinMemory, busybox.MinDisk));
+        // Its disk is twice the image's minimum: cloud-init grows the root file system into the rest at the first boot.
+        var debian = configs[^1];
+        Assert.Equal(("linux", 4000L, 512L, 4096L, (string?)"debian-12", (long?)256L, (long?)2048L),
+            (debian.Os, debian.Speed, debian.Memory, debian.Disk, debian.Image, debian.MinMemory, debian.MinDisk));
     }
 
     [Fact]
