@@ -280,7 +280,8 @@ dd if="$WORK/core.img" of="$RAW" bs=512 seek=1 conv=notrunc status=none
 
 log "qemu-img convert (compressed qcow2)"
 qemu-img convert -c -f raw -O qcow2 "$RAW" "$STAGE/disk.qcow2"
-printf '{"name":"%s","disk":"disk.qcow2","minMemoryMb":%d,"minDiskMb":%d}\n' "$IMAGE_NAME" "$MIN_MEMORY_MB" "$DISK_MB" >"$STAGE/image.json"
+# "os": the label the front-end's image catalogue shows buyers.
+printf '{"name":"%s","os":"Debian GNU/Linux 12 (bookworm)","disk":"disk.qcow2","minMemoryMb":%d,"minDiskMb":%d}\n' "$IMAGE_NAME" "$MIN_MEMORY_MB" "$DISK_MB" >"$STAGE/image.json"
 echo "$SCRIPT_SHA" >"$STAGE/.stamp"
 chmod 755 "$STAGE"
 chmod 644 "$STAGE"/*

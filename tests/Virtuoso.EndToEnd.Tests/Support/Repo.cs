@@ -15,6 +15,9 @@ internal static class Repo
     /// <summary>guest/build-debian.sh's image (issue 15), which ./test builds with scripts/lib.sh's build_debian_image.</summary>
     public static bool DebianImageBuilt => File.Exists(Path.Combine(Images, "debian-12", "image.json"));
 
+    /// <summary>guest/build-installer-iso.sh's installer (issue 15), which ./test builds with scripts/lib.sh's build_installer_iso.</summary>
+    public static string InstallerIso { get; } = Path.Combine(Root, "build", "isos", "virtuoso-installer.iso");
+
     public static string Dll(string project, string assembly) =>
         Path.Combine(Root, "src", project, "bin", Configuration, "net10.0", assembly + ".dll");
 
