@@ -9,8 +9,9 @@ namespace Virtuoso.EndToEnd.Tests.Machines;
 /// Issue 15 on real parts: a buyer uploads an installer ISO (guest/build-installer-iso.sh: BIOS El Torito, made with GRUB's
 /// grub-mkrescue and xorriso), attaches it to a blank machine of a standard configuration and starts it: the machine boots
 /// the CD first, the installer writes a small bootable system onto the blank disk (seen on the serial console) and powers
-/// off. Ejected, the machine boots the installed system from its own disk. The agent fetched the ISO from the front-end by
-/// its SHA-256. Refusals on real parts: changing the CD of a running machine, deleting an ISO in use.
+/// off. Suspended while the installer runs and migrated, the machine takes its CD along: the destination fetches the ISO
+/// by its SHA-256 and the install ends there. Ejected, the machine boots the installed system from its own disk.
+/// Refusals on real parts: changing the CD of a running machine, deleting an ISO in use.
 /// </summary>
 [Collection(RealQemu.Name)]
 public sealed class IsoJourneyTests(ITestOutputHelper output)
@@ -19,7 +20,7 @@ public sealed class IsoJourneyTests(ITestOutputHelper output)
     public async Task BlankMachine_InstallsFromAnUploadedIso_ThenBootsFromItsDiskOnceEjected()
     {
         Assert.True(File.Exists(Repo.InstallerIso), $"no installer ISO at {Repo.InstallerIso}: run guest/build-installer-iso.sh (./test does)");
-        await using var m = await Marketplace.StartAsync("alpha");
+        await using var m = await Marketplace.StartAsync("alpha", "beta");
         var alpha = m.Agents["alpha"];
         (await m.CliAsync("p", "signup", "iso-provider", "--password", "provider-pass", "--email", "p@example.com", "--provider")).Ok();
         (await m.CliAsync("p", "login", "iso-provider", "--password", "provider-pass")).Ok();
@@ -28,6 +29,12 @@ public sealed class IsoJourneyTests(ITestOutputHelper output)
             "--memory-price", "0.00001", "--running-period", "3600", "--storage", "20000", "--storage-unit", "100",
             "--storage-price", "0.01", "--storage-period", "30", "--connect-speed", "1Gbps", "--secret", alpha.Secret,
             "--public-address", alpha.ForwardAddress, "--ports", "47200-47209")).Ok();
+        var beta = m.Agents["beta"];
+        (await m.CliAsync("p", "host", "add", "beta", "--address", "127.0.0.1", "--port", beta.Port.ToString(CultureInfo.InvariantCulture), "--processor", "x86_64",
+            "--speed", "10000", "--speed-unit", "1000", "--speed-price", "0.00001", "--memory", "4096", "--memory-unit", "4",
+            "--memory-price", "0.00001", "--running-period", "3600", "--storage", "20000", "--storage-unit", "100",
+            "--storage-price", "0.01", "--storage-period", "30", "--connect-speed", "1Gbps", "--secret", beta.Secret,
+            "--public-address", beta.ForwardAddress, "--ports", "47210-47219")).Ok();
         (await m.CliAsync("b", "signup", "iso-buyer", "--password", "buyer-pass-1", "--email", "b@example.com", "--buyer")).Ok();
         (await m.CliAsync("b", "login", "iso-buyer", "--password", "buyer-pass-1")).Ok();
 
@@ -52,8 +59,17 @@ public sealed class IsoJourneyTests(ITestOutputHelper output)
         Assert.NotEqual(0, delete.ExitCode);
         Assert.Contains("installer-target", delete.Stderr);
 
+        // Suspended once the installer's kernel runs (GRUB has read it from the CD: a migration while the BIOS reads the CD
+        // broke GRUB's next reads here), migrated: the CD goes along, and the install ends on beta.
+        await SerialConsole.WaitForAsync(() => SerialAsync(m, id), "Virtuoso installer: loading the virtio drivers", TimeSpan.FromSeconds(180));
+        (await m.CliAsync("b", "suspend", id.ToString())).Ok();
+        var migrated = (await m.CliAsync("b", "--json", "migrate", id.ToString(), "--host", "beta", "--method", "DEDUP")).Ok().Json;
+        Assert.Equal("done", migrated.GetProperty("phase").GetString());
+        Assert.True(File.Exists(Path.Combine(beta.DataDir, "blobs", "sha256", sha)), "the destination does not hold the ISO by its SHA-256");
+        (await m.CliAsync("b", "resume", id.ToString())).Ok();
         var installed = await SerialConsole.WaitForAsync(() => SerialAsync(m, id), "Virtuoso installer: done", TimeSpan.FromSeconds(300));
         output.WriteLine(installed[^Math.Min(installed.Length, 600)..]);
+        Assert.Contains("beta", (await m.CliAsync("b", "machine", id.ToString())).Ok().Stdout);
         // The installer powers the machine off; the host monitor records it stopped.
         await WaitForStateAsync(m, id, "stopped", TimeSpan.FromSeconds(60));
 
