@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
 using Virtuoso.EndToEnd.Tests.Support;
@@ -25,15 +24,9 @@ public sealed class ImageFetchJourneyTests(ITestOutputHelper output)
         await m.RestartFrontEndAsync(new Dictionary<string, string?> { ["Virtuoso__AgentFacingUrl"] = $"http://127.0.0.1:{proxy.Port}" });
         var fresh = await m.StartAgentAsync("fresh", "--no-images");
 
-        (await m.CliAsync("p", "signup", "img-provider", "--password", "provider-pass", "--email", "p@example.com", "--provider")).Ok();
-        (await m.CliAsync("p", "login", "img-provider", "--password", "provider-pass")).Ok();
-        (await m.CliAsync("p", "host", "add", "fresh", "--address", "127.0.0.1", "--port", fresh.Port.ToString(CultureInfo.InvariantCulture), "--processor", "x86_64",
-            "--speed", "10000", "--speed-unit", "1000", "--speed-price", "0.00001", "--memory", "4096", "--memory-unit", "4",
-            "--memory-price", "0.00001", "--running-period", "3600", "--storage", "20000", "--storage-unit", "100",
-            "--storage-price", "0.01", "--storage-period", "30", "--connect-speed", "1Gbps", "--secret", fresh.Secret,
-            "--public-address", fresh.ForwardAddress, "--ports", "47100-47109")).Ok();
-        (await m.CliAsync("b", "signup", "img-buyer", "--password", "buyer-pass-1", "--email", "b@example.com", "--buyer")).Ok();
-        (await m.CliAsync("b", "login", "img-buyer", "--password", "buyer-pass-1")).Ok();
+
+        await m.ProviderWithHostsAsync("img-provider", ("fresh", 47100));
+        await m.BuyerAsync("img-buyer");
 
         // The catalogue: the image, its size and its disk's SHA-256, as the buyer sees it.
         var disk = Path.Combine(Repo.Images, "debian-12", "disk.qcow2");

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Cryptography;
 using Virtuoso.EndToEnd.Tests.Support;
 using Xunit.Abstractions;
@@ -21,22 +20,9 @@ public sealed class IsoJourneyTests(ITestOutputHelper output)
     {
         Assert.True(File.Exists(Repo.InstallerIso), $"no installer ISO at {Repo.InstallerIso}: run guest/build-installer-iso.sh (./test does)");
         await using var m = await Marketplace.StartAsync("alpha", "beta");
-        var alpha = m.Agents["alpha"];
-        (await m.CliAsync("p", "signup", "iso-provider", "--password", "provider-pass", "--email", "p@example.com", "--provider")).Ok();
-        (await m.CliAsync("p", "login", "iso-provider", "--password", "provider-pass")).Ok();
-        (await m.CliAsync("p", "host", "add", "alpha", "--address", "127.0.0.1", "--port", alpha.Port.ToString(CultureInfo.InvariantCulture), "--processor", "x86_64",
-            "--speed", "10000", "--speed-unit", "1000", "--speed-price", "0.00001", "--memory", "4096", "--memory-unit", "4",
-            "--memory-price", "0.00001", "--running-period", "3600", "--storage", "20000", "--storage-unit", "100",
-            "--storage-price", "0.01", "--storage-period", "30", "--connect-speed", "1Gbps", "--secret", alpha.Secret,
-            "--public-address", alpha.ForwardAddress, "--ports", "47200-47209")).Ok();
-        var beta = m.Agents["beta"];
-        (await m.CliAsync("p", "host", "add", "beta", "--address", "127.0.0.1", "--port", beta.Port.ToString(CultureInfo.InvariantCulture), "--processor", "x86_64",
-            "--speed", "10000", "--speed-unit", "1000", "--speed-price", "0.00001", "--memory", "4096", "--memory-unit", "4",
-            "--memory-price", "0.00001", "--running-period", "3600", "--storage", "20000", "--storage-unit", "100",
-            "--storage-price", "0.01", "--storage-period", "30", "--connect-speed", "1Gbps", "--secret", beta.Secret,
-            "--public-address", beta.ForwardAddress, "--ports", "47210-47219")).Ok();
-        (await m.CliAsync("b", "signup", "iso-buyer", "--password", "buyer-pass-1", "--email", "b@example.com", "--buyer")).Ok();
-        (await m.CliAsync("b", "login", "iso-buyer", "--password", "buyer-pass-1")).Ok();
+        var (alpha, beta) = (m.Agents["alpha"], m.Agents["beta"]);
+        await m.ProviderWithHostsAsync("iso-provider", ("alpha", 47200), ("beta", 47210));
+        await m.BuyerAsync("iso-buyer");
 
         var sha = Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(Repo.InstallerIso)));
         var uploaded = (await m.CliAsync("b", "iso", "upload", Repo.InstallerIso, "--name", "installer")).Ok();

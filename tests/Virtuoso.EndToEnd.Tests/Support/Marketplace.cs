@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -191,6 +192,32 @@ internal sealed class Marketplace : IAsyncDisposable
         Agents[name] = agent;
         await p.WaitHealthyAsync(agent.Url + AgentRoutes.Health, TimeSpan.FromSeconds(60));
         return agent;
+    }
+
+    /// <summary>
+    /// Signs up and logs in CLI user "p" as provider <paramref name="provider"/> and adds each host for the agent of that
+    /// name: 10000 bogomips, 4096 MB, 20000 MB, prices low enough for any test bid, ten guest ports from the given one.
+    /// </summary>
+    public async Task ProviderWithHostsAsync(string provider, params (string Host, int FirstPort)[] hosts)
+    {
+        (await CliAsync("p", "signup", provider, "--password", "provider-pass", "--email", "p@example.com", "--provider")).Ok();
+        (await CliAsync("p", "login", provider, "--password", "provider-pass")).Ok();
+        foreach (var (host, first) in hosts)
+        {
+            var a = Agents[host];
+            (await CliAsync("p", "host", "add", host, "--address", a.Ip, "--port", a.Port.ToString(CultureInfo.InvariantCulture), "--processor", "x86_64",
+                "--speed", "10000", "--speed-unit", "1000", "--speed-price", "0.00001", "--memory", "4096", "--memory-unit", "4",
+                "--memory-price", "0.00001", "--running-period", "3600", "--storage", "20000", "--storage-unit", "100",
+                "--storage-price", "0.01", "--storage-period", "30", "--connect-speed", "1Gbps", "--secret", a.Secret,
+                "--public-address", a.ForwardAddress, "--ports", $"{first}-{first + 9}")).Ok();
+        }
+    }
+
+    /// <summary>Signs up and logs in CLI user "b" as buyer <paramref name="buyer"/>.</summary>
+    public async Task BuyerAsync(string buyer)
+    {
+        (await CliAsync("b", "signup", buyer, "--password", "buyer-pass-1", "--email", "b@example.com", "--buyer")).Ok();
+        (await CliAsync("b", "login", buyer, "--password", "buyer-pass-1")).Ok();
     }
 
     /// <summary>Runs the CLI in-process as a user whose credentials live in <paramref name="home"/>.</summary>
