@@ -77,9 +77,15 @@ work() { # PORT LOOPS [SECONDS]
 
 A=$(machine bench-a 2000); PA=$(port_of "$A")
 B=$(machine bench-b 6000); PB=$(port_of "$B")
-VA=$(v --json machine "$A" | json 'd["vcpus"]'); VB=$(v --json machine "$B" | json 'd["vcpus"]')
-SA=$(v --json machine "$A" | json 'd["cpuShare"]'); SB=$(v --json machine "$B" | json 'd["cpuShare"]')
 wait_ssh "$PA"; wait_ssh "$PB"
+# The host monitor copies each machine's share and vCPUs from the agent every few seconds: wait until both are there.
+reported() { # ID FIELD
+  local deadline=$((SECONDS + 30)) x
+  until x=$(v --json machine "$1" | json "d[\"$2\"]") && [ "$x" != None ]; do [ $SECONDS -gt $deadline ] && die "machine $1 has no $2 after 30 s"; sleep 1; done
+  echo "$x"
+}
+VA=$(reported "$A" vcpus); VB=$(reported "$B" vcpus)
+SA=$(reported "$A" cpuShare); SB=$(reported "$B" cpuShare)
 echo "A buys 2000 bogomips: $SA cores on $VA vCPU(s); B buys 6000: $SB cores on $VB vCPU(s) ($(nproc) cores, 10000 bogomips)" >&2
 
 alone=$(work "$PA" "$VA")
