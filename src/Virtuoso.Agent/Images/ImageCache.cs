@@ -151,7 +151,7 @@ internal sealed class ImageCache(AgentOptions options, Blobs blobs, MachineStore
                     var from = Path.Combine(source, file);
                     var to = Path.Combine(staging, file);
                     var sourceHash = await CopyHashingAsync(from, to);
-                    var copyHash = await HashAsync(to);
+                    var copyHash = await Blobs.HashAsync(to);
                     if (sourceHash != copyHash)
                         throw new IOException($"copy of image '{name}' file {file} does not match its source (SHA-256 {copyHash} vs {sourceHash})");
                     hashes[file] = copyHash;
@@ -219,11 +219,5 @@ internal sealed class ImageCache(AgentOptions options, Blobs blobs, MachineStore
         }
         output.Flush(flushToDisk: true);
         return Convert.ToHexStringLower(hash.GetHashAndReset());
-    }
-
-    private static async Task<string> HashAsync(string path)
-    {
-        await using var input = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, useAsync: true);
-        return Convert.ToHexStringLower(await SHA256.HashDataAsync(input));
     }
 }
