@@ -79,7 +79,16 @@ internal sealed partial class VmmpListener(MigrationService migrations, CentralA
                     switch (parsed.Message)
                     {
                         case VmmpHeartbeat h:
-                            if (!await migrations.HeartbeatAsync(h.MachineId)) LogNoMigration(log, peer, "HEARTBEAT", h.MachineId);
+                            // A heartbeat the database cannot take now (locked, failing over) is not the peer's fault: the
+                            // copy goes on, and the next one is recorded (or the monitor's timeout decides, as for silence).
+                            try
+                            {
+                                if (!await migrations.HeartbeatAsync(h.MachineId)) LogNoMigration(log, peer, "HEARTBEAT", h.MachineId);
+                            }
+                            catch (System.Data.Common.DbException e)
+                            {
+                                LogNotRecorded(log, peer, "HEARTBEAT", h.MachineId, e.Message);
+                            }
                             break;
                         case VmmpResp r:
                             LogResp(log, peer, r.MachineId, r.Version, r.Success);
@@ -132,6 +141,9 @@ internal sealed partial class VmmpListener(MigrationService migrations, CentralA
 
     [LoggerMessage(EventId = 4107, Level = LogLevel.Error, Message = "VMMP connection from {Peer} failed")]
     private static partial void LogFailed(ILogger logger, string peer, Exception e);
+
+    [LoggerMessage(EventId = 4108, Level = LogLevel.Warning, Message = "VMMP {Kind} from {Peer} for machine {Machine} not recorded, connection kept: {Reason}")]
+    private static partial void LogNotRecorded(ILogger logger, string peer, string kind, Guid machine, string reason);
 }
 
 /// <summary>
