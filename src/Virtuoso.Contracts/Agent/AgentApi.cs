@@ -14,6 +14,7 @@ namespace Virtuoso.Contracts.Agent;
 /// <item>POST /v1/machines/{id}/console → <see cref="AgentConsoleSession"/> (running machines only; replaces the machine's previous console session)</item>
 /// <item>GET  /v1/machines/{id}/console/{sessionId} as a WebSocket → binary frames bridged to the machine's VNC server (RFB)</item>
 /// <item>DELETE /v1/machines/{id}/console/{sessionId} → 204 (ends the session; its password no longer works)</item>
+/// <item>PUT  /v1/networks with <see cref="AgentNetworks"/> → 204 (issue 16: the private networks this host carries and their peers)</item>
 /// <item>GET  /v1/images/{name}/fetch → <see cref="ImageFetchProgress"/> of a first fetch of a base image under way (404: none)</item>
 /// <item>GET  /v1/machines/{id}/tunnel/{port} as a WebSocket → binary frames relayed to TCP port {port} (1..65535) of the
 /// running machine's guest, and back (design §10; the guest's own network is the only thing it reaches). The client
@@ -33,6 +34,7 @@ public static class AgentRoutes
     public static string ConsoleSession(Guid id, string sessionId) => $"/v1/machines/{id:D}/console/{Uri.EscapeDataString(sessionId)}";
     public static string Tunnel(Guid id, int guestPort) => $"/v1/machines/{id:D}/tunnel/{guestPort}";
     public static string ImageFetch(string image) => $"/v1/images/{Uri.EscapeDataString(image)}/fetch";
+    public const string Networks = "/v1/networks";
 }
 
 /// <summary>Agent liveness and what it can do.</summary>
@@ -83,8 +85,12 @@ public sealed record ImageFetchProgress(string Image, long Bytes, long TotalByte
 /// <param name="Cdrom">Start: the ISO image to attach as the machine's CD-ROM, which it boots from first (issue 15); null:
 /// none. The agent fetches it by SHA-256 when it lacks it. Resume: the CD the machine was started with stays (QEMU needs the
 /// same devices); this says where to fetch it again if a migration left it behind. Ignored by stop and suspend.</param>
+/// <param name="Network">Start: the private network the machine joins (issue 16): a second NIC with the machine's MAC,
+/// which the machine keeps until it stops; null: none. Resume: the machine's private NIC (if it was started with one: QEMU
+/// needs the same devices) is put back on the network's bridge here, with these peers; a resume without it keeps the NIC
+/// unplugged from any network. Ignored by stop and suspend.</param>
 public sealed record MachineCommand(long ExpectedVersion, long NewVersion, GuestMetadata? Metadata = null, IReadOnlyList<PortForward>? Forwards = null,
-    BlobSource? Cdrom = null);
+    BlobSource? Cdrom = null, PrivateNetwork? Network = null);
 
 /// <summary>
 /// What a guest learns about itself at boot, by cloud-init's NoCloud convention: a read-only drive labelled <c>cidata</c>
@@ -105,8 +111,9 @@ public sealed record PortForward(int HostPort, int GuestPort);
 /// <param name="Vcpus">Virtual CPUs the guest sees.</param>
 /// <param name="CpuUsedMillicores">CPU the machine's QEMU used over the last few seconds, in thousandths of a core, while running.</param>
 /// <param name="MemoryUsedMb">Memory charged to the machine's QEMU now, while running.</param>
+/// <param name="Nic">The private NIC (issue 16) while the machine runs or is suspended with one; null otherwise.</param>
 public sealed record AgentMachine(Guid Id, string State, long Version, string Mac, long MemoryMb, long DiskMb, string? Image, int? Pid,
-    long? CpuMillicores = null, int Vcpus = 1, long? CpuUsedMillicores = null, long? MemoryUsedMb = null);
+    long? CpuMillicores = null, int Vcpus = 1, long? CpuUsedMillicores = null, long? MemoryUsedMb = null, AgentNic? Nic = null);
 
 /// <summary>Agent-side machine states.</summary>
 public static class AgentStates

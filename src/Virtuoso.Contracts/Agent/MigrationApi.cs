@@ -52,8 +52,10 @@ public sealed record ExportRequest(long Version, string Token);
 /// <param name="Image">The base image a copy-on-write disk refers to, or null for a standalone disk.</param>
 /// <param name="ImageFiles">The SHA-256 of each file of that base image on the origin: the destination's copy must be the
 /// same bytes, or the disk would read another image's blocks (null from an origin that does not say).</param>
+/// <param name="PrivateNic">A suspended machine's saved state has the private NIC of issue 16 (it was started on a private
+/// network): the destination resumes it with that NIC, as QEMU requires the same devices.</param>
 public sealed record ExportManifest(Guid Id, long Version, string State, string? Image, IReadOnlyList<ExportFile> Files,
-    IReadOnlyDictionary<string, string>? ImageFiles = null);
+    IReadOnlyDictionary<string, string>? ImageFiles = null, bool PrivateNic = false);
 
 /// <summary>
 /// One file of an exported machine: name relative to the machine directory ("disk.qcow2", "state.bin"), its length and

@@ -69,4 +69,12 @@ public static class ErrorCodes
     public const string IsoNameTaken = "iso-name-taken";
     /// <summary>The ISO is attached to a machine: eject it first (<c>{"cdrom": "none"}</c>).</summary>
     public const string InUse = "in-use";
+    /// <summary>Issue 16: a subnet that is not an IPv4 CIDR inside the private ranges, /16 to /29, clear of 10.0.2.0/24.</summary>
+    public const string InvalidSubnet = "invalid-subnet";
+    /// <summary>The account already has a network of that name.</summary>
+    public const string NetworkNameTaken = "network-name-taken";
+    /// <summary>Machines are attached to the network: attach them elsewhere or delete them first.</summary>
+    public const string NetworkInUse = "network-in-use";
+    /// <summary>Every address of the network's subnet is taken.</summary>
+    public const string SubnetFull = "subnet-full";
 }

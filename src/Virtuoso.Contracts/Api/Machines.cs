@@ -23,17 +23,20 @@ public sealed record ImageResponse(string Name, string Os, long MinMemory, long 
 /// POST /api/v1/machines: register a machine, either from a configuration (<paramref name="Config"/>, with
 /// optional overrides) or fully custom. Bids: storage dollars per month, running dollars per hour.
 /// </summary>
+/// <param name="Network">Issue 16: the name of the caller's private network the machine joins; null: <c>default</c>.</param>
 public sealed record RegisterRequest(
     string? Config, string? Name, string? Processor, long? Speed, long? Memory, long? Disk, string? Os,
-    decimal StorageBid, decimal RunningBid);
+    decimal StorageBid, decimal RunningBid, string? Network = null);
 
 /// <summary>PATCH /api/v1/machines/{id}: edit a registered machine; null fields stay as they are.</summary>
 /// <param name="Cdrom">The name of one of the caller's ISOs to put in the machine's CD drive, or <c>none</c> to eject
 /// (issue 15). Alone, allowed on a registered, stored or stopped machine (not a running or suspended one: stop it first);
 /// with other fields, on a registered machine only, as every edit.</param>
+/// <param name="Network">Issue 16: the name of one of the caller's private networks to move the machine to (a new private
+/// address from its subnet). Like <paramref name="Cdrom"/>: alone, on a registered, stored or stopped machine.</param>
 public sealed record EditMachineRequest(
     string? Name, string? Processor, long? Speed, long? Memory, long? Disk, string? Os,
-    decimal? StorageBid, decimal? RunningBid, string? Cdrom = null);
+    decimal? StorageBid, decimal? RunningBid, string? Cdrom = null, string? Network = null);
 
 /// <summary>POST /api/v1/machines/{id}/store.</summary>
 public sealed record StoreRequest(string Host);
@@ -55,6 +58,8 @@ public sealed record StoreRequest(string Host);
 /// <param name="Vcpus">Virtual CPUs the guest sees: the share rounded up to whole cores.</param>
 /// <param name="CpuUsed">While running: cores of CPU its QEMU used over the host's last few seconds of accounting.</param>
 /// <param name="MemoryUsedMb">While running: memory its QEMU holds, guest and QEMU's own.</param>
+/// <param name="Network">Issue 16: the owner's private network the machine is attached to.</param>
+/// <param name="PrivateAddress">Its fixed IPv4 address on <paramref name="Network"/>, kept across stops and migrations.</param>
 /// <param name="Cdrom">The name of the owner's ISO in its CD drive (it boots from it first), or null.</param>
 public sealed record MachineResponse(
     Guid Id, string Name, string Processor, long Speed, long Memory, long Disk, string Os, string? Image,
@@ -64,7 +69,8 @@ public sealed record MachineResponse(
     decimal? StorageRate, decimal? RunningRate,
     IReadOnlyList<string> Actions, bool Busy = false, bool HostOffline = false,
     SshEndpoint? Ssh = null, IReadOnlyDictionary<string, string>? Ports = null, IReadOnlyList<int>? ExtraPorts = null,
-    decimal? CpuShare = null, int? Vcpus = null, decimal? CpuUsed = null, long? MemoryUsedMb = null, string? Cdrom = null, string? Activity = null);
+    decimal? CpuShare = null, int? Vcpus = null, decimal? CpuUsed = null, long? MemoryUsedMb = null, string? Cdrom = null, string? Activity = null,
+    string? Network = null, string? PrivateAddress = null);
 
 /// <summary>Where a running machine's SSH server is reached: its host's public address and the host port forwarded to guest port 22.</summary>
 public sealed record SshEndpoint(string Address, int Port);
