@@ -17,11 +17,13 @@ public sealed record PrivateNetwork(int Vni, string Address, int PrefixLength, I
 
 /// <summary>
 /// <c>PUT /v1/networks</c>: every private network the front-end expects this host to carry, with its peers (the whole
-/// desired state: idempotent). The agent points each network's VXLAN flood list at exactly these peers and accepts
-/// VXLAN only from the peers of all networks together. A network not listed keeps running while local machines use it
-/// (the front-end's next push lists it again); its peers are those it had.
+/// desired state: idempotent). The agent points each network's VXLAN flood list at exactly these peers, and accepts
+/// VXLAN (UDP 4789) only from <paramref name="Hosts"/>: a packet from anywhere else is dropped before it is decapsulated.
+/// A network not listed keeps running while local machines use it (the front-end's next push lists it again); its
+/// peers are those it had.
 /// </summary>
-public sealed record AgentNetworks(IReadOnlyList<NetworkPeers> Networks);
+/// <param name="Hosts">The underlay IPv4 addresses of every host of the marketplace (this one included).</param>
+public sealed record AgentNetworks(IReadOnlyList<NetworkPeers> Networks, IReadOnlyList<string> Hosts);
 
 /// <summary>One network's peers on <c>PUT /v1/networks</c>.</summary>
 public sealed record NetworkPeers(int Vni, IReadOnlyList<string> Peers);
