@@ -15,7 +15,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # (tests/interop/vmmp_peer.py, which the agent tests run and an operator can point at any agent). Installed only when missing.
 # genisoimage makes each machine's cloud-init seed drive (issue 14); dropbear-bin goes into the guest image with its libraries;
 # openssh-client is what the tests log into guests with. mmdebstrap, grub-pc-bin and fdisk build the debian-12 image, and xorriso the installer ISO.
-RUN_PACKAGES=(qemu-system-x86 qemu-utils rsync busybox-static cpio e2fsprogs kmod socat curl procps iproute2 novnc python3 genisoimage dropbear-bin openssh-client mmdebstrap grub-pc-bin grub2-common fdisk xorriso)
+RUN_PACKAGES=(qemu-system-x86 qemu-utils rsync busybox-static cpio e2fsprogs kmod socat curl procps iproute2 novnc python3 genisoimage dropbear-bin openssh-client mmdebstrap grub-pc-bin grub2-common fdisk xorriso nftables)
 
 install_packages() {
   local missing=()

@@ -175,9 +175,13 @@ internal sealed class Marketplace : IAsyncDisposable
         Directory.CreateDirectory(data);
         var secret = Agents.TryGetValue(name, out var old) ? old.Secret : Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
         if (old is not null) port = old.Port;
-        // Kept across a restart of the agent, as its machines' forwards are.
-        var forward = old?.ForwardAddress ?? (Network is null ? $"127.{Random.Shared.Next(1, 255)}.{Random.Shared.Next(0, 256)}.{Random.Shared.Next(1, 255)}" : "127.0.0.1");
+        // Kept across a restart of the agent, as its machines' forwards are. In a namespace: the host's own address, which
+        // the test (in the root namespace) reaches, as a buyer reaches a provider's host.
+        var forward = old?.ForwardAddress ?? (Network is null ? $"127.{Random.Shared.Next(1, 255)}.{Random.Shared.Next(0, 256)}.{Random.Shared.Next(1, 255)}" : ip);
         string[] forwardArgs = _agentArgs.Concat(extraArgs).Contains("--forward-address") ? [] : ["--forward-address", forward];
+        // Issue 16: private networks only for agents in namespaces of their own; agents sharing the root namespace would
+        // share (and fight over) one set of bridges and VXLAN devices.
+        string[] networkArgs = _agentArgs.Concat(extraArgs).Contains("--private-networks") ? [] : ["--private-networks", Network is null ? "off" : "on"];
         // "--no-images": a host given no images directory at all, which takes every base image from the front-end (issue 15).
         string[] imagesArgs = extraArgs.Contains("--no-images") ? [] : ["--images", Repo.Images];
         extraArgs = extraArgs.Where(a => a != "--no-images").ToArray();
@@ -185,7 +189,7 @@ internal sealed class Marketplace : IAsyncDisposable
         await File.WriteAllTextAsync(secretFile, secret);
         var p = ServiceProcess.Start(Repo.Dll("Virtuoso.Agent", "virtuoso-agent"),
             ["--name", name, "--urls", $"http://{ip}:{port}", "--data", data, .. imagesArgs, "--secret-file", secretFile,
-             "--accelerator", "tcg", "--stop-timeout", "20", "--vmmp-port", "0", .. forwardArgs, .. _agentArgs, .. extraArgs],
+             "--accelerator", "tcg", "--stop-timeout", "20", "--vmmp-port", "0", .. forwardArgs, .. networkArgs, .. _agentArgs, .. extraArgs],
             new Dictionary<string, string> { ["Logging__LogLevel__Default"] = "Warning" }, Path.Combine(Dir, name + ".log"), prefix);
         _processes.Add(p);
         var agent = new Agent(name, port, secret, data, p, ip, forward);
