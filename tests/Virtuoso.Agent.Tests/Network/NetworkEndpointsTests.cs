@@ -217,4 +217,22 @@ public sealed class NetworkEndpointsTests : IAsyncLifetime
         Assert.DoesNotContain(after, c => c.Contains("tuntap", StringComparison.Ordinal) || c.StartsWith("ip link del", StringComparison.Ordinal));
         Assert.Equal("nft -f -", after.Last());
     }
+
+    [Fact]
+    public async Task Export_OfASuspendedMachine_SaysWhetherItHasAPrivateNic()
+    {
+        var with = await CreateAsync();
+        var without = await CreateAsync();
+        foreach (var (id, network) in new[] { (with, Net), (without, (PrivateNetwork?)null) })
+        {
+            await _client.CommandAsync(id, "start", new MachineCommand(1, 2, Network: network));
+            await _client.CommandAsync(id, "suspend", new MachineCommand(2, 3));
+        }
+
+        var a = await AgentApi.ReadAsync<ExportManifest>(await _client.PutAsJsonAsync(MigrationRoutes.Export(with), new ExportRequest(3, new string('t', 32))));
+        var b = await AgentApi.ReadAsync<ExportManifest>(await _client.PutAsJsonAsync(MigrationRoutes.Export(without), new ExportRequest(3, new string('u', 32))));
+
+        Assert.True(a.PrivateNic);
+        Assert.False(b.PrivateNic);
+    }
 }
