@@ -90,8 +90,10 @@ internal static class NetworkPlan
             // ARP must tell the truth; 0.0.0.0 is an address probe (RFC 5227), which updates no cache.
             text.Append(CultureInfo.InvariantCulture, $"    ether type arp arp saddr ether != {port.Mac} drop\n");
             text.Append(CultureInfo.InvariantCulture, $"    ether type arp arp saddr ip != {{ {address}, 0.0.0.0 }} drop\n");
-            // IPv4 and ARP only: IPv6, VLAN tags and every other EtherType are dropped, so nothing slips past the checks above.
-            text.Append("    ether type != { ip, arp } drop\n");
+            // IPv4 and ARP only, and RARP (0x8035), which QEMU sends from the NIC's MAC after a resume so that the bridges and
+            // VXLAN devices learn where the machine is now (its source MAC is checked above). IPv6, VLAN tags and every
+            // other EtherType are dropped, so nothing slips past the checks above.
+            text.Append("    ether type != { ip, arp, 0x8035 } drop\n");
             text.Append("  }\n");
         }
         text.Append("}\n");

@@ -74,7 +74,7 @@ public class NetworkPlanTests
                 ether type ip ip saddr != 10.128.0.5 drop
                 ether type arp arp saddr ether != 02:00:00:00:00:0a drop
                 ether type arp arp saddr ip != { 10.128.0.5, 0.0.0.0 } drop
-                ether type != { ip, arp } drop
+                ether type != { ip, arp, 0x8035 } drop
               }
             }
             table inet virtuoso {
