@@ -85,4 +85,28 @@ internal static partial class AgentLog
 
     [LoggerMessage(46, LogLevel.Warning, "Machine {Machine}: suspend failed, guest running again: {Message}")]
     public static partial void SuspendRolledBack(ILogger logger, Guid machine, string message);
+
+    [LoggerMessage(430, LogLevel.Information, "Machine {Machine}: private NIC on tap {Tap}, bridge {Bridge}, address {Address}")]
+    public static partial void NicAttached(ILogger logger, Guid machine, string tap, string bridge, string address);
+
+    [LoggerMessage(431, LogLevel.Information, "Machine {Machine}: private NIC's tap {Tap} removed")]
+    public static partial void NicDetached(ILogger logger, Guid machine, string tap);
+
+    [LoggerMessage(432, LogLevel.Warning, "Machine {Machine}: private network: {Message}")]
+    public static partial void NetworkFailed(ILogger logger, Guid machine, string message);
+
+    [LoggerMessage(433, LogLevel.Information, "Network {Vni}: VXLAN flood list now {Peers}")]
+    public static partial void FloodListChanged(ILogger logger, int vni, string peers);
+
+    [LoggerMessage(434, LogLevel.Information, "DHCP on {Tap}: {Request} answered with {Answer} ({Address})")]
+    public static partial void DhcpAnswered(ILogger logger, string tap, string request, string answer, string address);
+
+    [LoggerMessage(435, LogLevel.Warning, "DHCP on {Tap}: sending the answer failed, errno {Errno}")]
+    public static partial void DhcpSendFailed(ILogger logger, string tap, int errno);
+
+    [LoggerMessage(436, LogLevel.Information, "DHCP on {Tap} stopped: errno {Errno} (the tap went away)")]
+    public static partial void DhcpStopped(ILogger logger, string tap, int errno);
+
+    [LoggerMessage(437, LogLevel.Information, "Machine {Machine}: the command's private network is ignored (--private-networks off)")]
+    public static partial void PrivateNetworkIgnored(ILogger logger, Guid machine);
 }

@@ -53,6 +53,10 @@ internal sealed record AgentOptions
     public int VmmpPort { get; init; } = 7101;
     /// <summary>How often a destination sends HEARTBEAT to the front-end while it fetches a machine (design §6.2).</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>Issue 16: whether machines get the private NIC their commands ask for (bridges, VXLAN, nftables on this
+    /// host's network namespace). Off: <see cref="Contracts.Agent.MachineCommand.Network"/> is ignored, for several
+    /// agents sharing one namespace (their devices' names would clash).</summary>
+    public bool PrivateNetworks { get; init; } = true;
 
     /// <summary>
     /// Fault tests only (--crash-at VERB:POINT, e.g. <c>start:after-vmm</c>): the agent kills itself with SIGKILL at that
@@ -150,6 +154,12 @@ internal sealed record AgentOptions
             if (!IPAddress.TryParse(forward, out var f) || f.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
                 return (null, $"--forward-address must be an IPv4 address (QEMU's user-mode network forwards IPv4), not '{forward}'");
             options = options with { ForwardAddress = f };
+        }
+        if (config["private-networks"] is { } privateNetworks)
+        {
+            if (privateNetworks is not ("on" or "off"))
+                return (null, $"--private-networks must be on or off, not '{privateNetworks}'");
+            options = options with { PrivateNetworks = privateNetworks == "on" };
         }
         if (config["urls"] is { Length: > 0 } urls)
         {

@@ -12,6 +12,7 @@ using Virtuoso.Agent.Migration.Methods.Rsync;
 using Virtuoso.Agent.Migration.Methods.Scp;
 using Virtuoso.Agent.Migration.Origin;
 using Virtuoso.Agent.Migration.Vmmp;
+using Virtuoso.Agent.Network;
 using Virtuoso.Agent.Security;
 using Virtuoso.Agent.Cgroups;
 using Virtuoso.Agent.Seed;
@@ -52,6 +53,15 @@ builder.Services.AddSingleton<AcceleratorState>();
 builder.Services.AddSingleton<KvmProbe>();
 builder.Services.AddSingleton<SeedDrive>();
 builder.Services.AddSingleton<MachineService>();
+// Private networks (issue 16): the host's commands in one runner, a DHCP responder per NIC, a sweep for QEMUs that ended.
+builder.Services.TryAddSingleton<ICommandRunner>(_ => new ProcessCommandRunner());
+builder.Services.TryAddSingleton<OpenDhcp>(s =>
+{
+    var dhcpLog = s.GetRequiredService<ILogger<DhcpResponder>>();
+    return (tap, lease) => DhcpResponder.Open(tap, lease, dhcpLog);
+});
+builder.Services.AddSingleton<HostNetwork>();
+builder.Services.AddHostedService<NetworkSweep>();
 builder.Services.AddSingleton<ConsoleService>();
 builder.Services.AddSingleton<TunnelService>();
 builder.Services.AddHostedService<MachineRecovery>();
@@ -89,6 +99,7 @@ app.MapMachines();
 app.MapImages();
 app.MapConsole();
 app.MapTunnel();
+app.MapNetworks();
 app.MapOrigin();
 app.MapIncoming();
 app.Run();

@@ -113,12 +113,21 @@ public sealed class AgentOptionsTests : IDisposable
     [InlineData("--cores", "two", "--cores")]
     [InlineData("--cgroup-parent", "a/b", "--cgroup-parent")]
     [InlineData("--cgroup-parent", "..", "--cgroup-parent")]
+    [InlineData("--private-networks", "yes", "--private-networks must be on or off")]
     public void Load_BadValue_IsRefusedNamingTheFlag(string flag, string value, string reason)
     {
         var (options, error) = Load("--data", _dir.Path, "--secret-file", WriteSecret(), flag, value);
 
         Assert.Null(options);
         Assert.Contains(reason, error);
+    }
+
+    [Fact]
+    public void Load_PrivateNetworks_AreOnUnlessTurnedOff()
+    {
+        Assert.True(Load("--data", _dir.Path, "--secret-file", WriteSecret()).Options!.PrivateNetworks);
+        Assert.True(Load("--data", _dir.Path, "--secret-file", WriteSecret(), "--private-networks", "on").Options!.PrivateNetworks);
+        Assert.False(Load("--data", _dir.Path, "--secret-file", WriteSecret(), "--private-networks", "off").Options!.PrivateNetworks);
     }
 
     [Fact]

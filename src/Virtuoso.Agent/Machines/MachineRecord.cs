@@ -19,6 +19,9 @@ internal enum AgentState { Stopped, Running, Suspended }
 /// <param name="CpuMillicores">The CPU share decided when the machine was stored (design §12), kept through every later
 /// command and migration; null: not limited (stored before shares, or without the host's total speed).</param>
 /// <param name="Vcpus">The guest's vCPUs; a saved state loads only with the same number, so they never change.</param>
+/// <param name="PrivateNic">The machine was started with a private NIC (issue 16), so a resume needs it too (QEMU loads a
+/// saved state only into the same devices); false before private networks, and after a stop.</param>
+/// <param name="Network">The private network the NIC is on now (from the last start or resume); null: none, or unplugged.</param>
 internal sealed record MachineRecord(
     Guid Id,
     string Mac,
@@ -33,7 +36,9 @@ internal sealed record MachineRecord(
     GuestMetadata? Metadata = null,
     long? CpuMillicores = null,
     int Vcpus = 1,
-    string? Cdrom = null)
+    string? Cdrom = null,
+    bool PrivateNic = false,
+    PrivateNetwork? Network = null)
 {
     /// <summary>Whether a create request asks for this very machine (the idempotent repeat of a PUT).</summary>
     public bool HasSpec(ValidCreateRequest r) =>

@@ -5,6 +5,7 @@ using Virtuoso.Agent.Events;
 using Virtuoso.Agent.Images;
 using Virtuoso.Agent.Migration.Methods.Dedup;
 using Virtuoso.Agent.Migration.Origin;
+using Virtuoso.Agent.Network;
 using Virtuoso.Agent.Seed;
 using Virtuoso.Agent.Vmm;
 using Virtuoso.Contracts.Agent;
@@ -30,9 +31,11 @@ internal sealed class MachineService(
     SeedDrive seeds,
     MachineCgroups cgroups,
     CpuMeter meter,
+    HostNetwork network,
     ILogger<MachineService> log)
 {
     private readonly ConcurrentDictionary<Guid, SemaphoreSlim> _locks = new();
+    private readonly ConcurrentDictionary<Guid, bool> _ignoredNetworkLogged = new();
 
     public int Count => store.Count;
 
@@ -169,25 +172,40 @@ internal sealed class MachineService(
                     committed = committed with { Cdrom = command.Cdrom?.Sha256 };
                     if (command.Cdrom is { } cd)
                         await blobs.EnsureAsync(cd, _ => { }, ct);
-                    var run = await vmm.StartAsync(Launch(committed, dir, command));
-                    CrashPoint("start", "after-vmm");
+                    // Issue 16: a start decides the machine's devices afresh: a private NIC if the command has a network.
+                    var joined = JoinedNetwork(id, command);
+                    committed = committed with { PrivateNic = joined is not null, Network = joined };
+                    var tap = joined is null ? null : await network.AttachAsync(id, record.Mac, joined);
                     try
                     {
-                        store.Save(committed with { VncDisplay = run.VncDisplay, Metadata = metadata });
+                        var run = await vmm.StartAsync(Launch(committed, dir, command) with { PrivateTap = tap });
+                        CrashPoint("start", "after-vmm");
+                        try
+                        {
+                            store.Save(committed with { VncDisplay = run.VncDisplay, Metadata = metadata });
+                        }
+                        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                        {
+                            await vmm.StopAsync(dir, id, TimeSpan.Zero);
+                            throw;
+                        }
                     }
-                    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                    catch (Exception e) when (tap is not null && e is VmmException or IOException or UnauthorizedAccessException)
                     {
-                        await vmm.StopAsync(dir, id, TimeSpan.Zero);
+                        await DetachQuietlyAsync(id);
                         throw;
                     }
                     break;
                 case MachineVerb.Stop:
                     await vmm.StopAsync(dir, id, options.StopTimeout);
+                    await DetachQuietlyAsync(id);
                     CrashPoint("stop", "after-vmm");
-                    store.Save(committed with { Cdrom = null });
+                    // A stop ends the device set a saved state would need: the next start decides the NIC afresh.
+                    store.Save(committed with { Cdrom = null, PrivateNic = false, Network = null });
                     break;
                 case MachineVerb.Suspend:
                     await vmm.SuspendAsync(dir, id, () => { CrashPoint("suspend", "after-vmm"); store.Save(committed); });
+                    await DetachQuietlyAsync(id);
                     break;
                 case MachineVerb.Resume:
                     // The saved state expects the seed drive it was saved with (QEMU needs the same devices). The guest read
@@ -206,20 +224,32 @@ internal sealed class MachineService(
                             throw new IOException($"the ISO {resumedCd} machine {id:D} was started with is not on this host, and the resume does not say where to fetch it");
                         await blobs.EnsureAsync(again, _ => { }, ct);
                     }
-                    await vmm.ResumeAsync(Launch(record, dir, command), r =>
+                    // Issue 16: the NIC the machine was started with, and only that (the saved state has exactly its devices), on
+                    // the network the resume names, or on none when it names none.
+                    var rejoined = record.PrivateNic ? JoinedNetwork(id, command) : null;
+                    var resumedTap = record.PrivateNic ? await network.AttachAsync(id, record.Mac, rejoined) : null;
+                    try
                     {
-                        CrashPoint("resume", "after-vmm");
-                        store.Save(committed with { VncDisplay = r.VncDisplay, Metadata = seeded });
-                    });
+                        await vmm.ResumeAsync(Launch(record, dir, command) with { PrivateTap = resumedTap }, r =>
+                        {
+                            CrashPoint("resume", "after-vmm");
+                            store.Save(committed with { VncDisplay = r.VncDisplay, Metadata = seeded, Network = rejoined });
+                        });
+                    }
+                    catch (Exception e) when (resumedTap is not null && e is VmmException or IOException or UnauthorizedAccessException)
+                    {
+                        await DetachQuietlyAsync(id);
+                        throw;
+                    }
                     break;
                 default:
                     throw new ArgumentOutOfRangeException(nameof(verb), verb, null);
             }
         }
-        catch (Exception e) when (e is VmmException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is VmmException or NetworkException or IOException or UnauthorizedAccessException)
         {
             var now = MachineRecord.Wire(Observe(store.Find(id)!).State);
-            return Fail(id, Verb(verb), e is VmmException
+            return Fail(id, Verb(verb), e is VmmException or NetworkException
                 ? AgentError.Failed($"{Verb(verb)} of machine {id:D} failed (it is {now}): {e.Message}")
                 : AgentError.LocalFailure($"{Verb(verb)} of machine {id:D} failed (it is {now}): {e.Message}"));
         }
@@ -323,6 +353,10 @@ internal sealed class MachineService(
                 {
                     cgroups.Remove(record.Id);
                 }
+                // Issue 16: QEMU outlives the agent, and so do its tap and the bridge; the responder and the tables are the
+                // agent's and made again. (A tap whose QEMU died meanwhile is replaced at the machine's next start.)
+                if (record.PrivateNic && vmm.FindProcess(dir, record.Id) is not null)
+                    await network.AttachAsync(record.Id, record.Mac, options.PrivateNetworks ? record.Network : null, existingTap: true);
                 if (plan.Intent != record.Intent)
                     store.Save(record with { Intent = plan.Intent, VncDisplay = plan.Intent == AgentState.Running ? record.VncDisplay : null });
                 var now = MachineRecord.Wire(Observe(store.Find(record.Id)!).State);
@@ -331,7 +365,7 @@ internal sealed class MachineService(
                     events.Append("recovered", record.Id, now, record.Version,
                         $"recorded {MachineRecord.Wire(record.Intent)}, found {(pid is null ? "no process" : $"pid {pid}, guest {status}")}; {plan.Step}");
             }
-            catch (Exception e) when (e is VmmException or IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is VmmException or NetworkException or IOException or UnauthorizedAccessException)
             {
                 AgentLog.RecoveryFailed(log, record.Id, e);
                 events.Append("failed", record.Id, version: record.Version, detail: $"recovery: {e.Message}");
@@ -349,8 +383,59 @@ internal sealed class MachineService(
         var pid = vmm.FindProcess(dir, r.Id);
         var state = new Observation(pid is not null, GuestStatus.Unknown, File.Exists(dir.StateFile)).State;
         var (cpuUsed, memoryUsed) = pid is not null ? meter.Read(r.Id) : (null, null);
+        // Issue 16: the private NIC while the machine runs or is suspended with one (on a network).
+        var nic = state != AgentState.Stopped && r.PrivateNic && r.Network is { } n
+            ? new AgentNic(n.Vni, r.Mac, n.Address, NetworkNames.Tap(r.Id), NetworkNames.Bridge(n.Vni))
+            : null;
         return new AgentMachine(r.Id, MachineRecord.Wire(state), r.Version, r.Mac, r.MemoryMb, r.DiskMb, r.Image, pid,
-            r.CpuMillicores, r.Vcpus, cpuUsed, memoryUsed);
+            r.CpuMillicores, r.Vcpus, cpuUsed, memoryUsed, nic);
+    }
+
+    /// <summary>The command's private network, unless this host keeps none (<c>--private-networks off</c>: said once per machine).</summary>
+    private PrivateNetwork? JoinedNetwork(Guid id, MachineCommand command)
+    {
+        if (command.Network is null || options.PrivateNetworks)
+            return command.Network;
+        if (_ignoredNetworkLogged.TryAdd(id, true))
+            AgentLog.PrivateNetworkIgnored(log, id);
+        return null;
+    }
+
+    /// <summary>Removes the machine's private NIC after its QEMU ended; the command's outcome stands if that fails (the
+    /// failure is logged; a stale tap is replaced at the next start).</summary>
+    private async Task DetachQuietlyAsync(Guid id)
+    {
+        try
+        {
+            await network.DetachAsync(id);
+        }
+        catch (NetworkException e)
+        {
+            AgentLog.NetworkFailed(log, id, $"removing the NIC: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Removes the private NIC of every machine whose QEMU ended outside a command (the guest powered off, QEMU crashed);
+    /// a machine under a command is left to it. Called every few seconds by <see cref="NetworkSweep"/>.
+    /// </summary>
+    public async Task SweepNetworksAsync()
+    {
+        foreach (var record in store.All.Where(r => network.Holds(r.Id)))
+        {
+            var gate = _locks.GetOrAdd(record.Id, _ => new SemaphoreSlim(1, 1));
+            if (!await gate.WaitAsync(0))
+                continue;
+            try
+            {
+                if (vmm.FindProcess(store.DirectoryOf(record.Id), record.Id) is null)
+                    await DetachQuietlyAsync(record.Id);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
     }
 
     private static CpuShare? Share(MachineRecord r) => r.CpuMillicores is { } m ? new CpuShare(m, r.Vcpus) : null;

@@ -70,6 +70,8 @@ internal static partial class MachineValidation
             CheckForwards(problems, forwards);
         if (c.Cdrom is { } cdrom && BlobProblem("cdrom", cdrom) is { } badCdrom)
             problems.Add(badCdrom);
+        if (c.Network is { } network)
+            Network.NetworkValidation.CheckNetwork(problems, network);
         return problems.Count > 0 ? AgentError.Validation(string.Join("; ", problems)) : c;
     }
 

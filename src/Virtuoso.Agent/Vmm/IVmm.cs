@@ -74,10 +74,12 @@ internal interface IVmm
 /// <param name="Seed">The cloud-init seed to attach read-only (<see cref="MachineDirectory.Seed"/>), or null for none.</param>
 /// <param name="Forwards">Host ports forwarded to the guest, bound on <paramref name="ForwardAddress"/>; they are not a device
 /// of the guest, so a resume may have other ones than the start.</param>
+/// <param name="PrivateTap">The tap of the machine's private NIC (issue 16), made by the agent before the VMM starts;
+/// null: no private NIC.</param>
 /// <param name="Cpu">The CPU share to enforce (design §12) and the vCPUs it gives; null: one vCPU, not limited.</param>
 internal sealed record VmLaunch(Guid Id, string Mac, long MemoryMb, MachineDirectory Dir, CachedImage? Image, string Accelerator,
     string? Seed = null, IReadOnlyList<PortForward>? Forwards = null, string ForwardAddress = "127.0.0.1", CpuShare? Cpu = null,
-    string? Cdrom = null)
+    string? Cdrom = null, string? PrivateTap = null)
 {
     public int Vcpus => Cpu?.Vcpus ?? 1;
 

@@ -197,7 +197,8 @@ internal sealed class IncomingMigrations : IDisposable
         {
             var record = new MachineRecord(id, a.Mac.ToLowerInvariant(), a.SpeedBogomips, a.MemoryMb, a.DiskMb, a.Image, request.NewVersion,
                 a.OriginHost, manifest.State == AgentStates.Suspended ? AgentState.Suspended : AgentState.Stopped, VncDisplay: null,
-                CpuMillicores: a.CpuMillicores, Vcpus: a.Vcpus, Cdrom: manifest.State == AgentStates.Suspended ? a.Cdrom?.Sha256 : null);
+                CpuMillicores: a.CpuMillicores, Vcpus: a.Vcpus, Cdrom: manifest.State == AgentStates.Suspended ? a.Cdrom?.Sha256 : null,
+                PrivateNic: manifest.State == AgentStates.Suspended && manifest.PrivateNic);
             _store.CompleteCreate(staging, record);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

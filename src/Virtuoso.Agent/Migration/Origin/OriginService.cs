@@ -56,7 +56,8 @@ internal sealed class OriginService(
         {
             return AgentError.LocalFailure($"reading the files of machine {id:D} failed: {e.Message}");
         }
-        var manifest = new ExportManifest(id, record.Version, state, record.Image, files, record.Image is { } image ? images.Hashes(image) : null);
+        var manifest = new ExportManifest(id, record.Version, state, record.Image, files, record.Image is { } image ? images.Hashes(image) : null,
+            PrivateNic: state == AgentStates.Suspended && record.PrivateNic);
         exports.Set(new ExportRegistry.Export(new ExportContext(id, record.Version, dir.Root, manifest), ExportRegistry.Digest(request.Token)));
         MigrationLog.Exported(log, id, record.Version, files.Sum(f => f.Length));
         events.Append("exported", id, state, record.Version);

@@ -1,3 +1,5 @@
+using Virtuoso.Agent.Network;
+
 namespace Virtuoso.Agent.Vmm.Qemu;
 
 /// <summary>
@@ -9,6 +11,9 @@ internal static class QemuCommandLine
 {
     /// <summary>The id of the guest's user-mode network, which tunnels add forwards to at run time.</summary>
     public const string NetdevId = "n0";
+
+    /// <summary>The id of the private NIC's tap network (issue 16).</summary>
+    public const string PrivateNetdevId = "n1";
 
     /// <param name="vncDisplay">First display tried; QEMU takes the next free one up to 99 above it.</param>
     /// <param name="incomingState">The saved state to load, paused, instead of booting; null to boot.</param>
@@ -35,7 +40,9 @@ internal static class QemuCommandLine
             "-vnc", $"127.0.0.1:{vncDisplay},to={vncDisplay + 99},password=on",
             "-drive", $"file={Opt(dir.Disk)},if=virtio,format=qcow2",
             "-netdev", Netdev(launch),
-            "-device", $"virtio-net-pci,netdev={NetdevId},mac={launch.Mac}",
+            // With a private NIC (issue 16) the machine's own MAC goes to that NIC, which keeps it across hosts; this one
+            // gets a derived MAC. Without one, exactly as before.
+            "-device", $"virtio-net-pci,netdev={NetdevId},mac={(launch.PrivateTap is null ? launch.Mac : NetworkNames.UserNicMac(launch.Mac))}",
             // First serial port: a socket anyone on this host can type into, logged (appending across boots) to serial.log.
             "-chardev", $"socket,id=s0,path={Opt(dir.SerialSocket)},server=on,wait=off,logfile={Opt(dir.SerialLog)},logappend=on",
             "-serial", "chardev:s0",
@@ -49,6 +56,13 @@ internal static class QemuCommandLine
         // onto the disk; without a bootable CD the BIOS goes on to the disk. Last, after the seed, for the same reason.
         if (launch.Cdrom is { } cdrom)
             args.AddRange(["-drive", $"file={Opt(cdrom)},if=ide,index=2,media=cdrom,readonly=on", "-boot", "order=dc"]);
+        // Issue 16: the private NIC on the agent's tap, last of all, for the same reason. host_mtu tells a virtio guest the
+        // network's MTU (the VXLAN overhead), so it never sends what the overlay would drop.
+        if (launch.PrivateTap is { } tap)
+            args.AddRange([
+                "-netdev", $"tap,id={PrivateNetdevId},ifname={tap},script=no,downscript=no",
+                "-device", $"virtio-net-pci,netdev={PrivateNetdevId},mac={launch.Mac},host_mtu={NetworkNames.Mtu}",
+            ]);
         if (launch.Image is { Kernel: { } kernel } image)
         {
             args.AddRange(["-kernel", kernel]);

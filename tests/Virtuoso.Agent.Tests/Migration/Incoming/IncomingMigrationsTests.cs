@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Virtuoso.Agent.Migration.Methods;
+using Virtuoso.Agent.Network;
 using Virtuoso.Agent.Tests.Support;
 using Virtuoso.Contracts.Agent;
 using Virtuoso.Contracts.Api;
@@ -21,6 +22,8 @@ public sealed class IncomingMigrationsTests : IAsyncLifetime
     private readonly FakeVmm _originVmm = new();
     private readonly FakeVmm _destinationVmm = new();
     private readonly FakeCentral _central = new();
+    private readonly FakeHostLinks _originLinks = new();
+    private readonly FakeHostLinks _destinationLinks = new();
     private AgentFactory _origin = null!;
     private AgentFactory _destination = null!;
     private HttpClient _a = null!;
@@ -28,7 +31,7 @@ public sealed class IncomingMigrationsTests : IAsyncLifetime
 
     public Task InitializeAsync()
     {
-        _origin = KestrelAgent.Start(_dir.Sub("a"), _originVmm);
+        _origin = KestrelAgent.Start(_dir.Sub("a"), _originVmm, services: s => FakeNetwork(s, _originLinks));
         _destination = StartDestination();
         _a = _origin.CreateAuthenticatedClient();
         _b = _destination.CreateAuthenticatedClient();
@@ -37,7 +40,18 @@ public sealed class IncomingMigrationsTests : IAsyncLifetime
 
     private AgentFactory StartDestination() =>
         KestrelAgent.Start(Path.Combine(_dir.Path, "b"), _destinationVmm, new() { ["heartbeat-interval"] = "0.2" },
-            s => s.AddSingleton<ITransferMethod, StallingMethod>());
+            s =>
+            {
+                s.AddSingleton<ITransferMethod, StallingMethod>();
+                FakeNetwork(s, _destinationLinks);
+            });
+
+    // Issue 16: the agents' private networks act on fakes, never on the host's namespace.
+    private static void FakeNetwork(IServiceCollection s, FakeHostLinks links)
+    {
+        s.AddSingleton<ICommandRunner>(links);
+        s.AddSingleton<OpenDhcp>((_, _) => null);
+    }
 
     public async Task DisposeAsync()
     {
@@ -50,11 +64,11 @@ public sealed class IncomingMigrationsTests : IAsyncLifetime
     private string Dir(AgentFactory agent, params string[] parts) => Path.Combine([agent.DataDirectory, .. parts]);
 
     /// <summary>A suspended machine on the origin at version 2, exported with a fresh token, and announced to the destination.</summary>
-    private async Task<(Guid Id, string Token)> PrepareAsync(string method = VmmpMethods.Scp)
+    private async Task<(Guid Id, string Token)> PrepareAsync(string method = VmmpMethods.Scp, PrivateNetwork? network = null)
     {
         var id = Guid.NewGuid();
         await _a.CreateAsync(AgentApi.Blank(id, version: 1));
-        await _a.CommandAsync(id, "start", 1, 1);
+        await _a.CommandAsync(id, "start", new MachineCommand(1, 1, Network: network));
         await _a.CommandAsync(id, "suspend", 1, 2);
         var token = MigrationCalls.NewToken();
         await AgentApi.ReadAsync<ExportManifest>(await _a.PutAsJsonAsync(MigrationRoutes.Export(id), new ExportRequest(2, token)));
@@ -110,6 +124,27 @@ public sealed class IncomingMigrationsTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await _a.GetAsync(AgentRoutes.Machine(id))).StatusCode);
         Assert.True(File.Exists(Dir(_origin, "cache", id.ToString("D"), "disk.qcow2")));
         await AgentApi.AssertProblemAsync(await _b.DeleteAsync(MigrationRoutes.Incoming(id)), HttpStatusCode.Conflict, ErrorCodes.InvalidState);
+    }
+
+    [Fact]
+    public async Task Activate_OfAMachineSuspendedWithAPrivateNic_KeepsIt_SoTheResumeHasTheSameDevices()
+    {
+        var network = new PrivateNetwork(42, "10.128.0.5", 24, ["192.0.2.2"]);
+        var (id, token) = await PrepareAsync(network: network);
+        using var transfer = _origin.CreateClient();
+        transfer.DefaultRequestHeaders.Authorization = new("Bearer", token);
+        var manifest = await transfer.GetFromJsonAsync<ExportManifest>(TransferRoutes.Manifest(id));
+        Assert.True(manifest!.PrivateNic);
+        await SendReqAsync(id);
+        await _central.ReceiveUntilRespAsync(TimeSpan.FromSeconds(30));
+
+        await AgentApi.ReadAsync<AgentMachine>(await _b.PostAsJsonAsync(MigrationRoutes.Activate(id), new ActivateRequest(3)));
+        var resumed = await _b.CommandAsync(id, "resume", new MachineCommand(3, 4, Network: network with { Peers = ["192.0.2.1"] }));
+
+        Assert.Equal(NetworkNames.Tap(id), Assert.Single(_destinationVmm.Launches).PrivateTap);
+        Assert.Equal(new AgentNic(42, "52:54:00:12:34:56", "10.128.0.5", NetworkNames.Tap(id), "vbr-2a"), resumed.Nic);
+        Assert.Equal(["192.0.2.1"], _destinationLinks.Fdb("vx-2a"));
+        Assert.Contains("\"privateNic\": true", await File.ReadAllTextAsync(Dir(_destination, "machines", id.ToString("D"), "machine.json")));
     }
 
     [Fact]

@@ -128,4 +128,43 @@ public class QemuCommandLineTests
         Assert.Equal("user,id=n0,hostfwd=tcp:127.0.0.1:40022-:22,hostfwd=tcp:127.0.0.1:40080-:8080", args[args.ToList().IndexOf("-netdev") + 1]);
         Assert.Equal("user,id=n0", Line(QemuCommandLine.Build(Blank(), 10)).Split(' ').SkipWhile(a => a != "-netdev").ElementAt(1));
     }
+
+    [Fact]
+    public void Build_PrivateNic_IsATapNicWithTheMachinesMac_LastOfTheDevices_AndTheUserNicGetsTheDerivedMac()
+    {
+        var launch = Blank() with { Mac = "02:1a:2b:3c:4d:5e", Seed = Dir.Seed, Cdrom = "/data/blobs/sha256/abcd" };
+        var without = QemuCommandLine.Build(launch, 10);
+
+        var with = QemuCommandLine.Build(launch with { PrivateTap = "vt-6f1b0a2e6a55" }, 10);
+
+        // Appended after the seed and the CD: every device before keeps its PCI slot; only the first NIC's MAC differs.
+        Assert.Equal(without.Select(a => a.Replace("mac=02:1a", "mac=06:1a", StringComparison.Ordinal)), with.Take(without.Count));
+        Assert.Equal([
+            "-netdev", "tap,id=n1,ifname=vt-6f1b0a2e6a55,script=no,downscript=no",
+            "-device", "virtio-net-pci,netdev=n1,mac=02:1a:2b:3c:4d:5e,host_mtu=1450",
+        ], with.Skip(without.Count));
+        Assert.Contains("virtio-net-pci,netdev=n0,mac=06:1a:2b:3c:4d:5e", with);
+    }
+
+    [Fact]
+    public void Build_WithoutPrivateNic_IsExactlyAsBefore()
+    {
+        var args = QemuCommandLine.Build(Blank() with { Mac = "02:1a:2b:3c:4d:5e", Seed = Dir.Seed }, 10);
+
+        Assert.Contains("virtio-net-pci,netdev=n0,mac=02:1a:2b:3c:4d:5e", args);
+        Assert.DoesNotContain(args, a => a.Contains("tap", StringComparison.Ordinal) || a.Contains("n1", StringComparison.Ordinal));
+        Assert.Equal(["-drive", $"file={Dir.Root}/seed.iso,if=virtio,format=raw,readonly=on"], args.Skip(args.Count - 2));
+    }
+
+    [Fact]
+    public void Build_ResumeWithPrivateNic_IsTheStartPlusAPausedIncomingState()
+    {
+        var launch = Blank() with { Seed = Dir.Seed, PrivateTap = "vt-6f1b0a2e6a55" };
+        var start = QemuCommandLine.Build(launch, 10);
+
+        var resume = QemuCommandLine.Build(launch, 10, Dir.StateFile);
+
+        Assert.Equal(start, resume.Take(start.Count));
+        Assert.Equal(["-S", "-incoming", $"exec:cat '{Dir.Root}/state.bin'"], resume.Skip(start.Count));
+    }
 }
