@@ -79,6 +79,8 @@ internal sealed partial class NetworkService(Database db, EventLog events, TimeP
         if (CheckName(r.Name) is { } badName) return Failure.Validation(badName);
         var (subnet, why) = Subnet.Parse(r.Subnet ?? Subnet.Default.ToString());
         if (subnet is not { } s) return new Failure(ErrorCodes.InvalidSubnet, why!);
+        // default first, so that it is always the buyer's oldest network.
+        if (r.Name != DefaultName) await EnsureDefaultAsync(owner);
         return await db.WriteAsync<Outcome<NetworkResponse>>(async (c, tx) =>
         {
             var row = await InsertAsync(c, tx, owner, r.Name, s);
