@@ -7,6 +7,7 @@ using Virtuoso.Cli.Billing;
 using Virtuoso.Cli.Events;
 using Virtuoso.Cli.Hosts;
 using Virtuoso.Cli.Isos;
+using Virtuoso.Cli.Networks;
 using Virtuoso.Cli.Machines;
 using Virtuoso.Cli.Migration;
 using Virtuoso.Cli.Tunnel;
@@ -38,6 +39,7 @@ public static class Cli
                      .Concat(KeyCommands.Build(run))
                      .Concat(MachineCommands.Build(run))
                      .Concat(IsoCommands.Build(run))
+                     .Concat(NetworkCommands.Build(run))
                      .Concat(TunnelCommands.Build(run))
                      .Concat(MigrationCommands.Build(run))
                      .Concat(EventCommands.Build(run))

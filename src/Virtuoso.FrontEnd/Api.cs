@@ -5,6 +5,7 @@ using Virtuoso.FrontEnd.Hosts;
 using Virtuoso.FrontEnd.Isos;
 using Virtuoso.FrontEnd.Machines;
 using Virtuoso.FrontEnd.Market;
+using Virtuoso.FrontEnd.Networks;
 
 namespace Virtuoso.FrontEnd;
 
@@ -26,6 +27,7 @@ internal static class Api
         MarketEndpoints.Map(api);
         MachineEndpoints.Map(api);
         IsoEndpoints.Map(api);
+        NetworkEndpoints.Map(api);
         HostEndpoints.Map(api);
     }
 }

@@ -51,6 +51,11 @@ internal sealed class MarketOptions
     /// the lease only spares the agent a duplicate call. Longer than the agent call timeout.
     /// </summary>
     public double IntentLeaseSeconds { get; set; } = 150;
+    /// <summary>
+    /// Seconds between pushes of the private networks to every online host (issue 16, <c>Virtuoso:NetworkSyncSeconds</c>):
+    /// each <c>PUT /v1/networks</c> is the host's whole desired state, so a push missed or failed is repaired by the next.
+    /// </summary>
+    public double NetworkSyncSeconds { get; set; } = 5;
     /// <summary>Seconds between reconciler passes over open intents (also one at start-up).</summary>
     public double ReconcileIntervalSeconds { get; set; } = 5;
     /// <summary>Timeout of one call to an agent's control API (start waits for QEMU, suspend for the memory state).</summary>

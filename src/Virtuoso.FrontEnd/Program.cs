@@ -14,6 +14,7 @@ using Virtuoso.FrontEnd.Isos;
 using Virtuoso.FrontEnd.Machines;
 using Virtuoso.FrontEnd.Market;
 using Virtuoso.FrontEnd.Migration;
+using Virtuoso.FrontEnd.Networks;
 using Virtuoso.FrontEnd.Web;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -45,6 +46,11 @@ builder.Services.AddSingleton<MachineService>();
 // Uploaded ISOs, content-addressed; replicas must share this directory (BlobDirectory; issue 19 will revisit).
 builder.Services.AddSingleton(new BlobDirectory(Path.Combine(dataDir, "blobs")));
 builder.Services.AddSingleton<IsoService>();
+// Private networks (issue 16): the buyer's networks, and the daemon that tells the agents who carries which.
+builder.Services.AddSingleton<Underlay>();
+builder.Services.AddSingleton<NetworkService>();
+builder.Services.AddSingleton<NetworkSync>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<NetworkSync>());
 builder.Services.Configure<ConsoleOptions>(config.GetSection(ConsoleOptions.Section));
 builder.Services.AddSingleton<ConsoleTickets>();
 builder.Services.AddSingleton<ConsoleService>();

@@ -86,10 +86,12 @@ internal static class MachineCommands
         var spec = new SpecOptions();
         var storageBid = Opt.Dollars("--storage-bid", "Most you will pay for storage, dollars per month", required: true);
         var runningBid = Opt.Dollars("--running-bid", "Most you will pay for running time, dollars per hour", required: true);
+        var network = Opt.Text("--network", "The private network it joins (see: virtuoso networks; default 'default')", "NAME");
         var command = new Command("register", "Register a machine from a configuration or a custom spec, with your bids") { config };
         spec.AddTo(command);
         command.Add(storageBid);
         command.Add(runningBid);
+        command.Add(network);
         run.Bind(command, Access.LoggedIn, async (parse, session, ct) =>
         {
             var configName = parse.GetValue(config);
@@ -107,7 +109,7 @@ internal static class MachineCommands
 
             var request = new RegisterRequest(configName, parse.GetValue(spec.Name), parse.GetValue(spec.Processor),
                 parse.GetValue(spec.Speed), parse.GetValue(spec.Memory), parse.GetValue(spec.Disk), parse.GetValue(spec.Os),
-                parse.GetValue(storageBid)!.Value, parse.GetValue(runningBid)!.Value);
+                parse.GetValue(storageBid)!.Value, parse.GetValue(runningBid)!.Value, parse.GetValue(network));
             return (await session.Api.SendAsync<MachineResponse>(HttpMethod.Post, "machines", request, ct)).Failed(out var failure, out var machine)
                 ? failure
                 : session.Show(machine, MachineText.Registered);
@@ -123,16 +125,19 @@ internal static class MachineCommands
         var runningBid = Opt.Dollars("--running-bid", "New running bid, dollars per hour");
         var cdrom = Opt.Text("--cdrom", "Put one of your ISO images in its CD drive (it boots from it first), or 'none' to eject; " +
             "also on a stored or stopped machine, not a running one", "NAME|none");
-        var command = new Command("edit", "Change a registered machine's spec or bids, or the ISO in a machine's CD drive") { id };
+        var network = Opt.Text("--network", "Move it to another of your private networks, with a new address there; " +
+            "also on a stored or stopped machine, not a running one", "NAME");
+        var command = new Command("edit", "Change a registered machine's spec or bids, or the ISO in a machine's CD drive, or its private network") { id };
         spec.AddTo(command);
         command.Add(storageBid);
         command.Add(runningBid);
         command.Add(cdrom);
+        command.Add(network);
         run.Bind(command, Access.LoggedIn, async (parse, session, ct) =>
         {
-            if (!Opt.AnyGiven(parse, spec.Name, spec.Processor, spec.Speed, spec.Memory, spec.Disk, spec.Os, storageBid, runningBid, cdrom))
+            if (!Opt.AnyGiven(parse, spec.Name, spec.Processor, spec.Speed, spec.Memory, spec.Disk, spec.Os, storageBid, runningBid, cdrom, network))
             {
-                return Failure.Usage("nothing to change; give any of --name, --processor, --speed, --memory, --disk, --os, --storage-bid, --running-bid, --cdrom");
+                return Failure.Usage("nothing to change; give any of --name, --processor, --speed, --memory, --disk, --os, --storage-bid, --running-bid, --cdrom, --network");
             }
 
             if ((await MachineRef.ResolveAsync(session.Api, parse.GetValue(id)!, ct)).Failed(out var notFound, out var machineId))
@@ -142,7 +147,7 @@ internal static class MachineCommands
 
             var request = new EditMachineRequest(parse.GetValue(spec.Name), parse.GetValue(spec.Processor),
                 parse.GetValue(spec.Speed), parse.GetValue(spec.Memory), parse.GetValue(spec.Disk), parse.GetValue(spec.Os),
-                parse.GetValue(storageBid), parse.GetValue(runningBid), parse.GetValue(cdrom));
+                parse.GetValue(storageBid), parse.GetValue(runningBid), parse.GetValue(cdrom), parse.GetValue(network));
             return (await session.Api.SendAsync<MachineResponse>(HttpMethod.Patch, $"machines/{machineId}", request, ct)).Failed(out var failure, out var machine)
                 ? failure
                 : session.Show(machine, MachineText.Details);

@@ -77,6 +77,7 @@ internal static class MachineText
             ("spec", $"{m.Speed} bogomips {m.Processor}, {m.Memory} MB memory, {m.Disk} MB disk, {m.Os}"),
             ("image", m.Image ?? "blank"),
             ("cdrom", m.Cdrom),
+            ("network", Network(m)),
             ("mac", m.Mac),
             ("bids", Text.Rates(m.StorageBid, m.RunningBid)),
             ("storage", m.StoragePrice is { } storage && m.StoragePeriodDays is { } days ? Text.StorageCharge(storage, days) : null),
@@ -86,6 +87,9 @@ internal static class MachineText
             ("ssh", Ssh(m)),
             ("ports", m.Ports is { Count: > 0 } ? Forwarded(m) : null),
             ("actions", Actions(m)));
+
+    /// <summary>Its private network and address there (issue 16): "default (10.128.0.5)"; null when it has none yet.</summary>
+    public static string? Network(MachineResponse m) => m.Network is { } network ? network + (m.PrivateAddress is { } a ? $" ({a})" : "") : null;
 
     /// <summary>The CPU share the host enforces (issue 17), with the use measured while running: "0.31 of 0.4 cores, 1 vCPU".</summary>
     public static string? Cpu(MachineResponse m) => m.CpuShare is not { } share ? null
@@ -136,6 +140,11 @@ internal static class MachineText
     public static void Registered(TextWriter output, MachineResponse m)
     {
         output.WriteLine($"Registered {m.Name} as {m.Id} with bids of {Text.Rates(m.StorageBid, m.RunningBid)}.");
+        if (Network(m) is { } network)
+        {
+            output.WriteLine($"On network {network}.");
+        }
+
         output.WriteLine($"Find a host for it with: virtuoso search {Text.ShortId(m.Id)}");
     }
 

@@ -48,6 +48,13 @@ internal sealed class AgentClient(IHttpClientFactory factory, Microsoft.Extensio
     public async Task<Failure?> DeleteAsync(HostRow host, Guid id, CancellationToken ct = default) =>
         (await SendAsync<JsonElement>(host, HttpMethod.Delete, AgentRoutes.Machine(id), null, "delete", ct)).Failure;
 
+    /// <summary>
+    /// The private networks the host carries and their peers (issue 16): the whole desired state, idempotent. A failure with
+    /// <see cref="Failure.AgentStatus"/> 404 is an agent older than issue 16.
+    /// </summary>
+    public async Task<Failure?> PutNetworksAsync(HostRow host, AgentNetworks networks, CancellationToken ct = default) =>
+        (await SendAsync<JsonElement>(host, HttpMethod.Put, AgentRoutes.Networks, networks, "networks", ct, TimeSpan.FromSeconds(15))).Failure;
+
     // ---- migration (Contracts.Agent.MigrationApi: the sequence is in its header) ----
 
     /// <summary>Origin: let the holder of the migration token read the machine at its version.</summary>

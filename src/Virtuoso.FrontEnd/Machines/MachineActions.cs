@@ -32,7 +32,7 @@ internal class CrashPoints(IOptions<MarketOptions> options)
 /// request and a replica's reconciler) end it exactly once.
 /// </summary>
 internal sealed class MachineActions(Database db, AgentClient agents, MachineWriter writer, CrashPoints crash, TimeProvider clock, IOptions<MarketOptions> options,
-    Images.ImageCatalogue images, Isos.IsoService isos)
+    Images.ImageCatalogue images, Isos.IsoService isos, Networks.NetworkService networks, Networks.NetworkSync sync, Networks.Underlay underlay)
 {
     /// <summary>The end of driving an intent: the committed machine (null when deleted), or why not.</summary>
     internal sealed record Ended(MachineRow? Row, Failure? Failure, bool StillOpen);
@@ -111,6 +111,10 @@ internal sealed class MachineActions(Database db, AgentClient agents, MachineWri
 
                 case IntentStep.Commit:
                 {
+                    // Issue 16: a machine arriving on or leaving a host changes who carries its network; read before a delete removes the row.
+                    var network = intent.Kind is IntentAction.Store or IntentAction.Delete or IntentAction.Evict
+                        ? await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<long?>("SELECT network FROM machines WHERE id = @Machine", new { intent.Machine }))
+                        : null;
                     var committed = await writer.CommitAsync(intent, host);
                     if (committed.Gone) return await EndedElsewhereAsync(intent);
                     if (committed.Refusal is { } refusal)
@@ -125,6 +129,7 @@ internal sealed class MachineActions(Database db, AgentClient agents, MachineWri
                         break;
                     }
                     crash.Hit(intent.Kind, "after-commit");
+                    if (network is not null) sync.Nudge([intent.Host], network);
                     return new(committed.Row, null, false);
                 }
 
@@ -226,10 +231,13 @@ internal sealed class MachineActions(Database db, AgentClient agents, MachineWri
                 }
             }
             case IntentAction.Start or IntentAction.Resume:
+                // Issue 16: a machine registered before networks joins its owner's default network at its first start or resume.
+                await networks.AttachUnattachedAsync(intent.Machine.Value);
                 return (await agents.CommandAsync(host, id, IntentRow.Text(intent.Kind),
                     new MachineCommand(intent.FromVersion, intent.ToVersion, await MetadataAsync(intent),
                         await db.ReadAsync(c => PortForwards.OfAsync(c, intent.Machine)),
-                        await images.CdromAsync(isos, intent.Machine.Value, host.Name)))).Failure;
+                        await images.CdromAsync(isos, intent.Machine.Value, host.Name),
+                        await networks.CommandAsync(intent.Machine.Value, host.Name, underlay)))).Failure;
             case IntentAction.Stop or IntentAction.Suspend:
                 return (await agents.CommandAsync(host, id, IntentRow.Text(intent.Kind), new MachineCommand(intent.FromVersion, intent.ToVersion))).Failure;
             case IntentAction.Delete:

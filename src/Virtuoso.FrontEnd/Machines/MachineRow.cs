@@ -49,11 +49,17 @@ internal sealed class MachineRow
     public long? MemoryUsedMb { get; set; }
     /// <summary>What the open intent is doing right now ("fetching image 43%", issue 15); shown only while it is open.</summary>
     public string? Activity { get; set; }
+    /// <summary>The id of the private network it is attached to (issue 16); null for a machine registered before networks, until first needed.</summary>
+    public long? Network { get; set; }
+    /// <summary>Its fixed IPv4 address on <see cref="Network"/>, kept across stops and migrations.</summary>
+    public string? PrivateAddress { get; set; }
+    /// <summary>The name of <see cref="Network"/>, when the code that loaded the row looked it up (not a column).</summary>
+    public string? NetworkName { get; set; }
 
     public const string Columns = "id, owner, name, processor, speed, memory, disk, os, image, mac, state, version, host, storage_bid, running_bid, " +
         "storage_price, storage_period_days, running_price, running_period_seconds, stay, arrived_at, storage_periods_charged, " +
         "running_periods_charged, running_seconds_used, running_since, created_at, next_storage_at, running_due_at, intent, host_offline_since, " +
-        "cpu_millicores, vcpus, cpu_used_millicores, memory_used_mb, activity";
+        "cpu_millicores, vcpus, cpu_used_millicores, memory_used_mb, activity, network, private_address";
 
     /// <summary>The state as its column stores it, for parameters: Dapper binds an enum parameter as its number.</summary>
     public string StoredState => StateText(State);
@@ -106,6 +112,7 @@ internal sealed class MachineRow
             CpuMillicores / 1000m, (int?)Vcpus,
             State == MachineState.Running && HostOfflineSince is null ? CpuUsedMillicores / 1000m : null,
             State == MachineState.Running && HostOfflineSince is null ? MemoryUsedMb : null,
-            Activity: Intent is not null ? Activity : null);
+            Activity: Intent is not null ? Activity : null,
+            Network: PrivateAddress is null ? null : NetworkName, PrivateAddress: NetworkName is null ? null : PrivateAddress);
     }
 }

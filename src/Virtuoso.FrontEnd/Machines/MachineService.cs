@@ -14,6 +14,7 @@ using Virtuoso.FrontEnd.Data;
 using Virtuoso.FrontEnd.Events;
 using Virtuoso.FrontEnd.Hosts;
 using Virtuoso.FrontEnd.Http;
+using Virtuoso.FrontEnd.Networks;
 
 namespace Virtuoso.FrontEnd.Machines;
 
@@ -25,7 +26,7 @@ namespace Virtuoso.FrontEnd.Machines;
 /// version always ends equal to the agent's. Machines of other buyers answer exactly like machines that do not exist (§6.1.4).
 /// </summary>
 internal sealed class MachineService(Database db, Ledger ledger, EventLog events, AgentClient agents, MachineWriter writer, MachineActions actions,
-    PortForwards ports, TimeProvider clock, IOptions<MarketOptions> options)
+    PortForwards ports, NetworkService networks, NetworkSync sync, TimeProvider clock, IOptions<MarketOptions> options)
 {
     private MarketOptions Options => options.Value;
 
@@ -68,6 +69,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
             RunningSecondsUsed = 0m, CreatedAt = clock.GetUtcNow(),
         };
         if (CheckSpec(row, config?.MinMemory, config?.MinDisk) is { } bad) return bad;
+        if (r.Network is { } wanted && NetworkService.CheckName(wanted) is not null) return NetworkService.NoSuchNetwork(wanted);
 
         var fee = new Money(Options.RegistrationFee);
         return await db.WriteAsync<Outcome<MachineRow>>(async (c, tx) =>
@@ -75,23 +77,29 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
             await ledger.LockAsync(c, tx, [owner, Ledger.Operator]);
             if (fee.Dollars > 0 && await ledger.BalanceAsync(c, tx, owner) < fee)
                 return new Failure(ErrorCodes.InsufficientFunds, $"registering costs {fee} and your balance is {await ledger.BalanceAsync(c, tx, owner)}");
+            // Issue 16: its network (default: created if missing) and the lowest free address there, under the network's lock.
+            var attached = await networks.AllocateAsync(c, tx, owner, r.Network);
+            if (attached.Value is not { } a) return attached.Failure!;
+            (row.Network, row.PrivateAddress, row.NetworkName) = (a.Network.Id, a.Address, a.Network.Name);
             await c.ExecuteAsync($"INSERT INTO machines ({MachineRow.Columns}) VALUES (@Id, @Owner, @Name, @Processor, @Speed, @Memory, @Disk, @Os, @Image, @Mac, @StoredState, @Version, @Host, " +
                 "@StorageBid, @RunningBid, @StoragePrice, @StoragePeriodDays, @RunningPrice, @RunningPeriodSeconds, @Stay, @ArrivedAt, @StoragePeriodsCharged, " +
                 "@RunningPeriodsCharged, @RunningSecondsUsed, @RunningSince, @CreatedAt, @NextStorageAt, @RunningDueAt, @Intent, @HostOfflineSince, " +
-                "@CpuMillicores, @Vcpus, @CpuUsedMillicores, @MemoryUsedMb, @Activity)", row, tx);
+                "@CpuMillicores, @Vcpus, @CpuUsedMillicores, @MemoryUsedMb, @Activity, @Network, @PrivateAddress)", row, tx);
             if (fee.Dollars > 0)
                 await ledger.TransferAsync(c, tx, ChargeKey.RegistrationFee(id), TransferKinds.RegistrationFee, fee, owner, Ledger.Operator, id, null, clock.GetUtcNow());
-            await events.AppendAsync(c, tx, "registered", id, owner, $"registered {row.Name} ({row.Speed} bogomips, {row.Memory} MB, {row.Disk} MB, {row.Os}); fee {fee}");
+            await events.AppendAsync(c, tx, "registered", id, owner, $"registered {row.Name} ({row.Speed} bogomips, {row.Memory} MB, {row.Disk} MB, {row.Os}); fee {fee}; network {row.NetworkName}, address {row.PrivateAddress}");
             return row;
         }, o => o.Ok);
     }
 
     public async Task<Outcome<MachineRow>> EditAsync(string owner, Guid id, EditMachineRequest r)
     {
+        // Issue 16: a machine registered before networks joins its owner's default network at its first edit.
+        if ((await FindAsync(owner, id)).Ok) await networks.AttachUnattachedAsync(id);
         var found = await FindAsync(owner, id);
         if (found.Value is not { } row) return found;
         var specChange = r is not { Name: null, Processor: null, Speed: null, Memory: null, Disk: null, Os: null, StorageBid: null, RunningBid: null };
-        if (!specChange && r.Cdrom is { } cdrom) return await CdromAsync(owner, row, cdrom);
+        if (!specChange && (r.Cdrom is not null || r.Network is not null)) return await DriveAsync(owner, row, r.Cdrom, r.Network);
         if (Refuse(row, MachineAction.Edit) is { } refused) return refused;
         ConfigRow? image = row.Image is null ? null
             : await db.ReadAsync(c => c.QueryFirstOrDefaultAsync<ConfigRow>("SELECT * FROM configurations WHERE image = @image", new { image = row.Image }));
@@ -101,7 +109,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
         row.StorageBid = r.StorageBid is { } sb ? new Money(sb) : row.StorageBid;
         row.RunningBid = r.RunningBid is { } rb ? new Money(rb) : row.RunningBid;
         if (CheckSpec(row, image?.MinMemory, image?.MinDisk) is { } bad) return bad;
-        return await db.WriteAsync<Outcome<MachineRow>>(async (c, tx) =>
+        var edited = await db.WriteAsync<Outcome<MachineRow>>(async (c, tx) =>
         {
             var n = await c.ExecuteAsync("UPDATE machines SET name=@Name, processor=@Processor, os=@Os, speed=@Speed, memory=@Memory, disk=@Disk, " +
                 "storage_bid=@StorageBid, running_bid=@RunningBid WHERE id=@Id AND version=@version AND state=@State AND intent IS NULL",
@@ -109,8 +117,71 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
             if (n == 0) return await MachineWriter.BusyOrChangedAsync(c, tx, row.Id);
             await events.AppendAsync(c, tx, "edited", id, owner, $"configuration edited: {row.Speed} bogomips, {row.Memory} MB, {row.Disk} MB, bids {row.StorageBid} $/month, {row.RunningBid} $/hour");
             if (r.Cdrom is { } cdrom && await SetCdromAsync(c, tx, owner, row, cdrom) is { } refused) return refused;
+            if (r.Network is { } network && await SetNetworkAsync(c, tx, owner, row, network) is { } refusedNetwork) return refusedNetwork;
             return row;
         }, o => o.Ok);
+        if (edited.Ok && r.Network is not null) sync.Nudge([row.Host], row.Network);
+        return edited;
+    }
+
+    /// <summary>
+    /// The CD drive and the private network (issues 15 and 16), alone or together: while the machine does not run (registered,
+    /// stored or stopped), since its host gives QEMU the CD and the private NIC at the next start.
+    /// </summary>
+    private async Task<Outcome<MachineRow>> DriveAsync(string owner, MachineRow row, string? cdrom, string? network)
+    {
+        if (cdrom is null) return await NetworkAsync(owner, row, network!);
+        if (network is null) return await CdromAsync(owner, row, cdrom);
+        if (NetworkRefusal(row) is { } refused) return refused;
+        var previous = row.Network;
+        var done = await db.WriteAsync<Outcome<MachineRow>>(async (c, tx) =>
+            (await SetCdromAsync(c, tx, owner, row, cdrom) ?? await SetNetworkAsync(c, tx, owner, row, network)) is { } failure ? failure : row, o => o.Ok);
+        if (done.Ok) sync.Nudge([row.Host], previous);
+        if (done.Ok) sync.Nudge([row.Host], row.Network);
+        return done;
+    }
+
+    /// <summary>
+    /// Moves the machine to the owner's network <paramref name="network"/> with the lowest free address there (issue 16); the same
+    /// network keeps its address. Like the CD: while it does not run (the running guest holds its address and NIC).
+    /// </summary>
+    private async Task<Outcome<MachineRow>> NetworkAsync(string owner, MachineRow row, string network)
+    {
+        if (NetworkRefusal(row) is { } refused) return refused;
+        var previous = row.Network;
+        var done = await db.WriteAsync<Outcome<MachineRow>>(async (c, tx) =>
+            await SetNetworkAsync(c, tx, owner, row, network) is { } failure ? failure : row, o => o.Ok);
+        if (done.Ok) sync.Nudge([row.Host], previous);
+        if (done.Ok) sync.Nudge([row.Host], row.Network);
+        return done;
+    }
+
+    /// <summary>Why the network of a machine in this state cannot be changed now, or null; the web shows the same.</summary>
+    internal static Failure? NetworkRefusal(MachineRow row) => row.State switch
+    {
+        MachineState.Running or MachineState.Suspended => new Failure(ErrorCodes.InvalidState,
+            $"the machine is {row.StoredState}: stop it first, then change its network (the running guest holds its address and NIC; the new one applies at the next start)"),
+        MachineState.Migrating => new Failure(ErrorCodes.InvalidState, "the machine is migrating: change its network once the migration has ended"),
+        _ when row.Intent is not null => new Failure(ErrorCodes.Busy, "the machine is busy: another action on it is in progress; try again in a few seconds"),
+        _ => null,
+    };
+
+    private async Task<Failure?> SetNetworkAsync(DbConnection c, DbTransaction tx, string owner, MachineRow row, string network)
+    {
+        if (NetworkService.CheckName(network) is not null) return NetworkService.NoSuchNetwork(network);
+        var current = await NetworkService.OfAsync(c, row.Id.Value, tx);
+        if (current is not null && current.Network.Name == network)
+        {
+            (row.NetworkName, row.PrivateAddress) = (current.Network.Name, current.Address);
+            return null; // already there: it keeps its address
+        }
+        var attached = await networks.AllocateAsync(c, tx, owner, network);
+        if (attached.Value is not { } a) return attached.Failure;
+        if (!await MachineWriter.SetNetworkAsync(c, tx, row, a.Network.Id, a.Address)) return await MachineWriter.BusyOrChangedAsync(c, tx, row.Id);
+        (row.Network, row.PrivateAddress, row.NetworkName) = (a.Network.Id, a.Address, a.Network.Name);
+        await events.AppendAsync(c, tx, "network-changed", row.Id, owner,
+            $"moved to network {a.Network.Name} as {a.Address}" + (current is null ? "" : $" (was {current.Address} on {current.Network.Name})") + ": from the next start");
+        return null;
     }
 
     /// <summary>
@@ -346,8 +417,15 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
     }
 
     /// <summary>The machine as its owner sees it, with how it is reached (<see cref="PortForwards"/>).</summary>
-    public async Task<MachineResponse> DescribeAsync(MachineRow row) =>
-        row.ToResponse(await ports.ReachAsync(row.Id)) with { Cdrom = await db.ReadAsync(c => Isos.IsoService.CdromOfAsync(c, row.Id.Value)) };
+    public async Task<MachineResponse> DescribeAsync(MachineRow row)
+    {
+        var attachment = await db.ReadAsync(c => NetworkService.OfAsync(c, row.Id.Value));
+        return row.ToResponse(await ports.ReachAsync(row.Id)) with
+        {
+            Cdrom = await db.ReadAsync(c => Isos.IsoService.CdromOfAsync(c, row.Id.Value)),
+            Network = attachment?.Network.Name, PrivateAddress = attachment?.Address,
+        };
+    }
 
     /// <summary>The owner's machines as they see them.</summary>
     public async Task<IReadOnlyList<MachineResponse>> DescribeAllAsync(string owner)
@@ -355,7 +433,13 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
         var rows = await ListAsync(owner);
         var reach = await ports.ReachOfOwnerAsync(new AccountName(owner));
         var cdroms = await db.ReadAsync(c => Isos.IsoService.CdromsOfAsync(c, owner));
-        return rows.Select(m => m.ToResponse(reach.GetValueOrDefault(m.Id)) with { Cdrom = cdroms.GetValueOrDefault(m.Id.Value) }).ToList();
+        var places = await db.ReadAsync(c => NetworkService.OfOwnerAsync(c, owner));
+        return rows.Select(m => m.ToResponse(reach.GetValueOrDefault(m.Id)) with
+        {
+            Cdrom = cdroms.GetValueOrDefault(m.Id.Value),
+            Network = places.TryGetValue(m.Id.Value, out var p) ? p.Network : null,
+            PrivateAddress = places.TryGetValue(m.Id.Value, out var q) ? q.Address : null,
+        }).ToList();
     }
 
     public async Task<Outcome<string>> SerialAsync(string owner, Guid id)

@@ -401,6 +401,14 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
         await c.ExecuteAsync("UPDATE machines SET cdrom_iso_id = @iso WHERE id = @Id AND version = @Version AND state = @State AND intent IS NULL",
             new { iso, row.Id, row.Version, State = State(row.State) }, tx) == 1;
 
+    /// <summary>
+    /// Moves the machine to network <paramref name="network"/> at <paramref name="address"/> (issue 16): not a state, but a row
+    /// write guarded like an edit, by the version and state the caller read and no open intent. False when it changed or is busy.
+    /// </summary>
+    public static async Task<bool> SetNetworkAsync(DbConnection c, DbTransaction tx, MachineRow row, long network, string address) =>
+        await c.ExecuteAsync("UPDATE machines SET network = @network, private_address = @address WHERE id = @Id AND version = @Version AND state = @State AND intent IS NULL",
+            new { network, address, row.Id, row.Version, State = State(row.State) }, tx) == 1;
+
     // ---- migration (design §6.2): MigrationService holds the durable record and calls these inside its transactions ----
 
     /// <summary>The machine begins migrating (design §3.3: stored, stopped or suspended → migrating, same version); false when it changed or an action holds it.</summary>

@@ -31,7 +31,7 @@ namespace Virtuoso.FrontEnd.Migration;
 internal sealed partial class MigrationService(
     Database db, Ledger ledger, Charges charges, EventLog events, AgentClient agents, VmmpClient vmmp, CentralAddress central,
     TimeProvider clock, IOptions<MarketOptions> market, IOptions<MigrationOptions> options, Images.ImageCatalogue images,
-    Isos.IsoService isos, ILogger<MigrationService> log)
+    Isos.IsoService isos, Networks.NetworkSync sync, ILogger<MigrationService> log)
 {
     public const string ArrivalNote = "Arriving on a host costs one storage period at its price, charged when the migration commits; " +
         "prepaid running time is not carried to another host (design §4).";
@@ -237,7 +237,13 @@ internal sealed partial class MigrationService(
             switch (step.Next)
             {
                 case MigrationNext.Commit:
-                    if (await CommitAsync(id)) await FinishAsync(id, ct);
+                    if (await CommitAsync(id))
+                    {
+                        // Issue 16: the machine's network is now carried by the destination, maybe no longer by the origin: tell both and the peers.
+                        sync.Nudge([m.Origin, m.Destination],
+                            await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<long?>("SELECT network FROM machines WHERE id = @id", new { id = m.Machine })));
+                        await FinishAsync(id, ct);
+                    }
                     break;
                 case MigrationNext.Revert:
                     await RevertAsync(id, step.Reason!, ct);

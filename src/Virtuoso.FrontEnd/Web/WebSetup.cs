@@ -38,6 +38,7 @@ internal static class WebSetup
             o.RootDirectory = "/Web";
             o.Conventions.AuthorizeFolder("/Machines", Buyer);
             o.Conventions.AuthorizeFolder("/Isos", Buyer);
+            o.Conventions.AuthorizeFolder("/Networks", Buyer);
             o.Conventions.AuthorizeFolder("/Hosts", Provider);
             o.Conventions.AuthorizePage("/Accounts/Account", User);
             o.Conventions.AuthorizePage("/Accounts/Statement", User);

@@ -178,7 +178,8 @@ public abstract class BillingSafetyTests(bool postgres) : IAsyncLifetime
             var columns = (await c.QueryAsync<string>(_market.Data.Dialect == Dialect.Sqlite
                 ? "SELECT name FROM pragma_table_info('machines')"
                 : "SELECT column_name FROM information_schema.columns WHERE table_name = 'machines' AND table_schema = current_schema()", transaction: tx)).ToList();
-            var copied = string.Join(", ", columns.Where(col => col != "id"));
+            // Not the private address (issue 16): two machines of one network never share one (a unique index).
+            var copied = string.Join(", ", columns.Where(col => col is not ("id" or "network" or "private_address")));
             foreach (var id in ids)
                 await c.ExecuteAsync($"INSERT INTO machines (id, {copied}) SELECT @id, {copied} FROM machines WHERE id = @template",
                     new { id = id.ToString("D"), template = template.Id.ToString("D") }, tx);

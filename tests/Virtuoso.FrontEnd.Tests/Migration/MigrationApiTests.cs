@@ -173,6 +173,27 @@ public abstract class MigrationApiTests<TMarket>(TMarket market) : IClassFixture
     }
 
     [Fact]
+    public async Task Migrate_KeepsTheNetworkAndAddress_ResumesWithThem_AndTheDestinationIsToldItCarriesTheNetwork()
+    {
+        await using var pair = await PairAsync();
+        var (buyer, machine) = await MachineOnAsync(pair.OriginHost, "suspended");
+        Assert.Equal(("default", "10.128.0.2"), (machine.Network, machine.PrivateAddress));
+        var vni = (int)await market.CountAsync("SELECT vni FROM networks WHERE owner = @o AND name = 'default'", ("o", buyer.Username));
+
+        await MigrateAsync(buyer, machine.Id, pair.DestinationHost);
+        Assert.Equal(MigrationStates.Done, (await EndedAsync(buyer, machine.Id)).Phase);
+
+        var moved = await buyer.MachineAsync(machine.Id);
+        Assert.Equal(("default", "10.128.0.2", pair.DestinationHost), (moved.Network, moved.PrivateAddress, moved.Host));
+        // Issue 16: right after the commit (or at the next periodic pass) the destination carries the network, the origin no longer.
+        await UntilAsync(() => pair.Destination.NetworkPushes.Any(p => p.Networks.Any(n => n.Vni == vni)), "the destination told it carries the network");
+        await UntilAsync(() => pair.Origin.NetworkPushes.LastOrDefault() is { } last && last.Networks.All(n => n.Vni != vni), "the origin told it no longer does");
+        await buyer.ActAsync(machine.Id, "resume");
+        var resumed = pair.Destination.Commands[(machine.Id, "resume")].Network!;
+        Assert.Equal((vni, "10.128.0.2", 24), (resumed.Vni, resumed.Address, resumed.PrefixLength));
+    }
+
+    [Fact]
     public async Task WhileMigrating_TheMachineShowsMigratingWithOnlyMigrationStatus_AndProgress()
     {
         await using var pair = await PairAsync();

@@ -47,6 +47,9 @@ internal sealed partial class FakeAgent : IAsyncDisposable
     public IReadOnlyDictionary<Guid, AgentMachine> Machines => _machines;
     /// <summary>What GET /v1/images/{name}/fetch answers (issue 15); null: 404, no fetch under way.</summary>
     public ImageFetchProgress? FetchProgress { get; set; }
+    /// <summary>Every <c>PUT /v1/networks</c> the front-end sent (issue 16), oldest first.</summary>
+    public ConcurrentQueue<AgentNetworks> NetworkPushes { get; } = new();
+
     /// <summary>The last create request per machine, as the front-end sent it.</summary>
     public ConcurrentDictionary<Guid, CreateMachineRequest> Creates { get; } = new();
 
@@ -136,9 +139,10 @@ internal sealed partial class FakeAgent : IAsyncDisposable
         }
     }
 
-    public static async Task<FakeAgent> StartAsync(string name)
+    /// <summary>Starts an agent listening on <paramref name="address"/> (another loopback address stands for another host's underlay address, issue 16).</summary>
+    public static async Task<FakeAgent> StartAsync(string name, string address = "127.0.0.1")
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--urls", "http://127.0.0.1:0"] });
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--urls", $"http://{address}:0"] });
         builder.Logging.ClearProviders();
         var app = builder.Build();
         app.UseWebSockets();
@@ -181,6 +185,12 @@ internal sealed partial class FakeAgent : IAsyncDisposable
             // Idempotent for the same id and spec, as the real agent.
             return existing == created ? Results.Ok(existing) : Problem(409, ErrorCodes.Conflict, "a different machine with this id exists");
         }));
+
+        secured.MapPut(AgentRoutes.Networks, (AgentNetworks networks) =>
+        {
+            NetworkPushes.Enqueue(networks);
+            return Results.NoContent();
+        });
 
         secured.MapGet("/v1/images/{name}/fetch", (string name) =>
             FetchProgress is { } p && p.Image == name ? Results.Ok(p) : Problem(404, ErrorCodes.NotFound, $"no fetch of {name} under way"));

@@ -7,7 +7,7 @@ using Virtuoso.FrontEnd.Machines;
 namespace Virtuoso.FrontEnd.Web.Machines;
 
 /// <summary>One machine: its configuration, prices, actions, serial console and event timeline (design §8).</summary>
-internal sealed class DetailModel(MachineService machines, EventLog events, IsoService isos) : WebPage
+internal sealed class DetailModel(MachineService machines, EventLog events, IsoService isos, FrontEnd.Networks.NetworkService networks) : WebPage
 {
     private const int SerialTailChars = 4000;
     public const int EventRows = 50;
@@ -23,6 +23,10 @@ internal sealed class DetailModel(MachineService machines, EventLog events, IsoS
     public IReadOnlyList<string> Isos { get; private set; } = [];
     /// <summary>Why the CD drive cannot be changed now (running, suspended, busy, …), or null.</summary>
     public string? CdromRefusal { get; private set; }
+    /// <summary>The owner's network names, offered while the machine's network can be changed (issue 16); empty otherwise.</summary>
+    public IReadOnlyList<string> Networks { get; private set; } = [];
+    /// <summary>Why the machine cannot change networks now (running, suspended, busy, …), or null.</summary>
+    public string? NetworkRefusal { get; private set; }
 
     public async Task<IActionResult> OnGetAsync(Guid id, long? before)
     {
@@ -48,12 +52,28 @@ internal sealed class DetailModel(MachineService machines, EventLog events, IsoS
         return Redirect(WebRoutes.Machine(id));
     }
 
+    /// <summary>POST /machines/{id}?handler=network: move to another of my networks, as PATCH /api/v1/machines/{id} {"network"} does.</summary>
+    public async Task<IActionResult> OnPostNetworkAsync(Guid id, string? network)
+    {
+        var edited = await machines.EditAsync(Me, id, new EditMachineRequest(null, null, null, null, null, null, null, null, Network: network ?? ""));
+        if (edited.Failure is { } refused)
+        {
+            var found = await machines.FindAsync(Me, id);
+            if (found.Value is { } row) await LoadAsync(row, null);
+            return Fail(refused);
+        }
+        Notice = $"On network {edited.Value!.NetworkName} as {edited.Value.PrivateAddress} from its next start.";
+        return Redirect(WebRoutes.Machine(id));
+    }
+
     private async Task LoadAsync(MachineRow row, long? before)
     {
         var id = row.Id.Value;
         Machine = await machines.DescribeAsync(row);
         CdromRefusal = MachineService.CdromRefusal(row)?.Message;
         if (CdromRefusal is null) Isos = (await isos.ListAsync(Me)).Isos.Select(i => i.Name).ToList();
+        NetworkRefusal = MachineService.NetworkRefusal(row)?.Message;
+        if (NetworkRefusal is null) Networks = (await networks.ListAsync(Me)).Select(n => n.Name).ToList();
         Events = await events.ForAccountAsync(Me, id, EventRows, before is > 0 ? before : null);
         if (Machine.Host is not null)
         {
