@@ -40,11 +40,14 @@ internal static class Contenders
         var events = new EventLog(db, clock);
         var agents = new AgentClient(new NoAgents(), options);
         var writer = new MachineWriter(db, ledger, new Charges(ledger), events, clock, options);
+        var networks = new Virtuoso.FrontEnd.Networks.NetworkService(db, events, clock);
+        var underlay = new Virtuoso.FrontEnd.Networks.Underlay(db, NullLogger<Virtuoso.FrontEnd.Networks.Underlay>.Instance);
+        var sync = new Virtuoso.FrontEnd.Networks.NetworkSync(db, agents, underlay, clock, options, NullLogger<Virtuoso.FrontEnd.Networks.NetworkSync>.Instance);
         var machines = new MachineService(db, ledger, events, agents, writer, new MachineActions(db, agents, writer, new CrashPoints(options), clock, options,
                 new Virtuoso.FrontEnd.Images.ImageCatalogue(db, options, clock, NullLogger<Virtuoso.FrontEnd.Images.ImageCatalogue>.Instance),
                 new Virtuoso.FrontEnd.Isos.IsoService(db, new Virtuoso.FrontEnd.Isos.BlobDirectory(Path.GetTempPath()), events, clock, options,
-                    NullLogger<Virtuoso.FrontEnd.Isos.IsoService>.Instance)),
-            new PortForwards(db, events), clock, options);
+                    NullLogger<Virtuoso.FrontEnd.Isos.IsoService>.Instance), networks, sync, underlay),
+            new PortForwards(db, events), networks, sync, clock, options);
         var daemon = new BillingDaemon(db, ledger, events, machines.SuspendUnpaidAsync, clock, options, NullLogger<BillingDaemon>.Instance);
 
         var meter = Cost.Start();
