@@ -109,7 +109,7 @@ ssh-keygen -q -t ed25519 -N "" -C bench -f "$W/key"
 declare -A ID ADDR SSH_AT SSH_PORT
 machine() { # user name host: register, store, start
   local id
-  id=$(cli "$1" --json register --config linux-busybox --name "$2" --storage-bid 1000 --running-bid 100 | json 'd["id"]')
+  id=$(cli "$1" --json register --config linux-busybox --name "$2" --speed 2500 --storage-bid 1000 --running-bid 100 | json 'd["id"]')
   cli "$1" store "$id" --host "$3" >/dev/null
   cli "$1" start "$id" >/dev/null
   ID[$2]=$id

@@ -146,7 +146,7 @@ public sealed class PrivateNetworkJourneyTests(ITestOutputHelper output) : IDisp
 
     private static async Task<string> StoredAsync(Marketplace m, string home, string name, string host)
     {
-        var id = (await m.CliAsync(home, "--json", "register", "--config", "linux-busybox", "--name", name, "--storage-bid", "100", "--running-bid", "10"))
+        var id = (await m.CliAsync(home, "--json", "register", "--config", "linux-busybox", "--name", name, "--speed", "2500", "--storage-bid", "100", "--running-bid", "10"))
             .Ok().Json.GetProperty("id").GetString()!;
         (await m.CliAsync(home, "store", id, "--host", host)).Ok();
         return id;
