@@ -107,6 +107,9 @@ internal static partial class AgentLog
     [LoggerMessage(436, LogLevel.Information, "DHCP on {Tap} stopped: errno {Errno} (the tap went away)")]
     public static partial void DhcpStopped(ILogger logger, string tap, int errno);
 
+    [LoggerMessage(438, LogLevel.Warning, "Private networks are off: {Reason}. Machines run without their private NIC; run the agent as root with iproute2 and nftables installed, or pass --private-networks off to say so")]
+    public static partial void PrivateNetworksUnavailable(ILogger logger, string reason);
+
     [LoggerMessage(437, LogLevel.Information, "Machine {Machine}: the command's private network is ignored (--private-networks off)")]
     public static partial void PrivateNetworkIgnored(ILogger logger, Guid machine);
 }

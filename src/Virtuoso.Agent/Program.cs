@@ -38,6 +38,11 @@ if (dataLock is null)
 if (builder.Configuration["urls"] is null)
     builder.WebHost.UseUrls("http://127.0.0.1:7001");
 
+// Issue 16: private networks need root (bridges, taps, nftables) and the tools; without them the agent still runs
+// machines, without the private NIC, rather than failing every start.
+var networksUnavailable = options.PrivateNetworks ? Virtuoso.Agent.Network.HostNetwork.WhyUnavailable() : null;
+if (networksUnavailable is not null)
+    options = options with { PrivateNetworks = false };
 builder.Services.AddSingleton(options);
 builder.Services.AddSingleton(_ => dataLock); // created by a factory, so the container releases it at shutdown
 builder.Services.TryAddSingleton(TimeProvider.System);
@@ -87,6 +92,8 @@ if (app.Services.GetRequiredService<MachineCgroups>() is { Version: not CgroupVe
     AgentLog.CgroupsDetected(log, cgroups.Version.ToString(), cgroups.Parent);
 else
     AgentLog.CgroupsMissing(log);
+if (networksUnavailable is not null)
+    AgentLog.PrivateNetworksUnavailable(log, networksUnavailable);
 if (options.Secret.Length < 16)
     AgentLog.WeakSecret(log, options.Secret.Length);
 

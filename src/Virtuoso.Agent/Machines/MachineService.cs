@@ -167,14 +167,19 @@ internal sealed class MachineService(
                 case MachineVerb.Start:
                     // Issue 14: the seed is made anew at every start, so the guest boots with the keys of this moment.
                     var metadata = command.Metadata ?? SeedContents.Default(id);
-                    await seeds.WriteAsync(dir, id, metadata);
+                    // Issue 16: a start decides the machine's devices afresh: a private NIC if the command has a network.
+                    var joined = JoinedNetwork(id, command);
+                    await seeds.WriteAsync(dir, id, metadata, SeedContents.NetworkConfig(record.Mac, joined));
                     // Issue 15: the CD attached now (fetched by SHA-256 the first time) stays until the machine stops.
                     committed = committed with { Cdrom = command.Cdrom?.Sha256 };
                     if (command.Cdrom is { } cd)
                         await blobs.EnsureAsync(cd, _ => { }, ct);
-                    // Issue 16: a start decides the machine's devices afresh: a private NIC if the command has a network.
-                    var joined = JoinedNetwork(id, command);
                     committed = committed with { PrivateNic = joined is not null, Network = joined };
+                    // Recorded before QEMU starts: an agent that dies between QEMU's start and the save below finds a running
+                    // guest at its restart, and must know it has the NIC (to filter its port again, and to resume it with
+                    // the same devices after a suspend).
+                    if (record.PrivateNic || committed.PrivateNic)
+                        store.Save(record with { PrivateNic = committed.PrivateNic, Network = committed.Network });
                     var tap = joined is null ? null : await network.AttachAsync(id, record.Mac, joined);
                     try
                     {
@@ -215,7 +220,7 @@ internal sealed class MachineService(
                     if (!File.Exists(dir.Seed))
                     {
                         seeded = command.Metadata ?? record.Metadata ?? SeedContents.Default(id);
-                        await seeds.WriteAsync(dir, id, seeded);
+                        await seeds.WriteAsync(dir, id, seeded, record.PrivateNic ? SeedContents.NetworkConfig(record.Mac, JoinedNetwork(id, command) ?? record.Network) : null);
                     }
                     // The CD it was started with, as the saved state expects; fetched again if a migration left it behind.
                     if (record.Cdrom is { } resumedCd && !File.Exists(blobs.PathOf(resumedCd)))

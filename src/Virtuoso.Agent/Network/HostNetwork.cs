@@ -22,6 +22,16 @@ internal sealed class HostNetwork(ICommandRunner run, OpenDhcp openDhcp, ILogger
     private IReadOnlyList<string> _hosts = [];
     private bool _tablesWritten;
 
+    /// <summary>Why this process cannot make private networks (not root, or a tool missing from PATH), or null when it can.</summary>
+    public static string? WhyUnavailable()
+    {
+        if (!Environment.IsPrivilegedProcess)
+            return "the agent does not run as root";
+        var path = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries);
+        var missing = new[] { "ip", "bridge", "nft" }.Where(tool => !path.Any(d => File.Exists(Path.Combine(d, tool)))).ToList();
+        return missing.Count == 0 ? null : $"{string.Join(", ", missing)} not found on PATH";
+    }
+
     /// <summary>The NIC of a machine as the API reports it, or null when it has none here.</summary>
     public AgentNic? Describe(Guid machine)
     {
@@ -45,6 +55,13 @@ internal sealed class HostNetwork(ICommandRunner run, OpenDhcp openDhcp, ILogger
         {
             var state = network is null ? null : new PrivateNetworkState(network.Vni, IPAddress.Parse(network.Address), network.PrefixLength);
             var port = new NicPort(machine, mac, state);
+            // A NIC still held from the machine's previous run (its QEMU ended less than a sweep ago): let it go first, so
+            // its responder is closed and its network's bridge goes if nothing else uses it.
+            NicPort? held;
+            lock (_ports)
+                _ports.TryGetValue(machine, out held);
+            if (held is not null && !existingTap)
+                await CleanUpAfterFailureAsync(machine, held.Tap, held.Network?.Vni);
             try
             {
                 var links = await LinksAsync();
@@ -225,12 +242,12 @@ internal sealed class HostNetwork(ICommandRunner run, OpenDhcp openDhcp, ILogger
         List<NicPort> ports;
         lock (_ports)
             ports = [.. _ports.Values];
-        if (ports.All(p => p.Network is null) && !_tablesWritten)
+        if (ports.Count == 0 && !_tablesWritten)
             return; // never wrote them: nothing to take back
         var inUse = ports.Where(p => p.Network is not null).Select(p => p.Network!.Vni).ToHashSet();
         var sources = _hosts.Concat(_peers.Where(kv => inUse.Contains(kv.Key)).SelectMany(kv => kv.Value)).ToList();
         await run.RunAsync("nft", ["-f", "-"], NetworkPlan.Ruleset(ports, sources));
-        _tablesWritten = inUse.Count > 0;
+        _tablesWritten = ports.Count > 0;
     }
 
     private void OpenResponder(NicPort port)

@@ -8,14 +8,17 @@ namespace Virtuoso.Agent.Network;
 /// </summary>
 internal static class NetworkNames
 {
+    /// <summary>The prefixes of the names below, which the filters match by (<c>iifname "vt-*"</c>).</summary>
+    public const string TapPrefix = "vt-", BridgePrefix = "vbr-", VxlanPrefix = "vx-";
+
     /// <summary>The tap of a machine's private NIC: "vt-" and the first 12 hex digits of its id.</summary>
-    public static string Tap(Guid machine) => "vt-" + machine.ToString("N")[..12];
+    public static string Tap(Guid machine) => TapPrefix + machine.ToString("N")[..12];
 
     /// <summary>The bridge of network <paramref name="vni"/>: "vbr-" and the VNI in lower-case hex.</summary>
-    public static string Bridge(int vni) => "vbr-" + vni.ToString("x", CultureInfo.InvariantCulture);
+    public static string Bridge(int vni) => BridgePrefix + vni.ToString("x", CultureInfo.InvariantCulture);
 
     /// <summary>The VXLAN device of network <paramref name="vni"/>: "vx-" and the VNI in lower-case hex.</summary>
-    public static string Vxlan(int vni) => "vx-" + vni.ToString("x", CultureInfo.InvariantCulture);
+    public static string Vxlan(int vni) => VxlanPrefix + vni.ToString("x", CultureInfo.InvariantCulture);
 
     /// <summary>The MTU of every private network part: 1500 less VXLAN's 50 bytes over IPv4, so nothing fragments.</summary>
     public const int Mtu = 1450;

@@ -55,28 +55,35 @@ internal static class NetworkPlan
 
     /// <summary>
     /// The agent's nftables tables, whole, for <c>nft -f -</c>: each table is declared, deleted and made again in one
-    /// transaction, so a repeat or a restart converges on exactly this. Null tables: none to keep (only the deletes).
+    /// transaction, so a repeat or a restart converges on exactly this. No NIC at all: only the deletes.
+    /// Default deny for guests: a tap's frames are forwarded only through its own port chain, which accepts what is
+    /// honest; a tap without one (unplugged, or not yet re-attached after a crash or a restart) gets nothing through.
+    /// Nothing from a tap or from the overlay is delivered to this host (the bridge has no address, but Linux would still
+    /// answer ARP and take IPv4 on it): the guests' DHCP is answered on the tap itself, before the bridge.
     /// </summary>
-    /// <param name="ports">The NICs; unplugged ones are on no bridge and need no rule.</param>
+    /// <param name="ports">The NICs; unplugged ones are on no bridge and get nothing through.</param>
     /// <param name="vxlanSources">The hosts VXLAN is accepted from (the marketplace's hosts and every current peer).</param>
     public static string Ruleset(IReadOnlyList<NicPort> ports, IReadOnlyCollection<string> vxlanSources)
     {
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"table bridge {Table} {{}}\ndelete table bridge {Table}\n");
         text.Append(CultureInfo.InvariantCulture, $"table inet {Table} {{}}\ndelete table inet {Table}\n");
-        var plugged = ports.Where(p => p.Network is not null).OrderBy(p => p.Tap, StringComparer.Ordinal).ToList();
-        if (plugged.Count == 0)
+        if (ports.Count == 0)
             return text.ToString();
+        var plugged = ports.Where(p => p.Network is not null).OrderBy(p => p.Tap, StringComparer.Ordinal).ToList();
 
-        // Per port, on what the guest sends: frames to other ports and hosts (forward) and to this host's bridge (input).
+        // Per port, on what the guest sends to other ports and hosts; then every other tap's frames are dropped.
         text.Append(CultureInfo.InvariantCulture, $"table bridge {Table} {{\n");
-        foreach (var hook in new[] { "forward", "input" })
-        {
-            text.Append(CultureInfo.InvariantCulture, $"  chain {hook} {{\n    type filter hook {hook} priority -200; policy accept;\n");
-            foreach (var port in plugged)
-                text.Append(CultureInfo.InvariantCulture, $"    iifname \"{port.Tap}\" jump {Chain(port)}\n");
-            text.Append("  }\n");
-        }
+        text.Append("  chain forward {\n    type filter hook forward priority -200; policy accept;\n");
+        foreach (var port in plugged)
+            text.Append(CultureInfo.InvariantCulture, $"    iifname \"{port.Tap}\" jump {Chain(port)}\n");
+        text.Append(CultureInfo.InvariantCulture, $"    iifname \"{NetworkNames.TapPrefix}*\" drop\n");
+        text.Append("  }\n");
+        // Nothing a guest or the overlay sends is for this host.
+        text.Append("  chain input {\n    type filter hook input priority -200; policy accept;\n");
+        text.Append(CultureInfo.InvariantCulture, $"    iifname \"{NetworkNames.TapPrefix}*\" drop\n");
+        text.Append(CultureInfo.InvariantCulture, $"    iifname \"{NetworkNames.VxlanPrefix}*\" drop\n");
+        text.Append("  }\n");
         foreach (var port in plugged)
         {
             var address = port.Network!.Address;
@@ -94,17 +101,27 @@ internal static class NetworkPlan
             // VXLAN devices learn where the machine is now (its source MAC is checked above). IPv6, VLAN tags and every
             // other EtherType are dropped, so nothing slips past the checks above.
             text.Append("    ether type != { ip, arp, 0x8035 } drop\n");
+            text.Append("    accept\n");
             text.Append("  }\n");
         }
         text.Append("}\n");
 
-        // On the host: VXLAN is decapsulated only for the marketplace's hosts.
+        // On the host: nothing from a guest's tap or a network's bridge is taken in or routed (an unplugged tap is no bridge
+        // port, and a bridge with no address still takes IPv4); VXLAN is decapsulated only for the marketplace's hosts.
         text.Append(CultureInfo.InvariantCulture, $"table inet {Table} {{\n");
         var sources = vxlanSources.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         text.Append("  chain input {\n    type filter hook input priority -200; policy accept;\n");
+        text.Append(CultureInfo.InvariantCulture, $"    iifname \"{NetworkNames.TapPrefix}*\" drop\n");
+        text.Append(CultureInfo.InvariantCulture, $"    iifname \"{NetworkNames.BridgePrefix}*\" drop\n");
         if (sources.Count > 0)
             text.Append(CultureInfo.InvariantCulture, $"    ip saddr {{ {string.Join(", ", sources)} }} udp dport {NetworkNames.VxlanPort} accept\n");
         text.Append(CultureInfo.InvariantCulture, $"    udp dport {NetworkNames.VxlanPort} drop\n");
+        text.Append("  }\n");
+        // Routed, not bridged: where br_netfilter is loaded (Docker, Kubernetes), frames bridged between ports of one network
+        // pass this hook too, in and out through its bridge, and must go on.
+        text.Append("  chain forward {\n    type filter hook forward priority -200; policy accept;\n");
+        text.Append(CultureInfo.InvariantCulture, $"    iifname \"{NetworkNames.TapPrefix}*\" drop\n");
+        text.Append(CultureInfo.InvariantCulture, $"    iifname \"{NetworkNames.BridgePrefix}*\" oifname != \"{NetworkNames.BridgePrefix}*\" drop\n");
         text.Append("  }\n}\n");
         return text.ToString();
     }

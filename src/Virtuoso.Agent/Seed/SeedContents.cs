@@ -30,6 +30,19 @@ internal static class SeedContents
     }
 
     /// <summary>
+    /// The seed's <c>network-config</c> (cloud-init's network config version 2) of a machine with a private NIC (issue 16,
+    /// design §10): the first NIC (QEMU's user-mode network, the derived MAC) by DHCP, as cloud-init's fallback would do;
+    /// the private NIC (the machine's MAC) with its fixed address and the overlay's MTU, no gateway. Both matched by MAC,
+    /// so names do not matter. A guest that reads no network-config gets the same from DHCP on each NIC (the agent answers
+    /// on the private one). Null without a private network.
+    /// </summary>
+    public static string? NetworkConfig(string mac, PrivateNetwork? network) => network is null ? null :
+        "version: 2\nethernets:\n" +
+        $"  nat:\n    match:\n      macaddress: {Quote(Network.NetworkNames.UserNicMac(mac))}\n    dhcp4: true\n" +
+        $"  private:\n    match:\n      macaddress: {Quote(mac)}\n    addresses: [{Quote($"{network.Address}/{network.PrefixLength}")}]\n" +
+        $"    mtu: {Network.NetworkNames.Mtu}\n";
+
+    /// <summary>
     /// A YAML double-quoted scalar. <c>\</c> and <c>"</c> are escaped; so is anything that is not printable (control and
     /// format characters, line and paragraph separators, which YAML 1.1 reads as line breaks, lone surrogates), as
     /// <c>\uXXXX</c>. The agent's validation already refuses such characters in what it is sent; this holds on its own.

@@ -23,7 +23,8 @@ internal sealed class SeedDrive(AgentOptions options)
     private static readonly TimeSpan ToolTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>Builds the seed and renames it into place; a crash leaves the previous seed or the new one, never half of one.</summary>
-    public async Task WriteAsync(MachineDirectory dir, Guid id, GuestMetadata metadata)
+    /// <param name="networkConfig">The seed's <c>network-config</c> (<see cref="SeedContents.NetworkConfig"/>); null: none.</param>
+    public async Task WriteAsync(MachineDirectory dir, Guid id, GuestMetadata metadata, string? networkConfig = null)
     {
         var files = Path.Combine(dir.Root, "seed.d");
         if (Directory.Exists(files))
@@ -34,10 +35,15 @@ internal sealed class SeedDrive(AgentOptions options)
             var utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
             await File.WriteAllTextAsync(Path.Combine(files, "meta-data"), SeedContents.MetaData(id, metadata), utf8);
             await File.WriteAllTextAsync(Path.Combine(files, "user-data"), SeedContents.UserData(metadata), utf8);
+            List<string> contents = [Path.Combine(files, "user-data"), Path.Combine(files, "meta-data")];
+            if (networkConfig is not null)
+            {
+                await File.WriteAllTextAsync(Path.Combine(files, "network-config"), networkConfig, utf8);
+                contents.Add(Path.Combine(files, "network-config"));
+            }
             File.Delete(dir.SeedTempFile);
             await QemuVmm.RunToolAsync(options.GenIsoImagePath,
-                ["-quiet", "-input-charset", "utf-8", "-output", dir.SeedTempFile, "-volid", "cidata", "-joliet", "-rock",
-                 Path.Combine(files, "user-data"), Path.Combine(files, "meta-data")],
+                ["-quiet", "-input-charset", "utf-8", "-output", dir.SeedTempFile, "-volid", "cidata", "-joliet", "-rock", .. contents],
                 ToolTimeout);
             var length = new FileInfo(dir.SeedTempFile).Length;
             if (length > Size)

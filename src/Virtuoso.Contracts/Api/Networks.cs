@@ -4,8 +4,8 @@ namespace Virtuoso.Contracts.Api;
 /// A buyer's private network (issue 16, design §9): one Ethernet segment that all its machines share, whichever hosts they
 /// run on. Every buyer has <c>default</c> (10.128.0.0/24); more with <c>POST /api/v1/networks</c>.
 /// </summary>
-/// <param name="Subnet">IPv4 CIDR, e.g. "10.128.0.0/24". Machines get addresses from its second address up (the first
-/// is the network's own, the second is kept for the DHCP answers).</param>
+/// <param name="Subnet">IPv4 CIDR, e.g. "10.128.0.0/24". Machines get addresses from its third address up (10.128.0.2):
+/// the first is the network's own, the second (10.128.0.1) is the hosts' DHCP server identifier.</param>
 /// <param name="Machines">The names of the owner's machines attached to it.</param>
 public sealed record NetworkResponse(string Name, string Subnet, IReadOnlyList<string> Machines, DateTimeOffset CreatedAt);
 

@@ -121,7 +121,11 @@ public class HostNetworkTests
             "ip tuntap add dev vt-0a1b2c3d4e5f mode tap",
             "ip link set dev vt-0a1b2c3d4e5f addrgenmode none",
             "ip link set dev vt-0a1b2c3d4e5f mtu 1450 nomaster up",
+            "nft -f -",
         ], _host.Changes);
+        // An unplugged tap gets nothing through and nothing to the host either.
+        Assert.Contains("iifname \"vt-*\" drop", _host.Ruleset);
+        Assert.DoesNotContain("jump", _host.Ruleset);
         Assert.Null(_network.Describe(A));
         Assert.True(_network.Holds(A));
     }

@@ -62,10 +62,12 @@ public class NetworkPlanTests
               chain forward {
                 type filter hook forward priority -200; policy accept;
                 iifname "vt-0a1b2c3d4e5f" jump port_vt_0a1b2c3d4e5f
+                iifname "vt-*" drop
               }
               chain input {
                 type filter hook input priority -200; policy accept;
-                iifname "vt-0a1b2c3d4e5f" jump port_vt_0a1b2c3d4e5f
+                iifname "vt-*" drop
+                iifname "vx-*" drop
               }
               chain port_vt_0a1b2c3d4e5f {
                 ether saddr != 02:00:00:00:00:0a drop
@@ -75,13 +77,21 @@ public class NetworkPlanTests
                 ether type arp arp saddr ether != 02:00:00:00:00:0a drop
                 ether type arp arp saddr ip != { 10.128.0.5, 0.0.0.0 } drop
                 ether type != { ip, arp, 0x8035 } drop
+                accept
               }
             }
             table inet virtuoso {
               chain input {
                 type filter hook input priority -200; policy accept;
+                iifname "vt-*" drop
+                iifname "vbr-*" drop
                 ip saddr { 192.0.2.1, 192.0.2.2 } udp dport 4789 accept
                 udp dport 4789 drop
+              }
+              chain forward {
+                type filter hook forward priority -200; policy accept;
+                iifname "vt-*" drop
+                iifname "vbr-*" oifname != "vbr-*" drop
               }
             }
 
@@ -90,11 +100,21 @@ public class NetworkPlanTests
     }
 
     [Fact]
-    public void Ruleset_WithoutPluggedPorts_OnlyDeletesTheTables()
+    public void Ruleset_WithoutPorts_OnlyDeletesTheTables()
+    {
+        var text = NetworkPlan.Ruleset([], ["192.0.2.1"]);
+
+        Assert.Equal("table bridge virtuoso {}\ndelete table bridge virtuoso\ntable inet virtuoso {}\ndelete table inet virtuoso\n", text);
+    }
+
+    [Fact]
+    public void Ruleset_WithOnlyAnUnpluggedPort_LetsNothingOfItThrough()
     {
         var text = NetworkPlan.Ruleset([new(B, "02:00:00:00:00:0b", null)], ["192.0.2.1"]);
 
-        Assert.Equal("table bridge virtuoso {}\ndelete table bridge virtuoso\ntable inet virtuoso {}\ndelete table inet virtuoso\n", text);
+        Assert.DoesNotContain("jump", text);
+        Assert.Contains("  chain forward {\n    type filter hook forward priority -200; policy accept;\n    iifname \"vt-*\" drop\n  }", text);
+        Assert.Contains("    iifname \"vt-*\" drop\n    iifname \"vbr-*\" drop\n", text);
     }
 
     [Fact]
@@ -102,7 +122,7 @@ public class NetworkPlanTests
     {
         var text = NetworkPlan.Ruleset([new(A, "02:00:00:00:00:0a", new PrivateNetworkState(42, IPAddress.Parse("10.128.0.5"), 24))], []);
 
-        Assert.DoesNotContain("accept\n", text.Split("table inet virtuoso {\n")[^1]);
+        Assert.DoesNotContain("accept\n", text.Split("table inet virtuoso {\n")[^1].Replace("policy accept;", "", StringComparison.Ordinal));
         Assert.Contains("    udp dport 4789 drop\n", text);
     }
 }

@@ -25,6 +25,17 @@ public class SeedContentsTests
     }
 
     [Fact]
+    public void NetworkConfig_IsVersion2_TheUserNicByDhcp_ThePrivateNicWithItsAddressAndMtu_BothByMac()
+    {
+        Assert.Equal(
+            "version: 2\nethernets:\n" +
+            "  nat:\n    match:\n      macaddress: \"06:6f:1b:0a:2e:6a\"\n    dhcp4: true\n" +
+            "  private:\n    match:\n      macaddress: \"02:6f:1b:0a:2e:6a\"\n    addresses: [\"10.128.0.5/24\"]\n    mtu: 1450\n",
+            SeedContents.NetworkConfig("02:6f:1b:0a:2e:6a", new PrivateNetwork(42, "10.128.0.5", 24, [])));
+        Assert.Null(SeedContents.NetworkConfig("02:6f:1b:0a:2e:6a", null));
+    }
+
+    [Fact]
     public void UserData_WithoutKeys_IsAnEmptyList()
     {
         Assert.Equal("#cloud-config\nssh_authorized_keys: []\n", SeedContents.UserData(new GuestMetadata("h", [])));

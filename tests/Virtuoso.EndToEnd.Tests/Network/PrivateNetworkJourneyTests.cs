@@ -99,6 +99,17 @@ public sealed class PrivateNetworkJourneyTests(ITestOutputHelper output) : IDisp
         await AssertPingsAsync(key, ssh["a2"], addr["a1"], false, "a2 from a forged address → a1", $"-I {forged}");
         await Guest(key, ssh["a2"], $"ip addr del {forged}/24 dev {nic}");
 
+        // The host takes nothing from its guests' network: a guest that routes the host's own address through its private
+        // NIC gets no answer (the bridge has no address, and what arrives on it is not delivered to the host).
+        var alphaIp = m.Agents["alpha"].Ip;
+        await Guest(key, ssh["a2"], $"ip route add {alphaIp}/32 dev {nic}");
+        await AssertPingsAsync(key, ssh["a2"], alphaIp, false, "a2 → its host alpha through the private network");
+        // Not even ARP: Linux answers ARP for any of its addresses on any interface (the replies to the pings would have
+        // left by the host's default route, so the lost pings alone prove little).
+        var neighbour = await Guest(key, ssh["a2"], $"ip neigh show {alphaIp} dev {nic}");
+        Assert.DoesNotContain("lladdr", neighbour);
+        await Guest(key, ssh["a2"], $"ip route del {alphaIp}/32 dev {nic}");
+
         // A VXLAN packet for the buyer's network from outside the marketplace's hosts (the test's own address) is dropped
         // before alpha decapsulates it; the same packet from beta is taken.
         var vni = (await m.AgentMachineAsync("alpha", Guid.Parse(a1))).Nic?.Vni ?? throw new Xunit.Sdk.XunitException("alpha reports no private NIC for a1");
