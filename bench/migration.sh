@@ -54,11 +54,7 @@ mkdir -p "$OUT"
 W=$(mktemp -d /tmp/vbench-mig.XXXXXX)
 RESULTS="$OUT/results-$(date -u +%Y%m%d-%H%M%S).md"
 if [ "$SMOKE" = 1 ]; then RESULTS="$OUT/smoke.md"; rm -rf "$OUT/smoke-logs"; fi
-SUBNET="10.77.$((RANDOM % 200 + 20))"
-P="vb$((RANDOM % 9000 + 1000))"
-SW="${P}sw"
-ROOTIP="$SUBNET.1"
-declare -A IP=([a]="$SUBNET.2" [b]="$SUBNET.3")
+source "$ROOT/bench/hosts-network.sh"
 FE_PORT=5190
 FE="http://127.0.0.1:$FE_PORT"
 pids=()
@@ -70,17 +66,10 @@ cleanup() {
   for f in "$W"/*/machines/*/qemu.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
   pkill -f "rsync --daemon --no-detach --config=$W" 2>/dev/null
   pkill -f -- "--data $W/" 2>/dev/null # agents started through ip netns exec
-  # whatever else still runs in the hosts' namespaces (a socat or rsync of a contender cut short)
-  for ns in "${P}a" "${P}b"; do ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null; done
-  for ((i = 0; i < 50; i++)); do
-    [ -z "$(jobs -pr)$(for ns in "${P}a" "${P}b"; do ip netns pids "$ns" 2>/dev/null; done)" ] && break
-    sleep 0.2
-  done
-  for ns in "${P}a" "${P}b"; do ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null; done
+  # whatever else still runs in the hosts' namespaces (a socat or rsync of a contender cut short), then the namespaces
+  hosts_network_down
   jobs -pr | xargs -r kill -9 2>/dev/null
   wait 2>/dev/null
-  ip netns del "${P}a" 2>/dev/null; ip netns del "${P}b" 2>/dev/null; ip netns del "$SW" 2>/dev/null
-  ip link del "${P}root" 2>/dev/null
   mkdir -p "${RESULTS%.md}-logs" && cp "$W"/*.log "${RESULTS%.md}-logs/" 2>/dev/null # the agents' and front-end's logs
   if [ "$rc" -ne 0 ] && [ "$SMOKE" = 1 ]; then
     for f in "$W"/*.log; do [ -f "$f" ] && { echo "--- last lines of $(basename "$f")"; tail -n 25 "$f"; }; done >&2
@@ -90,19 +79,7 @@ cleanup() {
 trap cleanup EXIT
 
 # --- the network: a bridge in its own namespace, one port for the front-end (root namespace), one per host ---
-ip netns add "$SW"
-ip -n "$SW" link add br0 type bridge && ip -n "$SW" link set br0 up
-ip link add "${P}root" type veth peer name p-root netns "$SW"
-ip addr add "$ROOTIP/24" dev "${P}root" && ip link set "${P}root" up
-ip -n "$SW" link set p-root master br0 && ip -n "$SW" link set p-root up
-for h in a b; do
-  ip netns add "$P$h"
-  ip link add eth0 netns "$P$h" type veth peer name "p-$h" netns "$SW"
-  ip -n "$P$h" addr add "${IP[$h]}/24" dev eth0
-  ip -n "$P$h" link set eth0 up && ip -n "$P$h" link set lo up
-  ip -n "$SW" link set "p-$h" master br0 && ip -n "$SW" link set "p-$h" up
-done
-in_ns() { local h=$1; shift; ip netns exec "$P$h" "$@"; }
+hosts_network_up
 wire_bytes() { # both directions of host $1's link
   local d=/sys/class/net/p-$1/statistics
   echo $(( $(ip netns exec "$SW" cat $d/tx_bytes) + $(ip netns exec "$SW" cat $d/rx_bytes) ))
