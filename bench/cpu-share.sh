@@ -35,7 +35,7 @@ URL="http://127.0.0.1:$FE_PORT"
 VIRTUOSO_DATA="$W/fe" Virtuoso__VmmpListen=127.0.0.1:0 dotnet build/frontend/virtuoso-frontend.dll --urls "$URL" >"$W/fe.log" 2>&1 & pids+=($!)
 head -c 32 /dev/urandom | base64 | tr -d '/+=\n' > "$W/secret"
 # Its own cgroup parent, so a run beside ./run or the tests shares no cgroup names with them.
-dotnet build/agent/virtuoso-agent.dll --name benchcpu --urls "http://127.0.0.1:$AG_PORT" --data "$W/agent" --images "$ROOT/build/images" \
+dotnet build/agent/virtuoso-agent.dll --name benchcpu --urls "http://127.0.0.1:$AG_PORT" --data "$W/agent" --images "$ROOT/build/images" --private-networks off \
   --secret-file "$W/secret" --cgroup-parent virtuoso-bench --forward-address 127.0.0.1 >"$W/agent.log" 2>&1 & pids+=($!)
 wait_http "$URL/healthz" 60 && wait_http "http://127.0.0.1:$AG_PORT/v1/health" 60
 grep -q "Cgroups: V" "$W/agent.log" || die "the agent found no cgroups to enforce shares with: $(grep -i cgroup "$W/agent.log" | head -1)"
