@@ -29,6 +29,15 @@ public static class Plain
     public static string Dollars(Money amount) => Dollars(amount.Dollars);
 
     /// <summary>
+    /// Dollars with the currency and every decimal ("$25.123456789", "$3.00"): for what was charged or credited, where a
+    /// rounded amount would not add up with the ledger.
+    /// </summary>
+    public static string Exact(decimal amount) =>
+        (amount < 0 ? "-" : "") + "$" + Math.Abs(amount).ToString("0.00##########################", Invariant);
+
+    public static string Exact(Money amount) => Exact(amount.Dollars);
+
+    /// <summary>
     /// A duration in the largest units that read well: "45 s", "59 min", "3 h 10 min", "2 days 4 h", "12 days".
     /// Rounded to the nearest unit shown; a negative duration reads as none.
     /// </summary>

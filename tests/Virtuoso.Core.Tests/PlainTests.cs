@@ -20,6 +20,14 @@ public sealed class PlainTests
         Assert.Equal(said, Plain.Dollars(decimal.Parse(amount, System.Globalization.CultureInfo.InvariantCulture)));
 
     [Theory]
+    [InlineData("25.123456789", "$25.123456789")]
+    [InlineData("3", "$3.00")]
+    [InlineData("0.2016", "$0.2016")]
+    [InlineData("-0.5", "-$0.50")]
+    public void Exact_amounts_keep_every_decimal(string amount, string said) =>
+        Assert.Equal(said, Plain.Exact(decimal.Parse(amount, System.Globalization.CultureInfo.InvariantCulture)));
+
+    [Theory]
     [InlineData(0, "0 s")]
     [InlineData(44.6, "45 s")]
     [InlineData(59.4, "59 s")]

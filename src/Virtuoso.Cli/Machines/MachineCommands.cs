@@ -260,7 +260,7 @@ internal static class MachineCommands
     private static Command Console(Runner run)
     {
         var id = MachineArgument();
-        var command = new Command("console", "Print the address of the machine's console page, to open in a browser (design §7)") { id };
+        var command = new Command("console", "Print the address of the machine's console page, to open in a browser") { id };
         run.Bind(command, Access.LoggedIn, async (parse, session, ct) =>
         {
             if ((await MachineRef.ResolveAsync(session.Api, parse.GetValue(id)!, ct)).Failed(out var notFound, out var machineId))

@@ -32,4 +32,4 @@ public sealed record AccountHost(string Name, decimal Income, IReadOnlyList<Acco
 /// <param name="NextRunningDebitSeconds">Seconds until the owner's next running charge; null when not running.</param>
 public sealed record AccountHostMachine(Guid Id, string Owner, string State, long Speed, long Memory, long Disk,
     decimal StoragePrice, long StoragePeriodDays, decimal RunningPrice, long RunningPeriodSeconds, decimal Income,
-    decimal? NextStorageDebitSeconds = null, decimal? NextRunningDebitSeconds = null);
+    decimal? NextStorageDebitSeconds = null, decimal? NextRunningDebitSeconds = null, string? Name = null);

@@ -10,7 +10,9 @@ namespace Virtuoso.Contracts.Api;
 /// <param name="Machine">The machine charged, for fees and charges.</param>
 /// <param name="Host">The host the machine was on, for storage and running charges.</param>
 /// <param name="Seq">The transfer's place in the ledger: lists are newest first, and <c>?before=SEQ</c> asks for the entries older than this one.</param>
-public sealed record LedgerEntry(string Key, string Kind, decimal Amount, string From, string To, Guid? Machine, string? Host, DateTimeOffset At, long Seq = 0);
+/// <param name="MachineName">The machine's name while it exists (null once it is deleted, or for transfers of no machine).</param>
+public sealed record LedgerEntry(string Key, string Kind, decimal Amount, string From, string To, Guid? Machine, string? Host, DateTimeOffset At, long Seq = 0,
+    string? MachineName = null);
 
 /// <summary>Paging of the ledger and event lists (GET /api/v1/ledger, /api/v1/events): newest first, a page at a time.</summary>
 public static class Paging

@@ -30,7 +30,7 @@ internal sealed class AccountService(Database db, Ledger ledger, EventLog events
             var credit = new Money(options.Value.OpeningCredit);
             if (credit.Dollars > 0)
                 await ledger.TransferAsync(c, tx, ChargeKey.OpeningCredit(r.Username), TransferKinds.OpeningCredit, credit, Ledger.Deposits, r.Username, null, null, now);
-            await events.AppendAsync(c, tx, "signed-up", null, r.Username, $"{r.Type} account created with an opening credit of {credit}");
+            await events.AppendAsync(c, tx, "signed-up", null, r.Username, $"{r.Type} account created with an opening credit of {Plain.Exact(credit)}");
             return null;
         }, f => f is null);
         if (result is { } f) return f;
@@ -83,7 +83,7 @@ internal sealed class AccountService(Database db, Ledger ledger, EventLog events
                             var times = AccountMachine(m, now);
                             return new AccountHostMachine(m.Id, m.Owner, MachineRow.StateText(m.State), m.Speed, m.Memory, m.Disk,
                                 m.StoragePrice!.Value.Dollars, m.StoragePeriodDays!.Value, m.RunningPrice!.Value.Dollars, m.RunningPeriodSeconds!.Value,
-                                income.Where(i => i.Machine == m.Id).Sum(i => i.Amount.Dollars), times.NextStorageDebitSeconds, times.NextRunningDebitSeconds);
+                                income.Where(i => i.Machine == m.Id).Sum(i => i.Amount.Dollars), times.NextStorageDebitSeconds, times.NextRunningDebitSeconds, m.Name);
                         }).ToList()));
             }
             return new AccountResponse(a.Username, a.Email, a.Type, a.Balance.Dollars, machines, hosts);

@@ -96,10 +96,10 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
                         if (await Charge(m, charge.Key, charge.Kind, charge.Amount, provider))
                         {
                             if (charge.Kind == TransferKinds.Storage) sc++; else rc++;
-                            notes.Add($"{charge.Kind} period {charge.Period}: {charge.Amount}");
+                            notes.Add($"{charge.Kind} period {charge.Period}: {Plain.Exact(charge.Amount)}");
                         }
                     if (plan.Unpaid is { } unpaidCharge)
-                        u.Add((id, m.Owner, $"your balance {Money.Format(Available(m.Owner))} does not cover the running charge of {unpaidCharge.Amount} for period {unpaidCharge.Period}"));
+                        u.Add((id, m.Owner, $"your balance {Plain.Exact(Available(m.Owner))} does not cover the running charge of {Plain.Exact(unpaidCharge.Amount)} for period {unpaidCharge.Period}"));
                     var rt = m.RunningTime;
                     var period = m.RunningPeriodSecondsValue;
                     var paid = plan.RunningPeriodsCharged;

@@ -34,8 +34,8 @@ internal sealed class Charges(Ledger ledger)
         return of.Count switch
         {
             0 => "",
-            1 => $"charged {of[0].Amount} for {kind} period {of[0].Period}",
-            _ => $"charged {of[0].Amount} for each of {kind} periods {of[0].Period}–{of[^1].Period}",
+            1 => $"charged {Plain.Exact(of[0].Amount)} for {kind} period {of[0].Period}",
+            _ => $"charged {Plain.Exact(of[0].Amount)} for each of {kind} periods {of[0].Period}–{of[^1].Period}",
         };
     }
 }

@@ -45,11 +45,11 @@ internal sealed class DepositService(Database db, Ledger ledger, EventLog events
                 // Already done, as long as it is the same deposit; the same reference for another one is a mistake to report.
                 var done = await c.QuerySingleAsync<(string To, Money Amount, DateTimeOffset At)>("SELECT to_account, amount, at FROM transfers WHERE key = @key", new { key }, tx);
                 if (done.To != r.Account || done.Amount.Dollars != r.Amount)
-                    return new Failure(ErrorCodes.Conflict, $"the reference '{r.Reference}' was already used for a deposit of {done.Amount} to {done.To}");
+                    return new Failure(ErrorCodes.Conflict, $"the reference '{r.Reference}' was already used for a deposit of {Plain.Exact(done.Amount)} to {done.To}");
                 return new DepositResponse(key, r.Account, r.Amount, r.Reference, done.At, Repeated: true,
                     (await ledger.BalanceAsync(c, tx, r.Account)).Dollars);
             }
-            await events.AppendAsync(c, tx, "deposit", null, r.Account, $"deposit of {new Money(r.Amount)} credited (reference {r.Reference})");
+            await events.AppendAsync(c, tx, "deposit", null, r.Account, $"deposit of {Plain.Exact(r.Amount)} credited (reference {r.Reference})");
             return new DepositResponse(key, r.Account, r.Amount, r.Reference, now, Repeated: false, (await ledger.BalanceAsync(c, tx, r.Account)).Dollars);
         }, o => o.Ok);
     }

@@ -89,7 +89,7 @@ internal sealed class HostService(Database db, EventLog events, AgentClient agen
                       stp = storagePrice, storagePeriod, address = r.Address ?? host.Address, port = r.Port ?? (int)host.Port,
                       connect = r.ConnectSpeed ?? host.ConnectSpeed, publicAddress = r.PublicAddress ?? host.PublicAddress,
                       first = (long)ports!.Value.First, last = (long)ports.Value.Last, name }, tx);
-            await events.AppendAsync(c, tx, "host-edited", null, owner, $"host {name} edited; machines already stored keep their prices (§5.2.3)" +
+            await events.AppendAsync(c, tx, "host-edited", null, owner, $"host {name} edited; machines already stored keep their prices" +
                 (r.Ports is null ? "" : $"; forwarded ports {ports} from the next start (running machines keep theirs until they stop)"));
             return 0;
         });

@@ -76,7 +76,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
         {
             await ledger.LockAsync(c, tx, [owner, Ledger.Operator]);
             if (fee.Dollars > 0 && await ledger.BalanceAsync(c, tx, owner) < fee)
-                return new Failure(ErrorCodes.InsufficientFunds, $"registering costs {fee} and your balance is {await ledger.BalanceAsync(c, tx, owner)}");
+                return new Failure(ErrorCodes.InsufficientFunds, $"registering costs {Plain.Exact(fee)} and your balance is {Plain.Exact(await ledger.BalanceAsync(c, tx, owner))}");
             // Issue 16: its network (default: created if missing) and the lowest free address there, under the network's lock.
             var attached = await networks.AllocateAsync(c, tx, owner, r.Network);
             if (attached.Value is not { } a) return attached.Failure!;
@@ -87,7 +87,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
                 "@CpuMillicores, @Vcpus, @CpuUsedMillicores, @MemoryUsedMb, @Activity, @Network, @PrivateAddress)", row, tx);
             if (fee.Dollars > 0)
                 await ledger.TransferAsync(c, tx, ChargeKey.RegistrationFee(id), TransferKinds.RegistrationFee, fee, owner, Ledger.Operator, id, null, clock.GetUtcNow());
-            await events.AppendAsync(c, tx, "registered", id, owner, $"registered {row.Name} ({row.Speed} bogomips, {row.Memory} MB, {row.Disk} MB, {row.Os}); fee {fee}; network {row.NetworkName}, address {row.PrivateAddress}");
+            await events.AppendAsync(c, tx, "registered", id, owner, $"registered {row.Name} ({row.Speed} bogomips, {row.Memory} MB, {row.Disk} MB, {row.Os}); fee {Plain.Exact(fee)}; network {row.NetworkName}, address {row.PrivateAddress}");
             return row;
         }, o => o.Ok);
     }
@@ -277,7 +277,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
         var storageCharge = host.Pricing.StorageCharge(row.Spec);
         var balance = await db.ReadAsync(c => ledger.BalanceAsync(c, null, owner));
         if (balance.Dollars < 0) return NegativeBalance(balance);
-        if (balance < storageCharge) return new Failure(ErrorCodes.InsufficientFunds, $"storing on {host.Name} costs {storageCharge} now and your balance is {balance}");
+        if (balance < storageCharge) return new Failure(ErrorCodes.InsufficientFunds, $"storing on {host.Name} costs {Plain.Exact(storageCharge)} now and your balance is {Plain.Exact(balance)}");
 
         // The intent reserves the room (HostRow.Columns counts machines on their way in), checked under the host's row lock.
         var claimed = await writer.ClaimAsync(row, IntentAction.Store, host.Name, async (c, tx) =>
@@ -337,7 +337,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
         var balance = await db.ReadAsync(c => ledger.BalanceAsync(c, null, owner));
         if (balance.Dollars < 0) return NegativeBalance(balance);
         if (ChargePlan.Due(row.Bill, BillingOccasion.Start, now, balance).Unpaid is { } unpaid)
-            return new Failure(ErrorCodes.InsufficientFunds, $"running for {row.RunningPeriodSeconds} s costs {unpaid.Amount} and your balance is {balance}");
+            return new Failure(ErrorCodes.InsufficientFunds, $"running for {Plain.Duration(row.RunningPeriodSecondsValue)} costs {Plain.Exact(unpaid.Amount)} and your balance is {Plain.Exact(balance)}");
 
         // Issue 14: the machine's forwarded ports are allocated with the claim, so a host whose range is exhausted refuses
         // the start (no-ports) and nothing changes, and two starts never get the same port.
@@ -466,7 +466,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
     private static Failure Changed() => MachineWriter.Changed();
 
     private static Failure NegativeBalance(Money balance) =>
-        new(ErrorCodes.NegativeBalance, $"your balance is {balance}: deposit funds before storing or starting machines");
+        new(ErrorCodes.NegativeBalance, $"your balance is {Plain.Exact(balance)}: deposit funds before storing or starting machines");
 
     private async Task<Outcome<HostRow>> HostOf(MachineRow row)
     {

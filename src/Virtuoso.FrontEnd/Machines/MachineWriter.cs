@@ -129,7 +129,7 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
         var charge = pricing.StorageCharge(row.Spec);
         await ledger.LockAsync(c, tx, [row.Owner, host.Owner]);
         if (await ledger.BalanceAsync(c, tx, row.Owner) < charge)
-            return new(null, new Failure(ErrorCodes.InsufficientFunds, $"your balance no longer covers the first storage period on {host.Name} ({charge})"));
+            return new(null, new Failure(ErrorCodes.InsufficientFunds, $"your balance no longer covers the first storage period on {host.Name} ({Plain.Exact(charge)})"));
         var stay = row.Stay + 1;
         await c.ExecuteAsync("UPDATE machines SET state = @state, version = @ToVersion, host = @host, storage_price = @sp, storage_period_days = @sd, " +
             "running_price = @rp, running_period_seconds = @rs, stay = @stay, arrived_at = @now, storage_periods_charged = 1, running_periods_charged = 0, " +
@@ -139,8 +139,8 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
                   nextStorage = BillingPlan.StoragePeriodStart(now, pricing.StoragePeriodDays, 2), intent.Machine, intent.Id }, tx);
         // §4: the first storage period is charged on arrival.
         await ledger.TransferAsync(c, tx, ChargeKey.Storage(row.Id, stay, 1), TransferKinds.Storage, charge, row.Owner, host.Owner, row.Id, host.Name, now);
-        await events.AppendAsync(c, tx, "stored", row.Id, row.Owner, $"stored on {host.Name} (version {intent.ToVersion}); charged {charge} for {pricing.StoragePeriodDays} days of storage");
-        await events.AppendAsync(c, tx, "stored", row.Id, host.Owner, $"{row.Owner}'s machine {row.Id} stored on your host {host.Name}");
+        await events.AppendAsync(c, tx, "stored", row.Id, row.Owner, $"stored on {host.Name} (version {intent.ToVersion}); charged {Plain.Exact(charge)} for {pricing.StoragePeriodDays} days of storage");
+        await events.AppendAsync(c, tx, "stored", row.Id, host.Owner, $"{row.Owner}'s machine {row.Name} stored on your host {host.Name}");
         return new(await ReadAsync(c, tx, intent.Machine));
     }
 
@@ -151,7 +151,7 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
         // Design §4: with no prepaid running time left, one running period is charged first.
         var plan = await charges.ApplyAsync(c, tx, row, BillingOccasion.Start, host.Owner, now);
         if (plan.Unpaid is { } unpaid)
-            return new(null, new Failure(ErrorCodes.InsufficientFunds, $"running for {period} s costs {unpaid.Amount} and your balance is {await ledger.BalanceAsync(c, tx, row.Owner)}"));
+            return new(null, new Failure(ErrorCodes.InsufficientFunds, $"running for {Plain.Duration(period)} costs {Plain.Exact(unpaid.Amount)} and your balance is {Plain.Exact(await ledger.BalanceAsync(c, tx, row.Owner))}"));
         var needsCharge = plan.Charges.Count > 0;
         var runningPrice = row.RunningPrice!.Value;
         var started = row.RunningTime.Start(now, needsCharge);
@@ -162,7 +162,7 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
         var left = started.LeftAt(now, period);
         var verb = start ? "started" : "resumed";
         await events.AppendAsync(c, tx, verb, row.Id, row.Owner,
-            $"{verb} on {host.Name}" + (needsCharge ? $"; charged {runningPrice} for {period} s of running" : $"; {Money.Format(left)} s of prepaid running time left"));
+            $"{verb} on {host.Name}" + (needsCharge ? $"; charged {Plain.Exact(runningPrice)} for {Plain.Duration(period)} of running" : $"; {Plain.Duration(left)} of prepaid running time left"));
         return new(await ReadAsync(c, tx, intent.Machine));
     }
 
@@ -181,7 +181,7 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
         var charged = Charges.Describe(plan, TransferKinds.Running);
         await events.AppendAsync(c, tx, verb, row.Id, row.Owner,
             $"{verb} on {host.Name} (version {intent.ToVersion}); " + (charged == "" ? "" : charged + ", begun while it ran; ") +
-            $"{Money.Format((paused with { PeriodsCharged = plan.RunningPeriodsCharged }).LeftAt(now, period))} s of prepaid running time kept");
+            $"{Plain.Duration((paused with { PeriodsCharged = plan.RunningPeriodsCharged }).LeftAt(now, period))} of prepaid running time kept");
         return new(await ReadAsync(c, tx, intent.Machine));
     }
 
@@ -382,7 +382,7 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
                 await PortForwards.ReleaseAsync(c, tx, row.Id);
                 await events.AppendAsync(c, tx, "host-back", row.Id, row.Owner,
                     $"host {row.Host} answers again (offline since {gone:u}): the machine was found stopped; it is recorded stopped (version {row.Version}), " +
-                    $"with {Money.Format(row.RunningTime.LeftAt(now, row.RunningPeriodSecondsValue))} s of prepaid running time kept");
+                    $"with {Plain.Duration(row.RunningTime.LeftAt(now, row.RunningPeriodSecondsValue))} of prepaid running time kept");
                 break;
             case OutageEnd.Unexplained:
                 await events.AppendAsync(c, tx, "error", row.Id, row.Owner,

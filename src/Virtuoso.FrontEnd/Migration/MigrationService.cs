@@ -34,7 +34,7 @@ internal sealed partial class MigrationService(
     Isos.IsoService isos, Networks.NetworkSync sync, ILogger<MigrationService> log)
 {
     public const string ArrivalNote = "Arriving on a host costs one storage period at its price, charged when the migration commits; " +
-        "prepaid running time is not carried to another host (design §4).";
+        "prepaid running time is not carried to another host.";
 
     private readonly ConcurrentDictionary<Guid, SemaphoreSlim> _driving = new();
 
@@ -59,7 +59,7 @@ internal sealed partial class MigrationService(
         if (NoRoom(destination, row, now) is { } noRoom) return noRoom;
         var balance = await db.ReadAsync(c => ledger.BalanceAsync(c, null, owner));
         if (balance.Dollars < 0)
-            return new Failure(ErrorCodes.NegativeBalance, $"your balance is {balance}: deposit funds before migrating (arriving costs a storage period)");
+            return new Failure(ErrorCodes.NegativeBalance, $"your balance is {Plain.Exact(balance)}: deposit funds before migrating (arriving costs a storage period)");
         var origin = await db.ReadAsync(c => HostQueries.ByNameAsync(c, row.Host!));
         if (origin is null) return Failure.NotFound($"host '{row.Host}'");
         var originIp = await VmmpClient.ResolveAsync(origin.Address, ct);
@@ -299,7 +299,7 @@ internal sealed partial class MigrationService(
         var notes = new List<string>();
         if (originOwner is not null && row.ArrivedAt is not null)
             foreach (var charge in (await charges.ApplyAsync(c, tx, row, BillingOccasion.Leave, originOwner, now)).Charges)
-                notes.Add($"storage period {charge.Period} on {m.Origin}: {charge.Amount}");
+                notes.Add($"storage period {charge.Period} on {m.Origin}: {Plain.Exact(charge.Amount)}");
 
         var pricing = destination.Pricing;
         var storage = pricing.StorageCharge(row.Spec);
@@ -313,12 +313,12 @@ internal sealed partial class MigrationService(
 
         var left = row.RunningTime.LeftAt(now, row.RunningPeriodSecondsValue);
         await events.AppendAsync(c, tx, "migrated", row.Id, m.Owner,
-            $"migrated from {m.Origin} to {destination.Name} with {m.Method}: {m.PreviousState} again, version {newVersion}; charged {storage} for " +
+            $"migrated from {m.Origin} to {destination.Name} with {m.Method}: {m.PreviousState} again, version {newVersion}; charged {Plain.Exact(storage)} for " +
             $"{pricing.StoragePeriodDays} days of storage on arrival" + (notes.Count > 0 ? $" (and, before leaving, {string.Join("; ", notes)})" : "") +
-            (left > 0 ? $"; {Money.Format(left)} s of prepaid running time on {m.Origin} is not carried over" : ""));
-        await events.AppendAsync(c, tx, "migrated", row.Id, destination.Owner, $"{m.Owner}'s machine {row.Id} arrived on your host {destination.Name} from {m.Origin}");
+            (left > 0 ? $"; {Plain.Duration(left)} of prepaid running time on {m.Origin} is not carried over" : ""));
+        await events.AppendAsync(c, tx, "migrated", row.Id, destination.Owner, $"{m.Owner}'s machine {row.Name} arrived on your host {destination.Name} from {m.Origin}");
         if (originOwner is not null)
-            await events.AppendAsync(c, tx, "migrated", row.Id, originOwner, $"{m.Owner}'s machine {row.Id} left your host {m.Origin} for {destination.Name}");
+            await events.AppendAsync(c, tx, "migrated", row.Id, originOwner, $"{m.Owner}'s machine {row.Name} left your host {m.Origin} for {destination.Name}");
         return true;
     });
 

@@ -45,13 +45,33 @@ internal static class Show
     public static string Money(decimal? d) => d is { } v ? Money(v) : "—";
     public static string Number(decimal d) => Core.Money.Format(d);
 
-    /// <summary>Seconds as the largest sensible unit: "3566 seconds", "29.99 days".</summary>
-    public static string Duration(decimal seconds) => seconds switch
+    /// <summary>A duration as a buyer reads it: "59 min", "3 h 10 min", "12 days" (<see cref="Core.Plain.Duration(decimal)"/>).</summary>
+    public static string Duration(decimal seconds) => Core.Plain.Duration(seconds);
+
+    /// <summary>An event's kind in words ("suspended-unpaid": "Suspended for lack of funds"); the API keeps the code.</summary>
+    public static string EventKind(string kind) => kind switch
     {
-        < 120m => $"{Math.Round(seconds, 0).ToString(CultureInfo.InvariantCulture)} seconds",
-        < 7200m => $"{Math.Round(seconds / 60m, 1).ToString(CultureInfo.InvariantCulture)} minutes",
-        < 172800m => $"{Math.Round(seconds / 3600m, 2).ToString(CultureInfo.InvariantCulture)} hours",
-        _ => $"{Math.Round(seconds / 86400m, 2).ToString(CultureInfo.InvariantCulture)} days",
+        "error" => "Failed",
+        "suspended-unpaid" => "Suspended for lack of funds",
+        "migration-reverted" => "Migration undone",
+        "cdrom-attached" => "CD attached",
+        "cdrom-ejected" => "CD ejected",
+        "iso-uploaded" => "ISO uploaded",
+        "iso-deleted" => "ISO deleted",
+        "key-added" => "SSH key added",
+        "key-deleted" => "SSH key deleted",
+        _ => kind.Length == 0 ? kind : char.ToUpperInvariant(kind[0]) + kind[1..].Replace('-', ' '),
+    };
+
+    /// <summary>A ledger transfer's kind in words; the API keeps the code.</summary>
+    public static string TransferKind(string kind) => kind switch
+    {
+        Core.Billing.TransferKinds.OpeningCredit => "Opening credit",
+        Core.Billing.TransferKinds.Deposit => "Deposit",
+        Core.Billing.TransferKinds.RegistrationFee => "Registration fee",
+        Core.Billing.TransferKinds.Storage => "Storage",
+        Core.Billing.TransferKinds.Running => "Running time",
+        _ => kind,
     };
 
     /// <summary>Bytes in binary units: "1000 MiB" style, one decimal.</summary>

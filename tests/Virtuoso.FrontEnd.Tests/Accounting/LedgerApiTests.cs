@@ -43,9 +43,9 @@ public abstract class LedgerApiTestsBase(bool postgres)
         Assert.Equal(
         [
             new LedgerEntry(ChargeKey.OpeningCredit(buyer.Username), TransferKinds.OpeningCredit, 1000m, Ledger.Deposits, buyer.Username, null, null, t),
-            new LedgerEntry(ChargeKey.RegistrationFee(machine.Id), TransferKinds.RegistrationFee, 0.05m, buyer.Username, Ledger.Operator, machine.Id, null, t.AddMinutes(1)),
-            new LedgerEntry(ChargeKey.Storage(machine.Id, 1, 1), TransferKinds.Storage, 3m, buyer.Username, market.Provider.Username, machine.Id, host.Name, t.AddMinutes(2)),
-            new LedgerEntry(ChargeKey.Running(machine.Id, 1, 1), TransferKinds.Running, 0.2016m, buyer.Username, market.Provider.Username, machine.Id, host.Name, t.AddMinutes(3)),
+            new LedgerEntry(ChargeKey.RegistrationFee(machine.Id), TransferKinds.RegistrationFee, 0.05m, buyer.Username, Ledger.Operator, machine.Id, null, t.AddMinutes(1), MachineName: machine.Name),
+            new LedgerEntry(ChargeKey.Storage(machine.Id, 1, 1), TransferKinds.Storage, 3m, buyer.Username, market.Provider.Username, machine.Id, host.Name, t.AddMinutes(2), MachineName: machine.Name),
+            new LedgerEntry(ChargeKey.Running(machine.Id, 1, 1), TransferKinds.Running, 0.2016m, buyer.Username, market.Provider.Username, machine.Id, host.Name, t.AddMinutes(3), MachineName: machine.Name),
         ], ledger);
         Assert.Equal(await buyer.BalanceAsync(), ledger.Sum(e => Statement.Effect(e, buyer.Username)));
     }
@@ -58,7 +58,7 @@ public abstract class LedgerApiTestsBase(bool postgres)
 
         var json = System.Text.Json.JsonDocument.Parse(await (await buyer.GetAsync("/api/v1/ledger")).Content.ReadAsStringAsync()).RootElement;
 
-        Assert.Equal(["key", "kind", "amount", "from", "to", "machine", "host", "at", "seq"], json[0].EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["key", "kind", "amount", "from", "to", "machine", "host", "at", "seq", "machineName"], json[0].EnumerateObject().Select(p => p.Name));
         Assert.Equal("1000", json[0].GetProperty("amount").GetRawText());
     }
 
@@ -148,7 +148,7 @@ public abstract class LedgerApiTestsBase(bool postgres)
 
         var fees = await LedgerAsync(await market.OperatorAsync());
 
-        Assert.Equal(new LedgerEntry(ChargeKey.RegistrationFee(machine.Id), TransferKinds.RegistrationFee, 0.05m, buyer.Username, Ledger.Operator, machine.Id, null, ClockedMarket.Start),
+        Assert.Equal(new LedgerEntry(ChargeKey.RegistrationFee(machine.Id), TransferKinds.RegistrationFee, 0.05m, buyer.Username, Ledger.Operator, machine.Id, null, ClockedMarket.Start, MachineName: machine.Name),
             Assert.Single(fees));
     }
 

@@ -1,14 +1,17 @@
-// Progressive countdowns on the account page: "in 3566 seconds" ticks down as the page stays open. Without
+// Progressive countdowns on the account page: "in 59 min" ticks down as the page stays open. Without
 // JavaScript the page shows the times as they were when it loaded (reload to refresh them).
 (function () {
   var items = Array.prototype.slice.call(document.querySelectorAll('[data-countdown]'));
   if (items.length === 0) return;
   var loaded = Date.now();
+  // The same words as the page (Core's Plain.Duration): "45 s", "59 min", "3 h 10 min", "2 days 4 h", "12 days".
   function text(s) {
-    if (s < 120) return Math.round(s) + ' seconds';
-    if (s < 7200) return (Math.round(s / 6) / 10) + ' minutes';
-    if (s < 172800) return (Math.round(s / 36) / 100) + ' hours';
-    return (Math.round(s / 864) / 100) + ' days';
+    if (s < 60) return Math.round(s) + ' s';
+    var min = Math.round(s / 60);
+    if (min < 60) return min + ' min';
+    if (min < 48 * 60) return Math.floor(min / 60) + ' h' + (min % 60 ? ' ' + (min % 60) + ' min' : '');
+    var h = Math.round(s / 3600), days = Math.floor(h / 24);
+    return days >= 10 || h % 24 === 0 ? Math.round(s / 86400) + ' days' : days + ' days ' + (h % 24) + ' h';
   }
   setInterval(function () {
     var gone = (Date.now() - loaded) / 1000;

@@ -60,7 +60,7 @@ public abstract class KeysPageTests<TMarket>(TMarket market) : IClassFixture<TMa
 
         Assert.Equal(HttpStatusCode.BadRequest, refused.Status);
         Assert.Equal(ErrorCodes.InvalidKey, refused.ProblemCode);
-        Assert.Contains("this is a private key; give the .pub file", refused.Problem);
+        Assert.Contains("This is a private key; give the .pub file", refused.Problem);
         Assert.Contains("value=\"oops\"", refused.Html);
         Assert.Empty(await KeysOf(buyer));
     }
