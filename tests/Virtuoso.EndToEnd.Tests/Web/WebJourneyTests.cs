@@ -178,7 +178,7 @@ public sealed partial class WebJourneyTests
         await Expect(page.Locator($"#costs tr[data-machine='{id}']")).ToContainTextAsync("not currently running");
         await Browser.ScreenshotAsync(page, "account");
         await page.GotoAsync($"/machines/{id}");
-        await Expect(page.Locator(".timeline")).ToContainTextAsync("stopped on beta");
+        await Expect(page.Locator(".timeline")).ToContainTextAsync("Stopped on beta");
         await Browser.ScreenshotAsync(page, "machine");
     }
 
