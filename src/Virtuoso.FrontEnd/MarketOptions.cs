@@ -26,10 +26,14 @@ internal sealed class MarketOptions
     /// Content-Length before it is read, and counted while it is; equal content uploaded twice counts twice.
     /// </summary>
     public long IsoQuotaBytes { get; set; } = 10L * 1024 * 1024 * 1024;
-    /// <summary>Log-in attempts a minute from one client address (the log-in form's rate limit; 429 beyond).</summary>
+    /// <summary>
+    /// Failed log-ins a minute from one client address, whatever the accounts (counted in the database, shared by the
+    /// replicas; 429 beyond). The log-in form's posts are also limited to this many a minute per process.
+    /// One account from one address: see Core's LoginBackoff (5 free failures, then 30 s doubling up to 15 min).
+    /// </summary>
     public int LoginAttemptsPerAddressPerMinute { get; set; } = 30;
-    /// <summary>Log-in attempts a minute from one client address on one account.</summary>
-    public int LoginAttemptsPerAccountPerMinute { get; set; } = 5;
+    /// <summary>Accounts one client address may sign up in an hour (<c>Virtuoso:SignupsPerAddressPerHour</c>; 0: no limit).</summary>
+    public int SignupsPerAddressPerHour { get; set; } = 10;
 
     /// <summary>Seconds between billing passes (design §4; also VIRTUOSO_BILLING_INTERVAL).</summary>
     public double BillingIntervalSeconds { get; set; } = 60;

@@ -35,6 +35,7 @@ builder.Services.AddSingleton<Charges>();
 builder.Services.AddSingleton<EventLog>();
 builder.Services.AddSingleton<AgentClient>();
 builder.Services.AddSingleton<AccountService>();
+builder.Services.AddSingleton<LoginThrottle>();
 builder.Services.AddSingleton<SshKeys>();
 builder.Services.AddSingleton<MachineWriter>();
 builder.Services.AddSingleton<PortForwards>();

@@ -8,9 +8,9 @@ internal static class AccountEndpoints
 {
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapPost("/accounts", async (SignupRequest r, AccountService s) =>
-            (await s.SignupAsync(r)).ToResult(v => Results.Created("/api/v1/account", v))).WithTags("Accounts").WithSummary("Sign up as a buyer or provider");
-        api.MapPost("/sessions", async (LoginRequest r, AccountService s) => (await s.LoginAsync(r)).ToResult()).WithTags("Accounts").WithSummary("Log in: returns a bearer token");
+        api.MapPost("/accounts", async (SignupRequest r, HttpContext ctx, AccountService s) =>
+            (await s.SignupAsync(r, LoginThrottle.AddressOf(ctx))).ToResult(v => Results.Created("/api/v1/account", v))).WithTags("Accounts").WithSummary("Sign up as a buyer or provider");
+        api.MapPost("/sessions", async (LoginRequest r, HttpContext ctx, AccountService s) => (await s.LoginAsync(r, LoginThrottle.AddressOf(ctx))).ToResult()).WithTags("Accounts").WithSummary("Log in: returns a bearer token");
         api.MapDelete("/sessions/current", async (HttpContext ctx, AccountService s) =>
         {
             await s.LogoutAsync(ctx.Request.Headers.Authorization.ToString()["Bearer ".Length..].Trim());

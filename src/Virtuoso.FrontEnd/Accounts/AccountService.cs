@@ -13,19 +13,22 @@ using Virtuoso.FrontEnd.Machines;
 namespace Virtuoso.FrontEnd.Accounts;
 
 /// <summary>Sign-up, log-in and the account page (report §5.1.1, §5.1.6, §5.2.1, §5.2.4).</summary>
-internal sealed class AccountService(Database db, Ledger ledger, EventLog events, TimeProvider clock, IOptions<MarketOptions> options)
+internal sealed class AccountService(Database db, Ledger ledger, EventLog events, LoginThrottle throttle, TimeProvider clock, IOptions<MarketOptions> options)
 {
-    public async Task<Outcome<AccountResponse>> SignupAsync(SignupRequest r)
+    /// <summary>A new account. Usernames are unique whatever their case (issue 20: no "Operator" beside "operator").</summary>
+    public async Task<Outcome<AccountResponse>> SignupAsync(SignupRequest r, string address)
     {
         if (Validate.First(Validate.Username(r.Username), Validate.Password(r.Password), Validate.Email(r.Email),
                 r.Type is Roles.Buyer or Roles.Provider ? null : "type must be 'buyer' or 'provider'") is { } bad)
             return bad;
+        if (await throttle.CheckSignupAsync(address) is { } limited) return limited;
         var hash = PasswordHasher.Hash(r.Password);
         var now = clock.GetUtcNow();
         var result = await db.WriteAsync<Failure?>(async (c, tx) =>
         {
-            var n = await c.ExecuteAsync("INSERT INTO accounts (username, email, password_hash, type, balance, created_at) VALUES (@u, @e, @h, @t, '0', @now) " +
-                "ON CONFLICT (username) DO NOTHING", new { u = r.Username, e = r.Email, h = hash, t = r.Type, now }, tx);
+            // No conflict target: the unique index on lower(username) answers too, and the answer is the same.
+            var n = await c.ExecuteAsync("INSERT INTO accounts (username, email, password_hash, type, balance, created_at, signup_address) " +
+                "VALUES (@u, @e, @h, @t, '0', @now, @address) ON CONFLICT DO NOTHING", new { u = r.Username, e = r.Email, h = hash, t = r.Type, now, address }, tx);
             if (n == 0) return new Failure(ErrorCodes.UsernameTaken, $"the username '{r.Username}' is taken");
             var credit = new Money(options.Value.OpeningCredit);
             if (credit.Dollars > 0)
@@ -37,13 +40,23 @@ internal sealed class AccountService(Database db, Ledger ledger, EventLog events
         return await ViewAsync(r.Username);
     }
 
-    public async Task<Outcome<SessionResponse>> LoginAsync(LoginRequest r)
+    /// <summary>
+    /// A new session for a username (any case) and its password, from <paramref name="address"/>. Throttled in the
+    /// database (<see cref="LoginThrottle"/>): a refused attempt checks no password. An unknown username costs the same
+    /// password hashing as a wrong password, so neither the answer nor its time tells which usernames exist.
+    /// </summary>
+    public async Task<Outcome<SessionResponse>> LoginAsync(LoginRequest r, string address)
     {
+        if (await throttle.CheckLoginAsync(address, r.Username) is { } limited) return limited;
         var account = r.Username is null ? null : await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<(string Username, string PasswordHash, string Type)?>(
-            "SELECT username, password_hash, type FROM accounts WHERE username = @u", new { u = r.Username }));
-        // The same answer for an unknown user and a wrong password: don't reveal which usernames exist.
-        if (account is not { } a || r.Password is null || !PasswordHasher.Verify(r.Password, a.PasswordHash))
+            "SELECT username, password_hash, type FROM accounts WHERE lower(username) = lower(@u)", new { u = r.Username }));
+        var verified = PasswordHasher.Verify(r.Password ?? "", account?.PasswordHash ?? UnknownUserHash.Value);
+        if (account is not { } a || r.Password is null || !verified)
+        {
+            await throttle.FailedAsync(address, r.Username);
             return new Failure(ErrorCodes.InvalidCredentials, "wrong username or password");
+        }
+        await throttle.SucceededAsync(address, r.Username!);
         var token = PasswordHasher.NewToken();
         var now = clock.GetUtcNow();
         await db.WriteAsync(async (c, tx) =>
@@ -55,6 +68,9 @@ internal sealed class AccountService(Database db, Ledger ledger, EventLog events
         });
         return new SessionResponse(token, a.Username, a.Type);
     }
+
+    /// <summary>A hash of no one's password, verified against when the username is unknown (same cost as a real one).</summary>
+    private static readonly Lazy<string> UnknownUserHash = new(() => PasswordHasher.Hash(PasswordHasher.NewToken()));
 
     public Task LogoutAsync(string token) =>
         db.ReadAsync(c => c.ExecuteAsync("DELETE FROM sessions WHERE token_hash = @h", new { h = PasswordHasher.TokenHash(token) }));

@@ -45,7 +45,6 @@ internal static class WebSetup
             o.Conventions.AuthorizePage("/Accounts/Keys", User);
             o.Conventions.AuthorizePage("/Accounts/Logout", User);
         });
-        services.AddSingleton<LoginThrottle>();
         services.AddAntiforgery(o =>
         {
             o.Cookie.Name = "virtuoso_antiforgery";

@@ -123,6 +123,27 @@ public sealed class ReplicaTests
     }
 
     [Fact]
+    public async Task LoginFailuresThroughOneReplica_CountOnTheOther()
+    {
+        // Issue 20: the throttle lives in the database, so N replicas do not allow N times the guesses.
+        await using var replicas = await Replicas.CreateAsync();
+        await replicas.StartAsync();
+        var buyer = await Session.SignupAsync(replicas.A.CreateClient, MarketFixture.UniqueName("buyer"), Roles.Buyer);
+        var address = TestClientAddress.Fresh();
+        HttpClient From(VirtuosoFactory replica)
+        {
+            var http = replica.CreateClient();
+            http.DefaultRequestHeaders.Add(TestClientAddress.Header, address);
+            return http;
+        }
+        for (var i = 0; i < 5; i++)
+            await Problem.AssertAsync(await From(i % 2 == 0 ? replicas.A : replicas.B).PostAsJsonAsync("/api/v1/sessions", new LoginRequest(buyer.Username, $"guess-{i}-password")),
+                401, ErrorCodes.InvalidCredentials);
+        await Problem.AssertAsync(await From(replicas.B).PostAsJsonAsync("/api/v1/sessions", new LoginRequest(buyer.Username, buyer.Password)), 429, ErrorCodes.RateLimited);
+        await Problem.AssertAsync(await From(replicas.A).PostAsJsonAsync("/api/v1/sessions", new LoginRequest(buyer.Username, buyer.Password)), 429, ErrorCodes.RateLimited);
+    }
+
+    [Fact]
     public async Task TwoSignupsThroughTwoReplicasAtOnce_BothGetExactlyTheirOpeningCredit()
     {
         await using var replicas = await Replicas.CreateAsync();

@@ -149,6 +149,7 @@ internal sealed class VirtuosoFactory(string databaseSetting, string dataDir, Ti
     {
         builder.ConfigureLogging(l => l.AddProvider(Logs));
         if (clock is not null) builder.ConfigureTestServices(s => s.AddSingleton(clock));
+        builder.ConfigureServices(s => s.AddSingleton<IStartupFilter, TestClientAddress>());
         // Host settings reach Program's builder.Configuration before Build (WebApplicationFactory passes them as arguments).
         builder.UseSetting("VIRTUOSO_DATABASE", databaseSetting);
         builder.UseSetting("VIRTUOSO_DATA", dataDir);
@@ -157,6 +158,7 @@ internal sealed class VirtuosoFactory(string databaseSetting, string dataDir, Ti
         builder.UseSetting("Virtuoso:MigrationHeartbeatTimeoutSeconds", "1.5");
         builder.UseSetting("Virtuoso:MigrationCheckIntervalSeconds", "0.2");
         builder.UseSetting("Virtuoso:HostMonitorIntervalSeconds", "0.2");
+        builder.UseSetting("Virtuoso:SignupsPerAddressPerHour", "0"); // a fixture signs up many accounts from one (test) address
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
         // Unhandled exceptions reach the captured logs (and ./test's error file), not the console.
         builder.UseSetting("Logging:LogLevel:Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware", "Error");

@@ -10,7 +10,7 @@ namespace Virtuoso.FrontEnd.Web.Accounts;
 
 /// <summary>Log in and switch user (Figures 4, 24): every log-in starts a new server-side session with a new cookie.</summary>
 [EnableRateLimiting(WebSetup.LoginPolicy)]
-internal sealed class LoginModel(AccountService accounts, LoginThrottle throttle, TimeProvider clock, IOptions<MarketOptions> options) : WebPage
+internal sealed class LoginModel(AccountService accounts, TimeProvider clock, IOptions<MarketOptions> options) : WebPage
 {
     public string? Username { get; private set; }
     public string? ReturnUrl { get; private set; }
@@ -20,9 +20,8 @@ internal sealed class LoginModel(AccountService accounts, LoginThrottle throttle
     public async Task<IActionResult> OnPostAsync(string? username, string? password, string? returnUrl)
     {
         (Username, ReturnUrl) = (username, returnUrl);
-        if (!throttle.TryAttempt(HttpContext.Connection.RemoteIpAddress?.ToString(), username))
-            return Fail(new Failure(ErrorCodes.RateLimited, "too many log-in attempts for this account from here in the last minute; wait a minute and try again"));
-        var session = await accounts.LoginAsync(new LoginRequest(username!, password!));
+        // Throttled in the database by the service, as the API's log-in is (issue 20).
+        var session = await accounts.LoginAsync(new LoginRequest(username!, password!), LoginThrottle.AddressOf(HttpContext));
         if (session.Failure is { } f) return Fail(f);
         await WebSessions.StartAsync(HttpContext, accounts, session.Value!.Token, clock.GetUtcNow() + TimeSpan.FromDays(options.Value.SessionDays));
         if (returnUrl is { Length: > 0 } && Url.IsLocalUrl(returnUrl)) return LocalRedirect(returnUrl);

@@ -18,9 +18,9 @@ internal sealed class SignupModel(AccountService accounts, TimeProvider clock, I
     public async Task<IActionResult> OnPostAsync(string? username, string? email, string? password, string? type)
     {
         (Username, Email, Type) = (username, email, type ?? Roles.Buyer);
-        var created = await accounts.SignupAsync(new SignupRequest(username!, password!, email!, type!));
+        var created = await accounts.SignupAsync(new SignupRequest(username!, password!, email!, type!), LoginThrottle.AddressOf(HttpContext));
         if (created.Failure is { } f) return Fail(f);
-        var session = await accounts.LoginAsync(new LoginRequest(username!, password!));
+        var session = await accounts.LoginAsync(new LoginRequest(username!, password!), LoginThrottle.AddressOf(HttpContext));
         if (session.Failure is { } lf) return Fail(lf);
         await WebSessions.StartAsync(HttpContext, accounts, session.Value!.Token, clock.GetUtcNow() + TimeSpan.FromDays(options.Value.SessionDays));
         Notice = $"Welcome, {username}: your {type} account is ready, with an opening credit of {Show.Money(created.Value!.Balance)}.";
