@@ -115,7 +115,13 @@ await app.Services.GetRequiredService<Virtuoso.FrontEnd.Images.ImageCatalogue>()
 if (config[OperatorAccount.PasswordSetting] is { Length: > 0 } operatorPassword)
     await OperatorAccount.SetPasswordAsync(database, operatorPassword);
 
-app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = e => e is BadHttpRequestException b ? b.StatusCode : 500 });
+// A bad request is the client's mistake, answered with its problem, not a server error to log with a stack trace (issue 20).
+app.UseExceptionHandler(new ExceptionHandlerOptions
+{
+    StatusCodeSelector = e => e is BadHttpRequestException b ? b.StatusCode : 500,
+    SuppressDiagnosticsCallback = c => c.Exception is BadHttpRequestException,
+});
+Virtuoso.FrontEnd.Http.JsonCharset.UseJsonCharsetCheck(app);
 app.UseWebStatusPages();
 app.UseNoVnc();
 app.UseWebSockets(); // the console (design §7)

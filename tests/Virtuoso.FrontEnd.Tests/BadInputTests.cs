@@ -32,4 +32,49 @@ public sealed class BadInputTests(MarketFixture market) : IClassFixture<MarketFi
         Assert.Contains("JSON", Problem.Detail(problem));
         Assert.Equal(before, (await buyer.MachinesAsync()).Count);
     }
+
+    [Theory]
+    [InlineData("application/json; charset=bogus", "bogus")]
+    [InlineData("application/json; charset=\"latin1\"", "latin1")]
+    [InlineData("application/json; charset=", "")]
+    [InlineData("application/json; charset=\"\"", "")]
+    public async Task Register_WithAJsonCharsetOtherThanUtf8_Is415_AndRegistersNothing(string contentType, string charset)
+    {
+        // Issue 20: these gave 500 on every endpoint.
+        var buyer = await market.SharedBuyerAsync();
+        var before = (await buyer.MachinesAsync()).Count;
+        var body = new ByteArrayContent(Encoding.UTF8.GetBytes("""{"config":"Configuration1","storageBid":3,"runningBid":1}"""));
+        body.Headers.TryAddWithoutValidation("Content-Type", contentType);
+
+        var problem = await Problem.AssertAsync(await buyer.Http.PostAsync("/api/v1/machines", body), 415, ErrorCodes.Validation);
+
+        Assert.Contains(charset == "" ? "charset ''" : $"charset '{charset}'", Problem.Detail(problem));
+        Assert.Equal(before, (await buyer.MachinesAsync()).Count);
+    }
+
+    [Theory]
+    [InlineData("application/json; charset=utf-8")]
+    [InlineData("application/json; charset=\"UTF-8\"")]
+    [InlineData("application/json")]
+    public async Task Register_WithUtf8OrNoCharset_IsRead(string contentType)
+    {
+        var buyer = await market.SharedBuyerAsync();
+        var body = new ByteArrayContent(Encoding.UTF8.GetBytes("""{"config":"Configuration1","storageBid":3,"runningBid":1}"""));
+        body.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        Assert.Equal(System.Net.HttpStatusCode.Created, (await buyer.Http.PostAsync("/api/v1/machines", body)).StatusCode);
+    }
+
+    [Fact]
+    public async Task MalformedJson_IsAnsweredAs400_AndNotLoggedAsAnError()
+    {
+        // Issue 20: every 400 was logged as an error with a stack trace (4.9 KB for a 14-byte request).
+        var buyer = await market.SharedBuyerAsync();
+        var marker = "not json " + Guid.NewGuid().ToString("N");
+        var body = new StringContent("{\"config\": " + marker, Encoding.UTF8, "application/json");
+        var before = market.Logs.Entries.Count(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Error);
+
+        await Problem.AssertAsync(await buyer.Http.PostAsync("/api/v1/machines", body), 400, ErrorCodes.Validation);
+
+        Assert.Equal(before, market.Logs.Entries.Count(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Error));
+    }
 }
