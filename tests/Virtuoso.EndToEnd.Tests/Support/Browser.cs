@@ -93,10 +93,8 @@ internal sealed class Browser : IAsyncDisposable
             const text = (el.innerText || el.textContent || '').trim().replace(/\s+/g, ' ');
             return text ? `${s} "${text.length > 60 ? text.slice(0, 60) + '…' : text}"` : s;
           };
-          const shown = el => {
-            const style = getComputedStyle(el);
-            return style.visibility !== 'hidden' && el.getClientRects().length > 0;
-          };
+          // Not display:none, not visibility:hidden, not inside a closed <details> (content-visibility), and with a box.
+          const shown = el => el.checkVisibility({ visibilityProperty: true }) && el.getClientRects().length > 0;
           // Inside a box that clips or scrolls sideways (a table's scroll box, a <pre>), overflow does not widen the page.
           const inScrollBox = el => {
             for (let a = el.parentElement; a && a !== document.body; a = a.parentElement)

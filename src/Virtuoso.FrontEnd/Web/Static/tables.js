@@ -11,7 +11,8 @@
       var labels = [];
       for (var h = 0; h < head.cells.length; h++)
         for (var span = 0; span < head.cells[h].colSpan; span++) labels.push(head.cells[h].textContent.trim());
-      var rows = table.querySelectorAll(':scope > tbody > tr, :scope > tfoot > tr');
+      // Body rows only: a footer's cells (totals spanning columns) say what they are themselves.
+      var rows = table.querySelectorAll(':scope > tbody > tr');
       for (var r = 0; r < rows.length; r++) {
         var col = 0;
         for (var c = 0; c < rows[r].cells.length; c++) {
