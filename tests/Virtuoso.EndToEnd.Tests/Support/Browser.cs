@@ -44,7 +44,7 @@ internal sealed class Browser : IAsyncDisposable
         var context = await playwright.Chromium.LaunchPersistentContextAsync(profile, new BrowserTypeLaunchPersistentContextOptions
         {
             ExecutablePath = ExecutablePath, Headless = true, Args = Args, BaseURL = baseUrl,
-            ViewportSize = new ViewportSize { Width = 1180, Height = 760 }, Timeout = 60_000,
+            ViewportSize = new ViewportSize { Width = Wide, Height = 800 }, Timeout = 60_000,
         });
         context.SetDefaultTimeout(30_000);
         return new Browser(playwright, context, profile);
@@ -78,6 +78,19 @@ internal sealed class Browser : IAsyncDisposable
         var width = await page.EvaluateAsync<int>("() => window.innerWidth");
         if (problems.Length > 0)
             throw new Xunit.Sdk.XunitException($"{name} at {width} px does not fit:\n  " + string.Join("\n  ", problems));
+    }
+
+    /// <summary>
+    /// <see cref="AssertFitsAsync"/> at a phone's width, then at <see cref="Wide"/> (where a journey goes on): for a page
+    /// in a state the crawl of LayoutTests does not reach, such as a running machine's.
+    /// </summary>
+    public static async Task AssertFitsAtBothWidthsAsync(IPage page, string name)
+    {
+        foreach (var width in new[] { Narrow, Wide })
+        {
+            await SetWidthAsync(page, width);
+            await AssertFitsAsync(page, name);
+        }
     }
 
     /// <summary>What <see cref="AssertFitsAsync"/> checks, in the page: a list of problems, empty when it fits.</summary>

@@ -14,14 +14,14 @@ namespace Virtuoso.EndToEnd.Tests.Web;
 /// form submitted, never log-out), each distinct page (ids and query values replaced) opened at both widths and checked
 /// with <see cref="Browser.AssertFitsAsync"/>, for console errors, and for error answers of the page and of everything it
 /// loads. Pages added later are covered as soon as something links to them. With VIRTUOSO_SCREENSHOTS=1
-/// (scripts/screenshots) the main pages are saved as docs/screenshots/NAME-1280.png and NAME-390.png.
+/// (scripts/screenshots) the main pages at 390 px are saved as docs/screenshots/NAME-390.png.
 /// </summary>
 [Collection(RealQemu.Name)]
 public sealed partial class LayoutTests(ITestOutputHelper output)
 {
     private const string OperatorPassword = "layout-operator-pass";
 
-    /// <summary>The main pages whose screenshots the README shows: (user, page pattern) → file name.</summary>
+    /// <summary>The main pages whose phone screenshots are saved: (user, page pattern) → file name.</summary>
     private static readonly Dictionary<(string User, string Page), string> Shots = new()
     {
         [("anonymous", "/")] = "home",
@@ -98,7 +98,8 @@ public sealed partial class LayoutTests(ITestOutputHelper output)
                     }
                     catch (Xunit.Sdk.XunitException e) { failures.Add(e.Message); }
                     failures.AddRange(incidents.Select(i => $"{name} at {width} px: {i}"));
-                    if (Shots.TryGetValue((user, pattern), out var shot)) await Browser.ScreenshotAsync(page, $"{shot}-{width}");
+                    // The wide ones are WebJourneyTests' (NAME.png), taken along the journeys.
+                    if (width == Browser.Narrow && Shots.TryGetValue((user, pattern), out var shot)) await Browser.ScreenshotAsync(page, $"{shot}-390");
                 }
                 output.WriteLine($"{user,-16} {pattern,-34} {url}{(refused ? $" (refused: {answer.Status})" : "")}");
                 foreach (var link in await LinksAsync(page, m.Url)) queue.Enqueue(link);
