@@ -68,7 +68,8 @@ internal sealed class Browser : IAsyncDisposable
 
     /// <summary>
     /// Fails unless the page fits its viewport: the document is no wider than the window (the page never scrolls sideways;
-    /// a wide table may scroll inside its own box), no two visible interactive elements overlap, no button's or menu's
+    /// on a phone a wide table may scroll inside its own box, from 1000 px no table needs to), no two visible interactive
+    /// elements overlap, no button's or menu's
     /// text overflows its box, and every chart's labels lie inside the chart without overlapping each other. The message
     /// names the page, the width and the culprits (for a too-wide document, the element reaching furthest right).
     /// </summary>
@@ -104,7 +105,10 @@ internal sealed class Browser : IAsyncDisposable
             const cls = typeof el.className === 'string' ? el.className.trim() : '';
             if (cls) s += '.' + cls.split(/\s+/).join('.');
             const text = (el.innerText || el.textContent || '').trim().replace(/\s+/g, ' ');
-            return text ? `${s} "${text.length > 60 ? text.slice(0, 60) + '…' : text}"` : s;
+            if (text) s += ` "${text.length > 60 ? text.slice(0, 60) + '…' : text}"`;
+            // Where it is: the nearest ancestor with an id (a table, a host's section), when the element has none.
+            const place = el.id ? null : el.parentElement && el.parentElement.closest('[id]');
+            return place ? `${s} in ${place.tagName.toLowerCase()}#${place.id}` : s;
           };
           // Not display:none, not visibility:hidden, not inside a closed <details> (content-visibility), and with a box.
           const shown = el => el.checkVisibility({ visibilityProperty: true }) && el.getClientRects().length > 0;
@@ -126,6 +130,12 @@ internal sealed class Browser : IAsyncDisposable
             problems.push(`the document is ${docWidth} px wide in a ${w} px window; widest: ` +
               (worst ? `${describe(worst)}, its right edge at ${Math.round(right)} px` : 'no element found (a margin?)'));
           }
+
+          // On a laptop's screen every table fits its place: none needs its scroll box (a phone may scroll a wide one).
+          if (w >= 1000)
+            for (const box of document.querySelectorAll('.table-scroll'))
+              if (shown(box) && box.scrollWidth > box.clientWidth + 1)
+                problems.push(`a table is ${box.scrollWidth} px wide in its ${box.clientWidth} px box: ${describe(box.querySelector('table') || box)}`);
 
           const interactive = [...document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea, summary')].filter(shown);
           const boxes = interactive.map(el => ({ el, rects: [...el.getClientRects()].filter(r => r.width > 0 && r.height > 0) }));
