@@ -68,10 +68,10 @@ internal sealed class Browser : IAsyncDisposable
 
     /// <summary>
     /// Fails unless the page fits its viewport: the document is no wider than the window (the page never scrolls sideways;
-    /// on a phone a wide table may scroll inside its own box, from 1000 px no table needs to), no two visible interactive
-    /// elements overlap, no button's or menu's
-    /// text overflows its box, and every chart's labels lie inside the chart without overlapping each other. The message
-    /// names the page, the width and the culprits (for a too-wide document, the element reaching furthest right).
+    /// on a phone a wide table that is not stacked as cards may scroll inside its own box, from 1000 px no table needs to),
+    /// no two visible interactive elements overlap, no button's or menu's text overflows its box, and every chart's labels
+    /// lie inside the chart without overlapping each other. The message names the page, the width and the culprits (for a
+    /// too-wide document, the element reaching furthest right).
     /// </summary>
     public static async Task AssertFitsAsync(IPage page, string name)
     {
@@ -131,10 +131,10 @@ internal sealed class Browser : IAsyncDisposable
               (worst ? `${describe(worst)}, its right edge at ${Math.round(right)} px` : 'no element found (a margin?)'));
           }
 
-          // On a laptop's screen every table fits its place: none needs its scroll box (a phone may scroll a wide one).
-          if (w >= 1000)
-            for (const box of document.querySelectorAll('.table-scroll'))
-              if (shown(box) && box.scrollWidth > box.clientWidth + 1)
+          // On a laptop's screen every table fits its place: none needs its scroll box; on a phone only a table that is not
+          // stacked as cards (table.stack) may scroll in it.
+          for (const box of document.querySelectorAll('.table-scroll'))
+            if ((w >= 1000 || box.querySelector(':scope > table.stack')) && shown(box) && box.scrollWidth > box.clientWidth + 1)
                 problems.push(`a table is ${box.scrollWidth} px wide in its ${box.clientWidth} px box: ${describe(box.querySelector('table') || box)}`);
 
           const interactive = [...document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea, summary')].filter(shown);

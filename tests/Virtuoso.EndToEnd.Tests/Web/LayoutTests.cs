@@ -94,7 +94,7 @@ public sealed partial class LayoutTests(ITestOutputHelper output)
                     try
                     {
                         await Browser.AssertFitsAsync(page, name);
-                        await AssertHeaderAsync(page, name, width);
+                        await AssertPhoneOrLaptopLayoutAsync(page, name, width);
                     }
                     catch (Xunit.Sdk.XunitException e) { failures.Add(e.Message); }
                     failures.AddRange(incidents.Select(i => $"{name} at {width} px: {i}"));
@@ -141,10 +141,10 @@ public sealed partial class LayoutTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// The header of a phone is one row (brand, who, menu), the wide links hidden; at 1280 px the links are shown and the
-    /// compact menu is not.
+    /// The header of a phone is one row (brand, who, menu), the wide links hidden, and its tables are cards; at 1280 px the
+    /// links are shown and the compact menu is not.
     /// </summary>
-    private static async Task AssertHeaderAsync(IPage page, string name, int width)
+    private static async Task AssertPhoneOrLaptopLayoutAsync(IPage page, string name, int width)
     {
         var header = await page.Locator("header.top").BoundingBoxAsync();
         var wideLinks = await page.Locator("header nav.links").IsVisibleAsync();
@@ -153,6 +153,10 @@ public sealed partial class LayoutTests(ITestOutputHelper output)
             throw new Xunit.Sdk.XunitException($"{name} at {width} px: the header is {header?.Height} px high (one row is at most 60), links shown {wideLinks}, menu shown {menu}");
         if (width == Browser.Wide && (!wideLinks || menu))
             throw new Xunit.Sdk.XunitException($"{name} at {width} px: the header's links shown {wideLinks}, compact menu shown {menu}");
+        // A phone gets a table's rows as cards (tables.js labels the cells, site.css stacks them), headings hidden.
+        var unstacked = await page.EvaluateAsync<int>("() => [...document.querySelectorAll('main table')].filter(t => t.tHead && (!t.classList.contains('stack') || t.tHead.checkVisibility())).length");
+        if (width == Browser.Narrow && unstacked > 0)
+            throw new Xunit.Sdk.XunitException($"{name} at {width} px: {unstacked} tables are not stacked as cards");
     }
 
     private static async Task LogInAsync(IPage page, string user, string password)
