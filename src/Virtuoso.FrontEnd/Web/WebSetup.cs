@@ -84,14 +84,22 @@ internal static class WebSetup
     {
         app.MapRazorPages();
         app.MapGet("/static/{file}", (string file) => Static(file)).ExcludeFromDescription();
+        // Browsers ask for /favicon.ico whatever the page links: send them to the icon the layout links.
+        app.MapGet("/favicon.ico", () => Results.Redirect(FaviconPath)).ExcludeFromDescription();
     }
+
+    /// <summary>The site's icon, linked by the layout (<c>rel="icon"</c>) and where <c>/favicon.ico</c> redirects.</summary>
+    public const string FaviconPath = "/static/favicon.svg";
 
     private static bool IsApi(HttpContext ctx) => ctx.Request.Path.StartsWithSegments("/api") || ctx.Request.Path.StartsWithSegments("/openapi");
 
-    // The stylesheet and scripts are embedded in the assembly: served by the front-end itself, whatever its working directory.
+    // The stylesheet, scripts and icon are embedded in the assembly: served by the front-end itself, whatever its working directory.
     private static IResult Static(string file)
     {
-        var type = Path.GetExtension(file) switch { ".css" => "text/css; charset=utf-8", ".js" => "text/javascript; charset=utf-8", _ => null };
+        var type = Path.GetExtension(file) switch
+        {
+            ".css" => "text/css; charset=utf-8", ".js" => "text/javascript; charset=utf-8", ".svg" => "image/svg+xml", _ => null,
+        };
         var stream = type is null ? null : Assembly.GetExecutingAssembly().GetManifestResourceStream("Virtuoso.FrontEnd.Web.Static." + file);
         return stream is null ? Results.NotFound() : Results.Stream(stream, type);
     }

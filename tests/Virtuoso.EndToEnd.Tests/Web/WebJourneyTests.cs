@@ -8,7 +8,9 @@ namespace Virtuoso.EndToEnd.Tests.Web;
 /// <summary>
 /// Issue 3's browser journeys on real parts: headless Chromium (Debian's) on the real front-end, real agents, real QEMU
 /// and the project's Linux guest. Every step is a click or a form, as a person would do it; the results are checked
-/// against the agents. The screenshots of the main pages go to docs/screenshots (the README's tour).
+/// against the agents. With VIRTUOSO_SCREENSHOTS=1 (scripts/screenshots) the screenshots of the main pages go to
+/// docs/screenshots (the README's tour). The pages of a running machine, which LayoutTests' crawl does not reach, are
+/// checked to fit a phone and a laptop.
 /// </summary>
 [Collection(RealQemu.Name)]
 public sealed partial class WebJourneyTests
@@ -134,6 +136,7 @@ public sealed partial class WebJourneyTests
         await AssertStateAsync(m, page, id, "running", 1, "running");
         await SerialConsole.WaitForAsync(() => SerialAsync(browser, id), "Virtuoso guest ready", Boot);
         await Browser.ScreenshotAsync(page, "my-computers");
+        await Browser.AssertFitsAtBothWidthsAsync(page, "my-computers");
 
         // The console in the browser (design §7): noVNC over the front-end's WebSocket proxy, a one-time ticket and a
         // fresh VNC password behind the page. See the guest's screen, type into its shell, find the line on serial.
@@ -155,6 +158,7 @@ public sealed partial class WebJourneyTests
         }
         Assert.True(colours >= 2, "the console shows a blank screen");
         await Browser.ScreenshotAsync(page, "console");
+        await Browser.AssertFitsAtBothWidthsAsync(page, "console");
         var before = (await SerialAsync(browser, id)).Length;
         await canvas.ClickAsync();
         await page.Keyboard.PressAsync("Enter");
@@ -180,6 +184,7 @@ public sealed partial class WebJourneyTests
         await page.GotoAsync($"/machines/{id}");
         await Expect(page.Locator(".timeline")).ToContainTextAsync("Stopped on beta");
         await Browser.ScreenshotAsync(page, "machine");
+        await Browser.AssertFitsAtBothWidthsAsync(page, "machine");
     }
 
     private static async Task ClickActionAsync(IPage page, Guid id, string button)

@@ -13,7 +13,8 @@ namespace Virtuoso.FrontEnd.Web.Charts;
 /// </summary>
 internal static class PriceChart
 {
-    private const int Width = 420, PanelHeight = 70, Left = 70, Right = 10, Top = 22, Gap = 34;
+    // Top leaves room for the title line and the first panel's label line below it (they overlapped when Top was 22).
+    private const int Width = 420, PanelHeight = 70, Left = 70, Right = 10, Top = 42, Gap = 34;
 
     public static IHtmlContent Render(PriceHistoryResponse history, DateTimeOffset now)
     {
@@ -24,7 +25,7 @@ internal static class PriceChart
         var height = Top + 2 * PanelHeight + Gap + 24;
         var svg = new StringBuilder();
         svg.Append(CultureInfo.InvariantCulture, $"<svg class=\"chart price-chart\" data-config=\"{E(history.Configuration)}\" viewBox=\"0 0 {Width} {height}\" width=\"{Width}\" height=\"{height}\" role=\"img\" aria-label=\"Market estimate of {E(history.Configuration)} over time\">");
-        svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left}\" y=\"14\" font-weight=\"600\">{E(history.Configuration)}</text>");
+        svg.Append(CultureInfo.InvariantCulture, $"<text class=\"title\" x=\"{Left}\" y=\"17\">{E(history.Configuration)}</text>");
         Panel(svg, points.Select(p => (p.At, p.StorageRate)).ToList(), start, span, end, Top, "#2456c7", "storage $/month");
         Panel(svg, points.Select(p => (p.At, p.RunningRate)).ToList(), start, span, end, Top + PanelHeight + Gap, "#1f7a3e", "running $/hour");
         svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left}\" y=\"{height - 6}\">{E(Show.When(start))}</text>");

@@ -18,7 +18,7 @@ public sealed class SvgTests
         Assert.Contains("storage $/month, now 16.5", svg);
         Assert.Contains("running $/hour, now 1.4112", svg);
         // Storage: starts at the top (30, the maximum), steps down half-way along (1 h of 2 h), holds to the right edge.
-        Assert.Contains("M70,22 H240 V92 H410", svg);
+        Assert.Contains("M70,42 H240 V112 H410", svg);
     }
 
     [Fact]
