@@ -32,6 +32,12 @@ internal sealed class MarketOptions
     /// One account from one address: see Core's LoginBackoff (5 free failures, then 30 s doubling up to 15 min).
     /// </summary>
     public int LoginAttemptsPerAddressPerMinute { get; set; } = 30;
+    /// <summary>
+    /// Whether a host's address may be internal: loopback, private, link-local (<c>Virtuoso:AllowPrivateHostAddresses</c>).
+    /// Off by default, so that a provider cannot make the front-end connect into its own network; <c>./run</c>, the tests
+    /// and a private cloud on one LAN turn it on.
+    /// </summary>
+    public bool AllowPrivateHostAddresses { get; set; }
     /// <summary>Accounts one client address may sign up in an hour (<c>Virtuoso:SignupsPerAddressPerHour</c>; 0: no limit).</summary>
     public int SignupsPerAddressPerHour { get; set; } = 10;
 

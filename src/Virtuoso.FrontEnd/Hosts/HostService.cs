@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Virtuoso.Contracts.Agent;
 using Virtuoso.Contracts.Api;
 using Virtuoso.Core;
+using Virtuoso.Core.Hosts;
 using Virtuoso.Core.Machines;
 using Virtuoso.FrontEnd.Agents;
 using Virtuoso.FrontEnd.Data;
@@ -21,7 +22,7 @@ internal sealed class HostService(Database db, EventLog events, AgentClient agen
     public async Task<Outcome<HostResponse>> AddAsync(string owner, AddHostRequest r)
     {
         if (Validate.First(
-                Validate.HostName(r.Name), Validate.Label("address", r.Address, 253), Validate.Port(r.Port),
+                Validate.HostName(r.Name), HostAddress.Check(r.Address, options.Value.AllowPrivateHostAddresses), Validate.Port(r.Port),
                 Validate.Label("processor", r.Processor), Validate.Label("connect speed", r.ConnectSpeed),
                 Validate.Range("speed", r.Speed, 1, Validate.MaxSpeed), Validate.Range("memory", r.Memory, 1, Validate.MaxMemory),
                 Validate.Range("storage", r.Storage, 1, Validate.MaxDisk),
@@ -73,7 +74,7 @@ internal sealed class HostService(Database db, EventLog events, AgentClient agen
         var runningPeriod = r.RunningPeriod ?? p.RunningPeriodSeconds;
         var storageUnit = r.StorageUnit ?? p.StorageUnit; var storagePrice = r.StoragePrice ?? p.StoragePrice; var storagePeriod = r.StoragePeriod ?? p.StoragePeriodDays;
         if (Validate.First(
-                r.Address is null ? null : Validate.Label("address", r.Address, 253), r.Port is { } port ? Validate.Port(port) : null,
+                r.Address is null ? null : HostAddress.Check(r.Address, options.Value.AllowPrivateHostAddresses), r.Port is { } port ? Validate.Port(port) : null,
                 r.ConnectSpeed is null ? null : Validate.Label("connect speed", r.ConnectSpeed),
                 Units(speedUnit, speedPrice, memoryUnit, memoryPrice, runningPeriod, storageUnit, storagePrice, storagePeriod),
                 r.PublicAddress is null ? null : PortForwarding.CheckPublicAddress(r.PublicAddress)) is { } bad)

@@ -100,6 +100,7 @@ internal sealed class Marketplace : IAsyncDisposable
             ["Virtuoso__PriceAverageIntervalSeconds"] = "2", // market estimates follow the hosts the test adds
             ["Virtuoso__VmmpListen"] = vmmpListen,
             ["Virtuoso__SignupsPerAddressPerHour"] = "0", // every test account signs up from 127.0.0.1
+            ["Virtuoso__AllowPrivateHostAddresses"] = "true", // agents on loopback or in namespaces on 10.x
             ["VIRTUOSO_BILLING_INTERVAL"] = billingIntervalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Logging__LogLevel__Default"] = "Warning",
         };

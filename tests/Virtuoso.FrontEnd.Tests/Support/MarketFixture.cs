@@ -158,6 +158,7 @@ internal sealed class VirtuosoFactory(string databaseSetting, string dataDir, Ti
         builder.UseSetting("Virtuoso:MigrationHeartbeatTimeoutSeconds", "1.5");
         builder.UseSetting("Virtuoso:MigrationCheckIntervalSeconds", "0.2");
         builder.UseSetting("Virtuoso:HostMonitorIntervalSeconds", "0.2");
+        builder.UseSetting("Virtuoso:AllowPrivateHostAddresses", "true"); // the fake agents listen on loopback
         builder.UseSetting("Virtuoso:SignupsPerAddressPerHour", "0"); // a fixture signs up many accounts from one (test) address
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
         // Unhandled exceptions reach the captured logs (and ./test's error file), not the console.
