@@ -304,16 +304,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
             $"(its rates: {m.StorageRatePerMonth} $/month, {m.RunningRatePerHour} $/hour)");
     }
 
-    public static string ReasonText(MismatchReason r) => r switch
-    {
-        MismatchReason.Offline => "offline",
-        MismatchReason.NotEnoughSpeed => "not-enough-speed",
-        MismatchReason.NotEnoughMemory => "not-enough-memory",
-        MismatchReason.NotEnoughStorage => "not-enough-storage",
-        MismatchReason.OverStorageBid => "over-storage-bid",
-        MismatchReason.OverRunningBid => "over-running-bid",
-        _ => r.ToString(),
-    };
+    public static string ReasonText(MismatchReason r) => MismatchText.Code(r);
 
     // ---- start, resume, stop, suspend (§5.1.4, §6.3.2, §6.3.4) ----
 
