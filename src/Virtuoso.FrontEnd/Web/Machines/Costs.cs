@@ -39,11 +39,14 @@ internal static class Costs
     /// What leaving a host gives up, as one sentence: "You give up $27.40 of storage already paid (until 2026-12-20) and
     /// 52 min of prepaid running time (worth $0.32)." Amounts to the cent, as <see cref="ForfeitResponse"/> has them.
     /// </summary>
-    public static string GivenUp(ForfeitResponse f)
+    public static string GivenUp(ForfeitResponse f) => $"You give up {What(f)}.";
+
+    /// <summary>"$27.40 of storage already paid (until 2026-12-20) and 52 min of prepaid running time (worth $0.32)", or "nothing already paid".</summary>
+    public static string What(ForfeitResponse f)
     {
         var parts = new List<string>();
         if (f.Storage > 0 && f.StoragePaidUntil is { } until) parts.Add($"{Show.Cents(f.Storage)} of storage already paid (until {Show.Day(until)})");
         if (f.RunningSeconds > 0) parts.Add($"{Show.Duration(f.RunningSeconds)} of prepaid running time (worth {Show.Cents(f.Running)})");
-        return parts.Count == 0 ? "You give up nothing already paid." : $"You give up {string.Join(" and ", parts)}.";
+        return parts.Count == 0 ? "nothing already paid" : string.Join(" and ", parts);
     }
 }
