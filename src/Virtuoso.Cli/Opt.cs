@@ -41,6 +41,15 @@ internal static class Opt
                 decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) ? value : null),
         };
 
+    /// <summary>Hours a month a machine runs (issue 18): 0 to 744, written with '.' and no exponent: 5, 12.5, 730.</summary>
+    public static Option<decimal?> Hours(string name, string description) =>
+        new(name)
+        {
+            Description = description, HelpName = "HOURS", Arity = ArgumentArity.ExactlyOne,
+            CustomParser = result => Parse<decimal>(result, name, "hours a month from 0 to 744, such as 730", text =>
+                decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) && value <= 744 ? value : null),
+        };
+
     public static Option<int?> Port(string name, string description, bool required = false) =>
         new(name)
         {

@@ -38,17 +38,18 @@ public static class Plain
     public static string Exact(Money amount) => Exact(amount.Dollars);
 
     /// <summary>
-    /// A duration in the largest units that read well: "45 s", "59 min", "3 h 10 min", "2 days 4 h", "12 days".
+    /// A duration in the largest units that read well: "45 s", "59 min", "3 h 10 min", "1 day 4 h", "2 days 4 h", "12 days".
     /// Rounded to the nearest unit shown; a negative duration reads as none.
     /// </summary>
     public static string Duration(decimal seconds)
     {
         var s = Math.Max(0m, seconds);
-        if (s < 60m) return $"{Math.Round(s, 0, MidpointRounding.AwayFromZero)} s";
+        if (s < 59.5m) return $"{Math.Round(s, 0, MidpointRounding.AwayFromZero)} s";
         var minutes = (long)Math.Round(s / 60m, 0, MidpointRounding.AwayFromZero);
         if (minutes < 60) return $"{minutes} min";
-        if (minutes < 48 * 60) return minutes % 60 == 0 ? $"{minutes / 60} h" : $"{minutes / 60} h {minutes % 60} min";
+        if (minutes < 24 * 60) return minutes % 60 == 0 ? $"{minutes / 60} h" : $"{minutes / 60} h {minutes % 60} min";
         var hours = (long)Math.Round(s / 3600m, 0, MidpointRounding.AwayFromZero);
+        if (hours < 48) return hours == 24 ? "1 day" : $"1 day {hours - 24} h";
         var days = hours / 24;
         return days >= 10 || hours % 24 == 0 ? $"{Math.Round(s / 86400m, 0, MidpointRounding.AwayFromZero)} days" : $"{days} days {hours % 24} h";
     }

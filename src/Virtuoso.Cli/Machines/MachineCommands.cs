@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Virtuoso.Contracts.Api;
+using Virtuoso.Cli.Output;
 
 namespace Virtuoso.Cli.Machines;
 
@@ -178,7 +179,8 @@ internal static class MachineCommands
     private static Command Search(Runner run)
     {
         var id = MachineArgument();
-        var command = new Command("search", "Find hosts for a machine: matching ones cheapest first, then the others with reasons") { id };
+        var hours = Opt.Hours("--hours", "Hours a month the machine runs, 0 to 744: hosts are sorted by storage + running for them (default 730, always on)");
+        var command = new Command("search", "Find hosts for a machine: matching ones cheapest a month first, then the others with reasons") { id, hours };
         run.Bind(command, Access.LoggedIn, async (parse, session, ct) =>
         {
             var reference = parse.GetValue(id)!;
@@ -187,7 +189,8 @@ internal static class MachineCommands
                 return notFound;
             }
 
-            return (await session.Api.GetAsync<SearchResult[]>($"machines/{machineId}/search", ct)).Failed(out var failure, out var results)
+            var query = parse.GetValue(hours) is { } h ? $"?hours={Text.Number(h)}" : "";
+            return (await session.Api.GetAsync<SearchResult[]>($"machines/{machineId}/search{query}", ct)).Failed(out var failure, out var results)
                 ? failure
                 : session.Show(results, (output, value) => MachineText.Search(output, value, reference));
         });
@@ -228,9 +231,17 @@ internal static class MachineCommands
                 return notFound;
             }
 
+            // What the deletion gives up, read just before it (issue 18): said afterwards in one line.
+            if ((await session.Api.GetAsync<ForfeitResponse>($"machines/{machineId}/forfeit", ct)).Failed(out var unknown, out var forfeit))
+            {
+                return unknown;
+            }
+
             return (await session.Api.SendForAnyAsync(HttpMethod.Delete, $"machines/{machineId}", null, ct)).Failed(out var failure, out _)
                 ? failure
-                : session.Show(new { }, (output, _) => output.WriteLine($"Deleted machine {machineId}."));
+                : session.Show(forfeit, (output, f) => output.WriteLine(f.Host is null
+                    ? $"Deleted machine {machineId}."
+                    : $"Deleted machine {machineId}: gave up {Text.GivenUp(f)}; nothing more was charged."));
         });
         return command;
     }

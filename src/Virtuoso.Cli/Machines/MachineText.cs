@@ -157,7 +157,10 @@ internal static class MachineText
         output.WriteLine($"Start it with: virtuoso start {Text.ShortId(m.Id)}");
     }
 
-    /// <summary>Matching hosts first, cheapest first, as the server orders them; then the others with their reasons.</summary>
+    /// <summary>
+    /// Matching hosts first, cheapest a month first for the hours the server says it assumed (issue 18), then the others
+    /// with their reasons.
+    /// </summary>
     public static void Search(TextWriter output, SearchResult[] results, string reference)
     {
         if (results.Length == 0)
@@ -166,7 +169,8 @@ internal static class MachineText
             return;
         }
 
-        var matching = results.Where(r => r.Matches).ToList();
+        var hours = Text.Number(results[0].Hours);
+        var matching = results.Where(r => r.Matches).OrderBy(r => r.MonthlyTotal).ToList();
         if (matching.Count == 0)
         {
             output.WriteLine("No host matches this machine. Raise its bids with: "
@@ -174,11 +178,11 @@ internal static class MachineText
         }
         else
         {
-            output.WriteLine("Matching hosts, cheapest first:");
-            var table = new Table("HOST", "PROCESSOR", "ADDRESS", "RATES", "CHARGES");
+            output.WriteLine($"Matching hosts, cheapest first for {hours} hours a month of running (change with --hours):");
+            var table = new Table("HOST", "A MONTH", "PROCESSOR", "ADDRESS", "RATES", "CHARGES");
             foreach (var r in matching)
             {
-                table.Add(r.Host, Text.Or(r.Processor, "-"), Text.Or(r.Address, "-"), Text.Rates(r.StorageRate, r.RunningRate),
+                table.Add(r.Host, Text.Money(r.MonthlyTotal), Text.Or(r.Processor, "-"), Text.Or(r.Address, "-"), Text.Rates(r.StorageRate, r.RunningRate),
                     $"{Text.StorageCharge(r.StorageCharge, r.StoragePeriodDays)}, {Text.RunningCharge(r.RunningCharge, r.RunningPeriodSeconds)}");
             }
 
@@ -186,15 +190,15 @@ internal static class MachineText
             output.WriteLine($"Store it with: virtuoso store {reference} --host {matching[0].Host}");
         }
 
-        var others = results.Where(r => !r.Matches).ToList();
+        var others = results.Where(r => !r.Matches).OrderBy(r => r.MonthlyTotal).ToList();
         if (others.Count > 0)
         {
             output.WriteLine();
             output.WriteLine("Hosts that do not match:");
-            var table = new Table("HOST", "PROCESSOR", "ADDRESS", "RATES", "WHY NOT");
+            var table = new Table("HOST", "A MONTH", "PROCESSOR", "ADDRESS", "RATES", "WHY NOT");
             foreach (var r in others)
             {
-                table.Add(r.Host, Text.Or(r.Processor, "-"), Text.Or(r.Address, "-"), Text.Rates(r.StorageRate, r.RunningRate), string.Join(", ", r.Reasons));
+                table.Add(r.Host, Text.Money(r.MonthlyTotal), Text.Or(r.Processor, "-"), Text.Or(r.Address, "-"), Text.Rates(r.StorageRate, r.RunningRate), string.Join(", ", r.Reasons));
             }
 
             table.WriteTo(output);

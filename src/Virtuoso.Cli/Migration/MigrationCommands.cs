@@ -45,19 +45,25 @@ internal static class MigrationCommands
                     : session.Show(targets, MigrationText.Targets);
             }
 
+            // What leaving the origin gives up, read just before the move (issue 18): said in one line once it is done.
+            if ((await session.Api.GetAsync<MigrationTargetsResponse>($"machines/{machineId}/migration-targets", ct)).Failed(out var unknown, out var before))
+            {
+                return unknown;
+            }
+
             var request = new MigrateRequest(destination, (parse.GetValue(method) ?? "SCP").ToUpperInvariant());
             if ((await session.Api.SendAsync<MigrationResponse>(HttpMethod.Post, $"machines/{machineId}/migrate", request, ct)).Failed(out var refused, out var migration))
             {
                 return refused;
             }
 
-            return await FollowAsync(session, machineId, migration, ct);
+            return await FollowAsync(session, machineId, migration, before.Forfeit, ct);
         });
         return command;
     }
 
     /// <summary>Polls the migration until it is done or reverted, drawing progress as it goes.</summary>
-    private static async Task<Failure?> FollowAsync(Session session, Guid machineId, MigrationResponse migration, CancellationToken ct)
+    private static async Task<Failure?> FollowAsync(Session session, Guid machineId, MigrationResponse migration, ForfeitResponse? forfeit, CancellationToken ct)
     {
         var progress = new LiveLine(session.Json ? TextWriter.Null : session.Live, session.Settings.Terminal);
         progress.Show(MigrationText.ProgressLine(migration, progress.Terminal));
@@ -91,6 +97,6 @@ internal static class MigrationCommands
                 RevertedCode);
         }
 
-        return session.Show(migration, MigrationText.Done);
+        return session.Show(migration, (output, m) => MigrationText.Done(output, m, forfeit));
     }
 }

@@ -15,22 +15,31 @@ internal static class MigrationText
             return;
         }
 
-        output.WriteLine($"The machine is on {targets.From}. Hosts with room for it, cheapest storage first:");
-        var table = new Table("HOST", "RATES", "STORAGE", "RUNNING", "ON ARRIVAL", "METHODS");
+        output.WriteLine($"The machine is on {targets.From}. Hosts with room for it, cheapest first for {Text.Number(targets.Hours)} hours a month of running:");
+        var table = new Table("HOST", "A MONTH", "RATES", "STORAGE", "RUNNING", "ON ARRIVAL", "METHODS");
         foreach (var t in targets.Hosts)
         {
-            table.Add(t.Host, Text.Rates(t.StorageRate, t.RunningRate), Text.StorageCharge(t.StorageCharge, t.StoragePeriodDays),
+            table.Add(t.Host, Text.Money(t.MonthlyTotal), Text.Rates(t.StorageRate, t.RunningRate), Text.StorageCharge(t.StorageCharge, t.StoragePeriodDays),
                 Text.RunningCharge(t.RunningCharge, t.RunningPeriodSeconds), Text.Money(t.ArrivalCharge),
                 t.Methods is { Count: > 0 } methods ? string.Join(' ', methods) : "unknown");
         }
 
         table.WriteTo(output);
         output.WriteLine(targets.Note);
+        if (targets.Forfeit is { } f)
+        {
+            output.WriteLine($"Moving now gives up on {targets.From}: {Text.GivenUp(f)}" + (f.ChargedNow > 0 ? $"; {Text.Money(f.ChargedNow)} for periods begun there is charged first." : "."));
+        }
+
         output.WriteLine($"Migrate with: virtuoso migrate {Text.ShortId(targets.Machine)} --host HOST --method SCP|RSYNC|DEDUP");
     }
 
-    public static void Done(TextWriter output, MigrationResponse m) =>
+    /// <param name="forfeit">What leaving the origin gave up, read before the move; null: not known.</param>
+    public static void Done(TextWriter output, MigrationResponse m, ForfeitResponse? forfeit = null)
+    {
         output.WriteLine($"Migrated {m.Machine} from {m.From} to {m.To} with {m.Method}: {m.PreviousState}, version {Text.Number(m.Version + 1)}.");
+        if (forfeit is not null) output.WriteLine($"Gave up on {m.From}: {Text.GivenUp(forfeit)}.");
+    }
 
     /// <summary>"copying [#########-----------]  45%  450 kB of 1 MB, 120 kB/s, ETA 4 s"; the bar only on a terminal.</summary>
     public static string ProgressLine(MigrationResponse m, bool bar)

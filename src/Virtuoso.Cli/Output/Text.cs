@@ -41,6 +41,19 @@ internal static class Text
         return string.Join(' ', parts);
     }
 
+    /// <summary>
+    /// What leaving a host gave up (issue 18): "$27.4 of storage already paid (until 2026-12-20) and 52m 0s of prepaid
+    /// running time (worth $0.32)", or "nothing already paid".
+    /// </summary>
+    public static string GivenUp(Virtuoso.Contracts.Api.ForfeitResponse f)
+    {
+        var parts = new List<string>();
+        if (f.Storage > 0 && f.StoragePaidUntil is { } until)
+            parts.Add($"{Money(f.Storage)} of storage already paid (until {until.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)})");
+        if (f.RunningSeconds > 0) parts.Add($"{Duration(f.RunningSeconds)} of prepaid running time (worth {Money(f.Running)})");
+        return parts.Count == 0 ? "nothing already paid" : string.Join(" and ", parts);
+    }
+
     public static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
     /// <summary>A size in binary units as the front-end states quotas: "48 KB", "9.8 GB" (1 GB = 1024³ bytes).</summary>

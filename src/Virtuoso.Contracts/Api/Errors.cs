@@ -43,6 +43,8 @@ public static class ErrorCodes
     public const string ExpiredTicket = "expired-ticket";
     /// <summary>A tunnel to a guest port that is not a TCP port (1 to 65535).</summary>
     public const string InvalidPort = "invalid-port";
+    /// <summary>A usage profile (?hours=) that is not a number of hours a month can have (0 to 744).</summary>
+    public const string InvalidHours = "invalid-hours";
     /// <summary>A WebSocket opened from a page of another site (its Origin is not the front-end's).</summary>
     public const string ForbiddenOrigin = "forbidden-origin";
     /// <summary>Not an SSH public key the marketplace accepts (issue 14): garbage, a private key, a truncated or DSA key, RSA under 2048 bits.</summary>

@@ -43,6 +43,8 @@ public sealed record HostResponse(
 
 /// <summary>A machine stored on a host, as the host's owner sees it; <paramref name="CpuShare"/> and <paramref name="CpuUsed"/>
 /// in cores as on <see cref="MachineResponse"/> (issue 17).</summary>
+/// <param name="Forfeit">Issue 18: what its owner gives up if the host is deleted now (the eviction first charges the
+/// periods begun; nothing already charged is refunded, the provider keeps it).</param>
 public sealed record HostMachine(Guid Id, string Name, string Owner, string State, long Version, long Speed, long Memory, long Disk,
     decimal StoragePrice, long StoragePeriodDays, decimal RunningPrice, long RunningPeriodSeconds,
-    decimal? CpuShare = null, decimal? CpuUsed = null);
+    decimal? CpuShare = null, decimal? CpuUsed = null, ForfeitResponse? Forfeit = null);

@@ -82,11 +82,28 @@ public sealed record PortRequest(int Port);
 /// <param name="StorageRate">Dollars per month.</param>
 /// <param name="RunningRate">Dollars per hour.</param>
 /// <param name="Reasons">Why the host does not match (empty when it does): offline, not-enough-speed, …</param>
+/// <param name="MonthlyTotal">Issue 18: what the host costs a month for <paramref name="Hours"/> hours of running:
+/// <paramref name="StorageRate"/> + <paramref name="RunningRate"/> × hours, exact. Results are sorted by it, cheapest first
+/// (matching hosts first).</param>
+/// <param name="Hours">The hours a month the total assumes: the request's <c>?hours=</c>, else 730 (always on).</param>
+/// <param name="Explanations">Each of <paramref name="Reasons"/> as a sentence, in the same order.</param>
 public sealed record SearchResult(
     string Host, string Processor, string Address, bool Matches,
     decimal StorageRate, decimal RunningRate,
     decimal StorageCharge, long StoragePeriodDays, decimal RunningCharge, long RunningPeriodSeconds,
-    IReadOnlyList<string> Reasons);
+    IReadOnlyList<string> Reasons, decimal MonthlyTotal = 0, decimal Hours = 0, IReadOnlyList<string>? Explanations = null);
+
+/// <summary>
+/// GET /api/v1/machines/{id}/forfeit (issue 18): what deleting the machine now gives up. Paid storage is not refunded and
+/// prepaid running time is lost (design §4); nothing more is charged. All zero for a machine on no host.
+/// </summary>
+/// <param name="Storage">The paid storage not yet used, pro rata to the second, rounded to the cent.</param>
+/// <param name="StoragePaidUntil">The end of the storage period last charged; null on no host.</param>
+/// <param name="RunningSeconds">Prepaid running seconds left.</param>
+/// <param name="Running">Their value, pro rata of the running price, rounded to the cent.</param>
+/// <param name="ChargedNow">What leaving charges first (periods begun but not charged yet): zero for a deletion.</param>
+public sealed record ForfeitResponse(Guid Machine, string? Host, decimal Storage, DateTimeOffset? StoragePaidUntil,
+    decimal RunningSeconds, decimal Running, decimal Total, decimal ChargedNow);
 
 /// <summary>GET /api/v1/events: an append-only event (design §8).</summary>
 public sealed record EventResponse(long Seq, DateTimeOffset At, string Origin, string Kind, Guid? Machine, string? Account, string Message);

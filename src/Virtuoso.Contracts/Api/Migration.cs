@@ -36,14 +36,18 @@ public sealed record MigrationResponse(
 
 /// <summary>GET /api/v1/machines/{id}/migration-targets: every other host with room for the machine (report Figure 20).</summary>
 /// <param name="Note">What a move costs: one storage period at the destination's price on arrival; prepaid running time is not carried.</param>
-public sealed record MigrationTargetsResponse(Guid Machine, string From, IReadOnlyList<MigrationTarget> Hosts, string Note);
+/// <param name="Hours">Issue 18: the hours a month the targets' <see cref="MigrationTarget.MonthlyTotal"/> assume (<c>?hours=</c>, else 730).</param>
+/// <param name="Forfeit">What leaving the origin now gives up (and charges first, for storage periods begun there).</param>
+public sealed record MigrationTargetsResponse(Guid Machine, string From, IReadOnlyList<MigrationTarget> Hosts, string Note,
+    decimal Hours = 0, ForfeitResponse? Forfeit = null);
 
 /// <summary>One host a machine can migrate to, with its prices for this machine.</summary>
 /// <param name="StorageRate">Dollars per month.</param>
 /// <param name="RunningRate">Dollars per hour.</param>
 /// <param name="ArrivalCharge">Charged on arrival: one storage period at this host's price (design §4).</param>
 /// <param name="Methods">The methods its agent advertises (VMMP RESULTS), or null when not known yet.</param>
+/// <param name="MonthlyTotal">Storage rate + running rate × the response's hours, exact; targets are sorted by it.</param>
 public sealed record MigrationTarget(
     string Host, string Processor, decimal StorageRate, decimal RunningRate,
     decimal StorageCharge, long StoragePeriodDays, decimal RunningCharge, long RunningPeriodSeconds,
-    decimal ArrivalCharge, IReadOnlyList<string>? Methods, int? VmmpPort);
+    decimal ArrivalCharge, IReadOnlyList<string>? Methods, int? VmmpPort, decimal MonthlyTotal = 0);

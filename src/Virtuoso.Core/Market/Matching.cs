@@ -68,12 +68,14 @@ public static class Matching
     }
 
     /// <summary>
-    /// Every host judged: matching hosts first, cheapest first (storage rate, then running rate, then name),
-    /// then the others with their reasons.
+    /// Every host judged: matching hosts first, cheapest first for a machine that runs <paramref name="hoursPerMonth"/>
+    /// hours a month (<see cref="UsageCost.Monthly"/>; ties by storage rate, then running rate, then name), then the
+    /// others with their reasons in the same order.
     /// </summary>
-    public static IReadOnlyList<HostMatch> Search(IEnumerable<HostOffer> hosts, MachineSpec spec, Bids bids) =>
+    public static IReadOnlyList<HostMatch> Search(IEnumerable<HostOffer> hosts, MachineSpec spec, Bids bids, decimal hoursPerMonth) =>
         hosts.Select(h => Judge(h, spec, bids))
             .OrderBy(m => m.Matches ? 0 : 1)
+            .ThenBy(m => UsageCost.Monthly(m.StorageRatePerMonth, m.RunningRatePerHour, hoursPerMonth).Dollars)
             .ThenBy(m => m.StorageRatePerMonth.Dollars)
             .ThenBy(m => m.RunningRatePerHour.Dollars)
             .ThenBy(m => m.Host.Name, StringComparer.Ordinal)

@@ -114,7 +114,8 @@ internal sealed class HostService(Database db, EventLog events, AgentClient agen
             return (IReadOnlyList<HostResponse>)hosts.Select(h => h.ToResponse(h.IsOnline(now, options.Value.OnlineWindow),
                 machines[h.Name].Select(m => new HostMachine(m.Id, m.Name, m.Owner, MachineRow.StateText(m.State), m.Version, m.Speed, m.Memory, m.Disk,
                     m.StoragePrice!.Value.Dollars, m.StoragePeriodDays!.Value, m.RunningPrice!.Value.Dollars, m.RunningPeriodSeconds!.Value,
-                    m.CpuMillicores / 1000m, m.State == MachineState.Running && m.HostOfflineSince is null ? m.CpuUsedMillicores / 1000m : null)).ToList())).ToList();
+                    m.CpuMillicores / 1000m, m.State == MachineState.Running && m.HostOfflineSince is null ? m.CpuUsedMillicores / 1000m : null,
+                    MachineService.ForfeitOf(m, now, Core.Billing.Departure.Leave))).ToList())).ToList();
         });
     }
 

@@ -248,18 +248,53 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
 
     // ---- search (§5.1.3) ----
 
-    public async Task<Outcome<IReadOnlyList<SearchResult>>> SearchAsync(string owner, Guid id)
+    /// <summary>
+    /// Every host judged for a registered machine, sorted by what it costs a month for <paramref name="hours"/> hours of
+    /// running (issue 18; <see cref="UsageCost"/>), matching hosts first; each reason as a code and a sentence.
+    /// </summary>
+    public async Task<Outcome<IReadOnlyList<SearchResult>>> SearchAsync(string owner, Guid id, decimal hours = UsageCost.DefaultHoursPerMonth)
     {
         var found = await FindAsync(owner, id);
         if (found.Value is not { } row) return found.Failure!;
         if (Refuse(row, MachineAction.Search) is { } refused) return refused;
         var now = clock.GetUtcNow();
         var hosts = (await db.ReadAsync(c => HostQueries.AllAsync(c))).ToDictionary(h => h.Name);
-        var matches = Matching.Search(hosts.Values.Select(h => h.Offer(now, Options.OnlineWindow)), row.Spec,
-            new Bids(row.StorageBid, row.RunningBid));
+        var bids = new Bids(row.StorageBid, row.RunningBid);
+        var matches = Matching.Search(hosts.Values.Select(h => h.Offer(now, Options.OnlineWindow)), row.Spec, bids, hours);
         return matches.Select(m => new SearchResult(m.Host.Name, hosts[m.Host.Name].Processor, hosts[m.Host.Name].Address, m.Matches,
             m.StorageRatePerMonth.Dollars, m.RunningRatePerHour.Dollars, m.StorageCharge.Dollars, m.Host.Pricing.StoragePeriodDays,
-            m.RunningCharge.Dollars, m.Host.Pricing.RunningPeriodSeconds, m.Reasons.Select(ReasonText).ToList())).ToList();
+            m.RunningCharge.Dollars, m.Host.Pricing.RunningPeriodSeconds, m.Reasons.Select(ReasonText).ToList(),
+            UsageCost.Monthly(m.StorageRatePerMonth, m.RunningRatePerHour, hours).Dollars, hours,
+            m.Reasons.Select(r => MismatchText.Sentence(r, m, row.Spec, bids)).ToList())).ToList();
+    }
+
+    /// <summary>
+    /// Reads <c>?hours=</c> (issue 18): hours a month the machine runs, 0 to 744, digits with an optional decimal point;
+    /// absent or blank is 730 (always on, <see cref="UsageCost.DefaultHoursPerMonth"/>).
+    /// </summary>
+    public static Outcome<decimal> ParseHours(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return (decimal)UsageCost.DefaultHoursPerMonth;
+        if (decimal.TryParse(text.Trim(), System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var hours)
+            && UsageCost.ValidHours(hours))
+            return hours;
+        return new Failure(ErrorCodes.InvalidHours, $"give the hours a month the machine runs, 0 to {UsageCost.MaxHoursPerMonth} (730 is always on), not '{text}'");
+    }
+
+    /// <summary>What deleting the machine now gives up (issue 18): nothing for a machine on no host.</summary>
+    public async Task<Outcome<ForfeitResponse>> ForfeitAsync(string owner, Guid id)
+    {
+        var found = await FindAsync(owner, id);
+        if (found.Value is not { } row) return found.Failure!;
+        return ForfeitOf(row, clock.GetUtcNow(), Departure.Delete);
+    }
+
+    /// <summary>What <paramref name="row"/> gives up leaving its host at <paramref name="now"/>; zeros for a machine on no host.</summary>
+    public static ForfeitResponse ForfeitOf(MachineRow row, DateTimeOffset now, Departure departure)
+    {
+        if (row.Host is null || row.ArrivedAt is null) return new ForfeitResponse(row.Id, null, 0m, null, 0m, 0m, 0m, 0m);
+        var f = Forfeits.At(row.Bill, now, departure);
+        return new ForfeitResponse(row.Id, row.Host, f.Storage.Dollars, f.StoragePaidUntil, f.RunningSeconds, f.Running.Dollars, f.Total.Dollars, f.ChargedNow.Dollars);
     }
 
     // ---- store (§5.1.3, §6.3.1) ----
@@ -304,16 +339,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
             $"(its rates: {m.StorageRatePerMonth} $/month, {m.RunningRatePerHour} $/hour)");
     }
 
-    public static string ReasonText(MismatchReason r) => r switch
-    {
-        MismatchReason.Offline => "offline",
-        MismatchReason.NotEnoughSpeed => "not-enough-speed",
-        MismatchReason.NotEnoughMemory => "not-enough-memory",
-        MismatchReason.NotEnoughStorage => "not-enough-storage",
-        MismatchReason.OverStorageBid => "over-storage-bid",
-        MismatchReason.OverRunningBid => "over-running-bid",
-        _ => r.ToString(),
-    };
+    public static string ReasonText(MismatchReason r) => MismatchText.Code(r);
 
     // ---- start, resume, stop, suspend (§5.1.4, §6.3.2, §6.3.4) ----
 

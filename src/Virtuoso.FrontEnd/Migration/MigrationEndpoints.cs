@@ -15,7 +15,11 @@ internal static class MigrationEndpoints
             .WithSummary("Migrate a stored, stopped or suspended machine to another host with a method it offers; 202 with the migration");
         buyer.MapGet("/{id:guid}/migration", async (Guid id, ClaimsPrincipal u, MigrationService s, CancellationToken ct) => (await s.StatusAsync(u.Name(), id, ct)).ToResult())
             .WithSummary("The machine's latest migration: phase, progress, rate and estimated arrival while open, else its outcome");
-        buyer.MapGet("/{id:guid}/migration-targets", async (Guid id, ClaimsPrincipal u, MigrationService s) => (await s.TargetsAsync(u.Name(), id)).ToResult())
-            .WithSummary("Every other host with room for the machine, its prices, methods and the charge on arrival");
+        buyer.MapGet("/{id:guid}/migration-targets", async (Guid id, string? hours, ClaimsPrincipal u, MigrationService s) =>
+            {
+                var parsed = Machines.MachineService.ParseHours(hours);
+                return parsed.Failure is { } bad ? bad.ToResult() : (await s.TargetsAsync(u.Name(), id, parsed.Value)).ToResult();
+            })
+            .WithSummary("Every other host with room for the machine, cheapest monthly total first for ?hours= a month (default 730), its prices, methods, the charge on arrival, and what leaving the origin gives up");
     }
 }

@@ -130,7 +130,11 @@ internal sealed partial class MigrationService(
         return latest.ToResponse(progress);
     }
 
-    public async Task<Outcome<MigrationTargetsResponse>> TargetsAsync(string owner, Guid id)
+    /// <summary>
+    /// Every other host with room, cheapest first for <paramref name="hours"/> hours of running a month (issue 18), and what
+    /// leaving the origin now gives up (<see cref="Departure.Leave"/>: storage periods begun there are charged first).
+    /// </summary>
+    public async Task<Outcome<MigrationTargetsResponse>> TargetsAsync(string owner, Guid id, decimal hours = UsageCost.DefaultHoursPerMonth)
     {
         var row = await MachineAsync(owner, id);
         if (row is null) return Failure.MachineNotFound;
@@ -142,13 +146,14 @@ internal sealed partial class MigrationService(
             .Select(h =>
             {
                 var p = h.Pricing;
-                return new MigrationTarget(h.Name, h.Processor, p.StorageRatePerMonth(row.Spec).Dollars, p.RunningRatePerHour(row.Spec).Dollars,
+                var (storageRate, runningRate) = (p.StorageRatePerMonth(row.Spec), p.RunningRatePerHour(row.Spec));
+                return new MigrationTarget(h.Name, h.Processor, storageRate.Dollars, runningRate.Dollars,
                     p.StorageCharge(row.Spec).Dollars, p.StoragePeriodDays, p.RunningCharge(row.Spec).Dollars, p.RunningPeriodSeconds,
-                    p.StorageCharge(row.Spec).Dollars, h.MethodList, (int?)h.VmmpPort);
+                    p.StorageCharge(row.Spec).Dollars, h.MethodList, (int?)h.VmmpPort, UsageCost.Monthly(storageRate, runningRate, hours).Dollars);
             })
-            .OrderBy(t => t.StorageRate).ThenBy(t => t.RunningRate).ThenBy(t => t.Host, StringComparer.Ordinal)
+            .OrderBy(t => t.MonthlyTotal).ThenBy(t => t.StorageRate).ThenBy(t => t.RunningRate).ThenBy(t => t.Host, StringComparer.Ordinal)
             .ToList();
-        return new MigrationTargetsResponse(id, row.Host, targets, ArrivalNote);
+        return new MigrationTargetsResponse(id, row.Host, targets, ArrivalNote, hours, MachineService.ForfeitOf(row, now, Departure.Leave));
     }
 
     // ---- what the destination says over VMMP (the listener calls these) ----

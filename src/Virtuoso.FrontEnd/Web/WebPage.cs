@@ -38,12 +38,25 @@ internal abstract class WebPage : PageModel
     private static string Label(string key) => key.Contains('.', StringComparison.Ordinal) ? key[(key.LastIndexOf('.') + 1)..] : key;
 }
 
-/// <summary>How the pages write numbers: money exact and unrounded (design §4), durations in words.</summary>
+/// <summary>
+/// How the pages write numbers: money with its currency, exact and unrounded where it is a price or a charge (design
+/// §4), to the cent where it is an estimate (a monthly total, what a deletion gives up); durations in plain units.
+/// </summary>
 internal static class Show
 {
     public static string Money(decimal d) => "$" + Core.Money.Format(d);
     public static string Money(decimal? d) => d is { } v ? Money(v) : "—";
     public static string Number(decimal d) => Core.Money.Format(d);
+
+    /// <summary>Dollars to the cent, half away from zero: "$15.24", "$0.32", "$30.00".</summary>
+    public static string Cents(decimal d) =>
+        (d < 0 ? "-$" : "$") + Math.Abs(Math.Round(d, 2, MidpointRounding.AwayFromZero)).ToString("0.00", CultureInfo.InvariantCulture);
+
+    /// <summary>A rate that may have been divided into many digits, to at most <paramref name="decimals"/> places: "$0.0408".</summary>
+    public static string Rate(decimal d, int decimals = 6) => Money(Math.Round(d, decimals, MidpointRounding.AwayFromZero));
+
+    /// <summary>Hours, to one decimal at most: "13", "12.5".</summary>
+    public static string Hours(decimal h) => Math.Round(h, 1, MidpointRounding.AwayFromZero).ToString("0.#", CultureInfo.InvariantCulture);
 
     /// <summary>A duration as a buyer reads it: "59 min", "3 h 10 min", "12 days" (<see cref="Core.Plain.Duration(decimal)"/>).</summary>
     public static string Duration(decimal seconds) => Core.Plain.Duration(seconds);
@@ -84,7 +97,18 @@ internal static class Show
         return unit == 0 ? $"{bytes} bytes" : $"{value.ToString("0.#", CultureInfo.InvariantCulture)} {units[unit]}";
     }
 
-    public static string Period(long seconds) => seconds % 86400 == 0 ? $"{seconds / 86400} days" : $"{seconds} seconds";
+    /// <summary>A billing period exactly, in its largest whole unit: "30 days", "1 day", "1 h", "60 s".</summary>
+    public static string Period(long seconds) => seconds switch
+    {
+        86400 => "1 day",
+        _ when seconds % 86400 == 0 => $"{seconds / 86400} days",
+        _ when seconds % 3600 == 0 => $"{seconds / 3600} h",
+        _ when seconds % 60 == 0 => $"{seconds / 60} min",
+        _ => $"{seconds} s",
+    };
+
+    /// <summary>A date for a paid-until: "2026-12-20".</summary>
+    public static string Day(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
     public static string When(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
     public static string Short(Guid id) => id.ToString("D")[..8];
 }

@@ -13,6 +13,8 @@ internal static class WebRoutes
     public static string Act(Guid id, string verb) => $"/machines/{id:D}/{verb}";
     public static string Serial(Guid id) => $"/machines/{id:D}/serial";
     public static string Console(Guid id) => $"/machines/{id:D}/console";
+    /// <summary>The delete confirmation (GET) and the deletion itself (POST, from that page's form).</summary>
+    public static string Delete(Guid id) => $"/machines/{id:D}/delete";
     public static string Migrate(Guid id) => $"/machines/{id:D}/migrate";
     public static string Migration(Guid id) => $"/machines/{id:D}/migration";
     public static string Register(string? config) => config is null ? "/machines/register" : $"/machines/register?config={Uri.EscapeDataString(config)}";

@@ -304,6 +304,37 @@ public sealed class MachineCommandsTests : IAsyncLifetime
         Assert.Equal(0.3744m, run.Json[0].GetProperty("runningRate").GetDecimal());
         Assert.Contains("\"runningRate\": 2.448,", run.Out);
         Assert.Equal("running-rate-over-bid", run.Json[1].GetProperty("reasons")[0].GetString());
+        Assert.Equal(303.312m, run.Json[0].GetProperty("monthlyTotal").GetDecimal());
+        Assert.Equal(730m, run.Json[0].GetProperty("hours").GetDecimal());
+    }
+
+    [Fact]
+    public async Task Search_Hours_AreSentToTheServer_AndTheTotalsShownCheapestFirst()
+    {
+        h.Api.Json($"GET /api/v1/machines/{Id}/search?hours=12.5", Samples.Search());
+
+        var output = (await h.RunAsync("search", Id, "--hours", "12.5")).Succeeded().Out;
+
+        Assert.Equal("?hours=12.5", h.Api.Requests.Single(r => r.Path.EndsWith("/search", StringComparison.Ordinal)).Query);
+        Assert.Contains("A MONTH", output);
+        Assert.Contains("cheapest first for 730 hours a month", output); // the hours the server says it assumed
+        Assert.Contains("$303.312", output);
+        // The others, cheapest a month first: virt17 ($4.47168) above virt8 ($1790.04), whatever order they came in.
+        var others = output[output.IndexOf("Hosts that do not match", StringComparison.Ordinal)..];
+        Assert.True(others.IndexOf("virt17", StringComparison.Ordinal) < others.IndexOf("virt8", StringComparison.Ordinal), others);
+    }
+
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("745")]
+    [InlineData("lots")]
+    [InlineData("1e2")]
+    public async Task Search_BadHours_IsAUsageErrorOnOneLine_NothingSent(string hours)
+    {
+        var line = (await h.RunAsync("search", Id, "--hours", hours)).Failed(2, "usage");
+
+        Assert.Contains("--hours", line);
+        Assert.DoesNotContain(h.Api.Requests, r => r.Path.EndsWith("/search", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -401,9 +432,33 @@ public sealed class MachineCommandsTests : IAsyncLifetime
     public async Task Delete_Answers204_AndJsonPrintsEmptyObject()
     {
         h.Api.NoContent($"DELETE /api/v1/machines/{Id}");
+        h.Api.Json($"GET /api/v1/machines/{Id}/forfeit", Samples.Forfeit(host: null));
         Assert.Equal($"Deleted machine {Id}.\n", (await h.RunAsync("delete", Id)).Succeeded().Out);
-        Assert.Equal("{}\n", (await h.RunAsync("delete", Id, "--json")).Succeeded().Out);
-        Assert.All(h.Api.Requests, r => Assert.Equal("DELETE", r.Method));
+        Assert.Equal(0m, (await h.RunAsync("delete", Id, "--json")).Succeeded().Json.GetProperty("total").GetDecimal());
+        Assert.Equal(["GET", "DELETE", "GET", "DELETE"], h.Api.Requests.Select(r => r.Method));
+    }
+
+    [Fact]
+    public async Task Delete_StoredMachine_SaysWhatWasGivenUp_InOneLine()
+    {
+        h.Api.NoContent($"DELETE /api/v1/machines/{Id}");
+        h.Api.Json($"GET /api/v1/machines/{Id}/forfeit", Samples.Forfeit());
+
+        var run = (await h.RunAsync("delete", Id)).Succeeded();
+
+        Assert.Equal($"Deleted machine {Id}: gave up $27.4 of storage already paid (until 2026-12-20) and 52m 0s of prepaid running time (worth $0.32); nothing more was charged.\n", run.Out);
+    }
+
+    [Fact]
+    public async Task Delete_Refused_IsTheServersProblem_AfterReadingTheForfeit()
+    {
+        h.Api.Json($"GET /api/v1/machines/{Id}/forfeit", Samples.Forfeit());
+        h.Api.Problem($"DELETE /api/v1/machines/{Id}", 409, ErrorCodes.InvalidState, "Not allowed in the machine's state", "a running machine cannot be deleted: stop it first");
+
+        var line = (await h.RunAsync("delete", Id)).Failed(1, ErrorCodes.InvalidState);
+
+        Assert.Contains("stop it first", line);
+        Assert.DoesNotContain("gave up", line);
     }
 
     // ---- serial

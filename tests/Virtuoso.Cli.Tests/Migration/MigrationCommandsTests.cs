@@ -10,7 +10,6 @@ public sealed class MigrationCommandsTests : IAsyncLifetime
     private static readonly Guid Id = Samples.WebId;
     private static readonly string Path = $"/api/v1/machines/{Samples.WebId}";
 
-    public async Task InitializeAsync() => h = (await Harness.StartAsync()).LogIn();
 
     public async Task DisposeAsync() => await h.DisposeAsync();
 
@@ -21,6 +20,16 @@ public sealed class MigrationCommandsTests : IAsyncLifetime
         new(Guid.Parse("11111111-2222-4333-8444-555555555555"), Id, phase, "SCP", "virt8", "virt13", 3, "suspended", error,
             DateTimeOffset.Parse("2026-01-01T00:00:00Z"), phase is "done" or "reverted" ? DateTimeOffset.Parse("2026-01-01T00:01:00Z") : null,
             phase == "open" ? destinationPhase : null, done is null ? null : 1_000_000, done, done / 2, done is null ? null : 250_000, done is { } d ? (1_000_000 - d) / 250_000.0 : null);
+
+    private static MigrationTargetsResponse Targets(ForfeitResponse? forfeit = null) => new(Id, "virt8",
+        [new MigrationTarget("virt13", "x86_64", 30m, 0.3744m, 30m, 30, 0.3744m, 3600, 30m, ["SCP", "DEDUP"], 7102, 303.312m)],
+        "prepaid running time is not carried to another host", 730m, forfeit);
+
+    public async Task InitializeAsync()
+    {
+        h = (await Harness.StartAsync()).LogIn();
+        h.Api.Json($"GET {Path}/migration-targets", Targets());
+    }
 
     [Fact]
     public async Task Migrate_FollowsToDone_PlainLinesWhenNotATerminal_Exit0()
@@ -38,6 +47,20 @@ public sealed class MigrationCommandsTests : IAsyncLifetime
         Assert.Contains("committed: activating on virt13", lines);
         Assert.Equal($"Migrated {Id} from virt8 to virt13 with SCP: suspended, version 4.", lines[^1]);
         Assert.DoesNotContain('\r', run.Out);
+    }
+
+    [Fact]
+    public async Task Migrate_SaysWhatLeavingTheOriginGaveUp_InOneLine()
+    {
+        h.Api.Json($"GET {Path}/migration-targets", Targets(Samples.Forfeit("virt8")));
+        h.Api.Json($"POST {Path}/migrate", Migration("open"), 202);
+        h.Api.Sequence($"GET {Path}/migration", Migration("done"));
+
+        var run = (await h.RunAsync(Settings(), "migrate", Id.ToString(), "--host", "virt13")).Succeeded();
+
+        var lines = run.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal($"Migrated {Id} from virt8 to virt13 with SCP: suspended, version 4.", lines[^2]);
+        Assert.Equal("Gave up on virt8: $27.4 of storage already paid (until 2026-12-20) and 52m 0s of prepaid running time (worth $0.32).", lines[^1]);
     }
 
     [Fact]
@@ -89,12 +112,13 @@ public sealed class MigrationCommandsTests : IAsyncLifetime
     [Fact]
     public async Task Migrate_WithoutHost_ListsTheTargets()
     {
-        h.Api.Json($"GET {Path}/migration-targets", new MigrationTargetsResponse(Id, "virt8",
-            [new MigrationTarget("virt13", "x86_64", 30m, 0.3744m, 30m, 30, 0.3744m, 3600, 30m, ["SCP", "DEDUP"], 7102)],
-            "prepaid running time is not carried to another host"));
+        h.Api.Json($"GET {Path}/migration-targets", Targets(Samples.Forfeit("virt8") with { ChargedNow = 30m }));
 
         var run = (await h.RunAsync(Settings(), "migrate", Id.ToString())).Succeeded();
 
+        Assert.Contains("cheapest first for 730 hours a month", run.Out);
+        Assert.Contains("$303.312", run.Out);
+        Assert.Contains("Moving now gives up on virt8: $27.4 of storage already paid (until 2026-12-20) and 52m 0s of prepaid running time (worth $0.32); $30 for periods begun there is charged first.", run.Out);
         Assert.Contains("The machine is on virt8.", run.Out);
         Assert.Contains("virt13", run.Out);
         Assert.Contains("30 $/month, 0.3744 $/hour", run.Out);

@@ -18,10 +18,15 @@ internal static class Samples
 
     public static SearchResult[] Search() =>
     [
-        new("virt13", "x86", "10.0.0.13", true, 30m, 0.3744m, 30m, 30, 0.3744m, 3600, []),
-        new("virt8", "x86", "10.0.0.8", false, 3m, 2.448000m, 3m, 30, 2.448m, 3600, ["running-rate-over-bid"]),
-        new("virt17", "x86", "10.0.0.17", false, 3m, 0.002016m, 3m, 30, 0.002016m, 3600, ["offline", "not-enough-memory"]),
+        new("virt13", "x86", "10.0.0.13", true, 30m, 0.3744m, 30m, 30, 0.3744m, 3600, [], 303.312m, 730m),
+        new("virt8", "x86", "10.0.0.8", false, 3m, 2.448000m, 3m, 30, 2.448m, 3600, ["running-rate-over-bid"], 1790.04m, 730m),
+        new("virt17", "x86", "10.0.0.17", false, 3m, 0.002016m, 3m, 30, 0.002016m, 3600, ["offline", "not-enough-memory"], 4.47168m, 730m),
     ];
+
+    /// <summary>What deleting a stored machine 2.6 days into its first period, with 52 minutes of running prepaid, gives up.</summary>
+    public static ForfeitResponse Forfeit(string? host = "virt13") => host is null
+        ? new(WebId, null, 0m, null, 0m, 0m, 0m, 0m)
+        : new(WebId, host, 27.40m, DateTimeOffset.Parse("2026-12-20T00:00:00Z"), 3120m, 0.32m, 27.72m, 0m);
 
     public static HostResponse Host(string name = "virt13", IReadOnlyList<HostMachine>? machines = null, string? secret = null) =>
         new(name, "paul", "10.0.0.13", 7070, "x86", 16000, 1000, 0.00001m, 4096, 4, 0.000001m, 3600,

@@ -180,7 +180,7 @@ public sealed class MatchingTests
     // --- Search: ordering ----------------------------------------------------------------------------
 
     [Fact]
-    public void Search_ListsMatchingHostsFirst_CheapestStorageThenRunningThenName_ThenTheOthers()
+    public void Search_ListsMatchingHostsFirst_CheapestTotalThenStorageThenRunningThenName_ThenTheOthers()
     {
         var cheapStorage = Virt8 with { StoragePrice = 0.005m, SpeedPrice = 0.00002m };  // 1.5 $/month, 2.592 $/h
         var cheapRunning = Virt8 with { MemoryPrice = 0.000001m };                       // 3 $/month, 0.3744 $/h
@@ -196,7 +196,8 @@ public sealed class MatchingTests
             Host("full", cheapest, total: Spec(4000, 256, 999)),
         };
 
-        var result = Matching.Search(hosts, Busybox, Bid(10m, 3m));
+        // At 0 hours a month the total is the storage rate alone.
+        var result = Matching.Search(hosts, Busybox, Bid(10m, 3m), 0m);
 
         Assert.Equal(
             ["cheap-storage", "cheap-running", "tie-a", "tie-b", "full", "offline-cheapest", "pricey"],
@@ -204,10 +205,30 @@ public sealed class MatchingTests
         Assert.Equal([true, true, true, true, false, false, false], result.Select(m => m.Matches));
     }
 
+    [Theory]
+    [InlineData(5, "alpha beta")]    // alpha 3 + 12.24 = 15.24; beta 30 + 1.872 = 31.872
+    [InlineData(13, "alpha beta")]   // 34.824 < 34.8672
+    [InlineData(14, "beta alpha")]   // 35.2416 < 37.272
+    [InlineData(100, "beta alpha")]  // 67.44 < 247.8
+    public void Search_OrdersByTheMonthlyTotalForTheHours_NotByStorageAlone(int hours, string order)
+    {
+        var result = Matching.Search([Host("alpha", Virt8), Host("beta", Virt13)], Busybox, Generous, hours);
+
+        Assert.Equal(order, string.Join(" ", result.Select(m => m.Host.Name)));
+    }
+
+    [Fact]
+    public void Search_NonMatchingHosts_OrderedByTotalToo()
+    {
+        var result = Matching.Search([Host("alpha", Virt8, online: false), Host("beta", Virt13, online: false)], Busybox, Generous, 100m);
+
+        Assert.Equal(["beta", "alpha"], result.Select(m => m.Host.Name));
+    }
+
     [Fact]
     public void Search_NonMatchingHosts_KeepTheirReasons()
     {
-        var result = Matching.Search([Host("down", online: false), Host("up")], Busybox, Generous);
+        var result = Matching.Search([Host("down", online: false), Host("up")], Busybox, Generous, 730m);
 
         Assert.Equal("up", result[0].Host.Name);
         Assert.Empty(result[0].Reasons);
@@ -218,7 +239,7 @@ public sealed class MatchingTests
     [Fact]
     public void Search_NoHosts_IsEmpty()
     {
-        Assert.Empty(Matching.Search([], Busybox, Generous));
+        Assert.Empty(Matching.Search([], Busybox, Generous, 730m));
     }
 
     // --- Estimate (§6.1.9) ----------------------------------------------------------------------------

@@ -125,8 +125,8 @@ public sealed partial class WebJourneyTests
         var id = Guid.Parse(Regex.Match(page.Url, "/machines/([0-9a-f-]{36})/registered").Groups[1].Value);
 
         await page.ClickAsync("text=Search providers");
-        await Expect(page.Locator("tr[data-host=beta]")).ToContainTextAsync("$0.3744 / 3600 seconds");
-        await Expect(page.Locator("tr[data-host=alpha]")).ToContainTextAsync("$2.448 / 3600 seconds");
+        await Expect(page.Locator("tr[data-host=beta]")).ToContainTextAsync("$0.3744 per 1 h running period");
+        await Expect(page.Locator("tr[data-host=alpha]")).ToContainTextAsync("$2.448 per 1 h running period");
         await Browser.ScreenshotAsync(page, "search");
         await page.ClickAsync("tr[data-host=beta] >> button:has-text('Store here')");
         await Expect(page.Locator(".notice")).ToContainTextAsync("is stored on beta");

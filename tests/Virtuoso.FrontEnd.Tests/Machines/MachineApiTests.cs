@@ -44,7 +44,9 @@ public abstract class MachineApiTests<TMarket>(TMarket market) : IClassFixture<T
         Assert.Equal((30m, 0.3744m), (beta.StorageRate, beta.RunningRate));
         Assert.Equal((30m, 30L, 0.3744m, 3600L), (beta.StorageCharge, beta.StoragePeriodDays, beta.RunningCharge, beta.RunningPeriodSeconds));
         Assert.Equal(("x86_64", "127.0.0.1"), (beta.Processor, beta.Address));
-        Assert.True(search.IndexOf(alpha) < search.IndexOf(beta), "cheapest storage first");
+        // Issue 18: sorted by the monthly total, 730 hours (always on) assumed: beta $303.312, alpha $1790.04.
+        Assert.Equal((730m, 303.312m, 1790.04m), (beta.Hours, beta.MonthlyTotal, alpha.MonthlyTotal));
+        Assert.True(search.IndexOf(beta) < search.IndexOf(alpha), "cheapest a month first");
 
         var stored = await buyer.StoreAsync(machine.Id, "beta");
         Assert.Equal(("stored", 1L, "beta"), (stored.State, stored.Version, stored.Host));
@@ -269,6 +271,97 @@ public abstract class MachineApiTests<TMarket>(TMarket market) : IClassFixture<T
         Assert.Contains("over-running-bid", Problem.Detail(problem));
         Assert.DoesNotContain("over-storage-bid", Problem.Detail(problem));
         Assert.Equal(new[] { "over-running-bid" }, (await buyer.SearchAsync(machine.Id)).Single(r => r.Host == "alpha").Reasons);
+    }
+
+    // ---- issue 18: the monthly total of a usage profile, and what deleting gives up ----
+
+    [Theory]
+    [InlineData("5", "alpha", 15.24, 31.872)]      // 3 + 5 × 2.448 against 30 + 5 × 0.3744
+    [InlineData("13", "alpha", 34.824, 34.8672)]
+    [InlineData("14", "beta", 37.272, 35.2416)]
+    [InlineData("100", "beta", 247.8, 67.44)]
+    [InlineData("0", "alpha", 3, 30)]
+    [InlineData("744", "beta", 1824.312, 308.5536)]
+    public async Task Search_Hours_SortsByTheMonthlyTotal_CheapestFirst(string hours, string first, decimal alphaTotal, decimal betaTotal)
+    {
+        // Roomy hosts priced like alpha and beta (the fixture's own may be full by now).
+        var a = await market.AddHostAsync((name, agent) => HostSpecs.Virt8(name, agent) with { Speed = 1_000_000, Memory = 1_000_000, Storage = 1_000_000 });
+        var b = await market.AddHostAsync();
+        var buyer = await market.SharedBuyerAsync();
+        var machine = await buyer.RegisterAsync(Busybox, storageBid: 30m, runningBid: 3m);
+
+        var search = await Session.Ok<List<SearchResult>>(await buyer.GetAsync($"/api/v1/machines/{machine.Id}/search?hours={hours}"));
+
+        var (alpha, beta) = (search.Single(r => r.Host == a.Name), search.Single(r => r.Host == b.Name));
+        Assert.True(alpha.Matches && beta.Matches);
+        Assert.Equal((alphaTotal, betaTotal), (alpha.MonthlyTotal, beta.MonthlyTotal));
+        Assert.All(search, r => Assert.Equal(decimal.Parse(hours, System.Globalization.CultureInfo.InvariantCulture), r.Hours));
+        Assert.Equal(first, search.IndexOf(alpha) < search.IndexOf(beta) ? "alpha" : "beta");
+        // Matching hosts first, each part cheapest a month first.
+        var matching = search.TakeWhile(r => r.Matches).ToList();
+        Assert.All(search.Skip(matching.Count), r => Assert.False(r.Matches));
+        Assert.Equal(matching.Select(r => r.MonthlyTotal).Order(), matching.Select(r => r.MonthlyTotal));
+        Assert.Equal(search.Skip(matching.Count).Select(r => r.MonthlyTotal).Order(), search.Skip(matching.Count).Select(r => r.MonthlyTotal));
+    }
+
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("745")]
+    [InlineData("lots")]
+    [InlineData("1e2")]
+    [InlineData("12,5")]
+    public async Task Search_BadHours_Is400InvalidHours(string hours)
+    {
+        var buyer = await market.SharedBuyerAsync();
+        var machine = await buyer.RegisterAsync(Busybox, storageBid: 30m, runningBid: 3m);
+
+        var problem = await Problem.AssertAsync(await buyer.GetAsync($"/api/v1/machines/{machine.Id}/search?hours={Uri.EscapeDataString(hours)}"), 400, ErrorCodes.InvalidHours);
+
+        Assert.Contains("0 to 744", Problem.Detail(problem));
+    }
+
+    [Fact]
+    public async Task Search_Reasons_AreCodesWithASentenceEach()
+    {
+        var buyer = await market.SharedBuyerAsync();
+        var host = await market.RoomyHostAsync(); // priced like beta (virt13)
+        var machine = await buyer.RegisterAsync(Busybox, storageBid: 3m, runningBid: 0.3m);
+
+        var beta = (await buyer.SearchAsync(machine.Id)).Single(r => r.Host == host.Name);
+
+        Assert.Equal(["over-storage-bid", "over-running-bid"], beta.Reasons);
+        Assert.Equal(["Your storage bid ($3/month) is below this host's price ($30/month).", "Your running bid ($0.3/hour) is below this host's price ($0.3744/hour)."],
+            beta.Explanations!);
+    }
+
+    [Fact]
+    public async Task Forfeit_OfAStoredMachine_IsItsPaidStorage_NothingMoreCharged_ThenDeleteChargesNothing()
+    {
+        var buyer = await market.SignupAsync(Roles.Buyer, "forfeit-buyer");
+        var machine = await buyer.RegisterAsync(Busybox, storageBid: 30m, runningBid: 3m);
+        var registered = await Session.Ok<ForfeitResponse>(await buyer.GetAsync($"/api/v1/machines/{machine.Id}/forfeit"));
+        Assert.Equal(((string?)null, 0m, (DateTimeOffset?)null, 0m), (registered.Host, registered.Total, registered.StoragePaidUntil, registered.RunningSeconds));
+
+        var host = await market.RoomyHostAsync(); // priced like beta (virt13)
+        var before = DateTimeOffset.UtcNow;
+        await buyer.StoreAsync(machine.Id, host.Name); // $30 for 30 days, seconds ago
+        var f = await Session.Ok<ForfeitResponse>(await buyer.GetAsync($"/api/v1/machines/{machine.Id}/forfeit"));
+
+        Assert.Equal((host.Name, 30.00m, 0m, 0m, 30.00m, 0m), (f.Host, f.Storage, f.RunningSeconds, f.Running, f.Total, f.ChargedNow));
+        Assert.InRange(f.StoragePaidUntil!.Value, before.AddDays(30).AddSeconds(-1), DateTimeOffset.UtcNow.AddDays(30).AddSeconds(1));
+        var balance = await buyer.BalanceAsync();
+        Assert.Equal(HttpStatusCode.NoContent, (await buyer.DeleteAsync($"/api/v1/machines/{machine.Id}")).StatusCode);
+        Assert.Equal(balance, await buyer.BalanceAsync());
+    }
+
+    [Fact]
+    public async Task Forfeit_OfSomeoneElsesMachine_IsNotFound()
+    {
+        var owner = await market.SharedBuyerAsync();
+        var machine = await owner.RegisterAsync(Busybox, storageBid: 30m, runningBid: 3m);
+        var intruder = await market.SignupAsync(Roles.Buyer, "forfeit-intruder");
+
+        await Problem.AssertAsync(await intruder.GetAsync($"/api/v1/machines/{machine.Id}/forfeit"), 404, ErrorCodes.NotFound);
     }
 
     [Fact]

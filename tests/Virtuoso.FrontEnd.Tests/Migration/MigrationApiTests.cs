@@ -503,7 +503,19 @@ public abstract class MigrationApiTests<TMarket>(TMarket market) : IClassFixture
         Assert.Equal(VmmpMethods.All, dest.Methods);
         Assert.Equal(pair.Destination.VmmpPort, dest.VmmpPort);
         Assert.Contains("not carried", targets.Note);
-        Assert.Equal(targets.Hosts.OrderBy(t => t.StorageRate).ThenBy(t => t.RunningRate).ThenBy(t => t.Host, StringComparer.Ordinal).Select(t => t.Host), targets.Hosts.Select(t => t.Host));
+        // Issue 18: cheapest a month first for 730 hours (the default, said in the answer), then as before.
+        Assert.Equal((730m, 30m + 0.3744m * 730), (targets.Hours, dest.MonthlyTotal));
+        Assert.Equal(targets.Hosts.OrderBy(t => t.MonthlyTotal).ThenBy(t => t.StorageRate).ThenBy(t => t.RunningRate).ThenBy(t => t.Host, StringComparer.Ordinal).Select(t => t.Host),
+            targets.Hosts.Select(t => t.Host));
+        Assert.Equal(pair.OriginHost, targets.Forfeit!.Host);
+        Assert.Equal(0m, targets.Forfeit.ChargedNow);
+
+        var few = await Session.Ok<MigrationTargetsResponse>(await buyer.GetAsync($"/api/v1/machines/{machine.Id:D}/migration-targets?hours=5"));
+        Assert.Equal(5m, few.Hours);
+        Assert.Equal(few.Hosts.OrderBy(t => t.MonthlyTotal).ThenBy(t => t.StorageRate).ThenBy(t => t.RunningRate).ThenBy(t => t.Host, StringComparer.Ordinal).Select(t => t.Host),
+            few.Hosts.Select(t => t.Host));
+        Assert.Equal(30m + 0.3744m * 5, few.Hosts.Single(t => t.Host == pair.DestinationHost).MonthlyTotal);
+        await Problem.AssertAsync(await buyer.GetAsync($"/api/v1/machines/{machine.Id:D}/migration-targets?hours=1000"), 400, ErrorCodes.InvalidHours);
     }
 
     [Fact]

@@ -142,7 +142,7 @@ public abstract class WebPageTests<TMarket>(TMarket market) : IClassFixture<TMar
             Assert.Equal(HttpStatusCode.NotFound, theirs.Status);
             Assert.Equal((none.Status, none.ProblemCode, Normal(none.Html, missing)), (theirs.Status, theirs.ProblemCode, Normal(theirs.Html, machine.Id)));
         }
-        foreach (var page in new[] { "", "/edit", "/search", "/registered", "/serial" })
+        foreach (var page in new[] { "", "/edit", "/search", "/registered", "/serial", "/delete" })
         {
             var theirs = await intruder.GetAsync($"/machines/{machine.Id}{page}");
             var none = await intruder.GetAsync($"/machines/{missing}{page}");
@@ -193,7 +193,9 @@ public abstract class WebPageTests<TMarket>(TMarket market) : IClassFixture<TMar
         Assert.Equal(now.Actions.Order(), Actions(listed, machine.Id));
         Assert.Contains($"data-machine=\"{machine.Id}\" data-state=\"stopped\"", listed.Html);
         Assert.Contains($"{machine.Id.ToString()[..8]} · v3</small>", listed.Html);
-        await Act(buyer, machine.Id, "delete");
+        // Delete leads to its confirmation page (issue 18), whose form posts the deletion.
+        var deleted = await buyer.PostFormAsync($"/machines/{machine.Id}/delete", [], $"/machines/{machine.Id}/delete");
+        Assert.Equal((HttpStatusCode.Redirect, "/machines"), (deleted.Status, deleted.Location));
         Assert.Equal(HttpStatusCode.NotFound, (await api.GetAsync($"/api/v1/machines/{machine.Id}")).StatusCode);
     }
 

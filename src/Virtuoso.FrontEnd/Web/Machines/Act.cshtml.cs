@@ -5,7 +5,8 @@ using Virtuoso.FrontEnd.Machines;
 namespace Virtuoso.FrontEnd.Web.Machines;
 
 /// <summary>
-/// The buttons of a machine (design §3.3): store, start, stop, suspend, resume, delete, posted as forms. The same
+/// The buttons of a machine (design §3.3): store, start, stop, suspend, resume, posted as forms (delete has its own
+/// confirmation page, <see cref="DeleteModel"/>). The same
 /// MachineService calls as the API's, so the same refusals: a machine of someone else answers "machine not found".
 /// Success goes back where the button was; a refusal is shown here with the API's status and message.
 /// </summary>
@@ -18,12 +19,6 @@ internal sealed class ActModel(MachineService machines) : WebPage
     public async Task<IActionResult> OnPostAsync(Guid id, string verb, string? host, string? returnUrl)
     {
         Verb = verb;
-        if (verb == "delete")
-        {
-            if (await machines.DeleteAsync(Me, id) is { } refused) return Fail(refused);
-            Notice = "Machine deleted.";
-            return Redirect("/machines");
-        }
         var done = verb switch
         {
             "store" when string.IsNullOrWhiteSpace(host) => Failure.Validation("choose the host to store the machine on"),

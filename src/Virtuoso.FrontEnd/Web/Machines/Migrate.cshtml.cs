@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Mvc;
 using Virtuoso.Contracts.Api;
+using Virtuoso.Core.Market;
 using Virtuoso.FrontEnd.Machines;
 using Virtuoso.FrontEnd.Migration;
 
@@ -7,7 +8,8 @@ namespace Virtuoso.FrontEnd.Web.Machines;
 
 /// <summary>
 /// Migrate (report §5.1.5, Figure 20): every other host with room, its prices for this machine, its methods and the
-/// charge on arrival; prepaid running time is not carried. The same MigrationService calls as
+/// charge on arrival; prepaid running time is not carried. Issue 18: sorted by the monthly total for the hours the buyer
+/// says the machine runs (730 unsaid), with what leaving the origin gives up. The same MigrationService calls as
 /// GET .../migration-targets and POST .../migrate, so the same refusals.
 /// </summary>
 internal sealed class MigrateModel(MachineService machines, MigrationService migrations) : WebPage
@@ -18,6 +20,10 @@ internal sealed class MigrateModel(MachineService machines, MigrationService mig
     public MigrationTargetsResponse? Targets { get; private set; }
     public decimal? MaxStorage { get; private set; }
     public decimal? MaxRunning { get; private set; }
+    /// <summary>The hours a month the totals assume.</summary>
+    public decimal Hours { get; private set; } = UsageCost.DefaultHoursPerMonth;
+    /// <summary>What the buyer typed in the hours field (kept when it is refused), or null when they gave none.</summary>
+    public string? HoursText { get; private set; }
     /// <summary>Why the machine cannot migrate in its state (design §3.3); the targets are still shown, as the API lists them.</summary>
     public Http.Failure? NotNow { get; private set; }
 
@@ -25,12 +31,20 @@ internal sealed class MigrateModel(MachineService machines, MigrationService mig
     public IReadOnlyList<MigrationTarget> Shown => Targets?.Hosts
         .Where(h => (MaxStorage is not { } s || h.StorageRate <= s) && (MaxRunning is not { } r || h.RunningRate <= r)).ToList() ?? [];
 
+    /// <summary>Where each shown host after the cheapest crosses it, as a sentence, by host.</summary>
+    public IReadOnlyDictionary<string, string> BreakEvens =>
+        Costs.BreakEvens(Shown.Select(h => new Costs.Rates(h.Host, h.StorageRate, h.RunningRate)).ToList());
+
     /// <summary>The method chosen by default: the project's own when offered.</summary>
     public string Preferred(IReadOnlyList<string> methods) => Preference.FirstOrDefault(methods.Contains) ?? methods[0];
 
-    public async Task<IActionResult> OnGetAsync(Guid id, decimal? maxStorage, decimal? maxRunning)
+    public async Task<IActionResult> OnGetAsync(Guid id, decimal? maxStorage, decimal? maxRunning, string? hours)
     {
         (MaxStorage, MaxRunning) = (maxStorage, maxRunning);
+        HoursText = string.IsNullOrWhiteSpace(hours) ? null : hours;
+        var parsed = MachineService.ParseHours(hours);
+        if (parsed.Failure is { } bad) return await LoadAsync(id) ?? Fail(bad);
+        Hours = parsed.Value;
         return await LoadAsync(id) ?? Page();
     }
 
@@ -49,7 +63,7 @@ internal sealed class MigrateModel(MachineService machines, MigrationService mig
     {
         var found = await machines.FindAsync(Me, id);
         if (found.Failure is { } f) return Fail(f);
-        var targets = await migrations.TargetsAsync(Me, id);
+        var targets = await migrations.TargetsAsync(Me, id, Hours);
         if (targets.Failure is { } refused) return Fail(refused);
         (Machine, Targets) = (found.Value!.ToResponse(), targets.Value);
         NotNow = MachineService.Refuse(found.Value!, Core.Machines.MachineAction.Migrate);

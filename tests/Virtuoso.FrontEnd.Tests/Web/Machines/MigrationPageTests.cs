@@ -49,7 +49,7 @@ public abstract class MigrationPageTests<TMarket>(TMarket market) : IClassFixtur
         Assert.Contains("not carried", page.Html);
         Assert.Contains($"data-host=\"{d.Name}\"", page.Html);
         Assert.DoesNotContain($"data-host=\"{o.Name}\"", page.Html); // not the host it is on
-        Assert.Contains("$30 / 30 days", page.Html); // virt13's storage for linux-busybox, charged on arrival
+        Assert.Contains("$30 per 30 days storage period", page.Html); // virt13's storage for linux-busybox, charged on arrival
         Assert.Contains("value=\"SCP\"", page.Html);
         // A price ceiling below the destination's storage rate filters it out.
         Assert.DoesNotContain($"data-host=\"{d.Name}\"", (await buyer.GetAsync($"/machines/{machine.Id}/migrate?maxStorage=10")).Html);
