@@ -122,6 +122,7 @@ app.UseExceptionHandler(new ExceptionHandlerOptions
     SuppressDiagnosticsCallback = c => c.Exception is BadHttpRequestException,
 });
 Virtuoso.FrontEnd.Http.JsonCharset.UseJsonCharsetCheck(app);
+app.UseSecurityHeaders();
 app.UseWebStatusPages();
 app.UseNoVnc();
 app.UseWebSockets(); // the console (design §7)

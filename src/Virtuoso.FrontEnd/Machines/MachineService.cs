@@ -308,7 +308,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
         if (host is null) return Failure.NotFound($"host '{hostName}'");
         var now = clock.GetUtcNow();
         var bids = new Bids(row.StorageBid, row.RunningBid);
-        if (Unsuitable(Matching.Judge(host.Offer(now, Options.OnlineWindow), row.Spec, bids)) is { } unsuitable) return unsuitable;
+        if (Unsuitable(Matching.Judge(host.Offer(now, Options.OnlineWindow), row.Spec, bids), row.Spec, bids) is { } unsuitable) return unsuitable;
         var storageCharge = host.Pricing.StorageCharge(row.Spec);
         var balance = await db.ReadAsync(c => ledger.BalanceAsync(c, null, owner));
         if (balance.Dollars < 0) return NegativeBalance(balance);
@@ -320,7 +320,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
             await c.ExecuteAsync("SELECT name FROM hosts WHERE name = @name" + db.ForUpdate, new { name = host.Name }, tx);
             var locked = await HostQueries.ByNameAsync(c, host.Name, tx);
             if (locked is null || locked.Deleting != 0) return Failure.NotFound($"host '{hostName}'");
-            return Unsuitable(Matching.Judge(locked.Offer(now, Options.OnlineWindow), row.Spec, bids));
+            return Unsuitable(Matching.Judge(locked.Offer(now, Options.OnlineWindow), row.Spec, bids), row.Spec, bids);
         });
         if (claimed.Value is not { } intent) return claimed.Failure!;
         return Done(await actions.PerformAsync(intent));
@@ -328,15 +328,16 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
 
     private static Outcome<MachineRow> Done(Outcome<MachineRow?> ended) => ended.Failure is { } f ? f : ended.Value!;
 
-    private static Failure? Unsuitable(HostMatch m)
+    // The reasons as the search page says them (issue 18: sentences, not codes; the code is the failure's).
+    private static Failure? Unsuitable(HostMatch m, MachineSpec spec, Bids bids)
     {
         if (m.Matches) return null;
         var host = m.Host.Name;
         if (m.Reasons.Contains(MismatchReason.Offline)) return new Failure(ErrorCodes.HostOffline, $"host {host} is offline");
+        string Said(IEnumerable<MismatchReason> reasons) => string.Join(" ", reasons.Select(r => MismatchText.Sentence(r, m, spec, bids)));
         var room = m.Reasons.Where(r => r is MismatchReason.NotEnoughSpeed or MismatchReason.NotEnoughMemory or MismatchReason.NotEnoughStorage).ToList();
-        if (room.Count > 0) return new Failure(ErrorCodes.NoRoom, $"host {host} has no room: {string.Join(", ", room.Select(ReasonText))}");
-        return new Failure(ErrorCodes.OverBid, $"host {host} asks more than your bids: {string.Join(", ", m.Reasons.Select(ReasonText))} " +
-            $"(its rates: {m.StorageRatePerMonth} $/month, {m.RunningRatePerHour} $/hour)");
+        if (room.Count > 0) return new Failure(ErrorCodes.NoRoom, $"host {host} has no room for this machine. {Said(room)}");
+        return new Failure(ErrorCodes.OverBid, $"host {host} asks more than your bids. {Said(m.Reasons)}");
     }
 
     public static string ReasonText(MismatchReason r) => MismatchText.Code(r);

@@ -242,7 +242,7 @@ public abstract class MachineApiTests<TMarket>(TMarket market) : IClassFixture<T
 
         var problem = await RefusedStore(buyer, machine, tiny.Name, 409, ErrorCodes.NoRoom);
 
-        Assert.Contains("not-enough-storage", Problem.Detail(problem));
+        Assert.Contains("MB of disk free; the machine needs", Problem.Detail(problem)); // not-enough-storage, as a sentence
     }
 
     [Fact]
@@ -257,7 +257,7 @@ public abstract class MachineApiTests<TMarket>(TMarket market) : IClassFixture<T
 
         var problem = await RefusedStore(buyer, third, host.Name, 409, ErrorCodes.NoRoom);
 
-        Assert.Contains("not-enough-speed", Problem.Detail(problem));
+        Assert.Contains("bogomips of processor speed free; the machine needs", Problem.Detail(problem)); // not-enough-speed, as a sentence
     }
 
     [Fact]
@@ -268,7 +268,7 @@ public abstract class MachineApiTests<TMarket>(TMarket market) : IClassFixture<T
 
         var problem = await RefusedStore(buyer, machine, "alpha", 409, ErrorCodes.OverBid);
 
-        Assert.Contains("over-running-bid", Problem.Detail(problem));
+        Assert.Contains("Your running bid", Problem.Detail(problem)); // over-running-bid, as a sentence
         Assert.DoesNotContain("over-storage-bid", Problem.Detail(problem));
         Assert.Equal(new[] { "over-running-bid" }, (await buyer.SearchAsync(machine.Id)).Single(r => r.Host == "alpha").Reasons);
     }
@@ -373,7 +373,7 @@ public abstract class MachineApiTests<TMarket>(TMarket market) : IClassFixture<T
 
         var problem = await RefusedStore(buyer, machine, host.Name, 409, ErrorCodes.OverBid);
 
-        Assert.Contains("over-storage-bid", Problem.Detail(problem));
+        Assert.Contains("Your storage bid ($29.99/month) is below this host's price ($30/month).", Problem.Detail(problem)); // a sentence, not a code
     }
 
     [Fact]
