@@ -34,6 +34,7 @@ builder.Services.AddSingleton<Ledger>();
 builder.Services.AddSingleton<Charges>();
 builder.Services.AddSingleton<EventLog>();
 builder.Services.AddSingleton<AgentClient>();
+builder.Services.AddSingleton<ConnectionTester>();
 builder.Services.AddSingleton<AccountService>();
 builder.Services.AddSingleton<SshKeys>();
 builder.Services.AddSingleton<MachineWriter>();
