@@ -33,6 +33,7 @@ builder.Services.AddSingleton<Migrator>();
 builder.Services.AddSingleton<Ledger>();
 builder.Services.AddSingleton<Charges>();
 builder.Services.AddSingleton<EventLog>();
+builder.Services.AddSingleton<Notifications>();
 builder.Services.AddSingleton<AgentClient>();
 builder.Services.AddSingleton<ConnectionTester>();
 builder.Services.AddSingleton<AccountService>();
