@@ -9,7 +9,26 @@ internal sealed class AddModel(HostService hosts) : WebPage
 {
     [BindProperty] public HostForm Form { get; set; } = new();
 
+    /// <summary>What "Test connection" said of the agent the form describes (issue 18).</summary>
+    public HostTestResponse? Tested { get; private set; }
+
     public void OnGet() { }
+
+    /// <summary>
+    /// "Test connection" before adding: the same test as POST /api/v1/hosts/test on the form's address, port and secret; the form
+    /// comes back as typed, with the total speed suggested from the agent's measure when it was empty.
+    /// </summary>
+    public async Task<IActionResult> OnPostTestAsync(CancellationToken ct)
+    {
+        ModelState.Clear(); // the other fields may still be empty: only the agent's are needed here
+        if (string.IsNullOrWhiteSpace(Form.Address) || Form.Port is null || string.IsNullOrWhiteSpace(Form.Secret))
+            return Invalid("to test the connection, fill in the agent's address, port and secret (the contents of its secret file)");
+        var tested = await hosts.TestAgentAsync(new TestAgentRequest(Form.Address.Trim(), Form.Port.Value, Form.Secret.Trim()), ct);
+        if (tested.Failure is { } f) return Fail(f);
+        Tested = tested.Value!;
+        if (Tested is { Ok: true, Bogomips: { } measured } && Form.Speed is null) Form.Speed = measured;
+        return Page();
+    }
 
     public async Task<IActionResult> OnPostAsync()
     {
