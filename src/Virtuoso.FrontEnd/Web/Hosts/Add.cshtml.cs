@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Mvc;
 using Virtuoso.Contracts.Api;
 using Virtuoso.FrontEnd.Hosts;
+using PasswordHasher = Virtuoso.FrontEnd.Accounts.PasswordHasher;
 
 namespace Virtuoso.FrontEnd.Web.Hosts;
 
@@ -12,7 +13,8 @@ internal sealed class AddModel(HostService hosts) : WebPage
     /// <summary>What "Test connection" said of the agent the form describes (issue 18).</summary>
     public HostTestResponse? Tested { get; private set; }
 
-    public void OnGet() { }
+    /// <summary>A fresh secret in the form, with the command that gives it to the agent (issue 18: the secret is made here).</summary>
+    public void OnGet() => Form.Secret = PasswordHasher.NewToken();
 
     /// <summary>
     /// "Test connection" before adding: the same test as POST /api/v1/hosts/test on the form's address, port and secret; the form
