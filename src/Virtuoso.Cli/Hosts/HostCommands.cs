@@ -9,7 +9,7 @@ internal static class HostCommands
     public static IEnumerable<Command> Build(Runner run)
     {
         yield return List(run);
-        yield return new Command("host", "Add, edit or delete one of your hosts") { Add(run), Edit(run), Delete(run) };
+        yield return new Command("host", "Add, edit, test or delete one of your hosts") { Add(run), Edit(run), Test(run), Delete(run) };
         yield return Market(run);
     }
 
@@ -116,6 +116,31 @@ internal static class HostCommands
                 .Failed(out var failure, out var host)
                 ? failure
                 : session.Show(host, HostText.Details);
+        });
+        return command;
+    }
+
+    /// <summary>Issue 18: the marketplace calls the host's agent now and says what failed, if anything; exit 1 when it failed.</summary>
+    private static Command Test(Runner run)
+    {
+        var name = new Argument<string>("NAME") { Description = "One of your hosts" };
+        var command = new Command("test", "Test the connection to a host's agent: ok with round trip and bogomips, or what failed (connection refused, timeout, wrong secret, version mismatch)") { name };
+        run.Bind(command, Access.LoggedIn, async (parse, session, ct) =>
+        {
+            if ((await session.Api.SendAsync<HostTestResponse>(HttpMethod.Post, $"hosts/{Uri.EscapeDataString(parse.GetValue(name)!)}/test", null, ct))
+                .Failed(out var failure, out var test))
+            {
+                return failure;
+            }
+
+            if (session.Json)
+            {
+                session.Show(test, (_, _) => { });
+            }
+
+            return test.Ok
+                ? session.Json ? null : session.Show(test, (output, t) => output.WriteLine($"OK: {t.Message}" + (t.AgentVersion is { } v ? $" (agent {v})" : "")))
+                : new Failure(ExitCode.Refused, test.Message, test.Code);
         });
         return command;
     }
