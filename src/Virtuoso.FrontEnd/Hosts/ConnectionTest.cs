@@ -9,8 +9,8 @@ using Virtuoso.FrontEnd.Agents;
 
 namespace Virtuoso.FrontEnd.Hosts;
 
-/// <summary>What went wrong calling an agent, before it is put in words (<see cref="ConnectionVerdict.Describe"/>).</summary>
-internal enum ConnectionFault { None, Refused, Timeout, NameNotResolved, Unreachable, WrongSecret, VersionMismatch, NotAnAgent, AgentError }
+/// <summary>What went wrong calling an agent, before it is put in words (<see cref="ConnectionVerdict.Describe"/>). Public only for the theories that name each kind.</summary>
+public enum ConnectionFault { None, Refused, Timeout, NameNotResolved, Unreachable, WrongSecret, VersionMismatch, NotAnAgent, AgentError }
 
 /// <summary>
 /// What one connection test observed: the fault (None: everything answered as it should), where, and what the agent said
