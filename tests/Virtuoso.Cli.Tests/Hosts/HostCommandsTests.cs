@@ -75,6 +75,17 @@ public sealed class HostCommandsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Edit_Secret_SendsOnlyIt()
+    {
+        h.Api.Json("PATCH /api/v1/hosts/virt8", Samples.Host("virt8"));
+
+        (await h.RunAsync("host", "edit", "virt8", "--secret", "the-agents-new-secret-0123")).Succeeded();
+
+        Assert.Equal(new EditHostRequest(null, null, null, null, null, null, null, null, null, null, null, null, null, "the-agents-new-secret-0123"),
+            Assert.Single(h.Api.Requests).BodyAs<EditHostRequest>());
+    }
+
+    [Fact]
     public async Task Test_Ok_SaysTheRoundTripAndBogomips()
     {
         h.Api.Json("POST /api/v1/hosts/virt8/test", new HostTestResponse(true, ConnectionCodes.Ok,
