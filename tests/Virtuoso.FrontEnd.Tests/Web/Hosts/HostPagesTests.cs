@@ -81,6 +81,8 @@ public abstract class HostPagesTests<TMarket>(TMarket market) : IClassFixture<TM
         Assert.Equal(HttpStatusCode.OK, tested.Status);
         Assert.Contains("data-test-code=\"ok\"", tested.Html);
         Assert.Matches("name=\"Form.Speed\"[^>]*value=\"9600\"", tested.Html);
+        // Shown at /hosts/add?handler=test, the form still adds when submitted.
+        Assert.Matches("<form method=\"post\" action=\"/hosts/add\" class=\"form\">\\s*<input name=\"__RequestVerificationToken\"", tested.Html);
 
         var refused = await provider.PostFormAsync("/hosts/add?handler=test", AddFields("x", FreePort(), market.Spare.Secret), formPage: "/hosts/add");
         Assert.Contains("data-test-code=\"connection-refused\"", refused.Html);
