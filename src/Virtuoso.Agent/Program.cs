@@ -55,6 +55,7 @@ builder.Services.AddSingleton<Blobs>();
 builder.Services.AddHttpClient(Blobs.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan); // Blobs times out stalls itself
 builder.Services.AddSingleton<EventLog>();
 builder.Services.AddSingleton<AcceleratorState>();
+builder.Services.AddSingleton<HostFacts>();
 builder.Services.AddSingleton<KvmProbe>();
 builder.Services.AddSingleton<SeedDrive>();
 builder.Services.AddSingleton<MachineService>();

@@ -43,6 +43,7 @@ public static class Cli
                      .Concat(TunnelCommands.Build(run))
                      .Concat(MigrationCommands.Build(run))
                      .Concat(EventCommands.Build(run))
+                     .Concat(Notifications.NotificationCommands.Build(run))
                      .Concat(BillingCommands.Build(run))
                      .Concat(HostCommands.Build(run)))
         {

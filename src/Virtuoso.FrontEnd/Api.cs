@@ -23,6 +23,7 @@ internal static class Api
         AccountEndpoints.Map(api);
         KeyEndpoints.Map(api);
         EventEndpoints.Map(api);
+        NotificationEndpoints.Map(api);
         BillingEndpoints.Map(api);
         MarketEndpoints.Map(api);
         MachineEndpoints.Map(api);

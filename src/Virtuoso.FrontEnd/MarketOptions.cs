@@ -76,6 +76,8 @@ internal sealed class MarketOptions
     public string? ImagesDirectory { get; set; }
     /// <summary>The address agents fetch images from (e.g. http://10.0.0.1:5080); null: the first address this front-end listens on.</summary>
     public string? AgentFacingUrl { get; set; }
+    /// <summary>Where providers clone this marketplace's source from to build the agent (issue 18: shown on "Set up a host"); null: the page asks them to get it from the operator.</summary>
+    public string? SourceUrl { get; set; }
     /// <summary>
     /// Fault tests only (<c>Virtuoso:CrashAt</c> = ACTION:POINT, e.g. <c>start:after-agent</c>): the front-end kills itself
     /// with SIGKILL at that point of that action. Points: before-agent, after-agent, after-commit.

@@ -55,7 +55,7 @@ public sealed partial class ProgramTests : IDisposable
             http.DefaultRequestHeaders.Authorization = new("Bearer", "a-secret-of-sufficient-length");
             var served = await http.GetFromJsonAsync<AgentMachine[]>(AgentRoutes.Machines);
 
-            Assert.Equal(new AgentHealth("alpha", "tcg", 0), health! with { VmmpPort = null, Methods = null });
+            Assert.Equal(new AgentHealth("alpha", "tcg", 0), health! with { VmmpPort = null, Methods = null, Protocol = null, Version = null, Bogomips = null });
             Assert.True(health.VmmpPort > 0);
             Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
             Assert.Empty(served!);

@@ -9,7 +9,7 @@ internal static class HostCommands
     public static IEnumerable<Command> Build(Runner run)
     {
         yield return List(run);
-        yield return new Command("host", "Add, edit or delete one of your hosts") { Add(run), Edit(run), Delete(run) };
+        yield return new Command("host", "Add, edit, test or delete one of your hosts") { Add(run), Edit(run), Test(run), Delete(run) };
         yield return Market(run);
     }
 
@@ -93,7 +93,9 @@ internal static class HostCommands
     {
         var name = new Argument<string>("NAME") { Description = "One of your hosts" };
         var editable = new EditableOptions(required: false);
-        var command = new Command("edit", "Change a host's prices, chunk sizes, periods, addresses or forwarded ports (never retroactive)") { name };
+        // Issue 18: replacing the secret (the agent's --secret-file must then hold the same one).
+        var secret = Opt.Text("--secret", "Replace the agent's secret: write the same one to the agent's --secret-file and restart it", "SECRET");
+        var command = new Command("edit", "Change a host's prices, chunk sizes, periods, addresses, forwarded ports (never retroactive) or agent secret") { name, secret };
         foreach (var option in editable.All)
         {
             command.Add(option);
@@ -101,9 +103,9 @@ internal static class HostCommands
 
         run.Bind(command, Access.LoggedIn, async (parse, session, ct) =>
         {
-            if (!Opt.AnyGiven(parse, editable.All))
+            if (!Opt.AnyGiven(parse, [.. editable.All, secret]))
             {
-                return Failure.Usage("nothing to change; give any of " + string.Join(", ", editable.All.Select(option => option.Name)));
+                return Failure.Usage("nothing to change; give any of " + string.Join(", ", editable.All.Append(secret).Select(option => option.Name)));
             }
 
             var request = new EditHostRequest(
@@ -111,11 +113,36 @@ internal static class HostCommands
                 parse.GetValue(editable.MemoryUnit), parse.GetValue(editable.MemoryPrice), parse.GetValue(editable.RunningPeriod),
                 parse.GetValue(editable.StorageUnit), parse.GetValue(editable.StoragePrice), parse.GetValue(editable.StoragePeriod),
                 parse.GetValue(editable.Address), parse.GetValue(editable.Port), parse.GetValue(editable.ConnectSpeed),
-                parse.GetValue(editable.PublicAddress), parse.GetValue(editable.Ports));
+                parse.GetValue(editable.PublicAddress), parse.GetValue(editable.Ports), parse.GetValue(secret));
             return (await session.Api.SendAsync<HostResponse>(HttpMethod.Patch, $"hosts/{Uri.EscapeDataString(parse.GetValue(name)!)}", request, ct))
                 .Failed(out var failure, out var host)
                 ? failure
                 : session.Show(host, HostText.Details);
+        });
+        return command;
+    }
+
+    /// <summary>Issue 18: the marketplace calls the host's agent now and says what failed, if anything; exit 1 when it failed.</summary>
+    private static Command Test(Runner run)
+    {
+        var name = new Argument<string>("NAME") { Description = "One of your hosts" };
+        var command = new Command("test", "Test the connection to a host's agent: ok with round trip and bogomips, or what failed (connection refused, timeout, wrong secret, version mismatch)") { name };
+        run.Bind(command, Access.LoggedIn, async (parse, session, ct) =>
+        {
+            if ((await session.Api.SendAsync<HostTestResponse>(HttpMethod.Post, $"hosts/{Uri.EscapeDataString(parse.GetValue(name)!)}/test", null, ct))
+                .Failed(out var failure, out var test))
+            {
+                return failure;
+            }
+
+            if (session.Json)
+            {
+                session.Show(test, (_, _) => { });
+            }
+
+            return test.Ok
+                ? session.Json ? null : session.Show(test, (output, t) => output.WriteLine($"OK: {t.Message}" + (t.AgentVersion is { } v ? $" (agent {v})" : "")))
+                : new Failure(ExitCode.Refused, test.Message, test.Code);
         });
         return command;
     }

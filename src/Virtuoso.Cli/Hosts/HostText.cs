@@ -42,6 +42,11 @@ internal static class HostText
         {
             output.WriteLine($"Agent secret (shown only this once; give it to the agent): {host.Secret}");
         }
+
+        // Issue 18: whether the agent answered, and what it measures or why not.
+        output.WriteLine(host.Online
+            ? $"Its agent answers" + (host.Bogomips is { } b ? $" and measures {b} bogomips ({host.Speed} sold)." : ".")
+            : $"Offline: {host.LastFailureMessage ?? "its agent has not answered yet."}");
     }
 
     public static void Details(TextWriter output, HostResponse h)
@@ -49,7 +54,8 @@ internal static class HostText
         Fields.Write(output,
             ("host", h.Name),
             ("owner", h.Owner),
-            ("agent", $"{h.Address}:{h.Port}, {(h.Online ? "online" : "offline")}"),
+            ("agent", $"{h.Address}:{h.Port}, {(h.Online ? "online" : "offline")}" + (h.Bogomips is { } b ? $", measures {b} bogomips" : "")),
+            ("last seen", h.LastSeen is { } seen ? Text.Time(seen) : "never"),
             ("forwarded ports", $"{h.Ports} on {h.PublicAddress}"),
             ("processor", h.Processor),
             ("connection", h.ConnectSpeed),
@@ -58,6 +64,10 @@ internal static class HostText
             ("running period", $"{h.RunningPeriod} s"),
             ("storage", $"{h.ReservedStorage} of {h.Storage} MB reserved; {StoragePrice(h)}"),
             ("storage period", $"{h.StoragePeriod} {(h.StoragePeriod == 1 ? "day" : "days")}"));
+        if (!h.Online && h.LastFailureMessage is { } why)
+        {
+            output.WriteLine($"Why offline: {why}");
+        }
         if (h.Machines is not null)
         {
             output.WriteLine();

@@ -41,7 +41,20 @@ public static class AgentRoutes
 /// <param name="Accelerator">"kvm" when a probe boot proved KVM works, else "tcg".</param>
 /// <param name="VmmpPort">The TCP port of the agent's VMMP server (design §6.1), on the same address as this API; null if it has none.</param>
 /// <param name="Methods">The migration methods it supports, as it would answer a VMMP QUERY.</param>
-public sealed record AgentHealth(string Host, string Accelerator, int Machines, int? VmmpPort = null, IReadOnlyList<string>? Methods = null);
+/// <param name="Protocol">The version of this control API the agent speaks (<see cref="AgentProtocol.Current"/> of its build); null: an
+/// agent older than issue 18, which the front-end treats as a mismatch.</param>
+/// <param name="Version">The agent's build (its assembly's informational version), for people reading a mismatch.</param>
+/// <param name="Bogomips">The speed of the cores the agent runs machines on (<c>--cores</c>), by the kernel's BogoMIPS figure in
+/// /proc/cpuinfo summed over them (issue 18); null when the kernel does not say.</param>
+public sealed record AgentHealth(string Host, string Accelerator, int Machines, int? VmmpPort = null, IReadOnlyList<string>? Methods = null,
+    int? Protocol = null, string? Version = null, long? Bogomips = null);
+
+/// <summary>The version of the agent's control API; both ends are built from this file, so they agree unless one is out of date.</summary>
+public static class AgentProtocol
+{
+    /// <summary>1: the control API as of issue 18 (health reports protocol, version and bogomips).</summary>
+    public const int Current = 1;
+}
 
 /// <summary>
 /// Create a machine on this host. Id and MAC come from the marketplace (report §6.2.3).

@@ -20,16 +20,24 @@ public sealed record AddHostRequest(
 /// PATCH /api/v1/hosts/{name}: the fields that stay editable (units, prices, periods, addresses, forwarded ports). A new
 /// port range applies to the starts that follow; machines running keep the ports they hold until they stop.
 /// </summary>
+/// <param name="Secret">A new agent secret to replace the one stored (16–256 printable ASCII characters): the agent must be
+/// started with the same one (issue 18); null keeps the current secret.</param>
 public sealed record EditHostRequest(
     long? SpeedUnit, decimal? SpeedPrice, long? MemoryUnit, decimal? MemoryPrice, long? RunningPeriod,
     long? StorageUnit, decimal? StoragePrice, long? StoragePeriod, string? Address, int? Port, string? ConnectSpeed,
-    string? PublicAddress = null, string? Ports = null);
+    string? PublicAddress = null, string? Ports = null, string? Secret = null);
 
 /// <summary>A host with its prices, capacity and (for its owner) the machines on it.</summary>
 /// <param name="VmmpPort">The TCP port of its agent's VMMP server (design §6.1), as the agent last reported; null if unknown.</param>
 /// <param name="Methods">The migration methods its agent advertises, as last reported; null if unknown.</param>
 /// <param name="PublicAddress">Where buyers reach the ports forwarded to its guests.</param>
 /// <param name="Ports">Its TCP ports forwarded to guests, "FIRST-LAST".</param>
+/// <param name="LastSeen">When its agent last answered the host monitor correctly; null: never (issue 18).</param>
+/// <param name="LastFailure">Its owner only: the <see cref="ConnectionCodes"/> code of the monitor's last failed check of the agent,
+/// since it last answered; null when the last check succeeded.</param>
+/// <param name="LastFailureMessage">Its owner only: that failure in plain words.</param>
+/// <param name="LastFailureAt">Its owner only: when that check failed.</param>
+/// <param name="Bogomips">The speed its agent measures for the cores it runs machines on, as last reported.</param>
 public sealed record HostResponse(
     string Name, string Owner, string Address, int Port, string Processor,
     long Speed, long SpeedUnit, decimal SpeedPrice,
@@ -39,7 +47,8 @@ public sealed record HostResponse(
     string ConnectSpeed, bool Online,
     long ReservedSpeed, long ReservedMemory, long ReservedStorage,
     IReadOnlyList<HostMachine>? Machines, string? Secret, int? VmmpPort = null, IReadOnlyList<string>? Methods = null,
-    string PublicAddress = "127.0.0.1", string Ports = "40000-40999");
+    string PublicAddress = "127.0.0.1", string Ports = "40000-40999",
+    DateTimeOffset? LastSeen = null, string? LastFailure = null, string? LastFailureMessage = null, DateTimeOffset? LastFailureAt = null, long? Bogomips = null);
 
 /// <summary>A machine stored on a host, as the host's owner sees it; <paramref name="CpuShare"/> and <paramref name="CpuUsed"/>
 /// in cores as on <see cref="MachineResponse"/> (issue 17).</summary>
@@ -48,3 +57,29 @@ public sealed record HostResponse(
 public sealed record HostMachine(Guid Id, string Name, string Owner, string State, long Version, long Speed, long Memory, long Disk,
     decimal StoragePrice, long StoragePeriodDays, decimal RunningPrice, long RunningPeriodSeconds,
     decimal? CpuShare = null, decimal? CpuUsed = null, ForfeitResponse? Forfeit = null);
+
+/// <summary>
+/// POST /api/v1/hosts/{name}/test (issue 18): the front-end called the host's agent now. <paramref name="Code"/> is stable
+/// (<see cref="ConnectionCodes"/>); <paramref name="Message"/> says in plain words what failed and what to do about it.
+/// </summary>
+/// <param name="LatencyMs">Round trip of the agent's health call, when it answered.</param>
+/// <param name="Bogomips">The speed the agent measures for the cores it runs machines on, when it answered and knows.</param>
+/// <param name="AgentVersion">The agent's build as it reports it, when it answered.</param>
+public sealed record HostTestResponse(bool Ok, string Code, string Message, long? LatencyMs, long? Bogomips, string? AgentVersion);
+
+/// <summary>POST /api/v1/hosts/test: the connection test of an agent not added yet (the Add host form's "Test connection").</summary>
+public sealed record TestAgentRequest(string Address, int Port, string Secret);
+
+/// <summary>The outcomes of a connection test of an agent, as <see cref="HostTestResponse.Code"/> and a host's last failure carry them.</summary>
+public static class ConnectionCodes
+{
+    public const string Ok = "ok";
+    public const string Refused = "connection-refused";
+    public const string Timeout = "timeout";
+    public const string NameNotResolved = "name-not-resolved";
+    public const string Unreachable = "unreachable";
+    public const string WrongSecret = "wrong-secret";
+    public const string VersionMismatch = "version-mismatch";
+    public const string NotAnAgent = "not-an-agent";
+    public const string AgentError = "agent-error";
+}

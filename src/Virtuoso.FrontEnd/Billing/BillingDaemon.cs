@@ -124,6 +124,7 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
                 await ExecuteEachAsync(c, tx, "UPDATE machines SET storage_periods_charged = @s, next_storage_at = @ns, running_periods_charged = @r, running_due_at = @rd WHERE id = @id",
                     ["s", "ns", "r", "rd"], bothUpdates);
                 await ledger.ApplyAsync(c, tx, deltas, balances);
+                await TellLowBalancesAsync(c, tx, appender, deltas, balances);
                 return (sc, rc, u);
             });
             storage += s; running += r; unpaid.AddRange(u);
@@ -132,6 +133,28 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
             await suspend(owner, id, message);
         if (storage + running > 0) LogPass(log, due.Count, storage, running, unpaid.Count);
         return new PassResult(due.Count, storage, running, unpaid.Select(u => u.Id.Value).ToList());
+    }
+
+    /// <summary>
+    /// Issue 18: an account whose balance this batch took from at or above the threshold its owner set to under it is told, in the
+    /// batch's transaction (<see cref="LowBalance"/>: once per crossing).
+    /// </summary>
+    private async Task TellLowBalancesAsync(System.Data.Common.DbConnection c, System.Data.Common.DbTransaction tx, EventLog.Appender appender,
+        Dictionary<string, decimal> deltas, Dictionary<string, decimal> balances)
+    {
+        var falling = deltas.Where(d => d.Value < 0).Select(d => d.Key).ToList();
+        if (falling.Count == 0) return;
+        var thresholds = await c.QueryAsync<(string Username, string Threshold)>(
+            $"SELECT username, balance_threshold FROM accounts WHERE balance_threshold IS NOT NULL AND {db.InList("username", "names")}",
+            new { names = db.ListValue(falling) }, tx);
+        foreach (var (account, text) in thresholds)
+        {
+            var threshold = new Money(decimal.Parse(text, System.Globalization.CultureInfo.InvariantCulture));
+            var (before, after) = (new Money(balances[account]), new Money(balances[account] + deltas[account]));
+            if (LowBalance.Crossed(before, after, threshold))
+                await appender.AppendAsync("balance-low", null, account,
+                    $"Your balance fell to ${Money.Format(after.Dollars)}, under the ${Money.Format(threshold.Dollars)} you asked to be told at. Add money to keep your machines running.");
+        }
     }
 
     /// <summary>

@@ -13,6 +13,10 @@ internal static class HostEndpoints
         provider.MapGet("", async (ClaimsPrincipal u, HostService s) => Results.Ok(await s.ListAsync(u.Name()))).WithSummary("My hosts with the machines on them");
         provider.MapPost("", async (AddHostRequest r, ClaimsPrincipal u, HostService s) =>
             (await s.AddAsync(u.Name(), r)).ToResult(h => Results.Created($"/api/v1/hosts/{h.Name}", h))).WithSummary("Add a host (totals are locked afterwards)");
+        provider.MapPost("/test", async (TestAgentRequest r, HostService s, CancellationToken ct) => (await s.TestAgentAsync(r, ct)).ToResult())
+            .WithSummary("Test an agent not added yet: its address, port and secret (the answer says what failed, if anything)");
+        provider.MapPost("/{name}/test", async (string name, ClaimsPrincipal u, HostService s, CancellationToken ct) => (await s.TestAsync(u.Name(), name, ct)).ToResult())
+            .WithSummary("Test the connection to a host's agent now: ok, or what failed (connection refused, timeout, wrong secret, version mismatch, ...)");
         provider.MapGet("/{name}", async (string name, ClaimsPrincipal u, HostService s) => (await s.GetAsync(u.Name(), name)).ToResult());
         provider.MapPatch("/{name}", async (string name, EditHostRequest r, ClaimsPrincipal u, HostService s) => (await s.EditAsync(u.Name(), name, r)).ToResult())
             .WithSummary("Edit units, prices and periods (never retroactive)");

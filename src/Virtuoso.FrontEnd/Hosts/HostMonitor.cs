@@ -1,5 +1,6 @@
 using Dapper;
 using Microsoft.Extensions.Options;
+using Virtuoso.Core.Accounts;
 using Virtuoso.Core.Machines;
 using Virtuoso.FrontEnd.Agents;
 using Virtuoso.FrontEnd.Billing;
@@ -15,7 +16,8 @@ namespace Virtuoso.FrontEnd.Hosts;
 /// offline when it has not answered within <see cref="MarketOptions.HostOnlineWindowSeconds"/> (§5.1.5:
 /// "it is possible for a provider to go offline"). Stateless, so every replica may run it.
 /// </summary>
-internal sealed partial class HostMonitor(Database db, MachineWriter writer, AgentClient agents, TimeProvider clock, IOptions<MarketOptions> options, ILogger<HostMonitor> log) : BackgroundService
+internal sealed partial class HostMonitor(Database db, MachineWriter writer, AgentClient agents, ConnectionTester tester, EventLog events, TimeProvider clock,
+    IOptions<MarketOptions> options, ILogger<HostMonitor> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stop)
     {
@@ -36,21 +38,58 @@ internal sealed partial class HostMonitor(Database db, MachineWriter writer, Age
         var grace = TimeSpan.FromSeconds(options.Value.HostOfflineGraceSeconds);
         await Task.WhenAll(hosts.Select(async h =>
         {
-            if ((await agents.HealthAsync(h, TimeSpan.FromSeconds(2), ct)).Value is not { } health)
+            // Issue 18: the same test as the provider's "Test connection": an agent that answers but refuses the secret, or
+            // speaks another protocol, cannot be used, so it is not seen either; what failed is recorded for its provider.
+            var test = await tester.TestAsync(h, ct);
+            if (!test.Ok || test.Health is not { } health)
             {
+                var answer = test.Answer;
+                await db.ReadAsync(c => c.ExecuteAsync("UPDATE hosts SET last_failure = @Code, last_failure_message = @Message, last_failure_at = @now WHERE name = @name",
+                    new { answer.Code, answer.Message, now = clock.GetUtcNow(), name = h.Name }));
                 // Issue 13: past the grace period, its running machines stop consuming running time (and being charged for it).
                 var lastSeen = h.LastSeen;
                 if (HostOutage.IsDown(lastSeen, now, grace))
+                {
                     await writer.MarkHostOfflineAsync(h, lastSeen ?? now);
+                    if (lastSeen is { } seen) await TellOutageAsync(h, seen, answer.Message);
+                }
                 return;
             }
             // The agent's VMMP port and methods (design §6.1) are learned here, so a restarted agent's new ones are picked up.
-            await db.ReadAsync(c => c.ExecuteAsync("UPDATE hosts SET last_seen = @now, vmmp_port = @port, methods = @methods WHERE name = @name",
-                new { now = clock.GetUtcNow(), port = health.VmmpPort, methods = HostRow.MethodsText(health.Methods), name = h.Name }));
+            await db.ReadAsync(c => c.ExecuteAsync("UPDATE hosts SET last_seen = @now, vmmp_port = @port, methods = @methods, bogomips = @bogomips, " +
+                "last_failure = NULL, last_failure_message = NULL, last_failure_at = NULL WHERE name = @name",
+                new { now = clock.GetUtcNow(), port = health.VmmpPort, methods = HostRow.MethodsText(health.Methods), bogomips = health.Bogomips, name = h.Name }));
+            if (h.OutageSince is not null) await TellBackAsync(h);
             await EndOutagesAsync(h, ct);
-            await ReconcileAsync(h, ct);
+            await ReconcileAsync(h, test.Machines!, ct);
         }));
     }
+
+    /// <summary>
+    /// Issue 18: a host that answered before and has not for longer than the grace period is offline: its provider is told, and
+    /// so is the owner of each machine on it that is not running (a running one's owner is told by
+    /// <see cref="MachineWriter.MarkHostOfflineAsync"/>, with what it means for the running time). Once per outage: the
+    /// conditional update that marks it is what only one check, on one replica, gets to do.
+    /// </summary>
+    private Task TellOutageAsync(HostRow host, DateTimeOffset lastSeen, string cause) => db.WriteAsync(async (c, tx) =>
+    {
+        if (await c.ExecuteAsync("UPDATE hosts SET outage_since = @lastSeen WHERE name = @Name AND outage_since IS NULL", new { lastSeen, host.Name }, tx) == 0) return 0;
+        await events.AppendAsync(c, tx, "host-offline", null, host.Owner, $"Your host {host.Name} has not answered since {lastSeen:u}. {cause}");
+        var machines = await c.QueryAsync<(MachineId Id, AccountName Owner, string Name)>("SELECT id, owner, name FROM machines WHERE host = @Name AND state <> @running",
+            new { host.Name, running = MachineRow.StateText(MachineState.Running) }, tx);
+        foreach (var m in machines)
+            await events.AppendAsync(c, tx, "host-offline", m.Id, m.Owner,
+                $"The host {host.Name} of your machine {m.Name} has not answered since {lastSeen:u}: the machine cannot be started or moved until it answers again.");
+        return 0;
+    });
+
+    /// <summary>The host answers again after an outage its provider was told of: they are told it is back.</summary>
+    private Task TellBackAsync(HostRow host) => db.WriteAsync(async (c, tx) =>
+    {
+        if (await c.ExecuteAsync("UPDATE hosts SET outage_since = NULL WHERE name = @Name AND outage_since IS NOT NULL", new { host.Name }, tx) == 0) return 0;
+        await events.AppendAsync(c, tx, "host-back", null, host.Owner, $"Your host {host.Name} answers again.");
+        return 0;
+    });
 
     /// <summary>The host answers again: each of its machines marked offline is resumed, or recorded stopped (<see cref="HostOutage"/>).</summary>
     private async Task EndOutagesAsync(HostRow host, CancellationToken ct)
@@ -72,9 +111,8 @@ internal sealed partial class HostMonitor(Database db, MachineWriter writer, Age
     /// command bumped it on either side), and its running time stops being consumed. Report footnote 11:
     /// the original could not notice this.
     /// </summary>
-    private async Task ReconcileAsync(HostRow host, CancellationToken ct)
+    private async Task ReconcileAsync(HostRow host, List<AgentMachine> onAgent, CancellationToken ct)
     {
-        if ((await agents.ListAsync(host, ct)).Value is not { } onAgent) return;
         await RecordUsageAsync(host, onAgent);
         foreach (var m in onAgent.Where(m => m.State == AgentStates.Stopped))
         {

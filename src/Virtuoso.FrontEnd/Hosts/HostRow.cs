@@ -39,6 +39,14 @@ internal sealed class HostRow
     public string PublicAddress { get; set; } = "127.0.0.1";
     public long FirstPort { get; set; } = PortRange.Default.First;
     public long LastPort { get; set; } = PortRange.Default.Last;
+    /// <summary>Issue 18: the code (<see cref="ConnectionCodes"/>) of the monitor's last failed check since the agent last answered.</summary>
+    public string? LastFailure { get; set; }
+    public string? LastFailureMessage { get; set; }
+    public DateTimeOffset? LastFailureAt { get; set; }
+    /// <summary>The bogomips the agent measures, as it last reported.</summary>
+    public long? Bogomips { get; set; }
+    /// <summary>When the monitor declared it offline and told its provider and buyers; null while it answers.</summary>
+    public DateTimeOffset? OutageSince { get; set; }
 
     /// <summary>Its TCP ports that may be forwarded to guests.</summary>
     public PortRange Ports => new((int)FirstPort, (int)LastPort);
@@ -72,11 +80,13 @@ internal sealed class HostRow
         Memory, MemoryUnit, MemoryPrice.Dollars,
         RunningPeriod, Storage, StorageUnit, StoragePrice.Dollars, StoragePeriod,
         ConnectSpeed, online, ReservedSpeed, ReservedMemory, ReservedStorage, machines, secret, (int?)VmmpPort, MethodList,
-        PublicAddress, Ports.ToString());
+        PublicAddress, Ports.ToString(), LastSeen,
+        // A failure's sentence names the agent's address and what is wrong with it: for its owner's eyes only (machines are listed only for them).
+        machines is null ? null : LastFailure, machines is null ? null : LastFailureMessage, machines is null ? null : LastFailureAt, Bogomips);
 
     public static readonly string Columns = "h.name, h.owner, h.address, h.port, h.processor, h.speed, h.speed_unit, h.speed_price, h.memory, h.memory_unit, " +
         "h.memory_price, h.running_period, h.storage, h.storage_unit, h.storage_price, h.storage_period, h.connect_speed, h.secret, h.last_seen, h.created_at, h.vmmp_port, h.methods, h.deleting, " +
-        "h.public_address, h.first_port, h.last_port, " +
+        "h.public_address, h.first_port, h.last_port, h.last_failure, h.last_failure_message, h.last_failure_at, h.bogomips, h.outage_since, " +
         ReservedSum("speed") + ", " + ReservedSum("memory") + ", " + ReservedSum("disk", "storage");
 
     private static string ReservedSum(string column, string? name = null) =>

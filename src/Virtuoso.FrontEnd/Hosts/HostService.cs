@@ -17,7 +17,7 @@ namespace Virtuoso.FrontEnd.Hosts;
 /// A provider's hosts (report §5.2.2–§5.2.3): add (totals locked from then on), edit prices, chunks and
 /// periods (never retroactive: stored machines keep the prices they were stored at), delete.
 /// </summary>
-internal sealed class HostService(Database db, EventLog events, AgentClient agents, MachineActions actions, TimeProvider clock, IOptions<MarketOptions> options)
+internal sealed class HostService(Database db, EventLog events, ConnectionTester tester, MachineActions actions, TimeProvider clock, IOptions<MarketOptions> options)
 {
     public async Task<Outcome<HostResponse>> AddAsync(string owner, AddHostRequest r)
     {
@@ -26,7 +26,7 @@ internal sealed class HostService(Database db, EventLog events, AgentClient agen
                 Validate.Label("processor", r.Processor), Validate.Label("connect speed", r.ConnectSpeed),
                 Validate.Range("speed", r.Speed, 1, Validate.MaxSpeed), Validate.Range("memory", r.Memory, 1, Validate.MaxMemory),
                 Validate.Range("storage", r.Storage, 1, Validate.MaxDisk),
-                r.Secret is null ? null : r.Secret.Length is >= 16 and <= 256 && r.Secret.All(c => c > ' ' && c < 127) ? null : "secret must be 16–256 printable ASCII characters",
+                CheckSecret(r.Secret),
                 Units(r.SpeedUnit, r.SpeedPrice, r.MemoryUnit, r.MemoryPrice, r.RunningPeriod, r.StorageUnit, r.StoragePrice, r.StoragePeriod),
                 r.PublicAddress is null ? null : PortForwarding.CheckPublicAddress(r.PublicAddress)) is { } bad)
             return bad;
@@ -42,20 +42,26 @@ internal sealed class HostService(Database db, EventLog events, AgentClient agen
             ConnectSpeed = r.ConnectSpeed, Secret = secret, CreatedAt = clock.GetUtcNow(),
             PublicAddress = r.PublicAddress ?? "127.0.0.1", FirstPort = ports!.Value.First, LastPort = ports.Value.Last,
         };
-        // Probe the agent now so that a fresh host is searchable at once; an unreachable agent is simply offline.
-        if ((await agents.HealthAsync(row, TimeSpan.FromSeconds(2))).Value is { } health)
+        // Test the agent now so that a fresh host is searchable at once; one that fails the test is simply offline, with the
+        // reason recorded for its provider (issue 18).
+        var test = await tester.TestAsync(row);
+        if (test.Ok && test.Health is { } health)
         {
             row.LastSeen = clock.GetUtcNow();
             row.VmmpPort = health.VmmpPort;
             row.Methods = HostRow.MethodsText(health.Methods);
+            row.Bogomips = health.Bogomips;
         }
+        else
+            (row.LastFailure, row.LastFailureMessage, row.LastFailureAt) = (test.Answer.Code, test.Answer.Message, clock.GetUtcNow());
         var added = await db.WriteAsync<Outcome<HostRow>>(async (c, tx) =>
         {
             var n = await c.ExecuteAsync("INSERT INTO hosts (name, owner, address, port, processor, speed, speed_unit, speed_price, memory, memory_unit, memory_price, " +
                 "running_period, storage, storage_unit, storage_price, storage_period, connect_speed, secret, last_seen, created_at, vmmp_port, methods, " +
-                "public_address, first_port, last_port) VALUES (@Name, @Owner, @Address, " +
+                "public_address, first_port, last_port, bogomips, last_failure, last_failure_message, last_failure_at) VALUES (@Name, @Owner, @Address, " +
                 "@Port, @Processor, @Speed, @SpeedUnit, @SpeedPrice, @Memory, @MemoryUnit, @MemoryPrice, @RunningPeriod, @Storage, @StorageUnit, @StoragePrice, " +
-                "@StoragePeriod, @ConnectSpeed, @Secret, @LastSeen, @CreatedAt, @VmmpPort, @Methods, @PublicAddress, @FirstPort, @LastPort) ON CONFLICT (name) DO NOTHING", row, tx);
+                "@StoragePeriod, @ConnectSpeed, @Secret, @LastSeen, @CreatedAt, @VmmpPort, @Methods, @PublicAddress, @FirstPort, @LastPort, " +
+                "@Bogomips, @LastFailure, @LastFailureMessage, @LastFailureAt) ON CONFLICT (name) DO NOTHING", row, tx);
             if (n == 0) return new Failure(ErrorCodes.HostNameTaken, $"a host named '{r.Name}' already exists");
             await events.AppendAsync(c, tx, "host-added", null, owner, $"host {r.Name} added at {r.Address}:{r.Port}; forwarded ports {row.Ports} on {row.PublicAddress}" + (row.LastSeen is null ? " (agent not reachable yet: offline)" : ""));
             return row;
@@ -63,6 +69,39 @@ internal sealed class HostService(Database db, EventLog events, AgentClient agen
         if (added.Failure is { } f) return f;
         return row.ToResponse(row.LastSeen is not null, [], secret);
     }
+
+    /// <summary>
+    /// Issue 18: tests the connection to one of the owner's hosts now (<see cref="ConnectionTester"/>). The answer is the
+    /// test's, failed or not; only an unknown host, or another provider's, is a failure. A passing test also counts as the
+    /// agent being seen, so a host whose secret was just fixed comes online at once.
+    /// </summary>
+    public async Task<Outcome<HostTestResponse>> TestAsync(string owner, string name, CancellationToken ct = default)
+    {
+        var host = await db.ReadAsync(c => HostQueries.ByNameAsync(c, name));
+        if (host is null || host.Owner != owner) return Failure.NotFound($"host '{name}'");
+        var test = await tester.TestAsync(host, ct);
+        var answer = test.Answer;
+        var now = clock.GetUtcNow();
+        if (test.Ok && test.Health is { } health)
+            await db.ReadAsync(c => c.ExecuteAsync("UPDATE hosts SET last_seen = @now, vmmp_port = @port, methods = @methods, bogomips = @bogomips, " +
+                "last_failure = NULL, last_failure_message = NULL, last_failure_at = NULL WHERE name = @name",
+                new { now, port = health.VmmpPort, methods = HostRow.MethodsText(health.Methods), bogomips = health.Bogomips, name }));
+        else
+            await db.ReadAsync(c => c.ExecuteAsync("UPDATE hosts SET last_failure = @Code, last_failure_message = @Message, last_failure_at = @now WHERE name = @name",
+                new { answer.Code, answer.Message, now, name }));
+        return answer;
+    }
+
+    /// <summary>Issue 18: tests an agent before it is added (the Add host form): its address, port and secret as typed.</summary>
+    public async Task<Outcome<HostTestResponse>> TestAgentAsync(TestAgentRequest r, CancellationToken ct = default)
+    {
+        if (Validate.First(Validate.Label("address", r.Address, 253), Validate.Port(r.Port), CheckSecret(r.Secret)) is { } bad) return bad;
+        if (Uri.CheckHostName(r.Address) == UriHostNameType.Unknown) return Failure.Validation($"address '{r.Address}' is neither an IP address nor a host name");
+        return (await tester.TestAsync(r.Address, r.Port, r.Secret, ct)).Answer;
+    }
+
+    private static string? CheckSecret(string? secret) =>
+        secret is null ? null : secret.Length is >= 16 and <= 256 && secret.All(c => c > ' ' && c < 127) ? null : "secret must be 16–256 printable ASCII characters";
 
     public async Task<Outcome<HostResponse>> EditAsync(string owner, string name, EditHostRequest r)
     {
@@ -77,7 +116,7 @@ internal sealed class HostService(Database db, EventLog events, AgentClient agen
                 r.Address is null ? null : HostAddress.Check(r.Address, options.Value.AllowPrivateHostAddresses), r.Port is { } port ? Validate.Port(port) : null,
                 r.ConnectSpeed is null ? null : Validate.Label("connect speed", r.ConnectSpeed),
                 Units(speedUnit, speedPrice, memoryUnit, memoryPrice, runningPeriod, storageUnit, storagePrice, storagePeriod),
-                r.PublicAddress is null ? null : PortForwarding.CheckPublicAddress(r.PublicAddress)) is { } bad)
+                r.PublicAddress is null ? null : PortForwarding.CheckPublicAddress(r.PublicAddress), CheckSecret(r.Secret)) is { } bad)
             return bad;
         var (ports, badPorts) = r.Ports is null ? (host.Ports, null) : PortRange.Parse(r.Ports);
         if (badPorts is not null) return Failure.Validation(badPorts);
@@ -85,13 +124,14 @@ internal sealed class HostService(Database db, EventLog events, AgentClient agen
         {
             await c.ExecuteAsync("UPDATE hosts SET speed_unit=@speedUnit, speed_price=@sp, memory_unit=@memoryUnit, memory_price=@mp, running_period=@runningPeriod, " +
                 "storage_unit=@storageUnit, storage_price=@stp, storage_period=@storagePeriod, address=@address, port=@port, connect_speed=@connect, " +
-                "public_address=@publicAddress, first_port=@first, last_port=@last WHERE name=@name",
+                "public_address=@publicAddress, first_port=@first, last_port=@last, secret=@secret WHERE name=@name",
                 new { speedUnit, sp = speedPrice, memoryUnit, mp = memoryPrice, runningPeriod, storageUnit,
                       stp = storagePrice, storagePeriod, address = r.Address ?? host.Address, port = r.Port ?? (int)host.Port,
                       connect = r.ConnectSpeed ?? host.ConnectSpeed, publicAddress = r.PublicAddress ?? host.PublicAddress,
-                      first = (long)ports!.Value.First, last = (long)ports.Value.Last, name }, tx);
+                      first = (long)ports!.Value.First, last = (long)ports.Value.Last, secret = r.Secret ?? host.Secret, name }, tx);
             await events.AppendAsync(c, tx, "host-edited", null, owner, $"host {name} edited; machines already stored keep their prices" +
-                (r.Ports is null ? "" : $"; forwarded ports {ports} from the next start (running machines keep theirs until they stop)"));
+                (r.Ports is null ? "" : $"; forwarded ports {ports} from the next start (running machines keep theirs until they stop)") +
+                (r.Secret is null ? "" : "; its agent secret replaced"));
             return 0;
         });
         return await GetAsync(owner, name);

@@ -111,4 +111,13 @@ internal static class Show
     public static string Day(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
     public static string When(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
     public static string Short(Guid id) => id.ToString("D")[..8];
+
+    /// <summary>How long ago, in words: "just now", "3 min ago", "5 h ago", "2 days ago" (issue 18).</summary>
+    public static string Ago(DateTimeOffset at, DateTimeOffset now) => (now - at) switch
+    {
+        var d when d < TimeSpan.FromMinutes(1) => "just now",
+        var d when d < TimeSpan.FromHours(1) => $"{(int)d.TotalMinutes} min ago",
+        var d when d < TimeSpan.FromDays(2) => $"{(int)d.TotalHours} h ago",
+        var d => $"{(int)d.TotalDays} days ago",
+    };
 }

@@ -19,9 +19,22 @@ public sealed class HealthEndpointsTests : IDisposable
 
         var health = await agent.CreateClient().GetFromJsonAsync<AgentHealth>(AgentRoutes.Health);
 
-        Assert.Equal(new AgentHealth("virt13", "tcg", 2), health! with { VmmpPort = null, Methods = null });
+        Assert.Equal(new AgentHealth("virt13", "tcg", 2), health! with { VmmpPort = null, Methods = null, Protocol = null, Version = null, Bogomips = null });
         Assert.True(health.VmmpPort > 0);
         Assert.Contains("SCP", health.Methods!);
+    }
+
+    [Fact]
+    public async Task Health_TellsProtocolVersionAndTheBogomipsOfItsCores()
+    {
+        await using var agent = new AgentFactory(_dir.Path, new FakeVmm(), new Dictionary<string, string?> { ["cores"] = "1" });
+
+        var health = await agent.CreateClient().GetFromJsonAsync<AgentHealth>(AgentRoutes.Health);
+
+        Assert.Equal(AgentProtocol.Current, health!.Protocol);
+        Assert.False(string.IsNullOrEmpty(health.Version));
+        Assert.Equal(Virtuoso.Agent.Health.Bogomips.Parse(File.ReadAllText("/proc/cpuinfo"), 1), health.Bogomips);
+        Assert.True(health.Bogomips > 0);
     }
 
     [Fact]

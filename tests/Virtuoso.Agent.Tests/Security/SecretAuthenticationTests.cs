@@ -80,7 +80,7 @@ public sealed class SecretAuthenticationTests : IAsyncLifetime
     {
         var health = await _agent.CreateClient().GetFromJsonAsync<AgentHealth>(AgentRoutes.Health);
 
-        Assert.Equal(new AgentHealth("test-host", "tcg", 1), health! with { VmmpPort = null, Methods = null });
+        Assert.Equal(new AgentHealth("test-host", "tcg", 1), health! with { VmmpPort = null, Methods = null, Protocol = null, Version = null, Bogomips = null });
     }
 
     [Fact]

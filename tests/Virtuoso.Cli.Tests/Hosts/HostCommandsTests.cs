@@ -75,6 +75,57 @@ public sealed class HostCommandsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Edit_Secret_SendsOnlyIt()
+    {
+        h.Api.Json("PATCH /api/v1/hosts/virt8", Samples.Host("virt8"));
+
+        (await h.RunAsync("host", "edit", "virt8", "--secret", "the-agents-new-secret-0123")).Succeeded();
+
+        Assert.Equal(new EditHostRequest(null, null, null, null, null, null, null, null, null, null, null, null, null, "the-agents-new-secret-0123"),
+            Assert.Single(h.Api.Requests).BodyAs<EditHostRequest>());
+    }
+
+    [Fact]
+    public async Task Test_Ok_SaysTheRoundTripAndBogomips()
+    {
+        h.Api.Json("POST /api/v1/hosts/virt8/test", new HostTestResponse(true, ConnectionCodes.Ok,
+            "The agent virt8 at 10.0.0.8:7070 answered in 3 ms and accepted the secret. It measures 8800 bogomips.", 3, 8800, "1.0.0+abc"));
+
+        var run = (await h.RunAsync("host", "test", "virt8")).Succeeded();
+
+        Assert.Equal("OK: The agent virt8 at 10.0.0.8:7070 answered in 3 ms and accepted the secret. It measures 8800 bogomips. (agent 1.0.0+abc)", run.Out.Trim());
+    }
+
+    [Fact]
+    public async Task Test_Failed_IsOneLineWithTheReasonAndItsCode_Exit1()
+    {
+        h.Api.Json("POST /api/v1/hosts/virt8/test", new HostTestResponse(false, ConnectionCodes.WrongSecret,
+            "Wrong secret: the agent at 10.0.0.8:7070 refused the secret stored for this host.", 2, 8800, "1.0.0+abc"));
+
+        var line = (await h.RunAsync("host", "test", "virt8")).Failed(1, ConnectionCodes.WrongSecret);
+
+        Assert.Contains("Wrong secret: the agent at 10.0.0.8:7070", line);
+    }
+
+    [Fact]
+    public async Task Test_UnknownHost_IsTheServersNotFound()
+    {
+        h.Api.Problem("POST /api/v1/hosts/nope/test", 404, ErrorCodes.NotFound, "Not found", "host 'nope' not found");
+        (await h.RunAsync("host", "test", "nope")).Failed(1, ErrorCodes.NotFound);
+    }
+
+    [Fact]
+    public async Task Add_Offline_SaysWhy()
+    {
+        h.Api.Json("POST /api/v1/hosts", Samples.Host("virt8") with { Online = false, LastFailure = ConnectionCodes.Refused,
+            LastFailureMessage = "Connection refused: nothing listens on 10.0.0.8:7070." }, 201);
+
+        var run = (await h.RunAsync(AddVirt8)).Succeeded();
+
+        Assert.Contains("Offline: Connection refused: nothing listens on 10.0.0.8:7070.", run.Out);
+    }
+
+    [Fact]
     public async Task Add_TakenName_IsTheServersRefusal()
     {
         h.Api.Problem("POST /api/v1/hosts", 409, ErrorCodes.HostNameTaken, "Conflict", "a host named virt8 exists");

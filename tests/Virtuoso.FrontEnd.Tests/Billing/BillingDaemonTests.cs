@@ -72,6 +72,46 @@ public sealed class BillingDaemonTests : IAsyncLifetime
 
     private async Task PassAsync() => await _market.PassAsync();
 
+    // ---- issue 18: low balance ----
+
+    [Fact]
+    public async Task LowBalance_IsToldWhenAPassTakesTheBalanceUnderTheThreshold_OncePerCrossing()
+    {
+        var buyer = _market.As(_buyer);
+        var id = await StoredAsync(); // 1000 - fee - the first 3 of storage: 996.95
+        var arrived = Now;
+        await buyer.SendAsync(HttpMethod.Put, "/api/v1/notifications/settings", new NotificationSettings(994m));
+        async Task<List<NotificationResponse>> LowAsync() =>
+            (await Session.Ok<List<NotificationResponse>>(await buyer.GetAsync("/api/v1/notifications"))).Where(n => n.Kind == "balance-low").ToList();
+
+        Clock.SetUtcNow(arrived + 30 * Day);
+        await PassAsync(); // 993.95: under 994
+        var low = Assert.Single(await LowAsync());
+        Assert.Equal(("Your balance fell to $993.95, under the $994 you asked to be told at. Add money to keep your machines running.", null as Guid?),
+            (low.Text, low.Machine));
+
+        Clock.SetUtcNow(arrived + 60 * Day);
+        await PassAsync(); // 990.95: still under, not told again
+        Assert.Single(await LowAsync());
+
+        await _market.DepositAsync(_buyer.Username, 10m, "top-up-" + id); // 1000.95
+        await buyer.SendAsync(HttpMethod.Put, "/api/v1/notifications/settings", new NotificationSettings(999m));
+        Clock.SetUtcNow(arrived + 90 * Day);
+        await PassAsync(); // 997.95: a second crossing
+        Assert.Equal(2, (await LowAsync()).Count);
+        Assert.Equal(997.95m, await buyer.BalanceAsync());
+    }
+
+    [Fact]
+    public async Task LowBalance_WithoutAThreshold_IsNeverTold()
+    {
+        await StoredAsync();
+        Clock.Advance(95 * Day);
+        await PassAsync();
+
+        Assert.DoesNotContain(await _market.As(_buyer).EventsAsync(), e => e.Kind == "balance-low");
+    }
+
     // ---- storage ----
 
     [Fact]

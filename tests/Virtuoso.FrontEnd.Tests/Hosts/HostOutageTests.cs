@@ -19,11 +19,12 @@ public sealed class HostOutageTests : IAsyncLifetime
     private ClockedMarket _market = null!;
     private Session _buyer = null!;
     private Guid _id;
+    private HostResponse _host = null!;
 
     public async Task InitializeAsync()
     {
         _market = await ClockedMarket.StartAsync();
-        var host = await _market.AddHostAsync();
+        var host = _host = await _market.AddHostAsync();
         _buyer = await _market.SignupAsync(Roles.Buyer, "outage-buyer");
         _id = (await _buyer.RegisterAsync("Configuration1", 3m, 1m)).Id;
         await _buyer.StoreAsync(_id, host.Name);
@@ -120,5 +121,44 @@ public sealed class HostOutageTests : IAsyncLifetime
         await _buyer.ActAsync(_id, "start");
         Assert.Equal(balance, await _buyer.BalanceAsync());
         Assert.Equal(1L, await ChargesAsync(TransferKinds.Running));
+    }
+
+    /// <summary>
+    /// Issue 18: past the grace period the host's provider is told it is offline, and so is the owner of each machine on it
+    /// (a running one by the existing host-offline event, a stored one by its own), once however many checks fail; the
+    /// provider is told again when it answers.
+    /// </summary>
+    [Fact]
+    public async Task HostDown_TellsItsProviderAndEveryMachinesOwnerOnce_AndTheProviderWhenItIsBack()
+    {
+        var stored = await _buyer.RegisterAsync("Configuration1", 3m, 1m);
+        await _buyer.StoreAsync(stored.Id, _host.Name);
+        var running = await _buyer.MachineAsync(_id);
+
+        _market.Agent.Down = true;
+        await _market.AdvanceAsync(TimeSpan.FromSeconds(15));
+        await _market.AdvanceAsync(TimeSpan.FromSeconds(15));
+        await _market.SeeHostsAsync();
+
+        var buyerNotes = await Session.Ok<List<NotificationResponse>>(await _buyer.GetAsync("/api/v1/notifications"));
+        var storedNote = Assert.Single(buyerNotes, n => n.Kind == "host-offline" && n.Machine == stored.Id);
+        Assert.Equal(($"The host of your machine {stored.Name} is offline.", stored.Name, false), (storedNote.Text, storedNote.MachineName, storedNote.Read));
+        Assert.Contains($"The host {_host.Name} of your machine {stored.Name} has not answered since", storedNote.Detail);
+        Assert.Single(buyerNotes, n => n.Kind == "host-offline" && n.Machine == running.Id);
+        Assert.Equal(2, (await Session.Ok<UnreadNotifications>(await _buyer.GetAsync("/api/v1/notifications/unread"))).Unread);
+
+        var providerNotes = await Session.Ok<List<NotificationResponse>>(await _market.Provider.GetAsync("/api/v1/notifications"));
+        var down = Assert.Single(providerNotes, n => n.Kind == "host-offline");
+        Assert.Null(down.Machine);
+        Assert.StartsWith($"Your host {_host.Name} has not answered since ", down.Text);
+        var host = await _market.Provider.HostAsync(_host.Name);
+        Assert.Equal((false, "unreachable"), (host.Online, host.LastFailure));
+
+        _market.Agent.Down = false;
+        await _market.SeeHostsAsync();
+        await _market.SeeHostsAsync();
+        var back = await Session.Ok<List<NotificationResponse>>(await _market.Provider.GetAsync("/api/v1/notifications"));
+        Assert.Equal($"Your host {_host.Name} answers again.", Assert.Single(back, n => n.Kind == "host-back").Text);
+        Assert.Single(back, n => n.Kind == "host-offline");
     }
 }

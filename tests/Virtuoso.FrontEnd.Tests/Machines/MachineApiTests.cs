@@ -409,16 +409,20 @@ public abstract class MachineApiTests<TMarket>(TMarket market) : IClassFixture<T
         await RefusedStore(buyer, machine, dear.Name, 402, ErrorCodes.InsufficientFunds);
     }
 
+    /// <summary>Issue 18: an agent that refuses the host's secret fails the host's connection test, so the host is offline (with
+    /// the reason for its provider) and a store there is refused before any agent call.</summary>
     [Fact]
-    public async Task Store_WhenTheAgentRejectsTheHostSecret_FailsAndChangesNothing()
+    public async Task Store_WhenTheAgentRejectsTheHostSecret_IsRefusedAsOffline_AndChangesNothing()
     {
         var buyer = await market.SharedBuyerAsync();
         var impostor = await market.AddHostAsync((name, agent) => HostSpecs.Virt13(name, agent) with { Secret = "not-the-agents-secret" });
+        Assert.Equal((false, ConnectionCodes.WrongSecret), (impostor.Online, impostor.LastFailure));
         var machine = await buyer.RegisterAsync("Configuration1", 3m, 1m);
+        var creates = market.Spare.Creates.Count;
 
-        var problem = await RefusedStore(buyer, machine, impostor.Name, 502, ErrorCodes.AgentFailed);
+        await RefusedStore(buyer, machine, impostor.Name, 409, ErrorCodes.HostOffline);
 
-        Assert.Contains(ErrorCodes.Unauthenticated, Problem.Detail(problem));
+        Assert.Equal(creates, market.Spare.Creates.Count);
     }
 
     [Fact]

@@ -42,6 +42,10 @@ internal sealed partial class FakeAgent : IAsyncDisposable
     /// <summary>The control secret; give it to the front-end when adding the host.</summary>
     public string Secret { get; }
     public int Port { get; private set; }
+    /// <summary>The control API protocol /v1/health reports (issue 18); another number, or null, is an agent out of date.</summary>
+    public int? Protocol { get; set; } = AgentProtocol.Current;
+    /// <summary>The bogomips /v1/health reports as measured (issue 18).</summary>
+    public long? Bogomips { get; set; } = 9600;
 
     /// <summary>The machines as the agent holds them (its truth, compared with the front-end's versions).</summary>
     public IReadOnlyDictionary<Guid, AgentMachine> Machines => _machines;
@@ -158,7 +162,7 @@ internal sealed partial class FakeAgent : IAsyncDisposable
 
     private void Map(WebApplication app)
     {
-        app.MapGet(AgentRoutes.Health, () => Down ? Cut.Instance : Results.Ok(new AgentHealth(Name, "tcg", _machines.Count, VmmpPort, Methods)));
+        app.MapGet(AgentRoutes.Health, () => Down ? Cut.Instance : Results.Ok(new AgentHealth(Name, "tcg", _machines.Count, VmmpPort, Methods, Protocol, "fake-1.0", Bogomips)));
 
         var secured = app.MapGroup("").AddEndpointFilter(async (ctx, next) =>
             ctx.HttpContext.Request.Headers.Authorization.ToString() == $"Bearer {Secret}"

@@ -148,12 +148,17 @@ internal static class Snapshot
 {
     /// <summary>
     /// The value as JSON, without what the host monitor copies from the agents in the background (issue 17: the CPU
-    /// share and the measured use): "changes nothing" is about what the request could change.
+    /// share and the measured use; issue 18: when a host was last seen, its last failed check, its measured bogomips):
+    /// "changes nothing" is about what the request could change.
     /// </summary>
     public static string Of(object? value) => JsonSerializer.Serialize(value switch
     {
         MachineResponse m => Unmeasured(m),
-        HostResponse h => h with { Machines = h.Machines?.Select(x => x with { CpuShare = null, CpuUsed = null }).ToList() },
+        HostResponse h => h with
+        {
+            Machines = h.Machines?.Select(x => x with { CpuShare = null, CpuUsed = null }).ToList(),
+            LastSeen = null, LastFailure = null, LastFailureMessage = null, LastFailureAt = null, Bogomips = null,
+        },
         _ => value,
     }, Json.Options);
 

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Mvc;
 using Virtuoso.Contracts.Api;
 using Virtuoso.FrontEnd.Hosts;
+using PasswordHasher = Virtuoso.FrontEnd.Accounts.PasswordHasher;
 
 namespace Virtuoso.FrontEnd.Web.Hosts;
 
@@ -9,7 +10,27 @@ internal sealed class AddModel(HostService hosts) : WebPage
 {
     [BindProperty] public HostForm Form { get; set; } = new();
 
-    public void OnGet() { }
+    /// <summary>What "Test connection" said of the agent the form describes (issue 18).</summary>
+    public HostTestResponse? Tested { get; private set; }
+
+    /// <summary>A fresh secret in the form, with the command that gives it to the agent (issue 18: the secret is made here).</summary>
+    public void OnGet() => Form.Secret = PasswordHasher.NewToken();
+
+    /// <summary>
+    /// "Test connection" before adding: the same test as POST /api/v1/hosts/test on the form's address, port and secret; the form
+    /// comes back as typed, with the total speed suggested from the agent's measure when it was empty.
+    /// </summary>
+    public async Task<IActionResult> OnPostTestAsync(CancellationToken ct)
+    {
+        ModelState.Clear(); // the other fields may still be empty: only the agent's are needed here
+        if (string.IsNullOrWhiteSpace(Form.Address) || Form.Port is null || string.IsNullOrWhiteSpace(Form.Secret))
+            return Invalid("to test the connection, fill in the agent's address, port and secret (the contents of its secret file)");
+        var tested = await hosts.TestAgentAsync(new TestAgentRequest(Form.Address.Trim(), Form.Port.Value, Form.Secret.Trim()), ct);
+        if (tested.Failure is { } f) return Fail(f);
+        Tested = tested.Value!;
+        if (Tested is { Ok: true, Bogomips: { } measured } && Form.Speed is null) Form.Speed = measured;
+        return Page();
+    }
 
     public async Task<IActionResult> OnPostAsync()
     {

@@ -33,9 +33,11 @@ internal sealed class EditModel(HostService hosts) : WebPage
         if (BindingError() is { } bad) return Invalid(bad);
         var edited = await hosts.EditAsync(Me, name, new EditHostRequest(Form.SpeedUnit, Form.SpeedPrice, Form.MemoryUnit, Form.MemoryPrice, Form.RunningPeriod,
             Form.StorageUnit, Form.StoragePrice, Form.StoragePeriod, Form.Address, Form.Port, Form.ConnectSpeed,
-            string.IsNullOrWhiteSpace(Form.PublicAddress) ? null : Form.PublicAddress, string.IsNullOrWhiteSpace(Form.Ports) ? null : Form.Ports));
+            string.IsNullOrWhiteSpace(Form.PublicAddress) ? null : Form.PublicAddress, string.IsNullOrWhiteSpace(Form.Ports) ? null : Form.Ports,
+            string.IsNullOrWhiteSpace(Form.Secret) ? null : Form.Secret.Trim()));
         if (edited.Failure is { } failure) return Fail(failure);
-        Notice = $"Host {name} saved. Machines already stored on it keep their prices.";
+        Notice = $"Host {name} saved. Machines already stored on it keep their prices." +
+            (string.IsNullOrWhiteSpace(Form.Secret) ? "" : " Its agent secret is replaced: use \"Test connection\" to check the agent accepts it.");
         return Redirect("/hosts");
     }
 
