@@ -95,6 +95,10 @@ public sealed partial class LayoutTests(ITestOutputHelper output)
                     {
                         await Browser.AssertFitsAsync(page, name);
                         await AssertPhoneOrLaptopLayoutAsync(page, name, width);
+                        // Plain language (issue 18): no section numbers of the design or the report, no seconds with
+                        // decimals, no mismatch codes in the text a person reads (a title attribute may carry the code).
+                        if (width == Browser.Wide && Jargon().Match(await page.InnerTextAsync("body")) is { Success: true } jargon)
+                            failures.Add($"{name}: says \"{jargon.Value}\" where a person reads it");
                     }
                     catch (Xunit.Sdk.XunitException e) { failures.Add(e.Message); }
                     failures.AddRange(incidents.Select(i => $"{name} at {width} px: {i}"));
@@ -218,4 +222,7 @@ public sealed partial class LayoutTests(ITestOutputHelper output)
     }
 
     private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"§|\b\d+\.\d{3,} s\b|\b(?:over-storage-bid|over-running-bid|not-enough-(?:speed|memory|storage))\b")]
+    private static partial System.Text.RegularExpressions.Regex Jargon();
 }

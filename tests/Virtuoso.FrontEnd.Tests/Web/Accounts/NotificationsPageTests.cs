@@ -22,7 +22,7 @@ public abstract class NotificationsPageTests<TMarket>(TMarket market) : IClassFi
     {
         var user = await WebUser.SignupAsync(market, Roles.Buyer);
         var api = await user.ApiAsync(market);
-        Assert.Matches("id=\"notifications-link\" href=\"/account/notifications\">Notifications\\s*</a>", (await user.GetAsync("/account")).Html);
+        Assert.Matches("id=\"notifications-link\" class=\"notes\" href=\"/account/notifications\" title=\"Notifications\"><span class=\"label\">Notifications</span>\\s*</a>", (await user.GetAsync("/account")).Html); // no count
         Assert.Contains("No notifications yet", (await user.GetAsync("/account/notifications")).Html);
 
         var host = await market.RoomyHostAsync();
