@@ -219,6 +219,24 @@ internal sealed class Marketplace : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Signs up and logs in CLI user "p" as <paramref name="provider"/> with hosts alpha and beta priced as the report's
+    /// virt8 and virt13 (Figure 31): alpha $3/month and $2.448/hour for linux-busybox, beta $30/month and $0.3744/hour.
+    /// </summary>
+    public async Task ProviderWithReportHostsAsync(string provider)
+    {
+        (await CliAsync("p", "signup", provider, "--password", "provider-pass", "--email", "p@example.com", "--provider")).Ok();
+        (await CliAsync("p", "login", provider, "--password", "provider-pass")).Ok();
+        foreach (var (name, memoryPrice, storagePrice) in new[] { ("alpha", "0.00001", "0.01"), ("beta", "0.000001", "0.1") })
+        {
+            var a = Agents[name];
+            (await CliAsync("p", "host", "add", name, "--address", "127.0.0.1", "--port", a.Port.ToString(CultureInfo.InvariantCulture), "--processor", "x86_64",
+                "--speed", "10000", "--speed-unit", "1000", "--speed-price", "0.00001", "--memory", "4096", "--memory-unit", "4",
+                "--memory-price", memoryPrice, "--running-period", "3600", "--storage", "20000", "--storage-unit", "100",
+                "--storage-price", storagePrice, "--storage-period", "30", "--connect-speed", "1Gbps", "--secret", a.Secret)).Ok();
+        }
+    }
+
     /// <summary>Signs up and logs in CLI user "b" as buyer <paramref name="buyer"/>.</summary>
     public async Task BuyerAsync(string buyer)
     {

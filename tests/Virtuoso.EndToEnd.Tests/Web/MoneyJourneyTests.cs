@@ -85,19 +85,7 @@ public sealed class MoneyJourneyTests
         Assert.Equal(969.95m, account.GetProperty("balance").GetDecimal());
     }
 
-    private static async Task AddHostsAsync(Marketplace m)
-    {
-        (await m.CliAsync("p", "signup", "money-provider", "--password", "provider-pass", "--email", "p@example.com", "--provider")).Ok();
-        (await m.CliAsync("p", "login", "money-provider", "--password", "provider-pass")).Ok();
-        foreach (var (name, memoryPrice, storagePrice) in new[] { ("alpha", "0.00001", "0.01"), ("beta", "0.000001", "0.1") })
-        {
-            var a = m.Agents[name];
-            (await m.CliAsync("p", "host", "add", name, "--address", "127.0.0.1", "--port", a.Port.ToString(CultureInfo.InvariantCulture), "--processor", "x86_64",
-                "--speed", "10000", "--speed-unit", "1000", "--speed-price", "0.00001", "--memory", "4096", "--memory-unit", "4",
-                "--memory-price", memoryPrice, "--running-period", "3600", "--storage", "20000", "--storage-unit", "100",
-                "--storage-price", storagePrice, "--storage-period", "30", "--connect-speed", "1Gbps", "--secret", a.Secret)).Ok();
-        }
-    }
+    private static Task AddHostsAsync(Marketplace m) => m.ProviderWithReportHostsAsync("money-provider");
 
     private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
     private static IPageAssertions Expect(IPage page) => Assertions.Expect(page);
