@@ -15,7 +15,7 @@ namespace Virtuoso.EndToEnd.Tests.Web;
 public sealed class MoneyJourneyTests
 {
     [Fact]
-    public async Task Buyer_SeesTheCheapestHostForTheirHours_AndTheBreakEven_ThenReadsWhatDeletingGivesUp_AtBothWidths()
+    public async Task Buyer_SeesTheCheapestHostForTheirHours_AndTheBreakEven_ThenReadsWhatDeletingMigratingOrTheHostsDeletionGivesUp_AtBothWidths()
     {
         Assert.True(Repo.GuestImageBuilt, $"the guest image is not built in {Repo.Images}: run guest/build-image.sh (./test does)");
         await using var m = await Marketplace.StartAsync("alpha", "beta");
@@ -26,11 +26,7 @@ public sealed class MoneyJourneyTests
 
         await using var browser = await Browser.LaunchAsync(m.Url);
         var page = await browser.PageAsync();
-        await page.GotoAsync("/login");
-        await page.FillAsync("input[name=username]", "money-buyer");
-        await page.FillAsync("input[name=password]", "buyer-pass-1");
-        await page.ClickAsync("button:has-text('Log in')");
-        await Expect(page).ToHaveURLAsync(new Regex("/machines$"));
+        await LogInAsync(page, "money-buyer", "buyer-pass-1", "/machines$");
 
         foreach (var width in new[] { 1280, 390 })
         {
@@ -64,6 +60,20 @@ public sealed class MoneyJourneyTests
         var paidUntil = DateTime.UtcNow.AddDays(30).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         var given = $"You give up $30.00 of storage already paid (until {paidUntil})";
 
+        // Migrating says the same before the click, with what the destination charges on arrival.
+        await page.GotoAsync($"/machines/{id}/migrate");
+        await Expect(page.Locator("#forfeit")).ToContainTextAsync(given);
+        await Expect(page.Locator("#targets tr[data-host=alpha]")).ToContainTextAsync("$3");
+
+        // The provider, about to delete beta, reads what the machine's owner gives up (at a phone's width).
+        await page.SetViewportSizeAsync(390, 844);
+        await LogInAsync(page, "money-provider", "provider-pass", "/hosts$");
+        await page.GotoAsync("/hosts/beta/delete");
+        await Expect(page.Locator("#host-forfeit")).ToContainTextAsync("their owners give up $30.00 of storage and running time they had paid for");
+        await Expect(page.Locator($"#affected tr[data-machine='{id}']")).ToContainTextAsync(given["You give up ".Length..]);
+        await page.SetViewportSizeAsync(1280, 844);
+        await LogInAsync(page, "money-buyer", "buyer-pass-1", "/machines$");
+
         await page.GotoAsync("/machines");
         await page.ClickAsync($"tr[data-machine='{id}'] >> text=Delete…");
         await Expect(page).ToHaveURLAsync(new Regex($"/machines/{id}/delete$"));
@@ -83,6 +93,16 @@ public sealed class MoneyJourneyTests
         // Nothing more was charged: the $0.05 registration fee and the $30 of storage only.
         var account = (await m.CliAsync("b", "--json", "account")).Ok().Json;
         Assert.Equal(969.95m, account.GetProperty("balance").GetDecimal());
+    }
+
+    /// <summary>Logs in (or switches user) through the form, as a person does.</summary>
+    private static async Task LogInAsync(IPage page, string user, string password, string home)
+    {
+        await page.GotoAsync("/login?switch=1");
+        await page.FillAsync("input[name=username]", user);
+        await page.FillAsync("input[name=password]", password);
+        await page.ClickAsync("button:has-text('Log in')");
+        await Expect(page).ToHaveURLAsync(new Regex(home));
     }
 
     private static Task AddHostsAsync(Marketplace m) => m.ProviderWithReportHostsAsync("money-provider");
