@@ -198,7 +198,9 @@ internal static class MachineText
             var table = new Table("HOST", "A MONTH", "PROCESSOR", "ADDRESS", "RATES", "WHY NOT");
             foreach (var r in others)
             {
-                table.Add(r.Host, Text.Money(r.MonthlyTotal), Text.Or(r.Processor, "-"), Text.Or(r.Address, "-"), Text.Rates(r.StorageRate, r.RunningRate), string.Join(", ", r.Reasons));
+                table.Add(r.Host, Text.Money(r.MonthlyTotal), Text.Or(r.Processor, "-"), Text.Or(r.Address, "-"), Text.Rates(r.StorageRate, r.RunningRate),
+                    // The sentences when the front-end gives them (issue 18: plain language), else the codes.
+                    r.Explanations is { Count: > 0 } said ? string.Join(" ", said) : string.Join(", ", r.Reasons));
             }
 
             table.WriteTo(output);

@@ -355,6 +355,19 @@ public sealed class MachineCommandsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Search_Human_SaysWhyNotInTheFrontEndsSentences_WhenItGivesThem()
+    {
+        const string said = "Your running bid ($1/hour) is below this host's price ($2.448/hour).";
+        h.Api.Json($"GET /api/v1/machines/{Id}/search", Samples.Search().Select(r => r.Matches ? r : r with { Explanations = [said] }).ToArray());
+
+        var output = (await h.RunAsync("search", Id)).Succeeded().Out;
+
+        var others = output[output.IndexOf("Hosts that do not match", StringComparison.Ordinal)..];
+        Assert.Contains(said, others);
+        Assert.DoesNotContain("running-rate-over-bid", others);
+    }
+
+    [Fact]
     public async Task Search_NoMatch_SuggestsRaisingTheBids()
     {
         h.Api.Json($"GET /api/v1/machines/{Id}/search", Samples.Search().Where(r => !r.Matches).ToArray());
