@@ -1,3 +1,5 @@
+using System.Net.Http.Json;
+using Microsoft.AspNetCore.Hosting;
 using System.Net;
 using System.Net.Sockets;
 using Virtuoso.Contracts.Agent;
@@ -127,6 +129,21 @@ public abstract class ConnectionTestApiTests<TMarket>(TMarket market) : IClassFi
     [InlineData("", 7001, "a-secret-of-twenty-chars")]
     public async Task TestBeforeAdding_BadInput_IsValidation(string address, int port, string secret) =>
         await Problem.AssertAsync(await market.Provider.PostAsync("/api/v1/hosts/test", new TestAgentRequest(address, port, secret)), 400, ErrorCodes.Validation);
+
+    [Theory]
+    [InlineData("127.0.0.1")]
+    [InlineData("169.254.169.254")]
+    [InlineData("localhost")]
+    public async Task TestBeforeAdding_AnInternalAddress_IsRefusedWithoutConnecting_UnlessTheOperatorAllowsIt(string address)
+    {
+        // Issue 20 (server-side request forgery): the test must not probe what adding the host would refuse (it answered 200 with what it found).
+        await using var production = market.Factory.WithWebHostBuilder(b => b.UseSetting("Virtuoso:AllowPrivateHostAddresses", "false"));
+        var provider = Session.WithToken(production.CreateClient(), market.Provider.Token);
+
+        var refused = await Problem.AssertAsync(await provider.PostAsJsonAsync("/api/v1/hosts/test", new TestAgentRequest(address, market.Spare.Port, market.Spare.Secret)), 400, ErrorCodes.Validation);
+
+        Assert.Contains("does not connect to", Problem.Detail(refused));
+    }
 
     [Fact]
     public async Task Test_UnknownHost_OrAnotherProvidersHost_IsNotFound_AndABuyerIsRefused()
