@@ -78,6 +78,10 @@ builder.Services.AddHostedService<MigrationMonitor>();
 builder.Services.AddHttpClient(AgentClient.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan); // each call sets its own (AgentClient)
 
 builder.AddWeb();
+// Issue 19: anti-forgery keys shared by every replica through the database (their being unencrypted there is on purpose:
+// see DatabaseKeyRing, so the key manager's warning about it is not repeated at every start).
+DatabaseKeyRing.AddTo(builder.Services);
+builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection.KeyManagement.XmlKeyManager", LogLevel.Error);
 builder.Services.AddAuthentication()
     .AddScheme<AuthenticationSchemeOptions, BearerAuthentication>(BearerAuthentication.SchemeName, null);
 builder.Services.AddAuthorizationBuilder()

@@ -144,6 +144,47 @@ public sealed class ReplicaTests
     }
 
     [Fact]
+    public async Task WebFormsThroughAlternatingReplicas_AcceptEachOthersAntiforgeryTokens_WithTheKeyRingInTheDatabase()
+    {
+        // Issue 19: behind a balancer the page with a form comes from one replica and its post goes to another; the
+        // anti-forgery token is data protection's, so the key ring must be the database's, not a file of each machine.
+        await using var replicas = await Replicas.CreateAsync();
+        await replicas.StartAsync();
+        var balancer = new Alternating(replicas.A.Server.CreateHandler(), replicas.B.Server.CreateHandler());
+        var name = MarketFixture.UniqueName("web-buyer");
+        var anon = WebUser.Anonymous(balancer);
+        var user = new WebUser(anon.Http, anon.Cookies, name, name + "-password");
+
+        var signup = await user.PostFormAsync("/signup", new() { ["username"] = name, ["email"] = $"{name}@example.org", ["password"] = user.Password, ["type"] = "buyer" });
+        Assert.True(signup.Status == HttpStatusCode.Redirect, $"sign-up through the other replica answered {signup.Status}: {signup.Problem}");
+        for (var i = 0; i < 4; i++) // each form read from one replica and posted to the other, both ways round
+        {
+            var page = await user.PostFormAsync("/account/notifications?handler=threshold", new() { ["threshold"] = $"{10 + i}" }, "/account/notifications");
+            Assert.True(page.Status == HttpStatusCode.Redirect, $"post {i} answered {page.Status}: {page.Problem}");
+        }
+        Assert.Equal(2, balancer.Served.Distinct().Count());
+
+        var keys = await replicas.Database.Database.ReadAsync(c => c.QueryAsync<string>("SELECT xml FROM data_protection_keys"));
+        Assert.Single(keys); // both replicas protect with the one key the first created
+        Assert.Contains("<key id=", keys.Single(), StringComparison.Ordinal);
+    }
+
+    /// <summary>A round-robin balancer in front of in-process replicas: each request goes to the next one.</summary>
+    private sealed class Alternating(params HttpMessageHandler[] replicas) : HttpMessageHandler
+    {
+        private readonly HttpMessageInvoker[] _invokers = replicas.Select(r => new HttpMessageInvoker(r)).ToArray();
+        private int _next;
+        public List<int> Served { get; } = [];
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
+        {
+            var i = _next++ % _invokers.Length;
+            Served.Add(i);
+            return _invokers[i].SendAsync(request, ct);
+        }
+    }
+
+    [Fact]
     public async Task TwoSignupsThroughTwoReplicasAtOnce_BothGetExactlyTheirOpeningCredit()
     {
         await using var replicas = await Replicas.CreateAsync();

@@ -14,11 +14,14 @@ internal sealed partial class WebUser(HttpClient http, CookieContainer cookies, 
     public string Username { get; } = username;
     public string Password { get; } = password;
 
-    public static WebUser Anonymous(MarketFixture market, string scheme = "http")
+    public static WebUser Anonymous(MarketFixture market, string scheme = "http") => Anonymous(market.Factory.Server.CreateHandler(), scheme);
+
+    /// <summary>A browser whose requests go through <paramref name="server"/> (e.g. a balancer of replicas).</summary>
+    public static WebUser Anonymous(HttpMessageHandler server, string scheme = "http")
     {
         var baseAddress = new Uri($"{scheme}://localhost");
         var cookies = new CookieContainer();
-        var handler = new CookieHandler(cookies) { InnerHandler = market.Factory.Server.CreateHandler() };
+        var handler = new CookieHandler(cookies) { InnerHandler = server };
         var http = new HttpClient(handler) { BaseAddress = baseAddress };
         return new WebUser(http, cookies, "", "");
     }
