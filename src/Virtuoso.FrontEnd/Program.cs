@@ -127,6 +127,7 @@ app.UseExceptionHandler(new ExceptionHandlerOptions
     StatusCodeSelector = e => e is BadHttpRequestException b ? b.StatusCode : 500,
     SuppressDiagnosticsCallback = c => c.Exception is BadHttpRequestException,
 });
+Virtuoso.FrontEnd.Http.TrustedProxies.UseTrustedProxies(app); // the client's address behind the balancer (issue 19)
 Virtuoso.FrontEnd.Http.JsonCharset.UseJsonCharsetCheck(app);
 app.UseSecurityHeaders();
 app.UseWebStatusPages();

@@ -278,5 +278,34 @@ public abstract class AccountApiTests<TMarket>(TMarket market) : IClassFixture<T
             new SignupRequest(names[2], "long-enough-password", "a@example.org", Roles.Buyer))).StatusCode);
     }
 
+    [Fact]
+    public async Task BehindATrustedProxy_TheForwardedClientIsThrottled_AndFromAnyoneElseTheHeaderIsIgnored()
+    {
+        // Issue 19/20: behind the balancer every request comes from its address; the client's is in X-Forwarded-For, believed
+        // only from the proxies the operator names.
+        var proxy = TestClientAddress.Fresh();
+        await using var behind = market.Factory.WithWebHostBuilder(b => b.UseSetting("Virtuoso:TrustedProxies", proxy));
+        var buyer = await market.SignupAsync(Roles.Buyer);
+        HttpClient Through(string from, string client)
+        {
+            var http = behind.CreateClient();
+            http.DefaultRequestHeaders.Add(TestClientAddress.Header, from);
+            http.DefaultRequestHeaders.Add("X-Forwarded-For", client);
+            return http;
+        }
+        var (guesser, owner) = (TestClientAddress.Fresh(), TestClientAddress.Fresh());
+        for (var i = 0; i < 5; i++)
+            await Problem.AssertAsync(await Through(proxy, guesser).PostAsJsonAsync("/api/v1/sessions", new LoginRequest(buyer.Username, $"guess-{i}-password")), 401, ErrorCodes.InvalidCredentials);
+        await Problem.AssertAsync(await Through(proxy, guesser).PostAsJsonAsync("/api/v1/sessions", new LoginRequest(buyer.Username, buyer.Password)), 429, ErrorCodes.RateLimited);
+        // The owner, through the same balancer from another address, is not locked out.
+        Assert.Equal(HttpStatusCode.OK, (await Through(proxy, owner).PostAsJsonAsync("/api/v1/sessions", new LoginRequest(buyer.Username, buyer.Password))).StatusCode);
+
+        // A client that is no trusted proxy cannot escape its own count by naming another address.
+        var stranger = TestClientAddress.Fresh();
+        for (var i = 0; i < 5; i++)
+            await Problem.AssertAsync(await Through(stranger, TestClientAddress.Fresh()).PostAsJsonAsync("/api/v1/sessions", new LoginRequest(buyer.Username, $"other-{i}-password")), 401, ErrorCodes.InvalidCredentials);
+        await Problem.AssertAsync(await Through(stranger, TestClientAddress.Fresh()).PostAsJsonAsync("/api/v1/sessions", new LoginRequest(buyer.Username, buyer.Password)), 429, ErrorCodes.RateLimited);
+    }
+
     private Task<long> SessionsOf(string username) => market.CountAsync("SELECT COUNT(*) FROM sessions WHERE username = @u", ("@u", username));
 }
