@@ -86,22 +86,47 @@ wait_http() {
   return 1
 }
 
-# start_postgres DIR PORT: a throwaway PostgreSQL cluster for the tests, owned by the postgres user,
-# listening on 127.0.0.1:PORT with trust authentication. Prints the connection string.
+# start_postgres DIR PORT [keep]: a PostgreSQL cluster owned by the postgres user, listening on 127.0.0.1:PORT with
+# trust authentication. Prints the connection string. Without "keep" it is a throwaway one for the tests (made afresh,
+# fsync off); with "keep" (./run --postgres) the cluster under DIR is made once and reused, with fsync on.
 start_postgres() {
-  local dir=$1 port=$2 bin
+  local dir=$1 port=$2 keep=${3:-} bin
   install_packages postgresql >&2
   bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-  rm -rf "$dir"; mkdir -p "$dir"
-  local run=(); [ "$(id -u)" -eq 0 ] && { chown postgres: "$dir"; run=(runuser -u postgres --); }
-  "${run[@]}" "$bin/initdb" -D "$dir/data" -A trust -U postgres >/dev/null
-  "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" -w start >/dev/null
+  local run=(); [ "$(id -u)" -eq 0 ] && run=(runuser -u postgres --)
+  local fsync="-c fsync=off"
+  if [ "$keep" = keep ]; then fsync=""; else rm -rf "$dir"; fi
+  mkdir -p "$dir"; [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
+  [ -f "$dir/data/PG_VERSION" ] || "${run[@]}" "$bin/initdb" -D "$dir/data" -A trust -U postgres >/dev/null
+  "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -o "-p $port -k $dir -c listen_addresses=127.0.0.1 $fsync -c max_connections=300" -w start >/dev/null
   echo "Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres"
 }
 
+# balancer_config FILE "BIND..." "SERVER..." (issue 19): HAProxy's configuration for the front-end replicas, written to
+# FILE; ./run --replicas and the replica journey test use it. Round robin over SERVER (host:port each), each checked on
+# /healthz every second and taken out after 2 failures; a request that cannot connect to one replica is sent to another
+# (redispatch), and only then: a request that reached a replica is never replayed. WebSockets (console, tunnels) are
+# tunnels of an hour at most; uploads and long calls get 10 minutes. X-Forwarded-For carries the client's address, which
+# the front-ends believe from this balancer only (Virtuoso:TrustedProxies).
+balancer_config() {
+  local file=$1 binds=$2 servers=$3 b s i=1
+  {
+    printf 'global\n  maxconn 4096\n\n'
+    printf 'defaults\n  mode http\n  option forwardfor\n  option redispatch\n  retries 3\n'
+    printf '  timeout connect 2s\n  timeout client 10m\n  timeout server 10m\n  timeout tunnel 1h\n  timeout http-request 30s\n\n'
+    printf 'frontend marketplace\n'
+    for b in $binds; do printf '  bind %s\n' "$b"; done
+    printf '  default_backend replicas\n\n'
+    printf 'backend replicas\n  balance roundrobin\n  option httpchk GET /healthz\n  http-check expect status 200\n'
+    printf '  default-server inter 1s fall 2 rise 1\n'
+    for s in $servers; do printf '  server replica%d %s check\n' "$i" "$s"; i=$((i + 1)); done
+  } > "$file"
+}
+
+# stop_postgres DIR [MODE]: immediate (the default, for throwaway clusters) or fast (a clean shutdown).
 stop_postgres() {
-  local dir=$1 bin
+  local dir=$1 mode=${2:-immediate} bin
   bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
   local run=(); [ "$(id -u)" -eq 0 ] && run=(runuser -u postgres --)
-  [ -d "$dir/data" ] && "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
+  [ -d "$dir/data" ] && "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -m "$mode" stop >/dev/null 2>&1 || true
 }
