@@ -87,25 +87,110 @@ internal sealed class Marketplace : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Issue 19, production's shape: <paramref name="replicas"/> front-ends on one fresh PostgreSQL database (in the server
+    /// of VIRTUOSO_TEST_POSTGRES, which ./test starts), each with a HOME of its own as on separate machines, behind HAProxy
+    /// configured by scripts/lib.sh's <c>balancer_config</c> (as ./run --replicas is). <see cref="Url"/> is the balancer's.
+    /// </summary>
+    public static async Task<Marketplace> StartReplicatedAsync(int replicas, double billingIntervalSeconds, params string[] hosts)
+    {
+        var admin = Environment.GetEnvironmentVariable("VIRTUOSO_TEST_POSTGRES") is { Length: > 0 } a ? a
+            : throw new InvalidOperationException("VIRTUOSO_TEST_POSTGRES is not set: ./test starts PostgreSQL for these tests (scripts/lib.sh start_postgres)");
+        var database = "e2e_" + Guid.NewGuid().ToString("N")[..12];
+        await using (var c = new Npgsql.NpgsqlConnection(admin))
+        {
+            await c.OpenAsync();
+            await using var create = new Npgsql.NpgsqlCommand($"CREATE DATABASE {database}", c);
+            await create.ExecuteNonQueryAsync();
+        }
+        var dir = Directory.CreateTempSubdirectory("vt-e2e-").FullName;
+        var url = $"http://127.0.0.1:{ServiceProcess.FreePort()}";
+        var ports = Enumerable.Range(0, replicas).Select(_ => ServiceProcess.FreePort()).ToList();
+        var connection = new Npgsql.NpgsqlConnectionStringBuilder(admin) { Database = database }.ConnectionString;
+        ServiceProcess StartReplica(int i)
+        {
+            var env = FrontEndEnv(dir, billingIntervalSeconds, "127.0.0.1:0");
+            env["VIRTUOSO_DATABASE"] = "postgres:" + connection;
+            env["HOME"] = Directory.CreateDirectory(Path.Combine(dir, $"replica-{i + 1}")).FullName;
+            env["Virtuoso__TrustedProxies"] = "127.0.0.1";
+            env["Virtuoso__AgentFacingUrl"] = url; // agents fetch images through the balancer
+            return ServiceProcess.Start(Repo.Dll("Virtuoso.FrontEnd", "virtuoso-frontend"), ["--urls", $"http://127.0.0.1:{ports[i]}"], env,
+                Path.Combine(dir, $"frontend-{i + 1}.log"));
+        }
+        var first = StartReplica(0);
+        var m = new Marketplace(dir, url, first) { _postgres = (admin, database) };
+        try
+        {
+            await first.WaitHealthyAsync($"http://127.0.0.1:{ports[0]}/healthz", TimeSpan.FromSeconds(60)); // it migrates the database
+            m.Replicas.Add(first);
+            for (var i = 1; i < replicas; i++)
+            {
+                var r = StartReplica(i);
+                m._processes.Add(r);
+                m.Replicas.Add(r);
+            }
+            for (var i = 1; i < replicas; i++) await m.Replicas[i].WaitHealthyAsync($"http://127.0.0.1:{ports[i]}/healthz", TimeSpan.FromSeconds(60));
+
+            var config = Path.Combine(dir, "haproxy.cfg");
+            var servers = string.Join(' ', ports.Select(p => $"127.0.0.1:{p}"));
+            var psi = new System.Diagnostics.ProcessStartInfo("bash") { WorkingDirectory = Repo.Root };
+            foreach (var arg in new[] { "-c", "source scripts/lib.sh && balancer_config \"$1\" \"$2\" \"$3\"", "_", config, url["http://".Length..], servers })
+                psi.ArgumentList.Add(arg);
+            using (var write = System.Diagnostics.Process.Start(psi)!)
+            {
+                await write.WaitForExitAsync();
+                if (write.ExitCode != 0) throw new InvalidOperationException("balancer_config failed");
+            }
+            var balancer = ServiceProcess.StartProgram("haproxy", ["-f", config, "-db"], new Dictionary<string, string>(), Path.Combine(dir, "haproxy.log"));
+            m._processes.Add(balancer);
+            await balancer.WaitHealthyAsync(url + "/healthz", TimeSpan.FromSeconds(30));
+            return await m.WithAgentsAsync(hosts);
+        }
+        catch
+        {
+            await m.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The front-end replicas behind the balancer (<see cref="StartReplicatedAsync"/>); empty otherwise.</summary>
+    public List<ServiceProcess> Replicas { get; } = [];
+    private (string Admin, string Database)? _postgres;
+
+    /// <summary>Reads the replicated marketplace's PostgreSQL database.</summary>
+    public async Task<List<T>> QueryPostgresAsync<T>(string sql, Func<System.Data.Common.DbDataReader, T> row)
+    {
+        var (admin, database) = _postgres ?? throw new InvalidOperationException("not a replicated marketplace");
+        await using var c = new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder(admin) { Database = database }.ConnectionString);
+        await c.OpenAsync();
+        await using var cmd = new Npgsql.NpgsqlCommand(sql, c);
+        await using var reader = await cmd.ExecuteReaderAsync();
+        var rows = new List<T>();
+        while (await reader.ReadAsync()) rows.Add(row(reader));
+        return rows;
+    }
+
+    private static Dictionary<string, string> FrontEndEnv(string dir, double billingIntervalSeconds, string vmmpListen) => new()
+    {
+        ["VIRTUOSO_DATA"] = Path.Combine(dir, "fe"),
+        ["Virtuoso__HostMonitorIntervalSeconds"] = "0.5",
+        ["Virtuoso__PriceAverageIntervalSeconds"] = "2", // market estimates follow the hosts the test adds
+        ["Virtuoso__VmmpListen"] = vmmpListen,
+        ["Virtuoso__SignupsPerAddressPerHour"] = "0", // every test account signs up from 127.0.0.1
+        ["Virtuoso__AllowPrivateHostAddresses"] = "true", // agents on loopback or in namespaces on 10.x
+        ["VIRTUOSO_BILLING_INTERVAL"] = billingIntervalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Logging__LogLevel__Default"] = "Warning",
+        // Issue 15: the front-end catalogues the images the agents would otherwise take from --images, and serves them.
+        ["Virtuoso__ImagesDirectory"] = Repo.Images,
+    };
+
     /// <param name="vmmpListen">Where the front-end's VMMP listener binds; agents learn it from each REQ.</param>
     private static async Task<Marketplace> StartFrontEndAsync(double billingIntervalSeconds, string vmmpListen, Dictionary<string, string> extra)
     {
         var dir = Directory.CreateTempSubdirectory("vt-e2e-").FullName;
         var port = ServiceProcess.FreePort();
         var url = $"http://127.0.0.1:{port}";
-        var env = new Dictionary<string, string>
-        {
-            ["VIRTUOSO_DATA"] = Path.Combine(dir, "fe"),
-            ["Virtuoso__HostMonitorIntervalSeconds"] = "0.5",
-            ["Virtuoso__PriceAverageIntervalSeconds"] = "2", // market estimates follow the hosts the test adds
-            ["Virtuoso__VmmpListen"] = vmmpListen,
-            ["Virtuoso__SignupsPerAddressPerHour"] = "0", // every test account signs up from 127.0.0.1
-            ["Virtuoso__AllowPrivateHostAddresses"] = "true", // agents on loopback or in namespaces on 10.x
-            ["VIRTUOSO_BILLING_INTERVAL"] = billingIntervalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Logging__LogLevel__Default"] = "Warning",
-        };
-        // Issue 15: the front-end catalogues the images the agents would otherwise take from --images, and serves them.
-        env["Virtuoso__ImagesDirectory"] = Repo.Images;
+        var env = FrontEndEnv(dir, billingIntervalSeconds, vmmpListen);
         var urls = url;
         foreach (var (k, v) in extra)
         {
@@ -278,6 +363,13 @@ internal sealed class Marketplace : IAsyncDisposable
             catch (InvalidOperationException) { /* already gone */ }
         }
         await RemoveCgroupsAsync(Dir);
+        if (_postgres is var (admin, database))
+        {
+            await using var c = new Npgsql.NpgsqlConnection(admin);
+            await c.OpenAsync();
+            await using var drop = new Npgsql.NpgsqlCommand($"DROP DATABASE IF EXISTS {database} WITH (FORCE)", c);
+            await drop.ExecuteNonQueryAsync();
+        }
     }
 
     /// <summary>

@@ -22,13 +22,17 @@ internal sealed class ServiceProcess : IAsyncDisposable
         IReadOnlyList<string>? prefix = null)
     {
         var command = (prefix ?? []).Append("dotnet").ToList();
-        var psi = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var c in command.Skip(1)) psi.ArgumentList.Add(c);
-        psi.ArgumentList.Add(dll);
+        return StartProgram(command[0], [.. command.Skip(1), dll, .. args], env, logFile);
+    }
+
+    /// <summary>Any program (e.g. HAProxy), its output captured to <paramref name="logFile"/>.</summary>
+    public static ServiceProcess StartProgram(string file, IEnumerable<string> args, IDictionary<string, string> env, string logFile)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) psi.ArgumentList.Add(a);
         foreach (var (k, v) in env) psi.Environment[k] = v;
         psi.Environment["DOTNET_NOLOGO"] = "1";
-        var process = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {dll}");
+        var process = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {file}");
         var log = new StreamWriter(logFile, append: true, Encoding.UTF8) { AutoFlush = true };
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
