@@ -84,10 +84,24 @@ internal sealed class HostRow
         // A failure's sentence names the agent's address and what is wrong with it: for its owner's eyes only (machines are listed only for them).
         machines is null ? null : LastFailure, machines is null ? null : LastFailureMessage, machines is null ? null : LastFailureAt, Bogomips);
 
-    public static readonly string Columns = "h.name, h.owner, h.address, h.port, h.processor, h.speed, h.speed_unit, h.speed_price, h.memory, h.memory_unit, " +
+    private const string OwnColumns = "h.name, h.owner, h.address, h.port, h.processor, h.speed, h.speed_unit, h.speed_price, h.memory, h.memory_unit, " +
         "h.memory_price, h.running_period, h.storage, h.storage_unit, h.storage_price, h.storage_period, h.connect_speed, h.secret, h.last_seen, h.created_at, h.vmmp_port, h.methods, h.deleting, " +
-        "h.public_address, h.first_port, h.last_port, h.last_failure, h.last_failure_message, h.last_failure_at, h.bogomips, h.outage_since, " +
-        ReservedSum("speed") + ", " + ReservedSum("memory") + ", " + ReservedSum("disk", "storage");
+        "h.public_address, h.first_port, h.last_port, h.last_failure, h.last_failure_message, h.last_failure_at, h.bogomips, h.outage_since";
+
+    /// <summary>The columns of one host or a few (<c>FROM hosts h</c>, lockable with FOR UPDATE): the room taken counted per host.</summary>
+    public static readonly string Columns = OwnColumns + ", " + ReservedSum("speed") + ", " + ReservedSum("memory") + ", " + ReservedSum("disk", "storage");
+
+    /// <summary>
+    /// Every host at once (issue 19, bench/scale.sh): the columns and the FROM clause, with the room taken summed in one pass
+    /// over the machines, grouped by host, instead of nine subqueries per host (about 3× less time at 1,000 hosts). The
+    /// same three sources as <see cref="Columns"/>. Not lockable (FOR UPDATE does not go with GROUP BY).
+    /// </summary>
+    public static readonly string AllColumnsFrom = OwnColumns + ", COALESCE(r.speed, 0) AS reserved_speed, COALESCE(r.memory, 0) AS reserved_memory, " +
+        "COALESCE(r.disk, 0) AS reserved_storage FROM hosts h LEFT JOIN (SELECT host, SUM(speed) AS speed, SUM(memory) AS memory, SUM(disk) AS disk FROM (" +
+        "SELECT m.host AS host, m.speed, m.memory, m.disk FROM machines m WHERE m.host IS NOT NULL " +
+        "UNION ALL SELECT g.destination, m.speed, m.memory, m.disk FROM migrations g JOIN machines m ON m.id = g.machine WHERE g.phase = 'open' " +
+        "UNION ALL SELECT i.host, m.speed, m.memory, m.disk FROM machine_intents i JOIN machines m ON m.id = i.machine WHERE i.action = 'store' AND m.host IS NULL" +
+        ") u GROUP BY host) r ON r.host = h.name";
 
     private static string ReservedSum(string column, string? name = null) =>
         $"COALESCE((SELECT SUM(m.{column}) FROM machines m WHERE m.host = h.name), 0) + " +

@@ -1,0 +1,168 @@
+// Scale benchmark (issue 19 point 4): how the marketplace's search holds up as the marketplace grows. bench/scale.sh starts
+// PostgreSQL, three front-ends and two HAProxy instances (one in front of replica 1 only, one in front of all three) and
+// calls this program:
+//   prepare --database CONN --url URL --hosts N   fills a fresh marketplace with N hosts of ten stored machines each
+//                                                 (SQL straight into the front-end's schema: accounts through the API)
+//   load --url URL --label L --hosts N ...        a buyer's search, GET /api/v1/machines/{id}/search, from --clients
+//                                                 concurrent clients for --seconds, after a warm-up; one TSV line out
+//   report FILE                                   the Markdown table of every load line, and the fitted power laws
+// No agent is involved: search reads the database only, and the hosts' "last seen" is set at prepare time with the
+// online window set beyond the run (bench/scale.sh), so no host monitor pass reaches out to 100,000 made-up addresses.
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Npgsql;
+using Virtuoso.Contracts.Api;
+
+var inv = CultureInfo.InvariantCulture;
+if (args.Length == 0) return Usage("a command is required");
+var opts = new Dictionary<string, string>();
+for (var i = args[0] == "report" ? 2 : 1; i < args.Length; i++)
+{
+    if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 == args.Length) return Usage($"unexpected argument '{args[i]}'");
+    opts[args[i][2..]] = args[++i];
+}
+string Opt(string name) => opts.TryGetValue(name, out var v) ? v : throw new ArgumentException($"--{name} is required");
+
+switch (args[0])
+{
+    case "prepare":
+    {
+        var hosts = int.Parse(Opt("hosts"), inv);
+        var sw = Stopwatch.StartNew();
+        using var http = new HttpClient { BaseAddress = new Uri(Opt("url")) };
+        foreach (var (name, type) in new[] { ("scale-provider", "provider"), ("scale-owner", "buyer") })
+        {
+            var r = await http.PostAsJsonAsync("/api/v1/accounts", new SignupRequest(name, name + "-password", $"{name}@example.org", type));
+            if (!r.IsSuccessStatusCode) throw new InvalidOperationException($"sign-up of {name}: {(int)r.StatusCode} {await r.Content.ReadAsStringAsync()}");
+        }
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await using var c = new NpgsqlConnection(Opt("database"));
+        await c.OpenAsync();
+        await using var tx = await c.BeginTransactionAsync();
+        // Prices vary over the hosts (ten memory prices, seven storage prices), so the ranking has work to do.
+        await Exec(c, tx, """
+            INSERT INTO hosts (name, owner, address, port, processor, speed, speed_unit, speed_price, memory, memory_unit, memory_price,
+                running_period, storage, storage_unit, storage_price, storage_period, connect_speed, secret, last_seen, created_at, methods, bogomips)
+            SELECT 'scale-' || i, 'scale-provider', '127.0.0.1', 7001, 'x86_64', 20000, 1000, '0.00001', 8192, 4,
+                to_char(0.000001 * (1 + i % 10), 'FM0.000000'), 3600, 40000, 100, to_char(0.01 * (1 + i % 7), 'FM0.00'), 30, '1Gbps', 'unused',
+                @now, @now, 'SCP RSYNC DEDUP', 20000
+            FROM generate_series(1, @hosts) i
+            """, now, hosts);
+        // Ten stored machines on each, half of the host's speed, memory and storage in all.
+        await Exec(c, tx, """
+            INSERT INTO machines (id, owner, name, processor, speed, memory, disk, os, image, mac, state, version, host, storage_bid, running_bid,
+                storage_price, storage_period_days, running_price, running_period_seconds, stay, arrived_at, storage_periods_charged,
+                running_periods_charged, running_seconds_used, created_at, next_storage_at)
+            SELECT gen_random_uuid()::text, 'scale-owner', 'm' || k, 'x86_64', 1000, 410, 2000, 'Linux (busybox)', 'linux-busybox',
+                '52:54:' || lpad(to_hex((n >> 24) & 255), 2, '0') || ':' || lpad(to_hex((n >> 16) & 255), 2, '0') || ':' ||
+                    lpad(to_hex((n >> 8) & 255), 2, '0') || ':' || lpad(to_hex(n & 255), 2, '0'),
+                'stored', 1, 'scale-' || h, '30', '3', '0.01', 30, '0.00001', 3600, 1, @now, 1, 0, '0', @now, @now + 2592000000
+            FROM (SELECT h, k, h * 10 + k AS n FROM generate_series(1, @hosts) h, generate_series(1, 10) k) g
+            """, now, hosts);
+        await tx.CommitAsync();
+        await using (var analyze = new NpgsqlCommand("ANALYZE", c)) await analyze.ExecuteNonQueryAsync();
+        Console.Error.WriteLine($"prepared {hosts} hosts and {hosts * 10} machines in {sw.Elapsed.TotalSeconds:F1} s");
+        return 0;
+    }
+    case "load":
+    {
+        var url = Opt("url");
+        var clients = int.Parse(opts.GetValueOrDefault("clients", "20"), inv);
+        var seconds = double.Parse(opts.GetValueOrDefault("seconds", "10"), inv);
+        using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = clients, PooledConnectionLifetime = TimeSpan.FromMinutes(10) };
+        using var http = new HttpClient(handler) { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(60) };
+        // One buyer per load run, logged in; its machine is what is searched for.
+        var name = "scale-buyer-" + Guid.NewGuid().ToString("N")[..8];
+        (await http.PostAsJsonAsync("/api/v1/accounts", new SignupRequest(name, name + "-password", $"{name}@example.org", "buyer"))).EnsureSuccessStatusCode();
+        var session = await (await http.PostAsJsonAsync("/api/v1/sessions", new LoginRequest(name, name + "-password"))).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<SessionResponse>();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", session!.Token);
+        var machine = await (await http.PostAsJsonAsync("/api/v1/machines", new RegisterRequest(null, "scale-search", "x86_64", 1000, 128, 1000, "Linux", 30m, 3m)))
+            .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<MachineResponse>();
+        var path = $"/api/v1/machines/{machine!.Id}/search";
+        var found = await (await http.GetAsync(path)).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<List<SearchResult>>();
+        var hosts = int.Parse(Opt("hosts"), inv);
+        if (found!.Count(r => r.Host.StartsWith("scale-", StringComparison.Ordinal)) != hosts)
+            throw new InvalidOperationException($"search found {found!.Count} hosts, not the {hosts} prepared");
+
+        async Task<(List<double> Ms, int Errors)> RunAsync(TimeSpan length)
+        {
+            var deadline = Stopwatch.GetTimestamp() + (long)(length.TotalSeconds * Stopwatch.Frequency);
+            var all = await Task.WhenAll(Enumerable.Range(0, clients).Select(async _ =>
+            {
+                var ms = new List<double>();
+                var errors = 0;
+                while (Stopwatch.GetTimestamp() < deadline)
+                {
+                    var t = Stopwatch.GetTimestamp();
+                    using var r = await http.GetAsync(path, HttpCompletionOption.ResponseContentRead);
+                    if (r.IsSuccessStatusCode) ms.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds); else errors++;
+                }
+                return (ms, errors);
+            }));
+            return (all.SelectMany(a => a.ms).ToList(), all.Sum(a => a.errors));
+        }
+        await RunAsync(TimeSpan.FromSeconds(Math.Min(3, seconds))); // warm-up: connections, JIT, PostgreSQL's caches
+        var wall = Stopwatch.StartNew();
+        var (times, failed) = await RunAsync(TimeSpan.FromSeconds(seconds));
+        var elapsed = wall.Elapsed.TotalSeconds;
+        times.Sort();
+        // hosts, label, requests, seconds, rps, p50, p99, errors
+        Console.WriteLine(string.Join('\t', hosts.ToString(inv), Opt("label"), times.Count.ToString(inv), elapsed.ToString("F2", inv),
+            (times.Count / elapsed).ToString("F1", inv), Percentile(times, 0.50).ToString("F1", inv), Percentile(times, 0.99).ToString("F1", inv), failed.ToString(inv)));
+        return failed == 0 && times.Count > 0 ? 0 : 1;
+    }
+    case "report":
+    {
+        var lines = File.ReadAllLines(args[1]).Where(l => l.Length > 0).Select(l => l.Split('\t')).ToList();
+        Console.WriteLine("| hosts | machines | replicas | requests | requests/s | p50 | p99 | errors |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|");
+        foreach (var l in lines)
+            Console.WriteLine($"| {int.Parse(l[0], inv):N0} | {int.Parse(l[0], inv) * 10:N0} | {l[1]} | {l[2]} | {l[4]} | {l[5]} ms | {l[6]} ms | {l[7]} |");
+        Console.WriteLine();
+        // How each grows with the size: the exponent b of the power law y = a·N^b fitted by least squares on logarithms
+        // (the median over rounds at each size).
+        foreach (var label in lines.Select(l => l[1]).Distinct())
+        {
+            var bySize = lines.Where(l => l[1] == label).GroupBy(l => double.Parse(l[0], inv)).OrderBy(g => g.Key)
+                .Select(g => (N: g.Key, P50: Median(g.Select(l => double.Parse(l[5], inv))), P99: Median(g.Select(l => double.Parse(l[6], inv))),
+                    Rps: Median(g.Select(l => double.Parse(l[4], inv))))).ToList();
+            if (bySize.Count < 2) continue;
+            Console.WriteLine($"* {label} replica(s): p50 grows as N^{Exponent(bySize.Select(s => (s.N, s.P50))):F2}, " +
+                $"p99 as N^{Exponent(bySize.Select(s => (s.N, s.P99))):F2}, requests/s as N^{Exponent(bySize.Select(s => (s.N, s.Rps))):F2}");
+        }
+        return 0;
+    }
+    default:
+        return Usage($"unknown command '{args[0]}'");
+}
+
+static double Percentile(List<double> sorted, double q) => sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(q * sorted.Count) - 1)];
+
+static double Median(IEnumerable<double> values)
+{
+    var v = values.Order().ToList();
+    return v.Count % 2 == 1 ? v[v.Count / 2] : (v[v.Count / 2 - 1] + v[v.Count / 2]) / 2;
+}
+
+static double Exponent(IEnumerable<(double N, double Y)> points)
+{
+    var p = points.Where(x => x.Y > 0).Select(x => (X: Math.Log(x.N), Y: Math.Log(x.Y))).ToList();
+    var (mx, my) = (p.Average(x => x.X), p.Average(x => x.Y));
+    return p.Sum(x => (x.X - mx) * (x.Y - my)) / p.Sum(x => (x.X - mx) * (x.X - mx));
+}
+
+static async Task Exec(NpgsqlConnection c, NpgsqlTransaction tx, string sql, long now, int hosts)
+{
+    await using var cmd = new NpgsqlCommand(sql, c, tx) { CommandTimeout = 0 };
+    cmd.Parameters.AddWithValue("now", now);
+    cmd.Parameters.AddWithValue("hosts", hosts);
+    await cmd.ExecuteNonQueryAsync();
+}
+
+static int Usage(string problem)
+{
+    Console.Error.WriteLine($"error: {problem}\nusage: Virtuoso.Bench.Scale prepare --database CONN --url URL --hosts N | load --url URL --label L --hosts N [--clients 20] [--seconds 10] | report FILE");
+    return 2;
+}
