@@ -36,7 +36,9 @@ internal sealed partial class HostMonitor(Database db, MachineWriter writer, Age
         var hosts = (await db.ReadAsync(c => HostQueries.AllAsync(c, deleting: true))).ToList();
         var now = clock.GetUtcNow();
         var grace = TimeSpan.FromSeconds(options.Value.HostOfflineGraceSeconds);
-        await Task.WhenAll(hosts.Select(async h =>
+        // At most MonitorParallelism checks at once (issue 19): a marketplace of 10,000 hosts must not open 10,000 connections
+        // every few seconds from each replica.
+        await Parallel.ForEachAsync(hosts, new ParallelOptions { MaxDegreeOfParallelism = MonitorParallelism, CancellationToken = ct }, async (h, ct) =>
         {
             // Issue 18: the same test as the provider's "Test connection": an agent that answers but refuses the secret, or
             // speaks another protocol, cannot be used, so it is not seen either; what failed is recorded for its provider.
@@ -62,8 +64,14 @@ internal sealed partial class HostMonitor(Database db, MachineWriter writer, Age
             if (h.OutageSince is not null) await TellBackAsync(h);
             await EndOutagesAsync(h, ct);
             await ReconcileAsync(h, test.Machines!, ct);
-        }));
+        });
     }
+
+    /// <summary>
+    /// How many hosts one pass checks at once: enough that hosts that do not answer (each holding a check until its timeout)
+    /// do not delay the others past the online window, unless there are hundreds of them.
+    /// </summary>
+    private const int MonitorParallelism = 256;
 
     /// <summary>
     /// Issue 18: a host that answered before and has not for longer than the grace period is offline: its provider is told, and
