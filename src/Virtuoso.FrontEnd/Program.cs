@@ -78,6 +78,7 @@ builder.Services.AddHostedService<MigrationMonitor>();
 builder.Services.AddHttpClient(AgentClient.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan); // each call sets its own (AgentClient)
 
 builder.AddWeb();
+Virtuoso.FrontEnd.Telemetry.TelemetrySetup.AddTelemetry(builder); // metrics and traces (issue 19 point 3), /metrics
 builder.Services.AddAuthentication()
     .AddScheme<AuthenticationSchemeOptions, BearerAuthentication>(BearerAuthentication.SchemeName, null);
 builder.Services.AddAuthorizationBuilder()
@@ -135,6 +136,7 @@ app.UseRateLimiter();
 
 app.MapOpenApi("/openapi/{documentName}.json");
 app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
+Virtuoso.FrontEnd.Telemetry.TelemetrySetup.MapMetrics(app);
 Api.Map(app);
 app.MapWeb();
 app.MapConsole();
