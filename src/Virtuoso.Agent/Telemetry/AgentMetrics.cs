@@ -21,7 +21,8 @@ internal sealed class AgentMetrics
         var meter = meters.Create(MeterName);
         _actions = meter.CreateCounter<long>("virtuoso.agent.machine.actions", description:
             "Control API commands on machines (create, start, stop, suspend, resume, delete, ...), by action and outcome (ok or the error code)");
-        _actionDuration = meter.CreateHistogram<double>("virtuoso.agent.machine.action.duration", "s", "How long a machine command took, by action and outcome");
+        _actionDuration = meter.CreateHistogram("virtuoso.agent.machine.action.duration", "s", "How long a machine command took, by action and outcome",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120] });
         meter.CreateObservableGauge("virtuoso.agent.machines", () => (long)machines.Count, description: "Machines this host holds, in any state");
         meter.CreateObservableGauge("virtuoso.agent.qemu.processes", () => (long)machines.ProcessesRunning, description: "QEMU processes running machines of this host");
         meter.CreateObservableGauge("virtuoso.agent.disk.free", () => new DriveInfo(options.DataDirectory).AvailableFreeSpace, "By",

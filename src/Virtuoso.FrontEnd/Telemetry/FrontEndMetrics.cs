@@ -2,7 +2,9 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Dapper;
 using Microsoft.Extensions.Options;
+using Virtuoso.Core.Machines;
 using Virtuoso.FrontEnd.Data;
+using Virtuoso.FrontEnd.Machines;
 
 namespace Virtuoso.FrontEnd.Telemetry;
 
@@ -34,14 +36,17 @@ internal sealed class FrontEndMetrics
         var cacheFor = TimeSpan.FromSeconds(metrics.Value.MetricsGaugeCacheSeconds);
         _actions = meter.CreateCounter<long>("virtuoso.machine.actions", description:
             "Machine actions driven to an end on a host (by a request or the reconciler), by action and outcome (committed, open, or the error code)");
-        _actionDuration = meter.CreateHistogram<double>("virtuoso.machine.action.duration", "s", "How long driving a machine action took, by action and outcome");
-        _billingPass = meter.CreateHistogram<double>("virtuoso.billing.pass.duration", "s", "How long one billing pass took");
+        _actionDuration = meter.CreateHistogram("virtuoso.machine.action.duration", "s", "How long driving a machine action took, by action and outcome",
+            advice: Seconds(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120));
+        _billingPass = meter.CreateHistogram("virtuoso.billing.pass.duration", "s", "How long one billing pass took",
+            advice: Seconds(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60));
         _charges = meter.CreateCounter<long>("virtuoso.billing.charges", description: "Charges a billing pass made, by kind (storage, running)");
         _charged = meter.CreateCounter<double>("virtuoso.billing.charged.dollars", description:
             "Dollars the billing passes charged, by kind (for charts: the ledger holds the exact amounts)");
         _migrationsStarted = meter.CreateCounter<long>("virtuoso.migrations.started", description: "Migrations begun, by method");
         _migrationsEnded = meter.CreateCounter<long>("virtuoso.migrations.ended", description: "Migrations ended, by method and outcome (committed, reverted)");
-        _migrationDuration = meter.CreateHistogram<double>("virtuoso.migration.duration", "s", "From a migration's start to its commit or revert, by method and outcome");
+        _migrationDuration = meter.CreateHistogram("virtuoso.migration.duration", "s", "From a migration's start to its commit or revert, by method and outcome",
+            advice: Seconds(0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600));
         _migrationBytes = meter.CreateCounter<long>("virtuoso.migration.transferred", "By", "Bytes the committed migrations sent over the wire, by method");
 
         _machines = new(clock, cacheFor, () => db.ReadAsync(async c =>
@@ -53,7 +58,14 @@ internal sealed class FrontEndMetrics
                 "SELECT COUNT(*), COUNT(CASE WHEN last_seen >= @since THEN 1 END) FROM hosts", new { since });
             return (online, total - online);
         }));
-        meter.CreateObservableGauge("virtuoso.machines", () => _machines.Value.Select(m => new Measurement<long>(m.Count, new KeyValuePair<string, object?>("state", m.State))),
+        // Every state, 0 included, so a chart's line does not vanish when the last machine leaves a state.
+        meter.CreateObservableGauge("virtuoso.machines", () =>
+            {
+                var counts = _machines.Value;
+                return Enum.GetValues<MachineState>().Select(MachineRow.StateText)
+                    .Select(state => new Measurement<long>(counts.Where(m => m.State == state).Sum(m => m.Count), new KeyValuePair<string, object?>("state", state)))
+                    .ToList();
+            },
             description: "Machines in the marketplace, by state (from the database, read at most every Virtuoso:MetricsGaugeCacheSeconds, 5 s by default)");
         meter.CreateObservableGauge("virtuoso.hosts", () =>
         {
@@ -65,6 +77,8 @@ internal sealed class FrontEndMetrics
             };
         }, description: "Hosts in the marketplace, online (seen by the host monitor within the online window) or offline");
     }
+
+    private static InstrumentAdvice<double> Seconds(params double[] bounds) => new() { HistogramBucketBoundaries = bounds };
 
     /// <summary>A machine action (an intent) driven to an end, or left open; <paramref name="outcome"/> is committed, open or an error code.</summary>
     public void ActionEnded(string action, string outcome, TimeSpan took)
