@@ -54,7 +54,7 @@ public sealed partial class MetricsDocsTests
     [GeneratedRegex("Create[A-Za-z]+(?:<[a-z]+>)?\\(\"(virtuoso\\.[a-z._]+)\"")]
     private static partial Regex InstrumentName();
 
-    [GeneratedRegex("\\b(?:virtuoso|http)_[a-z_]+")]
+    [GeneratedRegex("\\b(?:virtuoso|http)_[a-z_]+(?=\\{)")] // a metric in PromQL is followed by its selector
     private static partial Regex PrometheusName();
 
     [GeneratedRegex("_(bucket|count|sum)$")]
