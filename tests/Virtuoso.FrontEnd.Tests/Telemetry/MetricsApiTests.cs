@@ -19,14 +19,20 @@ public sealed class MetricsCollection
     public const string Name = "metrics";
 }
 
-/// <summary>A market whose <c>/metrics</c> needs a token and whose gauges read the database at every scrape.</summary>
-public sealed class MetricsMarket() : MarketFixture(new SqliteTestDatabase(), new Dictionary<string, string?>
-{
-    ["Virtuoso:MetricsToken"] = MetricsMarket.Token,
-    ["Virtuoso:MetricsGaugeCacheSeconds"] = "0",
-})
+/// <summary>A market whose <c>/metrics</c> needs a token and whose gauges read the database at every scrape (SQLite).</summary>
+public class MetricsMarket : MarketFixture
 {
     public const string Token = "metrics-test-token-0123456789";
+
+    public MetricsMarket() : this(new SqliteTestDatabase()) { }
+
+    private protected MetricsMarket(TestDatabase database) : base(database, new Dictionary<string, string?>
+    {
+        ["Virtuoso:MetricsToken"] = Token,
+        ["Virtuoso:MetricsGaugeCacheSeconds"] = "0",
+    })
+    {
+    }
 
     internal HttpClient Scraper()
     {
@@ -36,12 +42,20 @@ public sealed class MetricsMarket() : MarketFixture(new SqliteTestDatabase(), ne
     }
 }
 
+/// <summary><see cref="MetricsMarket"/> on PostgreSQL, production's dialect (the gauges' queries).</summary>
+public sealed class MetricsPostgresMarket() : MetricsMarket(new PostgresTestDatabase());
+
+[Collection(MetricsCollection.Name)]
+public sealed class MetricsApiTests(MetricsMarket market) : MetricsApiTests<MetricsMarket>(market);
+
+[Collection(MetricsCollection.Name)]
+public sealed class MetricsApiPostgresTests(MetricsPostgresMarket market) : MetricsApiTests<MetricsPostgresMarket>(market);
+
 /// <summary>
 /// <c>/metrics</c> of the front-end (issue 19 point 3) through the API on fake agents: counters compared before and after
-/// the actions that move them, gauges compared with the database.
+/// the actions that move them, gauges compared with the database. Written once, run on each dialect.
 /// </summary>
-[Collection(MetricsCollection.Name)]
-public sealed class MetricsApiTests(MetricsMarket market) : IClassFixture<MetricsMarket>
+public abstract class MetricsApiTests<TMarket>(TMarket market) : IClassFixture<TMarket> where TMarket : MetricsMarket
 {
     private const string Actions = "virtuoso_machine_actions_total";
 
