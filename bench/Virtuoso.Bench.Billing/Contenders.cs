@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Virtuoso.Core;
@@ -43,12 +44,16 @@ internal static class Contenders
         var networks = new Virtuoso.FrontEnd.Networks.NetworkService(db, events, clock);
         var underlay = new Virtuoso.FrontEnd.Networks.Underlay(db, NullLogger<Virtuoso.FrontEnd.Networks.Underlay>.Instance);
         var sync = new Virtuoso.FrontEnd.Networks.NetworkSync(db, agents, underlay, clock, options, NullLogger<Virtuoso.FrontEnd.Networks.NetworkSync>.Instance);
+        // Instruments nobody listens to, as in a front-end whose /metrics is never scraped.
+        var metrics = new Virtuoso.FrontEnd.Telemetry.FrontEndMetrics(
+            new Microsoft.Extensions.DependencyInjection.ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
+            db, clock, options, Options.Create(new Virtuoso.FrontEnd.Telemetry.MetricsOptions()));
         var machines = new MachineService(db, ledger, events, agents, writer, new MachineActions(db, agents, writer, new CrashPoints(options), clock, options,
                 new Virtuoso.FrontEnd.Images.ImageCatalogue(db, options, clock, NullLogger<Virtuoso.FrontEnd.Images.ImageCatalogue>.Instance),
                 new Virtuoso.FrontEnd.Isos.IsoService(db, new Virtuoso.FrontEnd.Isos.BlobDirectory(Path.GetTempPath()), events, clock, options,
-                    NullLogger<Virtuoso.FrontEnd.Isos.IsoService>.Instance), networks, sync, underlay),
+                    NullLogger<Virtuoso.FrontEnd.Isos.IsoService>.Instance), networks, sync, underlay, metrics),
             new PortForwards(db, events), networks, sync, clock, options);
-        var daemon = new BillingDaemon(db, ledger, events, machines.SuspendUnpaidAsync, clock, options, NullLogger<BillingDaemon>.Instance);
+        var daemon = new BillingDaemon(db, ledger, events, machines.SuspendUnpaidAsync, clock, options, metrics, NullLogger<BillingDaemon>.Instance);
 
         var meter = Cost.Start();
         var result = await daemon.PassAsync();

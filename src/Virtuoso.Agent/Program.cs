@@ -85,6 +85,7 @@ builder.Services.AddSingleton<ITransferMethod, DedupMethod>();
 builder.Services.AddSingleton<RsyncDaemons>(); // the origin's rsync daemons, stopped when their export ends
 builder.Services.AddSingleton<ITransferMethod, RsyncMethod>();
 builder.Services.AddProblemDetails();
+Virtuoso.Agent.Telemetry.TelemetrySetup.AddTelemetry(builder); // metrics and traces (issue 19 point 3), /metrics behind the secret
 
 var app = builder.Build();
 var log = app.Services.GetRequiredService<ILogger<Program>>();
@@ -103,6 +104,7 @@ app.UseMiddleware<TransferAuthentication>();
 app.UseMiddleware<SecretAuthentication>();
 app.UseWebSockets(); // the console (design §7) and tunnels (design §10)
 app.MapHealth();
+Virtuoso.Agent.Telemetry.TelemetrySetup.MapMetrics(app);
 app.MapMachines();
 app.MapImages();
 app.MapConsole();

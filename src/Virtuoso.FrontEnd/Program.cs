@@ -82,6 +82,7 @@ builder.AddWeb();
 // see DatabaseKeyRing, so the key manager's warning about it is not repeated at every start).
 DatabaseKeyRing.AddTo(builder.Services);
 builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection.KeyManagement.XmlKeyManager", LogLevel.Error);
+Virtuoso.FrontEnd.Telemetry.TelemetrySetup.AddTelemetry(builder); // metrics and traces (issue 19 point 3), /metrics
 builder.Services.AddAuthentication()
     .AddScheme<AuthenticationSchemeOptions, BearerAuthentication>(BearerAuthentication.SchemeName, null);
 builder.Services.AddAuthorizationBuilder()
@@ -140,6 +141,7 @@ app.UseRateLimiter();
 
 app.MapOpenApi("/openapi/{documentName}.json");
 app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
+Virtuoso.FrontEnd.Telemetry.TelemetrySetup.MapMetrics(app);
 Api.Map(app);
 app.MapWeb();
 app.MapConsole();

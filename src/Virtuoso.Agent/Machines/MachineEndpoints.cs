@@ -21,7 +21,7 @@ internal static class MachineEndpoints
         machines.MapGet("/{id}/serial", Serial);
         foreach (var verb in Enum.GetValues<MachineVerb>())
             machines.MapPost($"/{{id}}/{verb.ToString().ToLowerInvariant()}",
-                (string id, HttpRequest request, MachineService service, CancellationToken ct) => CommandAsync(id, verb, request, service, ct));
+                (string id, HttpRequest request, MachineService service, Telemetry.AgentMetrics metrics, CancellationToken ct) => CommandAsync(id, verb, request, service, metrics, ct));
     }
 
     // ?settled=true: what the machine is once a command under way on it has ended (the front-end's reconciler decides on it).
@@ -32,7 +32,7 @@ internal static class MachineEndpoints
         return Reply(settled == true ? await service.GetSettledAsync(parsed.Value, ct) : service.Get(parsed.Value));
     }
 
-    private static async Task<IResult> CreateAsync(string id, HttpRequest request, MachineService service, CancellationToken ct)
+    private static async Task<IResult> CreateAsync(string id, HttpRequest request, MachineService service, Telemetry.AgentMetrics metrics, CancellationToken ct)
     {
         var parsed = MachineValidation.ParseId(id);
         if (parsed.Error is { } badId)
@@ -43,10 +43,10 @@ internal static class MachineEndpoints
         var valid = MachineValidation.Create(parsed.Value, body.Value);
         if (valid.Error is { } invalid)
             return Problem(invalid);
-        return Reply(await service.CreateAsync(valid.Value!, ct));
+        return Reply(await CountedAsync(metrics, "create", () => service.CreateAsync(valid.Value!, ct)));
     }
 
-    private static async Task<IResult> CommandAsync(string id, MachineVerb verb, HttpRequest request, MachineService service, CancellationToken ct)
+    private static async Task<IResult> CommandAsync(string id, MachineVerb verb, HttpRequest request, MachineService service, Telemetry.AgentMetrics metrics, CancellationToken ct)
     {
         var parsed = MachineValidation.ParseId(id);
         if (parsed.Error is { } badId)
@@ -57,15 +57,15 @@ internal static class MachineEndpoints
         var command = MachineValidation.Command(body.Value);
         if (command.Error is { } invalid)
             return Problem(invalid);
-        return Reply(await service.CommandAsync(parsed.Value, verb, command.Value!, ct));
+        return Reply(await CountedAsync(metrics, verb.ToString().ToLowerInvariant(), () => service.CommandAsync(parsed.Value, verb, command.Value!, ct)));
     }
 
-    private static async Task<IResult> DeleteAsync(string id, MachineService service, CancellationToken ct)
+    private static async Task<IResult> DeleteAsync(string id, MachineService service, Telemetry.AgentMetrics metrics, CancellationToken ct)
     {
         var parsed = MachineValidation.ParseId(id);
         if (parsed.Error is { } badId)
             return Problem(badId);
-        var deleted = await service.DeleteAsync(parsed.Value, ct);
+        var deleted = await CountedAsync(metrics, "delete", () => service.DeleteAsync(parsed.Value, ct));
         return deleted.Error is { } error ? Problem(error) : Results.NoContent();
     }
 
@@ -101,6 +101,15 @@ internal static class MachineEndpoints
         {
             return AgentError.Validation($"the body is not a valid {typeof(T).Name}: {e.Message}");
         }
+    }
+
+    // A command that reached the service, counted in virtuoso.agent.machine.actions (requests refused as malformed are not).
+    private static async Task<Outcome<T>> CountedAsync<T>(Telemetry.AgentMetrics metrics, string action, Func<Task<Outcome<T>>> act)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var outcome = await act();
+        metrics.ActionEnded(action, outcome.Error?.Code ?? "ok", System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        return outcome;
     }
 
     private static IResult Reply(Outcome<AgentMachine> outcome) =>

@@ -39,6 +39,9 @@ internal sealed class MachineService(
 
     public int Count => store.Count;
 
+    /// <summary>How many of this host's machines have a live QEMU process now (for <c>/metrics</c>).</summary>
+    public int ProcessesRunning => store.All.Count(r => vmm.FindProcess(store.DirectoryOf(r.Id), r.Id) is not null);
+
     public IReadOnlyList<AgentMachine> List() => store.All.Select(Describe).ToList();
 
     public Outcome<AgentMachine> Get(Guid id) => store.Find(id) is { } r ? Describe(r) : AgentError.NotFound(id);

@@ -23,7 +23,7 @@ internal delegate Task SuspendUnpaid(AccountName owner, MachineId machine, strin
 /// machines' side of the market: billing decides and charges, it never drives a machine itself).
 /// </summary>
 internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog events, SuspendUnpaid suspend,
-    TimeProvider clock, IOptions<MarketOptions> options, ILogger<BillingDaemon> log) : BackgroundService
+    TimeProvider clock, IOptions<MarketOptions> options, Telemetry.FrontEndMetrics metrics, ILogger<BillingDaemon> log) : BackgroundService
 {
 
 
@@ -44,6 +44,7 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
     public async Task<PassResult> PassAsync(CancellationToken ct = default)
     {
         var now = clock.GetUtcNow();
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         // MATERIALIZED keeps the due-time indexes (migration 0003) in use: with a bare ORDER BY id, SQLite walks the
         // primary key over every stored machine instead of sorting the few that are due.
         var due = (await db.ReadAsync(c => c.QueryAsync<MachineId>(
@@ -54,7 +55,7 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
         foreach (var batch in due.Chunk(Math.Max(1, options.Value.BillingBatchSize)))
         {
             ct.ThrowIfCancellationRequested();
-            var (s, r, u) = await db.WriteAsync(async (c, tx) =>
+            var (s, r, u, storageDollars, runningDollars) = await db.WriteAsync(async (c, tx) =>
             {
                 var rows = (await c.QueryAsync<MachineRow>($"SELECT {BillingColumns} FROM machines WHERE {db.InList("id", "ids")} ORDER BY id{db.ForUpdate}",
                     new { ids = db.ListValue(batch.Select(id => id.ToString())) }, tx)).ToList();
@@ -66,6 +67,7 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
                 var balances = await ledger.BalancesAsync(c, tx, parties);
                 var deltas = new Dictionary<string, decimal>(StringComparer.Ordinal);
                 int sc = 0, rc = 0;
+                decimal storageSum = 0, runningSum = 0; // the batch's charges in dollars, for the metrics once it commits
                 var u = new List<(MachineId, AccountName, string)>();
                 // Each machine's row is updated only in the columns that changed: an unchanged due time keeps its index entry.
                 var storageUpdates = new List<object?[]>(rows.Count);
@@ -95,7 +97,8 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
                     foreach (var charge in plan.Charges)
                         if (await Charge(m, charge.Key, charge.Kind, charge.Amount, provider))
                         {
-                            if (charge.Kind == TransferKinds.Storage) sc++; else rc++;
+                            if (charge.Kind == TransferKinds.Storage) { sc++; storageSum += charge.Amount.Dollars; }
+                            else { rc++; runningSum += charge.Amount.Dollars; }
                             notes.Add($"{charge.Kind} period {charge.Period}: {Plain.Exact(charge.Amount)}");
                         }
                     if (plan.Unpaid is { } unpaidCharge)
@@ -125,13 +128,16 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
                     ["s", "ns", "r", "rd"], bothUpdates);
                 await ledger.ApplyAsync(c, tx, deltas, balances);
                 await TellLowBalancesAsync(c, tx, appender, deltas, balances);
-                return (sc, rc, u);
+                return (sc, rc, u, storageSum, runningSum);
             });
             storage += s; running += r; unpaid.AddRange(u);
+            metrics.Charged(TransferKinds.Storage, s, storageDollars);
+            metrics.Charged(TransferKinds.Running, r, runningDollars);
         }
         foreach (var (id, owner, message) in unpaid)
             await suspend(owner, id, message);
         if (storage + running > 0) LogPass(log, due.Count, storage, running, unpaid.Count);
+        metrics.BillingPass(System.Diagnostics.Stopwatch.GetElapsedTime(started));
         return new PassResult(due.Count, storage, running, unpaid.Select(u => u.Id.Value).ToList());
     }
 

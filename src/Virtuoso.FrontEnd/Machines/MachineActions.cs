@@ -32,7 +32,8 @@ internal class CrashPoints(IOptions<MarketOptions> options)
 /// request and a replica's reconciler) end it exactly once.
 /// </summary>
 internal sealed class MachineActions(Database db, AgentClient agents, MachineWriter writer, CrashPoints crash, TimeProvider clock, IOptions<MarketOptions> options,
-    Images.ImageCatalogue images, Isos.IsoService isos, Networks.NetworkService networks, Networks.NetworkSync sync, Networks.Underlay underlay)
+    Images.ImageCatalogue images, Isos.IsoService isos, Networks.NetworkService networks, Networks.NetworkSync sync, Networks.Underlay underlay,
+    Telemetry.FrontEndMetrics metrics)
 {
     /// <summary>The end of driving an intent: the committed machine (null when deleted), or why not.</summary>
     internal sealed record Ended(MachineRow? Row, Failure? Failure, bool StillOpen);
@@ -62,7 +63,16 @@ internal sealed class MachineActions(Database db, AgentClient agents, MachineWri
     private HostView Unanswered(HostRow host) =>
         host.IsOnline(clock.GetUtcNow(), options.Value.OnlineWindow) ? HostView.Unreachable : HostView.Down;
 
+    /// <summary>Drives <paramref name="intent"/> from <paramref name="step"/> to an end, or leaves it open; counted in <c>virtuoso.machine.actions</c>.</summary>
     public async Task<Ended> RunAsync(IntentRow intent, IntentStep step)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var ended = await DriveAsync(intent, step);
+        metrics.ActionEnded(IntentRow.Text(intent.Kind), ended.StillOpen ? "open" : ended.Failure?.Code ?? "committed", Stopwatch.GetElapsedTime(started));
+        return ended;
+    }
+
+    private async Task<Ended> DriveAsync(IntentRow intent, IntentStep step)
     {
         var host = await db.ReadAsync(c => HostQueries.ByNameAsync(c, intent.Host));
         Failure? failure = null;

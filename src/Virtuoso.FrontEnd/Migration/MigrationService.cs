@@ -31,7 +31,7 @@ namespace Virtuoso.FrontEnd.Migration;
 internal sealed partial class MigrationService(
     Database db, Ledger ledger, Charges charges, EventLog events, AgentClient agents, VmmpClient vmmp, CentralAddress central,
     TimeProvider clock, IOptions<MarketOptions> market, IOptions<MigrationOptions> options, Images.ImageCatalogue images,
-    Isos.IsoService isos, Networks.NetworkSync sync, ILogger<MigrationService> log)
+    Isos.IsoService isos, Networks.NetworkSync sync, Telemetry.FrontEndMetrics metrics, ILogger<MigrationService> log)
 {
     public const string ArrivalNote = "Arriving on a host costs one storage period at its price, charged when the migration commits; " +
         "prepaid running time is not carried to another host.";
@@ -96,6 +96,7 @@ internal sealed partial class MigrationService(
             return null;
         }, f => f is null);
         if (started is { } refused) return refused;
+        metrics.MigrationStarted(r.Method);
 
         // 3. Both agents told, with a token only this migration knows; then the REQ (steps 2–3 of MigrationApi's header).
         var token = Convert.ToHexString(RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
@@ -223,11 +224,13 @@ internal sealed partial class MigrationService(
             var m = await RecordAsync(id);
             if (m is null) return;
             var facts = new MigrationFacts(m.MigrationPhase, m.Version, m.Resp, false, DestinationReport.Unknown, null);
+            MigrationProgress? progress = null;
             if (m.Phase == MigrationStates.Open)
             {
                 var lastSign = m.LastHeartbeat ?? m.CreatedAt;
                 var destination = await HostAsync(m.Destination);
-                var (progress, missing, _) = destination is null ? (null, true, null) : await agents.ProgressAsync(destination, m.Machine, ct);
+                bool missing;
+                (progress, missing, _) = destination is null ? (null, true, null) : await agents.ProgressAsync(destination, m.Machine, ct);
                 facts = facts with
                 {
                     HeartbeatOverdue = clock.GetUtcNow() - lastSign > options.Value.HeartbeatTimeout,
@@ -244,6 +247,7 @@ internal sealed partial class MigrationService(
                 case MigrationNext.Commit:
                     if (await CommitAsync(id))
                     {
+                        metrics.MigrationEnded(m.Method, "committed", clock.GetUtcNow() - m.CreatedAt, progress?.BytesOnWire);
                         // Issue 16: the machine's network is now carried by the destination, maybe no longer by the origin: tell both and the peers.
                         sync.Nudge([m.Origin, m.Destination],
                             await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<long?>("SELECT network FROM machines WHERE id = @id", new { id = m.Machine })));
@@ -373,6 +377,7 @@ internal sealed partial class MigrationService(
             return m;
         });
         if (m is null) return false;
+        metrics.MigrationEnded(m.Method, "reverted", clock.GetUtcNow() - m.CreatedAt, null);
         LogReverted(log, id, reason);
         if (await HostAsync(m.Destination) is { } destination && await agents.DiscardAsync(destination, m.Machine, ct) is { } notDiscarded)
             LogCleanupFailed(log, id, notDiscarded.Message);

@@ -28,6 +28,8 @@ public sealed class MigrationJourneyTests
                 "--memory-price", memoryPrice, "--running-period", "3600", "--storage", "20000", "--storage-unit", "100",
                 "--storage-price", storagePrice, "--storage-period", "30", "--connect-speed", "1Gbps", "--secret", m.Agents[name].Secret)).Ok();
         }
+        // Issue 19: /metrics answers on the front-end and each agent, and its counters move with the journey (compared at the end).
+        var (feBefore, alphaBefore, betaBefore) = (await m.FrontEndMetricsAsync(), await m.AgentMetricsAsync("alpha"), await m.AgentMetricsAsync("beta"));
         var market = (await m.CliAsync("p", "--json", "market")).Ok().Json.EnumerateArray().ToList();
         Assert.All(market, h => Assert.True(h.GetProperty("vmmpPort").GetInt32() > 0, $"{h.GetProperty("name")} has no VMMP port"));
 
@@ -74,7 +76,26 @@ public sealed class MigrationJourneyTests
         await SerialConsole.WaitForAsync(() => SerialAsync(m, id), "moved-42", TimeSpan.FromSeconds(30), before);
         (await m.CliAsync("b", "stop", id.ToString())).Ok();
         await AssertVersionsAgreeAsync(m, id, "beta", "stopped", 4, AgentStates.Stopped);
+
+        var (fe, alpha, betaAfter) = (await m.FrontEndMetricsAsync(), await m.AgentMetricsAsync("alpha"), await m.AgentMetricsAsync("beta"));
+        foreach (var action in new[] { "store", "start", "suspend", "resume", "stop" })
+            Assert.True(Moved(feBefore, fe, "virtuoso_machine_actions_total", ("action", action), ("outcome", "committed")) == 1, $"front-end's {action} not counted once");
+        Assert.Equal(1, Moved(feBefore, fe, "virtuoso_migrations_started_total", ("method", "SCP")));
+        Assert.Equal(1, Moved(feBefore, fe, "virtuoso_migrations_ended_total", ("method", "SCP"), ("outcome", "committed")));
+        Assert.True(Moved(feBefore, fe, "virtuoso_migration_transferred_bytes_total", ("method", "SCP")) > 0, "the migration's bytes on the wire are counted");
+        Assert.Equal(1, fe.Sum("virtuoso_machines", ("state", "stopped")));
+        Assert.Equal(2, fe.Sum("virtuoso_hosts", ("status", "online")));
+        foreach (var action in new[] { "create", "start", "suspend" })
+            Assert.True(Moved(alphaBefore, alpha, "virtuoso_agent_machine_actions_total", ("action", action), ("outcome", "ok")) == 1, $"alpha's {action} not counted once");
+        foreach (var action in new[] { "resume", "stop" })
+            Assert.True(Moved(betaBefore, betaAfter, "virtuoso_agent_machine_actions_total", ("action", action), ("outcome", "ok")) == 1, $"beta's {action} not counted once");
+        Assert.Equal((0d, 1d), (alpha.Sum("virtuoso_agent_machines"), betaAfter.Sum("virtuoso_agent_machines")));
+        Assert.Equal(0, betaAfter.Sum("virtuoso_agent_qemu_processes"));
+        Assert.True(betaAfter.Sum("virtuoso_agent_disk_free_bytes") > 0);
     }
+
+    private static double Moved(Virtuoso.FrontEnd.Tests.Support.PrometheusText before, Virtuoso.FrontEnd.Tests.Support.PrometheusText after, string name,
+        params (string, string)[] labels) => after.Sum(name, labels) - before.Sum(name, labels);
 
     private static async Task<decimal> BalanceAsync(Marketplace m) =>
         (await m.CliAsync("b", "--json", "account")).Ok().Json.GetProperty("balance").GetDecimal();

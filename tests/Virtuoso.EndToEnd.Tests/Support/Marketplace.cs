@@ -348,6 +348,24 @@ internal sealed class Marketplace : IAsyncDisposable
         return (await http.GetFromJsonAsync<AgentMachine>(a.Url + AgentRoutes.Machine(id), JsonSerializerOptions.Web))!;
     }
 
+    /// <summary>The front-end's <c>/metrics</c> (issue 19), parsed; public by default.</summary>
+    public async Task<Virtuoso.FrontEnd.Tests.Support.PrometheusText> FrontEndMetricsAsync()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(Url) };
+        return await Virtuoso.FrontEnd.Tests.Support.PrometheusText.ScrapeAsync(http);
+    }
+
+    /// <summary>An agent's <c>/metrics</c> (issue 19), parsed; it needs the host secret (asserted: refused without it).</summary>
+    public async Task<Virtuoso.FrontEnd.Tests.Support.PrometheusText> AgentMetricsAsync(string host)
+    {
+        var a = Agents[host];
+        using var http = new HttpClient { BaseAddress = new Uri(a.Url) };
+        using (var refused = await http.GetAsync("/metrics"))
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, refused.StatusCode);
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", a.Secret);
+        return await Virtuoso.FrontEnd.Tests.Support.PrometheusText.ScrapeAsync(http);
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var p in _processes) await p.DisposeAsync();

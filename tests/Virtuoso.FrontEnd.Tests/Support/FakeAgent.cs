@@ -54,6 +54,9 @@ internal sealed partial class FakeAgent : IAsyncDisposable
     /// <summary>Every <c>PUT /v1/networks</c> the front-end sent (issue 16), oldest first.</summary>
     public ConcurrentQueue<AgentNetworks> NetworkPushes { get; } = new();
 
+    /// <summary>Every request's path and W3C <c>traceparent</c> header ("" when it had none), oldest first (issue 19: traces reach the agent).</summary>
+    public ConcurrentQueue<(string Path, string TraceParent)> TraceParents { get; } = new();
+
     /// <summary>The last create request per machine, as the front-end sent it.</summary>
     public ConcurrentDictionary<Guid, CreateMachineRequest> Creates { get; } = new();
 
@@ -151,6 +154,11 @@ internal sealed partial class FakeAgent : IAsyncDisposable
         var app = builder.Build();
         app.UseWebSockets();
         var agent = new FakeAgent(name, app, Convert.ToHexString(RandomNumberGenerator.GetBytes(24)));
+        app.Use((context, next) =>
+        {
+            agent.TraceParents.Enqueue((context.Request.Path.Value ?? "", context.Request.Headers["traceparent"].ToString()));
+            return next(context);
+        });
         agent.Map(app);
         agent.MapMigration(app);
         agent.MapTunnel(app);
