@@ -7,6 +7,8 @@
 # p50, p99 and requests/s grow with the size (fitted power law). No agent is involved (search reads the database only);
 # the hosts count as online for the whole run and the host monitor never passes, so nothing connects to their made-up
 # addresses.
+# The front-ends reuse what they read of the hosts for a second (Virtuoso:SearchSnapshotSeconds=1, SNAPSHOT=0 turns it off)
+# and answer the best 100 (search's default limit).
 # Usage: bench/scale.sh [ROUNDS=3] [SECONDS=10]      SIZES="1000 10000 100000" (default) chooses the sizes
 #        BENCH_SMOKE=1 bench/scale.sh               (smoke: 200 hosts, one round of 2 s each; fails on any error)
 set -euo pipefail
@@ -56,7 +58,7 @@ for size in $SIZES; do
     HOME="$W/replica-$i" VIRTUOSO_DATA="$W/data" VIRTUOSO_DATABASE="postgres:$conn" Virtuoso__DaemonsEnabled=false \
       Virtuoso__HostMonitorIntervalSeconds=86400 Virtuoso__HostOnlineWindowSeconds=86400 Virtuoso__ReconcileIntervalSeconds=3600 \
       Virtuoso__NetworkSyncSeconds=3600 Virtuoso__SignupsPerAddressPerHour=0 Virtuoso__TrustedProxies=127.0.0.1 \
-      Virtuoso__VmmpListen=127.0.0.1:0 Logging__LogLevel__Default=Warning \
+      Virtuoso__VmmpListen=127.0.0.1:0 Logging__LogLevel__Default=Warning Virtuoso__SearchSnapshotSeconds="${SNAPSHOT:-1}" \
       dotnet build/frontend/virtuoso-frontend.dll --urls "http://127.0.0.1:${FE_PORTS[$i]}" >>"$W/frontend-$i.log" 2>&1 &
     pids+=($!); started+=($!)
     # The first migrates the database alone.

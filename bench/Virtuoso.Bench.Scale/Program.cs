@@ -96,8 +96,12 @@ switch (args[0])
                 while (Stopwatch.GetTimestamp() < deadline)
                 {
                     var t = Stopwatch.GetTimestamp();
-                    using var r = await http.GetAsync(path, HttpCompletionOption.ResponseContentRead);
-                    if (r.IsSuccessStatusCode) ms.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds); else errors++;
+                    try
+                    {
+                        using var r = await http.GetAsync(path, HttpCompletionOption.ResponseContentRead);
+                        if (r.IsSuccessStatusCode) ms.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds); else errors++;
+                    }
+                    catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { errors++; } // a timeout (60 s) or a refused connection
                 }
                 return (ms, errors);
             }));

@@ -9,6 +9,11 @@ internal sealed class MarketOptions
     public decimal RegistrationFee { get; set; } = 0.05m;
     /// <summary>A host counts as online this long after its agent last answered a health check.</summary>
     public double HostOnlineWindowSeconds { get; set; } = 15;
+    /// <summary>
+    /// Seconds a replica may reuse what it read of every host for search (issue 19, <c>Hosts/HostSnapshot.cs</c>); 0: each search
+    /// reads the database. 1 makes search at 10,000 hosts read them once a second instead of per request (docs/benchmarks.md).
+    /// </summary>
+    public double SearchSnapshotSeconds { get; set; }
     /// <summary>How often the host monitor checks every agent.</summary>
     public double HostMonitorIntervalSeconds { get; set; } = 5;
     /// <summary>

@@ -45,6 +45,7 @@ builder.Services.AddSingleton<CrashPoints>();
 builder.Services.AddSingleton<MachineActions>();
 builder.Services.AddSingleton<IntentReconciler>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<IntentReconciler>());
+builder.Services.AddSingleton<HostSnapshot>();
 builder.Services.AddSingleton<MachineService>();
 // Uploaded ISOs, content-addressed; replicas must share this directory (BlobDirectory; issue 19 will revisit).
 builder.Services.AddSingleton(new BlobDirectory(Path.Combine(dataDir, "blobs")));

@@ -180,7 +180,8 @@ internal static class MachineCommands
     {
         var id = MachineArgument();
         var hours = Opt.Hours("--hours", "Hours a month the machine runs, 0 to 744: hosts are sorted by storage + running for them (default 730, always on)");
-        var command = new Command("search", "Find hosts for a machine: matching ones cheapest a month first, then the others with reasons") { id, hours };
+        var limit = Opt.Whole("--limit", "How many hosts to show, best first: 1 to 1000 (default 100)", "N");
+        var command = new Command("search", "Find hosts for a machine: matching ones cheapest a month first, then the others with reasons") { id, hours, limit };
         run.Bind(command, Access.LoggedIn, async (parse, session, ct) =>
         {
             var reference = parse.GetValue(id)!;
@@ -189,7 +190,12 @@ internal static class MachineCommands
                 return notFound;
             }
 
-            var query = parse.GetValue(hours) is { } h ? $"?hours={Text.Number(h)}" : "";
+            var query = string.Join('&', new[]
+            {
+                parse.GetValue(hours) is { } h ? $"hours={Text.Number(h)}" : null,
+                parse.GetValue(limit) is { } n ? $"limit={n}" : null, // the front-end says what is too many
+            }.OfType<string>());
+            if (query.Length > 0) query = "?" + query;
             return (await session.Api.GetAsync<SearchResult[]>($"machines/{machineId}/search{query}", ct)).Failed(out var failure, out var results)
                 ? failure
                 : session.Show(results, (output, value) => MachineText.Search(output, value, reference));

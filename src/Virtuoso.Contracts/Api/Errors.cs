@@ -45,6 +45,8 @@ public static class ErrorCodes
     public const string InvalidPort = "invalid-port";
     /// <summary>A usage profile (?hours=) that is not a number of hours a month can have (0 to 744).</summary>
     public const string InvalidHours = "invalid-hours";
+    /// <summary>A number of search results (?limit=) that is not a whole number from 1 to 1000.</summary>
+    public const string InvalidLimit = "invalid-limit";
     /// <summary>A WebSocket opened from a page of another site (its Origin is not the front-end's).</summary>
     public const string ForbiddenOrigin = "forbidden-origin";
     /// <summary>Not an SSH public key the marketplace accepts (issue 14): garbage, a private key, a truncated or DSA key, RSA under 2048 bits.</summary>

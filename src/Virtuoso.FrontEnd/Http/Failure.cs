@@ -37,6 +37,7 @@ internal sealed record Failure(string Code, string Message)
         [ErrorCodes.InvalidKey] = (400, "Not an accepted SSH public key"),
         [ErrorCodes.InvalidPort] = (400, "Not a TCP port"),
         [ErrorCodes.InvalidHours] = (400, "Not a number of hours a month"),
+        [ErrorCodes.InvalidLimit] = (400, "Not a number of hosts to show"),
         [ErrorCodes.NotAnIso] = (400, "Not a bootable ISO image"),
         [ErrorCodes.IncompleteUpload] = (400, "Upload incomplete"),
         [ErrorCodes.InvalidSubnet] = (400, "Not an acceptable subnet"),

@@ -17,12 +17,19 @@ internal static class MachineEndpoints
         buyer.MapGet("/{id:guid}", async (Guid id, ClaimsPrincipal u, MachineService s) => await MachineAsync(s, await s.FindAsync(u.Name(), id)));
         buyer.MapPatch("/{id:guid}", async (Guid id, EditMachineRequest r, ClaimsPrincipal u, MachineService s) => await MachineAsync(s, await s.EditAsync(u.Name(), id, r))).WithSummary("Edit a registered machine");
         buyer.MapDelete("/{id:guid}", async (Guid id, ClaimsPrincipal u, MachineService s) => await s.DeleteAsync(u.Name(), id) is { } f ? f.ToResult() : Results.NoContent());
-        buyer.MapGet("/{id:guid}/search", async (Guid id, string? hours, ClaimsPrincipal u, MachineService s) =>
+        buyer.MapGet("/{id:guid}/search", async (Guid id, string? hours, string? limit, ClaimsPrincipal u, MachineService s, HttpContext http) =>
             {
                 var parsed = MachineService.ParseHours(hours);
-                return parsed.Failure is { } bad ? bad.ToResult() : (await s.SearchAsync(u.Name(), id, parsed.Value)).ToResult();
+                if (parsed.Failure is { } bad) return bad.ToResult();
+                var most = MachineService.ParseLimit(limit);
+                if (most.Failure is { } badLimit) return badLimit.ToResult();
+                var search = await s.SearchAsync(u.Name(), id, parsed.Value, most.Value);
+                if (search.Failure is { } refused) return refused.ToResult();
+                http.Response.Headers["X-Total-Count"] = search.Value!.Ranked.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return Results.Ok(search.Value.Results);
             })
-            .WithSummary("Hosts for a registered machine, matching ones first, cheapest monthly total first for ?hours= a month (default 730), others with reasons");
+            .WithSummary("Hosts for a registered machine, matching ones first, cheapest monthly total first for ?hours= a month (default 730), others with reasons; " +
+                "the best ?limit= (default 100, at most 1000), with the number of hosts ranked in X-Total-Count");
         buyer.MapGet("/{id:guid}/forfeit", async (Guid id, ClaimsPrincipal u, MachineService s) => (await s.ForfeitAsync(u.Name(), id)).ToResult())
             .WithSummary("What deleting the machine now gives up: paid storage not yet used and prepaid running time");
         buyer.MapPost("/{id:guid}/store", async (Guid id, StoreRequest r, ClaimsPrincipal u, MachineService s) => (string.IsNullOrWhiteSpace(r.Host) ? Http.Failure.Validation("give the host to store on: {\"host\": \"NAME\"}").ToResult() : await MachineAsync(s, await s.StoreAsync(u.Name(), id, r.Host)))).WithSummary("Store on a host");

@@ -26,7 +26,7 @@ namespace Virtuoso.FrontEnd.Machines;
 /// version always ends equal to the agent's. Machines of other buyers answer exactly like machines that do not exist (§6.1.4).
 /// </summary>
 internal sealed class MachineService(Database db, Ledger ledger, EventLog events, AgentClient agents, MachineWriter writer, MachineActions actions,
-    PortForwards ports, NetworkService networks, NetworkSync sync, TimeProvider clock, IOptions<MarketOptions> options)
+    PortForwards ports, NetworkService networks, NetworkSync sync, HostSnapshot snapshot, TimeProvider clock, IOptions<MarketOptions> options)
 {
     private MarketOptions Options => options.Value;
 
@@ -252,20 +252,36 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
     /// Every host judged for a registered machine, sorted by what it costs a month for <paramref name="hours"/> hours of
     /// running (issue 18; <see cref="UsageCost"/>), matching hosts first; each reason as a code and a sentence.
     /// </summary>
-    public async Task<Outcome<IReadOnlyList<SearchResult>>> SearchAsync(string owner, Guid id, decimal hours = UsageCost.DefaultHoursPerMonth)
+    /// <summary>How many hosts a search shows when not told (issue 19: a marketplace of 10,000 hosts), and at most.</summary>
+    public const int DefaultSearchLimit = 100, MaxSearchLimit = 1000;
+
+    /// <summary>The best <paramref name="limit"/> hosts for the machine, and how many hosts were ranked.</summary>
+    public sealed record SearchAnswer(IReadOnlyList<SearchResult> Results, int Ranked);
+
+    public async Task<Outcome<SearchAnswer>> SearchAsync(string owner, Guid id, decimal hours = UsageCost.DefaultHoursPerMonth, int limit = DefaultSearchLimit)
     {
         var found = await FindAsync(owner, id);
         if (found.Value is not { } row) return found.Failure!;
         if (Refuse(row, MachineAction.Search) is { } refused) return refused;
         var now = clock.GetUtcNow();
-        var hosts = (await db.ReadAsync(c => HostQueries.AllAsync(c))).ToDictionary(h => h.Name);
+        var hosts = (await snapshot.GetAsync()).ToDictionary(h => h.Name);
         var bids = new Bids(row.StorageBid, row.RunningBid);
         var matches = Matching.Search(hosts.Values.Select(h => h.Offer(now, Options.OnlineWindow)), row.Spec, bids, hours);
-        return matches.Select(m => new SearchResult(m.Host.Name, hosts[m.Host.Name].Processor, hosts[m.Host.Name].Address, m.Matches,
+        // The sentences are made for the hosts shown only: at 10,000 hosts they were most of a search's time.
+        return new SearchAnswer(matches.Take(limit).Select(m => new SearchResult(m.Host.Name, hosts[m.Host.Name].Processor, hosts[m.Host.Name].Address, m.Matches,
             m.StorageRatePerMonth.Dollars, m.RunningRatePerHour.Dollars, m.StorageCharge.Dollars, m.Host.Pricing.StoragePeriodDays,
             m.RunningCharge.Dollars, m.Host.Pricing.RunningPeriodSeconds, m.Reasons.Select(ReasonText).ToList(),
             UsageCost.Monthly(m.StorageRatePerMonth, m.RunningRatePerHour, hours).Dollars, hours,
-            m.Reasons.Select(r => MismatchText.Sentence(r, m, row.Spec, bids)).ToList())).ToList();
+            m.Reasons.Select(r => MismatchText.Sentence(r, m, row.Spec, bids)).ToList())).ToList(), matches.Count);
+    }
+
+    /// <summary>Reads <c>?limit=</c> (issue 19): how many hosts a search shows, 1 to <see cref="MaxSearchLimit"/>; absent: <see cref="DefaultSearchLimit"/>.</summary>
+    public static Outcome<int> ParseLimit(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return DefaultSearchLimit;
+        if (int.TryParse(text.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var limit) && limit is >= 1 and <= MaxSearchLimit)
+            return limit;
+        return new Failure(ErrorCodes.InvalidLimit, $"give how many hosts to show, 1 to {MaxSearchLimit}, not '{text}'");
     }
 
     /// <summary>

@@ -324,6 +324,28 @@ public sealed class MachineCommandsTests : IAsyncLifetime
         Assert.True(others.IndexOf("virt17", StringComparison.Ordinal) < others.IndexOf("virt8", StringComparison.Ordinal), others);
     }
 
+    [Fact]
+    public async Task Search_Limit_IsSentWithTheHours()
+    {
+        h.Api.Json($"GET /api/v1/machines/{Id}/search?hours=5&limit=2", Samples.Search());
+
+        (await h.RunAsync("search", Id, "--hours", "5", "--limit", "2")).Succeeded();
+
+        Assert.Equal("?hours=5&limit=2", h.Api.Requests.Single(r => r.Path.EndsWith("/search", StringComparison.Ordinal)).Query);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-3")]
+    [InlineData("many")]
+    public async Task Search_BadLimit_IsAUsageErrorOnOneLine_NothingSent(string limit)
+    {
+        var line = (await h.RunAsync("search", Id, "--limit", limit)).Failed(2, "usage");
+
+        Assert.Contains("--limit", line);
+        Assert.DoesNotContain(h.Api.Requests, r => r.Path.EndsWith("/search", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("-1")]
     [InlineData("745")]

@@ -123,6 +123,7 @@ internal sealed class Marketplace : IAsyncDisposable
         {
             await first.WaitHealthyAsync($"http://127.0.0.1:{ports[0]}/healthz", TimeSpan.FromSeconds(60)); // it migrates the database
             m.Replicas.Add(first);
+            m.ReplicaUrls.AddRange(ports.Select(p => $"http://127.0.0.1:{p}"));
             for (var i = 1; i < replicas; i++)
             {
                 var r = StartReplica(i);
@@ -155,6 +156,8 @@ internal sealed class Marketplace : IAsyncDisposable
 
     /// <summary>The front-end replicas behind the balancer (<see cref="StartReplicatedAsync"/>); empty otherwise.</summary>
     public List<ServiceProcess> Replicas { get; } = [];
+    /// <summary>Each replica's own address (behind the balancer), in the order of <see cref="Replicas"/>.</summary>
+    public List<string> ReplicaUrls { get; } = [];
     private (string Admin, string Database)? _postgres;
 
     /// <summary>Reads the replicated marketplace's PostgreSQL database.</summary>

@@ -99,6 +99,19 @@ public sealed class ReplicaJourneyTests
         Assert.Equal(0m, balances.Sum());
         Assert.True(total > 0);
         Assert.True(m.Replicas[1].HasExited);
+
+        // Every process that is left answers /metrics, and the actions since the kill are counted once over the replicas.
+        var survivors = new List<Virtuoso.FrontEnd.Tests.Support.PrometheusText>();
+        foreach (var url in new[] { m.ReplicaUrls[0], m.ReplicaUrls[2] })
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(url) };
+            survivors.Add(await Virtuoso.FrontEnd.Tests.Support.PrometheusText.ScrapeAsync(http));
+        }
+        foreach (var action in new[] { "start", "suspend", "resume" })
+            Assert.Equal(1, survivors.Sum(p => p.Sum("virtuoso_machine_actions_total", ("action", action), ("outcome", "committed"))));
+        Assert.Equal(1, survivors.Sum(p => p.Sum("virtuoso_migrations_started_total", ("method", "SCP"))));
+        Assert.True((await m.FrontEndMetricsAsync()).Sum("virtuoso_hosts", ("status", "online")) == 2, "the balancer's /metrics (any replica's) sees both hosts");
+        Assert.True((await m.AgentMetricsAsync("alpha")).Sum("virtuoso_agent_qemu_processes") == 1);
     }
 
     private static async Task ClickActionAsync(IPage page, Guid id, string button)

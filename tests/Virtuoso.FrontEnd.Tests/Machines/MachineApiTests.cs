@@ -290,7 +290,7 @@ public abstract class MachineApiTests<TMarket>(TMarket market) : IClassFixture<T
         var buyer = await market.SharedBuyerAsync();
         var machine = await buyer.RegisterAsync(Busybox, storageBid: 30m, runningBid: 3m);
 
-        var search = await Session.Ok<List<SearchResult>>(await buyer.GetAsync($"/api/v1/machines/{machine.Id}/search?hours={hours}"));
+        var search = await Session.Ok<List<SearchResult>>(await buyer.GetAsync($"/api/v1/machines/{machine.Id}/search?hours={hours}&limit=1000"));
 
         var (alpha, beta) = (search.Single(r => r.Host == a.Name), search.Single(r => r.Host == b.Name));
         Assert.True(alpha.Matches && beta.Matches);
@@ -318,6 +318,61 @@ public abstract class MachineApiTests<TMarket>(TMarket market) : IClassFixture<T
         var problem = await Problem.AssertAsync(await buyer.GetAsync($"/api/v1/machines/{machine.Id}/search?hours={Uri.EscapeDataString(hours)}"), 400, ErrorCodes.InvalidHours);
 
         Assert.Contains("0 to 744", Problem.Detail(problem));
+    }
+
+    [Fact]
+    public async Task Search_Limit_ShowsTheBestFirstAndCountsEveryHostRanked()
+    {
+        // Issue 19: a marketplace of 10,000 hosts answers the best few, and says how many it ranked.
+        await market.AddHostAsync();
+        await market.AddHostAsync();
+        var buyer = await market.SharedBuyerAsync();
+        var machine = await buyer.RegisterAsync(Busybox, storageBid: 30m, runningBid: 3m);
+
+        var all = await buyer.GetAsync($"/api/v1/machines/{machine.Id}/search?limit=1000");
+        var every = await Session.Ok<List<SearchResult>>(all);
+        var two = await buyer.GetAsync($"/api/v1/machines/{machine.Id}/search?limit=2");
+        var best = await Session.Ok<List<SearchResult>>(two);
+
+        Assert.True(every.Count >= 3, $"{every.Count} hosts");
+        Assert.Equal(every.Take(2).Select(r => r.Host), best.Select(r => r.Host));
+        Assert.Equal(every.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), two.Headers.GetValues("X-Total-Count").Single());
+        Assert.Equal(every.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), all.Headers.GetValues("X-Total-Count").Single());
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("1001")]
+    [InlineData("-1")]
+    [InlineData("1.5")]
+    [InlineData("all")]
+    public async Task Search_BadLimit_Is400InvalidLimit(string limit)
+    {
+        var buyer = await market.SharedBuyerAsync();
+        var machine = await buyer.RegisterAsync(Busybox, storageBid: 30m, runningBid: 3m);
+
+        var problem = await Problem.AssertAsync(await buyer.GetAsync($"/api/v1/machines/{machine.Id}/search?limit={Uri.EscapeDataString(limit)}"), 400, ErrorCodes.InvalidLimit);
+
+        Assert.Contains("1 to 1000", Problem.Detail(problem));
+    }
+
+    [Fact]
+    public async Task Search_WithASnapshot_RanksWhatItReadUntilTheSnapshotIsOld_WithoutOneEverySearchReads()
+    {
+        // Issue 19: Virtuoso:SearchSnapshotSeconds lets a replica reuse what it read of the hosts; 0 (the default) reads each time.
+        await using var snapshotting = market.Factory.WithWebHostBuilder(b => b.UseSetting("Virtuoso:SearchSnapshotSeconds", "3600"));
+        var buyer = await market.SharedBuyerAsync();
+        var machine = await buyer.RegisterAsync(Busybox, storageBid: 30m, runningBid: 3m);
+        var through = Session.WithToken(snapshotting.CreateClient(), buyer.Token);
+        async Task<List<string>> HostsAsync(HttpClient http) =>
+            (await Session.Ok<List<SearchResult>>(await http.GetAsync($"/api/v1/machines/{machine.Id}/search?limit=1000"))).Select(r => r.Host).ToList();
+
+        var before = await HostsAsync(through);
+        var added = await market.AddHostAsync();
+
+        Assert.DoesNotContain(added.Name, await HostsAsync(through)); // the snapshot of an hour ago
+        Assert.Contains(added.Name, (await buyer.SearchAsync(machine.Id)).Select(r => r.Host)); // no snapshot: read now
+        Assert.Equal(before, await HostsAsync(through));
     }
 
     [Fact]

@@ -72,7 +72,7 @@ internal sealed class Session(HttpClient http, string username, string password,
 
     public async Task<MachineResponse> MachineAsync(Guid id) => await Ok<MachineResponse>(await GetAsync($"/api/v1/machines/{id:D}"));
     public async Task<List<MachineResponse>> MachinesAsync() => await Ok<List<MachineResponse>>(await GetAsync("/api/v1/machines"));
-    public async Task<List<SearchResult>> SearchAsync(Guid id) => await Ok<List<SearchResult>>(await GetAsync($"/api/v1/machines/{id:D}/search"));
+    public async Task<List<SearchResult>> SearchAsync(Guid id) => await Ok<List<SearchResult>>(await GetAsync($"/api/v1/machines/{id:D}/search?limit=1000")); // every host a test added, however many the fixture holds
     public async Task<MachineResponse> StoreAsync(Guid id, string host) => await Ok<MachineResponse>(await StoreRawAsync(id, host));
     public Task<HttpResponseMessage> StoreRawAsync(Guid id, string host) => PostAsync($"/api/v1/machines/{id:D}/store", new StoreRequest(host));
     public async Task<MachineResponse> ActAsync(Guid id, string verb) => await Ok<MachineResponse>(await PostAsync($"/api/v1/machines/{id:D}/{verb}"));

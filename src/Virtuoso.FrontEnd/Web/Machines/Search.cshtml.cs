@@ -13,6 +13,8 @@ internal sealed class SearchModel(MachineService machines) : WebPage
 {
     public MachineResponse? Machine { get; private set; }
     public IReadOnlyList<SearchResult> Results { get; private set; } = [];
+    /// <summary>How many hosts were ranked; more than <see cref="Results"/> shows when the marketplace is big (issue 19).</summary>
+    public int Ranked { get; private set; }
     public IReadOnlyList<SearchResult> Matching => Results.Where(r => r.Matches).ToList();
     public IReadOnlyList<SearchResult> Others => Results.Where(r => !r.Matches).ToList();
 
@@ -37,7 +39,7 @@ internal sealed class SearchModel(MachineService machines) : WebPage
         Hours = parsed.Value;
         var search = await machines.SearchAsync(Me, id, Hours);
         if (search.Failure is { } refused) { Machine = null; return Fail(refused); }
-        Results = search.Value!;
+        (Results, Ranked) = (search.Value!.Results, search.Value.Ranked);
         return Page();
     }
 }

@@ -1,0 +1,41 @@
+using Microsoft.Extensions.Options;
+using Virtuoso.FrontEnd.Data;
+
+namespace Virtuoso.FrontEnd.Hosts;
+
+/// <summary>
+/// Issue 19: every host with the room taken on it, as search reads it, kept for <see cref="MarketOptions.SearchSnapshotSeconds"/>
+/// by this replica. At 10,000 hosts reading them took about 200 ms of the database per search (bench/scale.sh); with a snapshot
+/// one search a second reads them and the others rank what it read. Search only shows and ranks: a store re-checks the room
+/// under the host's row lock, so a snapshot a second old can make a store be refused, never overfill a host. 0 (the
+/// default): every search reads the database.
+/// </summary>
+internal sealed class HostSnapshot(Database db, TimeProvider clock, IOptions<MarketOptions> options)
+{
+    private sealed record Taken(DateTimeOffset At, IReadOnlyList<HostRow> Hosts);
+
+    private readonly SemaphoreSlim _refresh = new(1, 1);
+    private volatile Taken? _last;
+
+    public async Task<IReadOnlyList<HostRow>> GetAsync(CancellationToken ct = default)
+    {
+        var window = TimeSpan.FromSeconds(options.Value.SearchSnapshotSeconds);
+        if (window <= TimeSpan.Zero) return await ReadAsync(ct);
+        if (Fresh(window) is { } hosts) return hosts;
+        await _refresh.WaitAsync(ct); // one reader at a time; the others wait for what it reads
+        try
+        {
+            if (Fresh(window) is { } meanwhile) return meanwhile;
+            var read = await ReadAsync(ct);
+            _last = new Taken(clock.GetUtcNow(), read);
+            return read;
+        }
+        finally { _refresh.Release(); }
+    }
+
+    private IReadOnlyList<HostRow>? Fresh(TimeSpan window) =>
+        _last is { } last && clock.GetUtcNow() - last.At < window ? last.Hosts : null;
+
+    private async Task<IReadOnlyList<HostRow>> ReadAsync(CancellationToken ct) =>
+        (await db.ReadAsync(c => HostQueries.AllAsync(c), ct)).ToList();
+}
