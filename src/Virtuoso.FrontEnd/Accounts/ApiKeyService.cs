@@ -54,7 +54,8 @@ internal sealed class ApiKeyService(Database db, EventLog events, TimeProvider c
         if (!ApiKeys.ParseLifetime(r.Expires, out var lifetime, out var badExpiry)) return new Failure(ErrorCodes.InvalidExpiry, badExpiry!);
 
         var key = ApiKeys.Prefix + PasswordHasher.NewToken();
-        var now = clock.GetUtcNow();
+        // To the millisecond, as stored: the answer says what the list will say.
+        var now = DateTimeOffset.FromUnixTimeMilliseconds(clock.GetUtcNow().ToUnixTimeMilliseconds());
         var expiresAt = lifetime is { } l ? now + l : (DateTimeOffset?)null;
         return await db.WriteAsync<Outcome<NewApiKeyResponse>>(async (c, tx) =>
         {
