@@ -245,10 +245,10 @@ internal sealed class Marketplace : IAsyncDisposable
     }
 
     /// <summary>Runs the CLI in-process as a user whose credentials live in <paramref name="home"/>.</summary>
-    public Task<CliResult> CliAsync(string home, params string[] args) => CliAsync(home, null, args);
+    public Task<CliResult> CliAsync(string home, params string[] args) => CliWithKeyAsync(home, null, args);
 
     /// <summary>As <see cref="CliAsync(string, string[])"/>, with an API key in <c>VIRTUOSO_API_KEY</c> when <paramref name="apiKey"/> is given.</summary>
-    public async Task<CliResult> CliAsync(string home, string? apiKey, params string[] args)
+    public async Task<CliResult> CliWithKeyAsync(string home, string? apiKey, params string[] args)
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
