@@ -15,7 +15,8 @@
     var field = copy && document.querySelector(copy.getAttribute('data-copy'));
     if (field) {
       field.select();
-      if (navigator.clipboard) navigator.clipboard.writeText(field.value).then(function () { copy.textContent = 'Copied'; });
+      // Refused (no permission, not a secure context): the field stays selected for the user to copy.
+      if (navigator.clipboard) navigator.clipboard.writeText(field.value).then(function () { copy.textContent = 'Copied'; }, function () {});
     }
   });
 })();
