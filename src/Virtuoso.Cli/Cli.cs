@@ -37,6 +37,7 @@ public static class Cli
         };
         foreach (var command in AccountCommands.Build(run)
                      .Concat(KeyCommands.Build(run))
+                     .Concat(TokenCommands.Build(run))
                      .Concat(MachineCommands.Build(run))
                      .Concat(IsoCommands.Build(run))
                      .Concat(NetworkCommands.Build(run))

@@ -27,6 +27,12 @@ internal sealed record CliSettings(string Home, string DefaultServer, TimeSpan T
     /// </summary>
     public string? Self { get; init; }
 
+    /// <summary>
+    /// <c>$VIRTUOSO_API_KEY</c>: an API key (<c>virtuoso tokens create</c>) sent instead of the stored login's session token,
+    /// for scripts that must not hold a password. Null: the stored login.
+    /// </summary>
+    public string? ApiKey { get; init; }
+
     /// <summary>How often a command that follows a long operation (migrate) asks the server again.</summary>
     public TimeSpan Poll { get; init; } = TimeSpan.FromMilliseconds(500);
 
@@ -45,6 +51,7 @@ internal sealed record CliSettings(string Home, string DefaultServer, TimeSpan T
         {
             Ssh = Variable("VIRTUOSO_SSH") ?? "ssh",
             Self = Variable("VIRTUOSO_CLI"),
+            ApiKey = Variable("VIRTUOSO_API_KEY")?.Trim(),
         };
     }
 }

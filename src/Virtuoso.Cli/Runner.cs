@@ -91,7 +91,8 @@ internal sealed class Runner(TextWriter stdout, TextWriter stderr, CliSettings s
 
         var store = new CredentialStore(settings.Home);
         Credentials? login = null;
-        if (access != Access.Anonymous)
+        var token = access != Access.Anonymous ? settings.ApiKey : null;
+        if (access != Access.Anonymous && token is null)
         {
             if (store.Load().Failed(out var unreadable, out var stored))
             {
@@ -105,7 +106,8 @@ internal sealed class Runner(TextWriter stdout, TextWriter stderr, CliSettings s
             }
         }
 
-        using var api = new ApiClient(server, login?.Token, settings.Timeout);
+        // With VIRTUOSO_API_KEY the key is who the commands are, whatever login is stored (Session.Login stays null).
+        using var api = new ApiClient(server, token ?? login?.Token, settings.Timeout);
         var session = new Session(api, output, parse.GetValue(globals.Json), server, store, login) { Live = stdout, LiveErrors = stderr, Settings = settings };
         return await handler(parse, session, cancellationToken);
     }

@@ -22,6 +22,7 @@ internal static class Api
         // The order of these calls is the order of the paths in /openapi/v1.json.
         AccountEndpoints.Map(api);
         KeyEndpoints.Map(api);
+        ApiKeyEndpoints.Map(api);
         EventEndpoints.Map(api);
         NotificationEndpoints.Map(api);
         BillingEndpoints.Map(api);

@@ -39,6 +39,7 @@ builder.Services.AddSingleton<ConnectionTester>();
 builder.Services.AddSingleton<AccountService>();
 builder.Services.AddSingleton<LoginThrottle>();
 builder.Services.AddSingleton<SshKeys>();
+builder.Services.AddSingleton<ApiKeyService>();
 builder.Services.AddSingleton<MachineWriter>();
 builder.Services.AddSingleton<PortForwards>();
 builder.Services.AddSingleton<CrashPoints>();
@@ -137,6 +138,7 @@ app.UseNoVnc();
 app.UseWebSockets(); // the console (design §7)
 app.UseRouting(); // after the status pages, so that re-executing a web error page routes again
 app.UseAuthentication();
+app.UseApiKeyScopes(); // a read key only looks, whatever the endpoint (issue 20)
 app.UseAuthorization();
 app.UseRateLimiter();
 

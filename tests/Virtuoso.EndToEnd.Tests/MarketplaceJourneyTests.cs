@@ -23,6 +23,21 @@ public sealed class MarketplaceJourneyTests
         (await m.CliAsync("b", "login", "e2e-buyer", "--password", "buyer-pass-1")).Ok();
         Assert.Equal(1000m, await BalanceAsync(m));
 
+        // Issue 20 point 2, over the real front-end: API keys made with the session, used through VIRTUOSO_API_KEY from a
+        // home with no login. A read key looks and is refused a write; a write key acts; a revoked key is refused.
+        var reader = (await m.CliAsync("b", "--json", "tokens", "create", "watch", "--scope", "read", "--expires", "1d")).Ok().Json.GetProperty("key").GetString();
+        var writer = (await m.CliAsync("b", "--json", "tokens", "create", "robot", "--scope", "write")).Ok().Json.GetProperty("key").GetString();
+        Assert.Equal(1000m, (await m.CliWithKeyAsync("k", reader, "--json", "account")).Ok().Json.GetProperty("balance").GetDecimal());
+        var refused = await m.CliWithKeyAsync("k", reader, "register", "--config", "linux-busybox", "--storage-bid", "30", "--running-bid", "3");
+        Assert.True(refused.ExitCode == 1 && refused.Stderr.TrimEnd().EndsWith("(read-only-key)", StringComparison.Ordinal), refused.Stderr);
+        (await m.CliWithKeyAsync("k", writer, "network", "create", "by-key", "--subnet", "10.42.0.0/24")).Ok();
+        Assert.Contains("by-key", (await m.CliAsync("b", "networks")).Ok().Stdout);
+        (await m.CliWithKeyAsync("k", writer, "network", "delete", "by-key")).Ok();
+        Assert.Contains("watch", (await m.CliAsync("b", "tokens")).Ok().Stdout);
+        (await m.CliAsync("b", "tokens", "revoke", "robot")).Ok();
+        Assert.EndsWith("(invalid-api-key)", (await m.CliWithKeyAsync("k", writer, "account")).Stderr.TrimEnd());
+        Assert.Equal(1000m, await BalanceAsync(m)); // the read key registered nothing
+
         var id = (await m.CliAsync("b", "--json", "register", "--config", "linux-busybox", "--storage-bid", "30", "--running-bid", "3")).Ok().Json.GetProperty("id").GetGuid();
         Assert.Equal(999.95m, await BalanceAsync(m));
 

@@ -78,6 +78,11 @@ internal static class AccountCommands
                 return unreadable;
             }
 
+            if (session.Settings.ApiKey is not null)
+            {
+                return Failure.Usage("VIRTUOSO_API_KEY is set, and an API key is not logged out: unset it to log out the stored login, or revoke the key with: virtuoso tokens revoke NAME");
+            }
+
             if (stored is null)
             {
                 return session.Show(new { }, (output, _) => output.WriteLine("Not logged in."));

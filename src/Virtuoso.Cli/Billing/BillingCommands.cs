@@ -40,11 +40,23 @@ internal static partial class BillingCommands
                 filter = $"machine={machineId}";
             }
 
+            // With an API key (VIRTUOSO_API_KEY) there is no stored login to say who "me" is: the account does.
+            var me = session.Login?.Username;
+            if (me is null && !session.Json)
+            {
+                if ((await session.Api.GetAsync<AccountResponse>("account", ct)).Failed(out var noAccount, out var account))
+                {
+                    return noAccount;
+                }
+
+                me = account.Username;
+            }
+
             return (await session.Api.GetAsync<LedgerEntry[]>(pages.Path("ledger", filter, parse), ct)).Failed(out var failure, out var entries)
                 ? failure
                 : session.Show(entries, (output, value) =>
                 {
-                    BillingText.Ledger(output, value, session.Login!.Username);
+                    BillingText.Ledger(output, value, me!);
                     Pages.Next(output, value.Length, parse.GetValue(pages.Limit), value.Length > 0 ? value[^1].Seq : 0,
                         "ledger" + (parse.GetValue(machine) is { } m ? $" --machine {m}" : ""));
                 });

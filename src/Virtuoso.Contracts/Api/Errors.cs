@@ -81,4 +81,18 @@ public static class ErrorCodes
     public const string NetworkInUse = "network-in-use";
     /// <summary>Every address of the network's subnet is taken.</summary>
     public const string SubnetFull = "subnet-full";
+    /// <summary>An API key's scope that is not <c>read</c> or <c>write</c>.</summary>
+    public const string InvalidScope = "invalid-scope";
+    /// <summary>An API key's expiry that is not 1 hour to 365 days (<c>12h</c>, <c>30d</c>) or <c>never</c>.</summary>
+    public const string InvalidExpiry = "invalid-expiry";
+    /// <summary>The account already has an API key of that name.</summary>
+    public const string ApiKeyNameTaken = "api-key-name-taken";
+    /// <summary>A bearer token that looks like an API key (<c>vk_…</c>) but is no key: never made, revoked, or mistyped; HTTP 401.</summary>
+    public const string InvalidApiKey = "invalid-api-key";
+    /// <summary>An API key past its expiry; HTTP 401. Make a new one (and revoke this one).</summary>
+    public const string ExpiredApiKey = "expired-api-key";
+    /// <summary>A read-scope API key sent with anything but GET or HEAD; HTTP 403. Whatever the endpoint, a read key only looks.</summary>
+    public const string ReadOnlyKey = "read-only-key";
+    /// <summary>Making or revoking API keys with an API key; HTTP 403. Log in with the password (a session) for that.</summary>
+    public const string SessionRequired = "session-required";
 }

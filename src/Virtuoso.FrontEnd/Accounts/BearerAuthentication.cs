@@ -3,6 +3,7 @@ using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using Virtuoso.Contracts.Api;
+using Virtuoso.Core.Accounts;
 using Virtuoso.FrontEnd.Data;
 using Virtuoso.FrontEnd.Http;
 
@@ -11,10 +12,13 @@ namespace Virtuoso.FrontEnd.Accounts;
 /// <summary>
 /// API sessions (report §6.1.3, with hashed random tokens instead of username+rand()): the bearer token's
 /// SHA-256 is looked up in <c>sessions</c>. Sessions live in the database, so any replica can serve any call.
+/// A token that begins with <see cref="ApiKeys.Prefix"/> is first looked up as an API key (issue 20 point 2,
+/// <see cref="ApiKeyService"/>); keys work on the API only (<c>/api</c>), never for the web's pages. An unknown or
+/// expired key is answered with its own code (<c>invalid-api-key</c>, <c>expired-api-key</c>) where a call needs a user.
 /// </summary>
 internal sealed class BearerAuthentication(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder,
-    Database db, TimeProvider clock)
+    Database db, TimeProvider clock, ApiKeyService keys)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Bearer";
@@ -23,12 +27,36 @@ internal sealed class BearerAuthentication(
     {
         var header = Request.Headers.Authorization.ToString();
         if (!header.StartsWith("Bearer ", StringComparison.Ordinal)) return AuthenticateResult.NoResult();
-        var principal = await Sessions.PrincipalAsync(db, clock, header["Bearer ".Length..].Trim(), SchemeName);
-        return principal is null ? AuthenticateResult.Fail("invalid or expired token") : AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+        var token = header["Bearer ".Length..].Trim();
+        if (ApiKeys.LooksLikeKey(token))
+        {
+            if (!Request.Path.StartsWithSegments("/api"))
+                return Refuse(new Failure(ErrorCodes.InvalidApiKey, "API keys work on the API (/api/v1) only; log in on the web with your password"));
+            switch (await keys.AuthenticateAsync(token, SchemeName))
+            {
+                case ({ } key, _): return AuthenticateResult.Success(new AuthenticationTicket(key, SchemeName));
+                case (_, { } refused): return Refuse(refused);
+            }
+        }
+        var principal = await Sessions.PrincipalAsync(db, clock, token, SchemeName);
+        if (principal is not null) return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+        return ApiKeys.LooksLikeKey(token)
+            ? Refuse(new Failure(ErrorCodes.InvalidApiKey, "no such API key: it was revoked, or never made (check it was copied whole)"))
+            : AuthenticateResult.Fail("invalid or expired token");
     }
 
+    /// <summary>A failed authentication whose challenge answers with <paramref name="why"/> rather than plain "unauthenticated".</summary>
+    private AuthenticateResult Refuse(Failure why)
+    {
+        Context.Items[RefusalKey] = why;
+        return AuthenticateResult.Fail(why.Message);
+    }
+
+    private static readonly object RefusalKey = new();
+
     protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
-        new Failure(ErrorCodes.Unauthenticated, "log in first: this call needs a valid session token").ToResult().ExecuteAsync(Context);
+        (Context.Items[RefusalKey] as Failure ?? new Failure(ErrorCodes.Unauthenticated, "log in first: this call needs a valid session token"))
+            .ToResult().ExecuteAsync(Context);
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         new Failure(ErrorCodes.WrongRole, "this action is not available to your kind of account").ToResult().ExecuteAsync(Context);

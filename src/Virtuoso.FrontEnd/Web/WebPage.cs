@@ -73,6 +73,8 @@ internal static class Show
         "iso-deleted" => "ISO deleted",
         "key-added" => "SSH key added",
         "key-deleted" => "SSH key deleted",
+        "api-key-created" => "API key made",
+        "api-key-revoked" => "API key revoked",
         _ => kind.Length == 0 ? kind : char.ToUpperInvariant(kind[0]) + kind[1..].Replace('-', ' '),
     };
 

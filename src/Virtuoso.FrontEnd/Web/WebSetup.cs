@@ -43,6 +43,7 @@ internal static class WebSetup
             o.Conventions.AuthorizePage("/Accounts/Account", User);
             o.Conventions.AuthorizePage("/Accounts/Statement", User);
             o.Conventions.AuthorizePage("/Accounts/Keys", User);
+            o.Conventions.AuthorizePage("/Accounts/Tokens", User);
             o.Conventions.AuthorizePage("/Accounts/Notifications", User);
             o.Conventions.AuthorizePage("/Accounts/Logout", User);
         });

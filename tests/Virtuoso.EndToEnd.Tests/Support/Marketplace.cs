@@ -333,11 +333,14 @@ internal sealed class Marketplace : IAsyncDisposable
     }
 
     /// <summary>Runs the CLI in-process as a user whose credentials live in <paramref name="home"/>.</summary>
-    public async Task<CliResult> CliAsync(string home, params string[] args)
+    public Task<CliResult> CliAsync(string home, params string[] args) => CliWithKeyAsync(home, null, args);
+
+    /// <summary>As <see cref="CliAsync(string, string[])"/>, with an API key in <c>VIRTUOSO_API_KEY</c> when <paramref name="apiKey"/> is given.</summary>
+    public async Task<CliResult> CliWithKeyAsync(string home, string? apiKey, params string[] args)
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        var env = new Dictionary<string, string?> { ["VIRTUOSO_HOME"] = Path.Combine(Dir, "home-" + home), ["VIRTUOSO_SERVER"] = Url };
+        var env = new Dictionary<string, string?> { ["VIRTUOSO_HOME"] = Path.Combine(Dir, "home-" + home), ["VIRTUOSO_SERVER"] = Url, ["VIRTUOSO_API_KEY"] = apiKey };
         var code = await Virtuoso.Cli.Cli.RunAsync(args, stdout, stderr, env);
         return new CliResult(code, stdout.ToString(), stderr.ToString(), string.Join(' ', args));
     }

@@ -86,6 +86,33 @@ public sealed partial class WebJourneyTests
         await Expect(page.Locator($"[data-host=gamma] tr[data-machine='{id}']")).ToContainTextAsync("$30.3744");
         await Expect(page.Locator("#balance")).ToHaveTextAsync("$1030.3744");
         await Browser.ScreenshotAsync(page, "provider-account");
+
+        // Issue 20 point 2: an API key made on My account → API keys, shown once in a copy box that fits a phone, works
+        // on the API (read: it looks, and is refused a write), and is revoked after a confirmation.
+        await page.ClickAsync("#api-keys");
+        await Expect(page.Locator(".empty")).ToContainTextAsync("No API keys yet");
+        await page.FillAsync("input[name=name]", "dashboard");
+        await page.SelectOptionAsync("select[name=scope]", "read");
+        await page.SelectOptionAsync("select[name=expires]", "7d");
+        await page.ClickAsync("button:has-text('Make key')");
+        var key = await page.InputValueAsync("#new-key");
+        Assert.StartsWith("vk_", key);
+        await page.ClickAsync("[data-copy='#new-key']");
+        Assert.Equal(key, await page.EvaluateAsync<string>("() => window.getSelection().toString() || document.activeElement.value.substring(document.activeElement.selectionStart, document.activeElement.selectionEnd)"));
+        await Browser.AssertFitsAtBothWidthsAsync(page, "a new API key");
+        using (var api = new HttpClient { BaseAddress = new Uri(m.Url) })
+        {
+            api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+            Assert.Contains("gamma", await api.GetStringAsync("/api/v1/hosts"));
+            Assert.Equal(System.Net.HttpStatusCode.Forbidden, (await api.DeleteAsync("/api/v1/hosts/gamma")).StatusCode);
+            await page.GotoAsync("/account/tokens");
+            await Expect(page.Locator("tr[data-token=dashboard]")).ToContainTextAsync("read");
+            Assert.Equal(0, await page.Locator("#new-key").CountAsync()); // shown once
+            page.Dialog += async (_, dialog) => await dialog.AcceptAsync();
+            await page.ClickAsync("tr[data-token=dashboard] button:has-text('Revoke')");
+            await Expect(page.Locator(".notice")).ToContainTextAsync("API key dashboard revoked");
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await api.GetAsync("/api/v1/hosts")).StatusCode);
+        }
         (await m.CliAsync("b", "stop", id.ToString())).Ok();
     }
 

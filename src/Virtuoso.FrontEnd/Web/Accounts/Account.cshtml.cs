@@ -10,13 +10,15 @@ namespace Virtuoso.FrontEnd.Web.Accounts;
 /// My account: a buyer's costs per machine with the time to each next debit (Figures 22, 23), a provider's income per host
 /// and per machine with its owner's next billing times (Figures 30, 32); the ledger and the monthly statement for both.
 /// </summary>
-internal sealed class AccountModel(AccountService accounts, HostService hosts, LedgerView ledger, SshKeys keys, TimeProvider clock) : WebPage
+internal sealed class AccountModel(AccountService accounts, HostService hosts, LedgerView ledger, SshKeys keys, ApiKeyService apiKeys, TimeProvider clock) : WebPage
 {
     public const int LedgerRows = 50;
 
     public AccountResponse? Account { get; private set; }
     /// <summary>How many SSH keys the account holds (the link to the keys page says it).</summary>
     public int KeyCount { get; private set; }
+    /// <summary>How many API keys the account holds (the link to the API keys page says it).</summary>
+    public int ApiKeyCount { get; private set; }
     public IReadOnlyDictionary<string, HostResponse> HostDetails { get; private set; } = new Dictionary<string, HostResponse>();
     public IReadOnlyList<LedgerEntry> Ledger { get; private set; } = [];
     /// <summary>The page shown is older than the newest (?before=SEQ): offer the way back to the newest.</summary>
@@ -38,6 +40,7 @@ internal sealed class AccountModel(AccountService accounts, HostService hosts, L
         OlderPage = before is > 0;
         Account = await accounts.ViewAsync(Me);
         KeyCount = (await keys.ListAsync(Me)).Count;
+        ApiKeyCount = (await apiKeys.ListAsync(Me)).Count;
         if (Account.Type == Roles.Provider) HostDetails = (await hosts.ListAsync(Me)).ToDictionary(h => h.Name);
         Ledger = (await ledger.ForAccountAsync(Me, null, LedgerRows, before is > 0 ? before : null)).Value ?? [];
     }
