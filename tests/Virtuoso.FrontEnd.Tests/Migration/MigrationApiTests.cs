@@ -468,6 +468,33 @@ public abstract class MigrationApiTests<TMarket>(TMarket market) : IClassFixture
     }
 
     [Fact]
+    public async Task IdleSocketsOnTheListener_AreClosedAfterTheFirstLineTimeout_AndNeverKeepTheDestinationOut()
+    {
+        await using var pair = await PairAsync();
+        var (buyer, machine) = await MachineOnAsync(pair.OriginHost, "suspended");
+        var listener = market.Factory.Services.GetRequiredService<CentralAddress>().Bound!;
+        // Issue 20: more silent sockets than one address may hold (8 here), from the destination's own address, just
+        // before it connects to send its heartbeats: before, they all stayed for 60 s each.
+        List<Forger> idle = [];
+        try
+        {
+            for (var i = 0; i < 20; i++)
+                idle.Add(await Forger.ConnectAsync(listener));
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            await MigrateAsync(buyer, machine.Id, pair.DestinationHost);
+            Assert.Equal(MigrationStates.Done, (await EndedAsync(buyer, machine.Id)).Phase);
+            foreach (var socket in idle)
+                Assert.True(await socket.ClosedAsync(), "a socket that never sent a line is still open");
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(15), $"the idle sockets were closed only after {watch.Elapsed}");
+        }
+        finally
+        {
+            idle.ForEach(s => s.Dispose());
+        }
+        Assert.Equal(2L, await ChargesAsync(machine.Id));
+    }
+
+    [Fact]
     public async Task DestinationRefusesTheReq_IsRefusedAndReverted()
     {
         await using var pair = await PairAsync();
