@@ -51,6 +51,20 @@ internal sealed record AgentOptions
     public IPAddress ListenAddress { get; init; } = IPAddress.Loopback;
     /// <summary>TCP port of the VMMP server (design §6.1); 0 picks a free one, reported by /v1/health.</summary>
     public int VmmpPort { get; init; } = 7101;
+    /// <summary>Issue 20: the VMMP listener holds at most this many connections at once (<c>--vmmp-max-connections</c>).</summary>
+    public int VmmpMaxConnections { get; init; } = 32;
+    /// <summary>Issue 20: ... and at most this many from one peer address (<c>--vmmp-max-per-peer</c>). A newcomer evicts the
+    /// oldest connection that has not yet proven its sender, so strangers' idle sockets never keep the front-end out.</summary>
+    public int VmmpMaxPerPeer { get; init; } = 8;
+    /// <summary>Issue 20: a VMMP peer must send its first line (AUTH and the message) within this (<c>--vmmp-first-line-timeout</c>).</summary>
+    public TimeSpan VmmpFirstLineTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Issue 20: no VMMP connection lives longer (<c>--vmmp-connection-lifetime</c>). The front-end's exchanges
+    /// (QUERY → RESULTS, REQ → close) take milliseconds and at most its 10 s VMMP timeout; the copy itself goes over the
+    /// transfer routes or rsync, never over this connection.</summary>
+    public TimeSpan VmmpConnectionLifetime { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>Issue 20: at most this many refused VMMP lines per peer address and minute reach <c>events.log</c> and the
+    /// log (<c>--vmmp-log-refusals</c>); the rest are counted in one summary line.</summary>
+    public int VmmpLogRefusalsPerMinute { get; init; } = 10;
     /// <summary>How often a destination sends HEARTBEAT to the front-end while it fetches a machine (design §6.2).</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(2);
     /// <summary>Issue 16: whether machines get the private NIC their commands ask for (bridges, VXLAN, nftables on this
@@ -63,6 +77,8 @@ internal sealed record AgentOptions
     /// point of that command, so the end-to-end fault matrix can crash it mid-action deterministically (issue 13).
     /// </summary>
     public string? CrashAt { get; init; }
+
+    public Core.Migration.VmmpLimits VmmpLimits => new(VmmpMaxConnections, VmmpMaxPerPeer);
 
     public const string SecretEnvironmentVariable = "VIRTUOSO_AGENT_SECRET";
 
@@ -117,6 +133,8 @@ internal sealed record AgentOptions
                      ("probe-timeout", (o, t) => o with { ProbeTimeout = t }),
                      ("console-window", (o, t) => o with { ConsoleWindow = t }),
                      ("heartbeat-interval", (o, t) => o with { HeartbeatInterval = t }),
+                     ("vmmp-first-line-timeout", (o, t) => o with { VmmpFirstLineTimeout = t }),
+                     ("vmmp-connection-lifetime", (o, t) => o with { VmmpConnectionLifetime = t }),
                  })
         {
             if (config[key] is not { } text)
@@ -125,6 +143,21 @@ internal sealed record AgentOptions
                 return (null, $"--{key} must be a number of seconds between 0 and 86400, not '{text}'");
             options = apply(options, TimeSpan.FromSeconds(seconds));
         }
+        foreach (var (key, apply) in new (string, Func<AgentOptions, int, AgentOptions>)[]
+                 {
+                     ("vmmp-max-connections", (o, n) => o with { VmmpMaxConnections = n }),
+                     ("vmmp-max-per-peer", (o, n) => o with { VmmpMaxPerPeer = n }),
+                     ("vmmp-log-refusals", (o, n) => o with { VmmpLogRefusalsPerMinute = n }),
+                 })
+        {
+            if (config[key] is not { } text)
+                continue;
+            if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var count) || count < 1 || count > 100_000)
+                return (null, $"--{key} must be a whole number from 1 to 100000, not '{text}'");
+            options = apply(options, count);
+        }
+        if (options.VmmpLimits.Check() is { } badLimits)
+            return (null, $"--vmmp-max-per-peer {options.VmmpMaxPerPeer}, --vmmp-max-connections {options.VmmpMaxConnections}: {badLimits}");
         if (config["vnc-display"] is { } display)
         {
             if (!int.TryParse(display, NumberStyles.None, CultureInfo.InvariantCulture, out var d) || d > 59000)

@@ -48,6 +48,20 @@ public sealed class AgentOptionsTests : IDisposable
         Assert.Equal(System.Net.IPAddress.Loopback, defaults.ListenAddress);
     }
 
+    [Fact]
+    public void Load_VmmpLimits_Issue20()
+    {
+        var (options, error) = Load("--data", _dir.Path, "--secret-file", WriteSecret(), "--vmmp-max-connections", "64", "--vmmp-max-per-peer", "16",
+            "--vmmp-first-line-timeout", "2.5", "--vmmp-connection-lifetime", "45", "--vmmp-log-refusals", "3");
+        var (defaults, _) = Load("--data", _dir.Path, "--secret-file", WriteSecret());
+
+        Assert.Null(error);
+        Assert.Equal((64, 16, TimeSpan.FromSeconds(2.5), TimeSpan.FromSeconds(45), 3),
+            (options!.VmmpMaxConnections, options.VmmpMaxPerPeer, options.VmmpFirstLineTimeout, options.VmmpConnectionLifetime, options.VmmpLogRefusalsPerMinute));
+        Assert.Equal((32, 8, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30), 10),
+            (defaults!.VmmpMaxConnections, defaults.VmmpMaxPerPeer, defaults.VmmpFirstLineTimeout, defaults.VmmpConnectionLifetime, defaults.VmmpLogRefusalsPerMinute));
+    }
+
     [Theory]
     [InlineData("http://localhost:7001", "127.0.0.1")]
     [InlineData("http://*:7001", "0.0.0.0")]
@@ -114,6 +128,12 @@ public sealed class AgentOptionsTests : IDisposable
     [InlineData("--cgroup-parent", "a/b", "--cgroup-parent")]
     [InlineData("--cgroup-parent", "..", "--cgroup-parent")]
     [InlineData("--private-networks", "yes", "--private-networks must be on or off")]
+    [InlineData("--vmmp-max-connections", "0", "--vmmp-max-connections")]
+    [InlineData("--vmmp-max-per-peer", "many", "--vmmp-max-per-peer")]
+    [InlineData("--vmmp-max-per-peer", "33", "cannot exceed the connection limit")]
+    [InlineData("--vmmp-first-line-timeout", "0", "--vmmp-first-line-timeout")]
+    [InlineData("--vmmp-connection-lifetime", "never", "--vmmp-connection-lifetime")]
+    [InlineData("--vmmp-log-refusals", "-1", "--vmmp-log-refusals")]
     public void Load_BadValue_IsRefusedNamingTheFlag(string flag, string value, string reason)
     {
         var (options, error) = Load("--data", _dir.Path, "--secret-file", WriteSecret(), flag, value);

@@ -50,12 +50,12 @@ public sealed partial class ProgramTests : IDisposable
             var address = await ListeningAddressAsync(agent);
             using var http = new HttpClient { BaseAddress = new Uri(address) };
 
-            var health = await http.GetFromJsonAsync<AgentHealth>(AgentRoutes.Health);
             var refused = await http.GetAsync(AgentRoutes.Machines);
             http.DefaultRequestHeaders.Authorization = new("Bearer", "a-secret-of-sufficient-length");
             var served = await http.GetFromJsonAsync<AgentMachine[]>(AgentRoutes.Machines);
+            var health = await http.GetFromJsonAsync<AgentHealth>(AgentRoutes.Health);
 
-            Assert.Equal(new AgentHealth("alpha", "tcg", 0), health! with { VmmpPort = null, Methods = null, Protocol = null, Version = null, Bogomips = null });
+            Assert.Equal(new AgentHealth("alpha", "tcg", 0, Status: AgentHealth.Ok), health! with { VmmpPort = null, Methods = null, Protocol = null, Version = null, Bogomips = null });
             Assert.True(health.VmmpPort > 0);
             Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
             Assert.Empty(served!);

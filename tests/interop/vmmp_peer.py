@@ -4,7 +4,7 @@
 Written only from the wire format of design section 6.1 (report section 7.2.1), as a second reading of the
 grammar that shares no code with the C# parser in src/Virtuoso.Contracts/Vmmp. Standard library only.
 
-    python3 tests/interop/vmmp_peer.py HOST PORT [--expect-methods SCP,RSYNC,DEDUP] [--timeout SECONDS]
+    python3 tests/interop/vmmp_peer.py HOST PORT [--expect-methods SCP,RSYNC,DEDUP] [--timeout SECONDS] [--secret-file FILE]
 
 It runs a scripted conversation (QUERY, REQs that no front-end announced, malformed and misdirected lines, each
 followed by a fresh QUERY), prints one JSON line with the results and exits 0 when every answer was right,
@@ -22,9 +22,16 @@ spaces:
 "A peer that receives a malformed line, an unknown version or an unknown method answers with a FAIL (or closes),
 never crashes, and changes nothing." Machine ids are the machines' global 128-bit ids (design section 3),
 written here as UUIDs; the methods are those of design section 6.3.
+
+Authentication rides beside the grammar (design section 6.1, issue 20): a line "AUTH <64 hex digits>" right before a
+message proves it, the digits being HMAC-SHA256 keyed by the host's secret over "VMMP-AUTH\n" followed by the message
+line (without its line end). With --secret-file the peer proves each well-formed QUERY and REQ it sends that way, as the
+front-end does, and also checks that a QUERY without proof gets no RESULTS; the malformed lines go unproven.
 """
 
 import argparse
+import hashlib
+import hmac
 import json
 import re
 import socket
@@ -147,9 +154,16 @@ class LineReader:
 
 
 class Agent:
-    def __init__(self, host, port, timeout):
-        self.host, self.port, self.timeout = host, port, timeout
+    def __init__(self, host, port, timeout, secret=None):
+        self.host, self.port, self.timeout, self.secret = host, port, timeout, secret
         self.last = None  # the lines of the latest exchange, shown in a failed check
+
+    def proven(self, line):
+        """The bytes of a message line, preceded by its AUTH line when the peer holds the secret."""
+        if self.secret is None:
+            return (line + "\n").encode("ascii")
+        digest = hmac.new(self.secret.encode("utf-8"), b"VMMP-AUTH\n" + line.encode("ascii"), hashlib.sha256).hexdigest()
+        return ("AUTH %s\n%s\n" % (digest, line)).encode("ascii")
 
     def connect(self):
         sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
@@ -264,7 +278,7 @@ class Run:
         line = "<VMMP 1.0 QUERY %s METHODS>" % machine
 
         def body():
-            lines, closed = self.agent.exchange((line + "\n").encode("ascii"))
+            lines, closed = self.agent.exchange(self.agent.proven(line))
             if closed:
                 raise Mismatch("closed the connection instead of answering a well-formed QUERY")
             methods = self.expect_results(name, machine, lines[0])
@@ -286,7 +300,7 @@ class Run:
                 reader = LineReader(sock)
                 got = []
                 for _ in range(2):
-                    sock.sendall((line + "\n").encode("ascii"))
+                    sock.sendall(self.agent.proven(line))
                     answer = reader.read_line()
                     if answer is None:
                         raise Mismatch("closed after %d answers; one line per message, several per connection" % len(got))
@@ -310,7 +324,7 @@ class Run:
                 name = "req-unannounced-" + method
 
                 def body(line=line, machine=machine, version=version, name=name):
-                    lines, closed = self.agent.exchange((line + "\n").encode("ascii"))
+                    lines, closed = self.agent.exchange(self.agent.proven(line))
                     if closed:
                         self.record(name, True, line, None, outcome="closed")
                         return
@@ -374,7 +388,7 @@ class Run:
         machine = str(uuid.uuid4())
         line = "<VMMP 1.0 QUERY %s METHODS>" % machine
         try:
-            lines, closed = self.agent.exchange((line + "\n").encode("ascii"))
+            lines, closed = self.agent.exchange(self.agent.proven(line))
             if closed:
                 return "a fresh QUERY afterwards was not answered (closed)"
             self.expect_results("fresh", machine, lines[0])
@@ -447,7 +461,12 @@ class Run:
         # a bad line after a good one on the same connection: the good one is answered, the bad one refused
         m = str(uuid.uuid4())
         self.refused("malformed-after-a-good-query",
-                     ("<VMMP 1.0 QUERY %s METHODS>\n<VMMP 2.0 QUERY %s METHODS>\n" % (m, m)).encode("ascii"), m, answers=2)
+                     self.agent.proven("<VMMP 1.0 QUERY %s METHODS>" % m) + ("<VMMP 2.0 QUERY %s METHODS>\n" % m).encode("ascii"), m, answers=2)
+
+    def unproven_query(self):
+        """With the secret known, a QUERY that proves nothing must not be answered with RESULTS (issue 20)."""
+        m = str(uuid.uuid4())
+        self.refused("unproven-query", ("<VMMP 1.0 QUERY %s METHODS>\n" % m).encode("ascii"), m)
 
     def _local_address(self):
         """Our address as the agent sees it, so that the ORIG and CENTRAL of a REQ are reachable from the agent."""
@@ -464,6 +483,8 @@ class Run:
         self.query_twice_on_one_connection()
         self.unannounced_reqs()
         self.malformed()
+        if self.agent.secret is not None:
+            self.unproven_query()
         self.query("query-final")
 
 
@@ -499,12 +520,17 @@ def main(argv):
     parser.add_argument("port", type=int)
     parser.add_argument("--expect-methods", help="comma-separated methods the agent must advertise (any order), e.g. SCP,RSYNC,DEDUP")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each answer (default 10)")
+    parser.add_argument("--secret-file", help="file holding the host's secret: the peer proves its QUERYs and REQs with it")
     args = parser.parse_args(argv)
+    secret = None
+    if args.secret_file is not None:
+        with open(args.secret_file, encoding="utf-8") as f:
+            secret = f.read().strip()
     expect = None
     if args.expect_methods is not None:
         expect = [m for m in args.expect_methods.split(",") if m]
 
-    agent = Agent(args.host, args.port, args.timeout)
+    agent = Agent(args.host, args.port, args.timeout, secret)
     try:
         agent.connect().close()
     except OSError as e:

@@ -4,7 +4,7 @@ namespace Virtuoso.Contracts.Agent;
 /// The provider agent's control API (design §5, report §6.3), spoken by the front-end over HTTP with
 /// <c>Authorization: Bearer {host secret}</c>. Routes, relative to the agent's base address:
 /// <list type="bullet">
-/// <item>GET  /v1/health → <see cref="AgentHealth"/> (the only call allowed without the secret: it reveals nothing but liveness)</item>
+/// <item>GET  /v1/health → <see cref="AgentHealth"/> (the only call allowed without the secret: without it, it reveals nothing but liveness and the protocol)</item>
 /// <item>GET  /v1/machines → <see cref="AgentMachine"/>[]</item>
 /// <item>PUT  /v1/machines/{id} with <see cref="CreateMachineRequest"/> → <see cref="AgentMachine"/> (creates the disk; idempotent for the same id and spec)</item>
 /// <item>GET  /v1/machines/{id}[?settled=true] → <see cref="AgentMachine"/> (settled: once a command under way on it has ended; 409 if that takes over 20 s)</item>
@@ -37,8 +37,14 @@ public static class AgentRoutes
     public const string Networks = "/v1/networks";
 }
 
-/// <summary>Agent liveness and what it can do.</summary>
+/// <summary>
+/// Agent liveness and what it can do. Issue 20: a caller without the host secret learns only <paramref name="Status"/> and
+/// <paramref name="Protocol"/> (enough to tell an agent of this marketplace's version from anything else); every other field
+/// is null unless the request carries <c>Authorization: Bearer &lt;host secret&gt;</c>.
+/// </summary>
+/// <param name="Host">The agent's name (<c>--name</c>); null to a caller without the secret, and from no agent before issue 20.</param>
 /// <param name="Accelerator">"kvm" when a probe boot proved KVM works, else "tcg".</param>
+/// <param name="Machines">How many machines the host holds.</param>
 /// <param name="VmmpPort">The TCP port of the agent's VMMP server (design §6.1), on the same address as this API; null if it has none.</param>
 /// <param name="Methods">The migration methods it supports, as it would answer a VMMP QUERY.</param>
 /// <param name="Protocol">The version of this control API the agent speaks (<see cref="AgentProtocol.Current"/> of its build); null: an
@@ -46,8 +52,12 @@ public static class AgentRoutes
 /// <param name="Version">The agent's build (its assembly's informational version), for people reading a mismatch.</param>
 /// <param name="Bogomips">The speed of the cores the agent runs machines on (<c>--cores</c>), by the kernel's BogoMIPS figure in
 /// /proc/cpuinfo summed over them (issue 18); null when the kernel does not say.</param>
-public sealed record AgentHealth(string Host, string Accelerator, int Machines, int? VmmpPort = null, IReadOnlyList<string>? Methods = null,
-    int? Protocol = null, string? Version = null, long? Bogomips = null);
+/// <param name="Status">"ok" from every agent since issue 20, with or without the secret.</param>
+public sealed record AgentHealth(string? Host, string? Accelerator, int? Machines, int? VmmpPort = null, IReadOnlyList<string>? Methods = null,
+    int? Protocol = null, string? Version = null, long? Bogomips = null, string? Status = null)
+{
+    public const string Ok = "ok";
+}
 
 /// <summary>The version of the agent's control API; both ends are built from this file, so they agree unless one is out of date.</summary>
 public static class AgentProtocol

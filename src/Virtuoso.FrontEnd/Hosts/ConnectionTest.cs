@@ -80,8 +80,9 @@ internal static class ConnectionVerdict
 }
 
 /// <summary>
-/// Issue 18: calls an agent the way the marketplace will use it, and says what failed: its health (no secret: is anything
-/// there, and does it speak our protocol), then its machine list with the secret (is the secret right). The host monitor
+/// Issue 18: calls an agent the way the marketplace will use it, and says what failed: its health (is anything there, and
+/// does it speak our protocol; an agent tells the rest only to the right secret), then its machine list with the secret (is
+/// the secret right). The host monitor
 /// runs the same test every few seconds, so a host's status and its "Test connection" never disagree.
 /// </summary>
 internal sealed class ConnectionTester(IHttpClientFactory factory, TimeProvider clock)
@@ -106,12 +107,16 @@ internal sealed class ConnectionTester(IHttpClientFactory factory, TimeProvider 
         {
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
             cts.CancelAfter(ConnectionVerdict.Timeout);
-            using var response = await client.GetAsync(Url(address, port, AgentRoutes.Health), cts.Token);
+            // Issue 20: with the secret, an agent tells its name, methods and bogomips; without it (or a wrong one), only that
+            // it is an agent and its protocol, which is all this step needs. The next call tells whether the secret is right.
+            using var healthRequest = new HttpRequestMessage(HttpMethod.Get, Url(address, port, AgentRoutes.Health));
+            healthRequest.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+            using var response = await client.SendAsync(healthRequest, cts.Token);
             latency = clock.GetElapsedTime(started);
             if (!response.IsSuccessStatusCode)
                 return new(new(ConnectionFault.NotAnAgent, address, port, latency, Status: (int)response.StatusCode), null);
             health = await response.Content.ReadFromJsonAsync<AgentHealth>(JsonSerializerOptions.Web, cts.Token);
-            if (health is null || string.IsNullOrEmpty(health.Host))
+            if (health is null || string.IsNullOrEmpty(health.Host) && health.Status != AgentHealth.Ok)
                 return new(new(ConnectionFault.NotAnAgent, address, port, latency, Status: (int)response.StatusCode), null);
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException or JsonException or NotSupportedException && !ct.IsCancellationRequested)

@@ -17,6 +17,16 @@ internal sealed class MigrationOptions
     /// <summary>Timeout of each VMMP exchange with a destination (connect, QUERY → RESULTS, REQ → accepted).</summary>
     public double VmmpTimeoutSeconds { get; set; } = 10;
 
+    /// <summary>Issue 20: the VMMP listener holds at most this many connections at once (one per migration in progress, and moments more).</summary>
+    public int VmmpMaxConnections { get; set; } = 1024;
+    /// <summary>Issue 20: ... and at most this many from one address (a destination host copying that many machines at once).
+    /// A newcomer evicts the oldest connection that has proven nothing yet, so strangers never keep destinations out.</summary>
+    public int VmmpMaxPerPeer { get; set; } = 64;
+    /// <summary>Issue 20: a peer must send its first line (AUTH and the message it proves) within this many seconds.</summary>
+    public double VmmpFirstLineTimeoutSeconds { get; set; } = 5;
+
+    public TimeSpan VmmpFirstLineTimeout => TimeSpan.FromSeconds(VmmpFirstLineTimeoutSeconds);
+    public Core.Migration.VmmpLimits VmmpLimits => new(VmmpMaxConnections, VmmpMaxPerPeer);
     public TimeSpan HeartbeatTimeout => TimeSpan.FromSeconds(MigrationHeartbeatTimeoutSeconds);
     public TimeSpan VmmpTimeout => TimeSpan.FromSeconds(VmmpTimeoutSeconds);
 

@@ -159,6 +159,15 @@ internal sealed partial class MigrationService(
 
     // ---- what the destination says over VMMP (the listener calls these) ----
 
+    /// <summary>
+    /// Issue 20: the key a HEARTBEAT or RESP about <paramref name="machine"/> must be proven with: the secret of the host its
+    /// open migration goes to (only that destination and the front-end hold it). Null when no migration of it is open.
+    /// </summary>
+    public Task<string?> DestinationSecretAsync(Guid machine) =>
+        db.ReadAsync(c => c.QueryFirstOrDefaultAsync<string?>(
+            "SELECT h.secret FROM migrations m JOIN hosts h ON h.name = m.destination WHERE m.machine = @machine AND m.phase = 'open'",
+            new { machine }));
+
     /// <summary>A HEARTBEAT: the open migration of the machine is alive. False when there is none.</summary>
     public async Task<bool> HeartbeatAsync(Guid machine) =>
         await db.ReadAsync(c => c.ExecuteAsync("UPDATE migrations SET last_heartbeat = @now WHERE machine = @machine AND phase = 'open'",

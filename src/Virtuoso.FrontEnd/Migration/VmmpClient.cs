@@ -11,7 +11,8 @@ namespace Virtuoso.FrontEnd.Migration;
 /// <summary>
 /// The front-end's VMMP 1.0 calls to a destination agent's VMMP server (design §6.1): QUERY → RESULTS, and REQ (accepted
 /// when the destination closes the connection, refused when it answers RESP ... FAIL). Each exchange has a timeout and
-/// fails with a message naming the host.
+/// fails with a message naming the host. Issue 20: each message follows an AUTH line keyed by the host's secret
+/// (<see cref="VmmpAuth"/>): the agent answers nobody else.
 /// </summary>
 internal sealed class VmmpClient(IOptions<MigrationOptions> options)
 {
@@ -27,7 +28,7 @@ internal sealed class VmmpClient(IOptions<MigrationOptions> options)
             using var tcp = new TcpClient();
             await tcp.ConnectAsync(host.Address, (int)host.VmmpPort, cts.Token);
             var stream = tcp.GetStream();
-            await stream.WriteAsync(VmmpWire.Encode(new VmmpQuery(machine)), cts.Token);
+            await stream.WriteAsync(VmmpAuth.Encode(host.Secret, new VmmpQuery(machine)), cts.Token);
             var line = await VmmpWire.ReadLineAsync(stream, cts.Token);
             if (line is null) return Failed(host, "QUERY", "it closed the connection without RESULTS");
             return VmmpWire.Parse(line).Message switch
@@ -53,7 +54,7 @@ internal sealed class VmmpClient(IOptions<MigrationOptions> options)
             using var tcp = new TcpClient();
             await tcp.ConnectAsync(host.Address, (int)host.VmmpPort, cts.Token);
             var stream = tcp.GetStream();
-            await stream.WriteAsync(VmmpWire.Encode(req), cts.Token);
+            await stream.WriteAsync(VmmpAuth.Encode(host.Secret, req), cts.Token);
             var line = await VmmpWire.ReadLineAsync(stream, cts.Token);
             if (line is null) return null;
             return Failed(host, "REQ", VmmpWire.Parse(line).Message is VmmpResp { Success: false }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Options;
 using Virtuoso.Contracts.Vmmp;
+using Virtuoso.Core.Migration;
 
 namespace Virtuoso.FrontEnd.Migration;
 
@@ -20,22 +21,32 @@ internal sealed class CentralAddress
 
 /// <summary>
 /// The front-end's VMMP 1.0 listener (design §6.1–§6.2): destination agents connect to it and send HEARTBEAT while they
-/// copy, and RESP at the end. Anything else — a malformed line, an overlong one, another message, a silent peer — ends
-/// that connection and changes nothing; the listener itself never stops for a peer. Any peer can reach it, so a RESP is
-/// only a hint, in either direction: the service commits on RESP SUCCESS, or reverts on RESP FAIL, only as far as the
-/// destination's API bears it out, and forgets (with a warning naming the peer) one it contradicts.
+/// copy, and RESP at the end. Issue 20: each message must follow an AUTH line proving it with the secret of the host its
+/// machine's open migration goes to (<see cref="VmmpAuth"/>, <see cref="MigrationService.DestinationSecretAsync"/>), so a
+/// heartbeat counts only when the destination sent it. Anything else — a message that proves nothing, a malformed line, an
+/// overlong one, another message, a silent peer — ends that connection and changes nothing; the listener itself never
+/// stops for a peer. Even a proven RESP is only a hint: the service commits on RESP SUCCESS, or reverts on RESP FAIL, only
+/// as far as the destination's API bears it out.
+/// <para>Limits (issue 20): <see cref="MigrationOptions.VmmpMaxConnections"/> in all and <see cref="MigrationOptions.VmmpMaxPerPeer"/>
+/// per address, a newcomer evicting the oldest connection not yet proven (<see cref="VmmpAdmission"/>); the first line
+/// within <see cref="MigrationOptions.VmmpFirstLineTimeout"/>. A proven connection lives as long as its copy (hours for a
+/// large disk) as long as it sends something every <see cref="IdleTimeout"/>.</para>
 /// </summary>
 internal sealed partial class VmmpListener(MigrationService migrations, CentralAddress central, IOptions<MigrationOptions> options, ILogger<VmmpListener> log)
     : BackgroundService
 {
-    /// <summary>A connection silent this long is closed (heartbeats come every few seconds).</summary>
+    /// <summary>A proven connection silent this long is closed (heartbeats come every few seconds).</summary>
     private static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(60);
     private TcpListener? _listener;
+    private VmmpSlots? _slots;
 
     public override Task StartAsync(CancellationToken ct)
     {
         // Bind before the host reports started, so the first migration finds the port.
         var endpoint = MigrationOptions.ParseEndPoint(options.Value.VmmpListen);
+        if (options.Value.VmmpLimits.Check() is { } badLimits)
+            throw new InvalidOperationException($"Virtuoso:VmmpMaxConnections / VmmpMaxPerPeer: {badLimits}");
+        _slots = new VmmpSlots(options.Value.VmmpLimits);
         _listener = new TcpListener(endpoint);
         _listener.Start();
         var bound = (IPEndPoint)_listener.LocalEndpoint;
@@ -57,11 +68,21 @@ internal sealed partial class VmmpListener(MigrationService migrations, CentralA
             try { client = await listener.AcceptTcpClientAsync(stop); }
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException || stop.IsCancellationRequested) { return; }
             catch (SocketException e) { LogAcceptFailed(log, e); continue; }
-            _ = Task.Run(() => ServeAsync(client, stop), CancellationToken.None);
+            var address = client.Client.RemoteEndPoint is IPEndPoint ep ? (ep.Address.IsIPv4MappedToIPv6 ? ep.Address.MapToIPv4() : ep.Address).ToString() : "?";
+            if (_slots!.TryAdmit(address) is not { } slot)
+            {
+                LogDropped(log, address, "every connection slot in its way is held by a proven destination");
+                client.Dispose();
+                continue;
+            }
+            _ = Task.Run(async () =>
+            {
+                using (slot) await ServeAsync(client, slot, stop);
+            }, CancellationToken.None);
         }
     }
 
-    private async Task ServeAsync(TcpClient client, CancellationToken stop)
+    private async Task ServeAsync(TcpClient client, VmmpSlots.Slot slot, CancellationToken stop)
     {
         var peer = client.Client.RemoteEndPoint?.ToString() ?? "?";
         using (client)
@@ -69,13 +90,46 @@ internal sealed partial class VmmpListener(MigrationService migrations, CentralA
             try
             {
                 var stream = client.GetStream();
+                using var life = CancellationTokenSource.CreateLinkedTokenSource(stop, slot.Evicted);
                 while (true)
                 {
-                    using var idle = CancellationTokenSource.CreateLinkedTokenSource(stop);
-                    idle.CancelAfter(IdleTimeout);
+                    using var idle = CancellationTokenSource.CreateLinkedTokenSource(life.Token);
+                    idle.CancelAfter(slot.Proven ? IdleTimeout : options.Value.VmmpFirstLineTimeout);
                     var line = await VmmpWire.ReadLineAsync(stream, idle.Token);
                     if (line is null) return;
+                    byte[]? proof = null;
+                    if (VmmpAuth.IsAuthLine(line))
+                    {
+                        proof = VmmpAuth.ParseProof(line);
+                        line = await VmmpWire.ReadLineAsync(stream, idle.Token);
+                        if (line is null) { LogRefused(log, peer, "an AUTH line without the line it proves"); return; }
+                    }
                     var parsed = VmmpWire.Parse(line);
+                    if (parsed.Message is VmmpHeartbeat or VmmpResp)
+                    {
+                        var machine = parsed.Message.MachineId;
+                        // No open migration: nothing to prove against, and nothing a line could change.
+                        string? key;
+                        try { key = await migrations.DestinationSecretAsync(machine); }
+                        catch (System.Data.Common.DbException e)
+                        {
+                            // As for a heartbeat the database cannot take: the copy goes on, the next line is checked.
+                            LogNotRecorded(log, peer, parsed.Message is VmmpResp ? "RESP" : "HEARTBEAT", machine, e.Message);
+                            continue;
+                        }
+                        if (key is null)
+                        {
+                            LogNoMigration(log, peer, parsed.Message is VmmpResp ? "RESP" : "HEARTBEAT", machine);
+                            return;
+                        }
+                        if (proof is null || !VmmpAuth.Verify(key, line, proof))
+                        {
+                            LogRefused(log, peer, $"{(parsed.Message is VmmpResp ? "RESP" : "HEARTBEAT")} for machine {machine} " +
+                                (proof is null ? "without an AUTH line" : "not proven by its destination's secret"));
+                            return;
+                        }
+                        slot.MarkProven();
+                    }
                     switch (parsed.Message)
                     {
                         case VmmpHeartbeat h:
@@ -105,7 +159,7 @@ internal sealed partial class VmmpListener(MigrationService migrations, CentralA
             }
             catch (Exception e) when (e is IOException or InvalidDataException or SocketException or OperationCanceledException)
             {
-                LogDropped(log, peer, e.Message);
+                LogDropped(log, peer, slot.WasEvicted ? "evicted: a newer connection needed the slot, and this one had proven nothing" : e.Message);
             }
             catch (Exception e) when (!stop.IsCancellationRequested)
             {

@@ -11,15 +11,15 @@ public sealed class HealthEndpointsTests : IDisposable
     public void Dispose() => _dir.Dispose();
 
     [Fact]
-    public async Task Health_TellsHostAcceleratorAndMachineCount_WithoutTheSecret()
+    public async Task Health_TellsHostAcceleratorAndMachineCount_WithTheSecret()
     {
         await using var agent = new AgentFactory(_dir.Path, new FakeVmm(), new Dictionary<string, string?> { ["name"] = "virt13" });
         await agent.CreateAuthenticatedClient().CreateAsync(AgentApi.Blank(Guid.NewGuid()));
         await agent.CreateAuthenticatedClient().CreateAsync(AgentApi.Blank(Guid.NewGuid()));
 
-        var health = await agent.CreateClient().GetFromJsonAsync<AgentHealth>(AgentRoutes.Health);
+        var health = await agent.CreateAuthenticatedClient().GetFromJsonAsync<AgentHealth>(AgentRoutes.Health);
 
-        Assert.Equal(new AgentHealth("virt13", "tcg", 2), health! with { VmmpPort = null, Methods = null, Protocol = null, Version = null, Bogomips = null });
+        Assert.Equal(new AgentHealth("virt13", "tcg", 2, Status: AgentHealth.Ok), health! with { VmmpPort = null, Methods = null, Protocol = null, Version = null, Bogomips = null });
         Assert.True(health.VmmpPort > 0);
         Assert.Contains("SCP", health.Methods!);
     }
@@ -29,7 +29,7 @@ public sealed class HealthEndpointsTests : IDisposable
     {
         await using var agent = new AgentFactory(_dir.Path, new FakeVmm(), new Dictionary<string, string?> { ["cores"] = "1" });
 
-        var health = await agent.CreateClient().GetFromJsonAsync<AgentHealth>(AgentRoutes.Health);
+        var health = await agent.CreateAuthenticatedClient().GetFromJsonAsync<AgentHealth>(AgentRoutes.Health);
 
         Assert.Equal(AgentProtocol.Current, health!.Protocol);
         Assert.False(string.IsNullOrEmpty(health.Version));
@@ -37,12 +37,33 @@ public sealed class HealthEndpointsTests : IDisposable
         Assert.True(health.Bogomips > 0);
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData("Bearer not-the-secret")]
+    [InlineData("Basic dGVzdC1zZWNyZXQ=")]
+    public async Task Health_ToAStranger_TellsOnlyStatusAndProtocol_NotTheMachineCount(string? authorization)
+    {
+        await using var agent = new AgentFactory(_dir.Path, new FakeVmm(), new Dictionary<string, string?> { ["name"] = "virt13" });
+        await agent.CreateAuthenticatedClient().CreateAsync(AgentApi.Blank(Guid.NewGuid()));
+        var client = agent.CreateClient();
+        if (authorization is not null)
+            client.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", authorization);
+
+        var body = await client.GetStringAsync(AgentRoutes.Health);
+
+        // Issue 20: anyone could read how many machines a host has, its name, build and methods; now only liveness.
+        using var json = System.Text.Json.JsonDocument.Parse(body);
+        Assert.Equal(["protocol", "status"], json.RootElement.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(AgentHealth.Ok, json.RootElement.GetProperty("status").GetString());
+        Assert.Equal(AgentProtocol.Current, json.RootElement.GetProperty("protocol").GetInt32());
+    }
+
     [Fact]
     public async Task Health_ForcedKvm_IsReportedWithoutProbing()
     {
         await using var agent = new AgentFactory(_dir.Path, new FakeVmm(), new Dictionary<string, string?> { ["accelerator"] = "kvm" });
 
-        var health = await agent.CreateClient().GetFromJsonAsync<AgentHealth>(AgentRoutes.Health);
+        var health = await agent.CreateAuthenticatedClient().GetFromJsonAsync<AgentHealth>(AgentRoutes.Health);
 
         Assert.Equal("kvm", health!.Accelerator);
         Assert.False(Directory.Exists(Path.Combine(_dir.Path, "probe")));

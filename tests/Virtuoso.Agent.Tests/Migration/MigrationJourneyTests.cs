@@ -58,7 +58,7 @@ public sealed class MigrationJourneyTests : IAsyncLifetime
 
         // The front-end: QUERY, export on the origin, announce to the destination, REQ, then wait for RESP.
         var vmmp = await _b.VmmpPortAsync();
-        var results = VmmpWire.Parse((await VmmpPeer.ExchangeAsync(vmmp, VmmpWire.Format(new VmmpQuery(id))))!).Message;
+        var results = VmmpWire.Parse((await VmmpPeer.AskAsync(vmmp, new VmmpQuery(id)))!).Message;
         Assert.Contains(VmmpMethods.Scp, Assert.IsType<VmmpResults>(results).Methods);
         var token = MigrationCalls.NewToken();
         var manifest = await AgentApi.ReadAsync<ExportManifest>(await a.PutAsJsonAsync(MigrationRoutes.Export(id), new ExportRequest(2, token)));
@@ -67,7 +67,7 @@ public sealed class MigrationJourneyTests : IAsyncLifetime
         await AgentApi.ReadAsync<MigrationProgress>(await b.PutAsJsonAsync(MigrationRoutes.Incoming(id),
             MigrationCalls.Incoming(_a, 2, token, image: "linux-busybox", memoryMb: 256, diskMb: 1000)));
         using var central = new FakeCentral();
-        Assert.Null(await VmmpPeer.ExchangeAsync(vmmp, VmmpWire.Format(MigrationCalls.Req(id, 2, _a, central.Port))));
+        Assert.Null(await VmmpPeer.AskAsync(vmmp, MigrationCalls.Req(id, 2, _a, central.Port)));
         var received = await central.ReceiveUntilRespAsync(Timeout);
 
         Assert.Equal(new VmmpResp(id, 3, true), received[^1]);

@@ -76,11 +76,13 @@ public sealed class SecretAuthenticationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Health_NeedsNoSecret()
+    public async Task Health_NeedsNoSecret_ButTellsTheRestOnlyWithIt()
     {
-        var health = await _agent.CreateClient().GetFromJsonAsync<AgentHealth>(AgentRoutes.Health);
+        var stranger = await _agent.CreateClient().GetFromJsonAsync<AgentHealth>(AgentRoutes.Health);
+        var known = await _agent.CreateAuthenticatedClient().GetFromJsonAsync<AgentHealth>(AgentRoutes.Health);
 
-        Assert.Equal(new AgentHealth("test-host", "tcg", 1), health! with { VmmpPort = null, Methods = null, Protocol = null, Version = null, Bogomips = null });
+        Assert.Equal(new AgentHealth(null, null, null, Protocol: AgentProtocol.Current, Status: AgentHealth.Ok), stranger);
+        Assert.Equal(new AgentHealth("test-host", "tcg", 1, Status: AgentHealth.Ok), known! with { VmmpPort = null, Methods = null, Protocol = null, Version = null, Bogomips = null });
     }
 
     [Fact]

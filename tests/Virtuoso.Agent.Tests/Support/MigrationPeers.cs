@@ -48,7 +48,7 @@ internal static class KestrelAgent
     public static string BaseAddress(this AgentFactory agent) => agent.CreateClient().BaseAddress!.ToString().TrimEnd('/');
 
     public static async Task<int> VmmpPortAsync(this AgentFactory agent) =>
-        (await agent.CreateClient().GetFromJsonAsync<AgentHealth>(AgentRoutes.Health))!.VmmpPort!.Value;
+        (await agent.CreateAuthenticatedClient().GetFromJsonAsync<AgentHealth>(AgentRoutes.Health))!.VmmpPort!.Value;
 }
 
 /// <summary>A VMMP peer that speaks only the grammar of design §6.1, over a raw TCP connection.</summary>
@@ -73,6 +73,11 @@ internal static class VmmpPeer
     }
 
     public static Task<string?> ExchangeAsync(int port, string line) => ExchangeAsync(port, Encoding.ASCII.GetBytes(line + "\n"));
+
+    /// <summary>Sends <paramref name="message"/> after an AUTH line keyed by <paramref name="key"/> (the host secret unless
+    /// given, as the front-end does), and returns the one line answered, or null when the agent closed the connection.</summary>
+    public static Task<string?> AskAsync(int port, VmmpMessage message, string key = AgentFactory.Secret) =>
+        ExchangeAsync(port, VmmpAuth.Encode(key, message));
 }
 
 /// <summary>The front-end's VMMP listener (CENTRAL_IP:CENTRAL_PORT): collects what a destination sends.</summary>
@@ -84,16 +89,24 @@ internal sealed class FakeCentral : IDisposable
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
-    /// <summary>Accepts the destination's connection and reads messages until a RESP (or the connection ends).</summary>
+    /// <summary>
+    /// Accepts the destination's connection and reads messages until a RESP (or the connection ends). Each must follow an
+    /// AUTH line proving it with the destination's host secret (issue 20), as the front-end's listener requires.
+    /// </summary>
     public async Task<List<VmmpMessage>> ReceiveUntilRespAsync(TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
         using var client = await _listener.AcceptTcpClientAsync(cts.Token);
         var stream = client.GetStream();
         List<VmmpMessage> received = [];
-        while (await VmmpWire.ReadLineAsync(stream, cts.Token) is { } line)
+        while (await VmmpWire.ReadLineAsync(stream, cts.Token) is { } auth)
         {
-            var parsed = VmmpWire.Parse(line);
+            var proof = VmmpAuth.ParseProof(auth);
+            Assert.True(proof is not null, $"the destination sent '{auth}' where an AUTH line belongs");
+            var line = await VmmpWire.ReadLineAsync(stream, cts.Token);
+            Assert.True(line is not null, "the destination closed after an AUTH line");
+            Assert.True(VmmpAuth.Verify(AgentFactory.Secret, line!, proof!), $"the AUTH line before '{line}' is not proven by the host secret");
+            var parsed = VmmpWire.Parse(line!);
             Assert.True(parsed.Message is not null, $"the destination sent a line that is not VMMP 1.0: {line} ({parsed.Error})");
             received.Add(parsed.Message!);
             if (parsed.Message is VmmpResp)

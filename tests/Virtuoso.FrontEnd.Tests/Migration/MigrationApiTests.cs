@@ -294,6 +294,18 @@ public abstract class MigrationApiTests<TMarket>(TMarket market) : IClassFixture
 
         public Task SendAsync(VmmpMessage m) => _tcp.GetStream().WriteAsync(VmmpWire.Encode(m)).AsTask();
 
+        /// <summary>Sends <paramref name="m"/> after an AUTH line keyed by <paramref name="key"/> (issue 20).</summary>
+        public Task SendProvenAsync(string key, VmmpMessage m) => _tcp.GetStream().WriteAsync(VmmpAuth.Encode(key, m)).AsTask();
+
+        /// <summary>True once the listener has closed this connection (within 10 s).</summary>
+        public async Task<bool> ClosedAsync()
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try { return await _tcp.GetStream().ReadAsync(new byte[16], cts.Token) == 0; }
+            catch (IOException) { return true; }
+            catch (OperationCanceledException) { return false; }
+        }
+
         public void Dispose() => _tcp.Dispose();
     }
 
@@ -310,10 +322,12 @@ public abstract class MigrationApiTests<TMarket>(TMarket market) : IClassFixture
             await UntilAsync(() => pair.Destination.IncomingPhase(machine.Id) == MigrationPhases.Copying, "the destination copies");
             using var forger = await Forger.ConnectAsync(market.Factory.Services.GetRequiredService<CentralAddress>().Bound!);
             // A RESP FAIL (it would cancel the migration), an early RESP SUCCESS and one at another version (each would revert it).
+            // Proven with the destination's secret (issue 20: unproven ones never get this far), as a replayed or confused
+            // destination's would be: the destination's API still decides.
             VmmpResp[] forged = [new(machine.Id, machine.Version, false), new(machine.Id, machine.Version + 1, true), new(machine.Id, machine.Version + 5, true)];
             for (var i = 0; i < forged.Length; i++)
             {
-                await forger.SendAsync(forged[i]);
+                await forger.SendProvenAsync(pair.Destination.Secret, forged[i]);
                 var seen = i + 1;
                 await UntilAsync(() => IgnoredFrom(forger.Peer, machine.Id).Count == seen, $"forged RESP {seen} from {forger.Peer} ignored");
                 // Nothing changed, and the record forgot it: the real RESP can still be recorded.
@@ -355,14 +369,14 @@ public abstract class MigrationApiTests<TMarket>(TMarket market) : IClassFixture
         pair.Destination.Behaviour = FakeMigration.PendingWithoutResp;
         await MigrateAsync(buyer, machine.Id, pair.DestinationHost);
         await UntilAsync(() => pair.Destination.IncomingPhase(machine.Id) == MigrationPhases.Pending, "the destination holds the copy pending");
-        // Heartbeats kept going (anyone can send them), so only a believed RESP can commit now, not the heartbeat timeout.
+        // Heartbeats kept going (proven by the destination's secret), so only a believed RESP can commit now, not the heartbeat timeout.
         using var forger = await Forger.ConnectAsync(market.Factory.Services.GetRequiredService<CentralAddress>().Bound!);
         using var stopBeating = new CancellationTokenSource();
         var beating = Task.Run(async () =>
         {
             while (!stopBeating.IsCancellationRequested)
             {
-                await forger.SendAsync(new VmmpHeartbeat(machine.Id));
+                await forger.SendProvenAsync(pair.Destination.Secret, new VmmpHeartbeat(machine.Id));
                 await Task.Delay(100);
             }
         });
@@ -388,6 +402,97 @@ public abstract class MigrationApiTests<TMarket>(TMarket market) : IClassFixture
 
     private List<CapturedLog> IgnoredFrom(string peer, Guid machine) =>
         [.. market.Logs.Entries.Where(e => e.EventId == 4005 && e.Message.Contains(peer, StringComparison.Ordinal) && e.Message.Contains(machine.ToString(), StringComparison.Ordinal))];
+
+    [Fact]
+    public async Task ForgedHeartbeats_DoNotKeepADeadDestinationsMigrationOpen()
+    {
+        await using var pair = await PairAsync();
+        var (buyer, machine) = await MachineOnAsync(pair.OriginHost);
+        pair.Destination.Behaviour = FakeMigration.Silent; // accepted the REQ, then died: not one line from it
+        await MigrateAsync(buyer, machine.Id, pair.DestinationHost);
+        var listener = market.Factory.Services.GetRequiredService<CentralAddress>().Bound!;
+        using var stopForging = new CancellationTokenSource();
+        // Issue 20: forged HEARTBEATs kept such a migration open for 46 s (timeout 10 s). Now: plain ones, and ones proven
+        // with another host's secret (the origin's), each on a fresh connection, as fast as the listener closes them.
+        var forging = Task.Run(async () =>
+        {
+            while (!stopForging.IsCancellationRequested)
+                foreach (var key in new string?[] { null, pair.Origin.Secret })
+                {
+                    using var forger = await Forger.ConnectAsync(listener);
+                    await (key is null ? forger.SendAsync(new VmmpHeartbeat(machine.Id)) : forger.SendProvenAsync(key, new VmmpHeartbeat(machine.Id)));
+                    Assert.True(await forger.ClosedAsync(), "the listener keeps a connection whose heartbeat proves nothing");
+                    await Task.Delay(50);
+                }
+        });
+        try
+        {
+            await AssertRevertedAsync(buyer, machine, pair, "heartbeat");
+        }
+        finally
+        {
+            await stopForging.CancelAsync();
+            await forging;
+        }
+        Assert.Contains(market.Logs.Entries, e => e.EventId == 4103 && e.Message.Contains("not proven by its destination's secret", StringComparison.Ordinal));
+        Assert.Contains(market.Logs.Entries, e => e.EventId == 4103 && e.Message.Contains("without an AUTH line", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task UnprovenResps_AreRefusedAtTheListener_NeverRecorded_AndTheRealOneCommits()
+    {
+        await using var pair = await PairAsync();
+        var (buyer, machine) = await MachineOnAsync(pair.OriginHost);
+        pair.Destination.Hold("transfer");
+        pair.Destination.Behaviour = FakeMigration.HeartbeatUntilReleased;
+        try
+        {
+            await MigrateAsync(buyer, machine.Id, pair.DestinationHost);
+            var listener = market.Factory.Services.GetRequiredService<CentralAddress>().Bound!;
+            foreach (var key in new string?[] { null, pair.Origin.Secret, "guessed" })
+            {
+                using var forger = await Forger.ConnectAsync(listener);
+                var resp = new VmmpResp(machine.Id, machine.Version, false); // believed, it would revert the migration
+                await (key is null ? forger.SendAsync(resp) : forger.SendProvenAsync(key, resp));
+                Assert.True(await forger.ClosedAsync());
+            }
+            Assert.Equal(1L, await market.CountAsync("SELECT COUNT(*) FROM migrations WHERE machine = @m AND phase = 'open' AND resp_success IS NULL",
+                ("m", machine.Id.ToString("D"))));
+            Assert.DoesNotContain(market.Logs.Entries, e => e.EventId == 4005 && e.Message.Contains(machine.Id.ToString(), StringComparison.Ordinal));
+        }
+        finally
+        {
+            pair.Destination.Release("transfer");
+        }
+        Assert.Equal(MigrationStates.Done, (await EndedAsync(buyer, machine.Id)).Phase);
+    }
+
+    [Fact]
+    public async Task IdleSocketsOnTheListener_AreClosedAfterTheFirstLineTimeout_AndNeverKeepTheDestinationOut()
+    {
+        await using var pair = await PairAsync();
+        var (buyer, machine) = await MachineOnAsync(pair.OriginHost, "suspended");
+        var listener = market.Factory.Services.GetRequiredService<CentralAddress>().Bound!;
+        // Issue 20: more silent sockets than one address may hold (8 here), from the destination's own address, just
+        // before it connects to send its heartbeats: before, they all stayed for 60 s each.
+        List<Forger> idle = [];
+        try
+        {
+            for (var i = 0; i < 20; i++)
+                idle.Add(await Forger.ConnectAsync(listener));
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            await MigrateAsync(buyer, machine.Id, pair.DestinationHost);
+            Assert.Equal(MigrationStates.Done, (await EndedAsync(buyer, machine.Id)).Phase);
+            foreach (var socket in idle)
+                Assert.True(await socket.ClosedAsync(), "a socket that never sent a line is still open");
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(15), $"the idle sockets were closed only after {watch.Elapsed}");
+        }
+        finally
+        {
+            idle.ForEach(s => s.Dispose());
+        }
+        Assert.Equal(2L, await ChargesAsync(machine.Id));
+    }
 
     [Fact]
     public async Task DestinationRefusesTheReq_IsRefusedAndReverted()

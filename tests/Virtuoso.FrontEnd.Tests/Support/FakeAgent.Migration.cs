@@ -60,6 +60,8 @@ internal sealed partial class FakeAgent
     public FakeMigration Behaviour { get; set; } = FakeMigration.Succeed;
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromMilliseconds(50);
     public int VmmpPort { get; private set; }
+    /// <summary>VMMP lines it refused because their AUTH line did not prove them with its secret.</summary>
+    public ConcurrentQueue<string> UnprovenVmmp { get; } = new();
     /// <summary>The REQs it received, as parsed.</summary>
     public ConcurrentQueue<VmmpReq> Requests { get; } = new();
     /// <summary>Machines it gave up as an origin (retired: kept as a cache, no longer its own).</summary>
@@ -97,8 +99,16 @@ internal sealed partial class FakeAgent
             try
             {
                 var stream = client.GetStream();
+                // Like the real agent (issue 20): a message counts only after an AUTH line proving it with the host secret.
+                var auth = await VmmpWire.ReadLineAsync(stream, _stopping.Token);
+                if (auth is null || VmmpAuth.ParseProof(auth) is not { } proof) return;
                 var line = await VmmpWire.ReadLineAsync(stream, _stopping.Token);
                 if (line is null) return;
+                if (!VmmpAuth.Verify(Secret, line, proof))
+                {
+                    UnprovenVmmp.Enqueue(line);
+                    return;
+                }
                 switch (VmmpWire.Parse(line).Message)
                 {
                     case VmmpQuery q:
@@ -138,7 +148,7 @@ internal sealed partial class FakeAgent
             async Task Send(VmmpMessage m)
             {
                 if (lost) return;
-                try { await stream.WriteAsync(VmmpWire.Encode(m), _stopping.Token); }
+                try { await stream.WriteAsync(VmmpAuth.Encode(Secret, m), _stopping.Token); }
                 catch (IOException) { lost = true; }
             }
 

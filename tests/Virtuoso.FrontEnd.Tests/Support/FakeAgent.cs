@@ -170,7 +170,11 @@ internal sealed partial class FakeAgent : IAsyncDisposable
 
     private void Map(WebApplication app)
     {
-        app.MapGet(AgentRoutes.Health, () => Down ? Cut.Instance : Results.Ok(new AgentHealth(Name, "tcg", _machines.Count, VmmpPort, Methods, Protocol, "fake-1.0", Bogomips)));
+        // Like the real agent (issue 20): the details only to the secret, liveness and protocol to anyone.
+        app.MapGet(AgentRoutes.Health, (HttpContext ctx) => Down ? (IResult)Cut.Instance
+            : ctx.Request.Headers.Authorization.ToString() == $"Bearer {Secret}"
+                ? Results.Ok(new AgentHealth(Name, "tcg", _machines.Count, VmmpPort, Methods, Protocol, "fake-1.0", Bogomips, AgentHealth.Ok))
+                : Results.Ok(new { status = AgentHealth.Ok, protocol = Protocol }));
 
         var secured = app.MapGroup("").AddEndpointFilter(async (ctx, next) =>
             ctx.HttpContext.Request.Headers.Authorization.ToString() == $"Bearer {Secret}"

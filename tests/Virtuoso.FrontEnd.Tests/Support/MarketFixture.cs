@@ -157,6 +157,8 @@ internal sealed class VirtuosoFactory(string databaseSetting, string dataDir, Ti
         builder.UseSetting("Virtuoso:ImagesDirectory", Images.Value);
         builder.UseSetting("Virtuoso:MigrationHeartbeatTimeoutSeconds", "1.5");
         builder.UseSetting("Virtuoso:MigrationCheckIntervalSeconds", "0.2");
+        builder.UseSetting("Virtuoso:VmmpFirstLineTimeoutSeconds", "1"); // issue 20: a silent socket is closed after 1 s
+        builder.UseSetting("Virtuoso:VmmpMaxPerPeer", "8"); // issue 20: everything here comes from 127.0.0.1
         builder.UseSetting("Virtuoso:HostMonitorIntervalSeconds", "0.2");
         builder.UseSetting("Virtuoso:AllowPrivateHostAddresses", "true"); // the fake agents listen on loopback
         builder.UseSetting("Virtuoso:SignupsPerAddressPerHour", "0"); // a fixture signs up many accounts from one (test) address

@@ -6,7 +6,9 @@ namespace Virtuoso.Agent.Migration.Incoming;
 
 /// <summary>
 /// The destination's VMMP connection to the front-end (CENTRAL_IP:CENTRAL_PORT of the REQ), carrying HEARTBEATs and
-/// the final RESP (design §6.2). Writes are serialised, so a heartbeat never interleaves with the RESP.
+/// the final RESP (design §6.2). Writes are serialised, so a heartbeat never interleaves with the RESP. Issue 20: each
+/// message follows an AUTH line keyed by this host's secret (<see cref="VmmpAuth"/>), so the front-end counts a heartbeat
+/// only when the migration's destination sent it.
 /// </summary>
 internal sealed class CentralLink : IAsyncDisposable
 {
@@ -15,13 +17,16 @@ internal sealed class CentralLink : IAsyncDisposable
     private readonly NetworkStream _stream;
     private readonly SemaphoreSlim _write = new(1, 1);
 
-    private CentralLink(TcpClient client)
+    private readonly string _secret;
+
+    private CentralLink(TcpClient client, string secret)
     {
         _client = client;
         _stream = client.GetStream();
+        _secret = secret;
     }
 
-    public static async Task<CentralLink> ConnectAsync(IPAddress ip, int port, CancellationToken ct)
+    public static async Task<CentralLink> ConnectAsync(IPAddress ip, int port, string secret, CancellationToken ct)
     {
         var client = new TcpClient(ip.AddressFamily) { NoDelay = true };
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -29,7 +34,7 @@ internal sealed class CentralLink : IAsyncDisposable
         try
         {
             await client.ConnectAsync(ip, port, timeout.Token);
-            return new CentralLink(client);
+            return new CentralLink(client, secret);
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException && !ct.IsCancellationRequested)
         {
@@ -50,7 +55,7 @@ internal sealed class CentralLink : IAsyncDisposable
         await _write.WaitAsync(timeout.Token);
         try
         {
-            await _stream.WriteAsync(VmmpWire.Encode(message), timeout.Token);
+            await _stream.WriteAsync(VmmpAuth.Encode(_secret, message), timeout.Token);
             await _stream.FlushAsync(timeout.Token);
         }
         catch (OperationCanceledException e)

@@ -77,6 +77,13 @@ internal sealed class IncomingMigrations : IDisposable
             return _all.TryGetValue(id, out var e) ? e.State.Announced.Version : null;
     }
 
+    /// <summary>The token of the migration of a machine announced here, if any: a peer holding it may QUERY (issue 20).</summary>
+    public string? TokenOf(Guid id)
+    {
+        lock (_gate)
+            return _all.TryGetValue(id, out var e) && e.State.Phase is not (MigrationPhases.Active or MigrationPhases.Failed) ? e.State.Announced.Token : null;
+    }
+
     public Outcome<MigrationProgress> Progress(Guid id)
     {
         lock (_gate)
@@ -229,7 +236,7 @@ internal sealed class IncomingMigrations : IDisposable
         {
             MigrationLog.Phase(_log, id, MigrationPhases.Copying);
             _events.Append("migration", id, version: req.Version, detail: $"copying from {a.OriginHost} by {req.Method}");
-            central = await CentralLink.ConnectAsync(req.CentralIp, req.CentralPort, work.Token);
+            central = await CentralLink.ConnectAsync(req.CentralIp, req.CentralPort, _options.Secret, work.Token);
             heartbeats = HeartbeatAsync(central, id, stopHeartbeats.Token, reason => { linkLost = reason; work.Cancel(); });
 
             DeleteStaging(id);

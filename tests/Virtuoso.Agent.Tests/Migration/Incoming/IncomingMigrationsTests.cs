@@ -78,7 +78,7 @@ public sealed class IncomingMigrationsTests : IAsyncLifetime
 
     private async Task SendReqAsync(Guid id, string method = VmmpMethods.Scp)
     {
-        var answer = await VmmpPeer.ExchangeAsync(await _destination.VmmpPortAsync(), VmmpWire.Format(MigrationCalls.Req(id, 2, _origin, _central.Port, method)));
+        var answer = await VmmpPeer.AskAsync(await _destination.VmmpPortAsync(), MigrationCalls.Req(id, 2, _origin, _central.Port, method));
         Assert.Null(answer); // accepted: the destination closes the connection
     }
 
@@ -322,7 +322,7 @@ public sealed class IncomingMigrationsTests : IAsyncLifetime
         await AgentApi.ReadAsync<ExportManifest>(await _b.PutAsJsonAsync(MigrationRoutes.Export(id), new ExportRequest(3, token)));
         await AgentApi.ReadAsync<MigrationProgress>(await _a.PutAsJsonAsync(MigrationRoutes.Incoming(id), MigrationCalls.Incoming(_destination, 3, token)));
         var back = MigrationCalls.Req(id, 3, _destination, _central.Port);
-        Assert.Null(await VmmpPeer.ExchangeAsync(await _origin.VmmpPortAsync(), VmmpWire.Format(back)));
+        Assert.Null(await VmmpPeer.AskAsync(await _origin.VmmpPortAsync(), back));
         Assert.Equal(new VmmpResp(id, 4, true), (await _central.ReceiveUntilRespAsync(TimeSpan.FromSeconds(30)))[^1]);
         var machine = await AgentApi.ReadAsync<AgentMachine>(await _a.PostAsJsonAsync(MigrationRoutes.Activate(id), new ActivateRequest(4)));
         (await _b.PostAsJsonAsync(MigrationRoutes.Retire(id), new RetireRequest(3))).EnsureSuccessStatusCode();

@@ -86,14 +86,14 @@ public sealed class TwoAgentMigrationTests : IAsyncLifetime
         var origin = from.CreateAuthenticatedClient();
         var destination = to.CreateAuthenticatedClient();
         var vmmp = await to.VmmpPortAsync();
-        var results = VmmpWire.Parse((await VmmpPeer.ExchangeAsync(vmmp, VmmpWire.Format(new VmmpQuery(id))))!).Message;
+        var results = VmmpWire.Parse((await VmmpPeer.AskAsync(vmmp, new VmmpQuery(id)))!).Message;
         Assert.Contains(method, Assert.IsType<VmmpResults>(results).Methods);
         var token = MigrationCalls.NewToken();
         await AgentApi.ReadAsync<ExportManifest>(await origin.PutAsJsonAsync(MigrationRoutes.Export(id), new ExportRequest(version, token)));
         await AgentApi.ReadAsync<MigrationProgress>(await destination.PutAsJsonAsync(MigrationRoutes.Incoming(id),
             MigrationCalls.Incoming(from, version, token, method, image: "linux-busybox", memoryMb: 256, diskMb: 1000)));
         using var central = new FakeCentral();
-        Assert.Null(await VmmpPeer.ExchangeAsync(vmmp, VmmpWire.Format(MigrationCalls.Req(id, version, from, central.Port, method))));
+        Assert.Null(await VmmpPeer.AskAsync(vmmp, MigrationCalls.Req(id, version, from, central.Port, method)));
         var received = await central.ReceiveUntilRespAsync(Timeout);
         Assert.Equal(new VmmpResp(id, version + 1, true), received[^1]);
         var progress = await destination.GetFromJsonAsync<MigrationProgress>(MigrationRoutes.Incoming(id));

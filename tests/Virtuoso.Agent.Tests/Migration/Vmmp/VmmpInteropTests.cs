@@ -38,11 +38,14 @@ public sealed class VmmpInteropTests : IAsyncLifetime
     [Fact]
     public async Task PythonPeer_WrittenFromTheDesignAlone_GetsCorrectAnswersFromTheAgent()
     {
-        var health = await _agent.CreateClient().GetFromJsonAsync<AgentHealth>(AgentRoutes.Health);
+        var health = await _agent.CreateAuthenticatedClient().GetFromJsonAsync<AgentHealth>(AgentRoutes.Health);
         var methods = health!.Methods!;
         Assert.Equal(VmmpMethods.All.Order(StringComparer.Ordinal), methods);
 
-        var run = await PythonPeer.RunAsync(health.VmmpPort!.Value, methods);
+        var secretFile = Path.Combine(_dir.Path, "secret");
+        await File.WriteAllTextAsync(secretFile, AgentFactory.Secret + "\n");
+
+        var run = await PythonPeer.RunAsync(health.VmmpPort!.Value, methods, secretFile);
 
         Assert.True(run.ExitCode == 0, $"the Python peer found wrong answers (exit {run.ExitCode}): {run.FailedChecks()}\n{run.Stderr}");
         Assert.True(run.Report.GetProperty("ok").GetBoolean());
@@ -64,6 +67,9 @@ public sealed class VmmpInteropTests : IAsyncLifetime
                      "query-extra-field", "req-extra-field", "req-unknown-method", "overlong-line", "overlong-no-line-end",
                      "non-ascii-utf8", "non-ascii-byte" })
             Assert.Contains(run.Check("malformed-" + name).GetProperty("outcome").GetString(), new[] { "fail", "closed" });
+
+        // Issue 20: a QUERY that proves nothing gets no RESULTS.
+        Assert.Contains(run.Check("unproven-query").GetProperty("outcome").GetString(), new[] { "fail", "closed" });
 
         // Changed nothing: no migration was started by any of it.
         Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(_agent.DataDirectory, "incoming")));
@@ -201,7 +207,7 @@ internal static class PythonPeer
 
     public static string Script => Path.Combine(RealQemu.RepositoryRoot, "tests", "interop", "vmmp_peer.py");
 
-    public static async Task<Run> RunAsync(int port, IEnumerable<string> expectMethods)
+    public static async Task<Run> RunAsync(int port, IEnumerable<string> expectMethods, string? secretFile = null)
     {
         var python = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
             .Select(d => Path.Combine(d, "python3")).FirstOrDefault(File.Exists)
@@ -216,6 +222,11 @@ internal static class PythonPeer
         foreach (var arg in new[] { Script, "127.0.0.1", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
                      "--expect-methods", string.Join(",", expectMethods), "--timeout", "10" })
             start.ArgumentList.Add(arg);
+        if (secretFile is not null)
+        {
+            start.ArgumentList.Add("--secret-file");
+            start.ArgumentList.Add(secretFile);
+        }
 
         using var process = Process.Start(start) ?? throw new Win32Exception($"cannot start {python}");
         var stdout = process.StandardOutput.ReadToEndAsync();

@@ -42,7 +42,7 @@ public sealed class VmmpServerTests : IAsyncLifetime
     {
         var id = Guid.NewGuid();
 
-        var answer = await VmmpPeer.ExchangeAsync(_port, $"<VMMP 1.0 QUERY {id} METHODS>");
+        var answer = await VmmpPeer.AskAsync(_port, new VmmpQuery(id));
 
         var results = Assert.IsType<VmmpResults>(VmmpWire.Parse(answer!).Message);
         Assert.Equal(id, results.MachineId);
@@ -60,7 +60,7 @@ public sealed class VmmpServerTests : IAsyncLifetime
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         for (var i = 0; i < 2; i++)
         {
-            await stream.WriteAsync(Encoding.ASCII.GetBytes($"<VMMP 1.0 QUERY {id} METHODS>\r\n"));
+            await stream.WriteAsync(Encoding.ASCII.GetBytes($"{VmmpAuth.Line(AgentFactory.Secret, $"<VMMP 1.0 QUERY {id} METHODS>")}\r\n<VMMP 1.0 QUERY {id} METHODS>\r\n"));
             Assert.IsType<VmmpResults>(VmmpWire.Parse((await VmmpWire.ReadLineAsync(stream, timeout.Token))!).Message);
         }
     }
@@ -70,7 +70,7 @@ public sealed class VmmpServerTests : IAsyncLifetime
     {
         var id = Guid.NewGuid();
 
-        var answer = await VmmpPeer.ExchangeAsync(_port, $"<VMMP 1.0 REQ {id} 7 127.0.0.1 7001 127.0.0.1 7000 SCP>");
+        var answer = await VmmpPeer.AskAsync(_port, Req(id, 7));
 
         Assert.Equal($"<VMMP 1.0 RESP {id} 7 FAIL>", answer);
         var progress = await _client.GetAsync(MigrationRoutes.Incoming(id));
@@ -82,14 +82,16 @@ public sealed class VmmpServerTests : IAsyncLifetime
     public async Task Req_WrongVersionMethodOrOrigin_IsAnsweredWithFail()
     {
         var id = Guid.NewGuid();
-        var announced = new IncomingMigration(7, VmmpMethods.Scp, "http://127.0.0.1:7001", "alpha", MigrationCalls.NewToken(),
-            "52:54:00:12:34:56", 1000, 128, 100, null);
+        var announced = Announcement();
         (await _client.PutAsJsonAsync(MigrationRoutes.Incoming(id), announced)).EnsureSuccessStatusCode();
 
-        Assert.Equal($"<VMMP 1.0 RESP {id} 8 FAIL>", await VmmpPeer.ExchangeAsync(_port, $"<VMMP 1.0 REQ {id} 8 127.0.0.1 7001 127.0.0.1 7000 SCP>"));
-        Assert.Equal($"<VMMP 1.0 RESP {id} 7 FAIL>", await VmmpPeer.ExchangeAsync(_port, $"<VMMP 1.0 REQ {id} 7 127.0.0.2 7001 127.0.0.1 7000 SCP>"));
-        Assert.Equal($"<VMMP 1.0 RESP {id} 7 FAIL>", await VmmpPeer.ExchangeAsync(_port, $"<VMMP 1.0 REQ {id} 7 127.0.0.1 7002 127.0.0.1 7000 SCP>"));
-        Assert.Equal($"<VMMP 1.0 RESP {id} 7 FAIL>", await VmmpPeer.ExchangeAsync(_port, $"<VMMP 1.0 REQ {id} 7 127.0.0.1 7001 127.0.0.1 7000 DEDUPX>"));
+        Assert.Equal($"<VMMP 1.0 RESP {id} 8 FAIL>", await VmmpPeer.AskAsync(_port, Req(id, 8)));
+        Assert.Equal($"<VMMP 1.0 RESP {id} 7 FAIL>", await VmmpPeer.AskAsync(_port, Req(id, 7) with { OrigIp = System.Net.IPAddress.Parse("127.0.0.2") }));
+        Assert.Equal($"<VMMP 1.0 RESP {id} 7 FAIL>", await VmmpPeer.AskAsync(_port, Req(id, 7) with { OrigPort = 7002 }));
+        Assert.Equal($"<VMMP 1.0 RESP {id} 7 FAIL>", await VmmpPeer.AskAsync(_port, Req(id, 7) with { Method = "DEDUPX" }));
+        // Issue 20: the announced REQ itself, from someone without the host secret, starts nothing.
+        Assert.Equal($"<VMMP 1.0 RESP {id} 7 FAIL>", await VmmpPeer.ExchangeAsync(_port, VmmpWire.Format(Req(id, 7))));
+        Assert.Equal($"<VMMP 1.0 RESP {id} 7 FAIL>", await VmmpPeer.AskAsync(_port, Req(id, 7), key: announced.Token));
 
         var progress = await _client.GetFromJsonAsync<MigrationProgress>(MigrationRoutes.Incoming(id));
         Assert.Equal(MigrationPhases.Expected, progress!.Phase);
@@ -132,7 +134,7 @@ public sealed class VmmpServerTests : IAsyncLifetime
         Assert.Null(await VmmpPeer.ExchangeAsync(_port, new string('A', 5000)));
 
         var id = Guid.NewGuid();
-        Assert.IsType<VmmpResults>(VmmpWire.Parse((await VmmpPeer.ExchangeAsync(_port, $"<VMMP 1.0 QUERY {id} METHODS>"))!).Message);
+        Assert.IsType<VmmpResults>(VmmpWire.Parse((await VmmpPeer.AskAsync(_port, new VmmpQuery(id)))!).Message);
     }
 
     [Fact]
@@ -144,18 +146,64 @@ public sealed class VmmpServerTests : IAsyncLifetime
         var answer = await VmmpPeer.ExchangeAsync(_port, bytes);
 
         Assert.Equal($"<VMMP 1.0 RESP {id} 0 FAIL>", answer);
-        Assert.IsType<VmmpResults>(VmmpWire.Parse((await VmmpPeer.ExchangeAsync(_port, $"<VMMP 1.0 QUERY {id} METHODS>"))!).Message);
+        Assert.IsType<VmmpResults>(VmmpWire.Parse((await VmmpPeer.AskAsync(_port, new VmmpQuery(id)))!).Message);
     }
 
     [Fact]
     public async Task EveryMessage_IsLoggedAsAnEvent()
     {
         var id = Guid.NewGuid();
-        await VmmpPeer.ExchangeAsync(_port, $"<VMMP 1.0 QUERY {id} METHODS>");
-        await VmmpPeer.ExchangeAsync(_port, $"<VMMP 1.0 REQ {id} 7 127.0.0.1 7001 127.0.0.1 7000 SCP>");
+        await VmmpPeer.AskAsync(_port, new VmmpQuery(id));
+        await VmmpPeer.AskAsync(_port, Req(id, 7));
 
         var events = await File.ReadAllLinesAsync(Path.Combine(_agent.DataDirectory, "events.log"));
 
         Assert.Equal(2, events.Count(e => e.Contains("\"kind\":\"vmmp\"") && e.Contains(id.ToString())));
+    }
+
+    private static VmmpReq Req(Guid id, long version) =>
+        new(id, version, System.Net.IPAddress.Loopback, 7001, System.Net.IPAddress.Loopback, 7000, VmmpMethods.Scp);
+
+    private IncomingMigration Announcement(long version = 7, string? token = null) =>
+        new(version, VmmpMethods.Scp, "http://127.0.0.1:7001", "alpha", token ?? MigrationCalls.NewToken(), "52:54:00:12:34:56", 1000, 128, 100, null);
+
+    // ---- issue 20: only an authenticated asker is answered ----
+
+    [Fact]
+    public async Task Query_FromAStranger_IsAnsweredFail_NotResults()
+    {
+        var id = Guid.NewGuid();
+
+        var plain = await VmmpPeer.ExchangeAsync(_port, VmmpWire.Format(new VmmpQuery(id)));
+        var wrongKey = await VmmpPeer.AskAsync(_port, new VmmpQuery(id), key: "not-the-secret");
+        var badProof = await VmmpPeer.ExchangeAsync(_port, $"AUTH {new string('0', 64)}\n<VMMP 1.0 QUERY {id} METHODS>");
+
+        Assert.All(new[] { plain, wrongKey, badProof }, a => Assert.Equal($"<VMMP 1.0 RESP {id} 0 FAIL>", a));
+    }
+
+    [Fact]
+    public async Task Query_ByAPeerHoldingThatMigrationsToken_IsAnswered_ButNotForAnotherMachine()
+    {
+        var id = Guid.NewGuid();
+        var token = MigrationCalls.NewToken();
+        (await _client.PutAsJsonAsync(MigrationRoutes.Incoming(id), Announcement(token: token))).EnsureSuccessStatusCode();
+
+        var answered = await VmmpPeer.AskAsync(_port, new VmmpQuery(id), key: token);
+        var other = Guid.NewGuid();
+        var refused = await VmmpPeer.AskAsync(_port, new VmmpQuery(other), key: token);
+
+        Assert.IsType<VmmpResults>(VmmpWire.Parse(answered!).Message);
+        Assert.Equal($"<VMMP 1.0 RESP {other} 0 FAIL>", refused);
+    }
+
+    [Fact]
+    public async Task MalformedLine_FromAStranger_DoesNotTellTheAnnouncedVersion()
+    {
+        var id = Guid.NewGuid();
+        (await _client.PutAsJsonAsync(MigrationRoutes.Incoming(id), Announcement(version: 42))).EnsureSuccessStatusCode();
+
+        var answer = await VmmpPeer.ExchangeAsync(_port, $"<VMMP 1.0 QUERY {id} METHODS EXTRA>");
+
+        Assert.Equal($"<VMMP 1.0 RESP {id} 0 FAIL>", answer);
     }
 }

@@ -42,7 +42,7 @@ public sealed class KvmProbeTests : IDisposable
             ["images"] = RealQemu.ImagesDirectory,
             ["probe-timeout"] = "4",
         });
-        var client = agent.CreateClient();
+        var client = agent.CreateAuthenticatedClient();
         // Serving while probing, with the safe choice.
         Assert.Equal("tcg", (await client.GetFromJsonAsync<AgentHealth>(AgentRoutes.Health))!.Accelerator);
 
