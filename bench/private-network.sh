@@ -184,7 +184,7 @@ for g in g1 g2 g3; do
 done
 say "isolation: another buyer's guest (${ADDR[x1]}) reached none of g1, g2, g3"
 
-accel=$(curl -fsS "http://${IP[a]}:7001/v1/health" --noproxy '*' | json 'd["accelerator"]' || echo "?")
+accel=$(curl -fsS -H "Authorization: Bearer $(cat "$W/a/secret")" "http://${IP[a]}:7001/v1/health" --noproxy '*' | json 'd["accelerator"]' || echo "?")
 {
   echo "### Private network: round trip and throughput ($(date -u +%Y-%m-%d), accelerator $accel)"
   echo
