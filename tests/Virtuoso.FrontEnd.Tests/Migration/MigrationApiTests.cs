@@ -670,6 +670,10 @@ public abstract class MigrationApiTests<TMarket>(TMarket market) : IClassFixture
             var response = await Session.WithToken(replica.CreateClient(), buyer.Token)
                 .PostAsync($"/api/v1/machines/{machine.Id:D}/migrate", JsonContent(new MigrateRequest(pair.DestinationHost, "RSYNC")));
             Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            // The front-end dies once the destination holds the copy pending (its RESP lost with it). Dying earlier, mid-copy,
+            // is FrontEndGoneMidCopy's case: under load the copy could outlast the heartbeat timeout and be reverted.
+            for (var i = 0; i < 300 && pair.Destination.IncomingPhase(machine.Id) != MigrationPhases.Pending; i++) await Task.Delay(100);
+            Assert.Equal(MigrationPhases.Pending, pair.Destination.IncomingPhase(machine.Id));
         }
         var ended = await EndedAsync(buyer, machine.Id);
         Assert.Equal(MigrationStates.Done, ended.Phase);
