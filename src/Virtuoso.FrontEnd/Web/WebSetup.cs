@@ -94,6 +94,9 @@ internal static class WebSetup
             h.XContentTypeOptions = "nosniff";
             h.XFrameOptions = "DENY";
             h["Referrer-Policy"] = "same-origin";
+            // Issue 20: under HTTPS (Kestrel given a certificate, or a trusted proxy's X-Forwarded-Proto), browsers are told to
+            // use nothing else for a year; the session and anti-forgery cookies are Secure on such requests.
+            if (ctx.Request.IsHttps) h.StrictTransportSecurity = "max-age=31536000";
             return Task.CompletedTask;
         });
         return next(ctx);

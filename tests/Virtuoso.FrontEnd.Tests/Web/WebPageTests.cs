@@ -306,6 +306,9 @@ public abstract class WebPageTests<TMarket>(TMarket market) : IClassFixture<TMar
         var secure = SetCookie(login);
         Assert.Contains("secure", secure);
         Assert.Contains("httponly", secure);
+        // Issue 20: HSTS under HTTPS only (over plain HTTP the header would mean nothing, and must not be sent).
+        Assert.Equal("max-age=31536000", login.Response.Headers.GetValues("Strict-Transport-Security").Single());
+        Assert.False(signup.Response.Headers.Contains("Strict-Transport-Security"));
     }
 
     [Fact]
