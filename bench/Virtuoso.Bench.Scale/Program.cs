@@ -81,10 +81,13 @@ switch (args[0])
         var machine = await (await http.PostAsJsonAsync("/api/v1/machines", new RegisterRequest(null, "scale-search", "x86_64", 1000, 128, 1000, "Linux", 30m, 3m)))
             .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<MachineResponse>();
         var path = $"/api/v1/machines/{machine!.Id}/search";
-        var found = await (await http.GetAsync(path)).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<List<SearchResult>>();
+        // Search ranks every host and answers the best 100 (its default limit), saying how many it ranked.
+        using var first = await http.GetAsync(path);
+        var found = await first.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<List<SearchResult>>();
         var hosts = int.Parse(Opt("hosts"), inv);
-        if (found!.Count(r => r.Host.StartsWith("scale-", StringComparison.Ordinal)) != hosts)
-            throw new InvalidOperationException($"search found {found!.Count} hosts, not the {hosts} prepared");
+        var ranked = first.Headers.TryGetValues("X-Total-Count", out var total) ? int.Parse(total.Single(), inv) : -1;
+        if (ranked != hosts || found!.Count != Math.Min(100, hosts) || !found.All(r => r.Matches && r.Host.StartsWith("scale-", StringComparison.Ordinal)))
+            throw new InvalidOperationException($"search ranked {ranked} hosts and answered {found!.Count}, not the {hosts} prepared and the best {Math.Min(100, hosts)} of them");
 
         async Task<(List<double> Ms, int Errors)> RunAsync(TimeSpan length)
         {
