@@ -81,6 +81,11 @@ internal sealed class MarketOptions
     public string? ImagesDirectory { get; set; }
     /// <summary>The address agents fetch images from (e.g. http://10.0.0.1:5080); null: the first address this front-end listens on.</summary>
     public string? AgentFacingUrl { get; set; }
+    /// <summary>Issue 19: how long a host's join token (the install command's) works.</summary>
+    public double JoinTokenHours { get; set; } = 24;
+    /// <summary>Issue 19: the self-contained agent build (a .tar.gz of <c>dotnet publish src/Virtuoso.Agent -r linux-x64 --self-contained</c>)
+    /// this front-end serves to the install script at <c>/install/virtuoso-agent-linux-x64.tar.gz</c>; null: none (providers build it).</summary>
+    public string? AgentPackage { get; set; }
     /// <summary>Where providers clone this marketplace's source from to build the agent (issue 18: shown on "Set up a host"); null: the page asks them to get it from the operator.</summary>
     public string? SourceUrl { get; set; }
     /// <summary>

@@ -61,6 +61,7 @@ builder.Services.AddSingleton<ConsoleTickets>();
 builder.Services.AddSingleton<ConsoleService>();
 builder.Services.AddSingleton<TunnelService>();
 builder.Services.AddSingleton<HostService>();
+builder.Services.AddSingleton<HostJoins>();
 builder.Services.AddSingleton<ConfigurationService>();
 builder.Services.AddSingleton<Virtuoso.FrontEnd.Images.ImageCatalogue>();
 builder.Services.AddSingleton<LedgerView>();
@@ -150,6 +151,7 @@ app.MapWeb();
 app.MapConsole();
 app.MapTunnel();
 Virtuoso.FrontEnd.Images.BlobEndpoints.Map(app);
+InstallEndpoints.Map(app);
 
 app.Run();
 

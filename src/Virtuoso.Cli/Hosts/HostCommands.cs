@@ -9,7 +9,7 @@ internal static class HostCommands
     public static IEnumerable<Command> Build(Runner run)
     {
         yield return List(run);
-        yield return new Command("host", "Add, edit, test or delete one of your hosts") { Add(run), Edit(run), Test(run), Delete(run) };
+        yield return new Command("host", "Add, edit, test or delete one of your hosts") { Add(run), Join(run), Edit(run), Test(run), Delete(run) };
         yield return Market(run);
     }
 
@@ -65,8 +65,8 @@ internal static class HostCommands
         var speed = Opt.Whole("--speed", "Total speed to sell, bogomips (locked once added)", "BOGOMIPS", required: true);
         var memory = Opt.Whole("--memory", "Total memory to sell, MB (locked once added)", "MB", required: true);
         var storage = Opt.Whole("--storage", "Total storage to sell, MB (locked once added)", "MB", required: true);
-        var secret = Opt.Text("--secret", "The agent's control secret [default: the server makes one and shows it once]", "SECRET");
-        var command = new Command("add", "Add a host running the provider agent") { name, processor, speed, memory, storage, secret };
+        var secret = Opt.Text("--secret", "The secret of an agent set up by hand [default: none; the answer is the one command that installs the agent on the host and joins it]", "SECRET");
+        var command = new Command("add", "Add a host; without --secret, prints the one command to run on it as root") { name, processor, speed, memory, storage, secret };
         foreach (var option in editable.All)
         {
             command.Add(option);
@@ -86,6 +86,19 @@ internal static class HostCommands
                 ? failure
                 : session.Show(host, HostText.Added);
         });
+        return command;
+    }
+
+    /// <summary>Issue 19: a new install command (one-time join token) for a host whose agent is to be installed or installed again.</summary>
+    private static Command Join(Runner run)
+    {
+        var name = new Argument<string>("NAME") { Description = "One of your hosts" };
+        var command = new Command("join", "Print a new install command for a host: run it as root on the host (the previous command stops working)") { name };
+        run.Bind(command, Access.LoggedIn, async (parse, session, ct) =>
+            (await session.Api.SendAsync<HostResponse>(HttpMethod.Post, $"hosts/{Uri.EscapeDataString(parse.GetValue(name)!)}/join", null, ct))
+                .Failed(out var failure, out var host)
+                ? failure
+                : session.Show(host, HostText.JoinCommand));
         return command;
     }
 

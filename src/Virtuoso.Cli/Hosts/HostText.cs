@@ -43,10 +43,27 @@ internal static class HostText
             output.WriteLine($"Agent secret (shown only this once; give it to the agent): {host.Secret}");
         }
 
+        if (host.Join is not null)
+        {
+            JoinCommand(output, host);
+            return;
+        }
+
         // Issue 18: whether the agent answered, and what it measures or why not.
         output.WriteLine(host.Online
             ? $"Its agent answers" + (host.Bogomips is { } b ? $" and measures {b} bogomips ({host.Speed} sold)." : ".")
             : $"Offline: {host.LastFailureMessage ?? "its agent has not answered yet."}");
+    }
+
+    /// <summary>Issue 19: the one command that installs the agent on the host and joins it.</summary>
+    public static void JoinCommand(TextWriter output, HostResponse host)
+    {
+        var join = host.Join!;
+        output.WriteLine($"On {host.Name} (Debian 12), as root, run this once before {Text.Time(join.ExpiresAt)}; it installs QEMU and the agent as a service and joins the host:");
+        output.WriteLine();
+        output.WriteLine($"  {join.Command}");
+        output.WriteLine();
+        output.WriteLine($"The host shows online a few seconds later (virtuoso hosts). A new command: virtuoso host join {host.Name}");
     }
 
     public static void Details(TextWriter output, HostResponse h)
@@ -55,7 +72,8 @@ internal static class HostText
             ("host", h.Name),
             ("owner", h.Owner),
             ("agent", $"{h.Address}:{h.Port}, {(h.Online ? "online" : "offline")}" + (h.Bogomips is { } b ? $", measures {b} bogomips" : "")),
-            ("last seen", h.LastSeen is { } seen ? Text.Time(seen) : "never"),
+            ("last seen", h.LastSeen is { } seen ? Text.Time(seen) : h.JoinPendingUntil is { } until
+                ? $"never: waiting for its agent to join (the install command works until {Text.Time(until)}; a new one: virtuoso host join {h.Name})" : "never"),
             ("forwarded ports", $"{h.Ports} on {h.PublicAddress}"),
             ("processor", h.Processor),
             ("connection", h.ConnectSpeed),

@@ -95,4 +95,12 @@ public static class ErrorCodes
     public const string ReadOnlyKey = "read-only-key";
     /// <summary>Making or revoking API keys with an API key; HTTP 403. Log in with the password (a session) for that.</summary>
     public const string SessionRequired = "session-required";
+    /// <summary>Issue 19: a host join token that is no token: never made, already used, replaced by a newer one, or its host deleted; HTTP 401.
+    /// The provider makes a new one (<c>host join NAME</c>, or "New install command" on My hosts).</summary>
+    public const string InvalidJoinToken = "invalid-join-token";
+    /// <summary>Issue 19: a host join token past its expiry (24 hours by default); HTTP 401. Make a new one.</summary>
+    public const string ExpiredJoinToken = "expired-join-token";
+    /// <summary>Issue 19: this front-end serves no agent build (<c>Virtuoso__AgentPackage</c> unset or missing); HTTP 404. Build the agent from
+    /// source ("Set up a host", by hand).</summary>
+    public const string AgentPackageMissing = "agent-package-missing";
 }

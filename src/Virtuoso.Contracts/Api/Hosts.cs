@@ -3,8 +3,8 @@ namespace Virtuoso.Contracts.Api;
 /// <summary>
 /// POST /api/v1/hosts: a provider adds a host (report §5.2.2, Figure 27). Speed, memory and storage totals
 /// are locked afterwards. Prices: speed and memory dollars per second per chunk, storage dollars per day per
-/// chunk. <paramref name="Secret"/> is the agent's control secret; when omitted the front-end makes one and
-/// returns it once.
+/// chunk. <paramref name="Secret"/> is the agent's control secret, for an agent set up by hand; when omitted, the answer
+/// carries a one-time <see cref="HostResponse.Join"/>: the command that installs the agent on the host and joins it (issue 19).
 /// </summary>
 /// <param name="PublicAddress">Where buyers reach the ports forwarded to guests (IPv4 address or DNS name); default 127.0.0.1.</param>
 /// <param name="Ports">The host's TCP ports forwarded to guests, "FIRST-LAST" within 1024–65535; default 40000-40999.</param>
@@ -38,6 +38,8 @@ public sealed record EditHostRequest(
 /// <param name="LastFailureMessage">Its owner only: that failure in plain words.</param>
 /// <param name="LastFailureAt">Its owner only: when that check failed.</param>
 /// <param name="Bogomips">The speed its agent measures for the cores it runs machines on, as last reported.</param>
+/// <param name="JoinPendingUntil">Its owner only: while its agent has not joined yet, until when the last join token works (issue 19).</param>
+/// <param name="Join">Only in the answer that made a join token (adding a host without a secret, or a new token): shown once.</param>
 public sealed record HostResponse(
     string Name, string Owner, string Address, int Port, string Processor,
     long Speed, long SpeedUnit, decimal SpeedPrice,
@@ -48,7 +50,25 @@ public sealed record HostResponse(
     long ReservedSpeed, long ReservedMemory, long ReservedStorage,
     IReadOnlyList<HostMachine>? Machines, string? Secret, int? VmmpPort = null, IReadOnlyList<string>? Methods = null,
     string PublicAddress = "127.0.0.1", string Ports = "40000-40999",
-    DateTimeOffset? LastSeen = null, string? LastFailure = null, string? LastFailureMessage = null, DateTimeOffset? LastFailureAt = null, long? Bogomips = null);
+    DateTimeOffset? LastSeen = null, string? LastFailure = null, string? LastFailureMessage = null, DateTimeOffset? LastFailureAt = null, long? Bogomips = null,
+    DateTimeOffset? JoinPendingUntil = null, HostJoin? Join = null);
+
+/// <summary>
+/// Issue 19: how a host's agent joins the marketplace. <paramref name="Command"/> is the one command to run as root on the host: it
+/// installs the packages and the agent (a self-contained build this front-end serves) as a systemd service, makes the agent's
+/// secret on the host, and presents <paramref name="Token"/> once to <c>POST /api/v1/agents/join</c>. The token works once, until
+/// <paramref name="ExpiresAt"/>; a newer token replaces it.
+/// </summary>
+public sealed record HostJoin(string Token, DateTimeOffset ExpiresAt, string Command);
+
+/// <summary>
+/// POST /api/v1/agents/join (issue 19, no log-in: the token is the credential): the install script on the host presents its join
+/// token with the secret the host made for its agent; the front-end keeps the secret and forgets the token.
+/// </summary>
+public sealed record JoinRequest(string Token, string Secret);
+
+/// <summary>The joined host's name and the control port the marketplace calls its agent on: the install script starts the agent with them.</summary>
+public sealed record JoinResponse(string Name, int Port);
 
 /// <summary>A machine stored on a host, as the host's owner sees it; <paramref name="CpuShare"/> and <paramref name="CpuUsed"/>
 /// in cores as on <see cref="MachineResponse"/> (issue 17).</summary>

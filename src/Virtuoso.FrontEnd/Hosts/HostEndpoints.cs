@@ -17,6 +17,8 @@ internal static class HostEndpoints
             .WithSummary("Test an agent not added yet: its address, port and secret (the answer says what failed, if anything)");
         provider.MapPost("/{name}/test", async (string name, ClaimsPrincipal u, HostService s, CancellationToken ct) => (await s.TestAsync(u.Name(), name, ct)).ToResult())
             .WithSummary("Test the connection to a host's agent now: ok, or what failed (connection refused, timeout, wrong secret, version mismatch, ...)");
+        provider.MapPost("/{name}/join", async (string name, ClaimsPrincipal u, HostJoins j) => (await j.RenewAsync(u.Name(), name)).ToResult())
+            .WithSummary("A new install command for a host (its one-time join token); the previous one stops working");
         provider.MapGet("/{name}", async (string name, ClaimsPrincipal u, HostService s) => (await s.GetAsync(u.Name(), name)).ToResult());
         provider.MapPatch("/{name}", async (string name, EditHostRequest r, ClaimsPrincipal u, HostService s) => (await s.EditAsync(u.Name(), name, r)).ToResult())
             .WithSummary("Edit units, prices and periods (never retroactive)");

@@ -33,7 +33,8 @@ internal sealed partial class HostMonitor(Database db, MachineWriter writer, Age
     public async Task CheckAllAsync(CancellationToken ct = default)
     {
         // Hosts being deleted too: their evictions need to know whether they are down or only slow.
-        var hosts = (await db.ReadAsync(c => HostQueries.AllAsync(c, deleting: true))).ToList();
+        // Issue 19: a host whose agent has never joined has nothing to check yet (its secret is not the agent's).
+        var hosts = (await db.ReadAsync(c => HostQueries.AllAsync(c, deleting: true))).Where(h => h.JoinExpiresAt is null || h.LastSeen is not null).ToList();
         var now = clock.GetUtcNow();
         var grace = TimeSpan.FromSeconds(options.Value.HostOfflineGraceSeconds);
         // At most MonitorParallelism checks at once (issue 19): a marketplace of 10,000 hosts must not open 10,000 connections

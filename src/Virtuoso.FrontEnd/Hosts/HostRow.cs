@@ -47,6 +47,8 @@ internal sealed class HostRow
     public long? Bogomips { get; set; }
     /// <summary>When the monitor declared it offline and told its provider and buyers; null while it answers.</summary>
     public DateTimeOffset? OutageSince { get; set; }
+    /// <summary>Issue 19: until when its join token works, while its agent has not joined (<see cref="HostJoins"/>); null otherwise.</summary>
+    public DateTimeOffset? JoinExpiresAt { get; set; }
 
     /// <summary>Its TCP ports that may be forwarded to guests.</summary>
     public PortRange Ports => new((int)FirstPort, (int)LastPort);
@@ -82,11 +84,12 @@ internal sealed class HostRow
         ConnectSpeed, online, ReservedSpeed, ReservedMemory, ReservedStorage, machines, secret, (int?)VmmpPort, MethodList,
         PublicAddress, Ports.ToString(), LastSeen,
         // A failure's sentence names the agent's address and what is wrong with it: for its owner's eyes only (machines are listed only for them).
-        machines is null ? null : LastFailure, machines is null ? null : LastFailureMessage, machines is null ? null : LastFailureAt, Bogomips);
+        machines is null ? null : LastFailure, machines is null ? null : LastFailureMessage, machines is null ? null : LastFailureAt, Bogomips,
+        machines is null ? null : JoinExpiresAt);
 
     private const string OwnColumns = "h.name, h.owner, h.address, h.port, h.processor, h.speed, h.speed_unit, h.speed_price, h.memory, h.memory_unit, " +
         "h.memory_price, h.running_period, h.storage, h.storage_unit, h.storage_price, h.storage_period, h.connect_speed, h.secret, h.last_seen, h.created_at, h.vmmp_port, h.methods, h.deleting, " +
-        "h.public_address, h.first_port, h.last_port, h.last_failure, h.last_failure_message, h.last_failure_at, h.bogomips, h.outage_since";
+        "h.public_address, h.first_port, h.last_port, h.last_failure, h.last_failure_message, h.last_failure_at, h.bogomips, h.outage_since, h.join_expires_at";
 
     /// <summary>The columns of one host or a few (<c>FROM hosts h</c>, lockable with FOR UPDATE): the room taken counted per host.</summary>
     public static readonly string Columns = OwnColumns + ", " + ReservedSum("speed") + ", " + ReservedSum("memory") + ", " + ReservedSum("disk", "storage");

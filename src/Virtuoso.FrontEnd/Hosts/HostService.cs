@@ -17,7 +17,7 @@ namespace Virtuoso.FrontEnd.Hosts;
 /// A provider's hosts (report §5.2.2–§5.2.3): add (totals locked from then on), edit prices, chunks and
 /// periods (never retroactive: stored machines keep the prices they were stored at), delete.
 /// </summary>
-internal sealed class HostService(Database db, EventLog events, ConnectionTester tester, MachineActions actions, TimeProvider clock, IOptions<MarketOptions> options)
+internal sealed class HostService(Database db, EventLog events, ConnectionTester tester, MachineActions actions, HostJoins joins, TimeProvider clock, IOptions<MarketOptions> options)
 {
     public async Task<Outcome<HostResponse>> AddAsync(string owner, AddHostRequest r)
     {
@@ -32,6 +32,7 @@ internal sealed class HostService(Database db, EventLog events, ConnectionTester
             return bad;
         var (ports, badPorts) = r.Ports is null ? (PortRange.Default, null) : PortRange.Parse(r.Ports);
         if (badPorts is not null) return Failure.Validation(badPorts);
+        // Without a secret the agent joins (issue 19): until then the host holds a random one nobody knows, and is not checked.
         var secret = r.Secret ?? Accounts.PasswordHasher.NewToken();
         var row = new HostRow
         {
@@ -44,16 +45,17 @@ internal sealed class HostService(Database db, EventLog events, ConnectionTester
         };
         // Test the agent now so that a fresh host is searchable at once; one that fails the test is simply offline, with the
         // reason recorded for its provider (issue 18).
-        var test = await tester.TestAsync(row);
-        if (test.Ok && test.Health is { } health)
+        var test = r.Secret is null ? null : await tester.TestAsync(row);
+        if (test is { Ok: true, Health: { } health })
         {
             row.LastSeen = clock.GetUtcNow();
             row.VmmpPort = health.VmmpPort;
             row.Methods = HostRow.MethodsText(health.Methods);
             row.Bogomips = health.Bogomips;
         }
-        else
+        else if (test is not null)
             (row.LastFailure, row.LastFailureMessage, row.LastFailureAt) = (test.Answer.Code, test.Answer.Message, clock.GetUtcNow());
+        HostJoin? join = null;
         var added = await db.WriteAsync<Outcome<HostRow>>(async (c, tx) =>
         {
             var n = await c.ExecuteAsync("INSERT INTO hosts (name, owner, address, port, processor, speed, speed_unit, speed_price, memory, memory_unit, memory_price, " +
@@ -63,11 +65,17 @@ internal sealed class HostService(Database db, EventLog events, ConnectionTester
                 "@StoragePeriod, @ConnectSpeed, @Secret, @LastSeen, @CreatedAt, @VmmpPort, @Methods, @PublicAddress, @FirstPort, @LastPort, " +
                 "@Bogomips, @LastFailure, @LastFailureMessage, @LastFailureAt) ON CONFLICT (name) DO NOTHING", row, tx);
             if (n == 0) return new Failure(ErrorCodes.HostNameTaken, $"a host named '{r.Name}' already exists");
-            await events.AppendAsync(c, tx, "host-added", null, owner, $"host {r.Name} added at {r.Address}:{r.Port}; forwarded ports {row.Ports} on {row.PublicAddress}" + (row.LastSeen is null ? " (agent not reachable yet: offline)" : ""));
+            if (r.Secret is null)
+            {
+                join = await joins.IssueAsync(c, tx, r.Name);
+                row.JoinExpiresAt = join.ExpiresAt;
+            }
+            await events.AppendAsync(c, tx, "host-added", null, owner, $"host {r.Name} added at {r.Address}:{r.Port}; forwarded ports {row.Ports} on {row.PublicAddress}" +
+                (join is not null ? " (waiting for its agent to join with the install command)" : row.LastSeen is null ? " (agent not reachable yet: offline)" : ""));
             return row;
         }, o => o.Ok);
         if (added.Failure is { } f) return f;
-        return row.ToResponse(row.LastSeen is not null, [], secret);
+        return row.ToResponse(row.LastSeen is not null, [], r.Secret) with { Join = join };
     }
 
     /// <summary>
@@ -101,7 +109,7 @@ internal sealed class HostService(Database db, EventLog events, ConnectionTester
         return (await tester.TestAsync(r.Address, r.Port, r.Secret, ct)).Answer;
     }
 
-    private static string? CheckSecret(string? secret) =>
+    internal static string? CheckSecret(string? secret) =>
         secret is null ? null : secret.Length is >= 16 and <= 256 && secret.All(c => c > ' ' && c < 127) ? null : "secret must be 16–256 printable ASCII characters";
 
     public async Task<Outcome<HostResponse>> EditAsync(string owner, string name, EditHostRequest r)
@@ -125,7 +133,9 @@ internal sealed class HostService(Database db, EventLog events, ConnectionTester
         {
             await c.ExecuteAsync("UPDATE hosts SET speed_unit=@speedUnit, speed_price=@sp, memory_unit=@memoryUnit, memory_price=@mp, running_period=@runningPeriod, " +
                 "storage_unit=@storageUnit, storage_price=@stp, storage_period=@storagePeriod, address=@address, port=@port, connect_speed=@connect, " +
-                "public_address=@publicAddress, first_port=@first, last_port=@last, secret=@secret WHERE name=@name",
+                "public_address=@publicAddress, first_port=@first, last_port=@last, secret=@secret" +
+                // a secret typed by hand means the agent was set up by hand: the install command's token is void
+                (r.Secret is null ? "" : ", join_token_hash = NULL, join_expires_at = NULL") + " WHERE name=@name",
                 new { speedUnit, sp = speedPrice, memoryUnit, mp = memoryPrice, runningPeriod, storageUnit,
                       stp = storagePrice, storagePeriod, address = r.Address ?? host.Address, port = r.Port ?? (int)host.Port,
                       connect = r.ConnectSpeed ?? host.ConnectSpeed, publicAddress = r.PublicAddress ?? host.PublicAddress,

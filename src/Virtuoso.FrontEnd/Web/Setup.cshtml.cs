@@ -29,5 +29,8 @@ internal sealed class SetupModel(IOptions<MarketOptions> market, IOptions<Migrat
     /// <summary>The port of the front-end's VMMP listener, which destination agents send HEARTBEAT and RESP to.</summary>
     public string FrontEndVmmpPort => migration.Value.VmmpListen.Split(':')[^1];
 
+    /// <summary>Issue 19: whether this front-end serves the agent build the install command downloads.</summary>
+    public bool PackageServed => market.Value.AgentPackage is { Length: > 0 } path && System.IO.File.Exists(path);
+
     public void OnGet() { }
 }

@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Mvc;
 using Virtuoso.Contracts.Api;
 using Virtuoso.FrontEnd.Hosts;
-using PasswordHasher = Virtuoso.FrontEnd.Accounts.PasswordHasher;
 
 namespace Virtuoso.FrontEnd.Web.Hosts;
 
@@ -13,8 +12,10 @@ internal sealed class AddModel(HostService hosts) : WebPage
     /// <summary>What "Test connection" said of the agent the form describes (issue 18).</summary>
     public HostTestResponse? Tested { get; private set; }
 
-    /// <summary>A fresh secret in the form, with the command that gives it to the agent (issue 18: the secret is made here).</summary>
-    public void OnGet() => Form.Secret = PasswordHasher.NewToken();
+    /// <summary>The host just added with a join token (issue 19): the page shows its install command, once.</summary>
+    public HostResponse? Added { get; private set; }
+
+    public void OnGet() { }
 
     /// <summary>
     /// "Test connection" before adding: the same test as POST /api/v1/hosts/test on the form's address, port and secret; the form
@@ -44,8 +45,13 @@ internal sealed class AddModel(HostService hosts) : WebPage
             f.ConnectSpeed!, string.IsNullOrEmpty(f.Secret) ? null : f.Secret, Blank(f.PublicAddress), Blank(f.Ports)));
         if (added.Failure is { } failure) return Fail(failure);
         var h = added.Value!;
-        Notice = $"Host {h.Name} added ({(h.Online ? "online: its agent answered" : "offline: its agent did not answer yet")})."
-            + (string.IsNullOrEmpty(f.Secret) ? $" Its agent secret, shown only now: {h.Secret}" : "");
+        if (h.Join is not null)
+        {
+            // Shown here rather than after a redirect: only the token's hash is kept, so this page is the one chance to show it.
+            Added = h;
+            return Page();
+        }
+        Notice = $"Host {h.Name} added ({(h.Online ? "online: its agent answered" : "offline: its agent did not answer yet")}).";
         return Redirect("/hosts");
     }
 

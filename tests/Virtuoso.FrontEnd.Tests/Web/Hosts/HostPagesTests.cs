@@ -67,14 +67,32 @@ public abstract class HostPagesTests<TMarket>(TMarket market) : IClassFixture<TM
     }
 
     [Fact]
-    public async Task AddHost_MakesASecretAndShowsTheCommand_TestsBeforeAdding_AndSuggestsTheSpeed()
+    public async Task AddHost_WithoutSecret_ShowsTheInstallCommandOnce_AndMyHostsMakesANewOne()
     {
         var provider = await WebUser.SignupAsync(market, Roles.Provider);
         var form = await provider.GetAsync("/hosts/add");
-        var secret = System.Text.RegularExpressions.Regex.Match(form.Html, "name=\"Form.Secret\" value=\"([^\"]+)\"").Groups[1].Value;
-        Assert.True(secret.Length >= 32, form.Html);
-        Assert.Contains($"printf '%s\\n' '{secret}' &gt; /etc/virtuoso/agent.secret", form.Html);
+        Assert.Contains("name=\"Form.Secret\"", form.Html);
+        Assert.DoesNotMatch("name=\"Form.Secret\" value=\"[^\"]", form.Html); // no secret made up front any more (issue 19)
+        var name = MarketFixture.UniqueName("joining");
+        var fields = AddFields(name, market.Spare.Port, "");
+        var added = await provider.PostFormAsync("/hosts/add", fields);
+        Assert.Equal(HttpStatusCode.OK, added.Status);
+        var command = System.Text.RegularExpressions.Regex.Match(added.Html, "id=\"join-command\"><code>(curl -fsSL [^<]+)</code>").Groups[1].Value;
+        Assert.Matches(@"^curl -fsSL http://[^ ]+/install/agent\.sh \| bash -s -- --join vj_[A-Za-z0-9_-]{43}$", command);
 
+        var hosts = await provider.GetAsync("/hosts");
+        Assert.Contains("data-cause=\"waiting-for-join\"", hosts.Html);
+        Assert.DoesNotContain(command, hosts.Html); // shown once
+        var renewed = await provider.PostFormAsync("/hosts?handler=join", new() { ["name"] = name }, formPage: "/hosts");
+        var again = System.Text.RegularExpressions.Regex.Match(renewed.Html, "id=\"join-command\"><code>(curl -fsSL [^<]+)</code>").Groups[1].Value;
+        Assert.StartsWith("curl -fsSL ", again);
+        Assert.NotEqual(command, again);
+    }
+
+    [Fact]
+    public async Task AddHost_TestsBeforeAdding_AndSuggestsTheSpeed()
+    {
+        var provider = await WebUser.SignupAsync(market, Roles.Provider);
         var fields = AddFields(MarketFixture.UniqueName("tested"), market.Spare.Port, market.Spare.Secret);
         fields.Remove("Form.Speed");
         var tested = await provider.PostFormAsync("/hosts/add?handler=test", fields, formPage: "/hosts/add");

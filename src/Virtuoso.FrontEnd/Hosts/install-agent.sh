@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Installs the Virtuoso provider agent on a Debian 12 host as a systemd service and joins the host to the marketplace
+# (issue 19 point 2; report §3.5: the provider runs the agent on the machine it sells). The front-end serves this script at
+# /install/agent.sh with its own address filled in; the provider gets the whole command, with a one-time join token, when
+# adding the host ("Add a host", or `./virtuoso host add` without --secret):
+#
+#   curl -fsSL http://MARKET/install/agent.sh | bash -s -- --join vj_TOKEN
+#
+# What it does, as root, each step safe to run again:
+#   1. apt-get installs QEMU and the tools the agent runs (qemu-system-x86 qemu-utils genisoimage rsync iproute2 nftables);
+#   2. downloads the self-contained agent build the marketplace serves into /opt/virtuoso/agent (no .NET needed);
+#   3. makes the agent's secret in /etc/virtuoso/agent.secret (mode 600) unless one is there;
+#   4. joins: presents the token and the secret to the marketplace once (POST /api/v1/agents/join), which answers with the
+#      host's name and control port;
+#   5. writes /etc/virtuoso/agent.conf (the agent's flags: the one file to edit) and
+#      /etc/systemd/system/virtuoso-agent.service, enables the service and (re)starts it, then waits for its health check.
+# Where systemd is not running (a chroot, a container), step 5 enables the unit but starts nothing, and says so.
+#
+# Options: --join TOKEN (required)   --market URL (default: the marketplace that served this script)
+#          --listen ADDRESS (0.0.0.0: the control API and VMMP listen there)   --vmmp-port N (7101)
+#          --forward-address ADDRESS (0.0.0.0: where buyers reach forwarded guest ports)
+#          --agent-args "..." (more agent flags for agent.conf, e.g. "--accelerator tcg --cores 6"; src/Virtuoso.Agent/README.md)
+#          --no-packages (skip step 1)   --no-start (enable the service, do not start it)
+set -euo pipefail
+
+MARKET="${VIRTUOSO_MARKET:-__VIRTUOSO_MARKET_URL__}"
+TOKEN="" LISTEN="0.0.0.0" VMMP_PORT=7101 FORWARD="0.0.0.0" EXTRA="" PACKAGES=1 START=1
+PREFIX=/opt/virtuoso/agent ETC=/etc/virtuoso DATA=/var/lib/virtuoso/agent UNIT=/etc/systemd/system/virtuoso-agent.service
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf 'install-agent: %s\n' "$*" >&2; exit 1; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --join) TOKEN=${2:-}; shift 2 ;;
+    --market) MARKET=${2:-}; shift 2 ;;
+    --listen) LISTEN=${2:-}; shift 2 ;;
+    --vmmp-port) VMMP_PORT=${2:-}; shift 2 ;;
+    --forward-address) FORWARD=${2:-}; shift 2 ;;
+    --agent-args) EXTRA=${2:-}; shift 2 ;;
+    --no-packages) PACKAGES=0; shift ;;
+    --no-start) START=0; shift ;;
+    -h|--help) echo "usage: install-agent.sh --join vj_TOKEN [--market URL] [--listen ADDRESS] [--vmmp-port N] [--forward-address ADDRESS] [--agent-args \"...\"] [--no-packages] [--no-start]"; exit 0 ;;
+    *) die "unknown option '$1' (options: --join TOKEN --market URL --listen ADDRESS --vmmp-port N --forward-address ADDRESS --agent-args \"...\" --no-packages --no-start)" ;;
+  esac
+done
+
+[ -n "$TOKEN" ] || die "--join TOKEN is required: copy the whole command from the marketplace's Add a host page (or ./virtuoso host join NAME)"
+case "$TOKEN" in vj_*) ;; *) die "'$TOKEN' is not a join token: they start with vj_" ;; esac
+case "$MARKET" in http://*|https://*) ;; *) die "--market must be the marketplace's http:// or https:// address, not '$MARKET'" ;; esac
+case "$VMMP_PORT" in ''|*[!0-9]*) die "--vmmp-port must be a TCP port number, not '$VMMP_PORT'" ;; esac
+MARKET=${MARKET%/}
+[ "$(id -u)" = 0 ] || die "run it as root (sudo bash -s -- ...): it installs packages and a system service"
+[ -r /etc/debian_version ] || die "this script is for Debian 12 hosts; see the marketplace's Set up a host page to install by hand"
+
+if [ "$PACKAGES" = 1 ]; then
+  say "installing QEMU and the agent's tools (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends qemu-system-x86 qemu-utils genisoimage rsync iproute2 nftables curl ca-certificates >/dev/null
+fi
+command -v curl >/dev/null || die "curl is missing (apt-get install curl)"
+
+say "downloading the agent from $MARKET"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+code=$(curl -sS -o "$tmp/agent.tar.gz" -w '%{http_code}' "$MARKET/install/virtuoso-agent-linux-x64.tar.gz") || die "cannot reach $MARKET"
+if [ "$code" != 200 ]; then
+  [ "$code" = 404 ] && die "this marketplace serves no agent build (its operator sets Virtuoso__AgentPackage); build the agent from source: $MARKET/setup"
+  die "downloading the agent failed: HTTP $code from $MARKET/install/virtuoso-agent-linux-x64.tar.gz"
+fi
+mkdir -p "$tmp/agent" && tar -xzf "$tmp/agent.tar.gz" -C "$tmp/agent"
+[ -x "$tmp/agent/virtuoso-agent" ] || die "the downloaded package has no virtuoso-agent"
+mkdir -p "$(dirname "$PREFIX")"
+rm -rf "$PREFIX.new" && mv "$tmp/agent" "$PREFIX.new"
+if [ -d "$PREFIX" ]; then rm -rf "$PREFIX.old" && mv "$PREFIX" "$PREFIX.old"; fi
+mv "$PREFIX.new" "$PREFIX" && rm -rf "$PREFIX.old"
+
+install -d -m 700 "$ETC" "$DATA"
+if [ ! -s "$ETC/agent.secret" ]; then
+  say "making the agent's secret ($ETC/agent.secret)"
+  (umask 077; head -c 32 /dev/urandom | base64 | tr -d '=+/\n' > "$ETC/agent.secret")
+fi
+chmod 600 "$ETC/agent.secret"
+SECRET=$(tr -d '\n' < "$ETC/agent.secret")
+
+say "joining the marketplace"
+answer=$(curl -sS -X POST -H 'Content-Type: application/json' -H 'Accept: application/json' -w '\n%{http_code}' \
+  --data "{\"token\":\"$TOKEN\",\"secret\":\"$SECRET\"}" "$MARKET/api/v1/agents/join") || die "cannot reach $MARKET"
+status=${answer##*$'\n'} body=${answer%$'\n'*}
+if [ "$status" != 200 ]; then
+  detail=$(printf '%s' "$body" | sed -n 's/.*"detail":"\([^"]*\)".*/\1/p')
+  die "the marketplace refused the join (HTTP $status): ${detail:-$body}"
+fi
+NAME=$(printf '%s' "$body" | sed -n 's/.*"name":"\([a-zA-Z0-9._-]*\)".*/\1/p')
+PORT=$(printf '%s' "$body" | sed -n 's/.*"port":\([0-9]*\).*/\1/p')
+[ -n "$NAME" ] && [ -n "$PORT" ] || die "unexpected answer from the marketplace: $body"
+say "joined as host '$NAME' (the marketplace calls its agent on port $PORT)"
+
+cat > "$ETC/agent.conf" <<EOF
+# The Virtuoso agent's flags (src/Virtuoso.Agent/README.md lists them all); written by install-agent.sh for host '$NAME'.
+# Edit, then: systemctl restart virtuoso-agent
+VIRTUOSO_AGENT_ARGS="--name $NAME --urls http://$LISTEN:$PORT --vmmp-port $VMMP_PORT --data $DATA --secret-file $ETC/agent.secret --forward-address $FORWARD${EXTRA:+ $EXTRA}"
+EOF
+chmod 600 "$ETC/agent.conf"
+
+mkdir -p "$(dirname "$UNIT")"
+cat > "$UNIT" <<EOF
+[Unit]
+Description=Virtuoso provider agent ($NAME)
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+EnvironmentFile=$ETC/agent.conf
+ExecStart=$PREFIX/virtuoso-agent \$VIRTUOSO_AGENT_ARGS
+# Root: private networks make bridges, taps and nftables tables; cgroups hold each machine to the CPU share it bought.
+# The guests' QEMU processes outlive a restart of the agent, which finds them again.
+KillMode=process
+Restart=on-failure
+RestartSec=5
+
+[Install]
+WantedBy=multi-user.target
+EOF
+
+if [ -d /run/systemd/system ]; then
+  systemctl daemon-reload
+  systemctl enable -q virtuoso-agent
+  if [ "$START" = 1 ]; then
+    say "starting virtuoso-agent"
+    systemctl restart virtuoso-agent
+    health="http://127.0.0.1:$PORT/v1/health"
+    [ "$LISTEN" = 0.0.0.0 ] || health="http://$LISTEN:$PORT/v1/health"
+    for _ in $(seq 60); do curl -fsS -o /dev/null "$health" 2>/dev/null && break; sleep 1; done
+    curl -fsS -o /dev/null "$health" || die "the agent did not answer $health within a minute: journalctl -u virtuoso-agent"
+  fi
+else
+  # systemctl enable works offline (it makes the symlink); nothing can be started without systemd running.
+  systemctl enable -q virtuoso-agent 2>/dev/null \
+    || { mkdir -p /etc/systemd/system/multi-user.target.wants && ln -sf "$UNIT" /etc/systemd/system/multi-user.target.wants/virtuoso-agent.service; }
+  say "systemd is not running here: the service is enabled for the next boot; start it now with: $PREFIX/virtuoso-agent \$VIRTUOSO_AGENT_ARGS (from $ETC/agent.conf)"
+fi
+say "done: host '$NAME' is installed; the marketplace shows it online within a few seconds of the agent starting (My hosts)"
+echo "Open the firewall to: TCP $PORT and $VMMP_PORT from the marketplace and the other hosts; TCP 32768-60999 and UDP 4789 from the other hosts;"
+echo "the forwarded guest ports (the host's 'Forwarded ports', 40000-40999 by default) from buyers. $MARKET/setup#firewall says why."
