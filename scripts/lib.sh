@@ -88,6 +88,28 @@ build_agent_package() {
   echo "$out"
 }
 
+# A fresh Debian 12 root directory for the install test (issue 19: InstallJourneyTests runs scripts/install-frontend.sh and the
+# agent's install command in it, chrooted): minbase with systemd, curl and what the two install scripts would apt-get (the test
+# runs them with --no-packages, so that it reaches no address but loopback). Made once per version of this list with
+# mmdebstrap (needs root; the .deb files are shared with the guest images), kept as a tar outside the clone. Prints its path.
+INSTALL_ROOT_PACKAGES="systemd,passwd,curl,ca-certificates,qemu-system-x86,qemu-utils,genisoimage,rsync,iproute2,nftables,novnc"
+build_install_root() {
+  local cache="${VIRTUOSO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtuoso}"
+  local key; key=$(printf '%s' "$INSTALL_ROOT_PACKAGES" | sha256sum | cut -c1-16)
+  local built="$cache/install-root/debian-12-$key.tar"
+  if [ ! -s "$built" ]; then
+    install_packages mmdebstrap
+    say "making a Debian 12 root for the install test (once: $built)" >&2
+    mkdir -p "$cache/install-root" "$cache/debs"
+    as_root mmdebstrap --mode=root --variant=minbase --format=tar --include="$INSTALL_ROOT_PACKAGES" \
+      --setup-hook='mkdir -p "$1"/var/cache/apt/archives/' --setup-hook="sync-in '$cache/debs' /var/cache/apt/archives/" \
+      --customize-hook="sync-out /var/cache/apt/archives '$cache/debs'" --customize-hook='rm -f "$1"/var/cache/apt/archives/*.deb' \
+      bookworm "$built.tmp" "${VIRTUOSO_DEBIAN_MIRROR:-http://deb.debian.org/debian}" >&2 || { rm -f "$built.tmp"; die "mmdebstrap failed"; }
+    mv "$built.tmp" "$built"
+  fi
+  echo "$built"
+}
+
 # Builds the three deployables (front-end, agent, CLI) in Release into build/.
 build_apps() {
   say "building the front-end, the provider agent and the CLI"

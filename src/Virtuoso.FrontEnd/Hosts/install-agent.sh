@@ -76,7 +76,7 @@ rm -rf "$PREFIX.new" && mv "$tmp/agent" "$PREFIX.new"
 if [ -d "$PREFIX" ]; then rm -rf "$PREFIX.old" && mv "$PREFIX" "$PREFIX.old"; fi
 mv "$PREFIX.new" "$PREFIX" && rm -rf "$PREFIX.old"
 
-install -d -m 700 "$ETC" "$DATA"
+install -d -m 755 "$ETC" && install -d -m 700 "$DATA"
 if [ ! -s "$ETC/agent.secret" ]; then
   say "making the agent's secret ($ETC/agent.secret)"
   (umask 077; head -c 32 /dev/urandom | base64 | tr -d '=+/\n' > "$ETC/agent.secret")
