@@ -35,6 +35,33 @@ public sealed class HostCommandsTests : IAsyncLifetime
         Assert.Contains("s3cr3t", run.Out);
     }
 
+    private static readonly HostJoin Join = new("vj_token", new DateTimeOffset(2026, 12, 7, 15, 0, 0, TimeSpan.Zero),
+        "curl -fsSL http://market.example/install/agent.sh | bash -s -- --join vj_token");
+
+    [Fact]
+    public async Task Add_WithoutSecret_PrintsTheInstallCommand()
+    {
+        h.Api.Json("POST /api/v1/hosts", Samples.Host("virt8") with { Join = Join }, 201);
+
+        var run = (await h.RunAsync(AddVirt8)).Succeeded();
+
+        Assert.Null(h.Api.Requests[0].BodyAs<AddHostRequest>().Secret);
+        Assert.Contains("\n  curl -fsSL http://market.example/install/agent.sh | bash -s -- --join vj_token\n", run.Out.ReplaceLineEndings("\n"));
+        Assert.Contains("before 2026-12-07 15:00:00Z", run.Out);
+        Assert.Contains("virtuoso host join virt8", run.Out);
+    }
+
+    [Fact]
+    public async Task Join_PostsAndPrintsTheNewCommand_AndAnUnknownHostIsOneLine()
+    {
+        h.Api.Json("POST /api/v1/hosts/virt8/join", Samples.Host("virt8") with { Join = Join });
+        var run = (await h.RunAsync("host", "join", "virt8")).Succeeded();
+        Assert.Contains("--join vj_token", run.Out);
+
+        h.Api.Problem("POST /api/v1/hosts/nope/join", 404, ErrorCodes.NotFound, "Not found", "host 'nope' not found");
+        Assert.Equal("error: host 'nope' not found (not-found)", (await h.RunAsync("host", "join", "nope")).Failed(1, ErrorCodes.NotFound));
+    }
+
     [Fact]
     public async Task Add_WithSecret_SendsIt_AndJsonPrintsTheHost()
     {
