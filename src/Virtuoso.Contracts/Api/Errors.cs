@@ -95,4 +95,9 @@ public static class ErrorCodes
     public const string ReadOnlyKey = "read-only-key";
     /// <summary>Making or revoking API keys with an API key; HTTP 403. Log in with the password (a session) for that.</summary>
     public const string SessionRequired = "session-required";
+    /// <summary>An event cursor that is no place in the log: an agent's <c>after</c> that is not where a line of its
+    /// <c>events.log</c> ends, or past its end; HTTP 400.</summary>
+    public const string InvalidCursor = "invalid-cursor";
+    /// <summary>An events filter (<c>?host=</c>, <c>?kind=</c>) that is not a host name or an event kind; HTTP 400.</summary>
+    public const string InvalidFilter = "invalid-filter";
 }
