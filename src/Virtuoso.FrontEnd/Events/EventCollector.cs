@@ -55,8 +55,12 @@ internal sealed partial class EventCollector(Database db, AgentClient agents, Ti
     {
         var cursor = await db.ReadAsync(async c =>
         {
+            const string Read = "SELECT log, position, at FROM event_cursors WHERE host = @Name";
+            var row = await c.QuerySingleOrDefaultAsync<(string Log, long Position, DateTimeOffset At)?>(Read, new { host.Name });
+            if (row is { } found) return found;
+            // A host not read before: its cursor at the start (another replica may be making it too).
             await c.ExecuteAsync("INSERT INTO event_cursors (host, log, position, at) VALUES (@Name, '', 0, 0) ON CONFLICT (host) DO NOTHING", new { host.Name });
-            return await c.QuerySingleAsync<(string Log, long Position, DateTimeOffset At)>("SELECT log, position, at FROM event_cursors WHERE host = @Name", new { host.Name });
+            return await c.QuerySingleAsync<(string Log, long Position, DateTimeOffset At)>(Read, new { host.Name });
         }, ct);
         var got = await agents.EventsAsync(host, cursor.Log.Length == 0 ? null : cursor.Log, cursor.Position, PageSize, ct);
         if (got.Value is not { } page)
