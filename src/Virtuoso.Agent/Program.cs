@@ -112,6 +112,7 @@ app.MapTunnel();
 app.MapNetworks();
 app.MapOrigin();
 app.MapIncoming();
+app.MapEvents(); // issue 19: the front-end gathers this host's events.log
 app.Run();
 return 0;
 

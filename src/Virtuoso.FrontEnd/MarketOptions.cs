@@ -57,6 +57,8 @@ internal sealed class MarketOptions
     public int BillingBatchSize { get; set; } = 5000;
     /// <summary>Seconds between market-estimate updates (§6.1.9: 60 by default).</summary>
     public double PriceAverageIntervalSeconds { get; set; } = 60;
+    /// <summary>Seconds between passes of the collector of the agents' events (issue 19 point 3, <c>Events/EventCollector.cs</c>).</summary>
+    public double EventCollectIntervalSeconds { get; set; } = 5;
     /// <summary>Whether this replica runs the daemons (tests drive passes by hand with a fake clock).</summary>
     public bool DaemonsEnabled { get; set; } = true;
 

@@ -78,6 +78,8 @@ builder.Services.AddSingleton<VmmpClient>();
 builder.Services.AddSingleton<MigrationService>();
 builder.Services.AddHostedService<VmmpListener>();
 builder.Services.AddHostedService<MigrationMonitor>();
+builder.Services.AddSingleton<EventCollector>(); // issue 19 point 3: the agents' events.log into the event log
+builder.Services.AddHostedService(sp => sp.GetRequiredService<EventCollector>());
 builder.Services.AddHttpClient(AgentClient.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan); // each call sets its own (AgentClient)
 
 builder.AddWeb();

@@ -125,6 +125,7 @@ internal static class MachineEndpoints
                 ErrorCodes.InvalidState => "Not allowed in this state",
                 ErrorCodes.VersionMismatch => "Version mismatch",
                 ErrorCodes.Conflict => "Conflict",
+                ErrorCodes.InvalidCursor => "Invalid cursor",
                 _ => "Agent failed",
             },
             detail: error.Message,

@@ -20,6 +20,7 @@ namespace Virtuoso.Contracts.Agent;
 /// running machine's guest, and back (design §10; the guest's own network is the only thing it reaches). The client
 /// closing its side ends what the guest receives (the guest sees end of input) while what the guest still sends
 /// arrives, until the guest closes too.</item>
+/// <item>GET  /v1/events?after=N&amp;limit=M&amp;log=ID → <see cref="AgentEventPage"/> (the host's events after a cursor, issue 19)</item>
 /// </list>
 /// Errors are problem details with a <c>code</c> from <see cref="Api.ErrorCodes"/>.
 /// </summary>

@@ -103,4 +103,9 @@ public static class ErrorCodes
     /// <summary>Issue 19: this front-end serves no agent build (<c>Virtuoso__AgentPackage</c> unset or missing); HTTP 404. Build the agent from
     /// source ("Set up a host", by hand).</summary>
     public const string AgentPackageMissing = "agent-package-missing";
+    /// <summary>An event cursor that is no place in the log: an agent's <c>after</c> that is not where a line of its
+    /// <c>events.log</c> ends, or past its end; HTTP 400.</summary>
+    public const string InvalidCursor = "invalid-cursor";
+    /// <summary>An events filter (<c>?host=</c>, <c>?kind=</c>) that is not a host name or an event kind; HTTP 400.</summary>
+    public const string InvalidFilter = "invalid-filter";
 }

@@ -106,7 +106,10 @@ public sealed record ForfeitResponse(Guid Machine, string? Host, decimal Storage
     decimal RunningSeconds, decimal Running, decimal Total, decimal ChargedNow);
 
 /// <summary>GET /api/v1/events: an append-only event (design §8).</summary>
-public sealed record EventResponse(long Seq, DateTimeOffset At, string Origin, string Kind, Guid? Machine, string? Account, string Message);
+/// <param name="Origin"><c>front-end</c>, or <c>agent</c> for an event a host's agent wrote and the front-end gathered (issue 19).</param>
+/// <param name="Account">Who sees it besides the operator; null: the operator only.</param>
+/// <param name="Host">For an agent's event, the host whose agent wrote it; null for the front-end's own.</param>
+public sealed record EventResponse(long Seq, DateTimeOffset At, string Origin, string Kind, Guid? Machine, string? Account, string Message, string? Host = null);
 
 /// <summary>
 /// POST /api/v1/machines/{id}/console: a console session of a running machine (design §7). Open

@@ -32,6 +32,10 @@ internal sealed class AgentClient(IHttpClientFactory factory, Microsoft.Extensio
         return got.Value;
     }
 
+    /// <summary>The host's events after a cursor of its log (issue 19 point 3); a failure with AgentStatus 404 is an agent older than that.</summary>
+    public Task<Outcome<AgentEventPage>> EventsAsync(HostRow host, string? log, long after, int limit, CancellationToken ct = default) =>
+        SendAsync<AgentEventPage>(host, HttpMethod.Get, AgentEventPage.Query(log, after, limit), null, "events", ct, TimeSpan.FromSeconds(15));
+
     public Task<Outcome<List<AgentMachine>>> ListAsync(HostRow host, CancellationToken ct = default) =>
         SendAsync<List<AgentMachine>>(host, HttpMethod.Get, AgentRoutes.Machines, null, "list", ct, TimeSpan.FromSeconds(5));
 

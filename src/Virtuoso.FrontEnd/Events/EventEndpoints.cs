@@ -18,5 +18,16 @@ internal static class EventEndpoints
             })
             .RequireAuthorization().WithTags("Accounts")
             .WithSummary("My events, newest first, a page at a time (?limit=1..1000, default 100; ?before=SEQ for older; a Link rel=next header while there may be more); one machine's with ?machine=ID");
+        // Issue 19 point 3: the operator's view of every event, the front-end's and the agents'.
+        api.MapGet("/events/all", async (EventLog e, HttpContext ctx, string? host, string? machine, string? kind, int? limit, long? before) =>
+            {
+                if (PageOf.Check(limit, before) is { } bad) return bad.ToResult();
+                var filter = EventFilter.Parse(host, machine, kind);
+                if (filter.Failure is { } badFilter) return badFilter.ToResult();
+                var page = await e.AllAsync(filter.Value!, limit ?? Paging.DefaultLimit, before);
+                return page.Failure is { } f ? f.ToResult() : PageOf.Answer(ctx, page.Value!, page.Value!.Count == 0 ? 0 : page.Value[^1].Seq, limit);
+            })
+            .RequireAuthorization(Roles.Operator).WithTags("Accounts")
+            .WithSummary("Operator: every event, the front-end's and the agents', newest first by time, paged like /events; ?host= (the agent that wrote them), ?machine=, ?kind=");
     }
 }

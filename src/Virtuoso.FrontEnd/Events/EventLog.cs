@@ -2,6 +2,7 @@ using System.Data.Common;
 using Dapper;
 using Virtuoso.Contracts.Api;
 using Virtuoso.FrontEnd.Data;
+using Virtuoso.FrontEnd.Http;
 
 namespace Virtuoso.FrontEnd.Events;
 
@@ -62,10 +63,80 @@ internal sealed class EventLog(Database db, TimeProvider clock)
     /// </summary>
     public async Task<IReadOnlyList<EventResponse>> ForAccountAsync(string account, Guid? machine, int limit = Paging.DefaultLimit, long? before = null)
     {
-        var rows = await db.ReadAsync(c => c.QueryAsync<(long Seq, DateTimeOffset At, string Origin, string Kind, Guid? Machine, string? Account, string Message)>(
-            "SELECT seq, at, origin, kind, machine, account, message FROM events WHERE account = @account" +
+        var rows = await db.ReadAsync(c => c.QueryAsync<Row>(
+            "SELECT " + Columns + " FROM events WHERE account = @account" +
             (machine is null ? "" : " AND machine = @machine") + (before is null ? "" : " AND seq < @before") + " ORDER BY seq DESC LIMIT @limit",
             new { account, machine, limit, before }));
-        return rows.Select(r => new EventResponse(r.Seq, r.At, r.Origin, r.Kind, r.Machine, r.Account, r.Message)).ToList();
+        return rows.Select(r => r.Response).ToList();
     }
+
+    /// <summary>
+    /// The operator's page of every event, the front-end's and the agents' (issue 19 point 3), newest first by time and then
+    /// by seq: an agent's event is listed at the time its agent wrote it (never earlier than the host's previous one), not when
+    /// it was gathered, so a machine's events stay in order across the front-end and the hosts it lived on.
+    /// <paramref name="before"/> is the seq of the last event of the previous page.
+    /// </summary>
+    public async Task<Outcome<IReadOnlyList<EventResponse>>> AllAsync(EventFilter filter, int limit = Paging.DefaultLimit, long? before = null)
+    {
+        var page = await db.ReadAsync(async c =>
+        {
+            DateTimeOffset? beforeAt = null;
+            if (before is not null && (beforeAt = await c.QuerySingleOrDefaultAsync<DateTimeOffset?>("SELECT at FROM events WHERE seq = @before", new { before })) is null)
+                return null;
+            return (await c.QueryAsync<Row>("SELECT " + Columns + " FROM events WHERE 1 = 1" +
+                (filter.Host is null ? "" : " AND host = @Host") + (filter.Machine is null ? "" : " AND machine = @Machine") + (filter.Kind is null ? "" : " AND kind = @Kind") +
+                (before is null ? "" : " AND (at < @beforeAt OR (at = @beforeAt AND seq < @before))") + " ORDER BY at DESC, seq DESC LIMIT @limit",
+                new { filter.Host, filter.Machine, filter.Kind, beforeAt, before, limit })).Select(r => r.Response).ToList();
+        });
+        return page is null
+            ? new Failure(Contracts.Api.ErrorCodes.InvalidCursor, $"before={before} is no event: give the seq of the last event of a previous page")
+            : page;
+    }
+
+    private const string Columns = "seq, at, origin, kind, machine, account, message, host";
+
+    private sealed class Row
+    {
+        public long Seq { get; set; }
+        public DateTimeOffset At { get; set; }
+        public string Origin { get; set; } = "";
+        public string Kind { get; set; } = "";
+        public Guid? Machine { get; set; }
+        public string? Account { get; set; }
+        public string Message { get; set; } = "";
+        public string? Host { get; set; }
+        public EventResponse Response => new(Seq, At, Origin, Kind, Machine, Account, Message, Host);
+    }
+}
+
+/// <summary>The operator's filters of all events: the host whose agent wrote them, the machine, the kind; null: any.</summary>
+internal sealed partial record EventFilter(string? Host, Guid? Machine, string? Kind)
+{
+    public static readonly EventFilter None = new(null, null, null);
+
+    public bool Any => Host is not null || Machine is not null || Kind is not null;
+
+    /// <summary>Filters as the API's query and the web form give them (blank: any); 400 invalid-filter for one that can match nothing by its form.</summary>
+    public static Outcome<EventFilter> Parse(string? host, string? machine, string? kind)
+    {
+        host = Blank(host);
+        machine = Blank(machine);
+        kind = Blank(kind);
+        if (host is not null && Validate.HostName(host) is not null)
+            return new Failure(Contracts.Api.ErrorCodes.InvalidFilter, $"host must be a host name (letters, digits, '.', '_', '-'; up to 63), not '{host}'");
+        Guid? id = null;
+        if (machine is not null)
+        {
+            if (!Guid.TryParse(machine, out var g)) return new Failure(Contracts.Api.ErrorCodes.InvalidFilter, $"machine must be a machine id (a UUID), not '{machine}'");
+            id = g;
+        }
+        if (kind is not null && !KindRx().IsMatch(kind))
+            return new Failure(Contracts.Api.ErrorCodes.InvalidFilter, $"kind must be an event kind (lower-case letters, digits and '-', e.g. started or vmmp), not '{kind}'");
+        return new EventFilter(host, id, kind);
+    }
+
+    private static string? Blank(string? v) => string.IsNullOrWhiteSpace(v) ? null : v.Trim();
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[a-z][a-z0-9-]{0,39}$")]
+    private static partial System.Text.RegularExpressions.Regex KindRx();
 }

@@ -15,7 +15,8 @@ internal sealed class Notifications(Database db)
 {
     /// <summary>The events that are notifications: their kinds, less the two that repeat another (see <see cref="NotificationText"/>).</summary>
     private static readonly string Where =
-        "e.account = @account AND e.kind IN (" + string.Join(", ", NotificationText.Kinds.Select(k => $"'{k}'")) + ") " +
+        // Only the front-end's own: an agent's event of the same kind (its "migrated", say) is the host's record, not news (issue 19).
+        "e.account = @account AND e.origin = 'front-end' AND e.kind IN (" + string.Join(", ", NotificationText.Kinds.Select(k => $"'{k}'")) + ") " +
         // A buyer's "migrated" repeats their migration-done; a provider's own deletion of a host is no news to them.
         "AND (e.kind <> 'migrated' OR m.owner IS NULL OR e.account <> m.owner) AND (e.kind <> 'host-deleted' OR e.machine IS NOT NULL)";
 

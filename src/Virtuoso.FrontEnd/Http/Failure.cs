@@ -43,6 +43,8 @@ internal sealed record Failure(string Code, string Message)
         [ErrorCodes.InvalidSubnet] = (400, "Not an acceptable subnet"),
         [ErrorCodes.InvalidScope] = (400, "Not a key scope"),
         [ErrorCodes.InvalidExpiry] = (400, "Not a key lifetime"),
+        [ErrorCodes.InvalidCursor] = (400, "Not a place in the event list"),
+        [ErrorCodes.InvalidFilter] = (400, "Not an events filter"),
         [ErrorCodes.Unauthenticated] = (401, "Not logged in"),
         [ErrorCodes.InvalidCredentials] = (401, "Wrong username or password"),
         [ErrorCodes.InvalidApiKey] = (401, "Unknown or revoked API key"),

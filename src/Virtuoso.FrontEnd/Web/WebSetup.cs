@@ -26,6 +26,8 @@ internal static class WebSetup
     public const string Buyer = "web-buyer";
     /// <summary>A logged-in provider (cookie scheme).</summary>
     public const string Provider = "web-provider";
+    /// <summary>The logged-in operator (cookie scheme).</summary>
+    public const string Operator = "web-operator";
     /// <summary>Rate-limiting policy of the log-in form: posts per client address.</summary>
     public const string LoginPolicy = "login";
     public const string SelectingScheme = "BearerOrCookie";
@@ -40,6 +42,7 @@ internal static class WebSetup
             o.Conventions.AuthorizeFolder("/Isos", Buyer);
             o.Conventions.AuthorizeFolder("/Networks", Buyer);
             o.Conventions.AuthorizeFolder("/Hosts", Provider);
+            o.Conventions.AuthorizeFolder("/Events", Operator); // issue 19: all events, the operator's
             o.Conventions.AuthorizePage("/Accounts/Account", User);
             o.Conventions.AuthorizePage("/Accounts/Statement", User);
             o.Conventions.AuthorizePage("/Accounts/Keys", User);
@@ -61,7 +64,8 @@ internal static class WebSetup
         services.AddAuthorizationBuilder()
             .AddPolicy(User, p => p.AddAuthenticationSchemes(CookieAuthentication.SchemeName).RequireAuthenticatedUser())
             .AddPolicy(Buyer, p => p.AddAuthenticationSchemes(CookieAuthentication.SchemeName).RequireRole(Roles.Buyer))
-            .AddPolicy(Provider, p => p.AddAuthenticationSchemes(CookieAuthentication.SchemeName).RequireRole(Roles.Provider));
+            .AddPolicy(Provider, p => p.AddAuthenticationSchemes(CookieAuthentication.SchemeName).RequireRole(Roles.Provider))
+            .AddPolicy(Operator, p => p.AddAuthenticationSchemes(CookieAuthentication.SchemeName).RequireRole(Roles.Operator));
         services.AddRateLimiter(o =>
         {
             o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;

@@ -51,4 +51,25 @@ public sealed class EventCommandsTests : IAsyncLifetime
         h.Api.Json("GET /api/v1/events", Array.Empty<object>());
         Assert.Equal("No events yet.\n", (await h.RunAsync("events")).Succeeded().Out);
     }
+
+    [Fact]
+    public async Task Events_ForTheOperator_AskForAllWithTheFilters_AndNameTheAgentsHost()
+    {
+        var agentEvent = new EventResponse(3, new DateTimeOffset(2026, 12, 6, 12, 0, 0, TimeSpan.Zero), "agent", "failed", Samples.WebId, null, "qemu exited", "virt13");
+        h.Api.Json($"GET /api/v1/events/all?host=virt13&machine={Samples.WebId}&kind=failed", new[] { agentEvent });
+
+        var run = (await h.RunAsync("events", "--host", "virt13", "--machine", Samples.WebId.ToString(), "--kind", "failed")).Succeeded();
+
+        Assert.Equal($"?host=virt13&machine={Samples.WebId}&kind=failed", Assert.Single(h.Api.Requests).Query);
+        Assert.Contains("agent:virt13", run.Out);
+        Assert.Contains("qemu exited", run.Out);
+    }
+
+    [Fact]
+    public async Task Events_All_ForSomeoneElse_IsTheServersRefusal()
+    {
+        h.Api.Problem("GET /api/v1/events/all", 403, ErrorCodes.WrongRole, "Not allowed for this kind of account", "this action is not available to your kind of account");
+
+        (await h.RunAsync("events", "--all")).Failed(1, ErrorCodes.WrongRole);
+    }
 }

@@ -43,7 +43,7 @@ public sealed partial class LayoutTests(ITestOutputHelper output)
         Assert.True(Repo.GuestImageBuilt, $"the guest image is not built in {Repo.Images}: run guest/build-image.sh (./test does)");
         Assert.True(File.Exists(Repo.InstallerIso), $"no installer ISO at {Repo.InstallerIso}: run guest/build-installer-iso.sh (./test does)");
         await using var m = await Marketplace.StartAsync(60, new Dictionary<string, string> { ["Virtuoso__OperatorPassword"] = OperatorPassword }, [], "alpha", "beta");
-        await PopulateAsync(m);
+        var stored = await PopulateAsync(m);
         await using var browser = await Browser.LaunchAsync(m.Url);
         var page = await browser.PageAsync();
 
@@ -139,6 +139,18 @@ public sealed partial class LayoutTests(ITestOutputHelper output)
             Assert.Contains("<svg", await r.TextAsync());
         }
 
+        // Issue 19 point 3, on this marketplace's real agents: what alpha's agent wrote in its events.log (the accelerator it
+        // chose at start-up, the disk it created for the stored machine) reaches the operator's page of all events, gathered
+        // by the front-end's collector; the browser is still the operator's.
+        foreach (var (filter, kind) in new[] { ("host=alpha&kind=accelerator", "accelerator"), ($"host=alpha&machine={stored:D}", "created") })
+        {
+            var rows = page.Locator($"#events tr[data-origin=agent][data-kind={kind}]");
+            for (var wait = Stopwatch.StartNew(); await rows.CountAsync() == 0 && wait.Elapsed < TimeSpan.FromSeconds(30); await Task.Delay(500))
+                await page.GotoAsync($"/events?{filter}");
+            Assert.True(await rows.CountAsync() == 1, $"/events?{filter} shows no {kind} event from alpha's agent:\n{await page.InnerTextAsync("main")}");
+            await Expect(rows.Locator("td[data-label=Origin]")).ToHaveTextAsync("agent of alpha");
+        }
+
         output.WriteLine($"{visited} page views in {clock.Elapsed.TotalSeconds:0} s");
         Assert.True(failures.Count == 0, $"{failures.Count} problems:\n" + string.Join("\n", failures));
         Assert.True(visited >= 2 * 25, $"only {visited / 2} pages were reached: the crawl does not follow the navigation");
@@ -205,7 +217,7 @@ public sealed partial class LayoutTests(ITestOutputHelper output)
     /// Something on every page: hosts with machines, a registered machine (its page offers a search), a stored one with a
     /// long name (nothing runs: no guest boots), transfers in the ledger, an ISO, a second network and an SSH key.
     /// </summary>
-    private static async Task PopulateAsync(Marketplace m)
+    private static async Task<Guid> PopulateAsync(Marketplace m)
     {
         await m.ProviderWithHostsAsync("layout-provider", ("alpha", 47300), ("beta", 47310));
         await m.BuyerAsync("layout-buyer");
@@ -219,6 +231,7 @@ public sealed partial class LayoutTests(ITestOutputHelper output)
         using (var keygen = Process.Start("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "me@laptop", "-f", key]))
             await keygen.WaitForExitAsync();
         (await m.CliAsync("b", "keys", "add", "laptop", "--file", key + ".pub")).Ok();
+        return stored;
     }
 
     private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);

@@ -162,6 +162,7 @@ internal sealed partial class FakeAgent : IAsyncDisposable
         agent.Map(app);
         agent.MapMigration(app);
         agent.MapTunnel(app);
+        agent.MapEvents(app);
         await app.StartAsync();
         agent.Port = new Uri(app.Urls.Single()).Port;
         agent.StartVmmp();
