@@ -80,7 +80,9 @@ builder.Services.AddHostedService<VmmpListener>();
 builder.Services.AddHostedService<MigrationMonitor>();
 builder.Services.AddSingleton<EventCollector>(); // issue 19 point 3: the agents' events.log into the event log
 builder.Services.AddHostedService(sp => sp.GetRequiredService<EventCollector>());
-builder.Services.AddHttpClient(AgentClient.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan); // each call sets its own (AgentClient)
+builder.Services.AddSingleton<AgentConnector>(); // issue 20: names resolving to internal addresses are refused when connecting
+builder.Services.AddHttpClient(AgentClient.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan) // each call sets its own (AgentClient)
+    .ConfigurePrimaryHttpMessageHandler(s => s.GetRequiredService<AgentConnector>().NewHandler());
 
 builder.AddWeb();
 // Issue 19: anti-forgery keys shared by every replica through the database (their being unencrypted there is on purpose:

@@ -13,7 +13,7 @@ namespace Virtuoso.FrontEnd.Agents;
 /// The front-end's side of the machine control interface (report §6.3): calls a host's agent with the
 /// host's secret. Every call has a timeout and, when it fails, a failure naming the host and the call.
 /// </summary>
-internal sealed class AgentClient(IHttpClientFactory factory, Microsoft.Extensions.Options.IOptions<MarketOptions> options)
+internal sealed class AgentClient(IHttpClientFactory factory, Microsoft.Extensions.Options.IOptions<MarketOptions> options, AgentConnector connector)
 {
     public const string HttpClientName = "agents";
 
@@ -171,7 +171,10 @@ internal sealed class AgentClient(IHttpClientFactory factory, Microsoft.Extensio
     }
 
     /// <summary>A WebSocket to the agent, or the status it refused the upgrade with (0 when it did not answer) and why.</summary>
-    private static async Task<(WebSocket? Socket, System.Net.HttpStatusCode Status, Exception? Error)> OpenWebSocketAsync(HostRow host, string path, CancellationToken ct)
+    /// <summary>The WebSockets' connections, made by <see cref="AgentConnector"/> like every other to an agent (issue 20).</summary>
+    private readonly Lazy<HttpMessageInvoker> _webSockets = new(() => new HttpMessageInvoker(connector.NewHandler()));
+
+    private async Task<(WebSocket? Socket, System.Net.HttpStatusCode Status, Exception? Error)> OpenWebSocketAsync(HostRow host, string path, CancellationToken ct)
     {
         var ws = new ClientWebSocket();
         ws.Options.SetRequestHeader("Authorization", $"Bearer {host.Secret}");
@@ -180,7 +183,7 @@ internal sealed class AgentClient(IHttpClientFactory factory, Microsoft.Extensio
         {
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
             cts.CancelAfter(TimeSpan.FromSeconds(15));
-            await ws.ConnectAsync(new Uri($"ws://{host.Address}:{host.Port}{path}"), cts.Token);
+            await ws.ConnectAsync(new Uri($"ws://{host.Address}:{host.Port}{path}"), _webSockets.Value, cts.Token);
             return (ws, System.Net.HttpStatusCode.SwitchingProtocols, null);
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or HttpRequestException)

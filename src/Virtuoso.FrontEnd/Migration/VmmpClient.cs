@@ -14,7 +14,7 @@ namespace Virtuoso.FrontEnd.Migration;
 /// fails with a message naming the host. Issue 20: each message follows an AUTH line keyed by the host's secret
 /// (<see cref="VmmpAuth"/>): the agent answers nobody else.
 /// </summary>
-internal sealed class VmmpClient(IOptions<MigrationOptions> options)
+internal sealed class VmmpClient(IOptions<MigrationOptions> options, Agents.AgentConnector connector)
 {
     private TimeSpan Timeout => options.Value.VmmpTimeout;
 
@@ -25,9 +25,7 @@ internal sealed class VmmpClient(IOptions<MigrationOptions> options)
         {
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
             cts.CancelAfter(Timeout);
-            using var tcp = new TcpClient();
-            await tcp.ConnectAsync(host.Address, (int)host.VmmpPort, cts.Token);
-            var stream = tcp.GetStream();
+            await using var stream = new NetworkStream(await connector.ConnectAsync(host.Address, (int)host.VmmpPort, cts.Token), ownsSocket: true);
             await stream.WriteAsync(VmmpAuth.Encode(host.Secret, new VmmpQuery(machine)), cts.Token);
             var line = await VmmpWire.ReadLineAsync(stream, cts.Token);
             if (line is null) return Failed(host, "QUERY", "it closed the connection without RESULTS");
@@ -51,9 +49,7 @@ internal sealed class VmmpClient(IOptions<MigrationOptions> options)
         {
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
             cts.CancelAfter(Timeout);
-            using var tcp = new TcpClient();
-            await tcp.ConnectAsync(host.Address, (int)host.VmmpPort, cts.Token);
-            var stream = tcp.GetStream();
+            await using var stream = new NetworkStream(await connector.ConnectAsync(host.Address, (int)host.VmmpPort, cts.Token), ownsSocket: true);
             await stream.WriteAsync(VmmpAuth.Encode(host.Secret, req), cts.Token);
             var line = await VmmpWire.ReadLineAsync(stream, cts.Token);
             if (line is null) return null;
