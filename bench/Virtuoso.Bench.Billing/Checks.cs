@@ -1,5 +1,4 @@
 using Dapper;
-using Microsoft.Data.Sqlite;
 using Virtuoso.Core.Billing;
 using Virtuoso.FrontEnd.Billing;
 using Virtuoso.FrontEnd.Data;
@@ -15,9 +14,9 @@ internal static class Checks
     /// <summary>The ledger before any contender ran: its size and highest id.</summary>
     public sealed record Before(long Transfers, long MaxId, long Events);
 
-    public static async Task<Before> ReadAsync(string path)
+    public static async Task<Before> ReadAsync(Database db)
     {
-        await using var c = await Open(path);
+        await using var c = await db.OpenAsync();
         return new Before(
             await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM transfers"),
             await c.ExecuteScalarAsync<long>("SELECT MAX(id) FROM transfers"),
@@ -29,13 +28,13 @@ internal static class Checks
     /// credits minus debits in the ledger, all balances sum to zero, one "charged" event per machine charged, and no
     /// machine is left with a charge due.
     /// </summary>
-    public static async Task PassAsync(string path, Scale scale, Before before, BillingDaemon.PassResult result)
+    public static async Task PassAsync(Database db, Scale scale, Before before, BillingDaemon.PassResult result)
     {
         Require(result.Machines == scale.ChargesDue, $"the pass saw {result.Machines} machines due, expected {scale.ChargesDue}");
         Require(result.StorageCharges == scale.StorageDue && result.RunningCharges == scale.RunningDue,
             $"the pass reported {result.StorageCharges} storage and {result.RunningCharges} running charges, expected {scale.StorageDue} and {scale.RunningDue}");
         Require(result.Suspended.Count == 0, $"the pass suspended {result.Suspended.Count} machines");
-        await using var c = await Open(path);
+        await using var c = await db.OpenAsync();
         await NewTransfersAsync(c, scale, before);
 
         var balances = (await c.QueryAsync<(string Username, string Balance)>("SELECT username, balance FROM accounts"))
@@ -59,14 +58,14 @@ internal static class Checks
     }
 
     /// <summary>After the baseline: exactly the due charges were inserted, by kind.</summary>
-    public static async Task BaselineAsync(string path, Scale scale, Before before, int inserted)
+    public static async Task BaselineAsync(Database db, Scale scale, Before before, int inserted)
     {
         Require(inserted == scale.ChargesDue, $"the baseline inserted {inserted} transfers, expected {scale.ChargesDue}");
-        await using var c = await Open(path);
+        await using var c = await db.OpenAsync();
         await NewTransfersAsync(c, scale, before);
     }
 
-    private static async Task NewTransfersAsync(SqliteConnection c, Scale scale, Before before)
+    private static async Task NewTransfersAsync(System.Data.Common.DbConnection c, Scale scale, Before before)
     {
         var total = await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM transfers");
         Require(total == before.Transfers + scale.ChargesDue, $"{total - before.Transfers} transfers created, expected {scale.ChargesDue}");
@@ -74,13 +73,6 @@ internal static class Checks
             .ToDictionary(k => k.Kind, k => k.Count);
         Require(kinds.Count == 2 && kinds.GetValueOrDefault(TransferKinds.Storage) == scale.StorageDue && kinds.GetValueOrDefault(TransferKinds.Running) == scale.RunningDue,
             $"new transfers by kind: {string.Join(", ", kinds.Select(k => $"{k.Key} {k.Value}"))}; expected storage {scale.StorageDue}, running {scale.RunningDue}");
-    }
-
-    private static async Task<SqliteConnection> Open(string path)
-    {
-        var c = new SqliteConnection($"Data Source={path};Pooling=False");
-        await c.OpenAsync();
-        return c;
     }
 
     private static void Require(bool ok, string message)
