@@ -65,7 +65,10 @@ if (postgres is not null)
     Cost.Server = server.Read;
 }
 
-var summary = new List<(Scale Scale, TimeSpan PassWall, TimeSpan BaselineWall, TimeSpan PassCpu, TimeSpan BaselineCpu)>();
+// The contenders: the pass, the baseline (one prepared INSERT per row) and, on PostgreSQL, the bulk baseline (one INSERT of every row).
+var names = postgres is null ? new[] { "pass", "baseline" } : ["pass", "baseline", "bulk baseline"];
+var summary = new List<(Scale Scale, TimeSpan[] Wall, TimeSpan[] Cpu)>();
+var warm = false;
 try
 {
     foreach (var size in sizes)
@@ -80,54 +83,70 @@ try
             $"{scale.StorageDue:N0} storage and {scale.RunningDue:N0} running periods due), {scale.Buyers:N0} buyers, {scale.Providers} providers, " +
             $"{scale.Hosts} hosts, {before.Transfers:N0} transfers of history, batches of {batchSize:N0}, {await store.SizeAsync()}, in {watch.Elapsed.TotalSeconds:F1} s");
 
-        async Task<Cost> Pass()
+        async Task<Cost> Run(int contender)
         {
             var db = await store.CopyAsync();
-            var (cost, result) = await Contenders.PassAsync(db, batchSize);
-            await Checks.PassAsync(db, scale, before, result);
-            await store.DropAsync(db);
-            return cost;
-        }
-        async Task<Cost> Baseline()
-        {
-            var db = await store.CopyAsync();
-            var (cost, inserted) = await Contenders.BaselineAsync(db);
-            await Checks.BaselineAsync(db, scale, before, inserted);
+            Cost cost;
+            if (contender == 0)
+            {
+                (cost, var result) = await Contenders.PassAsync(db, batchSize);
+                await Checks.PassAsync(db, scale, before, result);
+            }
+            else
+            {
+                (cost, var inserted) = await Contenders.BaselineAsync(db, bulk: contender == 2);
+                await Checks.BaselineAsync(db, scale, before, inserted);
+            }
             await store.DropAsync(db);
             return cost;
         }
 
-        // Warm-up, not counted: in production the daemon runs every minute in a process that is long warm (JIT, Dapper's caches,
-        // SQLite's library loaded, PostgreSQL's connections open).
-        var (warmPass, warmBaseline) = (await Pass(), await Baseline());
-        Console.Error.WriteLine($"warm-up: pass {Ms(warmPass.Wall)}, baseline {Ms(warmBaseline.Wall)} (checked, not counted)");
+        // Warm-up (first size only), not counted: in production the daemon runs every minute in a process that is long warm (JIT,
+        // Dapper's caches, SQLite's library loaded).
+        if (!warm)
+        {
+            var warmUp = new List<string>();
+            for (var i = 0; i < names.Length; i++) warmUp.Add($"{names[i]} {Ms((await Run(i)).Wall)}");
+            Console.Error.WriteLine($"warm-up: {string.Join(", ", warmUp)} (checked, not counted)");
+            warm = true;
+        }
 
-        var passes = new List<Cost>();
-        var baselines = new List<Cost>();
-        var server = postgres is null ? "" : " (this process + PostgreSQL)";
-        Console.WriteLine($"{store.Name}, {scale.Machines:N0} machines, {scale.ChargesDue:N0} charges due:");
+        var costs = names.Select(_ => new List<Cost>()).ToArray();
+        var serverNote = postgres is null ? "" : " (this process + PostgreSQL)";
+        Console.WriteLine($"{store.Name}, {scale.Machines:N0} machines, {scale.ChargesDue:N0} charges due, wall-clock and CPU{serverNote}; ratio = pass ÷ baseline:");
         Console.WriteLine();
-        Console.WriteLine($"| round | pass, wall | baseline, wall | ratio | pass, CPU{server} | baseline, CPU | ratio |");
-        Console.WriteLine("|---|---|---|---|---|---|---|");
+        var header = new List<string> { "round" };
+        foreach (var what in new[] { "wall", "CPU" })
+            for (var i = 0; i < names.Length; i++) header.AddRange(i == 0 ? [$"{names[i]}, {what}"] : [$"{names[i]}, {what}", "ratio"]);
+        Console.WriteLine($"| {string.Join(" | ", header)} |");
+        Console.WriteLine($"|{string.Concat(Enumerable.Repeat("---|", header.Count))}");
+        string Row(string label, Func<int, TimeSpan> wall, Func<int, TimeSpan> cpu, Func<int, string> cpuText, string mark = "")
+        {
+            var cells = new List<string> { label };
+            foreach (var (value, text) in new[] { (wall, (Func<int, string>)(i => Ms(wall(i)))), (cpu, cpuText) })
+                for (var i = 0; i < names.Length; i++)
+                    cells.AddRange(i == 0 ? [mark + text(i) + mark] : [mark + text(i) + mark, mark + Ratio(value(0), value(i)) + mark]);
+            return $"| {string.Join(" | ", cells)} |";
+        }
         for (var round = 1; round <= rounds; round++)
         {
-            Cost pass, baseline;
-            if (round % 2 == 1) { pass = await Pass(); baseline = await Baseline(); }
-            else { baseline = await Baseline(); pass = await Pass(); }
-            passes.Add(pass);
-            baselines.Add(baseline);
-            Console.WriteLine($"| {round}{(round % 2 == 1 ? "" : " (baseline first)")} | {Ms(pass.Wall)} | {Ms(baseline.Wall)} | {Ratio(pass.Wall, baseline.Wall)} " +
-                $"| {Cpu(pass)} | {Cpu(baseline)} | {Ratio(pass.TotalCpu, baseline.TotalCpu)} |");
+            // Each round starts with a different contender, in turn.
+            var order = Enumerable.Range(0, names.Length).Select(i => (i + round - 1) % names.Length).ToList();
+            var got = new Cost[names.Length];
+            foreach (var i in order) got[i] = await Run(i);
+            for (var i = 0; i < names.Length; i++) costs[i].Add(got[i]);
+            Console.WriteLine(Row($"{round}{(order[0] == 0 ? "" : $" ({names[order[0]]} first)")}", i => got[i].Wall, i => got[i].TotalCpu, i => Cpu(got[i])));
         }
-        var (passWall, baselineWall) = (Median(passes.Select(p => p.Wall)), Median(baselines.Select(b => b.Wall)));
-        var (passCpu, baselineCpu) = (Median(passes.Select(p => p.TotalCpu)), Median(baselines.Select(b => b.TotalCpu)));
-        Console.WriteLine($"| **median** | **{Ms(passWall)}** | **{Ms(baselineWall)}** | **{Ratio(passWall, baselineWall)}** " +
-            $"| **{Ms(passCpu)}** | **{Ms(baselineCpu)}** | **{Ratio(passCpu, baselineCpu)}** |");
+        var wallMedians = costs.Select(c => Median(c.Select(x => x.Wall))).ToArray();
+        var cpuMedians = costs.Select(c => Median(c.Select(x => x.TotalCpu))).ToArray();
+        Console.WriteLine(Row("**median**", i => wallMedians[i], i => cpuMedians[i], i => Ms(cpuMedians[i]), "**"));
         Console.WriteLine();
-        Console.WriteLine($"**Ratio: {Ratio(passWall, baselineWall)}** wall-clock, {Ratio(passCpu, baselineCpu)} CPU (medians; target ≤ 2×). Every run checked: " +
-            $"{scale.ChargesDue:N0} transfers ({scale.StorageDue:N0} storage, {scale.RunningDue:N0} running), balances equal the ledger and sum to zero, nothing left due.");
+        Console.WriteLine($"**Ratio: {Ratio(wallMedians[0], wallMedians[1])}** wall-clock, {Ratio(cpuMedians[0], cpuMedians[1])} CPU (medians; target ≤ 2×)" +
+            (names.Length > 2 ? $"; against the bulk baseline {Ratio(wallMedians[0], wallMedians[2])} wall-clock, {Ratio(cpuMedians[0], cpuMedians[2])} CPU" : "") +
+            $". Every run checked: {scale.ChargesDue:N0} transfers ({scale.StorageDue:N0} storage, {scale.RunningDue:N0} running)" +
+            ", and after a pass: balances equal the ledger and sum to zero, one event per machine charged, nothing left due.");
         Console.WriteLine();
-        summary.Add((scale, passWall, baselineWall, passCpu, baselineCpu));
+        summary.Add((scale, wallMedians, cpuMedians));
     }
 }
 finally
@@ -139,16 +158,23 @@ if (summary.Count > 1)
 {
     Console.WriteLine($"{store.Name}, medians by size:");
     Console.WriteLine();
-    Console.WriteLine("| machines | charges due | pass, wall | baseline, wall | ratio | pass, CPU | baseline, CPU | ratio |");
-    Console.WriteLine("|---|---|---|---|---|---|---|---|");
-    foreach (var s in summary)
-        Console.WriteLine($"| {s.Scale.Machines:N0} | {s.Scale.ChargesDue:N0} | {Ms(s.PassWall)} | {Ms(s.BaselineWall)} | {Ratio(s.PassWall, s.BaselineWall)} " +
-            $"| {Ms(s.PassCpu)} | {Ms(s.BaselineCpu)} | {Ratio(s.PassCpu, s.BaselineCpu)} |");
+    var header = new List<string> { "machines", "charges due" };
+    foreach (var what in new[] { "wall", "CPU" })
+        for (var i = 0; i < names.Length; i++) header.AddRange(i == 0 ? [$"{names[i]}, {what}"] : [$"{names[i]}, {what}", "ratio"]);
+    Console.WriteLine($"| {string.Join(" | ", header)} |");
+    Console.WriteLine($"|{string.Concat(Enumerable.Repeat("---|", header.Count))}");
+    foreach (var (scale, wall, cpu) in summary)
+    {
+        var cells = new List<string> { $"{scale.Machines:N0}", $"{scale.ChargesDue:N0}" };
+        foreach (var v in new[] { wall, cpu })
+            for (var i = 0; i < names.Length; i++) cells.AddRange(i == 0 ? [Ms(v[i])] : [Ms(v[i]), Ratio(v[0], v[i])]);
+        Console.WriteLine($"| {string.Join(" | ", cells)} |");
+    }
     Console.WriteLine();
-    double Exp(Func<(Scale Scale, TimeSpan PassWall, TimeSpan BaselineWall, TimeSpan PassCpu, TimeSpan BaselineCpu), TimeSpan> pick) =>
-        PowerLaw.Exponent(summary.Select(s => ((double)s.Scale.Machines, pick(s).TotalMilliseconds)));
-    Console.WriteLine($"* wall-clock: the pass grows as N^{Exp(s => s.PassWall):F2}, the baseline as N^{Exp(s => s.BaselineWall):F2}");
-    Console.WriteLine($"* CPU: the pass grows as N^{Exp(s => s.PassCpu):F2}, the baseline as N^{Exp(s => s.BaselineCpu):F2}");
+    // How each grows with the size: the exponent b of y = a·N^b over the sizes (N in machines).
+    foreach (var (what, pick) in new (string, Func<(Scale Scale, TimeSpan[] Wall, TimeSpan[] Cpu), TimeSpan[]>)[] { ("wall-clock", s => s.Wall), ("CPU", s => s.Cpu) })
+        Console.WriteLine($"* {what}: " + string.Join(", ", names.Select((n, i) =>
+            $"{n} grows as N^{PowerLaw.Exponent(summary.Select(s => ((double)s.Scale.Machines, pick(s)[i].TotalMilliseconds))).ToString("F2", CultureInfo.InvariantCulture)}")));
 }
 return 0;
 
