@@ -13,6 +13,7 @@
 // the benchmark creates and drops its own databases there (vbench_billing_*). Without it, SQLite files under --work.
 // --prepared FILE (SQLite, one size) reuses a database prepared earlier with the same scale (a copy of a run's prepared-N.db),
 // instead of building one (about a minute); the file is left in place. --batch-size sets the daemon's Virtuoso:BillingBatchSize.
+// --keep (PostgreSQL) leaves the last size's template database, vbench_billing_template, in place, to look into.
 // --smoke is a quick check that every step runs and every check passes (bench/billing.sh with BENCH_SMOKE=1): two rounds (both
 // orders) over 2,000 machines with 200 charges due, in batches of 64 (several, the last one partial); options given as well still
 // apply.
@@ -22,10 +23,11 @@ using Virtuoso.Bench;
 using Virtuoso.Bench.Billing;
 
 var opts = new Dictionary<string, string>(StringComparer.Ordinal);
-var smoke = false;
+var (smoke, keep) = (false, false);
 for (var i = 0; i < args.Length; i++)
 {
     if (args[i] == "--smoke") { smoke = true; continue; }
+    if (args[i] == "--keep") { keep = true; continue; }
     if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 == args.Length) return Usage($"unexpected argument '{args[i]}'");
     opts[args[i][2..]] = args[++i];
 }
@@ -52,7 +54,7 @@ Scale ScaleOf(int machines) => smoke && sizes.Count == 1
 foreach (var size in sizes) ScaleOf(size).Validate();
 Directory.CreateDirectory(work);
 
-IStore store = postgres is null ? new SqliteStore(work, reuse) : new PostgresStore(postgres);
+IStore store = postgres is null ? new SqliteStore(work, reuse) : new PostgresStore(postgres, keep);
 if (postgres is not null)
 {
     // The server's CPU counts too: on PostgreSQL most of the work is the server's.
@@ -83,20 +85,25 @@ try
             $"{scale.StorageDue:N0} storage and {scale.RunningDue:N0} running periods due), {scale.Buyers:N0} buyers, {scale.Providers} providers, " +
             $"{scale.Hosts} hosts, {before.Transfers:N0} transfers of history, batches of {batchSize:N0}, {await store.SizeAsync()}, in {watch.Elapsed.TotalSeconds:F1} s");
 
+        // What the first run created; every later run, of any contender, must create exactly the same transfers.
+        (Checks.Charged Transfers, string Who)? first = null;
         async Task<Cost> Run(int contender)
         {
             var db = await store.CopyAsync();
             Cost cost;
+            Checks.Charged charged;
             if (contender == 0)
             {
                 (cost, var result) = await Contenders.PassAsync(db, batchSize);
-                await Checks.PassAsync(db, scale, before, result);
+                charged = await Checks.PassAsync(db, scale, before, result);
             }
             else
             {
                 (cost, var inserted) = await Contenders.BaselineAsync(db, bulk: contender == 2);
-                await Checks.BaselineAsync(db, scale, before, inserted);
+                charged = await Checks.BaselineAsync(db, scale, before, inserted);
             }
+            if (first is { } f) f.Transfers.RequireSame(charged, names[contender], f.Who);
+            else first = (charged, names[contender]);
             await store.DropAsync(db);
             return cost;
         }
@@ -143,7 +150,7 @@ try
         Console.WriteLine();
         Console.WriteLine($"**Ratio: {Ratio(wallMedians[0], wallMedians[1])}** wall-clock, {Ratio(cpuMedians[0], cpuMedians[1])} CPU (medians; target ≤ 2×)" +
             (names.Length > 2 ? $"; against the bulk baseline {Ratio(wallMedians[0], wallMedians[2])} wall-clock, {Ratio(cpuMedians[0], cpuMedians[2])} CPU" : "") +
-            $". Every run checked: {scale.ChargesDue:N0} transfers ({scale.StorageDue:N0} storage, {scale.RunningDue:N0} running)" +
+            $". Every run checked: {scale.ChargesDue:N0} transfers ({scale.StorageDue:N0} storage, {scale.RunningDue:N0} running), the same in every run" +
             ", and after a pass: balances equal the ledger and sum to zero, one event per machine charged, nothing left due.");
         Console.WriteLine();
         summary.Add((scale, wallMedians, cpuMedians));
@@ -191,6 +198,6 @@ static TimeSpan Median(IEnumerable<TimeSpan> xs)
 static int Usage(string why)
 {
     Console.Error.WriteLine($"error: {why}\nusage: Virtuoso.Bench.Billing --work DIR [--postgres CONN] [--rounds N] [--machines N[,N…]] [--running N] [--storage-due N] " +
-        "[--running-due N] [--buyers N] [--providers N] [--hosts N] [--seed N] [--batch-size N] [--prepared FILE] [--smoke]");
+        "[--running-due N] [--buyers N] [--providers N] [--hosts N] [--seed N] [--batch-size N] [--prepared FILE] [--keep] [--smoke]");
     return 2;
 }

@@ -79,7 +79,7 @@ internal sealed class SqliteStore(string work, string? reuse) : IStore
 /// a copy of the files, seconds even at a million machines), dropped after the run. The front-end's connection settings apply
 /// (<see cref="Database.FromSetting"/>: JIT off).
 /// </summary>
-internal sealed class PostgresStore(string admin) : IStore
+internal sealed class PostgresStore(string admin, bool keep) : IStore
 {
     private const string Template = "vbench_billing_template";
     private int _copies;
@@ -88,6 +88,7 @@ internal sealed class PostgresStore(string admin) : IStore
 
     public async Task PrepareAsync(Scale scale)
     {
+        NpgsqlConnection.ClearAllPools();
         await AdminAsync($"DROP DATABASE IF EXISTS {Template} WITH (FORCE)");
         await AdminAsync($"CREATE DATABASE {Template}");
         await Scenario.PreparePostgresAsync(Open(Template), scale);
@@ -119,6 +120,7 @@ internal sealed class PostgresStore(string admin) : IStore
     public async Task CleanUpAsync()
     {
         NpgsqlConnection.ClearAllPools();
+        if (keep) return; // --keep: the last size's template stays, to look into (EXPLAIN ANALYZE on a clone of it)
         await AdminAsync($"DROP DATABASE IF EXISTS {Template} WITH (FORCE)");
     }
 
