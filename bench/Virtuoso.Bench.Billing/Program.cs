@@ -4,7 +4,7 @@
 // a database cloned from a template). Prints a Markdown table per size, the medians and their ratio, and with several sizes how
 // each grows with the size (the exponent of a fitted power law). Run through bench/billing.sh.
 //
-// Usage: Virtuoso.Bench.Billing --work DIR [--postgres CONN] [--smoke] [--rounds 5] [--machines 100000[,1000000…]] [--running N]
+// Usage: Virtuoso.Bench.Billing --work DIR [--postgres CONN] [--smoke] [--rounds 5[,N…]] [--machines 100000[,1000000…]] [--running N]
 //        [--storage-due N] [--running-due N] [--buyers N] [--providers N] [--hosts N] [--seed 1] [--batch-size 5000] [--prepared FILE]
 // --machines takes one size or several, comma-separated. The rest of the marketplace grows with it: of every 100,000 machines,
 // 20,000 run, 10,000 owe a storage period and 10,000 a running period, owned by 1,000 buyers, on 50 hosts of 10 providers; --running,
@@ -35,12 +35,14 @@ int? Given(string name) => opts.Remove(name, out var v) ? int.Parse(v, CultureIn
 var work = opts.Remove("work", out var w) ? w : null;
 var reuse = opts.Remove("prepared", out var pr) ? pr : null;
 var postgres = opts.Remove("postgres", out var pg) ? pg : null;
-var rounds = Given("rounds") ?? (smoke ? 2 : 5);
+// --rounds N, or one count per size (--rounds 3,1 with --machines 100000,1000000).
+var roundCounts = opts.Remove("rounds", out var rs) ? rs.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToList() : [smoke ? 2 : 5];
 var batchSize = Given("batch-size") ?? (smoke ? 64 : new Virtuoso.FrontEnd.MarketOptions().BillingBatchSize);
 var sizes = opts.Remove("machines", out var m) ? m.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToList() : [smoke ? 2_000 : 100_000];
 var (running, storageDue, runningDue, buyers, providers, hosts, seed) =
     (Given("running"), Given("storage-due"), Given("running-due"), Given("buyers"), Given("providers"), Given("hosts"), Given("seed") ?? 1);
 if (work is null) return Usage("--work DIR is required");
+if (roundCounts.Count != 1 && roundCounts.Count != sizes.Count) return Usage("--rounds takes one count, or one per size of --machines");
 if (opts.Count > 0) return Usage($"unknown option --{opts.Keys.First()}");
 if (sizes.Count > 1 && new[] { running, storageDue, runningDue, buyers, providers, hosts }.Any(x => x is not null))
     return Usage("--running, --storage-due, --running-due, --buyers, --providers and --hosts need a single --machines");
@@ -73,9 +75,10 @@ var summary = new List<(Scale Scale, TimeSpan[] Wall, TimeSpan[] Cpu)>();
 var warm = false;
 try
 {
-    foreach (var size in sizes)
+    foreach (var (size, index) in sizes.Select((x, i) => (x, i)))
     {
         var scale = ScaleOf(size);
+        var rounds = roundCounts[Math.Min(index, roundCounts.Count - 1)];
         var watch = System.Diagnostics.Stopwatch.StartNew();
         await store.PrepareAsync(scale);
         var probe = await store.CopyAsync();
