@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 using Virtuoso.Core;
 using Virtuoso.Core.Billing;
 using Virtuoso.FrontEnd.Billing;
@@ -43,11 +44,96 @@ internal static class Scenario
 
     private sealed record Host(string Name, string Owner, long StorageDays, long RunningSeconds, decimal StorageRate, decimal RunningRate);
 
-    public static async Task PrepareAsync(string path, Scale scale)
+    /// <summary>Builds the marketplace in a SQLite file at <paramref name="path"/>: one transaction, one prepared INSERT per table.</summary>
+    public static async Task PrepareSqliteAsync(string path, Scale scale)
     {
         var db = new Database(Dialect.Sqlite, $"Data Source={path}");
         await new Migrator(db, new FixedClock(Now)).MigrateAsync();
+        await using var c = (SqliteConnection)await db.OpenAsync();
+        await using var tx = c.BeginTransaction(deferred: false);
+        var inserters = Tables.ToDictionary(t => t.Key, t => Insert(c, tx, t.Key, t.Value));
+        var balances = Generate(scale, new SqliteRows(inserters));
+        await using (var update = new SqliteCommand("UPDATE accounts SET balance = @b WHERE username = @a", c, tx))
+        {
+            update.Parameters.AddWithValue("@a", "");
+            update.Parameters.AddWithValue("@b", "");
+            foreach (var (a, balance) in balances)
+            {
+                update.Parameters["@a"].Value = a;
+                update.Parameters["@b"].Value = Money.Format(balance);
+                await update.ExecuteNonQueryAsync();
+            }
+        }
+        await tx.CommitAsync();
 
+        // Fold the WAL into the file, so that a plain file copy is the whole database.
+        await using (var checkpoint = new SqliteCommand("PRAGMA wal_checkpoint(TRUNCATE)", c)) await checkpoint.ExecuteNonQueryAsync();
+        await c.CloseAsync();
+        SqliteConnection.ClearAllPools();
+    }
+
+    /// <summary>
+    /// Builds the marketplace in the empty PostgreSQL database <paramref name="db"/>: the schema by the front-end's <see cref="Migrator"/>,
+    /// then each table filled by one <c>COPY … FROM STDIN</c> (text format) in one transaction, with foreign-key triggers off
+    /// (<c>session_replication_role = replica</c>: the rows are consistent by construction). COPY fills one table at a time, so the
+    /// generator (deterministic for its seed) runs once per table and only that table's rows are sent. Then VACUUM ANALYZE, so that
+    /// every copy made from it starts with statistics and a visibility map.
+    /// </summary>
+    public static async Task PreparePostgresAsync(Database db, Scale scale)
+    {
+        await new Migrator(db, new FixedClock(Now)).MigrateAsync();
+        await using var c = (NpgsqlConnection)await db.OpenAsync();
+        await using (var tx = await c.BeginTransactionAsync())
+        {
+            await using (var role = new NpgsqlCommand("SET LOCAL session_replication_role = replica", c, tx)) await role.ExecuteNonQueryAsync();
+            Dictionary<string, decimal> balances = [];
+            foreach (var (table, columns) in Tables)
+            {
+                await using var copy = await c.BeginTextImportAsync($"COPY {table} ({columns}) FROM STDIN");
+                balances = Generate(scale, new CopyRows(table, copy));
+            }
+            await using (var update = new NpgsqlCommand(
+                "UPDATE accounts SET balance = v.balance FROM unnest(@names, @values) AS v(username, balance) WHERE accounts.username = v.username", c, tx))
+            {
+                update.Parameters.AddWithValue("names", balances.Keys.ToArray());
+                update.Parameters.AddWithValue("values", balances.Values.Select(Money.Format).ToArray());
+                await update.ExecuteNonQueryAsync();
+            }
+            await tx.CommitAsync();
+        }
+        await using (var vacuum = new NpgsqlCommand("VACUUM ANALYZE", c) { CommandTimeout = 0 }) await vacuum.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>The tables the scenario fills, in the order their foreign keys need, and their columns (the order of each row's values).</summary>
+    private static readonly Dictionary<string, string> Tables = new()
+    {
+        [Table.Accounts] = "username, email, password_hash, type, balance, created_at",
+        [Table.Hosts] = "name, owner, address, port, processor, speed, speed_unit, speed_price, memory, memory_unit, memory_price, " +
+            "running_period, storage, storage_unit, storage_price, storage_period, connect_speed, secret, last_seen, created_at",
+        [Table.Machines] = "id, owner, name, processor, speed, memory, disk, os, image, mac, state, version, host, storage_bid, running_bid, " +
+            "storage_price, storage_period_days, running_price, running_period_seconds, stay, arrived_at, storage_periods_charged, running_periods_charged, " +
+            "running_seconds_used, running_since, created_at, next_storage_at, running_due_at",
+        [Table.Events] = "at, origin, kind, machine, account, message",
+        [Table.Transfers] = "key, kind, amount, from_account, to_account, machine, host, at",
+    };
+
+    private static class Table
+    {
+        public const string Accounts = "accounts", Hosts = "hosts", Machines = "machines", Events = "events", Transfers = "transfers";
+    }
+
+    /// <summary>Where generated rows go: <paramref name="values"/> in the order of the table's columns in <see cref="Tables"/>.</summary>
+    private interface IRows
+    {
+        void Add(string table, params object?[] values);
+    }
+
+    /// <summary>
+    /// Generates every row of the marketplace, the same for the same scale and seed, and returns each account's balance as the
+    /// ledger makes it (the accounts rows carry 0; the caller writes these back).
+    /// </summary>
+    private static Dictionary<string, decimal> Generate(Scale scale, IRows rows)
+    {
         var rng = new Random(scale.Seed);
         var nowMs = Now.ToUnixTimeMilliseconds();
         var buyers = Enumerable.Range(1, scale.Buyers).Select(i => $"buyer{i:D4}").ToArray();
@@ -69,31 +155,20 @@ internal static class Scenario
 
         var balances = buyers.Concat(providers).Append(Ledger.Operator).Append(Ledger.Deposits).ToDictionary(a => a, _ => 0m);
 
-        await using var c = (SqliteConnection)await db.OpenAsync();
-        await using var tx = c.BeginTransaction(deferred: false);
-        var account = Insert(c, tx, "accounts", "username, email, password_hash, type, balance, created_at");
-        var host = Insert(c, tx, "hosts", "name, owner, address, port, processor, speed, speed_unit, speed_price, memory, memory_unit, memory_price, " +
-            "running_period, storage, storage_unit, storage_price, storage_period, connect_speed, secret, last_seen, created_at");
-        var machine = Insert(c, tx, "machines", "id, owner, name, processor, speed, memory, disk, os, image, mac, state, version, host, storage_bid, running_bid, " +
-            "storage_price, storage_period_days, running_price, running_period_seconds, stay, arrived_at, storage_periods_charged, running_periods_charged, " +
-            "running_seconds_used, running_since, created_at, next_storage_at, running_due_at");
-        var transfer = Insert(c, tx, "transfers", "key, kind, amount, from_account, to_account, machine, host, at");
-        var evt = Insert(c, tx, "events", "at, origin, kind, machine, account, message");
-
         void Transfer(string key, string kind, decimal amount, string from, string to, Guid? m, string? h, long at)
         {
-            transfer.Run(key, kind, Money.Format(amount), from, to, m?.ToString("D"), h, at);
+            rows.Add(Table.Transfers, key, kind, Money.Format(amount), from, to, m?.ToString("D"), h, at);
             balances[from] -= amount;
             balances[to] += amount;
         }
 
         // Accounts first (transfers reference them); their balances are set from the ledger at the end.
         foreach (var a in buyers.Concat(providers))
-            account.Run(a, $"{a}@example.org", "!", a.StartsWith("buyer", StringComparison.Ordinal) ? "buyer" : "provider", "0", nowMs - 400L * 86_400_000);
+            rows.Add(Table.Accounts, a, $"{a}@example.org", "!", a.StartsWith("buyer", StringComparison.Ordinal) ? "buyer" : "provider", "0", nowMs - 400L * 86_400_000);
         foreach (var a in buyers.Concat(providers))
             Transfer(ChargeKey.OpeningCredit(a), TransferKinds.OpeningCredit, OpeningCredit, Ledger.Deposits, a, null, null, nowMs - 400L * 86_400_000);
         foreach (var h in hosts)
-            host.Run(h.Name, h.Owner, "10.0.0." + h.Name[^2..], 7000, "Pentium3", 1_000_000, 100, "0.00001", 1_000_000, 32, "0.000001",
+            rows.Add(Table.Hosts, h.Name, h.Owner, "10.0.0." + h.Name[^2..], 7000, "Pentium3", 1_000_000, 100, "0.00001", 1_000_000, 32, "0.000001",
                 h.RunningSeconds, 10_000_000, 50, h.StorageRate.ToString(CultureInfo.InvariantCulture), h.StorageDays, "100", "secret", nowMs, nowMs - 400L * 86_400_000);
 
         var guid = new byte[16];
@@ -132,12 +207,12 @@ internal static class Scenario
                 Role.Running or Role.RunningDue => "running", Role.Stopped => "stopped", Role.Suspended => "suspended", _ => "stored",
             };
 
-            machine.Run(id.ToString("D"), owner, $"vm{i}", "Pentium3", 2000, 64, 100, "linux", null, $"52:54:00:{i >> 16 & 0xFF:x2}:{i >> 8 & 0xFF:x2}:{i & 0xFF:x2}",
+            rows.Add(Table.Machines, id.ToString("D"), owner, $"vm{i}", "Pentium3", 2000, 64, 100, "linux", null, $"52:54:00:{i >> 16 & 0xFF:x2}:{i >> 8 & 0xFF:x2}:{i & 0xFF:x2}",
                 state, 3 + 2 * p, h.Name, "1", "1", Money.Format(storagePrice), h.StorageDays, Money.Format(runningPrice), period, 1,
                 arrived.ToUnixTimeMilliseconds(), n, p, Money.Format(used), since?.ToUnixTimeMilliseconds(), arrived.ToUnixTimeMilliseconds() - 60_000,
                 BillingPlan.StoragePeriodStart(arrived, h.StorageDays, n + 1).ToUnixTimeMilliseconds(),
                 BillingPlan.RunningDueAt(running, period)?.ToUnixTimeMilliseconds());
-            evt.Run(arrived.ToUnixTimeMilliseconds(), "front-end", "stored", id.ToString("D"), owner, $"stored on {h.Name}");
+            rows.Add(Table.Events, arrived.ToUnixTimeMilliseconds(), "front-end", "stored", id.ToString("D"), owner, $"stored on {h.Name}");
 
             var at = arrived.ToUnixTimeMilliseconds();
             Transfer(ChargeKey.RegistrationFee(id), TransferKinds.RegistrationFee, RegistrationFee, owner, Ledger.Operator, id, null, at - 60_000);
@@ -147,24 +222,36 @@ internal static class Scenario
                 Transfer(ChargeKey.Running(id, 1, k), TransferKinds.Running, runningPrice, owner, h.Owner, id, h.Name, at);
         }
 
-        await using (var update = new SqliteCommand("UPDATE accounts SET balance = @b WHERE username = @a", c, tx))
-        {
-            update.Parameters.AddWithValue("@a", "");
-            update.Parameters.AddWithValue("@b", "");
-            foreach (var (a, balance) in balances)
-            {
-                update.Parameters["@a"].Value = a;
-                update.Parameters["@b"].Value = Money.Format(balance);
-                await update.ExecuteNonQueryAsync();
-            }
-        }
         if (balances.Values.Sum() != 0m) throw new InvalidOperationException("the seeded balances do not sum to zero");
-        await tx.CommitAsync();
+        return balances;
+    }
 
-        // Fold the WAL into the file, so that a plain file copy is the whole database.
-        await using (var checkpoint = new SqliteCommand("PRAGMA wal_checkpoint(TRUNCATE)", c)) await checkpoint.ExecuteNonQueryAsync();
-        await c.CloseAsync();
-        SqliteConnection.ClearAllPools();
+    private sealed class SqliteRows(Dictionary<string, Inserter> inserters) : IRows
+    {
+        public void Add(string table, params object?[] values) => inserters[table].Run(values);
+    }
+
+    /// <summary>The rows of one table, as lines of COPY's text format; other tables' rows are dropped.</summary>
+    private sealed class CopyRows(string table, TextWriter copy) : IRows
+    {
+        private readonly System.Text.StringBuilder _line = new();
+
+        public void Add(string t, params object?[] values)
+        {
+            if (t != table) return;
+            _line.Clear();
+            for (var i = 0; i < values.Length; i++)
+            {
+                if (i > 0) _line.Append('\t');
+                if (values[i] is null) { _line.Append("\\N"); continue; }
+                var text = Convert.ToString(values[i], CultureInfo.InvariantCulture)!;
+                if (text.AsSpan().IndexOfAny("\\\t\n\r") < 0) { _line.Append(text); continue; }
+                foreach (var ch in text)
+                    _line.Append(ch switch { '\\' => "\\\\", '\t' => "\\t", '\n' => "\\n", '\r' => "\\r", _ => ch.ToString() });
+            }
+            _line.Append('\n');
+            copy.Write(_line);
+        }
     }
 
     /// <summary>One prepared INSERT reused for every row of a table (positional values, in column order).</summary>

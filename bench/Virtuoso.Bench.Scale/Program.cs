@@ -13,6 +13,7 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Npgsql;
+using Virtuoso.Bench;
 using Virtuoso.Contracts.Api;
 
 var inv = CultureInfo.InvariantCulture;
@@ -136,8 +137,8 @@ switch (args[0])
                 .Select(g => (N: g.Key, P50: Median(g.Select(l => double.Parse(l[5], inv))), P99: Median(g.Select(l => double.Parse(l[6], inv))),
                     Rps: Median(g.Select(l => double.Parse(l[4], inv))))).ToList();
             if (bySize.Count < 2) continue;
-            Console.WriteLine($"* {label} replica(s): p50 grows as N^{Exponent(bySize.Select(s => (s.N, s.P50))):F2}, " +
-                $"p99 as N^{Exponent(bySize.Select(s => (s.N, s.P99))):F2}, requests/s as N^{Exponent(bySize.Select(s => (s.N, s.Rps))):F2}");
+            Console.WriteLine($"* {label} replica(s): p50 grows as N^{PowerLaw.Exponent(bySize.Select(s => (s.N, s.P50))):F2}, " +
+                $"p99 as N^{PowerLaw.Exponent(bySize.Select(s => (s.N, s.P99))):F2}, requests/s as N^{PowerLaw.Exponent(bySize.Select(s => (s.N, s.Rps))):F2}");
         }
         return 0;
     }
@@ -151,13 +152,6 @@ static double Median(IEnumerable<double> values)
 {
     var v = values.Order().ToList();
     return v.Count % 2 == 1 ? v[v.Count / 2] : (v[v.Count / 2 - 1] + v[v.Count / 2]) / 2;
-}
-
-static double Exponent(IEnumerable<(double N, double Y)> points)
-{
-    var p = points.Where(x => x.Y > 0).Select(x => (X: Math.Log(x.N), Y: Math.Log(x.Y))).ToList();
-    var (mx, my) = (p.Average(x => x.X), p.Average(x => x.Y));
-    return p.Sum(x => (x.X - mx) * (x.Y - my)) / p.Sum(x => (x.X - mx) * (x.X - mx));
 }
 
 static async Task Exec(NpgsqlConnection c, NpgsqlTransaction tx, string sql, long now, int hosts)

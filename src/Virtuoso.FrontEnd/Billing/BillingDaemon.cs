@@ -65,70 +65,17 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
                 await ledger.LockAsync(c, tx, parties);
                 // Every balance the batch touches, read once; written back once at the end.
                 var balances = await ledger.BalancesAsync(c, tx, parties);
-                var deltas = new Dictionary<string, decimal>(StringComparer.Ordinal);
-                int sc = 0, rc = 0;
-                decimal storageSum = 0, runningSum = 0; // the batch's charges in dollars, for the metrics once it commits
-                var u = new List<(MachineId, AccountName, string)>();
-                // Each machine's row is updated only in the columns that changed: an unchanged due time keeps its index entry.
-                var storageUpdates = new List<object?[]>(rows.Count);
-                var runningUpdates = new List<object?[]>(rows.Count);
-                var bothUpdates = new List<object?[]>();
-
-                decimal Available(string account) => balances[account] + deltas.GetValueOrDefault(account);
-                var inserter = new Ledger.Inserter(c, tx);
-                var appender = events.AppenderFor(c, tx);
-                async Task<bool> Charge(MachineRow m, string key, string kind, Money amount, AccountName provider)
+                // PostgreSQL: the batch's writes go in a few statements (each statement is a round trip to the server), assuming every
+                // charge's key is new, as it is unless another writer charged one of these machines between the due query and the
+                // row locks. Should one exist, the bulk writes are undone to the savepoint and the batch is billed again one charge at
+                // a time, deciding from what was really recorded (the rows are still locked).
+                if (db.Dialect == Dialect.Postgres)
                 {
-                    if (!await inserter.InsertAsync(key, kind, amount, m.Owner, provider, m.Id, m.Host, now)) return false;
-                    deltas[m.Owner] = deltas.GetValueOrDefault(m.Owner) - amount.Dollars;
-                    deltas[provider] = deltas.GetValueOrDefault(provider) + amount.Dollars;
-                    return true;
+                    await tx.SaveAsync("bulk");
+                    if (await BillAsync(c, tx, rows, owners, balances, now, bulk: true) is { } done) return done;
+                    await tx.RollbackAsync("bulk");
                 }
-
-                foreach (var m in rows)
-                {
-                    if (m.Host is null || !owners.TryGetValue(m.Host, out var provider)) continue;
-                    var id = m.Id;
-                    var notes = new List<string>();
-
-                    // Storage: every period begun since arrival, always charged; running: every period begun while running,
-                    // as long as the buyer can pay for it (ChargePlan, the one planner).
-                    var plan = ChargePlan.Due(m.Bill, BillingOccasion.Pass, now, new Money(Available(m.Owner)));
-                    foreach (var charge in plan.Charges)
-                        if (await Charge(m, charge.Key, charge.Kind, charge.Amount, provider))
-                        {
-                            if (charge.Kind == TransferKinds.Storage) { sc++; storageSum += charge.Amount.Dollars; }
-                            else { rc++; runningSum += charge.Amount.Dollars; }
-                            notes.Add($"{charge.Kind} period {charge.Period}: {Plain.Exact(charge.Amount)}");
-                        }
-                    if (plan.Unpaid is { } unpaidCharge)
-                        u.Add((id, m.Owner, $"your balance {Plain.Exact(Available(m.Owner))} does not cover the running charge of {Plain.Exact(unpaidCharge.Amount)} for period {unpaidCharge.Period}"));
-                    var rt = m.RunningTime;
-                    var period = m.RunningPeriodSecondsValue;
-                    var paid = plan.RunningPeriodsCharged;
-                    var arrived = m.ArrivedAt!.Value;
-                    var days = m.StoragePeriodDaysValue;
-                    var storageBegun = plan.StoragePeriodsCharged;
-                    var runningDue = BillingPlan.RunningDueAt(rt with { PeriodsCharged = paid }, period);
-                    var storageCharged = Math.Max(storageBegun, m.StoragePeriodsCharged);
-                    var nextStorage = BillingPlan.StoragePeriodStart(arrived, days, storageCharged + 1);
-                    var rd = runningDue;
-                    var storageChanged = storageCharged != m.StoragePeriodsCharged || nextStorage != m.NextStorageAt;
-                    var runningChanged = paid != m.RunningPeriodsCharged || rd != m.RunningDueAt;
-                    if (storageChanged && runningChanged) bothUpdates.Add([storageCharged, nextStorage, paid, rd, m.Id]);
-                    else if (storageChanged) storageUpdates.Add([storageCharged, nextStorage, m.Id]);
-                    else if (runningChanged) runningUpdates.Add([paid, rd, m.Id]);
-                    if (notes.Count > 0)
-                        await appender.AppendAsync("charged", id, m.Owner, $"charged on {m.Host}: {string.Join("; ", notes)}");
-                }
-                // Each statement prepared once and run for each of its machines, instead of one parsed per machine.
-                await ExecuteEachAsync(c, tx, "UPDATE machines SET storage_periods_charged = @s, next_storage_at = @ns WHERE id = @id", ["s", "ns"], storageUpdates);
-                await ExecuteEachAsync(c, tx, "UPDATE machines SET running_periods_charged = @r, running_due_at = @rd WHERE id = @id", ["r", "rd"], runningUpdates);
-                await ExecuteEachAsync(c, tx, "UPDATE machines SET storage_periods_charged = @s, next_storage_at = @ns, running_periods_charged = @r, running_due_at = @rd WHERE id = @id",
-                    ["s", "ns", "r", "rd"], bothUpdates);
-                await ledger.ApplyAsync(c, tx, deltas, balances);
-                await TellLowBalancesAsync(c, tx, appender, deltas, balances);
-                return (sc, rc, u, storageSum, runningSum);
+                return (await BillAsync(c, tx, rows, owners, balances, now, bulk: false))!.Value;
             });
             storage += s; running += r; unpaid.AddRange(u);
             metrics.Charged(TransferKinds.Storage, s, storageDollars);
@@ -139,6 +86,117 @@ internal sealed partial class BillingDaemon(Database db, Ledger ledger, EventLog
         if (storage + running > 0) LogPass(log, due.Count, storage, running, unpaid.Count);
         metrics.BillingPass(System.Diagnostics.Stopwatch.GetElapsedTime(started));
         return new PassResult(due.Count, storage, running, unpaid.Select(u => u.Id.Value).ToList());
+    }
+
+    /// <summary>
+    /// Bills one batch of locked machine rows: plans each machine's charges (<see cref="ChargePlan"/>), records them, updates the
+    /// machines' billing columns, appends a "charged" event per machine charged and applies the balance changes. One charge at a time
+    /// (<paramref name="bulk"/> false: a charge whose key exists is skipped and not counted), or, on PostgreSQL, in a few statements
+    /// (<paramref name="bulk"/> true), which returns null, having changed nothing the caller cannot roll back, when a key existed.
+    /// </summary>
+    private async Task<(int Storage, int Running, List<(MachineId, AccountName, string)> Unpaid, decimal StorageDollars, decimal RunningDollars)?> BillAsync(
+        System.Data.Common.DbConnection c, System.Data.Common.DbTransaction tx, List<MachineRow> rows, Dictionary<string, AccountName> owners,
+        Dictionary<string, decimal> balances, DateTimeOffset now, bool bulk)
+    {
+        var deltas = new Dictionary<string, decimal>(StringComparer.Ordinal);
+        int sc = 0, rc = 0;
+        decimal storageSum = 0, runningSum = 0; // the batch's charges in dollars, for the metrics once it commits
+        var u = new List<(MachineId, AccountName, string)>();
+        // Each machine's row is updated only in the columns that changed: an unchanged due time keeps its index entry.
+        var storageUpdates = new List<object?[]>(rows.Count);
+        var runningUpdates = new List<object?[]>(rows.Count);
+        var bothUpdates = new List<object?[]>();
+
+        decimal Available(string account) => balances[account] + deltas.GetValueOrDefault(account);
+        var inserter = bulk ? null : new Ledger.Inserter(c, tx);
+        var transfers = bulk ? new Ledger.BulkInserter() : null;
+        var appender = events.AppenderFor(c, tx);
+        var charged = new List<(string Kind, Guid? Machine, string? Account, string Message)>();
+        async Task<bool> Charge(MachineRow m, string key, string kind, Money amount, AccountName provider)
+        {
+            if (transfers is not null) transfers.Add(key, kind, amount, m.Owner, provider, m.Id, m.Host, now); // checked at the end
+            else if (!await inserter!.InsertAsync(key, kind, amount, m.Owner, provider, m.Id, m.Host, now)) return false;
+            deltas[m.Owner] = deltas.GetValueOrDefault(m.Owner) - amount.Dollars;
+            deltas[provider] = deltas.GetValueOrDefault(provider) + amount.Dollars;
+            return true;
+        }
+
+        foreach (var m in rows)
+        {
+            if (m.Host is null || !owners.TryGetValue(m.Host, out var provider)) continue;
+            var id = m.Id;
+            var notes = new List<string>();
+
+            // Storage: every period begun since arrival, always charged; running: every period begun while running,
+            // as long as the buyer can pay for it (ChargePlan, the one planner).
+            var plan = ChargePlan.Due(m.Bill, BillingOccasion.Pass, now, new Money(Available(m.Owner)));
+            foreach (var charge in plan.Charges)
+                if (await Charge(m, charge.Key, charge.Kind, charge.Amount, provider))
+                {
+                    if (charge.Kind == TransferKinds.Storage) { sc++; storageSum += charge.Amount.Dollars; }
+                    else { rc++; runningSum += charge.Amount.Dollars; }
+                    notes.Add($"{charge.Kind} period {charge.Period}: {Plain.Exact(charge.Amount)}");
+                }
+            if (plan.Unpaid is { } unpaidCharge)
+                u.Add((id, m.Owner, $"your balance {Plain.Exact(Available(m.Owner))} does not cover the running charge of {Plain.Exact(unpaidCharge.Amount)} for period {unpaidCharge.Period}"));
+            var rt = m.RunningTime;
+            var period = m.RunningPeriodSecondsValue;
+            var paid = plan.RunningPeriodsCharged;
+            var arrived = m.ArrivedAt!.Value;
+            var days = m.StoragePeriodDaysValue;
+            var storageBegun = plan.StoragePeriodsCharged;
+            var runningDue = BillingPlan.RunningDueAt(rt with { PeriodsCharged = paid }, period);
+            var storageCharged = Math.Max(storageBegun, m.StoragePeriodsCharged);
+            var nextStorage = BillingPlan.StoragePeriodStart(arrived, days, storageCharged + 1);
+            var rd = runningDue;
+            var storageChanged = storageCharged != m.StoragePeriodsCharged || nextStorage != m.NextStorageAt;
+            var runningChanged = paid != m.RunningPeriodsCharged || rd != m.RunningDueAt;
+            if (storageChanged && runningChanged) bothUpdates.Add([storageCharged, nextStorage, paid, rd, m.Id]);
+            else if (storageChanged) storageUpdates.Add([storageCharged, nextStorage, m.Id]);
+            else if (runningChanged) runningUpdates.Add([paid, rd, m.Id]);
+            if (notes.Count > 0) charged.Add(("charged", id.Value, m.Owner, $"charged on {m.Host}: {string.Join("; ", notes)}"));
+        }
+        if (transfers is not null)
+        {
+            // A key that existed: undo and bill this batch one charge at a time (the caller rolls back to its savepoint).
+            if (await transfers.FlushAsync(c, tx) != transfers.Count) return null;
+            await events.AppendAllAsync(c, tx, charged);
+            await UpdateAllAsync(c, tx, storageUpdates, runningUpdates, bothUpdates);
+        }
+        else
+        {
+            foreach (var e in charged) await appender.AppendAsync(e.Kind, e.Machine, e.Account, e.Message);
+            // Each statement prepared once and run for each of its machines, instead of one parsed per machine.
+            await ExecuteEachAsync(c, tx, "UPDATE machines SET storage_periods_charged = @s, next_storage_at = @ns WHERE id = @id", ["s", "ns"], storageUpdates);
+            await ExecuteEachAsync(c, tx, "UPDATE machines SET running_periods_charged = @r, running_due_at = @rd WHERE id = @id", ["r", "rd"], runningUpdates);
+            await ExecuteEachAsync(c, tx, "UPDATE machines SET storage_periods_charged = @s, next_storage_at = @ns, running_periods_charged = @r, running_due_at = @rd WHERE id = @id",
+                ["s", "ns", "r", "rd"], bothUpdates);
+        }
+        await ledger.ApplyAsync(c, tx, deltas, balances);
+        await TellLowBalancesAsync(c, tx, appender, deltas, balances);
+        return (sc, rc, u, storageSum, runningSum);
+    }
+
+    /// <summary>
+    /// PostgreSQL: the machine updates of a batch, one statement per kind of update (each row's columns from arrays, <c>unnest</c>), as
+    /// <see cref="ExecuteEachAsync"/> runs them one machine at a time.
+    /// </summary>
+    private static async Task UpdateAllAsync(System.Data.Common.DbConnection c, System.Data.Common.DbTransaction tx,
+        List<object?[]> storage, List<object?[]> running, List<object?[]> both)
+    {
+        static long? N(object? v) => v is null ? null : Convert.ToInt64(TypeHandlers.Raw(v), System.Globalization.CultureInfo.InvariantCulture);
+        static string Id(object? v) => (string)TypeHandlers.Raw(v);
+        if (storage.Count > 0)
+            await c.ExecuteAsync("UPDATE machines SET storage_periods_charged = v.s, next_storage_at = v.ns FROM unnest(@s, @ns, @ids) AS v(s, ns, id) WHERE machines.id = v.id",
+                new { s = storage.Select(x => N(x[0])).ToArray(), ns = storage.Select(x => N(x[1])).ToArray(), ids = storage.Select(x => Id(x[2])).ToArray() }, tx);
+        if (running.Count > 0)
+            await c.ExecuteAsync("UPDATE machines SET running_periods_charged = v.r, running_due_at = v.rd FROM unnest(@r, @rd, @ids) AS v(r, rd, id) WHERE machines.id = v.id",
+                new { r = running.Select(x => N(x[0])).ToArray(), rd = running.Select(x => N(x[1])).ToArray(), ids = running.Select(x => Id(x[2])).ToArray() }, tx);
+        if (both.Count > 0)
+            await c.ExecuteAsync("UPDATE machines SET storage_periods_charged = v.s, next_storage_at = v.ns, running_periods_charged = v.r, running_due_at = v.rd " +
+                "FROM unnest(@s, @ns, @r, @rd, @ids) AS v(s, ns, r, rd, id) WHERE machines.id = v.id",
+                new { s = both.Select(x => N(x[0])).ToArray(), ns = both.Select(x => N(x[1])).ToArray(), r = both.Select(x => N(x[2])).ToArray(),
+                    rd = both.Select(x => N(x[3])).ToArray(), ids = both.Select(x => Id(x[4])).ToArray() }, tx);
     }
 
     /// <summary>

@@ -1,8 +1,11 @@
 using System.Globalization;
 using Dapper;
+using Microsoft.Extensions.DependencyInjection;
 using Virtuoso.Contracts.Api;
+using Virtuoso.Core;
 using Virtuoso.Core.Billing;
 using Virtuoso.FrontEnd.Accounts;
+using Virtuoso.FrontEnd.Billing;
 using Virtuoso.FrontEnd.Data;
 using Virtuoso.FrontEnd.Tests.Support;
 
@@ -325,6 +328,30 @@ public abstract class BillingSafetyTests(bool postgres) : IAsyncLifetime
             await Task.WhenAll(_market.PassAsync(other), _market.PassAsync());
             await AssertEveryDuePeriodChargedOnceAsync();
         }
+    }
+
+    // ---- (d) a charge already in the ledger ----
+
+    [Fact]
+    public async Task ADueChargeWhoseKeyIsAlreadyInTheLedger_IsNotMadeTwice_AndTheRestOfItsBatchIsCharged()
+    {
+        var machines = new List<Tracked>();
+        for (var i = 0; i < 4; i++) machines.Add(await StoreAsync(_hosts[0].Host, start: false));
+        _market.Clock.Advance(TimeSpan.FromDays(1) + TimeSpan.FromSeconds(1)); // daily storage: everyone's second period is due
+        // What another writer leaves when it charges a period between a pass's due query and its row locks, as far as the ledger
+        // goes: that period's key. On PostgreSQL the batch's bulk insert then records fewer transfers than planned, so the batch
+        // rolls back to its savepoint and is billed again one charge at a time.
+        var key = ChargeKey.Storage(machines[1].Id, 1, 2);
+        var ledger = _market.FrontEnd.Services.GetRequiredService<Ledger>();
+        Assert.True(await _market.Data.WriteAsync((c, tx) => ledger.TransferAsync(c, tx, key, TransferKinds.Storage, new Money(0.25m),
+            _buyer.Username, _provider.Username, machines[1].Id, machines[1].Host.Name, Now)));
+
+        var result = await _market.PassAsync();
+        Assert.Equal((4, 3), (result.Machines, result.StorageCharges));
+        Assert.Single(await _market.TransfersAsync(), t => t.Key == key);
+        Assert.Equal(3, await _market.Database.CountAsync("SELECT COUNT(*) FROM events WHERE kind = 'charged'"));
+        await AssertEveryDuePeriodChargedOnceAsync();
+        Assert.Equal((0, 0), ((await _market.PassAsync()).StorageCharges, (await _market.PassAsync()).RunningCharges));
     }
 }
 
