@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Virtuoso.Contracts.Api;
 using Virtuoso.FrontEnd.Accounts;
 using Virtuoso.FrontEnd.Http;
+using E = Virtuoso.Contracts.Api.ErrorCodes;
 
 namespace Virtuoso.FrontEnd.Events;
 
@@ -17,6 +18,7 @@ internal static class EventEndpoints
                 return PageOf.Answer(ctx, page, page.Count == 0 ? 0 : page[^1].Seq, limit);
             })
             .RequireAuthorization().WithTags("Accounts")
-            .WithSummary("My events, newest first, a page at a time (?limit=1..1000, default 100; ?before=SEQ for older; a Link rel=next header while there may be more); one machine's with ?machine=ID");
+            .WithSummary("My events, newest first, a page at a time (?limit=1..1000, default 100; ?before=SEQ for older; a Link rel=next header while there may be more); one machine's with ?machine=ID")
+            .WithName("listEvents").Produces<IReadOnlyList<EventResponse>>().Refuses(E.Validation);
     }
 }
