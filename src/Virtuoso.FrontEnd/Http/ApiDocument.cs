@@ -175,8 +175,10 @@ internal static class ApiDocument
             Description = "The REST API of the Virtuoso marketplace of virtual machines (docs/api.md). Every refusal is problem "
                 + "details (`application/problem+json`) with a stable `code`; each response lists the codes it can carry (`x-codes`).",
         };
-        // The server the document was fetched from, without the trailing slash that paths would double.
-        foreach (var server in document.Servers ?? []) server.Url = server.Url?.TrimEnd('/');
+        // "/": the server that serves the document, whatever name it was reached by (the framework would write the
+        // request's host, which behind a balancer or on loopback is not the one a client wants, and would make the
+        // committed copy, docs/openapi-v1.json, depend on who fetched it).
+        document.Servers = [new OpenApiServer { Url = "/", Description = "The front-end that serves this document" }];
         document.Components ??= new OpenApiComponents();
         document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
         document.Components.SecuritySchemes[Session] = new OpenApiSecurityScheme
