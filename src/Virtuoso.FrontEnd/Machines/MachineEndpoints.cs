@@ -39,7 +39,7 @@ internal static class MachineEndpoints
             })
             .WithSummary("Hosts for a registered machine, matching ones first, cheapest monthly total first for ?hours= a month (default 730), others with reasons; " +
                 "the best ?limit= (default 100, at most 1000), with the number of hosts ranked in X-Total-Count")
-            .WithName("searchHosts").Produces<IReadOnlyList<SearchResult>>().Refuses(E.InvalidHours, E.InvalidLimit, E.NotFound);
+            .WithName("searchHosts").Produces<IReadOnlyList<SearchResult>>().Refuses(E.InvalidHours, E.InvalidLimit, E.NotFound, E.InvalidState);
         buyer.MapGet("/{id:guid}/forfeit", async (Guid id, ClaimsPrincipal u, MachineService s) => (await s.ForfeitAsync(u.Name(), id)).ToResult())
             .WithSummary("What deleting the machine now gives up: paid storage not yet used and prepaid running time")
             .WithName("getForfeit").Produces<ForfeitResponse>().Refuses(E.NotFound);
