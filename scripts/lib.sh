@@ -31,6 +31,16 @@ require_dotnet() {
   dotnet --version | grep -q '^10\.' || die "the .NET 10 SDK is required; found $(dotnet --version)"
 }
 
+# The API document's tools (issue 20 point 3): Redocly's lint, pinned by tools/openapi/package-lock.json (Node.js and npm
+# from Debian when missing; Redocly CLI 1.x runs on bookworm's Node 18), and the Kiota client generator, pinned by
+# dotnet-tools.json, which the end-to-end tests' build runs. OpenApiTests fails when the lint is not installed.
+install_api_tools() {
+  command -v node >/dev/null && command -v npm >/dev/null || install_packages nodejs npm
+  say "installing the API document's lint (npm ci in tools/openapi) and client generator (dotnet tool restore)"
+  (cd "$ROOT/tools/openapi" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  (cd "$ROOT" && dotnet tool restore >/dev/null)
+}
+
 # A guest image is built once per version of its build script and kept outside the clone, named by the script's content
 # hash (VIRTUOSO_CACHE, default ~/.cache/virtuoso), with the Debian packages it is made of; each clone copies it into
 # build/images/NAME. A fresh clone of an unchanged script builds nothing (CI: about 20 s saved per run for linux-busybox,

@@ -10,6 +10,7 @@ using Virtuoso.FrontEnd.Tunnel;
 using Virtuoso.FrontEnd.Data;
 using Virtuoso.FrontEnd.Events;
 using Virtuoso.FrontEnd.Hosts;
+using Virtuoso.FrontEnd.Http;
 using Virtuoso.FrontEnd.Isos;
 using Virtuoso.FrontEnd.Machines;
 using Virtuoso.FrontEnd.Market;
@@ -117,7 +118,7 @@ builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
         ctx.ProblemDetails.Detail = bad.InnerException?.Message ?? bad.Message;
     }
 });
-builder.Services.AddOpenApi("v1");
+builder.Services.AddApiDocument(); // /openapi/v1.json, described for generated clients (issue 20)
 // A member the API does not know is an error, not a silent no-op (e.g. trying to edit a host's locked totals).
 builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow);
 // Malformed bodies (bad JSON, "NaN" for a price) raise BadHttpRequestException so the problem says what was wrong.
@@ -148,7 +149,8 @@ app.UseAuthorization();
 app.UseRateLimiter();
 
 app.MapOpenApi("/openapi/{documentName}.json");
-app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
+app.MapGet("/healthz", () => Results.Ok(new Health("ok"))).WithName("health").WithTags("Operations")
+    .WithSummary("Liveness: answers {\"status\":\"ok\"} while the front-end runs").Produces<Health>();
 Virtuoso.FrontEnd.Telemetry.TelemetrySetup.MapMetrics(app);
 Api.Map(app);
 app.MapWeb();
@@ -158,6 +160,9 @@ Virtuoso.FrontEnd.Images.BlobEndpoints.Map(app);
 InstallEndpoints.Map(app);
 
 app.Run();
+
+/// <summary>The answer of <c>GET /healthz</c>.</summary>
+internal sealed record Health(string Status);
 
 /// <summary>Entry point, visible to the in-process API tests.</summary>
 public partial class Program;

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Virtuoso.Contracts.Api;
 using Virtuoso.Core.Accounts;
 using Virtuoso.FrontEnd.Http;
+using E = Virtuoso.Contracts.Api.ErrorCodes;
 
 namespace Virtuoso.FrontEnd.Accounts;
 
@@ -16,13 +17,17 @@ internal static class ApiKeyEndpoints
     {
         var tokens = api.MapGroup("/tokens").RequireAuthorization().WithTags("Accounts");
         tokens.MapGet("", async (ClaimsPrincipal u, ApiKeyService s) => Results.Ok(await s.ListAsync(u.Name())))
-            .WithSummary("My API keys, oldest first: name, scope, created, expires, last used (never the key)");
+            .WithSummary("My API keys, oldest first: name, scope, created, expires, last used (never the key)")
+            .WithName("listApiKeys").Produces<IReadOnlyList<ApiKeyResponse>>();
         tokens.MapPost("", async (CreateApiKeyRequest r, ClaimsPrincipal u, ApiKeyService s) =>
                 u.ByApiKey() ? SessionRequired("make") : (await s.CreateAsync(u.Name(), r)).ToResult(k => Results.Created($"/api/v1/tokens/{Uri.EscapeDataString(k.Name)}", k)))
-            .WithSummary("Make an API key (read or write scope, optional expiry): the answer carries the key, this once");
+            .WithSummary("Make an API key (read or write scope, optional expiry): the answer carries the key, this once")
+            .WithName("createApiKey").Produces<NewApiKeyResponse>(StatusCodes.Status201Created).WithMetadata(new ApiDocument.SessionOnly())
+            .Refuses(E.InvalidScope, E.InvalidExpiry, E.ApiKeyNameTaken, E.TooManyKeys);
         tokens.MapDelete("/{name}", async (string name, ClaimsPrincipal u, ApiKeyService s) =>
                 u.ByApiKey() ? SessionRequired("revoke") : await s.RevokeAsync(u.Name(), name) is { } f ? f.ToResult() : Results.NoContent())
-            .WithSummary("Revoke one of my API keys: calls with it are refused from now on");
+            .WithSummary("Revoke one of my API keys: calls with it are refused from now on")
+            .WithName("revokeApiKey").Produces(StatusCodes.Status204NoContent).WithMetadata(new ApiDocument.SessionOnly()).Refuses(E.NotFound);
     }
 
     private static IResult SessionRequired(string verb) =>

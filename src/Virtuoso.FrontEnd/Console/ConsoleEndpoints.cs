@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Virtuoso.Contracts.Api;
 using Virtuoso.FrontEnd.Accounts;
 using Virtuoso.FrontEnd.Http;
+using E = Virtuoso.Contracts.Api.ErrorCodes;
 
 namespace Virtuoso.FrontEnd.Console;
 
@@ -42,7 +43,8 @@ internal static partial class ConsoleEndpoints
         app.MapPost("/api/v1/machines/{id:guid}/console", async (Guid id, ClaimsPrincipal user, ConsoleService consoles) =>
                 (await consoles.TicketAsync(user.Name(), id)).ToResult())
             .RequireAuthorization(Roles.Buyer).WithTags("Machines")
-            .WithSummary("Open the console of a running machine: a one-time ticket for the console WebSocket, valid for seconds, and the session's VNC password");
+            .WithSummary("Open the console of a running machine: a one-time ticket for the console WebSocket, valid for seconds, and the session's VNC password")
+            .WithName("openConsole").Produces<ConsoleTicketResponse>().Refuses(E.NotFound, E.InvalidState, E.AgentFailed);
 
         app.MapGet(WebSocketPath, ConnectAsync).ExcludeFromDescription();
 

@@ -34,6 +34,7 @@ internal static class InstallEndpoints
             .ExcludeFromDescription();
         app.MapPost("/api/v1/agents/join", async (JoinRequest r, HostJoins joins) => (await joins.JoinAsync(r)).ToResult())
             .AllowAnonymous().WithTags("Hosts")
-            .WithSummary("An agent joins with its host's one-time token and the secret it made (the install script calls this)");
+            .WithSummary("An agent joins with its host's one-time token and the secret it made (the install script calls this)")
+            .WithName("joinHost").Produces<JoinResponse>().Refuses(ErrorCodes.Validation, ErrorCodes.InvalidJoinToken, ErrorCodes.ExpiredJoinToken);
     }
 }

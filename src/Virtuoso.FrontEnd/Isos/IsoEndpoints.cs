@@ -2,6 +2,8 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Http.Features;
 using Virtuoso.Contracts.Api;
 using Virtuoso.FrontEnd.Accounts;
+using Virtuoso.FrontEnd.Http;
+using E = Virtuoso.Contracts.Api.ErrorCodes;
 
 namespace Virtuoso.FrontEnd.Isos;
 
@@ -11,18 +13,21 @@ internal static class IsoEndpoints
     public static void Map(RouteGroupBuilder api)
     {
         var isos = api.MapGroup("/isos").RequireAuthorization(Roles.Buyer).WithTags("ISO images");
-        isos.MapGet("", async (ClaimsPrincipal u, IsoService s) => Results.Ok(await s.ListAsync(u.Name()))).WithSummary("My ISO images, oldest first, and my quota");
+        isos.MapGet("", async (ClaimsPrincipal u, IsoService s) => Results.Ok(await s.ListAsync(u.Name()))).WithSummary("My ISO images, oldest first, and my quota")
+            .WithName("listIsos").Produces<IsoListResponse>();
         isos.MapPut("/{name}", async (string name, HttpContext http, ClaimsPrincipal u, IsoService s) =>
             {
                 AllowAnySize(http);
                 return (await s.UploadAsync(u.Name(), name, http.Request.ContentLength, http.Request.Body, http.RequestAborted))
                     .ToResult(iso => Results.Created($"/api/v1/isos/{Uri.EscapeDataString(iso.Name)}", iso));
             })
-            .Accepts<Stream>("application/octet-stream")
+            .Accepts<Stream>("application/octet-stream").WithName("uploadIso").Produces<IsoResponse>(StatusCodes.Status201Created)
+            .Refuses(E.Validation, E.LengthRequired, E.NotAnIso, E.IncompleteUpload, E.OverQuota, E.IsoNameTaken)
             .WithMetadata(new Microsoft.AspNetCore.Mvc.DisableRequestSizeLimitAttribute())
             .WithSummary("Upload a bootable ISO image: the raw bytes as the body, with its Content-Length; within the account's quota");
         isos.MapDelete("/{name}", async (string name, ClaimsPrincipal u, IsoService s) => await s.DeleteAsync(u.Name(), name) is { } f ? f.ToResult() : Results.NoContent())
-            .WithSummary("Delete one of my ISO images (refused while attached to a machine)");
+            .WithSummary("Delete one of my ISO images (refused while attached to a machine)")
+            .WithName("deleteIso").Produces(StatusCodes.Status204NoContent).Refuses(E.NotFound, E.InUse);
     }
 
     /// <summary>

@@ -3,6 +3,7 @@ using Virtuoso.Contracts.Api;
 using Virtuoso.FrontEnd.Accounts;
 using Virtuoso.FrontEnd.Console;
 using Virtuoso.FrontEnd.Http;
+using E = Virtuoso.Contracts.Api.ErrorCodes;
 
 namespace Virtuoso.FrontEnd.Tunnel;
 
@@ -26,7 +27,8 @@ internal static partial class TunnelEndpoints
         app.MapPost("/api/v1/machines/{id:guid}/tunnel", async (Guid id, TunnelRequest? request, ClaimsPrincipal user, TunnelService tunnels) =>
                 (await tunnels.TicketAsync(user.Name(), id, request)).ToResult())
             .RequireAuthorization(Roles.Buyer).WithTags("Machines")
-            .WithSummary("Open a tunnel to a TCP port of a running machine's guest: a one-time ticket for the tunnel WebSocket, valid for seconds");
+            .WithSummary("Open a tunnel to a TCP port of a running machine's guest: a one-time ticket for the tunnel WebSocket, valid for seconds")
+            .WithName("openTunnel").Produces<TunnelTicketResponse>().Refuses(E.InvalidPort, E.NotFound, E.InvalidState, E.AgentFailed);
 
         app.MapGet(WebSocketPath, ConnectAsync).ExcludeFromDescription();
     }

@@ -150,6 +150,12 @@ internal sealed class VirtuosoFactory(string databaseSetting, string dataDir, Ti
         builder.ConfigureLogging(l => l.AddProvider(Logs));
         if (clock is not null) builder.ConfigureTestServices(s => s.AddSingleton(clock));
         builder.ConfigureServices(s => s.AddSingleton<IStartupFilter, TestClientAddress>());
+        // Every refusal must be one the API document lists for its operation (issue 20 point 3).
+        builder.ConfigureServices(s => s.PostConfigure<Microsoft.AspNetCore.Http.ProblemDetailsOptions>(o =>
+        {
+            var customize = o.CustomizeProblemDetails;
+            o.CustomizeProblemDetails = ctx => { customize?.Invoke(ctx); DocumentedRefusals.Check(ctx); };
+        }));
         // Host settings reach Program's builder.Configuration before Build (WebApplicationFactory passes them as arguments).
         builder.UseSetting("VIRTUOSO_DATABASE", databaseSetting);
         builder.UseSetting("VIRTUOSO_DATA", dataDir);
