@@ -75,7 +75,7 @@ internal static class Contenders
         var options = Options.Create(new MarketOptions { DaemonsEnabled = false, BillingBatchSize = batchSize });
         var ledger = new Ledger(db);
         var events = new EventLog(db, clock);
-        var agents = new AgentClient(new NoAgents(), options);
+        var agents = new AgentClient(new NoAgents(), options, new AgentConnector(options));
         var writer = new MachineWriter(db, ledger, new Charges(ledger), events, clock, options);
         var networks = new Virtuoso.FrontEnd.Networks.NetworkService(db, events, clock);
         var underlay = new Virtuoso.FrontEnd.Networks.Underlay(db, NullLogger<Virtuoso.FrontEnd.Networks.Underlay>.Instance);
