@@ -115,6 +115,11 @@ internal static class HostText
     private static void Machines(TextWriter output, HostResponse host)
     {
         var machines = host.Machines ?? [];
+        if (host is { LastSeen: null, JoinPendingUntil: { } until })
+        {
+            output.WriteLine($"{host.Name} is waiting for its agent to join: run the install command on it (it works until {Text.Time(until)}; a new one: virtuoso host join {host.Name}).");
+        }
+
         if (machines.Count == 0)
         {
             output.WriteLine($"No machines on {host.Name} yet.");

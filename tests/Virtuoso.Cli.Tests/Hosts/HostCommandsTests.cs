@@ -52,6 +52,14 @@ public sealed class HostCommandsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Hosts_SaysWhichAreWaitingForTheirAgent()
+    {
+        h.Api.Json("GET /api/v1/hosts", new[] { Samples.Host("virt8") with { LastSeen = null, JoinPendingUntil = Join.ExpiresAt } });
+        var run = (await h.RunAsync("hosts")).Succeeded();
+        Assert.Contains("virt8 is waiting for its agent to join: run the install command on it (it works until 2026-12-07 15:00:00Z; a new one: virtuoso host join virt8).", run.Out);
+    }
+
+    [Fact]
     public async Task Join_PostsAndPrintsTheNewCommand_AndAnUnknownHostIsOneLine()
     {
         h.Api.Json("POST /api/v1/hosts/virt8/join", Samples.Host("virt8") with { Join = Join });
