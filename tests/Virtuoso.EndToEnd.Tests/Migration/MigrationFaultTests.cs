@@ -94,6 +94,10 @@ public sealed class MigrationFaultTests
         net.Unshape("beta");
         await AssertNotOnAsync(m, "beta", id);
         await WaitAsync(async () => await IncomingPhaseAsync(m, "beta", id) is null or MigrationPhases.Failed, "beta discards the cut copy");
+        // The cut outlasted the online window: the front-end takes beta back once its monitor reaches it again (a pass every
+        // few seconds), and refuses a migration to it until then (host-offline, failed on a clean clone under load).
+        await WaitAsync(async () => (await m.CliAsync("b", "--json", "market")).Ok().Json.EnumerateArray()
+            .Any(h => h.GetProperty("name").GetString() == "beta" && h.GetProperty("online").GetBoolean()), "the front-end sees beta online again");
 
         (await m.CliAsync("b", "--json", "migrate", id.ToString(), "--host", "beta", "--method", "DEDUP")).Ok();
         await AssertOnOneHostAsync(m, id, "beta", "suspended", 3);
