@@ -53,6 +53,7 @@ internal sealed class HostJoins(Database db, EventLog events, ImageCatalogue cat
     {
         if (r.Token is not { Length: > 0 and <= 200 } || !r.Token.StartsWith(Prefix, StringComparison.Ordinal))
             return new Failure(ErrorCodes.InvalidJoinToken, "that is not a join token: they start with vj_ and come from the install command");
+        if (r.Secret is null) return Failure.Validation("secret is required: the agent's secret, made on the host by the install script");
         if (HostService.CheckSecret(r.Secret) is { } badSecret) return Failure.Validation(badSecret);
         var hash = PasswordHasher.TokenHash(r.Token);
         return await db.WriteAsync<Outcome<JoinResponse>>(async (c, tx) =>

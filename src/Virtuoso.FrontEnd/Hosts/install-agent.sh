@@ -30,14 +30,16 @@ PREFIX=/opt/virtuoso/agent ETC=/etc/virtuoso DATA=/var/lib/virtuoso/agent UNIT=/
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf 'install-agent: %s\n' "$*" >&2; exit 1; }
 
+# value OPTION ARGS...: the option's value, or one line and exit 1 when it has none.
+value() { [ $# -ge 2 ] || die "$1 needs a value"; printf '%s' "$2"; }
 while [ $# -gt 0 ]; do
   case "$1" in
-    --join) TOKEN=${2:-}; shift 2 ;;
-    --market) MARKET=${2:-}; shift 2 ;;
-    --listen) LISTEN=${2:-}; shift 2 ;;
-    --vmmp-port) VMMP_PORT=${2:-}; shift 2 ;;
-    --forward-address) FORWARD=${2:-}; shift 2 ;;
-    --agent-args) EXTRA=${2:-}; shift 2 ;;
+    --join) TOKEN=$(value "$@"); shift 2 ;;
+    --market) MARKET=$(value "$@"); shift 2 ;;
+    --listen) LISTEN=$(value "$@"); shift 2 ;;
+    --vmmp-port) VMMP_PORT=$(value "$@"); shift 2 ;;
+    --forward-address) FORWARD=$(value "$@"); shift 2 ;;
+    --agent-args) EXTRA=$(value "$@"); shift 2 ;;
     --no-packages) PACKAGES=0; shift ;;
     --no-start) START=0; shift ;;
     -h|--help) echo "usage: install-agent.sh --join vj_TOKEN [--market URL] [--listen ADDRESS] [--vmmp-port N] [--forward-address ADDRESS] [--agent-args \"...\"] [--no-packages] [--no-start]"; exit 0 ;;

@@ -94,6 +94,9 @@ public abstract class HostJoinApiTests<TMarket>(TMarket market) : IClassFixture<
         var added = await AddAwaitingJoinAsync();
         await Problem.AssertAsync(await JoinAsync(added.Join!.Token, "short"), 400, ErrorCodes.Validation);
         await Problem.AssertAsync(await JoinAsync(added.Join.Token, "has a space in it 0123456789"), 400, ErrorCodes.Validation);
+        // Found by hand: a join without a secret reached the NOT NULL column (a 500).
+        await Problem.AssertAsync(await market.Anonymous().PostAsJsonAsync("/api/v1/agents/join", new { token = added.Join.Token }), 400, ErrorCodes.Validation);
+        await Problem.AssertAsync(await market.Anonymous().PostAsJsonAsync("/api/v1/agents/join", new { token = added.Join.Token, secret = (string?)null }), 400, ErrorCodes.Validation);
         await Session.Ok<JoinResponse>(await JoinAsync(added.Join.Token, market.Spare.Secret));
     }
 
@@ -131,5 +134,30 @@ public abstract class HostJoinApiTests<TMarket>(TMarket market) : IClassFixture<
         Assert.Matches(@"MARKET=""\$\{VIRTUOSO_MARKET:-http://[^}]+\}""", text);
 
         await Problem.AssertAsync(await client.GetAsync(InstallEndpoints.PackagePath), 404, ErrorCodes.AgentPackageMissing);
+
+        // Bad options are one line on stderr and exit 1, before anything is installed (a missing value exited silently before).
+        var file = Path.Combine(Path.GetTempPath(), $"install-agent-{Guid.NewGuid():N}.sh");
+        await File.WriteAllTextAsync(file, text);
+        try
+        {
+            foreach (var (args, says) in new (string[], string)[]
+                     {
+                         ([], "--join TOKEN is required"), (["--join"], "--join needs a value"), (["--join", "abc"], "'abc' is not a join token"),
+                         (["--join", "vj_x", "--vmmp-port"], "--vmmp-port needs a value"), (["--join", "vj_x", "--vmmp-port", "7x"], "--vmmp-port must be a TCP port number"),
+                         (["--join", "vj_x", "--market", "ftp://x"], "--market must be"), (["--bogus"], "unknown option '--bogus'"),
+                     })
+            {
+                var psi = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardError = true, RedirectStandardOutput = true };
+                foreach (var a in (string[])[file, .. args]) psi.ArgumentList.Add(a);
+                using var bash = System.Diagnostics.Process.Start(psi)!;
+                var stderr = await bash.StandardError.ReadToEndAsync();
+                var stdout = await bash.StandardOutput.ReadToEndAsync();
+                await bash.WaitForExitAsync();
+                Assert.Equal(1, bash.ExitCode);
+                Assert.Equal("", stdout);
+                Assert.StartsWith("install-agent: " + says, Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+            }
+        }
+        finally { File.Delete(file); }
     }
 }
