@@ -71,6 +71,9 @@ internal sealed record AgentOptions
     /// host's network namespace). Off: <see cref="Contracts.Agent.MachineCommand.Network"/> is ignored, for several
     /// agents sharing one namespace (their devices' names would clash).</summary>
     public bool PrivateNetworks { get; init; } = true;
+    /// <summary>Issue 20: this host's certificate from the marketplace's authority and the authority itself
+    /// (<c>--tls-cert</c>, <c>--tls-key</c>, <c>--tls-ca</c>, PEM files); null: no TLS (tests and old set-ups only).</summary>
+    public AgentTls? Tls { get; init; }
 
     /// <summary>
     /// Fault tests only (--crash-at VERB:POINT, e.g. <c>start:after-vmm</c>): the agent kills itself with SIGKILL at that
@@ -194,6 +197,10 @@ internal sealed record AgentOptions
                 return (null, $"--private-networks must be on or off, not '{privateNetworks}'");
             options = options with { PrivateNetworks = privateNetworks == "on" };
         }
+        var (tls, tlsError) = AgentTls.Load(config, options.Name);
+        if (tlsError is not null)
+            return (null, tlsError);
+        options = options with { Tls = tls };
         if (config["urls"] is { Length: > 0 } urls)
         {
             if (ListenAddressOf(urls) is not { } address)
