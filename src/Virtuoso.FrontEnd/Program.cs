@@ -81,6 +81,7 @@ builder.Services.AddHostedService<VmmpListener>();
 builder.Services.AddHostedService<MigrationMonitor>();
 builder.Services.AddSingleton<EventCollector>(); // issue 19 point 3: the agents' events.log into the event log
 builder.Services.AddHostedService(sp => sp.GetRequiredService<EventCollector>());
+builder.Services.AddSingleton<MarketTrust>(); // issue 20: the authority and this replica's certificate
 builder.Services.AddSingleton<AgentConnector>(); // issue 20: names resolving to internal addresses are refused when connecting
 builder.Services.AddHttpClient(AgentClient.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan) // each call sets its own (AgentClient)
     .ConfigurePrimaryHttpMessageHandler(s => s.GetRequiredService<AgentConnector>().NewHandler());
