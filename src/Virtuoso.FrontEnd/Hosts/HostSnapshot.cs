@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Virtuoso.Core.Market;
 using Virtuoso.FrontEnd.Data;
 
 namespace Virtuoso.FrontEnd.Hosts;
@@ -8,16 +9,17 @@ namespace Virtuoso.FrontEnd.Hosts;
 /// by this replica. At 10,000 hosts reading them took about 200 ms of the database per search (bench/scale.sh); with a snapshot
 /// one search a second reads them and the others rank what it read. Search only shows and ranks: a store re-checks the room
 /// under the host's row lock, so a snapshot a second old can make a store be refused, never overfill a host. 0 (the
-/// default): every search reads the database.
+/// default): every search reads the database. What is kept is ready to rank (<see cref="HostRanking"/>), the hosts'
+/// online status included: as of the read, like the rest of it.
 /// </summary>
 internal sealed class HostSnapshot(Database db, TimeProvider clock, IOptions<MarketOptions> options)
 {
-    private sealed record Taken(DateTimeOffset At, IReadOnlyList<HostRow> Hosts);
+    private sealed record Taken(DateTimeOffset At, SearchHosts Hosts);
 
     private readonly SemaphoreSlim _refresh = new(1, 1);
     private volatile Taken? _last;
 
-    public async Task<IReadOnlyList<HostRow>> GetAsync(CancellationToken ct = default)
+    public async Task<SearchHosts> GetAsync(CancellationToken ct = default)
     {
         var window = TimeSpan.FromSeconds(options.Value.SearchSnapshotSeconds);
         if (window <= TimeSpan.Zero) return await ReadAsync(ct);
@@ -33,9 +35,16 @@ internal sealed class HostSnapshot(Database db, TimeProvider clock, IOptions<Mar
         finally { _refresh.Release(); }
     }
 
-    private IReadOnlyList<HostRow>? Fresh(TimeSpan window) =>
+    private SearchHosts? Fresh(TimeSpan window) =>
         _last is { } last && clock.GetUtcNow() - last.At < window ? last.Hosts : null;
 
-    private async Task<IReadOnlyList<HostRow>> ReadAsync(CancellationToken ct) =>
-        (await db.ReadAsync(c => HostQueries.AllAsync(c), ct)).ToList();
+    private async Task<SearchHosts> ReadAsync(CancellationToken ct)
+    {
+        var rows = (await db.ReadAsync(c => HostQueries.AllAsync(c), ct)).ToList();
+        var now = clock.GetUtcNow();
+        return new SearchHosts(rows.ToDictionary(h => h.Name), new HostRanking(rows.Select(h => h.Offer(now, options.Value.OnlineWindow))));
+    }
 }
+
+/// <summary>The hosts as search reads them: each by name, and all of them ready to rank.</summary>
+internal sealed record SearchHosts(IReadOnlyDictionary<string, HostRow> ByName, HostRanking Ranking);
