@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace Virtuoso.Core.Market;
 
 /// <summary>
@@ -43,36 +45,46 @@ public sealed class HostRanking
     {
         if (limit <= 0) return [];
         var (storageBid, runningBid, hours) = ((double)bids.StoragePerMonth.Dollars, (double)bids.RunningPerHour.Dollars, (double)hoursPerMonth);
-        // The limit smallest upper bounds of (group, cost) seen so far; the root is the largest of them.
-        var bounds = new PriorityQueue<int, (int Group, double Cost)>(limit + 1, Largest);
-        for (var i = 0; i < _rows.Length; i++)
+        var keys = ArrayPool<Key>.Shared.Rent(_rows.Length);
+        try
         {
-            var (group, cost, slack) = Approximate(i, spec, bids, storageBid, runningBid, hours);
-            if (bounds.Count < limit) bounds.Enqueue(i, (group, cost + slack));
-            else bounds.EnqueueDequeue(i, (group, cost + slack)); // keeps the smaller: returns the new one at once when it is larger
-        }
-        // At least limit hosts cost at most the largest kept bound, so the best limit do too: a host whose lowest possible
-        // cost is above it is not among them. With fewer hosts than limit, every host is.
-        var candidates = new List<HostMatch>();
-        var top = (Group: int.MaxValue, Cost: double.PositiveInfinity);
-        var full = bounds.Count == limit && bounds.TryPeek(out _, out top);
-        for (var i = 0; i < _rows.Length; i++)
-        {
-            if (full)
+            var matching = 0;
+            for (var i = 0; i < _rows.Length; i++)
             {
-                var (group, cost, slack) = Approximate(i, spec, bids, storageBid, runningBid, hours);
-                if (Largest.Compare((group, cost - slack), top) < 0) continue; // its lowest (group, cost) is above the bound
+                keys[i] = Approximate(i, spec, bids, storageBid, runningBid, hours);
+                if (keys[i].Matches) matching++;
             }
-            candidates.Add(Matching.Judge(_hosts[i], spec, bids));
+            // Matching hosts come first: the limit-th best is a matching host when there are enough of them, else it is
+            // the (limit - matching)-th best of the others. At least that many hosts of its group cost at most the
+            // largest of their upper bounds, so the best limit do too: a host of that group whose lowest possible cost is
+            // above it is not among them, nor is any host of a later group.
+            var amongMatching = matching >= limit;
+            var within = amongMatching ? limit : limit - matching;
+            var bounds = new PriorityQueue<int, double>(within + 1); // the smallest upper bounds; the root is the largest (negated)
+            for (var i = 0; i < _rows.Length; i++)
+            {
+                if (keys[i].Matches != amongMatching) continue;
+                if (bounds.Count < within) bounds.Enqueue(i, -keys[i].High);
+                else bounds.EnqueueDequeue(i, -keys[i].High); // returns the new one at once when it is not smaller
+            }
+            var bound = bounds.Count == within && bounds.TryPeek(out _, out var top) ? -top : double.PositiveInfinity;
+            var candidates = new List<HostMatch>();
+            for (var i = 0; i < _rows.Length; i++)
+                if (amongMatching ? keys[i].Matches && keys[i].Low <= bound : keys[i].Matches || keys[i].Low <= bound)
+                    candidates.Add(Matching.Judge(_hosts[i], spec, bids));
+            return Matching.Order(candidates, hoursPerMonth).Take(limit).ToList();
         }
-        return Matching.Order(candidates, hoursPerMonth).Take(limit).ToList();
+        finally { ArrayPool<Key>.Shared.Return(keys); }
     }
 
+    /// <summary>A host's Search keys, approximately: whether it matches (exact) and bounds of its monthly cost.</summary>
+    private readonly record struct Key(bool Matches, double Low, double High);
+
     /// <summary>
-    /// Host <paramref name="i"/>'s Search keys, approximately: its group (0 matches, 1 does not: exact) and its monthly cost
-    /// for <paramref name="hours"/> within ± slack of the exact one. The bids and hours come as doubles too.
+    /// Host <paramref name="i"/>'s Search keys: whether it matches, exactly, and its monthly cost for <paramref name="hours"/>
+    /// within bounds that hold the exact one. The bids and hours come as doubles too.
     /// </summary>
-    private (int Group, double Cost, double Slack) Approximate(int i, MachineSpec spec, Bids bids, double storageBid, double runningBid, double hours)
+    private Key Approximate(int i, MachineSpec spec, Bids bids, double storageBid, double runningBid, double hours)
     {
         ref readonly var r = ref _rows[i];
         // HostPricing's rates with the periods cancelled out: per month chunks·price·30, per hour chunks·price·3600.
@@ -80,15 +92,15 @@ public sealed class HostRanking
         var running = (HostPricing.Chunks(spec.Speed.Value, r.SpeedUnit) * r.SpeedPrice
             + HostPricing.Chunks(spec.Memory.Value, r.MemoryUnit) * r.MemoryPrice) * HostPricing.SecondsPerHour;
         var room = r.Online && r.FreeSpeed >= spec.Speed.Value && r.FreeMemory >= spec.Memory.Value && r.FreeDisk >= spec.Disk.Value;
-        var group =
-            !room || Over(storage, storageBid) || Over(running, runningBid) ? 1
-            : Under(storage, storageBid) && Under(running, runningBid) ? 0
-            : Matching.Judge(_hosts[i], spec, bids).Matches ? 0 : 1; // a rate within a hair of its bid: decided exactly
-        return (group, storage + running * hours, Slack * (Math.Abs(storage) + Math.Abs(running) * Math.Abs(hours)));
+        var matches =
+            room && !Over(storage, storageBid) && !Over(running, runningBid)
+            && (Under(storage, storageBid) && Under(running, runningBid) || Matching.Judge(_hosts[i], spec, bids).Matches); // within a hair of a bid: decided exactly
+        var cost = storage + running * hours;
+        var slack = Slack * (Math.Abs(storage) + Math.Abs(running) * Math.Abs(hours));
+        return new Key(matches, cost - slack, cost + slack);
     }
 
     private static bool Over(double rate, double bid) => rate - bid > Slack * (Math.Abs(rate) + Math.Abs(bid));
     private static bool Under(double rate, double bid) => bid - rate > Slack * (Math.Abs(rate) + Math.Abs(bid));
 
-    private static readonly Comparer<(int Group, double Cost)> Largest = Comparer<(int Group, double Cost)>.Create((a, b) => b.CompareTo(a));
 }
