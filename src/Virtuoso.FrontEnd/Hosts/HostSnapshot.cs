@@ -7,13 +7,13 @@ namespace Virtuoso.FrontEnd.Hosts;
 /// <summary>
 /// Issue 19: every host with the room taken on it, as search reads it, kept for <see cref="MarketOptions.SearchSnapshotSeconds"/>
 /// by this replica. At 10,000 hosts reading them took about 200 ms of the database per search (bench/scale.sh); with a snapshot
-/// one search a second reads them and the others rank what it read (while it reads, what was read before: so a reading can be
-/// the window and one read's time old). Search only shows and ranks: a store re-checks the room
+/// they are read once a second, in the background, and searches rank the last reading (so a reading can be the window and
+/// one read's time old). Search only shows and ranks: a store re-checks the room
 /// under the host's row lock, so a snapshot a second old can make a store be refused, never overfill a host. 0 (the
 /// default): every search reads the database. What is kept is ready to rank (<see cref="HostRanking"/>), the hosts'
 /// online status included: as of the read, like the rest of it.
 /// </summary>
-internal sealed class HostSnapshot(Database db, TimeProvider clock, IOptions<MarketOptions> options)
+internal sealed partial class HostSnapshot(Database db, TimeProvider clock, IOptions<MarketOptions> options, ILogger<HostSnapshot> log)
 {
     private sealed record Taken(DateTimeOffset At, SearchHosts Hosts);
 
@@ -24,16 +24,18 @@ internal sealed class HostSnapshot(Database db, TimeProvider clock, IOptions<Mar
     {
         var window = TimeSpan.FromSeconds(options.Value.SearchSnapshotSeconds);
         if (window <= TimeSpan.Zero) return await ReadAsync(ct);
-        var last = _last;
-        if (last is not null && clock.GetUtcNow() - last.At < window) return last.Hosts;
-        // One search reads anew. While it does, the others rank the reading before, rather than queue behind it (at
-        // 10,000 hosts every search waited up to a read's 0.3 s once a second: that was the p99 of bench/scale.sh);
-        // before the first reading, they wait for it.
-        if (last is not null && !_refresh.Wait(0)) return last.Hosts;
-        if (last is null) await _refresh.WaitAsync(ct);
+        if (_last is { } last)
+        {
+            // An old reading is read anew in the background, one reading at a time, and searches rank the old one
+            // meanwhile: at 10,000 hosts a reading takes 0.2–0.5 s, and the searches that waited for one were the p99
+            // of bench/scale.sh (at 100,000 hosts, seconds).
+            if (clock.GetUtcNow() - last.At >= window && _refresh.Wait(0)) _ = Task.Run(RefreshAsync);
+            return last.Hosts;
+        }
+        await _refresh.WaitAsync(ct); // the first reading: searches wait for it
         try
         {
-            if (Fresh(window) is { } meanwhile) return meanwhile;
+            if (_last is { } meanwhile) return meanwhile.Hosts;
             var read = await ReadAsync(ct);
             _last = new Taken(clock.GetUtcNow(), read);
             return read;
@@ -41,8 +43,12 @@ internal sealed class HostSnapshot(Database db, TimeProvider clock, IOptions<Mar
         finally { _refresh.Release(); }
     }
 
-    private SearchHosts? Fresh(TimeSpan window) =>
-        _last is { } last && clock.GetUtcNow() - last.At < window ? last.Hosts : null;
+    private async Task RefreshAsync()
+    {
+        try { _last = new Taken(clock.GetUtcNow(), await ReadAsync(CancellationToken.None)); }
+        catch (Exception e) { LogRefreshFailed(log, e); } // the old reading stays; the next search after the window tries again
+        finally { _refresh.Release(); }
+    }
 
     private async Task<SearchHosts> ReadAsync(CancellationToken ct)
     {
@@ -50,6 +56,9 @@ internal sealed class HostSnapshot(Database db, TimeProvider clock, IOptions<Mar
         var now = clock.GetUtcNow();
         return new SearchHosts(rows.ToDictionary(h => h.Name), new HostRanking(rows.Select(h => h.Offer(now, options.Value.OnlineWindow))));
     }
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Reading the hosts for search failed; searches rank the reading before")]
+    private static partial void LogRefreshFailed(ILogger logger, Exception e);
 }
 
 /// <summary>The hosts as search reads them: each by name, and all of them ready to rank.</summary>
