@@ -3,7 +3,8 @@
 # and with three front-end replicas, measured side by side. For each size: a fresh database, three front-ends on it, two
 # balancers (scripts/lib.sh balancer_config: one in front of replica 1 only, one in front of all three), the marketplace
 # filled (Virtuoso.Bench.Scale prepare: N hosts of ten stored machines each), then ROUNDS rounds alternating which
-# balancer goes first, each SECONDS of 20 concurrent clients searching (after a warm-up). Prints the Markdown table and how
+# balancer goes first, each SECONDS of 20 concurrent clients searching, each for a machine of its own (after a warm-up;
+# Virtuoso.Bench.Scale's Searches: different sizes, usages and bids, matching all, some or no hosts). Prints the Markdown table and how
 # p50, p99 and requests/s grow with the size (fitted power law). No agent is involved (search reads the database only);
 # the hosts count as online for the whole run and the host monitor never passes, so nothing connects to their made-up
 # addresses.

@@ -3,7 +3,7 @@
 // calls this program:
 //   prepare --database CONN --url URL --hosts N   fills a fresh marketplace with N hosts of ten stored machines each
 //                                                 (SQL straight into the front-end's schema: accounts through the API)
-//   load --url URL --label L --hosts N ...        a buyer's search, GET /api/v1/machines/{id}/search, from --clients
+//   load --url URL --label L --hosts N ...        buyers' searches, GET /api/v1/machines/{id}/search, from --clients
 //                                                 concurrent clients for --seconds, after a warm-up; one TSV line out
 //   report FILE                                   the Markdown table of every load line, and the fitted power laws
 // No agent is involved: search reads the database only, and the hosts' "last seen" is set at prepare time with the
@@ -74,26 +74,36 @@ switch (args[0])
         var seconds = double.Parse(opts.GetValueOrDefault("seconds", "10"), inv);
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = clients, PooledConnectionLifetime = TimeSpan.FromMinutes(10) };
         using var http = new HttpClient(handler) { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(60) };
-        // One buyer per load run, logged in; its machine is what is searched for.
+        // One buyer per load run, logged in, with a machine of its own for each client (Searches below): nothing one
+        // search computes is what the next one asks for.
         var name = "scale-buyer-" + Guid.NewGuid().ToString("N")[..8];
         (await http.PostAsJsonAsync("/api/v1/accounts", new SignupRequest(name, name + "-password", $"{name}@example.org", "buyer"))).EnsureSuccessStatusCode();
         var session = await (await http.PostAsJsonAsync("/api/v1/sessions", new LoginRequest(name, name + "-password"))).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<SessionResponse>();
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", session!.Token);
-        var machine = await (await http.PostAsJsonAsync("/api/v1/machines", new RegisterRequest(null, "scale-search", "x86_64", 1000, 128, 1000, "Linux", 30m, 3m)))
-            .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<MachineResponse>();
-        var path = $"/api/v1/machines/{machine!.Id}/search";
-        // Search ranks every host and answers the best 100 (its default limit), saying how many it ranked.
-        using var first = await http.GetAsync(path);
-        var found = await first.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<List<SearchResult>>();
         var hosts = int.Parse(Opt("hosts"), inv);
-        var ranked = first.Headers.TryGetValues("X-Total-Count", out var total) ? int.Parse(total.Single(), inv) : -1;
-        if (ranked != hosts || found!.Count != Math.Min(100, hosts) || !found.All(r => r.Matches && r.Host.StartsWith("scale-", StringComparison.Ordinal)))
-            throw new InvalidOperationException($"search ranked {ranked} hosts and answered {found!.Count}, not the {hosts} prepared and the best {Math.Min(100, hosts)} of them");
+        var paths = new List<string>();
+        foreach (var search in Searches(clients))
+        {
+            var machine = await (await http.PostAsJsonAsync("/api/v1/machines", search.Machine)).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<MachineResponse>();
+            var path = $"/api/v1/machines/{machine!.Id}/search?hours={search.Hours}";
+            // Search ranks every host and answers the best 100 (its default limit), saying how many it ranked; as many
+            // of them match as the bids allow.
+            using var first = await http.GetAsync(path);
+            var found = (await first.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<List<SearchResult>>())!;
+            var ranked = first.Headers.TryGetValues("X-Total-Count", out var total) ? int.Parse(total.Single(), inv) : -1;
+            var matching = found.Count(r => r.Matches);
+            var expected = Math.Min(100, (int)Math.Round(hosts * search.Share));
+            if (ranked != hosts || found.Count != Math.Min(100, hosts) || !found.All(r => r.Host.StartsWith("scale-", StringComparison.Ordinal))
+                || Math.Abs(matching - expected) > Math.Max(1, expected / 10))
+                throw new InvalidOperationException($"search for {search.Machine.Name} ranked {ranked} hosts and answered {found.Count} ({matching} matching), " +
+                    $"not the {hosts} prepared and the best {Math.Min(100, hosts)} of them (about {expected} matching)");
+            paths.Add(path);
+        }
 
         async Task<(List<double> Ms, int Errors)> RunAsync(TimeSpan length)
         {
             var deadline = Stopwatch.GetTimestamp() + (long)(length.TotalSeconds * Stopwatch.Frequency);
-            var all = await Task.WhenAll(Enumerable.Range(0, clients).Select(async _ =>
+            var all = await Task.WhenAll(Enumerable.Range(0, clients).Select(async client =>
             {
                 var ms = new List<double>();
                 var errors = 0;
@@ -102,7 +112,7 @@ switch (args[0])
                     var t = Stopwatch.GetTimestamp();
                     try
                     {
-                        using var r = await http.GetAsync(path, HttpCompletionOption.ResponseContentRead);
+                        using var r = await http.GetAsync(paths[client], HttpCompletionOption.ResponseContentRead);
                         if (r.IsSuccessStatusCode) ms.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds); else errors++;
                     }
                     catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { errors++; } // a timeout (60 s) or a refused connection
@@ -144,6 +154,27 @@ switch (args[0])
     }
     default:
         return Usage($"unknown command '{args[0]}'");
+}
+
+// What each client searches for (issue 19: all 20 once searched for the same machine): machines of different sizes with
+// bids that the prepared hosts' prices (ten memory prices and seven storage prices, `prepare`) meet on every host, on about
+// a third, on one in seventy, or on none, or a machine too big for any host's room; and three usages a month. Share is the
+// part of the hosts that match.
+static IEnumerable<(RegisterRequest Machine, int Hours, double Share)> Searches(int clients)
+{
+    for (var i = 0; i < clients; i++)
+    {
+        long speed = 1000 * (1 + i % 4), memory = 128L << (i % 4 + (i / 4) % 2), disk = 1000 * (1 + i % 6);
+        // Bids at the rates of the hosts whose storage price is the tiers-th of seven and memory price the tiers-th of ten:
+        // 7 and 10 meet every host, 3 and 5 three sevenths of the storage prices and half the memory prices (3 in 14),
+        // 1 and 1 the cheapest of both (1 in 70); 0: a cent, below every host.
+        var (storageTiers, memoryTiers, share) = (i % 5) switch { 0 => (7, 10, 1.0), 1 => (3, 5, 3.0 / 14), 2 => (1, 1, 1.0 / 70), 3 => (0, 0, 0.0), _ => (7, 10, 0.0) };
+        if (i % 5 == 4) memory = 8192; // more memory than any host has free
+        var storageBid = (disk + 99) / 100 * 0.01m * storageTiers * 30;
+        var runningBid = ((speed + 999) / 1000 * 0.00001m + (memory + 3) / 4 * 0.000001m * memoryTiers) * 3600;
+        if (storageTiers == 0) (storageBid, runningBid) = (0.01m, 0.01m);
+        yield return (new RegisterRequest(null, $"scale-search-{i}", "x86_64", speed, memory, disk, "Linux", storageBid, runningBid), new[] { 730, 200, 0 }[i % 3], share);
+    }
 }
 
 static double Percentile(List<double> sorted, double q) => sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(q * sorted.Count) - 1)];

@@ -73,13 +73,15 @@ public static class Matching
     /// others with their reasons in the same order.
     /// </summary>
     public static IReadOnlyList<HostMatch> Search(IEnumerable<HostOffer> hosts, MachineSpec spec, Bids bids, decimal hoursPerMonth) =>
-        hosts.Select(h => Judge(h, spec, bids))
-            .OrderBy(m => m.Matches ? 0 : 1)
+        Order(hosts.Select(h => Judge(h, spec, bids)), hoursPerMonth).ToList();
+
+    /// <summary>Search's order (a stable sort: hosts equal in every key keep their order); <see cref="HostRanking"/> uses it too.</summary>
+    internal static IOrderedEnumerable<HostMatch> Order(IEnumerable<HostMatch> matches, decimal hoursPerMonth) =>
+        matches.OrderBy(m => m.Matches ? 0 : 1)
             .ThenBy(m => UsageCost.Monthly(m.StorageRatePerMonth, m.RunningRatePerHour, hoursPerMonth).Dollars)
             .ThenBy(m => m.StorageRatePerMonth.Dollars)
             .ThenBy(m => m.RunningRatePerHour.Dollars)
-            .ThenBy(m => m.Host.Name, StringComparer.Ordinal)
-            .ToList();
+            .ThenBy(m => m.Host.Name, StringComparer.Ordinal);
 
     /// <summary>
     /// Market estimate of a configuration (§6.1.9): the mean storage and running rates over hosts with room;

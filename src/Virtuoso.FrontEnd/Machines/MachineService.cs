@@ -263,16 +263,16 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
         var found = await FindAsync(owner, id);
         if (found.Value is not { } row) return found.Failure!;
         if (Refuse(row, MachineAction.Search) is { } refused) return refused;
-        var now = clock.GetUtcNow();
-        var hosts = (await snapshot.GetAsync()).ToDictionary(h => h.Name);
+        var hosts = await snapshot.GetAsync();
         var bids = new Bids(row.StorageBid, row.RunningBid);
-        var matches = Matching.Search(hosts.Values.Select(h => h.Offer(now, Options.OnlineWindow)), row.Spec, bids, hours);
-        // The sentences are made for the hosts shown only: at 10,000 hosts they were most of a search's time.
-        return new SearchAnswer(matches.Take(limit).Select(m => new SearchResult(m.Host.Name, hosts[m.Host.Name].Processor, hosts[m.Host.Name].Address, m.Matches,
+        // Only the best limit are judged exactly and given their sentences (issue 19: at 10,000 hosts judging and sorting
+        // every host, then making sentences for each, was most of a search's time).
+        var best = hosts.Ranking.Best(row.Spec, bids, hours, limit);
+        return new SearchAnswer(best.Select(m => new SearchResult(m.Host.Name, hosts.ByName[m.Host.Name].Processor, hosts.ByName[m.Host.Name].Address, m.Matches,
             m.StorageRatePerMonth.Dollars, m.RunningRatePerHour.Dollars, m.StorageCharge.Dollars, m.Host.Pricing.StoragePeriodDays,
             m.RunningCharge.Dollars, m.Host.Pricing.RunningPeriodSeconds, m.Reasons.Select(ReasonText).ToList(),
             UsageCost.Monthly(m.StorageRatePerMonth, m.RunningRatePerHour, hours).Dollars, hours,
-            m.Reasons.Select(r => MismatchText.Sentence(r, m, row.Spec, bids)).ToList())).ToList(), matches.Count);
+            m.Reasons.Select(r => MismatchText.Sentence(r, m, row.Spec, bids)).ToList())).ToList(), hosts.Ranking.Count);
     }
 
     /// <summary>Reads <c>?limit=</c> (issue 19): how many hosts a search shows, 1 to <see cref="MaxSearchLimit"/>; absent: <see cref="DefaultSearchLimit"/>.</summary>

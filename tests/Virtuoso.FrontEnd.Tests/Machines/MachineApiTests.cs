@@ -376,6 +376,30 @@ public abstract class MachineApiTests<TMarket>(TMarket market) : IClassFixture<T
     }
 
     [Fact]
+    public async Task Search_WithASnapshotPastItsWindow_RanksTheOldReadingWhileTheNextIsReadInTheBackground()
+    {
+        // Issue 19: no search waits for a reading but the first; an old one is read anew in the background.
+        await using var snapshotting = market.Factory.WithWebHostBuilder(b => b.UseSetting("Virtuoso:SearchSnapshotSeconds", "1"));
+        var buyer = await market.SharedBuyerAsync();
+        var machine = await buyer.RegisterAsync(Busybox, storageBid: 30m, runningBid: 3m);
+        var through = Session.WithToken(snapshotting.CreateClient(), buyer.Token);
+        async Task<List<string>> HostsAsync() =>
+            (await Session.Ok<List<SearchResult>>(await through.GetAsync($"/api/v1/machines/{machine.Id}/search?limit=1000"))).Select(r => r.Host).ToList();
+
+        await HostsAsync(); // the first reading
+        var added = await market.AddHostAsync();
+        await Task.Delay(TimeSpan.FromSeconds(1.2)); // the first reading is old now
+
+        Assert.DoesNotContain(added.Name, await HostsAsync()); // ranked while the next reading is made, not after
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!(await HostsAsync()).Contains(added.Name))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "search never ranked a reading made after the host was added");
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
     public async Task Search_Reasons_AreCodesWithASentenceEach()
     {
         var buyer = await market.SharedBuyerAsync();
