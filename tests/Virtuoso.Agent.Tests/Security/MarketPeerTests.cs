@@ -102,13 +102,22 @@ public sealed class MarketPeerTests : IAsyncLifetime
 
         foreach (var (method, path) in new[] { ("GET", AgentRoutes.Machines), ("POST", AgentRoutes.Command(Id, "start")), ("DELETE", AgentRoutes.Machine(Id)), ("GET", "/v1/no-such-route") })
         {
-            var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path) { Content = method == "POST" ? JsonContent.Create(new { }) : null });
+            HttpResponseMessage response;
+            try
+            {
+                response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path) { Content = method == "POST" ? JsonContent.Create(new { }) : null });
+            }
+            catch (HttpRequestException) when (shown == "other-authority")
+            {
+                continue; // refusing another marketplace's certificate at the handshake is as good as a 401
+            }
             Assert.Contains(says, await AgentApi.AssertProblemAsync(response, HttpStatusCode.Unauthorized, ErrorCodes.Unauthenticated));
         }
         Assert.Equal(vmmCalls, _vmm.Calls.Count);
         Assert.Equal(AgentStates.Stopped, (await Client(FrontEnd(), secret: true).GetFromJsonAsync<AgentMachine>(AgentRoutes.Machine(Id), JsonSerializerOptions.Web))!.State);
 
         // Health: liveness and protocol only, even with the secret.
+        if (shown == "other-authority") return;
         var health = await client.GetFromJsonAsync<JsonElement>(AgentRoutes.Health);
         Assert.Equal(["protocol", "status"], health.EnumerateObject().Select(p => p.Name).Order());
     }
