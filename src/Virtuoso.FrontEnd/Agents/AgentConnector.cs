@@ -63,6 +63,27 @@ internal sealed partial class AgentConnector(IOptions<MarketOptions> options, Ma
     /// <summary>An HTTP client of a host's calls (<see cref="HandlerFor"/>); each call sets its own timeout.</summary>
     public HttpClient ClientFor(HostRow host) => new(HandlerFor(host), disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
 
+    /// <summary>
+    /// The handler of the connection test of an agent not added yet (the Add host form): TLS, showing this replica's
+    /// certificate, accepting any host's certificate of the marketplace's authority (no host row says which one yet). A test
+    /// only: nothing but health and the machine list is asked of it.
+    /// </summary>
+    public SocketsHttpHandler ProbeHandler() => LazyInitializer.EnsureInitialized(ref _probe, () => new SocketsHttpHandler
+    {
+        ConnectCallback = async (context, ct) =>
+            new NetworkStream(await ConnectAsync(context.DnsEndPoint.Host, context.DnsEndPoint.Port, ct), ownsSocket: true),
+        PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+        SslOptions = new SslClientAuthenticationOptions
+        {
+            LocalCertificateSelectionCallback = (_, _, _, _, _) => trust.Certificate,
+            RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null &&
+                trust.Verify(certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData())) is { Role: MarketRole.Host },
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+        },
+    });
+
+    private SocketsHttpHandler? _probe;
+
     private SocketsHttpHandler NewTlsHandler(string name, string serial) => new()
     {
         ConnectCallback = async (context, ct) =>

@@ -91,7 +91,7 @@ internal static class ConnectionVerdict
 /// the secret right). The host monitor
 /// runs the same test every few seconds, so a host's status and its "Test connection" never disagree.
 /// </summary>
-internal sealed class ConnectionTester(IHttpClientFactory factory, AgentConnector connector, TimeProvider clock)
+internal sealed class ConnectionTester(IHttpClientFactory factory, AgentConnector connector, Microsoft.Extensions.Options.IOptions<MarketOptions> options, TimeProvider clock)
 {
     /// <summary>What a test found: the facts, and (when everything answered) the agent's health and machines.</summary>
     public sealed record Result(ConnectionFacts Facts, List<AgentMachine>? Machines)
@@ -108,9 +108,18 @@ internal sealed class ConnectionTester(IHttpClientFactory factory, AgentConnecto
         return await TestAsync(host.Address, (int)host.Port, host.Secret, client, path => AgentConnector.Url(host, path), ct);
     }
 
-    /// <summary>Tests an agent not added yet (it can have no certificate: cleartext, when the operator allows it).</summary>
-    public Task<Result> TestAsync(string address, int port, string secret, CancellationToken ct = default) =>
-        TestAsync(address, port, secret, factory.CreateClient(AgentClient.HttpClientName), path => Url(address, port, path), ct);
+    /// <summary>
+    /// Tests an agent not added yet: over TLS first (issue 20: any host's certificate of this marketplace's authority, as no
+    /// host row says which yet); an agent that does not speak TLS is then tried in cleartext, when the operator allows it.
+    /// </summary>
+    public async Task<Result> TestAsync(string address, int port, string secret, CancellationToken ct = default)
+    {
+        using var probe = new HttpClient(connector.ProbeHandler(), disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
+        var tls = await TestAsync(address, port, secret, probe, path => Url(address, port, path, "https"), ct);
+        if (tls.Facts.Fault is ConnectionFault.CertificateRefused or ConnectionFault.Unreachable && options.Value.AllowCleartextAgents)
+            return await TestAsync(address, port, secret, factory.CreateClient(AgentClient.HttpClientName), path => Url(address, port, path), ct);
+        return tls;
+    }
 
     private async Task<Result> TestAsync(string address, int port, string secret, HttpClient client, Func<string, Uri> url, CancellationToken ct)
     {
@@ -160,8 +169,8 @@ internal sealed class ConnectionTester(IHttpClientFactory factory, AgentConnecto
         }
     }
 
-    private static Uri Url(string address, int port, string path) =>
-        new($"http://{(IPAddress.TryParse(address, out var ip) && ip.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]" : address)}:{port}{path}");
+    private static Uri Url(string address, int port, string path, string scheme = "http") =>
+        new($"{scheme}://{(IPAddress.TryParse(address, out var ip) && ip.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]" : address)}:{port}{path}");
 
     private static string Reason(Exception e)
     {
