@@ -9,8 +9,8 @@ namespace Virtuoso.FrontEnd.Tests.Support;
 
 internal sealed partial class FakeAgent
 {
-    /// <summary>Issue 20: the fake's TLS settings, when it serves HTTPS.</summary>
-    public FakeAgentTls? Tls { get; private init; }
+    /// <summary>Issue 20: the fake's TLS settings on its HTTP port, when it serves HTTPS (its VMMP's are <c>Tls</c>).</summary>
+    public FakeAgentTls? Https { get; private init; }
 }
 
 /// <summary>

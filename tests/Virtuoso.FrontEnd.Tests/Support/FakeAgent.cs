@@ -156,7 +156,7 @@ internal sealed partial class FakeAgent : IAsyncDisposable
         if (tls is not null) tls.Configure(builder);
         var app = builder.Build();
         app.UseWebSockets();
-        var agent = new FakeAgent(name, app, Convert.ToHexString(RandomNumberGenerator.GetBytes(24))) { Tls = tls };
+        var agent = new FakeAgent(name, app, Convert.ToHexString(RandomNumberGenerator.GetBytes(24))) { Https = tls };
         app.Use((context, next) =>
         {
             // Issue 20: every call its own TLS handshake, so a certificate swapped by a test is what the next call sees.
@@ -183,7 +183,7 @@ internal sealed partial class FakeAgent : IAsyncDisposable
                 : Results.Ok(new { status = AgentHealth.Ok, protocol = Protocol }));
 
         var secured = app.MapGroup("").AddEndpointFilter(async (ctx, next) =>
-            ctx.HttpContext.Request.Headers.Authorization.ToString() == $"Bearer {Secret}" && (Tls is null || Tls.IsFrontEnd(ctx.HttpContext))
+            ctx.HttpContext.Request.Headers.Authorization.ToString() == $"Bearer {Secret}" && (Https is null || Https.IsFrontEnd(ctx.HttpContext))
                 ? await next(ctx)
                 : Problem(401, ErrorCodes.Unauthenticated, "missing or wrong host secret, or not the front-end's client certificate"));
 
