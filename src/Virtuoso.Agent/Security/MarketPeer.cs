@@ -9,9 +9,9 @@ namespace Virtuoso.Agent.Security;
 
 /// <summary>
 /// Issue 20: an agent with <see cref="AgentOptions.Tls"/> serves HTTPS only, with this host's certificate, and asks every client
-/// for a certificate without requiring one (a stranger still reaches the health check's liveness). Whatever a client shows is
-/// accepted at the handshake and judged per request (<see cref="Of"/>): a certificate chains to the marketplace's authority or
-/// counts as none. <see cref="SecretAuthentication"/> lets control calls through only from the front-end's certificate AND with
+/// for a certificate without requiring one (a stranger still reaches the health check's liveness). A certificate of another
+/// authority ends the handshake; one of the marketplace's is judged per request (<see cref="Of"/>): which identity it is.
+/// Kestrel keeps one set of HTTPS defaults (the last configured): this is the agent's only one. <see cref="SecretAuthentication"/> lets control calls through only from the front-end's certificate AND with
 /// the host secret.
 /// </summary>
 internal static class MarketPeer
@@ -28,8 +28,10 @@ internal static class MarketPeer
         {
             https.ServerCertificateSelector = (_, _) => served.Current;
             https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
-            // Not the system's roots: the marketplace's authority decides, per request, in Of(); any certificate passes here.
-            https.ClientCertificateValidation = (_, _, _) => true;
+            https.SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13;
+            // Not the system's roots: a certificate of another authority ends the handshake; one of the marketplace's passes, and
+            // what it may call is decided per request (Of()). No certificate at all passes too (health's liveness is for anyone).
+            https.ClientCertificateValidation = (certificate, _, _) => MarketCertificates.Verify(certificate, tls.Authority, DateTimeOffset.UtcNow) is not null;
             https.CheckCertificateRevocation = false;
         }));
     }
