@@ -119,7 +119,7 @@ internal sealed partial class AgentConnector(IOptions<MarketOptions> options, Ma
         return false;
     }
 
-    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "host {Host}: the agent's TLS certificate was refused: {Reason}")]
+    [LoggerMessage(EventId = 20101, Level = LogLevel.Warning, Message = "host {Host}: the agent's TLS certificate was refused: {Reason}")]
     private static partial void CertificateRefused(ILogger logger, string host, string reason);
 
     /// <summary>A connected socket to the first allowed address of <paramref name="host"/>.</summary>

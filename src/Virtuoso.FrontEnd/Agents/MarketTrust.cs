@@ -40,7 +40,7 @@ internal sealed class MarketTrust(Database db, TimeProvider clock)
             var now = clock.GetUtcNow();
             lock (_gate)
             {
-                if (_certificate is null || _certificate.NotAfter - now.UtcDateTime < RenewBefore)
+                if (_certificate is null || _certificate.NotAfter.ToUniversalTime() - now.UtcDateTime < RenewBefore)
                     _certificate = Usable(MarketCertificates.IssueWithKey(Authority, MarketIdentity.FrontEnd, now, CertificateLifetime));
                 return _certificate;
             }

@@ -208,4 +208,22 @@ public abstract class AgentTlsTests<TMarket>(TMarket market) : IClassFixture<TMa
         Assert.Equal((false, ConnectionCodes.CertificateRefused), (test.Ok, test.Code));
         Assert.Contains("virtuoso-agent enroll", test.Message);
     }
+
+    [Fact]
+    public async Task AReplicasOwnCertificate_IsRenewed_TenDaysBeforeItEnds()
+    {
+        var clock = new TestClock(DateTimeOffset.UtcNow);
+        var trust = new MarketTrust(market.Factory.Services.GetRequiredService<Virtuoso.FrontEnd.Data.Database>(), clock);
+        await trust.LoadAsync();
+        var first = trust.Certificate;
+        Assert.Equal(market.Factory.Services.GetRequiredService<MarketTrust>().Authority.Thumbprint, trust.Authority.Thumbprint);
+        Assert.InRange(first.NotAfter.ToUniversalTime() - clock.GetUtcNow().UtcDateTime, TimeSpan.FromDays(29.9), TimeSpan.FromDays(30.1));
+
+        clock.Advance(TimeSpan.FromDays(19));
+        Assert.Same(first, trust.Certificate);
+        clock.Advance(TimeSpan.FromDays(2)); // 9 days left
+        var renewed = trust.Certificate;
+        Assert.NotEqual(first.Thumbprint, renewed.Thumbprint);
+        Assert.Equal(MarketIdentity.FrontEnd, MarketCertificates.Verify(renewed, trust.Authority, clock.GetUtcNow()));
+    }
 }
