@@ -42,7 +42,7 @@ wait_ready() {
 }
 
 URL="http://127.0.0.1:$FE_PORT"
-VIRTUOSO_DATA="$W/fe" Virtuoso__VmmpListen=127.0.0.1:0 Virtuoso__AllowPrivateHostAddresses=true dotnet build/frontend/virtuoso-frontend.dll --urls "$URL" >"$W/fe.log" 2>&1 & pids+=($!)
+VIRTUOSO_DATA="$W/fe" Virtuoso__VmmpListen=127.0.0.1:0 Virtuoso__AllowPrivateHostAddresses=true Virtuoso__AllowCleartextAgents=true dotnet build/frontend/virtuoso-frontend.dll --urls "$URL" >"$W/fe.log" 2>&1 & pids+=($!)
 head -c 32 /dev/urandom | base64 | tr -d '/+=\n' > "$W/secret"
 # No cgroup (issue 17): QEMU started directly runs unlimited, so the stack's QEMU must too for a fair ratio.
 dotnet build/agent/virtuoso-agent.dll --name bench --urls "http://127.0.0.1:$AG_PORT" --data "$W/agent" --images "$ROOT/build/images" --private-networks off \

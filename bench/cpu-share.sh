@@ -32,7 +32,7 @@ cleanup() {
 trap cleanup EXIT
 
 URL="http://127.0.0.1:$FE_PORT"
-VIRTUOSO_DATA="$W/fe" Virtuoso__VmmpListen=127.0.0.1:0 Virtuoso__AllowPrivateHostAddresses=true dotnet build/frontend/virtuoso-frontend.dll --urls "$URL" >"$W/fe.log" 2>&1 & pids+=($!)
+VIRTUOSO_DATA="$W/fe" Virtuoso__VmmpListen=127.0.0.1:0 Virtuoso__AllowPrivateHostAddresses=true Virtuoso__AllowCleartextAgents=true dotnet build/frontend/virtuoso-frontend.dll --urls "$URL" >"$W/fe.log" 2>&1 & pids+=($!)
 head -c 32 /dev/urandom | base64 | tr -d '/+=\n' > "$W/secret"
 # Its own cgroup parent, so a run beside ./run or the tests shares no cgroup names with them.
 dotnet build/agent/virtuoso-agent.dll --name benchcpu --urls "http://127.0.0.1:$AG_PORT" --data "$W/agent" --images "$ROOT/build/images" --private-networks off \

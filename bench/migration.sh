@@ -96,7 +96,7 @@ ms_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%d", (b - a) * 1000 }'
 # --- the marketplace: front-end here, one agent per namespace ---
 say "starting the front-end and the agents a (${IP[a]}) and b (${IP[b]})"
 env VIRTUOSO_DATA="$W/fe" VIRTUOSO_BILLING_INTERVAL=3600 Virtuoso__VmmpListen="$ROOTIP:7100" \
-  Virtuoso__HostMonitorIntervalSeconds=1 Virtuoso__AllowPrivateHostAddresses=true Logging__LogLevel__Default=Warning Logging__LogLevel__Virtuoso=Information \
+  Virtuoso__HostMonitorIntervalSeconds=1 Virtuoso__AllowPrivateHostAddresses=true Virtuoso__AllowCleartextAgents=true Logging__LogLevel__Default=Warning Logging__LogLevel__Virtuoso=Information \
   Logging__LogLevel__Microsoft.AspNetCore.Hosting.Diagnostics=Information Logging__Console__TimestampFormat='HH:mm:ss.fff ' \
   dotnet build/frontend/virtuoso-frontend.dll --urls "$FE" >>"$W/frontend.log" 2>&1 &
 pids+=($!)

@@ -60,7 +60,7 @@ hosts_network_up
 say "starting the front-end and the agents a (${IP[a]}) and b (${IP[b]})"
 env VIRTUOSO_DATA="$W/fe" VIRTUOSO_BILLING_INTERVAL=3600 Virtuoso__VmmpListen="$ROOTIP:7100" \
   Virtuoso__ImagesDirectory="$ROOT/build/images" Virtuoso__AgentFacingUrl="http://$ROOTIP:$FE_PORT" \
-  Virtuoso__HostMonitorIntervalSeconds=1 Virtuoso__AllowPrivateHostAddresses=true Logging__LogLevel__Default=Warning \
+  Virtuoso__HostMonitorIntervalSeconds=1 Virtuoso__AllowPrivateHostAddresses=true Virtuoso__AllowCleartextAgents=true Logging__LogLevel__Default=Warning \
   dotnet build/frontend/virtuoso-frontend.dll --urls "$FE;http://$ROOTIP:$FE_PORT" >>"$W/frontend.log" 2>&1 &
 pids+=($!)
 wait_http "$FE/healthz" 60 || die "the front-end did not start; see $W/frontend.log"

@@ -203,8 +203,15 @@ internal sealed record AgentOptions
         options = options with { Tls = tls };
         if (config["urls"] is { Length: > 0 } urls)
         {
+            var scheme = tls is null ? "http" : "https";
             if (ListenAddressOf(urls) is not { } address)
-                return (null, $"--urls {urls}: the first address must be http://IP:PORT (or localhost, *, +) for the VMMP server to listen beside it");
+                return (null, $"--urls {urls}: the first address must be {scheme}://IP:PORT (or localhost, *, +) for the VMMP server to listen beside it");
+            // Issue 20: with a certificate the agent serves HTTPS only (the front-end calls it over TLS); without one, HTTP only.
+            if (urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    .FirstOrDefault(u => !u.StartsWith(scheme + "://", StringComparison.OrdinalIgnoreCase)) is { } other)
+                return (null, tls is null
+                    ? $"--urls {urls}: {other} is not http://: an agent serves https:// only with its certificate (--tls-cert, --tls-key, --tls-ca)"
+                    : $"--urls {urls}: {other} is not https://: an agent with a certificate (--tls-cert) serves HTTPS only, https://IP:PORT");
             options = options with { ListenAddress = address };
         }
         return (options, null);

@@ -21,6 +21,9 @@ using Virtuoso.Agent.Vmm;
 using Virtuoso.Agent.Vmm.Qemu;
 
 // virtuoso-agent: one per physical host (design §2, §5). Flags: see README.md.
+// Issue 20: `virtuoso-agent join ...` and `virtuoso-agent enroll ...` get this host's key and certificate, then exit.
+if (Enrollment.IsCommand(args))
+    return await Enrollment.RunAsync(args, Console.Out, Console.Error);
 var builder = WebApplication.CreateBuilder(args);
 
 var (options, error) = AgentOptions.Load(builder.Configuration);
@@ -36,7 +39,8 @@ if (dataLock is null)
     return 2;
 }
 if (builder.Configuration["urls"] is null)
-    builder.WebHost.UseUrls("http://127.0.0.1:7001");
+    builder.WebHost.UseUrls(options.Tls is null ? "http://127.0.0.1:7001" : "https://127.0.0.1:7001");
+builder.UseAgentTls(options); // issue 20: HTTPS with this host's certificate, client certificates asked for (Security/MarketPeer.cs)
 
 // Issue 16: private networks need root (bridges, taps, nftables) and the tools; without them the agent still runs
 // machines, without the private NIC, rather than failing every start.

@@ -43,6 +43,13 @@ internal sealed class MarketOptions
     /// and a private cloud on one LAN turn it on.
     /// </summary>
     public bool AllowPrivateHostAddresses { get; set; }
+    /// <summary>
+    /// Issue 20: whether the front-end calls, in cleartext, the agent of a host that has no certificate from the marketplace's
+    /// authority (<c>Virtuoso:AllowCleartextAgents</c>). Off by default: such a host is unreachable until its agent joins or
+    /// enrolls (<c>virtuoso-agent enroll</c>). The front-end's tests with fake agents and the benchmarks turn it on; <c>./run</c>
+    /// and the end-to-end tests do not (their agents have certificates).
+    /// </summary>
+    public bool AllowCleartextAgents { get; set; }
     /// <summary>Accounts one client address may sign up in an hour (<c>Virtuoso:SignupsPerAddressPerHour</c>; 0: no limit).</summary>
     public int SignupsPerAddressPerHour { get; set; } = 10;
 

@@ -127,6 +127,7 @@ builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o =
 
 var app = builder.Build();
 await app.Services.GetRequiredService<Migrator>().MigrateAsync();
+await app.Services.GetRequiredService<MarketTrust>().LoadAsync(); // issue 20: the shared authority (made on the first start) and this replica's certificate
 await app.Services.GetRequiredService<Virtuoso.FrontEnd.Images.ImageCatalogue>().ImportAsync();
 if (config[OperatorAccount.PasswordSetting] is { Length: > 0 } operatorPassword)
     await OperatorAccount.SetPasswordAsync(database, operatorPassword);

@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Configuration;
 using Virtuoso.Agent.Tests.Support;
 
@@ -179,5 +180,27 @@ public sealed class AgentOptionsTests : IDisposable
         var path = Path.Combine(_dir.Path, "secret");
         File.WriteAllText(path, "s3cret");
         return path;
+    }
+
+    [Fact]
+    public void Urls_MustBeHttps_WithACertificate_AndHttp_Without_Issue20()
+    {
+        var dir = _dir.Sub("tls");
+        using var authority = Virtuoso.Contracts.Agent.MarketCertificates.CreateAuthority("test market", DateTimeOffset.UtcNow);
+        using var certificate = Virtuoso.Contracts.Agent.MarketCertificates.IssueWithKey(authority, Virtuoso.Contracts.Agent.MarketIdentity.Host("alpha"),
+            DateTimeOffset.UtcNow, TimeSpan.FromDays(1));
+        File.WriteAllText(Path.Combine(dir, "agent.crt"), certificate.ExportCertificatePem());
+        File.WriteAllText(Path.Combine(dir, "agent.key"), certificate.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
+        File.WriteAllText(Path.Combine(dir, "ca.crt"), authority.ExportCertificatePem());
+        string[] tls = ["--name", "alpha", "--data", _dir.Path, "--secret-file", WriteSecret(),
+            "--tls-cert", Path.Combine(dir, "agent.crt"), "--tls-key", Path.Combine(dir, "agent.key"), "--tls-ca", Path.Combine(dir, "ca.crt")];
+
+        var (options, error) = Load([.. tls, "--urls", "https://10.1.2.3:7001"]);
+        Assert.Null(error);
+        Assert.Equal((System.Net.IPAddress.Parse("10.1.2.3"), true), (options!.ListenAddress, options.Tls is not null));
+
+        Assert.Contains("serves HTTPS only", Load([.. tls, "--urls", "http://10.1.2.3:7001"]).Error);
+        Assert.Contains("http://127.0.0.1:7002 is not https://", Load([.. tls, "--urls", "https://10.1.2.3:7001;http://127.0.0.1:7002"]).Error);
+        Assert.Contains("serves https:// only with its certificate", Load("--data", _dir.Path, "--secret-file", WriteSecret(), "--urls", "https://10.1.2.3:7001").Error);
     }
 }

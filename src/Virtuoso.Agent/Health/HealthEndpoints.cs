@@ -19,12 +19,13 @@ internal static class HealthEndpoints
     /// anything else before it proves the secret. With <c>Authorization: Bearer &lt;secret&gt;</c> it tells the rest: the
     /// host's name, the accelerator, the machine count, the VMMP port and migration methods (design §6.1), which the
     /// front-end shows buyers choosing a destination; and (issue 18) the agent's build and the speed of the cores it runs
-    /// machines on, in bogomips, which the provider's "Add host" page suggests as the host's total speed.
+    /// machines on, in bogomips, which the provider's "Add host" page suggests as the host's total speed. On an agent with TLS,
+    /// the rest also takes the front-end's client certificate (<see cref="Security.MarketPeer"/>), as every control call does.
     /// </summary>
     public static void MapHealth(this IEndpointRouteBuilder app) =>
-        app.MapGet(AgentRoutes.Health, (HttpRequest request, AgentOptions options, AcceleratorState accelerator, MachineService machines, VmmpServer vmmp,
-                IncomingMigrations incoming, HostFacts facts) =>
-            PresentsSecret(request, options.Secret)
+        app.MapGet(AgentRoutes.Health, (HttpContext context, AgentOptions options, AcceleratorState accelerator, MachineService machines, VmmpServer vmmp,
+                IncomingMigrations incoming, HostFacts facts, TimeProvider clock) =>
+            PresentsSecret(context.Request, options.Secret) && Security.MarketPeer.IsFrontEnd(context, options.Tls, clock)
                 ? Results.Ok(new AgentHealth(options.Name, accelerator.Current, machines.Count, vmmp.Port, incoming.MethodNames,
                     AgentProtocol.Current, facts.Version, facts.Bogomips, AgentHealth.Ok))
                 : Results.Ok(new { status = AgentHealth.Ok, protocol = AgentProtocol.Current }));

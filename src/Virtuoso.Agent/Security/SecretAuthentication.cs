@@ -11,15 +11,30 @@ namespace Virtuoso.Agent.Security;
 /// Every call but the health check must carry <c>Authorization: Bearer &lt;host secret&gt;</c> (design §2: agents never
 /// trust the network; report §6.2.3 footnote 26 is what we do better). Runs before routing, so an unauthenticated
 /// caller learns nothing, not even whether a machine or route exists, and changes nothing.
+/// Issue 20: on an agent with TLS, the caller must also show the front-end's client certificate from the marketplace's
+/// authority (<see cref="MarketPeer"/>): the certificate is the first factor, the secret the second. A host's certificate
+/// (another agent's) is not enough: agents reach each other only on the transfer routes.
 /// </summary>
-internal sealed class SecretAuthentication(RequestDelegate next, AgentOptions options, ILogger<SecretAuthentication> log)
+internal sealed class SecretAuthentication(RequestDelegate next, AgentOptions options, TimeProvider clock, ILogger<SecretAuthentication> log)
 {
     // Compare digests, so that neither the content nor the length of the secret leaks through timing.
     private readonly byte[] _secretDigest = SHA256.HashData(Encoding.UTF8.GetBytes(options.Secret));
 
     public async Task InvokeAsync(HttpContext context)
     {
-        if (IsPublic(context.Request) || Presents(context.Request.Headers.Authorization.ToString()))
+        if (IsPublic(context.Request))
+        {
+            await next(context);
+            return;
+        }
+        if (!MarketPeer.IsFrontEnd(context, options.Tls, clock))
+        {
+            await Security.Unauthenticated.WriteAsync(context, log, MarketPeer.Of(context, options.Tls, clock) is { } other
+                ? $"this call is for the marketplace's front-end only, and the client certificate shown is {other}'s"
+                : "this call needs the marketplace front-end's client certificate (TLS, from the marketplace's authority) and the host secret");
+            return;
+        }
+        if (Presents(context.Request.Headers.Authorization.ToString()))
         {
             await next(context);
             return;

@@ -60,7 +60,11 @@ public static class MarketCertificates
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(authority, true, false));
         var notAfter = now + lifetime < authority.NotAfter ? now + lifetime : new DateTimeOffset(authority.NotAfter);
-        return request.Create(authority, now.AddMinutes(-5), notAfter, RandomNumberGenerator.GetBytes(16));
+        // 16 random bytes whose first is 0x40–0x7F: a positive DER integer with no leading zero added or dropped, so every
+        // serial is 32 hex digits (SerialOf) whatever the draw (a high first bit made it 34, a zero first byte 30: a flaky test).
+        var serial = RandomNumberGenerator.GetBytes(16);
+        serial[0] = (byte)(serial[0] & 0x3F | 0x40);
+        return request.Create(authority, now.AddMinutes(-5), notAfter, serial);
     }
 
     /// <summary>A new key and a certificate for <paramref name="identity"/> on it (the front-end's own, or a test's).</summary>

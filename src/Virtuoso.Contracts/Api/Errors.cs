@@ -100,6 +100,12 @@ public static class ErrorCodes
     public const string InvalidJoinToken = "invalid-join-token";
     /// <summary>Issue 19: a host join token past its expiry (24 hours by default); HTTP 401. Make a new one.</summary>
     public const string ExpiredJoinToken = "expired-join-token";
+    /// <summary>Issue 20: a join or enrollment whose <c>csr</c> is not a PEM certificate request for an ECDSA P-256 key with a valid
+    /// signature; HTTP 400. <c>virtuoso-agent join</c> and <c>enroll</c> make a good one.</summary>
+    public const string InvalidCertificateRequest = "invalid-certificate-request";
+    /// <summary>Issue 20: an enrollment (<c>POST /api/v1/agents/certificate</c>) naming no host, or with a secret that is not the host's;
+    /// HTTP 401 (the same answer for both, so the call tells nobody which hosts exist).</summary>
+    public const string InvalidHostSecret = "invalid-host-secret";
     /// <summary>Issue 19: this front-end serves no agent build (<c>Virtuoso__AgentPackage</c> unset or missing); HTTP 404. Build the agent from
     /// source ("Set up a host", by hand).</summary>
     public const string AgentPackageMissing = "agent-package-missing";

@@ -65,10 +65,30 @@ public sealed record HostJoin(string Token, DateTimeOffset ExpiresAt, string Com
 /// POST /api/v1/agents/join (issue 19, no log-in: the token is the credential): the install script on the host presents its join
 /// token with the secret the host made for its agent; the front-end keeps the secret and forgets the token.
 /// </summary>
-public sealed record JoinRequest(string Token, string Secret);
+/// <param name="Csr">Issue 20: a PEM certificate request (PKCS#10) for the agent's ECDSA P-256 key, made on the host
+/// (<c>virtuoso-agent join</c> does it); the answer carries the host's certificate on that key. Its subject is ignored: the
+/// certificate is for the host the token names.</param>
+public sealed record JoinRequest(string Token, string Secret, string? Csr = null);
 
-/// <summary>The joined host's name and the control port the marketplace calls its agent on: the install script starts the agent with them.</summary>
-public sealed record JoinResponse(string Name, int Port);
+/// <summary>
+/// Issue 20: POST /api/v1/agents/certificate (no log-in: the host's secret is the credential): the agent of a host added with a
+/// secret (by hand, <c>./run</c>, <c>virtuoso host add --secret</c>) gets its certificate, or a new one before the old expires.
+/// The new certificate replaces the host's previous one, which the front-end stops accepting.
+/// </summary>
+/// <param name="Name">The host's name.</param>
+/// <param name="Secret">The host's agent secret, as the front-end stores it.</param>
+/// <param name="Csr">A PEM certificate request for the agent's ECDSA P-256 key (<c>virtuoso-agent enroll</c> makes it).</param>
+public sealed record EnrollRequest(string Name, string Secret, string Csr);
+
+/// <summary>
+/// The joined (or enrolled) host's name and the control port the marketplace calls its agent on: the install script starts
+/// the agent with them. Issue 20: and the host's certificate and the marketplace's authority (both PEM): the agent serves its
+/// control API over TLS with the first and accepts only clients whose certificate chains to the second.
+/// </summary>
+/// <param name="Certificate">The host's certificate (PEM), for the key of the request; null only when the join sent no request.</param>
+/// <param name="Authority">The marketplace's certificate authority (PEM): the agent's <c>--tls-ca</c>.</param>
+/// <param name="CertificateExpiresAt">When the certificate expires: renew before (<c>virtuoso-agent enroll</c>).</param>
+public sealed record JoinResponse(string Name, int Port, string? Certificate = null, string? Authority = null, DateTimeOffset? CertificateExpiresAt = null);
 
 /// <summary>A machine stored on a host, as the host's owner sees it; <paramref name="CpuShare"/> and <paramref name="CpuUsed"/>
 /// in cores as on <see cref="MachineResponse"/> (issue 17).</summary>
@@ -102,4 +122,8 @@ public static class ConnectionCodes
     public const string VersionMismatch = "version-mismatch";
     public const string NotAnAgent = "not-an-agent";
     public const string AgentError = "agent-error";
+    /// <summary>Issue 20: the agent's TLS certificate is not this host's current one from the marketplace's authority (another
+    /// host's, an older one replaced by a new join or enrollment, expired, or from another marketplace), or the host has none and
+    /// this marketplace does not call agents in cleartext.</summary>
+    public const string CertificateRefused = "certificate-refused";
 }

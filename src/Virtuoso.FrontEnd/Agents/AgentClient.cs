@@ -11,9 +11,9 @@ namespace Virtuoso.FrontEnd.Agents;
 
 /// <summary>
 /// The front-end's side of the machine control interface (report §6.3): calls a host's agent with the
-/// host's secret. Every call has a timeout and, when it fails, a failure naming the host and the call.
+/// host's secret, over TLS with the marketplace's certificates when the host has one (issue 20, <see cref="AgentConnector"/>). Every call has a timeout and, when it fails, a failure naming the host and the call.
 /// </summary>
-internal sealed class AgentClient(IHttpClientFactory factory, Microsoft.Extensions.Options.IOptions<MarketOptions> options, AgentConnector connector)
+internal sealed class AgentClient(Microsoft.Extensions.Options.IOptions<MarketOptions> options, AgentConnector connector)
 {
     public const string HttpClientName = "agents";
 
@@ -170,10 +170,8 @@ internal sealed class AgentClient(IHttpClientFactory factory, Microsoft.Extensio
         };
     }
 
-    /// <summary>A WebSocket to the agent, or the status it refused the upgrade with (0 when it did not answer) and why.</summary>
-    /// <summary>The WebSockets' connections, made by <see cref="AgentConnector"/> like every other to an agent (issue 20).</summary>
-    private readonly Lazy<HttpMessageInvoker> _webSockets = new(() => new HttpMessageInvoker(connector.NewHandler()));
-
+    /// <summary>A WebSocket to the agent (wss when it has a certificate: <see cref="AgentConnector"/>), or the status it refused
+    /// the upgrade with (0 when it did not answer) and why.</summary>
     private async Task<(WebSocket? Socket, System.Net.HttpStatusCode Status, Exception? Error)> OpenWebSocketAsync(HostRow host, string path, CancellationToken ct)
     {
         var ws = new ClientWebSocket();
@@ -183,7 +181,8 @@ internal sealed class AgentClient(IHttpClientFactory factory, Microsoft.Extensio
         {
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
             cts.CancelAfter(TimeSpan.FromSeconds(15));
-            await ws.ConnectAsync(new Uri($"ws://{host.Address}:{host.Port}{path}"), _webSockets.Value, cts.Token);
+            using var invoker = new HttpMessageInvoker(connector.HandlerFor(host), disposeHandler: false);
+            await ws.ConnectAsync(AgentConnector.Url(host, path, webSocket: true), invoker, cts.Token);
             return (ws, System.Net.HttpStatusCode.SwitchingProtocols, null);
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or HttpRequestException)
@@ -214,11 +213,11 @@ internal sealed class AgentClient(IHttpClientFactory factory, Microsoft.Extensio
 
     private TimeSpan DefaultTimeout => TimeSpan.FromSeconds(options.Value.AgentTimeoutSeconds);
 
-    private HttpClient Client(HostRow host) => factory.CreateClient(HttpClientName);
+    private HttpClient Client(HostRow host) => connector.ClientFor(host);
 
     private static HttpRequestMessage Request(HostRow host, HttpMethod method, string path, object? body)
     {
-        var request = new HttpRequestMessage(method, new Uri($"http://{host.Address}:{host.Port}{path}"));
+        var request = new HttpRequestMessage(method, AgentConnector.Url(host, path));
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", host.Secret);
         if (body is not null) request.Content = JsonContent.Create(body, options: JsonSerializerOptions.Web);
         return request;

@@ -10,7 +10,7 @@ using Virtuoso.FrontEnd.Agents;
 namespace Virtuoso.FrontEnd.Hosts;
 
 /// <summary>What went wrong calling an agent, before it is put in words (<see cref="ConnectionVerdict.Describe"/>). Public only for the theories that name each kind.</summary>
-public enum ConnectionFault { None, Refused, Timeout, NameNotResolved, Unreachable, WrongSecret, VersionMismatch, NotAnAgent, AgentError }
+public enum ConnectionFault { None, Refused, Timeout, NameNotResolved, Unreachable, WrongSecret, VersionMismatch, NotAnAgent, AgentError, CertificateRefused }
 
 /// <summary>
 /// What one connection test observed: the fault (None: everything answered as it should), where, and what the agent said
@@ -33,6 +33,9 @@ internal static class ConnectionVerdict
     {
         if (e is OperationCanceledException or TimeoutException) return ConnectionFault.Timeout;
         if (e is JsonException) return ConnectionFault.NotAnAgent;
+        for (var inner = e; inner is not null; inner = inner.InnerException)
+            if (inner is System.Security.Authentication.AuthenticationException)
+                return ConnectionFault.CertificateRefused;
         for (var inner = e; inner is not null; inner = inner.InnerException)
             if (inner is SocketException s)
                 return s.SocketErrorCode switch
@@ -72,6 +75,9 @@ internal static class ConnectionVerdict
                 (health?.Version is { } v ? $" (build {v})" : "") + $", this marketplace speaks {AgentProtocol.Current}: install the agent of this marketplace's version."),
             ConnectionFault.NotAnAgent => (ConnectionCodes.NotAnAgent,
                 $"Something answers at {at}, but not a Virtuoso agent" + (f.Status is { } s ? $" (HTTP {s} to /v1/health)" : "") + ": check the port."),
+            ConnectionFault.CertificateRefused => (ConnectionCodes.CertificateRefused,
+                $"TLS with the agent at {at} failed" + (f.Detail is { } d3 ? $" ({d3})" : "") + ": the marketplace accepts only this host's current certificate " +
+                "from its own authority, and calls agents without one only if its operator allows it. On the host: virtuoso-agent enroll (or a new install command), then restart the agent."),
             _ => (ConnectionCodes.AgentError,
                 $"The agent at {at} answered with an error" + (f.Status is { } s2 ? $" (HTTP {s2})" : "") + (f.Detail is { } d2 ? $": {d2}" : "") + "; see its log (journalctl -u virtuoso-agent)."),
         };
@@ -85,7 +91,7 @@ internal static class ConnectionVerdict
 /// the secret right). The host monitor
 /// runs the same test every few seconds, so a host's status and its "Test connection" never disagree.
 /// </summary>
-internal sealed class ConnectionTester(IHttpClientFactory factory, TimeProvider clock)
+internal sealed class ConnectionTester(IHttpClientFactory factory, AgentConnector connector, Microsoft.Extensions.Options.IOptions<MarketOptions> options, TimeProvider clock)
 {
     /// <summary>What a test found: the facts, and (when everything answered) the agent's health and machines.</summary>
     public sealed record Result(ConnectionFacts Facts, List<AgentMachine>? Machines)
@@ -95,11 +101,28 @@ internal sealed class ConnectionTester(IHttpClientFactory factory, TimeProvider 
         public AgentHealth? Health => Facts.Health;
     }
 
-    public Task<Result> TestAsync(HostRow host, CancellationToken ct = default) => TestAsync(host.Address, (int)host.Port, host.Secret, ct);
+    /// <summary>Tests a host's agent as the marketplace calls it (over TLS when the host has a certificate, issue 20).</summary>
+    public async Task<Result> TestAsync(HostRow host, CancellationToken ct = default)
+    {
+        using var client = connector.ClientFor(host);
+        return await TestAsync(host.Address, (int)host.Port, host.Secret, client, path => AgentConnector.Url(host, path), ct);
+    }
 
+    /// <summary>
+    /// Tests an agent not added yet: over TLS first (issue 20: any host's certificate of this marketplace's authority, as no
+    /// host row says which yet); an agent that does not speak TLS is then tried in cleartext, when the operator allows it.
+    /// </summary>
     public async Task<Result> TestAsync(string address, int port, string secret, CancellationToken ct = default)
     {
-        var client = factory.CreateClient(AgentClient.HttpClientName);
+        using var probe = new HttpClient(connector.ProbeHandler(), disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
+        var tls = await TestAsync(address, port, secret, probe, path => Url(address, port, path, "https"), ct);
+        if (tls.Facts.Fault is ConnectionFault.CertificateRefused or ConnectionFault.Unreachable && options.Value.AllowCleartextAgents)
+            return await TestAsync(address, port, secret, factory.CreateClient(AgentClient.HttpClientName), path => Url(address, port, path), ct);
+        return tls;
+    }
+
+    private async Task<Result> TestAsync(string address, int port, string secret, HttpClient client, Func<string, Uri> url, CancellationToken ct)
+    {
         var started = clock.GetTimestamp();
         AgentHealth? health;
         TimeSpan latency;
@@ -109,7 +132,7 @@ internal sealed class ConnectionTester(IHttpClientFactory factory, TimeProvider 
             cts.CancelAfter(ConnectionVerdict.Timeout);
             // Issue 20: with the secret, an agent tells its name, methods and bogomips; without it (or a wrong one), only that
             // it is an agent and its protocol, which is all this step needs. The next call tells whether the secret is right.
-            using var healthRequest = new HttpRequestMessage(HttpMethod.Get, Url(address, port, AgentRoutes.Health));
+            using var healthRequest = new HttpRequestMessage(HttpMethod.Get, url(AgentRoutes.Health));
             healthRequest.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secret);
             using var response = await client.SendAsync(healthRequest, cts.Token);
             latency = clock.GetElapsedTime(started);
@@ -129,7 +152,7 @@ internal sealed class ConnectionTester(IHttpClientFactory factory, TimeProvider 
         {
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
             cts.CancelAfter(ConnectionVerdict.Timeout);
-            using var request = new HttpRequestMessage(HttpMethod.Get, Url(address, port, AgentRoutes.Machines));
+            using var request = new HttpRequestMessage(HttpMethod.Get, url(AgentRoutes.Machines));
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secret);
             using var response = await client.SendAsync(request, cts.Token);
             if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
@@ -146,13 +169,13 @@ internal sealed class ConnectionTester(IHttpClientFactory factory, TimeProvider 
         }
     }
 
-    private static Uri Url(string address, int port, string path) =>
-        new($"http://{(IPAddress.TryParse(address, out var ip) && ip.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]" : address)}:{port}{path}");
+    private static Uri Url(string address, int port, string path, string scheme = "http") =>
+        new($"{scheme}://{(IPAddress.TryParse(address, out var ip) && ip.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]" : address)}:{port}{path}");
 
     private static string Reason(Exception e)
     {
         for (var inner = e; inner is not null; inner = inner.InnerException)
-            if (inner is SocketException s) return s.Message;
+            if (inner is SocketException or System.Security.Authentication.AuthenticationException) return inner.Message;
         return e.Message;
     }
 }

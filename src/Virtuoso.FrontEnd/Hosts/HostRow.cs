@@ -49,6 +49,11 @@ internal sealed class HostRow
     public DateTimeOffset? OutageSince { get; set; }
     /// <summary>Issue 19: until when its join token works, while its agent has not joined (<see cref="HostJoins"/>); null otherwise.</summary>
     public DateTimeOffset? JoinExpiresAt { get; set; }
+    /// <summary>Issue 20: the serial (lower-case hex) of its agent's current certificate from the marketplace's authority; null: none
+    /// yet. The front-end calls the agent over TLS when it has one and accepts only that very certificate.</summary>
+    public string? CertSerial { get; set; }
+    /// <summary>Issue 20: when that certificate expires.</summary>
+    public DateTimeOffset? CertExpiresAt { get; set; }
 
     /// <summary>Its TCP ports that may be forwarded to guests.</summary>
     public PortRange Ports => new((int)FirstPort, (int)LastPort);
@@ -89,7 +94,7 @@ internal sealed class HostRow
 
     private const string OwnColumns = "h.name, h.owner, h.address, h.port, h.processor, h.speed, h.speed_unit, h.speed_price, h.memory, h.memory_unit, " +
         "h.memory_price, h.running_period, h.storage, h.storage_unit, h.storage_price, h.storage_period, h.connect_speed, h.secret, h.last_seen, h.created_at, h.vmmp_port, h.methods, h.deleting, " +
-        "h.public_address, h.first_port, h.last_port, h.last_failure, h.last_failure_message, h.last_failure_at, h.bogomips, h.outage_since, h.join_expires_at";
+        "h.public_address, h.first_port, h.last_port, h.last_failure, h.last_failure_message, h.last_failure_at, h.bogomips, h.outage_since, h.join_expires_at, h.cert_serial, h.cert_expires_at";
 
     /// <summary>The columns of one host or a few (<c>FROM hosts h</c>, lockable with FOR UPDATE): the room taken counted per host.</summary>
     public static readonly string Columns = OwnColumns + ", " + ReservedSum("speed") + ", " + ReservedSum("memory") + ", " + ReservedSum("disk", "storage");

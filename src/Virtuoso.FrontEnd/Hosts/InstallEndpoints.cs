@@ -8,7 +8,8 @@ namespace Virtuoso.FrontEnd.Hosts;
 /// <summary>
 /// Issue 19 point 2: what a provider's host downloads to install the agent, without logging in (nothing here is secret: the
 /// join token is): the install script, with this marketplace's address filled in, and the self-contained agent build
-/// (<see cref="MarketOptions.AgentPackage"/>). And the join itself (<see cref="HostJoins"/>), which the script calls.
+/// (<see cref="MarketOptions.AgentPackage"/>). And the join itself (<see cref="HostJoins"/>), which the script calls, and (issue 20) the
+/// enrollment of an agent added with a secret, which <c>virtuoso-agent enroll</c> calls.
 /// </summary>
 internal static class InstallEndpoints
 {
@@ -35,6 +36,11 @@ internal static class InstallEndpoints
         app.MapPost("/api/v1/agents/join", async (JoinRequest r, HostJoins joins) => (await joins.JoinAsync(r)).ToResult())
             .AllowAnonymous().WithTags("Hosts")
             .WithSummary("An agent joins with its host's one-time token and the secret it made (the install script calls this)")
-            .WithName("joinHost").Produces<JoinResponse>().Refuses(ErrorCodes.Validation, ErrorCodes.InvalidJoinToken, ErrorCodes.ExpiredJoinToken);
+            .WithName("joinHost").Produces<JoinResponse>()
+            .Refuses(ErrorCodes.Validation, ErrorCodes.InvalidCertificateRequest, ErrorCodes.InvalidJoinToken, ErrorCodes.ExpiredJoinToken);
+        app.MapPost("/api/v1/agents/certificate", async (EnrollRequest r, HostJoins joins) => (await joins.EnrollAsync(r)).ToResult())
+            .AllowAnonymous().WithTags("Hosts")
+            .WithSummary("An agent gets its host's certificate (or renews it) with the host's secret; the previous certificate is refused from then on")
+            .WithName("enrollHost").Produces<JoinResponse>().Refuses(ErrorCodes.Validation, ErrorCodes.InvalidCertificateRequest, ErrorCodes.InvalidHostSecret);
     }
 }

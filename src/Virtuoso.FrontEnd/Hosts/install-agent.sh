@@ -10,9 +10,10 @@
 #   1. apt-get installs QEMU and the tools the agent runs (qemu-system-x86 qemu-utils genisoimage rsync iproute2 nftables);
 #   2. downloads the self-contained agent build the marketplace serves into /opt/virtuoso/agent (no .NET needed);
 #   3. makes the agent's secret in /etc/virtuoso/agent.secret (mode 600) unless one is there;
-#   4. joins: presents the token and the secret to the marketplace once (POST /api/v1/agents/join), which answers with the
-#      host's name and control port;
-#   5. writes /etc/virtuoso/agent.conf (the agent's flags: the one file to edit) and
+#   4. joins: `virtuoso-agent join` makes the agent's key in /etc/virtuoso/agent.key (mode 600; it never leaves the host) and
+#      presents the token, the secret and a certificate request to the marketplace once (POST /api/v1/agents/join), which
+#      answers with the host's name, control port, certificate (agent.crt) and the marketplace's authority (ca.crt);
+#   5. writes /etc/virtuoso/agent.conf (the agent's flags: the one file to edit; HTTPS only, with that certificate) and
 #      /etc/systemd/system/virtuoso-agent.service, enables the service and (re)starts it, then waits for its health check.
 # Where systemd is not running (a chroot, a container), step 5 enables the unit but starts nothing, and says so.
 #
@@ -84,25 +85,21 @@ if [ ! -s "$ETC/agent.secret" ]; then
   (umask 077; head -c 32 /dev/urandom | base64 | tr -d '=+/\n' > "$ETC/agent.secret")
 fi
 chmod 600 "$ETC/agent.secret"
-SECRET=$(tr -d '\n' < "$ETC/agent.secret")
 
 say "joining the marketplace"
-answer=$(curl -sS -X POST -H 'Content-Type: application/json' -H 'Accept: application/json' -w '\n%{http_code}' \
-  --data "{\"token\":\"$TOKEN\",\"secret\":\"$SECRET\"}" "$MARKET/api/v1/agents/join") || die "cannot reach $MARKET"
-status=${answer##*$'\n'} body=${answer%$'\n'*}
-if [ "$status" != 200 ]; then
-  detail=$(printf '%s' "$body" | sed -n 's/.*"detail":"\([^"]*\)".*/\1/p')
-  die "the marketplace refused the join (HTTP $status): ${detail:-$body}"
-fi
-NAME=$(printf '%s' "$body" | sed -n 's/.*"name":"\([a-zA-Z0-9._-]*\)".*/\1/p')
-PORT=$(printf '%s' "$body" | sed -n 's/.*"port":\([0-9]*\).*/\1/p')
-[ -n "$NAME" ] && [ -n "$PORT" ] || die "unexpected answer from the marketplace: $body"
-say "joined as host '$NAME' (the marketplace calls its agent on port $PORT)"
+# Issue 20: the agent makes its key here and gets its certificate with the one-time token (no openssl needed).
+answer=$("$PREFIX/virtuoso-agent" join --market "$MARKET" --token "$TOKEN" --secret-file "$ETC/agent.secret" --dir "$ETC") \
+  || die "the join failed (the line above says why); make a new install command on My hosts if the token was used or expired"
+NAME=$(printf '%s\n' "$answer" | sed -n 's/^name=\([a-zA-Z0-9._-]*\)$/\1/p')
+PORT=$(printf '%s\n' "$answer" | sed -n 's/^port=\([0-9]*\)$/\1/p')
+[ -n "$NAME" ] && [ -n "$PORT" ] || die "unexpected answer from virtuoso-agent join: $answer"
+chmod 600 "$ETC/agent.key"
+say "joined as host '$NAME' (the marketplace calls its agent on port $PORT, over TLS with the certificate in $ETC/agent.crt)"
 
 cat > "$ETC/agent.conf" <<EOF
 # The Virtuoso agent's flags (src/Virtuoso.Agent/README.md lists them all); written by install-agent.sh for host '$NAME'.
 # Edit, then: systemctl restart virtuoso-agent
-VIRTUOSO_AGENT_ARGS="--name $NAME --urls http://$LISTEN:$PORT --vmmp-port $VMMP_PORT --data $DATA --secret-file $ETC/agent.secret --forward-address $FORWARD${EXTRA:+ $EXTRA}"
+VIRTUOSO_AGENT_ARGS="--name $NAME --urls https://$LISTEN:$PORT --vmmp-port $VMMP_PORT --data $DATA --secret-file $ETC/agent.secret --tls-cert $ETC/agent.crt --tls-key $ETC/agent.key --tls-ca $ETC/ca.crt --forward-address $FORWARD${EXTRA:+ $EXTRA}"
 EOF
 chmod 600 "$ETC/agent.conf"
 
@@ -132,10 +129,11 @@ if [ -d /run/systemd/system ]; then
   if [ "$START" = 1 ]; then
     say "starting virtuoso-agent"
     systemctl restart virtuoso-agent
-    health="http://127.0.0.1:$PORT/v1/health"
-    [ "$LISTEN" = 0.0.0.0 ] || health="http://$LISTEN:$PORT/v1/health"
-    for _ in $(seq 60); do curl -fsS -o /dev/null "$health" 2>/dev/null && break; sleep 1; done
-    curl -fsS -o /dev/null "$health" || die "the agent did not answer $health within a minute: journalctl -u virtuoso-agent"
+    # Liveness only (-k: the certificate names the host, not an address; the marketplace checks it against its authority).
+    health="https://127.0.0.1:$PORT/v1/health"
+    [ "$LISTEN" = 0.0.0.0 ] || health="https://$LISTEN:$PORT/v1/health"
+    for _ in $(seq 60); do curl -fsSk -o /dev/null "$health" 2>/dev/null && break; sleep 1; done
+    curl -fsSk -o /dev/null "$health" || die "the agent did not answer $health within a minute: journalctl -u virtuoso-agent"
   fi
 else
   # systemctl enable works offline (it makes the symlink); nothing can be started without systemd running.

@@ -92,17 +92,20 @@ public sealed class InstallJourneyTests(ITestOutputHelper output)
                 (agentUnit["EnvironmentFile"], agentUnit["ExecStart"], agentUnit["KillMode"]));
             var conf = EnvironmentLines(await File.ReadAllTextAsync(Path.Combine(root, "etc", "virtuoso", "agent.conf"))).Single();
             var args = conf["VIRTUOSO_AGENT_ARGS=".Length..].Trim('"').Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            Assert.Equal(["--name", "chrooted", "--urls", $"http://127.0.0.1:{agentPort}"], args[..4]);
+            Assert.Equal(["--name", "chrooted", "--urls", $"https://127.0.0.1:{agentPort}"], args[..4]);
+            // Issue 20: the agent's key was made on the host (readable by root only) and its certificate came with the join.
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(root, "etc", "virtuoso", "agent.key")));
+            Assert.Contains("--tls-cert /etc/virtuoso/agent.crt --tls-key /etc/virtuoso/agent.key --tls-ca /etc/virtuoso/ca.crt", string.Join(' ', args));
 
             // The token is spent: the same command again is refused (and says why).
             var again = await RunAsync("chroot", [root, "/bin/bash", "-c", command + " --no-packages --no-start"], Path.Combine(dir, "install-agent-again.log"), expectSuccess: false);
-            Assert.Contains("the marketplace refused the join (HTTP 401)", again);
+            Assert.Contains("the marketplace refused (HTTP 401 invalid-join-token)", again);
 
             // The agent, as its unit says; the host comes online.
             var agent = ServiceProcess.StartProgram("chroot", [root, "/usr/bin/env", "-i", SystemdPath, "/opt/virtuoso/agent/virtuoso-agent", .. args],
                 new Dictionary<string, string>(), Path.Combine(dir, "agent.log"));
             processes.Add(agent);
-            await agent.WaitHealthyAsync($"http://127.0.0.1:{agentPort}/v1/health", TimeSpan.FromSeconds(60));
+            await agent.WaitHealthyAsync($"https://127.0.0.1:{agentPort}/v1/health", TimeSpan.FromSeconds(60));
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
             HostResponse host;
             while (!(host = await Ok<HostResponse>(await provider.GetAsync("/api/v1/hosts/chrooted"))).Online)

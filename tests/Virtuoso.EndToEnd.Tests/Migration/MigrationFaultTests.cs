@@ -321,7 +321,7 @@ public sealed class MigrationFaultTests
 
     private static HttpClient AgentHttp(Marketplace m, string host)
     {
-        var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var http = m.AgentClient(host, TimeSpan.FromSeconds(5)); // issue 20: as the front-end, over TLS
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", m.Agents[host].Secret);
         return http;
     }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Virtuoso.Contracts.Agent;
 
@@ -29,7 +30,10 @@ internal sealed class Marketplace : IAsyncDisposable
     /// 127.0.0.0/8 of its own, so that hosts of one test (and tests running side by side) never contend for a port.</param>
     public sealed record Agent(string Name, int Port, string Secret, string DataDir, ServiceProcess Process, string Ip = "127.0.0.1", string ForwardAddress = "127.0.0.1")
     {
-        public string Url => $"http://{Ip}:{Port}";
+        /// <summary>Issue 20: every agent of the harness serves HTTPS only; <see cref="AgentClient"/> calls it as the front-end does.</summary>
+        public string Url => $"https://{Ip}:{Port}";
+        /// <summary>Its key, certificate and the authority: agent.key, agent.crt, ca.crt.</summary>
+        public string TlsDir => Path.Combine(DataDir, "tls");
         public string MachineDir(Guid id) => Path.Combine(DataDir, "machines", id.ToString("D"));
     }
 
@@ -277,8 +281,9 @@ internal sealed class Marketplace : IAsyncDisposable
         extraArgs = extraArgs.Where(a => a != "--no-images").ToArray();
         var secretFile = Path.Combine(data, "secret");
         await File.WriteAllTextAsync(secretFile, secret);
+        var tls = await ProvisionalCertificateAsync(name, Path.Combine(data, "tls"));
         var p = ServiceProcess.Start(Repo.Dll("Virtuoso.Agent", "virtuoso-agent"),
-            ["--name", name, "--urls", $"http://{ip}:{port}", "--data", data, .. imagesArgs, "--secret-file", secretFile,
+            ["--name", name, "--urls", $"https://{ip}:{port}", "--data", data, .. imagesArgs, "--secret-file", secretFile, .. tls,
              "--accelerator", "tcg", "--stop-timeout", "20", "--vmmp-port", "0", .. forwardArgs, .. networkArgs, .. _agentArgs, .. extraArgs],
             new Dictionary<string, string> { ["Logging__LogLevel__Default"] = "Warning" }, Path.Combine(Dir, name + ".log"), prefix);
         _processes.Add(p);
@@ -332,8 +337,125 @@ internal sealed class Marketplace : IAsyncDisposable
         (await CliAsync("b", "login", buyer, "--password", "buyer-pass-1")).Ok();
     }
 
-    /// <summary>Runs the CLI in-process as a user whose credentials live in <paramref name="home"/>.</summary>
-    public Task<CliResult> CliAsync(string home, params string[] args) => CliWithKeyAsync(home, null, args);
+    /// <summary>
+    /// Runs the CLI in-process as a user whose credentials live in <paramref name="home"/>. Issue 20: a successful
+    /// <c>host add NAME</c> of one of this marketplace's agents enrolls that agent (<see cref="EnrollAsync"/>), as its
+    /// operator would with <c>virtuoso-agent enroll</c>, so the front-end reaches it over TLS.
+    /// </summary>
+    public async Task<CliResult> CliAsync(string home, params string[] args)
+    {
+        var result = await CliWithKeyAsync(home, null, args);
+        if (result.ExitCode == 0 && args.Length > 2 && args[0] == "host" && args[1] == "add" && Agents.ContainsKey(args[2]) && args.Contains("--secret"))
+            await EnrollAsync(args[2]);
+        return result;
+    }
+
+    // ---- issue 20: the agents' certificates ----
+
+    private X509Certificate2? _authority;
+
+    /// <summary>The marketplace's authority with its key, as the front-end keeps it in its database (made on its first start).</summary>
+    public async Task<X509Certificate2> AuthorityAsync()
+    {
+        if (_authority is not null) return _authority;
+        const string sql = "SELECT certificate, private_key FROM market_authority WHERE id = 1";
+        (string Certificate, string Key) row;
+        if (_postgres is not null)
+            row = (await QueryPostgresAsync(sql, r => (r.GetString(0), r.GetString(1)))).Single();
+        else
+        {
+            await using var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Database};Mode=ReadOnly;Pooling=False");
+            await c.OpenAsync();
+            await using var cmd = c.CreateCommand();
+            cmd.CommandText = sql;
+            await using var reader = await cmd.ExecuteReaderAsync();
+            if (!await reader.ReadAsync()) throw new InvalidOperationException("the front-end made no authority");
+            row = (reader.GetString(0), reader.GetString(1));
+        }
+        using var loaded = X509Certificate2.CreateFromPem(row.Certificate, row.Key);
+        return _authority = X509CertificateLoader.LoadPkcs12(loaded.Export(X509ContentType.Pkcs12), null);
+    }
+
+    /// <summary>
+    /// The agent's TLS flags. On its first start an agent has no certificate the front-end knows yet (its host is added after),
+    /// so it starts with one of the authority for its name made here, on its own key; <see cref="EnrollAsync"/> replaces it
+    /// with the front-end's, on the same key, and the agent serves that one without a restart.
+    /// </summary>
+    private async Task<string[]> ProvisionalCertificateAsync(string name, string dir)
+    {
+        Directory.CreateDirectory(dir);
+        string cert = Path.Combine(dir, "agent.crt"), key = Path.Combine(dir, "agent.key"), ca = Path.Combine(dir, "ca.crt");
+        if (!File.Exists(cert))
+        {
+            var authority = await AuthorityAsync();
+            using var made = MarketCertificates.IssueWithKey(authority, MarketIdentity.Host(name), DateTimeOffset.UtcNow, TimeSpan.FromDays(1));
+            await File.WriteAllTextAsync(key, made.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
+            File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            await File.WriteAllTextAsync(cert, made.ExportCertificatePem());
+            await File.WriteAllTextAsync(ca, authority.ExportCertificatePem());
+        }
+        return ["--tls-cert", cert, "--tls-key", key, "--tls-ca", ca];
+    }
+
+    /// <summary>
+    /// POST /api/v1/agents/certificate with the agent's secret and a request for its key (what <c>virtuoso-agent enroll</c>
+    /// sends); writes the certificate and waits until the agent serves it.
+    /// </summary>
+    public async Task EnrollAsync(string name)
+    {
+        var a = Agents[name];
+        using var key = System.Security.Cryptography.ECDsa.Create();
+        key.ImportFromPem(await File.ReadAllTextAsync(Path.Combine(a.TlsDir, "agent.key")));
+        var csr = new CertificateRequest(MarketCertificates.SubjectOf(MarketIdentity.Host(name)), key, System.Security.Cryptography.HashAlgorithmName.SHA256).CreateSigningRequestPem();
+        using var http = new HttpClient { BaseAddress = new Uri(Url) };
+        using var response = await http.PostAsJsonAsync("/api/v1/agents/certificate", new Virtuoso.Contracts.Api.EnrollRequest(name, a.Secret, csr));
+        var body = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"enrolling {name}: {(int)response.StatusCode} {body}");
+        var answer = JsonSerializer.Deserialize<Virtuoso.Contracts.Api.JoinResponse>(body, JsonSerializerOptions.Web)!;
+        var file = Path.Combine(a.TlsDir, "agent.crt");
+        await File.WriteAllTextAsync(file + ".new", answer.Certificate);
+        File.Move(file + ".new", file, overwrite: true);
+        using var expected = X509Certificate2.CreateFromPem(answer.Certificate!);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (await ServedSerialAsync(a) != MarketCertificates.SerialOf(expected))
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"agent {name} did not serve its new certificate within 15 s; see {a.Process.LogFile}");
+            await Task.Delay(200);
+        }
+    }
+
+    private static async Task<string?> ServedSerialAsync(Agent a)
+    {
+        string? serial = null;
+        using var http = new HttpClient(new SocketsHttpHandler
+        {
+            SslOptions = { RemoteCertificateValidationCallback = (_, c, _, _) => { serial = c is null ? null : c.GetSerialNumberString().ToLowerInvariant(); return true; } },
+        }) { Timeout = TimeSpan.FromSeconds(2) };
+        try { using var _ = await http.GetAsync(a.Url + AgentRoutes.Health); }
+        catch (HttpRequestException) { }
+        catch (TaskCanceledException) { }
+        return serial;
+    }
+
+    /// <summary>
+    /// A client of an agent as the front-end is: it shows a front-end certificate of the marketplace's authority and accepts
+    /// only that host's certificate. Control calls still need the secret (Authorization), as from the front-end.
+    /// </summary>
+    public HttpClient AgentClient(string host, TimeSpan? timeout = null)
+    {
+        var authority = _authority ?? throw new InvalidOperationException("no agent started yet (the authority is read when the first one starts)");
+        using var issued = MarketCertificates.IssueWithKey(authority, MarketIdentity.FrontEnd, DateTimeOffset.UtcNow, TimeSpan.FromDays(1));
+        var mine = X509CertificateLoader.LoadPkcs12(issued.Export(X509ContentType.Pkcs12), null);
+        return new HttpClient(new SocketsHttpHandler
+        {
+            SslOptions =
+            {
+                ClientCertificates = [mine],
+                RemoteCertificateValidationCallback = (_, c, _, _) => c is X509Certificate2 shown &&
+                    MarketCertificates.Verify(shown, authority, DateTimeOffset.UtcNow) == MarketIdentity.Host(host),
+            },
+        }) { Timeout = timeout ?? TimeSpan.FromSeconds(100) };
+    }
 
     /// <summary>As <see cref="CliAsync(string, string[])"/>, with an API key in <c>VIRTUOSO_API_KEY</c> when <paramref name="apiKey"/> is given.</summary>
     public async Task<CliResult> CliWithKeyAsync(string home, string? apiKey, params string[] args)
@@ -349,7 +471,7 @@ internal sealed class Marketplace : IAsyncDisposable
     public async Task<AgentMachine> AgentMachineAsync(string host, Guid id)
     {
         var a = Agents[host];
-        using var http = new HttpClient();
+        using var http = AgentClient(host);
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", a.Secret);
         return (await http.GetFromJsonAsync<AgentMachine>(a.Url + AgentRoutes.Machine(id), JsonSerializerOptions.Web))!;
     }
@@ -365,7 +487,8 @@ internal sealed class Marketplace : IAsyncDisposable
     public async Task<Virtuoso.FrontEnd.Tests.Support.PrometheusText> AgentMetricsAsync(string host)
     {
         var a = Agents[host];
-        using var http = new HttpClient { BaseAddress = new Uri(a.Url) };
+        using var http = AgentClient(host);
+        http.BaseAddress = new Uri(a.Url);
         using (var refused = await http.GetAsync("/metrics"))
             Assert.Equal(System.Net.HttpStatusCode.Unauthorized, refused.StatusCode);
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", a.Secret);

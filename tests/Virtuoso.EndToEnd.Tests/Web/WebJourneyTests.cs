@@ -53,6 +53,13 @@ public sealed partial class WebJourneyTests
         await Browser.ScreenshotAsync(page, "host-add");
         await page.ClickAsync("button:has-text('Add host')");
         await Expect(page).ToHaveURLAsync(new Regex("/hosts$"));
+        // Issue 20: its agent gets its certificate with the secret (virtuoso-agent enroll on the host); then the marketplace reaches it over TLS.
+        await m.EnrollAsync("gamma");
+        for (var i = 0; i < 20 && !(await page.Locator("[data-host=gamma] h2").InnerTextAsync()).Contains("online", StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(500);
+            await page.ReloadAsync();
+        }
         await Expect(page.Locator("[data-host=gamma] h2")).ToContainTextAsync("online");
 
         // Edit its prices: virt8's defaults become virt13's (design §3.1); the totals are shown locked.

@@ -131,6 +131,8 @@ internal sealed class ClockedMarket : IAsyncDisposable
             builder.UseSetting("Virtuoso:VmmpListen", "127.0.0.1:0"); // the VMMP listener on a free port: front-ends run side by side
             builder.UseSetting("Virtuoso:DaemonsEnabled", "false");
             builder.UseSetting("Virtuoso:AllowPrivateHostAddresses", "true"); // the fake agent listens on loopback
+        builder.UseSetting("Virtuoso:AllowCleartextAgents", "true"); // issue 20: ... without a certificate
+            builder.UseSetting("Virtuoso:AllowCleartextAgents", "true"); // issue 20: ... without a certificate
             builder.UseSetting("Virtuoso:SignupsPerAddressPerHour", "0");
             builder.UseSetting("Virtuoso:HostMonitorIntervalSeconds", "3600");
             builder.UseSetting("Virtuoso:SessionDays", "3650"); // tests move the clock by months; their sessions must outlive it

@@ -13,8 +13,9 @@ namespace Virtuoso.FrontEnd.Tests.Agents;
 /// </summary>
 public sealed class AgentConnectorTests
 {
-    private static AgentConnector Connector(bool allowPrivate) =>
-        new(Options.Create(new MarketOptions { AllowPrivateHostAddresses = allowPrivate }));
+    private static AgentConnector Connector(bool allowPrivate, bool allowCleartext = true) =>
+        new(Options.Create(new MarketOptions { AllowPrivateHostAddresses = allowPrivate, AllowCleartextAgents = allowCleartext }),
+            new MarketTrust(null!, TimeProvider.System), Microsoft.Extensions.Logging.Abstractions.NullLogger<AgentConnector>.Instance);
 
     [Fact]
     public async Task ANameResolvingToLoopback_IsRefused_UnlessPrivateAddressesAreAllowed()
@@ -40,5 +41,22 @@ public sealed class AgentConnectorTests
         var e = await Assert.ThrowsAsync<HttpRequestException>(() => http.GetAsync("http://localhost:9/v1/health"));
         Assert.Equal(ConnectionFault.Unreachable, ConnectionVerdict.FaultOf(e));
         Assert.Contains("internal addresses", e.InnerException?.Message ?? e.Message);
+    }
+
+    [Fact]
+    public async Task AHostWithoutCertificate_IsNotCalledInCleartext_UnlessTheOperatorAllowsIt()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var host = new HostRow { Name = "plain", Address = "127.0.0.1", Port = port };
+
+        using var http = new HttpClient(Connector(allowPrivate: true, allowCleartext: false).HandlerFor(host), disposeHandler: false);
+        var e = await Assert.ThrowsAsync<HttpRequestException>(() => http.GetAsync(AgentConnector.Url(host, "/v1/health")));
+        Assert.Equal(ConnectionFault.CertificateRefused, ConnectionVerdict.FaultOf(e));
+        Assert.Contains("virtuoso-agent enroll", e.InnerException?.Message ?? e.Message);
+        Assert.False(listener.Pending()); // not even a connection was made
+        Assert.Equal("http", AgentConnector.Url(host, "/").Scheme);
+        Assert.Equal("wss", AgentConnector.Url(new HostRow { Name = "tls", Address = "127.0.0.1", Port = port, CertSerial = "01" }, "/", webSocket: true).Scheme);
     }
 }

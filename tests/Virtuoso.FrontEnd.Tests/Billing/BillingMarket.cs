@@ -202,6 +202,7 @@ internal sealed class BillingFrontEnd(string databaseSetting, string dataDir, Te
         builder.UseSetting("Virtuoso:VmmpListen", "127.0.0.1:0"); // the VMMP listener on a free port: front-ends run side by side
         builder.UseSetting("Virtuoso:DaemonsEnabled", "false");
         builder.UseSetting("Virtuoso:AllowPrivateHostAddresses", "true"); // the fake agent listens on loopback
+        builder.UseSetting("Virtuoso:AllowCleartextAgents", "true"); // issue 20: ... without a certificate
         builder.UseSetting("Virtuoso:SignupsPerAddressPerHour", "0");
         // The clock jumps by days: hosts stay online and sessions valid whatever it says (neither is under test here).
         builder.UseSetting("Virtuoso:HostOnlineWindowSeconds", "1000000000");

@@ -26,12 +26,15 @@ public abstract class HostJoinApiTests<TMarket>(TMarket market) : IClassFixture<
         await market.Provider.AddHostAsync(HostSpecs.Virt13(MarketFixture.UniqueName("joining"), market.Spare) with { Secret = null });
 
     private Task<HttpResponseMessage> JoinAsync(string token, string secret) =>
-        market.Anonymous().PostAsJsonAsync("/api/v1/agents/join", new JoinRequest(token, secret));
+        market.Anonymous().PostAsJsonAsync("/api/v1/agents/join", new JoinRequest(token, secret, Virtuoso.Contracts.Agent.MarketCertificates.NewRequest("joining").RequestPem));
 
     [Fact]
     public async Task AddingWithoutSecret_GivesTheInstallCommand_AndTheJoinBringsTheHostOnline_Once()
     {
-        var added = await AddAwaitingJoinAsync();
+        // Issue 20: the joined agent serves TLS with the certificate the join gives it.
+        var (agent, tls) = await TlsAgents.StartAsync("joining");
+        await using var running = agent;
+        var added = await market.Provider.AddHostAsync(HostSpecs.Virt13(MarketFixture.UniqueName("joining"), agent) with { Secret = null });
         var join = added.Join!;
         Assert.Null(added.Secret);
         Assert.StartsWith(HostJoins.Prefix, join.Token);
@@ -44,15 +47,20 @@ public abstract class HostJoinApiTests<TMarket>(TMarket market) : IClassFixture<
         // Only the token's hash is stored.
         Assert.Equal(0, await market.CountAsync("SELECT COUNT(*) FROM hosts WHERE join_token_hash = @t OR secret = @t", ("t", join.Token)));
 
-        var joined = await Session.Ok<JoinResponse>(await JoinAsync(join.Token, market.Spare.Secret));
+        var (csr, key) = Virtuoso.Contracts.Agent.MarketCertificates.NewRequest("joining");
+        var joined = await Session.Ok<JoinResponse>(await market.Anonymous().PostAsJsonAsync("/api/v1/agents/join", new JoinRequest(join.Token, agent.Secret, csr)));
         Assert.Equal((added.Name, added.Port), (joined.Name, joined.Port));
+        (tls.Certificate, tls.Authority) = TlsAgents.Received(joined, key);
+        Assert.Equal(Virtuoso.Contracts.Agent.MarketIdentity.Host(added.Name), Virtuoso.Contracts.Agent.MarketCertificates.Verify(tls.Certificate, tls.Authority, DateTimeOffset.UtcNow));
+        Assert.Equal(new DateTimeOffset(tls.Certificate.NotAfter.ToUniversalTime()), joined.CertificateExpiresAt);
         var test = await Session.Ok<HostTestResponse>(await market.Provider.PostAsync($"/api/v1/hosts/{added.Name}/test"));
         Assert.True(test.Ok, test.Message);
         var online = await market.Provider.HostAsync(added.Name);
         Assert.Equal((true, null as DateTimeOffset?), (online.Online, online.JoinPendingUntil));
 
-        // Used once: the same token again, even with the same secret, is refused and changes nothing.
+        // Used once: the same token again, even with the same secret, is refused and changes nothing (the certificate stays the host's).
         await Problem.AssertAsync(await JoinAsync(join.Token, "another-secret-0123456789"), 401, ErrorCodes.InvalidJoinToken);
+        await Problem.AssertAsync(await JoinAsync(join.Token, agent.Secret), 401, ErrorCodes.InvalidJoinToken);
         Assert.True((await Session.Ok<HostTestResponse>(await market.Provider.PostAsync($"/api/v1/hosts/{added.Name}/test"))).Ok);
     }
 

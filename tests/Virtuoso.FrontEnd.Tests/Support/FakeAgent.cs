@@ -147,15 +147,20 @@ internal sealed partial class FakeAgent : IAsyncDisposable
     }
 
     /// <summary>Starts an agent listening on <paramref name="address"/> (another loopback address stands for another host's underlay address, issue 16).</summary>
-    public static async Task<FakeAgent> StartAsync(string name, string address = "127.0.0.1")
+    /// With <paramref name="tls"/> (issue 20) it serves HTTPS only, with <see cref="FakeAgentTls.Certificate"/>, and answers
+    /// control calls only to the front-end's client certificate from <see cref="FakeAgentTls.Authority"/>, like the real agent.
+    public static async Task<FakeAgent> StartAsync(string name, string address = "127.0.0.1", FakeAgentTls? tls = null)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--urls", $"http://{address}:0"] });
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--urls", $"{(tls is null ? "http" : "https")}://{address}:0"] });
         builder.Logging.ClearProviders();
+        if (tls is not null) tls.Configure(builder);
         var app = builder.Build();
         app.UseWebSockets();
-        var agent = new FakeAgent(name, app, Convert.ToHexString(RandomNumberGenerator.GetBytes(24)));
+        var agent = new FakeAgent(name, app, Convert.ToHexString(RandomNumberGenerator.GetBytes(24))) { Https = tls };
         app.Use((context, next) =>
         {
+            // Issue 20: every call its own TLS handshake, so a certificate swapped by a test is what the next call sees.
+            if (tls is not null) context.Response.Headers.Connection = "close";
             agent.TraceParents.Enqueue((context.Request.Path.Value ?? "", context.Request.Headers["traceparent"].ToString()));
             return next(context);
         });
@@ -178,9 +183,9 @@ internal sealed partial class FakeAgent : IAsyncDisposable
                 : Results.Ok(new { status = AgentHealth.Ok, protocol = Protocol }));
 
         var secured = app.MapGroup("").AddEndpointFilter(async (ctx, next) =>
-            ctx.HttpContext.Request.Headers.Authorization.ToString() == $"Bearer {Secret}"
+            ctx.HttpContext.Request.Headers.Authorization.ToString() == $"Bearer {Secret}" && (Https is null || Https.IsFrontEnd(ctx.HttpContext))
                 ? await next(ctx)
-                : Problem(401, ErrorCodes.Unauthenticated, "missing or wrong host secret"));
+                : Problem(401, ErrorCodes.Unauthenticated, "missing or wrong host secret, or not the front-end's client certificate"));
 
         secured.MapGet(AgentRoutes.Machines, async () =>
         {

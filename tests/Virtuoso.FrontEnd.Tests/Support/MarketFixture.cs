@@ -167,6 +167,7 @@ internal sealed class VirtuosoFactory(string databaseSetting, string dataDir, Ti
         builder.UseSetting("Virtuoso:VmmpMaxPerPeer", "8"); // issue 20: everything here comes from 127.0.0.1
         builder.UseSetting("Virtuoso:HostMonitorIntervalSeconds", "0.2");
         builder.UseSetting("Virtuoso:AllowPrivateHostAddresses", "true"); // the fake agents listen on loopback
+        builder.UseSetting("Virtuoso:AllowCleartextAgents", "true"); // issue 20: most fake agents have no certificate (TlsAgentTests' do)
         builder.UseSetting("Virtuoso:SignupsPerAddressPerHour", "0"); // a fixture signs up many accounts from one (test) address
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
         // Unhandled exceptions reach the captured logs (and ./test's error file), not the console.
