@@ -36,7 +36,12 @@ if (dataLock is null)
     return 2;
 }
 if (builder.Configuration["urls"] is null)
-    builder.WebHost.UseUrls("http://127.0.0.1:7001");
+    builder.WebHost.UseUrls(options.Tls is null ? "http://127.0.0.1:7001" : "https://127.0.0.1:7001");
+if (Virtuoso.Agent.Security.AgentHttps.Configure(builder, options) is { } httpsError) // issue 20: HTTPS with client certificates
+{
+    Console.Error.WriteLine($"virtuoso-agent: {httpsError}");
+    return 2;
+}
 
 // Issue 16: private networks need root (bridges, taps, nftables) and the tools; without them the agent still runs
 // machines, without the private NIC, rather than failing every start.
