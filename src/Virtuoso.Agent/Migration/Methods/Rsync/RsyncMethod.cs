@@ -45,7 +45,7 @@ internal sealed class RsyncMethod(RsyncDaemons daemons, ILogger<RsyncMethod> log
     {
         Delegate start = ServeSessionAsync; // a Delegate, so that minimal APIs bind its parameters and write its IResult
         transfer.MapPost(SessionRoute, start);
-        transfer.MapGet(RsyncTunnel.Route, (Delegate)RsyncTunnel.ServeAsync);
+        transfer.MapGet(RsyncTunnel.Route, (Delegate)((HttpContext http) => RsyncTunnel.ServeAsync(http, daemons)));
     }
 
     private async Task<IResult> ServeSessionAsync(HttpContext http, CancellationToken ct)
