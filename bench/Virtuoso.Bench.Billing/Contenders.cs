@@ -90,7 +90,7 @@ internal static class Contenders
                 new Virtuoso.FrontEnd.Images.ImageCatalogue(db, options, clock, NullLogger<Virtuoso.FrontEnd.Images.ImageCatalogue>.Instance),
                 new Virtuoso.FrontEnd.Isos.IsoService(db, new Virtuoso.FrontEnd.Isos.BlobDirectory(Path.GetTempPath()), events, clock, options,
                     NullLogger<Virtuoso.FrontEnd.Isos.IsoService>.Instance), networks, sync, underlay, metrics),
-            new PortForwards(db, events), networks, sync, new Virtuoso.FrontEnd.Hosts.HostSnapshot(db, clock, options), clock, options);
+            new PortForwards(db, events), networks, sync, new Virtuoso.FrontEnd.Hosts.HostSnapshot(db, clock, options, NullLogger<Virtuoso.FrontEnd.Hosts.HostSnapshot>.Instance), clock, options);
         var daemon = new BillingDaemon(db, ledger, events, machines.SuspendUnpaidAsync, clock, options, metrics, NullLogger<BillingDaemon>.Instance);
 
         var meter = Cost.Start();

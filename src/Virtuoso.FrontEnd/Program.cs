@@ -76,6 +76,7 @@ builder.Services.AddHostedService(sp => sp.GetRequiredService<PriceAverageDaemon
 builder.Services.Configure<MigrationOptions>(config.GetSection("Virtuoso"));
 builder.Services.AddSingleton<CentralAddress>();
 builder.Services.AddSingleton<VmmpClient>();
+builder.Services.AddSingleton<HostTls>(); // issue 20: TLS on the migration links
 builder.Services.AddSingleton<MigrationService>();
 builder.Services.AddHostedService<VmmpListener>();
 builder.Services.AddHostedService<MigrationMonitor>();

@@ -38,6 +38,22 @@ public sealed partial class ProgramTests : IDisposable
     }
 
     [Fact]
+    public async Task WithTlsAndACleartextUrl_RefusesToStart_WithCode2AndOneLine()
+    {
+        // Issue 20: an agent with a certificate never serves its routes (transfers included) in cleartext.
+        var settings = new TestMarket(_dir.Sub("certificates")).AgentSettings("alpha");
+        var secret = Path.Combine(_dir.Path, "secret");
+        await File.WriteAllTextAsync(secret, AgentFactory.Secret);
+        using var process = Process.Start(Agent("--name", "alpha", "--data", _dir.Sub("data"), "--secret-file", secret, "--urls", "http://127.0.0.1:0",
+            "--tls-cert", settings["tls-cert"]!, "--tls-key", settings["tls-key"]!, "--tls-ca", settings["tls-ca"]!))!;
+        var stderr = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+
+        Assert.Equal(2, process.ExitCode);
+        Assert.Equal("virtuoso-agent: --urls http://127.0.0.1:0: with --tls-cert the agent listens on https:// addresses only", stderr.TrimEnd());
+    }
+
+    [Fact]
     public async Task WithSecretFile_ServesOnLoopback_AndASecondAgentOnTheSameDataIsRefused()
     {
         var secret = Path.Combine(_dir.Path, "secret");

@@ -21,7 +21,9 @@ namespace Virtuoso.Contracts.Agent;
 //
 // Transfer routes, served by the origin agent on its control API address (ORIG_IP:ORIG_PORT of the REQ) and
 // authenticated with "Authorization: Bearer {migration token}" instead of the host secret, valid only for the
-// exported machine: /v1/transfer/{id}/... (see TransferRoutes; each method adds its own routes below it).
+// exported machine: /v1/transfer/{id}/... (see TransferRoutes; each method adds its own routes below it). Issue 20
+// point 1: between agents with TLS they are HTTPS, the destination showing its host certificate (which must name the
+// export's Destination) and accepting only the certificate of the host the front-end named as the origin.
 
 /// <summary>Routes of the migration half of the agent control API.</summary>
 public static class MigrationRoutes
@@ -44,8 +46,12 @@ public static class TransferRoutes
     public static string Method(Guid id, string method) => $"/v1/transfer/{id:D}/{method.ToLowerInvariant()}";
 }
 
-/// <summary>Origin: allow the holder of <paramref name="Token"/> to read machine {id} at <paramref name="Version"/>.</summary>
-public sealed record ExportRequest(long Version, string Token);
+/// <summary>
+/// Origin: allow the holder of <paramref name="Token"/> to read machine {id} at <paramref name="Version"/>.
+/// <paramref name="Destination"/> (issue 20 point 1): the name of the host the machine goes to; an origin with TLS serves
+/// the transfer routes only to a client showing that host's certificate (and the token), and refuses an export without it.
+/// </summary>
+public sealed record ExportRequest(long Version, string Token, string? Destination = null);
 
 /// <summary>The files that make up an exported machine (machine.json excluded: the destination writes its own).</summary>
 /// <param name="State">"stopped" or "suspended" (<see cref="AgentStates"/>).</param>

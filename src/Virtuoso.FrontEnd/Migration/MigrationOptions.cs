@@ -25,6 +25,12 @@ internal sealed class MigrationOptions
     /// <summary>Issue 20: a peer must send its first line (AUTH and the message it proves) within this many seconds.</summary>
     public double VmmpFirstLineTimeoutSeconds { get; set; } = 5;
 
+    /// <summary>
+    /// Issue 20 point 1: the agents speak TLS (started with --tls-cert): VMMP to and from them is TLS, and destinations fetch
+    /// from https:// origins (<see cref="HostTls"/>). Off: cleartext, for agents without certificates.
+    /// </summary>
+    public bool AgentTls { get; set; }
+
     public TimeSpan VmmpFirstLineTimeout => TimeSpan.FromSeconds(VmmpFirstLineTimeoutSeconds);
     public Core.Migration.VmmpLimits VmmpLimits => new(VmmpMaxConnections, VmmpMaxPerPeer);
     public TimeSpan HeartbeatTimeout => TimeSpan.FromSeconds(MigrationHeartbeatTimeoutSeconds);

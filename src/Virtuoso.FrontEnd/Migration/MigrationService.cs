@@ -30,7 +30,7 @@ namespace Virtuoso.FrontEnd.Migration;
 /// </summary>
 internal sealed partial class MigrationService(
     Database db, Ledger ledger, Charges charges, EventLog events, AgentClient agents, VmmpClient vmmp, CentralAddress central,
-    TimeProvider clock, IOptions<MarketOptions> market, IOptions<MigrationOptions> options, Images.ImageCatalogue images,
+    TimeProvider clock, IOptions<MarketOptions> market, IOptions<MigrationOptions> options, HostTls tls, Images.ImageCatalogue images,
     Isos.IsoService isos, Networks.NetworkSync sync, Telemetry.FrontEndMetrics metrics, ILogger<MigrationService> log)
 {
     public const string ArrivalNote = "Arriving on a host costs one storage period at its price, charged when the migration commits; " +
@@ -103,8 +103,9 @@ internal sealed partial class MigrationService(
         // The machine keeps the CPU share and vCPUs it was stored with (design §12): the origin's agent holds them.
         var atOrigin = await agents.GetAsync(origin, id, ct);
         var failure = atOrigin.Failure
-            ?? await agents.ExportAsync(origin, id, new ExportRequest(row.Version, token), ct)
-            ?? await agents.ExpectAsync(destination, id, new IncomingMigration(row.Version, r.Method, $"http://{Url(originIp)}:{origin.Port}", origin.Name, token,
+            // Issue 20: the origin serves the copy only to the destination's certificate (with the token), over https when it has TLS.
+            ?? await agents.ExportAsync(origin, id, new ExportRequest(row.Version, token, destination.Name), ct)
+            ?? await agents.ExpectAsync(destination, id, new IncomingMigration(row.Version, r.Method, tls.TransferBase(origin, originIp), origin.Name, token,
                 row.Mac, row.Speed, row.Memory, row.Disk, row.Image, atOrigin.Value!.CpuMillicores, atOrigin.Value.Vcpus,
                 row.Image is { } image ? await images.SourceAsync(image, destination.Name) : null,
                 await images.CdromAsync(isos, id, destination.Name)), ct);
@@ -160,13 +161,14 @@ internal sealed partial class MigrationService(
     // ---- what the destination says over VMMP (the listener calls these) ----
 
     /// <summary>
-    /// Issue 20: the key a HEARTBEAT or RESP about <paramref name="machine"/> must be proven with: the secret of the host its
-    /// open migration goes to (only that destination and the front-end hold it). Null when no migration of it is open.
+    /// Issue 20: the host the open migration of <paramref name="machine"/> goes to: a HEARTBEAT or RESP about it must be
+    /// proven with its secret (only that destination and the front-end hold it) and, over TLS, come with its certificate.
+    /// Null when no migration of it is open.
     /// </summary>
-    public Task<string?> DestinationSecretAsync(Guid machine) =>
-        db.ReadAsync(c => c.QueryFirstOrDefaultAsync<string?>(
-            "SELECT h.secret FROM migrations m JOIN hosts h ON h.name = m.destination WHERE m.machine = @machine AND m.phase = 'open'",
-            new { machine }));
+    public Task<HostRow?> DestinationAsync(Guid machine) =>
+        db.ReadAsync(async c => await c.QueryFirstOrDefaultAsync<string?>(
+            "SELECT destination FROM migrations WHERE machine = @machine AND phase = 'open'", new { machine }) is { } name
+            ? await HostQueries.ByNameAsync(c, name) : null);
 
     /// <summary>A HEARTBEAT: the open migration of the machine is alive. False when there is none.</summary>
     public async Task<bool> HeartbeatAsync(Guid machine) =>
@@ -426,7 +428,6 @@ internal sealed partial class MigrationService(
 
     private Task<HostRow?> HostAsync(string name) => db.ReadAsync(c => HostQueries.ByNameAsync(c, name));
 
-    private static string Url(IPAddress ip) => ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ip}]" : ip.ToString();
 
     [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Migration {Id}: driving it failed; the monitor retries")]
     private static partial void LogDriveFailed(ILogger logger, Guid id, Exception e);

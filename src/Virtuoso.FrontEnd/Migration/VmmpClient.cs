@@ -1,5 +1,7 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using Microsoft.Extensions.Options;
 using Virtuoso.Contracts.Api;
 using Virtuoso.Contracts.Vmmp;
@@ -13,8 +15,10 @@ namespace Virtuoso.FrontEnd.Migration;
 /// when the destination closes the connection, refused when it answers RESP ... FAIL). Each exchange has a timeout and
 /// fails with a message naming the host. Issue 20: each message follows an AUTH line keyed by the host's secret
 /// (<see cref="VmmpAuth"/>): the agent answers nobody else.
+/// <para>Issue 20 point 1: to a host that speaks TLS (<see cref="HostTls"/>), over TLS, showing this replica's certificate and
+/// accepting only that host's.</para>
 /// </summary>
-internal sealed class VmmpClient(IOptions<MigrationOptions> options, Agents.AgentConnector connector)
+internal sealed class VmmpClient(IOptions<MigrationOptions> options, Agents.AgentConnector connector, HostTls tls)
 {
     private TimeSpan Timeout => options.Value.VmmpTimeout;
 
@@ -25,7 +29,7 @@ internal sealed class VmmpClient(IOptions<MigrationOptions> options, Agents.Agen
         {
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
             cts.CancelAfter(Timeout);
-            await using var stream = new NetworkStream(await connector.ConnectAsync(host.Address, (int)host.VmmpPort, cts.Token), ownsSocket: true);
+            await using var stream = await OpenAsync(host, cts.Token);
             await stream.WriteAsync(VmmpAuth.Encode(host.Secret, new VmmpQuery(machine)), cts.Token);
             var line = await VmmpWire.ReadLineAsync(stream, cts.Token);
             if (line is null) return Failed(host, "QUERY", "it closed the connection without RESULTS");
@@ -49,7 +53,7 @@ internal sealed class VmmpClient(IOptions<MigrationOptions> options, Agents.Agen
         {
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
             cts.CancelAfter(Timeout);
-            await using var stream = new NetworkStream(await connector.ConnectAsync(host.Address, (int)host.VmmpPort, cts.Token), ownsSocket: true);
+            await using var stream = await OpenAsync(host, cts.Token);
             await stream.WriteAsync(VmmpAuth.Encode(host.Secret, req), cts.Token);
             var line = await VmmpWire.ReadLineAsync(stream, cts.Token);
             if (line is null) return null;
@@ -60,6 +64,28 @@ internal sealed class VmmpClient(IOptions<MigrationOptions> options, Agents.Agen
         catch (Exception e) when (e is SocketException or IOException or InvalidDataException or OperationCanceledException && !ct.IsCancellationRequested)
         {
             return Failed(host, "REQ", $"{e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    private async Task<Stream> OpenAsync(HostRow host, CancellationToken ct)
+    {
+        var plain = new NetworkStream(await connector.ConnectAsync(host.Address, (int)host.VmmpPort!, ct), ownsSocket: true);
+        if (!tls.For(host)) return plain;
+        var ssl = new SslStream(plain, leaveInnerStreamOpen: false);
+        try
+        {
+            await ssl.AuthenticateAsClientAsync(tls.VmmpClient(host), ct);
+            return ssl;
+        }
+        catch (AuthenticationException e)
+        {
+            await ssl.DisposeAsync();
+            throw new IOException($"TLS with host {host.Name} failed (its certificate must be the marketplace's for {host.Name}): {e.Message}", e);
+        }
+        catch
+        {
+            await ssl.DisposeAsync();
+            throw;
         }
     }
 

@@ -1,7 +1,11 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using Microsoft.Extensions.Options;
+using Virtuoso.Contracts.Agent;
 using Virtuoso.Contracts.Vmmp;
+using Virtuoso.FrontEnd.Hosts;
 using Virtuoso.Core.Migration;
 
 namespace Virtuoso.FrontEnd.Migration;
@@ -22,7 +26,7 @@ internal sealed class CentralAddress
 /// <summary>
 /// The front-end's VMMP 1.0 listener (design §6.1–§6.2): destination agents connect to it and send HEARTBEAT while they
 /// copy, and RESP at the end. Issue 20: each message must follow an AUTH line proving it with the secret of the host its
-/// machine's open migration goes to (<see cref="VmmpAuth"/>, <see cref="MigrationService.DestinationSecretAsync"/>), so a
+/// machine's open migration goes to (<see cref="VmmpAuth"/>, <see cref="MigrationService.DestinationAsync"/>), so a
 /// heartbeat counts only when the destination sent it. Anything else — a message that proves nothing, a malformed line, an
 /// overlong one, another message, a silent peer — ends that connection and changes nothing; the listener itself never
 /// stops for a peer. Even a proven RESP is only a hint: the service commits on RESP SUCCESS, or reverts on RESP FAIL, only
@@ -31,8 +35,12 @@ internal sealed class CentralAddress
 /// per address, a newcomer evicting the oldest connection not yet proven (<see cref="VmmpAdmission"/>); the first line
 /// within <see cref="MigrationOptions.VmmpFirstLineTimeout"/>. A proven connection lives as long as its copy (hours for a
 /// large disk) as long as it sends something every <see cref="IdleTimeout"/>.</para>
+/// <para>Issue 20 point 1: a connection that opens with a TLS handshake is served over TLS with this replica's certificate
+/// (<see cref="HostTls.VmmpListener"/>) and must show a host's certificate of the marketplace; each of its lines then counts
+/// only when that host is the migration's destination (and its AUTH line holds). A cleartext connection is taken only for a
+/// destination that does not speak TLS (<see cref="HostTls.For"/>). The handshake counts against the first-line timeout.</para>
 /// </summary>
-internal sealed partial class VmmpListener(MigrationService migrations, CentralAddress central, IOptions<MigrationOptions> options, ILogger<VmmpListener> log)
+internal sealed partial class VmmpListener(MigrationService migrations, CentralAddress central, IOptions<MigrationOptions> options, HostTls tls, ILogger<VmmpListener> log)
     : BackgroundService
 {
     /// <summary>A proven connection silent this long is closed (heartbeats come every few seconds).</summary>
@@ -87,14 +95,32 @@ internal sealed partial class VmmpListener(MigrationService migrations, CentralA
         var peer = client.Client.RemoteEndPoint?.ToString() ?? "?";
         using (client)
         {
+            Stream? stream = null;
             try
             {
-                var stream = client.GetStream();
                 using var life = CancellationTokenSource.CreateLinkedTokenSource(stop, slot.Evicted);
+                // The TLS handshake (if any) and the first line share one deadline.
+                using var firstLine = CancellationTokenSource.CreateLinkedTokenSource(life.Token);
+                firstLine.CancelAfter(options.Value.VmmpFirstLineTimeout);
+                stream = client.GetStream();
+                MarketIdentity? peerIdentity = null;
+                var first = new byte[1];
+                if (await client.Client.ReceiveAsync(first, SocketFlags.Peek, firstLine.Token) == 1 && MarketTls.IsHandshake(first[0]))
+                {
+                    var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+                    stream = ssl;
+                    try { await ssl.AuthenticateAsServerAsync(tls.VmmpListener(), firstLine.Token); }
+                    catch (AuthenticationException e)
+                    {
+                        LogRefused(log, peer, $"TLS refused (a host's certificate of the marketplace is required): {e.Message}");
+                        return;
+                    }
+                    peerIdentity = tls.IdentityOf(ssl);
+                }
                 while (true)
                 {
-                    using var idle = CancellationTokenSource.CreateLinkedTokenSource(life.Token);
-                    idle.CancelAfter(slot.Proven ? IdleTimeout : options.Value.VmmpFirstLineTimeout);
+                    using var idle = CancellationTokenSource.CreateLinkedTokenSource(slot.Proven ? life.Token : firstLine.Token);
+                    if (slot.Proven) idle.CancelAfter(IdleTimeout);
                     var line = await VmmpWire.ReadLineAsync(stream, idle.Token);
                     if (line is null) return;
                     byte[]? proof = null;
@@ -109,20 +135,27 @@ internal sealed partial class VmmpListener(MigrationService migrations, CentralA
                     {
                         var machine = parsed.Message.MachineId;
                         // No open migration: nothing to prove against, and nothing a line could change.
-                        string? key;
-                        try { key = await migrations.DestinationSecretAsync(machine); }
+                        HostRow? destination;
+                        try { destination = await migrations.DestinationAsync(machine); }
                         catch (System.Data.Common.DbException e)
                         {
                             // As for a heartbeat the database cannot take: the copy goes on, the next line is checked.
                             LogNotRecorded(log, peer, parsed.Message is VmmpResp ? "RESP" : "HEARTBEAT", machine, e.Message);
                             continue;
                         }
-                        if (key is null)
+                        if (destination is null)
                         {
                             LogNoMigration(log, peer, parsed.Message is VmmpResp ? "RESP" : "HEARTBEAT", machine);
                             return;
                         }
-                        if (proof is null || !VmmpAuth.Verify(key, line, proof))
+                        // Issue 20 point 1: over TLS only the destination's certificate; in cleartext only a destination without TLS.
+                        if (peerIdentity is null ? tls.For(destination) : peerIdentity != MarketIdentity.Host(destination.Name))
+                        {
+                            LogRefused(log, peer, $"{(parsed.Message is VmmpResp ? "RESP" : "HEARTBEAT")} for machine {machine} " +
+                                (peerIdentity is null ? $"in cleartext: its destination {destination.Name} speaks TLS" : $"from {peerIdentity}, not its destination {destination.Name}"));
+                            return;
+                        }
+                        if (proof is null || !VmmpAuth.Verify(destination.Secret, line, proof))
                         {
                             LogRefused(log, peer, $"{(parsed.Message is VmmpResp ? "RESP" : "HEARTBEAT")} for machine {machine} " +
                                 (proof is null ? "without an AUTH line" : "not proven by its destination's secret"));
@@ -165,6 +198,10 @@ internal sealed partial class VmmpListener(MigrationService migrations, CentralA
             {
                 // A bug handling one peer must not take the listener down; the monitor picks the migration up again.
                 LogFailed(log, peer, e);
+            }
+            finally
+            {
+                if (stream is SslStream ssl) await ssl.DisposeAsync();
             }
         }
     }

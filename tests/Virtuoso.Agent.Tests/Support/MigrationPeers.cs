@@ -18,7 +18,8 @@ internal static class KestrelAgent
         Action<IServiceCollection>? services = null)
     {
         // Port 0: Kestrel picks a free port (no race with parallel tests); the client's base address tells which.
-        settings = new Dictionary<string, string?>(settings ?? []) { ["urls"] = "http://127.0.0.1:0" };
+        settings = new Dictionary<string, string?>(settings ?? []);
+        settings.TryAdd("urls", "http://127.0.0.1:0"); // https://127.0.0.1:0 for an agent with TLS (TestMarket)
         var factory = new AgentFactory(dataDirectory, vmm, settings, services);
         factory.UseKestrel();
         factory.StartServer();
@@ -84,8 +85,17 @@ internal static class VmmpPeer
 internal sealed class FakeCentral : IDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly TestMarket? _market;
 
-    public FakeCentral() => _listener.Start();
+    /// <param name="market">Issue 20: serve TLS as the front-end of this market, taking only host certificates.</param>
+    public FakeCentral(TestMarket? market = null)
+    {
+        _market = market;
+        _listener.Start();
+    }
+
+    /// <summary>The identity the last TLS peer proved.</summary>
+    public MarketIdentity? Peer { get; private set; }
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
@@ -97,7 +107,14 @@ internal sealed class FakeCentral : IDisposable
     {
         using var cts = new CancellationTokenSource(timeout);
         using var client = await _listener.AcceptTcpClientAsync(cts.Token);
-        var stream = client.GetStream();
+        Stream stream = client.GetStream();
+        if (_market is not null)
+        {
+            var ssl = new System.Net.Security.SslStream(stream);
+            await ssl.AuthenticateAsServerAsync(MarketTls.Server(_market.FrontEnd, _market.Authority, id => id.Role == MarketRole.Host), cts.Token);
+            Peer = MarketTls.IdentityOf(ssl.RemoteCertificate, _market.Authority);
+            stream = ssl;
+        }
         List<VmmpMessage> received = [];
         while (await VmmpWire.ReadLineAsync(stream, cts.Token) is { } auth)
         {

@@ -21,6 +21,9 @@ internal sealed class VirtualNetwork : IDisposable
     /// <summary>The test's (front-end's) own address on the network, in the root namespace.</summary>
     public string RootIp { get; }
     private string Switch => Prefix + "sw";
+
+    /// <summary>The command prefix that runs a program in the switch's namespace, where <c>br0</c> sees every packet between hosts.</summary>
+    public IReadOnlyList<string> SwitchExecPrefix => ["ip", "netns", "exec", Switch];
     private readonly string _subnet;
 
     private VirtualNetwork(string prefix, int subnet)

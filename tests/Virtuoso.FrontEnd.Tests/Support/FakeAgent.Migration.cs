@@ -2,7 +2,10 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -64,6 +67,15 @@ internal sealed partial class FakeAgent
     public ConcurrentQueue<string> UnprovenVmmp { get; } = new();
     /// <summary>The REQs it received, as parsed.</summary>
     public ConcurrentQueue<VmmpReq> Requests { get; } = new();
+    /// <summary>
+    /// Issue 20: its certificate and the marketplace's authority; set, its VMMP server speaks TLS to the front-end's
+    /// certificate only, and it reports to the front-end's listener over TLS.
+    /// </summary>
+    public (X509Certificate2 Own, X509Certificate2 Authority)? Tls { get; set; }
+    /// <summary>Issue 20: the certificate it shows the front-end's listener instead of its own (a test's impostor).</summary>
+    public X509Certificate2? CentralCertificate { get; set; }
+    /// <summary>The destination each export named (issue 20: the host whose certificate may fetch it).</summary>
+    public ConcurrentDictionary<Guid, string?> ExportedTo { get; } = new();
     /// <summary>Machines it gave up as an origin (retired: kept as a cache, no longer its own).</summary>
     public IReadOnlyDictionary<Guid, AgentMachine> Retired => _retired;
     public bool Exports(Guid id) => _exports.ContainsKey(id);
@@ -98,7 +110,13 @@ internal sealed partial class FakeAgent
         {
             try
             {
-                var stream = client.GetStream();
+                Stream stream = client.GetStream();
+                if (Tls is { } tls)
+                {
+                    var ssl = new SslStream(stream);
+                    await ssl.AuthenticateAsServerAsync(MarketTls.Server(tls.Own, tls.Authority, id => id == MarketIdentity.FrontEnd), _stopping.Token);
+                    stream = ssl;
+                }
                 // Like the real agent (issue 20): a message counts only after an AUTH line proving it with the host secret.
                 var auth = await VmmpWire.ReadLineAsync(stream, _stopping.Token);
                 if (auth is null || VmmpAuth.ParseProof(auth) is not { } proof) return;
@@ -118,7 +136,7 @@ internal sealed partial class FakeAgent
                         Requests.Enqueue(req);
                         if (!_incoming.TryGetValue(req.MachineId, out var incoming) || incoming.Phase != MigrationPhases.Expected
                             || incoming.Request.Version != req.Version || incoming.Request.Method != req.Method
-                            || incoming.Request.Origin != $"http://{req.OrigIp}:{req.OrigPort}")
+                            || incoming.Request.Origin != $"{(Tls is null ? "http" : "https")}://{req.OrigIp}:{req.OrigPort}")
                         {
                             await stream.WriteAsync(VmmpWire.Encode(new VmmpResp(req.MachineId, req.Version, false)));
                             return;
@@ -131,7 +149,7 @@ internal sealed partial class FakeAgent
                         return; // garbage or not for us: close
                 }
             }
-            catch (Exception e) when (e is IOException or InvalidDataException or SocketException or OperationCanceledException) { }
+            catch (Exception e) when (e is IOException or InvalidDataException or SocketException or OperationCanceledException or AuthenticationException) { }
         }
     }
 
@@ -142,7 +160,13 @@ internal sealed partial class FakeAgent
         {
             using var central = new TcpClient();
             await central.ConnectAsync(req.CentralIp, req.CentralPort, _stopping.Token);
-            var stream = central.GetStream();
+            Stream stream = central.GetStream();
+            if (Tls is { } tls)
+            {
+                var ssl = new SslStream(stream);
+                await ssl.AuthenticateAsClientAsync(MarketTls.Client(CentralCertificate ?? tls.Own, tls.Authority, MarketIdentity.FrontEnd), _stopping.Token);
+                stream = ssl;
+            }
             // A front-end that went away does not stop the copy: the copy goes on, and whichever front-end looks next decides.
             var lost = false;
             async Task Send(VmmpMessage m)
@@ -166,7 +190,8 @@ internal sealed partial class FakeAgent
             }
             // Fetch what the origin exports, with the token the front-end gave both sides.
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-            using var get = new HttpRequestMessage(HttpMethod.Get, incoming.Request.Origin + TransferRoutes.Manifest(req.MachineId));
+            // The fake origin serves plain HTTP whatever the front-end says (the real agents' HTTPS is tested with the agent).
+            using var get = new HttpRequestMessage(HttpMethod.Get, incoming.Request.Origin.Replace("https://", "http://", StringComparison.Ordinal) + TransferRoutes.Manifest(req.MachineId));
             get.Headers.Authorization = new AuthenticationHeaderValue("Bearer", incoming.Request.Token);
             using var answer = await http.SendAsync(get, _stopping.Token);
             var manifest = answer.IsSuccessStatusCode ? await answer.Content.ReadFromJsonAsync<ExportManifest>(JsonSerializerOptions.Web) : null;
@@ -185,7 +210,7 @@ internal sealed partial class FakeAgent
             // Wait a moment for the front-end to read it before closing.
             await Task.Delay(200, _stopping.Token);
         }
-        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or HttpRequestException) { }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or HttpRequestException or AuthenticationException) { }
     }
 
     private void MapMigration(WebApplication app)
@@ -201,6 +226,7 @@ internal sealed partial class FakeAgent
             if (m.Version != r.Version) return Problem(409, ErrorCodes.VersionMismatch, $"export at version {r.Version}, the agent holds {m.Version}");
             if (m.State == AgentStates.Running) return Problem(409, ErrorCodes.InvalidState, "cannot export a running machine");
             _exports[id] = (r.Version, r.Token);
+            ExportedTo[id] = r.Destination;
             return Results.Ok(new { });
         }));
         secured.MapDelete("/v1/exports/{id:guid}", (Guid id) => Act("unexport", id, () =>

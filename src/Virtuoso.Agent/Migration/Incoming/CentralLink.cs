@@ -1,5 +1,8 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
+using Virtuoso.Contracts.Agent;
 using Virtuoso.Contracts.Vmmp;
 
 namespace Virtuoso.Agent.Migration.Incoming;
@@ -14,19 +17,23 @@ internal sealed class CentralLink : IAsyncDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
     private readonly TcpClient _client;
-    private readonly NetworkStream _stream;
+    private readonly Stream _stream;
     private readonly SemaphoreSlim _write = new(1, 1);
 
     private readonly string _secret;
 
-    private CentralLink(TcpClient client, string secret)
+    private CentralLink(TcpClient client, Stream stream, string secret)
     {
         _client = client;
-        _stream = client.GetStream();
+        _stream = stream;
         _secret = secret;
     }
 
-    public static async Task<CentralLink> ConnectAsync(IPAddress ip, int port, string secret, CancellationToken ct)
+    /// <summary>
+    /// Connects to the front-end's listener; with <paramref name="tls"/> (issue 20 point 1) over TLS, showing this host's
+    /// certificate and accepting only the front-end's of the same authority.
+    /// </summary>
+    public static async Task<CentralLink> ConnectAsync(IPAddress ip, int port, string secret, AgentTls? tls, CancellationToken ct)
     {
         var client = new TcpClient(ip.AddressFamily) { NoDelay = true };
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -34,12 +41,19 @@ internal sealed class CentralLink : IAsyncDisposable
         try
         {
             await client.ConnectAsync(ip, port, timeout.Token);
-            return new CentralLink(client, secret);
+            Stream stream = client.GetStream();
+            if (tls is not null)
+            {
+                var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+                stream = ssl;
+                await ssl.AuthenticateAsClientAsync(MarketTls.Client(tls.Certificate, tls.Authority, MarketIdentity.FrontEnd), timeout.Token);
+            }
+            return new CentralLink(client, stream, secret);
         }
-        catch (Exception e) when (e is SocketException or OperationCanceledException && !ct.IsCancellationRequested)
+        catch (Exception e) when (e is SocketException or IOException or AuthenticationException or OperationCanceledException && !ct.IsCancellationRequested)
         {
             client.Dispose();
-            throw new IOException($"cannot reach the front-end's VMMP listener at {ip}:{port}: {e.Message}", e);
+            throw new IOException($"cannot reach the front-end's VMMP listener at {ip}:{port}{(tls is null ? "" : " over TLS")}: {e.Message}", e);
         }
         catch
         {
@@ -70,6 +84,7 @@ internal sealed class CentralLink : IAsyncDisposable
 
     public ValueTask DisposeAsync()
     {
+        _stream.Dispose();
         _client.Dispose();
         _write.Dispose();
         return ValueTask.CompletedTask;

@@ -27,7 +27,6 @@ internal sealed class IncomingMigrations : IDisposable
     private readonly Lock _gate = new();
     private readonly Dictionary<Guid, Entry> _all = new();
     private readonly Dictionary<string, ITransferMethod> _methods;
-    private readonly HttpClient _http = new() { Timeout = Timeout.InfiniteTimeSpan }; // methods set their own idle timeouts
     private readonly string _root;
     private readonly string _dataDirectory;
     private readonly AgentOptions _options;
@@ -93,7 +92,7 @@ internal sealed class IncomingMigrations : IDisposable
     /// <summary>PUT /v1/migrations/{id}: expect a REQ for this machine. Repeating the same announcement changes nothing.</summary>
     public async Task<Outcome<MigrationProgress>> AnnounceAsync(Guid id, IncomingMigration announced, CancellationToken ct)
     {
-        if (MigrationDecisions.CheckAnnouncement(announced, MethodNames) is { } bad)
+        if ((MigrationDecisions.CheckAnnouncement(announced, MethodNames) ?? OriginClient.Refusal(_options.Tls, announced.Origin)) is { } bad)
             return AgentError.Validation(bad);
         if (announced.ImageSource is { } source)
         {
@@ -236,13 +235,14 @@ internal sealed class IncomingMigrations : IDisposable
         {
             MigrationLog.Phase(_log, id, MigrationPhases.Copying);
             _events.Append("migration", id, version: req.Version, detail: $"copying from {a.OriginHost} by {req.Method}");
-            central = await CentralLink.ConnectAsync(req.CentralIp, req.CentralPort, _options.Secret, work.Token);
+            central = await CentralLink.ConnectAsync(req.CentralIp, req.CentralPort, _options.Secret, _options.Tls, work.Token);
             heartbeats = HeartbeatAsync(central, id, stopHeartbeats.Token, reason => { linkLost = reason; work.Cancel(); });
 
             DeleteStaging(id);
             Directory.CreateDirectory(staging);
             var origin = new Uri(a.Origin);
-            var manifest = await GetManifestAsync(origin, id, a.Token, work.Token);
+            using var http = OriginClient.For(_options.Tls, a.OriginHost, _time);
+            var manifest = await GetManifestAsync(http, origin, id, a.Token, work.Token);
             if (MigrationDecisions.CheckManifest(manifest, id, req.Version, a.Image) is { } bad)
                 throw new InvalidDataException(bad);
             var total = manifest!.Files.Sum(f => f.Length);
@@ -261,7 +261,7 @@ internal sealed class IncomingMigrations : IDisposable
             var method = _methods[req.Method];
             var progress = new Reporter(p => Report(e, p));
             var verified = await method.FetchAsync(
-                new FetchContext(id, req.Version, origin, a.Token, manifest, staging, CachedCopies(id), _http, progress), work.Token);
+                new FetchContext(id, req.Version, origin, a.Token, manifest, staging, CachedCopies(id), http, progress), work.Token);
 
             SetPhase(id, MigrationPhases.Verifying);
             await VerifyAsync(staging, manifest, checkHashes: !verified, work.Token);
@@ -356,7 +356,7 @@ internal sealed class IncomingMigrations : IDisposable
         }
     }
 
-    private async Task<ExportManifest?> GetManifestAsync(Uri origin, Guid id, string token, CancellationToken ct)
+    private static async Task<ExportManifest?> GetManifestAsync(HttpClient http, Uri origin, Guid id, string token, CancellationToken ct)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(ManifestTimeout);
@@ -364,7 +364,7 @@ internal sealed class IncomingMigrations : IDisposable
         request.Headers.Authorization = new("Bearer", token);
         try
         {
-            using var response = await _http.SendAsync(request, timeout.Token);
+            using var response = await http.SendAsync(request, timeout.Token);
             if (!response.IsSuccessStatusCode)
                 throw new IOException($"the origin {origin} answered {(int)response.StatusCode} for the manifest: {await response.Content.ReadAsStringAsync(timeout.Token)}");
             return await JsonSerializer.DeserializeAsync<ExportManifest>(await response.Content.ReadAsStreamAsync(timeout.Token), JsonSerializerOptions.Web, timeout.Token);
@@ -530,7 +530,6 @@ internal sealed class IncomingMigrations : IDisposable
             }
         // RunAsync turns every failure into phase failed, so the tasks end without faulting.
         Task.WhenAll(running).Wait(TimeSpan.FromSeconds(15));
-        _http.Dispose();
     }
 
     /// <summary>An <see cref="IProgress{T}"/> that reports synchronously, so counters never arrive out of order.</summary>

@@ -15,8 +15,11 @@ internal sealed class ExportRegistry
 {
     private readonly ConcurrentDictionary<Guid, Export> _exports = new();
 
-    /// <summary>One export: the context handed to the transfer routes and the digest of the token that opens it.</summary>
-    public sealed record Export(ExportContext Context, byte[] TokenDigest);
+    /// <summary>
+    /// One export: the context handed to the transfer routes, the digest of the token that opens it, and the host it is for
+    /// (issue 20: with TLS, only that host's certificate opens it too; null from a front-end that did not name it).
+    /// </summary>
+    public sealed record Export(ExportContext Context, byte[] TokenDigest, string? Destination = null);
 
     public bool IsExported(Guid id) => _exports.ContainsKey(id);
 
@@ -32,9 +35,9 @@ internal sealed class ExportRegistry
     /// The export of machine <paramref name="id"/> when <paramref name="token"/> is its token; compares digests in
     /// fixed time, so neither the token's content nor its length leaks through timing.
     /// </summary>
-    public ExportContext? Authenticate(Guid id, string token)
+    public Export? Authenticate(Guid id, string token)
     {
         var presented = Digest(token);
-        return Find(id) is { } export && CryptographicOperations.FixedTimeEquals(presented, export.TokenDigest) ? export.Context : null;
+        return Find(id) is { } export && CryptographicOperations.FixedTimeEquals(presented, export.TokenDigest) ? export : null;
     }
 }

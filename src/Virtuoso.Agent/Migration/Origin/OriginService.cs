@@ -32,6 +32,8 @@ internal sealed class OriginService(
     {
         if (ValidateToken(request.Token) is { } badToken)
             return badToken;
+        if (ValidateDestination(request.Destination) is { } badDestination)
+            return badDestination;
         using var held = await machines.LockAsync(id, ct);
         if (store.Find(id) is not { } record)
             return AgentError.NotFound(id);
@@ -58,7 +60,7 @@ internal sealed class OriginService(
         }
         var manifest = new ExportManifest(id, record.Version, state, record.Image, files, record.Image is { } image ? images.Hashes(image) : null,
             PrivateNic: state == AgentStates.Suspended && record.PrivateNic);
-        exports.Set(new ExportRegistry.Export(new ExportContext(id, record.Version, dir.Root, manifest), ExportRegistry.Digest(request.Token)));
+        exports.Set(new ExportRegistry.Export(new ExportContext(id, record.Version, dir.Root, manifest), ExportRegistry.Digest(request.Token), request.Destination));
         MigrationLog.Exported(log, id, record.Version, files.Sum(f => f.Length));
         events.Append("exported", id, state, record.Version);
         return manifest;
@@ -94,6 +96,13 @@ internal sealed class OriginService(
         events.Append("retired", id, version: record.Version, detail: "kept as a migration cache");
         return true;
     }
+
+    /// <summary>Issue 20: with TLS the export names the host it is for (its certificate opens the transfer routes).</summary>
+    private AgentError? ValidateDestination(string? destination) =>
+        destination is null ? (options.Tls is null ? null : AgentError.Validation("this host speaks TLS: the export must name its destination host (destination)"))
+        : destination.Length is 0 or > 200 || destination.Any(char.IsControl)
+            ? AgentError.Validation("destination must be a host name of 1..200 characters")
+            : null;
 
     private static AgentError? ValidateToken(string? token) =>
         token is null || token.Length is < MinTokenLength or > MaxTokenLength || token.Any(c => c is <= ' ' or > '~')

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Virtuoso.Agent.Migration.Methods;
+using Virtuoso.Contracts.Agent;
 using Virtuoso.Contracts.Api;
 
 namespace Virtuoso.Agent.Migration.Origin;
@@ -11,8 +12,12 @@ namespace Virtuoso.Agent.Migration.Origin;
 /// very machine; anything else gets 401 before routing, exactly like <see cref="Security.SecretAuthentication"/>,
 /// which leaves these paths to this middleware. On success the export is in
 /// <c>HttpContext.Items[<see cref="ExportContext.ItemKey"/>]</c>.
+/// <para>Issue 20 point 1: on a host with <see cref="AgentOptions.Tls"/>, the token is not enough: the request must also
+/// come over TLS with a client certificate of the marketplace's authority naming the host the export is for
+/// (<see cref="ExportRegistry.Export.Destination"/>). Another host's certificate, another authority's, or none: 401.</para>
 /// </summary>
-internal sealed class TransferAuthentication(RequestDelegate next, ExportRegistry exports, ILogger<TransferAuthentication> log)
+internal sealed class TransferAuthentication(RequestDelegate next, ExportRegistry exports, AgentOptions options, TimeProvider clock,
+    ILogger<TransferAuthentication> log)
 {
     private static readonly PathString Prefix = new(Contracts.Agent.TransferRoutes.Prefix.TrimEnd('/'));
 
@@ -26,16 +31,27 @@ internal sealed class TransferAuthentication(RequestDelegate next, ExportRegistr
             await next(context);
             return;
         }
-        if (Authenticate(context.Request) is { } export)
+        var export = Authenticate(context.Request);
+        if (export is not null && options.Tls is { } tls)
         {
-            context.Items[ExportContext.ItemKey] = export;
+            var identity = MarketTls.IdentityOf(context.Connection.ClientCertificate, tls.Authority, clock);
+            if (export.Destination is null || identity != MarketIdentity.Host(export.Destination))
+            {
+                await Security.Unauthenticated.WriteAsync(context, log,
+                    "this call needs the migration token of an export of this machine and, over TLS, the certificate of the host it is exported to");
+                return;
+            }
+        }
+        if (export is not null)
+        {
+            context.Items[ExportContext.ItemKey] = export.Context;
             await next(context);
             return;
         }
         await Security.Unauthenticated.WriteAsync(context, log, "this call needs the migration token of an export of this machine: Authorization: Bearer <token>");
     }
 
-    private ExportContext? Authenticate(HttpRequest request)
+    private ExportRegistry.Export? Authenticate(HttpRequest request)
     {
         const string scheme = "Bearer ";
         var header = request.Headers.Authorization.ToString();

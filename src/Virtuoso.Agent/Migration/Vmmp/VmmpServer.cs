@@ -1,9 +1,12 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Virtuoso.Agent.Events;
 using Virtuoso.Agent.Migration.Incoming;
+using Virtuoso.Contracts.Agent;
 using Virtuoso.Contracts.Vmmp;
 using Virtuoso.Core.Migration;
 
@@ -22,6 +25,9 @@ namespace Virtuoso.Agent.Migration.Vmmp;
 /// within <see cref="AgentOptions.VmmpFirstLineTimeout"/>; no connection older than
 /// <see cref="AgentOptions.VmmpConnectionLifetime"/>; at most <see cref="AgentOptions.VmmpLogRefusalsPerMinute"/> refusals
 /// per address and minute written to <c>events.log</c> and the log (<see cref="RefusalThrottle"/>).</para>
+/// <para>Issue 20 point 1: with <see cref="AgentOptions.Tls"/>, the listener speaks only TLS and only to a client showing
+/// the front-end's certificate of the marketplace's authority (a peer host's certificate is refused too); the TLS
+/// handshake counts against the first-line timeout.</para>
 /// </summary>
 internal sealed class VmmpServer(IncomingMigrations incoming, AgentOptions options, EventLog events, TimeProvider time, ILogger<VmmpServer> log)
     : IHostedService
@@ -109,17 +115,35 @@ internal sealed class VmmpServer(IncomingMigrations incoming, AgentOptions optio
     private async Task ServeAsync(TcpClient client, VmmpSlots.Slot slot, CancellationToken ct)
     {
         var remote = Remote(client);
-        var stream = client.GetStream();
+        Stream stream = client.GetStream();
         using var life = CancellationTokenSource.CreateLinkedTokenSource(ct, slot.Evicted);
         life.CancelAfter(options.VmmpConnectionLifetime);
+        // The TLS handshake and the first line share one deadline: a handshake that never ends holds no slot for longer.
+        using var firstLine = CancellationTokenSource.CreateLinkedTokenSource(life.Token);
+        firstLine.CancelAfter(options.VmmpFirstLineTimeout);
         var started = time.GetTimestamp();
         try
         {
+            if (options.Tls is { } tls)
+            {
+                // Issue 20 point 1: only the front-end's certificate opens this listener; the AUTH lines stay as well.
+                var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+                stream = ssl;
+                try
+                {
+                    await ssl.AuthenticateAsServerAsync(MarketTls.Server(tls.Certificate, tls.Authority, id => id == MarketIdentity.FrontEnd, time), firstLine.Token);
+                }
+                catch (AuthenticationException e)
+                {
+                    Refused(slot.Peer, remote, null, $"TLS refused (the front-end's certificate is required): {e.Message}");
+                    return;
+                }
+            }
             while (true)
             {
-                var patience = slot.Proven ? IdleTimeout : options.VmmpFirstLineTimeout;
-                using var read = CancellationTokenSource.CreateLinkedTokenSource(life.Token);
-                read.CancelAfter(patience);
+                using var read = CancellationTokenSource.CreateLinkedTokenSource(slot.Proven ? life.Token : firstLine.Token);
+                if (slot.Proven)
+                    read.CancelAfter(IdleTimeout);
                 var line = await VmmpWire.ReadLineAsync(stream, read.Token);
                 if (line is null)
                     return;

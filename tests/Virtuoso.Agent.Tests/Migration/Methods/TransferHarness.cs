@@ -52,6 +52,7 @@ internal sealed class TransferHarness : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel().UseUrls($"http://{bindAddress ?? "127.0.0.1"}:0");
         var app = builder.Build();
+        app.UseWebSockets(); // RSYNC's tunnel (issue 20)
         TransferHarness? self = null;
         app.Use(async (http, next) =>
         {

@@ -20,7 +20,7 @@ public sealed record RsyncSession(int Port, string Module, string User);
 
 /// <summary>
 /// The origin's rsync daemons (design §6.3 RSYNC), one per exported machine: <c>rsync --daemon --no-detach</c> as a
-/// child of the agent, listening on the agent's own address, with one read-only module of the machine's files and
+/// child of the agent, listening on loopback only (issue 20: the destination reaches it through <see cref="RsyncTunnel"/>), with one read-only module of the machine's files and
 /// the migration token as the password of a generated user. A daemon is stopped by <see cref="Stop"/>, within
 /// seconds of its export ending (unexport, retirement: the sweep asks the <see cref="ExportRegistry"/>), after
 /// <see cref="IdleTimeout"/> without a connection as a safety net, at agent shutdown, and at the next start of the
@@ -65,6 +65,18 @@ internal sealed partial class RsyncDaemons : IDisposable
     {
         lock (_lock)
             return _daemons.TryGetValue(machine, out var d) && !d.Process.HasExited ? d.Process.Id : null;
+    }
+
+    /// <summary>The loopback port of the running daemon serving <paramref name="directory"/> for <paramref name="machine"/>, or null.</summary>
+    public int? PortOf(Guid machine, string directory)
+    {
+        lock (_lock)
+        {
+            if (!_daemons.TryGetValue(machine, out var d) || d.Process.HasExited || d.Directory != directory)
+                return null;
+            d.LastActive = _time.GetUtcNow();
+            return d.Port;
+        }
     }
 
     /// <summary>

@@ -20,4 +20,7 @@ internal static partial class RsyncLog
 
     [LoggerMessage(424, LogLevel.Warning, "RSYNC fetch of {Machine} failed; cached files moved back: {Message}")]
     public static partial void FetchFailed(ILogger logger, Guid machine, string message);
+
+    [LoggerMessage(425, LogLevel.Warning, "RSYNC fetch of {Machine}: the tunnel to the origin's daemon could not be opened: {Message}")]
+    public static partial void TunnelFailed(ILogger logger, Guid machine, string message);
 }

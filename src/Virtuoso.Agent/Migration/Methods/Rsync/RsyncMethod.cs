@@ -16,7 +16,8 @@ namespace Virtuoso.Agent.Migration.Methods.Rsync;
 
 /// <summary>
 /// RSYNC (design §6.3): the real <c>rsync</c> program between agents. The origin starts an authenticated, read-only
-/// rsync daemon for the export (<see cref="RsyncDaemons"/>); the destination moves this machine's own cached copy
+/// rsync daemon for the export on loopback (<see cref="RsyncDaemons"/>), reached only through <see cref="RsyncTunnel"/>
+/// over the origin's transfer port (issue 20: HTTPS between agents with TLS); the destination moves this machine's own cached copy
 /// into staging and runs <c>rsync --inplace</c> against it, so that only the delta travels (other cached machines
 /// serve as <c>--copy-dest</c> basis files). rsync checks each file with its own whole-file checksum, but the
 /// migration server still verifies by SHA-256 against the manifest, so <see cref="FetchAsync"/> returns false.
@@ -44,6 +45,7 @@ internal sealed class RsyncMethod(RsyncDaemons daemons, ILogger<RsyncMethod> log
     {
         Delegate start = ServeSessionAsync; // a Delegate, so that minimal APIs bind its parameters and write its IResult
         transfer.MapPost(SessionRoute, start);
+        transfer.MapGet(RsyncTunnel.Route, (Delegate)((HttpContext http) => RsyncTunnel.ServeAsync(http, daemons)));
     }
 
     private async Task<IResult> ServeSessionAsync(HttpContext http, CancellationToken ct)
@@ -59,10 +61,8 @@ internal sealed class RsyncMethod(RsyncDaemons daemons, ILogger<RsyncMethod> log
         var names = export.Manifest.Files.Select(f => f.Name).ToList();
         if (names.FirstOrDefault(n => !IsSafeName(n)) is { } bad)
             return Problem(ErrorCodes.Validation, $"file name '{bad}' cannot be served by rsync", StatusCodes.Status400BadRequest);
-        var address = http.Connection.LocalIpAddress ?? IPAddress.Loopback;
-        if (address.IsIPv4MappedToIPv6)
-            address = address.MapToIPv4();
-        var session = await daemons.StartAsync(export.MachineId, export.MachineDirectory, names, address, token, ct);
+        // Issue 20: on loopback only; the destination's connections arrive through the tunnel route.
+        var session = await daemons.StartAsync(export.MachineId, export.MachineDirectory, names, IPAddress.Loopback, token, ct);
         return Results.Ok(session);
     }
 
@@ -83,7 +83,8 @@ internal sealed class RsyncMethod(RsyncDaemons daemons, ILogger<RsyncMethod> log
         var seed = CacheSeed.Move(context.CachedCopies, context.Manifest, context.StagingDirectory);
         try
         {
-            await RunAsync(context, session, ct);
+            await using var tunnel = RsyncTunnel.Open(context, log);
+            await RunAsync(context, session with { Port = tunnel.Port }, ct);
             return false;
         }
         catch (Exception e)
@@ -125,10 +126,13 @@ internal sealed class RsyncMethod(RsyncDaemons daemons, ILogger<RsyncMethod> log
         }
     }
 
-    /// <summary>The rsync command line of a fetch (pure, for tests): sources on the origin's daemon, staging as target.</summary>
+    /// <summary>
+    /// The rsync command line of a fetch (pure, for tests): sources on the origin's daemon, reached at this host's loopback
+    /// port <see cref="RsyncSession.Port"/> of the tunnel, staging as target.
+    /// </summary>
     internal static List<string> Arguments(FetchContext context, RsyncSession session, IEnumerable<string> copyDest)
     {
-        var host = context.Origin.HostNameType == UriHostNameType.IPv6 ? $"[{context.Origin.IdnHost}]" : context.Origin.IdnHost;
+        const string host = "127.0.0.1";
         var arguments = new List<string>
         {
             "--times", "--modify-window=-1", // same size and same mtime to the nanosecond: skip (rsync's quick check)
