@@ -79,7 +79,8 @@ internal sealed class Blobs(AgentOptions options, IHttpClientFactory http, ILogg
         if (have == source.Size)
             return;
         using var request = new HttpRequestMessage(HttpMethod.Get, source.Url);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", options.Secret);
+        // Issue 20: the secret itself never crosses the front-end's port, which may be cleartext; a proof of it for this blob does.
+        request.Headers.Authorization = new AuthenticationHeaderValue(HostProof.Scheme, HostProof.Credential(options.Secret, options.Name, source.Sha256, DateTimeOffset.UtcNow));
         if (have > 0)
             request.Headers.Range = new RangeHeaderValue(have, null);
         using var headers = CancellationTokenSource.CreateLinkedTokenSource(ct);

@@ -6,8 +6,8 @@ using Virtuoso.FrontEnd.Data;
 namespace Virtuoso.FrontEnd.Images;
 
 /// <summary>
-/// GET /agent/v1/hosts/{host}/blobs/{sha256}: a file an agent fetches by its SHA-256 (issue 15), with the host's secret
-/// as a bearer token (the secret the front-end presents to that agent; issue 20 replaces both with mutual TLS). Ranges
+/// GET /agent/v1/hosts/{host}/blobs/{sha256}: a file an agent fetches by its SHA-256 (issue 15), proving the host's secret
+/// without sending it (<see cref="Contracts.Agent.HostProof"/>, issue 20: this port may be cleartext). Ranges
 /// are served, so an agent resumes a broken fetch. Only the catalogue's files are served, and a buyer's ISO only to the
 /// host of a machine it is attached to (or the destination of that machine's open migration); anything else is 404,
 /// and a wrong secret 401, without saying whether the blob exists.
@@ -18,14 +18,15 @@ internal static class BlobEndpoints
 
     public static void Map(IEndpointRouteBuilder app) =>
         app.MapGet("/agent/v1/hosts/{host}/blobs/{sha256}", async (string host, string sha256, HttpRequest request, Database db, ImageCatalogue catalogue,
-            Isos.IsoService isos, ILogger<ImageCatalogue> log) =>
+            Isos.IsoService isos, TimeProvider clock, ILogger<ImageCatalogue> log) =>
         {
             var secret = await db.ReadAsync(c => c.QuerySingleOrDefaultAsync<string>("SELECT secret FROM hosts WHERE name = @host", new { host }));
-            var presented = request.Headers.Authorization.ToString() is { } auth && auth.StartsWith("Bearer ", StringComparison.Ordinal) ? auth[7..] : "";
-            if (secret is null || !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(secret)))
+            const string scheme = Contracts.Agent.HostProof.Scheme + " ";
+            var presented = request.Headers.Authorization.ToString() is { } auth && auth.StartsWith(scheme, StringComparison.Ordinal) ? auth[scheme.Length..] : "";
+            if (secret is null || !Contracts.Agent.HostProof.Verify(presented, secret, host, sha256, clock.GetUtcNow()))
             {
-                ImagesLog.BlobRefused(log, sha256.Length > 64 ? sha256[..64] : sha256, host, "wrong or missing host secret");
-                return Results.Problem(statusCode: 401, title: "Not a host of this marketplace", detail: "present the host's secret as a bearer token",
+                ImagesLog.BlobRefused(log, sha256.Length > 64 ? sha256[..64] : sha256, host, "wrong, old or missing proof of the host's secret");
+                return Results.Problem(statusCode: 401, title: "Not a host of this marketplace", detail: $"prove the host's secret: Authorization: {Contracts.Agent.HostProof.Scheme} TIME.HMAC",
                     extensions: new Dictionary<string, object?> { ["code"] = Contracts.Api.ErrorCodes.Unauthenticated });
             }
             var file = sha256.Length == 64 && sha256.All(char.IsAsciiHexDigitLower)

@@ -89,6 +89,17 @@ public sealed class BlobsTests : IAsyncLifetime
 
         var e = await Assert.ThrowsAsync<IOException>(() => _blobs.EnsureAsync(source, _ => { }, CancellationToken.None));
 
+        Assert.Contains("401", e.Message); // issue 20: the agent's proof is for the blob it expects, not the one the URL names
+    }
+
+    [Fact]
+    public async Task Ensure_UnknownBlob_FailsWithTheServersAnswer()
+    {
+        var missing = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData([1, 2, 3]));
+        var source = _server.Add(_bytes) with { Url = _server.Url + "/blobs/" + missing, Sha256 = missing };
+
+        var e = await Assert.ThrowsAsync<IOException>(() => _blobs.EnsureAsync(source, _ => { }, CancellationToken.None));
+
         Assert.Contains("404", e.Message);
     }
 }

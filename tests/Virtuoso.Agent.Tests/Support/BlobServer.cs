@@ -35,7 +35,11 @@ internal sealed class BlobServer : IAsyncDisposable
         {
             var me = self!;
             lock (me) me.Requests++;
-            if (http.Request.Headers.Authorization.ToString() != $"Bearer {AgentFactory.Secret}") { http.Response.StatusCode = 401; return; }
+            // As the front-end checks it (issue 20): a proof of the host's secret for this host and blob, never the secret itself.
+            var auth = http.Request.Headers.Authorization.ToString();
+            var scheme = Virtuoso.Contracts.Agent.HostProof.Scheme + " ";
+            if (!auth.StartsWith(scheme, StringComparison.Ordinal) || !Virtuoso.Contracts.Agent.HostProof.Verify(auth[scheme.Length..], AgentFactory.Secret, "test-host", sha, DateTimeOffset.UtcNow))
+            { http.Response.StatusCode = 401; return; }
             if (!me._blobs.TryGetValue(sha, out var bytes)) { http.Response.StatusCode = 404; return; }
             var from = http.Request.GetTypedHeaders().Range?.Ranges.First().From ?? 0;
             me.RangeStarts.Add(http.Request.GetTypedHeaders().Range?.Ranges.First().From);

@@ -346,8 +346,30 @@ internal sealed class Marketplace : IAsyncDisposable
     {
         var result = await CliWithKeyAsync(home, null, args);
         if (result.ExitCode == 0 && args.Length > 2 && args[0] == "host" && args[1] == "add" && Agents.ContainsKey(args[2]) && args.Contains("--secret"))
+        {
             await EnrollAsync(args[2]);
+            await WaitOnlineAsync(home, args[2]);
+        }
         return result;
+    }
+
+    /// <summary>
+    /// Until the front-end has seen <paramref name="name"/> over TLS after its enrollment (its host monitor's next pass), as a
+    /// provider would wait for "online" before offering the host: a test that stores on it at once would otherwise race the pass.
+    /// </summary>
+    private async Task WaitOnlineAsync(string home, string name)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var hosts = await CliWithKeyAsync(home, null, "--json", "hosts");
+            if (hosts.ExitCode == 0 && JsonDocument.Parse(hosts.Stdout).RootElement.EnumerateArray()
+                    .Any(h => h.GetProperty("name").GetString() == name && h.GetProperty("online").GetBoolean()))
+                return;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"the front-end did not see host {name} online within 30 s of its enrollment: {hosts.Stdout}{hosts.Stderr}");
+            await Task.Delay(200);
+        }
     }
 
     // ---- issue 20: the agents' certificates ----

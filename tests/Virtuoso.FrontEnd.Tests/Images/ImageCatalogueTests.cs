@@ -145,10 +145,39 @@ public abstract class ImageCatalogueTests<TMarket>(TMarket market) : IClassFixtu
         Assert.Equal(HttpStatusCode.NotFound, (await Get($"/agent/v1/hosts/{host.Name}/blobs/..%2F..%2Fetc%2Fpasswd", market.Spare.Secret)).StatusCode);
     }
 
+    /// <summary>Issue 20: the secret never crosses the front-end's port; what does opens one blob for one host for minutes.</summary>
+    [Fact]
+    public async Task Blob_TheSecretItself_AnotherBlobsProof_AnotherHostsProof_OrAnOldProof_IsRefused()
+    {
+        var host = await market.AddHostAsync();
+        var disk = Sha("disk.qcow2");
+        var path = $"/agent/v1/hosts/{host.Name}/blobs/{disk}";
+        var secret = market.Spare.Secret;
+        async Task<HttpStatusCode> With(string scheme, string credential)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            request.Headers.Authorization = new AuthenticationHeaderValue(scheme, credential);
+            return (await market.Anonymous().SendAsync(request)).StatusCode;
+        }
+        var now = DateTimeOffset.UtcNow;
+
+        Assert.Equal(HttpStatusCode.OK, await With(Contracts.Agent.HostProof.Scheme, Contracts.Agent.HostProof.Credential(secret, host.Name, disk, now)));
+        Assert.Equal(HttpStatusCode.Unauthorized, await With("Bearer", secret));
+        Assert.Equal(HttpStatusCode.Unauthorized, await With(Contracts.Agent.HostProof.Scheme, Contracts.Agent.HostProof.Credential(secret, host.Name, new string('a', 64), now)));
+        Assert.Equal(HttpStatusCode.Unauthorized, await With(Contracts.Agent.HostProof.Scheme, Contracts.Agent.HostProof.Credential(secret, "another-host", disk, now)));
+        Assert.Equal(HttpStatusCode.Unauthorized, await With(Contracts.Agent.HostProof.Scheme, Contracts.Agent.HostProof.Credential(secret, host.Name, disk, now.AddMinutes(-6))));
+        Assert.Equal(HttpStatusCode.Unauthorized, await With(Contracts.Agent.HostProof.Scheme, "12.zz"));
+    }
+
     private async Task<HttpResponseMessage> Get(string path, string? secret, long? from = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, path);
-        if (secret is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+        if (secret is not null)
+        {
+            var parts = path.Split('/'); // "", agent, v1, hosts, HOST, blobs, SHA
+            request.Headers.Authorization = new AuthenticationHeaderValue(Contracts.Agent.HostProof.Scheme,
+                Contracts.Agent.HostProof.Credential(secret, Uri.UnescapeDataString(parts[4]), parts[6] /* %2F stays encoded in a route value */, DateTimeOffset.UtcNow));
+        }
         if (from is { } f) request.Headers.Range = new RangeHeaderValue(f, null);
         return await market.Anonymous().SendAsync(request);
     }
