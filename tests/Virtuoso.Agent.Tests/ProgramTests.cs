@@ -50,7 +50,7 @@ public sealed partial class ProgramTests : IDisposable
         await process.WaitForExitAsync();
 
         Assert.Equal(2, process.ExitCode);
-        Assert.Equal("virtuoso-agent: --urls http://127.0.0.1:0: with --tls-cert the agent listens on https:// addresses only", stderr.TrimEnd());
+        Assert.Equal("virtuoso-agent: --urls http://127.0.0.1:0: http://127.0.0.1:0 is not https://: an agent with a certificate (--tls-cert) serves HTTPS only, https://IP:PORT", stderr.TrimEnd());
     }
 
     [Fact]
