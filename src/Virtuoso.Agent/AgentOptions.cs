@@ -74,6 +74,17 @@ internal sealed record AgentOptions
     /// <summary>Issue 20: this host's certificate from the marketplace's authority and the authority itself
     /// (<c>--tls-cert</c>, <c>--tls-key</c>, <c>--tls-ca</c>, PEM files); null: no TLS (tests and old set-ups only).</summary>
     public AgentTls? Tls { get; init; }
+    /// <summary>
+    /// Issue 20 (and 19 point 3): the token a metrics scraper presents for <c>/metrics</c> alone (<c>--metrics-token-file</c>),
+    /// as <c>Authorization: Bearer</c>, without the front-end's certificate, so Prometheus can scrape an agent that serves
+    /// TLS. It opens nothing else; it must not be the host secret. Null: <c>/metrics</c> is the front-end's, like every control call.
+    /// </summary>
+    public string? MetricsToken { get; init; }
+    /// <summary>Issue 20: the marketplace an agent renews its certificate from (<c>--renew-from URL</c>, <see cref="Security.CertificateRenewal"/>); null: renewed by hand.</summary>
+    public Uri? RenewFrom { get; init; }
+    /// <summary>The <c>--tls-key</c> and <c>--tls-ca</c> files, which a renewal writes beside <c>--tls-cert</c>.</summary>
+    public string? TlsKeyFile { get; init; }
+    public string? TlsAuthorityFile { get; init; }
 
     /// <summary>
     /// Fault tests only (--crash-at VERB:POINT, e.g. <c>start:after-vmm</c>): the agent kills itself with SIGKILL at that
@@ -197,10 +208,32 @@ internal sealed record AgentOptions
                 return (null, $"--private-networks must be on or off, not '{privateNetworks}'");
             options = options with { PrivateNetworks = privateNetworks == "on" };
         }
+        if (config["metrics-token-file"] is { Length: > 0 } metricsFile)
+        {
+            string token;
+            try { token = File.ReadAllText(metricsFile).Trim(); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return (null, $"cannot read --metrics-token-file {metricsFile}: {e.Message}");
+            }
+            if (token.Length < 16)
+                return (null, $"--metrics-token-file {metricsFile} must hold a token of at least 16 characters (openssl rand -hex 16)");
+            if (token == options.Secret)
+                return (null, $"--metrics-token-file {metricsFile} holds the host secret: a scraper's token must be another, it opens /metrics only");
+            options = options with { MetricsToken = token };
+        }
         var (tls, tlsError) = AgentTls.Load(config, options.Name);
         if (tlsError is not null)
             return (null, tlsError);
-        options = options with { Tls = tls };
+        options = options with { Tls = tls, TlsKeyFile = tls is null ? null : config["tls-key"], TlsAuthorityFile = tls is null ? null : config["tls-ca"] };
+        if (config["renew-from"] is { Length: > 0 } renewFrom)
+        {
+            if (tls is null)
+                return (null, "--renew-from renews this host's certificate: it needs --tls-cert, --tls-key and --tls-ca");
+            if (!Uri.TryCreate(renewFrom.TrimEnd('/'), UriKind.Absolute, out var market) || market.Scheme is not ("http" or "https") || !string.IsNullOrEmpty(market.Query))
+                return (null, $"--renew-from must be the marketplace's https:// (or http://) address, not '{renewFrom}'");
+            options = options with { RenewFrom = market };
+        }
         if (config["urls"] is { Length: > 0 } urls)
         {
             var scheme = tls is null ? "http" : "https";

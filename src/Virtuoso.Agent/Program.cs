@@ -76,6 +76,8 @@ builder.Services.AddSingleton<ConsoleService>();
 builder.Services.AddSingleton<TunnelService>();
 builder.Services.AddHostedService<MachineRecovery>();
 builder.Services.AddHostedService<AcceleratorSelection>();
+builder.Services.AddSingleton<CertificateRenewal>(); // issue 20: renews this host's certificate before it ends (--renew-from)
+builder.Services.AddHostedService(services => services.GetRequiredService<CertificateRenewal>());
 // Migration (design §6): origin side, destination side, the VMMP listener.
 builder.Services.AddSingleton<ExportRegistry>();
 builder.Services.AddSingleton(_ => new BlockIndexStore(options.DataDirectory)); // block lists and manifest digests, by inode

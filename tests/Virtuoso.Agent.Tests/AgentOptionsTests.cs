@@ -110,6 +110,23 @@ public sealed class AgentOptionsTests : IDisposable
         Assert.Contains("cannot read", Load("--data", _dir.Path, "--secret-file", empty + "-missing").Error);
     }
 
+    [Fact]
+    public void Load_MetricsTokenFile_IsRead_AndAShortOneMissingOneOrTheHostSecret_IsRefused()
+    {
+        var secret = Path.Combine(_dir.Path, "secret");
+        File.WriteAllText(secret, "the-host-secret-0123456789\n");
+        string Token(string name, string text) { var f = Path.Combine(_dir.Path, name); File.WriteAllText(f, text); return f; }
+
+        var (options, error) = Load("--data", _dir.Path, "--secret-file", secret, "--metrics-token-file", Token("good", "scraper-0123456789abcdef\n"));
+        Assert.Null(error);
+        Assert.Equal("scraper-0123456789abcdef", options!.MetricsToken);
+        Assert.Null(Load("--data", _dir.Path, "--secret-file", secret).Options!.MetricsToken);
+
+        Assert.Contains("at least 16 characters", Load("--data", _dir.Path, "--secret-file", secret, "--metrics-token-file", Token("short", "abc")).Error);
+        Assert.Contains("cannot read", Load("--data", _dir.Path, "--secret-file", secret, "--metrics-token-file", Path.Combine(_dir.Path, "none")).Error);
+        Assert.Contains("holds the host secret", Load("--data", _dir.Path, "--secret-file", secret, "--metrics-token-file", secret).Error);
+    }
+
     [Theory]
     [InlineData("--accelerator", "xen", "--accelerator")]
     [InlineData("--accelerator", "1", "--accelerator")]

@@ -9,9 +9,59 @@ namespace Virtuoso.Agent;
 /// Issue 20: this host's identity on the marketplace's links: its certificate (with the private key), issued by the
 /// marketplace's authority for this host's name, and the authority every peer's certificate must chain to
 /// (<see cref="MarketCertificates"/>).
+/// <para>
+/// <see cref="Certificate"/> is the current one on every link (the HTTPS port, VMMP, transfers, the link to the front-end):
+/// the one the agent started with, then whatever <c>--tls-cert</c> and <c>--tls-key</c> hold once they change
+/// (<c>virtuoso-agent enroll</c>, or the agent renewing itself, <see cref="Security.CertificateRenewal"/>), without a restart,
+/// so a renewal never takes the host offline: the front-end accepts only the host's newest serial on each link. A new file
+/// is taken only when it is a valid certificate of the same authority for this host; otherwise the previous one is kept.
+/// Files are looked at no more than once a second.
+/// </para>
 /// </summary>
-internal sealed record AgentTls(X509Certificate2 Certificate, X509Certificate2 Authority)
+internal sealed class AgentTls(X509Certificate2 certificate, X509Certificate2 authority, string? certificateFile = null, string? keyFile = null, string? hostName = null)
 {
+    private readonly Lock _gate = new();
+    private X509Certificate2 _current = certificate;
+    private DateTime _written = certificateFile is null ? default : File.GetLastWriteTimeUtc(certificateFile);
+    private long _checked = Environment.TickCount64;
+
+    public X509Certificate2 Authority { get; } = authority;
+
+    /// <summary>The <c>--tls-cert</c> file (null for a certificate given in memory, as some tests do).</summary>
+    public string? CertificateFile => certificateFile;
+
+    /// <summary>This host's current certificate, with its key.</summary>
+    public X509Certificate2 Certificate
+    {
+        get
+        {
+            if (certificateFile is null || keyFile is null || hostName is null)
+                return _current;
+            lock (_gate)
+            {
+                if (Environment.TickCount64 - _checked < 1000)
+                    return _current;
+                _checked = Environment.TickCount64;
+                var written = File.GetLastWriteTimeUtc(certificateFile);
+                if (written == _written)
+                    return _current;
+                _written = written;
+                try
+                {
+                    var fresh = LoadUsable(certificateFile, keyFile);
+                    if (MarketCertificates.Verify(fresh, Authority, DateTimeOffset.UtcNow) == MarketIdentity.Host(hostName))
+                        _current = fresh;
+                }
+                catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
+                {
+                    // Half-written or unreadable: the next change is tried again; the current one serves meanwhile.
+                    _written = default;
+                }
+                return _current;
+            }
+        }
+    }
+
     /// <summary>Reads <c>--tls-cert</c>, <c>--tls-key</c> and <c>--tls-ca</c>: all three or none.</summary>
     public static (AgentTls? Tls, string? Error) Load(IConfiguration config, string hostName)
     {
@@ -23,9 +73,7 @@ internal sealed record AgentTls(X509Certificate2 Certificate, X509Certificate2 A
         X509Certificate2 certificate, authority;
         try
         {
-            using var loaded = X509Certificate2.CreateFromPemFile(cert, key);
-            // An ephemeral key cannot serve TLS on every platform; a PKCS#12 round trip makes it a persisted one.
-            certificate = X509CertificateLoader.LoadPkcs12(loaded.Export(X509ContentType.Pkcs12), null);
+            certificate = LoadUsable(cert, key);
             authority = X509CertificateLoader.LoadCertificateFromFile(ca);
         }
         catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
@@ -37,6 +85,13 @@ internal sealed record AgentTls(X509Certificate2 Certificate, X509Certificate2 A
             return (null, $"--tls-cert {cert} is not a valid certificate of the authority in {ca} (expired, or from another marketplace)");
         if (identity != MarketIdentity.Host(hostName))
             return (null, $"--tls-cert {cert} is for {identity}, not for host {hostName} (--name)");
-        return (new AgentTls(certificate, authority), null);
+        return (new AgentTls(certificate, authority, cert, key, hostName), null);
+    }
+
+    // An ephemeral key cannot serve TLS on every platform; a PKCS#12 round trip makes it a persisted one.
+    private static X509Certificate2 LoadUsable(string certificateFile, string keyFile)
+    {
+        using var loaded = X509Certificate2.CreateFromPemFile(certificateFile, keyFile);
+        return X509CertificateLoader.LoadPkcs12(loaded.Export(X509ContentType.Pkcs12), null);
     }
 }

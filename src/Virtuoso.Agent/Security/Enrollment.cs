@@ -66,32 +66,59 @@ internal static class Enrollment
         if (!Directory.Exists(dir))
             return Fail(stderr, verb, $"--dir {dir} is not a directory", 1);
 
-        var (csr, key) = MarketCertificates.NewRequest(verb == "join" ? "joining" : flags["--name"]);
+        // The secret travels in the request's body: readable on the way to a marketplace served over plain HTTP (./run's, on
+        // this machine, is; a real one serves HTTPS: docs/operations.md, HTTPS).
+        if (market.Scheme == "http" && !market.IsLoopback)
+            await stderr.WriteLineAsync($"virtuoso-agent {verb}: warning: {market} is plain HTTP, so this host's secret crosses the network readable; " +
+                "use the marketplace's https:// address where it has one");
+        var (answer, failure) = await RequestAsync(market, verb == "join" ? null : flags["--name"], verb == "join" ? flags["--token"] : null, secret,
+            new Files(Path.Combine(dir, KeyFile), Path.Combine(dir, CertificateFile), Path.Combine(dir, AuthorityFile)), expectedAuthority: null, handler);
+        if (answer is null)
+            return Fail(stderr, verb, failure!, 1);
+        await stdout.WriteLineAsync($"name={answer.Name}");
+        await stdout.WriteLineAsync($"port={answer.Port}");
+        await stdout.WriteLineAsync($"expires={answer.CertificateExpiresAt:O}");
+        return 0;
+    }
+
+    /// <summary>Where a host's key, certificate and authority are written.</summary>
+    public sealed record Files(string Key, string Certificate, string Authority);
+
+    /// <summary>
+    /// Makes a key, asks the marketplace at <paramref name="market"/> for a certificate on it (with the join
+    /// <paramref name="token"/>, or as host <paramref name="name"/> with its <paramref name="secret"/>), checks the answer and
+    /// only then writes the three files. With <paramref name="expectedAuthority"/> (a renewal), an answer from another
+    /// authority is refused: a running agent trusts only the authority it started with.
+    /// Returns the answer, or null and one line saying why (nothing written).
+    /// </summary>
+    public static async Task<(JoinResponse? Answer, string? Failure)> RequestAsync(Uri market, string? name, string? token, string secret, Files files,
+        X509Certificate2? expectedAuthority, HttpMessageHandler? handler = null, CancellationToken ct = default)
+    {
+        var (csr, key) = MarketCertificates.NewRequest(name ?? "joining");
         using (key)
         {
-            var (path, body) = verb == "join"
-                ? ("/api/v1/agents/join", (object)new JoinRequest(flags["--token"], secret, csr))
-                : ("/api/v1/agents/certificate", new EnrollRequest(flags["--name"], secret, csr));
+            var (path, body) = token is not null
+                ? ("/api/v1/agents/join", (object)new JoinRequest(token, secret, csr))
+                : ("/api/v1/agents/certificate", new EnrollRequest(name!, secret, csr));
             JoinResponse? answer;
             try
             {
                 using var http = handler is null ? new HttpClient() : new HttpClient(handler, disposeHandler: false);
                 http.Timeout = TimeSpan.FromSeconds(30);
-                using var response = await http.PostAsJsonAsync(new Uri(market, path), body, JsonSerializerOptions.Web);
+                using var response = await http.PostAsJsonAsync(new Uri(market, path), body, JsonSerializerOptions.Web, ct);
                 if (!response.IsSuccessStatusCode)
                 {
                     var (code, detail) = await ProblemAsync(response);
-                    return Fail(stderr, verb, $"the marketplace refused (HTTP {(int)response.StatusCode}{(code is null ? "" : " " + code)})" +
-                        (detail is null ? "" : ": " + detail), 1);
+                    return (null, $"the marketplace refused (HTTP {(int)response.StatusCode}{(code is null ? "" : " " + code)})" + (detail is null ? "" : ": " + detail));
                 }
-                answer = await response.Content.ReadFromJsonAsync<JoinResponse>(JsonSerializerOptions.Web);
+                answer = await response.Content.ReadFromJsonAsync<JoinResponse>(JsonSerializerOptions.Web, ct);
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException)
             {
-                return Fail(stderr, verb, $"cannot reach the marketplace at {market}: {e.Message}", 1);
+                return (null, $"cannot reach the marketplace at {market}: {e.Message}");
             }
             if (answer is not { Certificate: { } certificatePem, Authority: { } authorityPem })
-                return Fail(stderr, verb, "the marketplace answered without a certificate (is it older than this agent?)", 1);
+                return (null, "the marketplace answered without a certificate (is it older than this agent?)");
             // Believe nothing: the certificate must be for our key, from the authority given, for the host named.
             try
             {
@@ -99,22 +126,22 @@ internal static class Enrollment
                 using var authority = X509Certificate2.CreateFromPem(authorityPem);
                 using var theirs = certificate.GetECDsaPublicKey();
                 if (theirs is null || !theirs.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(key.ExportSubjectPublicKeyInfo()))
-                    return Fail(stderr, verb, "the marketplace's certificate is not for the key made here", 1);
-                if (MarketCertificates.Verify(certificate, authority, DateTimeOffset.UtcNow) != MarketIdentity.Host(answer.Name))
-                    return Fail(stderr, verb, $"the marketplace's certificate is not a valid one for host {answer.Name} from the authority it sent", 1);
+                    return (null, "the marketplace's certificate is not for the key made here");
+                if (MarketCertificates.Verify(certificate, authority, DateTimeOffset.UtcNow) != MarketIdentity.Host(answer.Name) || name is not null && answer.Name != name)
+                    return (null, $"the marketplace's certificate is not a valid one for host {name ?? answer.Name} from the authority it sent");
+                if (expectedAuthority is not null && !authority.RawDataMemory.Span.SequenceEqual(expectedAuthority.RawDataMemory.Span))
+                    return (null, "the marketplace answered with another authority than this agent's: if the marketplace replaced its authority, " +
+                        "run virtuoso-agent enroll by hand and restart the agent (docs/operations.md)");
             }
             catch (CryptographicException e)
             {
-                return Fail(stderr, verb, $"the marketplace's answer holds no usable certificate: {e.Message}", 1);
+                return (null, $"the marketplace's answer holds no usable certificate: {e.Message}");
             }
-            WriteFile(Path.Combine(dir, KeyFile), key.ExportPkcs8PrivateKeyPem(), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            WriteFile(files.Key, key.ExportPkcs8PrivateKeyPem(), UnixFileMode.UserRead | UnixFileMode.UserWrite);
             const UnixFileMode readable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
-            WriteFile(Path.Combine(dir, CertificateFile), certificatePem, readable);
-            WriteFile(Path.Combine(dir, AuthorityFile), authorityPem, readable);
-            await stdout.WriteLineAsync($"name={answer.Name}");
-            await stdout.WriteLineAsync($"port={answer.Port}");
-            await stdout.WriteLineAsync($"expires={answer.CertificateExpiresAt:O}");
-            return 0;
+            WriteFile(files.Authority, authorityPem, readable);
+            WriteFile(files.Certificate, certificatePem, readable); // last: a running agent takes the new pair when this file changes
+            return (answer, null);
         }
     }
 

@@ -23,10 +23,9 @@ internal static class MarketPeer
     {
         if (options.Tls is not { } tls)
             return;
-        var served = new ServedCertificate(tls, options.Name, builder.Configuration["tls-cert"]!, builder.Configuration["tls-key"]!);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureHttpsDefaults(https =>
         {
-            https.ServerCertificateSelector = (_, _) => served.Current;
+            https.ServerCertificateSelector = (_, _) => tls.Certificate; // the current one: renewed without a restart (AgentTls)
             https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
             https.SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13;
             // Not the system's roots: a certificate of another authority ends the handshake; one of the marketplace's passes, and
@@ -54,49 +53,4 @@ internal static class MarketPeer
         tls is null || Of(context, tls, clock) == MarketIdentity.FrontEnd;
 
     private sealed record Verdict(MarketIdentity? Identity);
-
-    /// <summary>
-    /// The certificate the HTTPS port serves: the one the agent started with, then whatever <c>--tls-cert</c> and
-    /// <c>--tls-key</c> hold once they change (<c>virtuoso-agent enroll</c> renewing it, or the front-end's new serial after an
-    /// enrollment), without a restart, so a renewal never takes the host offline. A new file is taken only when it is a
-    /// valid certificate of the same authority for this host; otherwise the previous one is kept. Files are looked at no
-    /// more than once a second.
-    /// </summary>
-    private sealed class ServedCertificate(AgentTls tls, string host, string certificateFile, string keyFile)
-    {
-        private readonly Lock _gate = new();
-        private X509Certificate2 _current = tls.Certificate;
-        private DateTime _written = File.GetLastWriteTimeUtc(certificateFile);
-        private long _checked = Environment.TickCount64;
-
-        public X509Certificate2 Current
-        {
-            get
-            {
-                lock (_gate)
-                {
-                    if (Environment.TickCount64 - _checked < 1000)
-                        return _current;
-                    _checked = Environment.TickCount64;
-                    var written = File.GetLastWriteTimeUtc(certificateFile);
-                    if (written == _written)
-                        return _current;
-                    _written = written;
-                    try
-                    {
-                        using var loaded = X509Certificate2.CreateFromPemFile(certificateFile, keyFile);
-                        var fresh = X509CertificateLoader.LoadPkcs12(loaded.Export(X509ContentType.Pkcs12), null);
-                        if (MarketCertificates.Verify(fresh, tls.Authority, DateTimeOffset.UtcNow) == MarketIdentity.Host(host))
-                            _current = fresh;
-                    }
-                    catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException or UnauthorizedAccessException)
-                    {
-                        // Half-written or unreadable: the next change is tried again; the current one serves meanwhile.
-                        _written = default;
-                    }
-                    return _current;
-                }
-            }
-        }
-    }
 }

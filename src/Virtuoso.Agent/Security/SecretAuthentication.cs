@@ -19,10 +19,11 @@ internal sealed class SecretAuthentication(RequestDelegate next, AgentOptions op
 {
     // Compare digests, so that neither the content nor the length of the secret leaks through timing.
     private readonly byte[] _secretDigest = SHA256.HashData(Encoding.UTF8.GetBytes(options.Secret));
+    private readonly byte[]? _metricsDigest = options.MetricsToken is { } token ? SHA256.HashData(Encoding.UTF8.GetBytes(token)) : null;
 
     public async Task InvokeAsync(HttpContext context)
     {
-        if (IsPublic(context.Request))
+        if (IsPublic(context.Request) || IsScrape(context.Request))
         {
             await next(context);
             return;
@@ -47,12 +48,20 @@ internal sealed class SecretAuthentication(RequestDelegate next, AgentOptions op
         Migration.Origin.TransferAuthentication.Covers(request.Path) ||
         (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)) && request.Path.Equals(AgentRoutes.Health, StringComparison.Ordinal);
 
-    private bool Presents(string header)
+    // A scraper's GET of /metrics with the metrics token (AgentOptions.MetricsToken), with or without a client certificate.
+    private bool IsScrape(HttpRequest request) =>
+        _metricsDigest is not null && HttpMethods.IsGet(request.Method) &&
+        request.Path.Equals(Telemetry.TelemetrySetup.Path, StringComparison.Ordinal) &&
+        Presents(request.Headers.Authorization.ToString(), _metricsDigest);
+
+    private bool Presents(string header) => Presents(header, _secretDigest);
+
+    private static bool Presents(string header, byte[] expected)
     {
         const string scheme = "Bearer ";
         if (!header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
             return false;
         var digest = SHA256.HashData(Encoding.UTF8.GetBytes(header[scheme.Length..].Trim()));
-        return CryptographicOperations.FixedTimeEquals(digest, _secretDigest);
+        return CryptographicOperations.FixedTimeEquals(digest, expected);
     }
 }

@@ -17,9 +17,10 @@ public static class MarketTls
 
     /// <summary>
     /// A client's options: show <paramref name="own"/> (with its key) and accept the server only when its certificate
-    /// chains to <paramref name="authority"/> and names <paramref name="server"/>.
+    /// chains to <paramref name="authority"/> and names <paramref name="server"/> — and, when <paramref name="serial"/> is given,
+    /// is that very certificate (the host's current one: an older one of the same host, from before it enrolled again, is refused).
     /// </summary>
-    public static SslClientAuthenticationOptions Client(X509Certificate2 own, X509Certificate2 authority, MarketIdentity server, TimeProvider? clock = null) => new()
+    public static SslClientAuthenticationOptions Client(X509Certificate2 own, X509Certificate2 authority, MarketIdentity server, TimeProvider? clock = null, string? serial = null) => new()
     {
         // Host names are checked against the certificate's identity, not DNS (agents are reached by IP literals).
         TargetHost = server.Role == MarketRole.Host ? server.Name : "virtuoso-frontend",
@@ -27,7 +28,8 @@ public static class MarketTls
         // The context makes the client send its certificate whatever the server's list of acceptable authorities says.
         ClientCertificateContext = SslStreamCertificateContext.Create(own, null, offline: true),
         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-        RemoteCertificateValidationCallback = (_, certificate, _, _) => Accepts(certificate, authority, clock, id => id == server),
+        RemoteCertificateValidationCallback = (_, certificate, _, _) => Accepts(certificate, authority, clock, id => id == server) &&
+            (serial is null || MarketCertificates.SerialOf(certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate!.GetRawCertData())) == serial),
     };
 
     /// <summary>

@@ -99,7 +99,7 @@ say "joined as host '$NAME' (the marketplace calls its agent on port $PORT, over
 cat > "$ETC/agent.conf" <<EOF
 # The Virtuoso agent's flags (src/Virtuoso.Agent/README.md lists them all); written by install-agent.sh for host '$NAME'.
 # Edit, then: systemctl restart virtuoso-agent
-VIRTUOSO_AGENT_ARGS="--name $NAME --urls https://$LISTEN:$PORT --vmmp-port $VMMP_PORT --data $DATA --secret-file $ETC/agent.secret --tls-cert $ETC/agent.crt --tls-key $ETC/agent.key --tls-ca $ETC/ca.crt --forward-address $FORWARD${EXTRA:+ $EXTRA}"
+VIRTUOSO_AGENT_ARGS="--name $NAME --urls https://$LISTEN:$PORT --vmmp-port $VMMP_PORT --data $DATA --secret-file $ETC/agent.secret --tls-cert $ETC/agent.crt --tls-key $ETC/agent.key --tls-ca $ETC/ca.crt --renew-from $MARKET --forward-address $FORWARD${EXTRA:+ $EXTRA}"
 EOF
 chmod 600 "$ETC/agent.conf"
 

@@ -24,9 +24,12 @@ internal sealed class HostTls(MarketTrust trust, IOptions<MigrationOptions> opti
     public string TransferBase(HostRow origin, IPAddress ip) =>
         $"{(For(origin) ? "https" : "http")}://{(ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ip}]" : ip.ToString())}:{origin.Port}";
 
-    /// <summary>TLS to the VMMP server of <paramref name="host"/>: accepted only with that host's certificate.</summary>
+    /// <summary>
+    /// TLS to the VMMP server of <paramref name="host"/>: accepted only with that host's certificate, and (when the host
+    /// enrolled) with the serial stored for it, as <see cref="AgentConnector.Accepts"/> does for the control API.
+    /// </summary>
     public SslClientAuthenticationOptions VmmpClient(HostRow host) =>
-        MarketTls.Client(trust.Certificate, trust.Authority, MarketIdentity.Host(host.Name), clock);
+        MarketTls.Client(trust.Certificate, trust.Authority, MarketIdentity.Host(host.Name), clock, host.CertSerial is { Length: > 0 } serial ? serial : null);
 
     /// <summary>TLS on this replica's VMMP listener: any host's certificate opens it; each line is then checked against the migration's destination.</summary>
     public SslServerAuthenticationOptions VmmpListener() =>

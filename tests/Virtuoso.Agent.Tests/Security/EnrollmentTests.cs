@@ -61,6 +61,8 @@ public sealed class EnrollmentTests : IDisposable
 
         Assert.True(exit == 0, stderr);
         Assert.StartsWith("name=joined-host\nport=7001\nexpires=", stdout);
+        // Plain HTTP to another machine: it works, and says that the secret crossed the network readable.
+        Assert.StartsWith("virtuoso-agent join: warning: http://market.example:5080/ is plain HTTP, so this host's secret crosses the network readable", stderr);
         var (path, body) = Assert.Single(market.Requests);
         Assert.Equal("/api/v1/agents/join", path);
         Assert.Equal(("vj_abc", "a-good-secret-0123456789"), (body.GetProperty("token").GetString(), body.GetProperty("secret").GetString()));
@@ -79,6 +81,7 @@ public sealed class EnrollmentTests : IDisposable
         var (exit, stdout, stderr) = await RunAsync(market, "enroll", "--market", "https://market.example", "--name", "alpha", "--secret-file", SecretFile(), "--dir", _dir.Path);
 
         Assert.True(exit == 0, stderr);
+        Assert.Equal("", stderr);
         Assert.StartsWith("name=alpha\nport=7001\n", stdout);
         Assert.Equal("/api/v1/agents/certificate", market.Requests.Single().Path);
         Assert.Equal("alpha", market.Requests.Single().Body.GetProperty("name").GetString());
@@ -91,7 +94,7 @@ public sealed class EnrollmentTests : IDisposable
         {
             Content = JsonContent.Create(new { code = ErrorCodes.InvalidJoinToken, detail = "this join token is unknown" }),
         });
-        var (exit, _, stderr) = await RunAsync(market, "join", "--market", "http://m", "--token", "vj_used", "--secret-file", SecretFile(), "--dir", _dir.Path);
+        var (exit, _, stderr) = await RunAsync(market, "join", "--market", "http://127.0.0.1:5080", "--token", "vj_used", "--secret-file", SecretFile(), "--dir", _dir.Path);
 
         Assert.Equal(1, exit);
         Assert.Equal("virtuoso-agent join: the marketplace refused (HTTP 401 invalid-join-token): this join token is unknown\n", stderr);

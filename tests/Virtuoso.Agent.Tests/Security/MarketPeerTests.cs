@@ -23,23 +23,27 @@ public sealed class MarketPeerTests : IAsyncLifetime
     private readonly TestDirectory _dir = new();
     private readonly FakeVmm _vmm = new();
     private readonly X509Certificate2 _authority = MarketCertificates.CreateAuthority("test market", DateTimeOffset.UtcNow);
+    private const string MetricsToken = "scraper-token-0123456789abcdef";
     private AgentFactory _agent = null!;
     private Uri _base = null!;
     private X509Certificate2 _hostCertificate = null!;
 
     public async Task InitializeAsync()
     {
-        _hostCertificate = MarketCertificates.IssueWithKey(_authority, MarketIdentity.Host("test-host"), DateTimeOffset.UtcNow, TimeSpan.FromDays(30));
+        // As the front-end issues it: naming the host's address too, for clients that check names the standard way.
+        _hostCertificate = MarketCertificates.IssueWithKey(_authority, MarketIdentity.Host("test-host"), DateTimeOffset.UtcNow, TimeSpan.FromDays(30), ["127.0.0.1"]);
         var tls = _dir.Sub("tls");
         File.WriteAllText(Path.Combine(tls, "agent.crt"), _hostCertificate.ExportCertificatePem());
         File.WriteAllText(Path.Combine(tls, "agent.key"), _hostCertificate.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
         File.WriteAllText(Path.Combine(tls, "ca.crt"), _authority.ExportCertificatePem());
+        File.WriteAllText(Path.Combine(tls, "metrics.token"), MetricsToken + "\n");
         _agent = new AgentFactory(_dir.Sub("data"), _vmm, new Dictionary<string, string?>
         {
             ["urls"] = "https://127.0.0.1:0",
             ["tls-cert"] = Path.Combine(tls, "agent.crt"),
             ["tls-key"] = Path.Combine(tls, "agent.key"),
             ["tls-ca"] = Path.Combine(tls, "ca.crt"),
+            ["metrics-token-file"] = Path.Combine(tls, "metrics.token"),
         });
         _agent.UseKestrel();
         _agent.StartServer();
@@ -142,5 +146,41 @@ public sealed class MarketPeerTests : IAsyncLifetime
         using var plain = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_base.Port}") };
         plain.DefaultRequestHeaders.Authorization = new("Bearer", AgentFactory.Secret);
         await Assert.ThrowsAsync<HttpRequestException>(() => plain.GetAsync(AgentRoutes.Health));
+    }
+
+    /// <summary>
+    /// Prometheus' way: no client certificate, the authority as its only root, the name checked the standard way (the address
+    /// in the certificate's subject alternative names), and the metrics token. It gets /metrics and nothing else.
+    /// </summary>
+    [Fact]
+    public async Task AScraperWithTheMetricsToken_ReadsMetrics_AndNothingElse()
+    {
+        var handler = new SocketsHttpHandler
+        {
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                CertificateChainPolicy = new X509ChainPolicy
+                {
+                    TrustMode = X509ChainTrustMode.CustomRootTrust,
+                    CustomTrustStore = { X509CertificateLoader.LoadCertificate(_authority.RawData) },
+                    RevocationMode = X509RevocationMode.NoCheck,
+                },
+            },
+        };
+        using var scraper = new HttpClient(handler) { BaseAddress = _base };
+        scraper.DefaultRequestHeaders.Authorization = new("Bearer", MetricsToken);
+
+        var metrics = await scraper.GetAsync(Virtuoso.Agent.Telemetry.TelemetrySetup.Path);
+        Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
+        Assert.Contains("virtuoso_agent_", await metrics.Content.ReadAsStringAsync());
+
+        var vmmCalls = _vmm.Calls.Count;
+        foreach (var (method, path) in new[] { ("GET", AgentRoutes.Machines), ("POST", AgentRoutes.Command(Id, "start")), ("GET", "/metrics/x") })
+            await AgentApi.AssertProblemAsync(await scraper.SendAsync(new HttpRequestMessage(new HttpMethod(method), path) { Content = method == "POST" ? JsonContent.Create(new { }) : null }),
+                HttpStatusCode.Unauthorized, ErrorCodes.Unauthenticated);
+        Assert.Equal(vmmCalls, _vmm.Calls.Count);
+
+        scraper.DefaultRequestHeaders.Authorization = new("Bearer", MetricsToken + "x");
+        await AgentApi.AssertProblemAsync(await scraper.GetAsync(Virtuoso.Agent.Telemetry.TelemetrySetup.Path), HttpStatusCode.Unauthorized, ErrorCodes.Unauthenticated);
     }
 }
