@@ -9,7 +9,8 @@
 # the hosts count as online for the whole run and the host monitor never passes, so nothing connects to their made-up
 # addresses.
 # The front-ends reuse what they read of the hosts for a second (Virtuoso:SearchSnapshotSeconds=1, SNAPSHOT=0 turns it off)
-# and answer the best 100 (search's default limit).
+# and answer the best 100 (search's default limit). Each round also measures the floor through one replica: the same
+# clients asking for their machines (one row by id), so search's p99 is also given as a multiple of it.
 # Usage: bench/scale.sh [ROUNDS=3] [SECONDS=10]      SIZES="1000 10000 100000" (default) chooses the sizes
 #        BENCH_SMOKE=1 bench/scale.sh               (smoke: 200 hosts, one round of 2 s each; fails on any error)
 set -euo pipefail
@@ -80,6 +81,10 @@ for size in $SIZES; do
       say "$size hosts, round $r: 20 clients for $SECS s through the balancer of ${o%%:*} replica(s)"
       tool load --url "http://127.0.0.1:${o#*:}" --label "${o%%:*}" --hosts "$size" --clients 20 --seconds "$SECS" | tee -a "$RESULTS"
     done
+    # The floor, side by side: the same 20 clients through the same balancer and replica, each asking for its machine
+    # (GET /api/v1/machines/{id}: the log-in and one row), so search's p99 reads as a multiple of what any request costs here.
+    say "$size hosts, round $r: the floor, 20 clients for $SECS s asking for their machines through the balancer of 1 replica"
+    tool load --url "http://127.0.0.1:$ONE" --label "1 floor" --hosts "$size" --clients 20 --seconds "$SECS" --request machine | tee -a "$RESULTS"
   done
   for p in "${started[@]}"; do kill "$p" 2>/dev/null || true; done
   wait "${started[@]}" 2>/dev/null || true

@@ -4,6 +4,7 @@
 //   prepare --database CONN --url URL --hosts N   fills a fresh marketplace with N hosts of ten stored machines each
 //                                                 (SQL straight into the front-end's schema: accounts through the API)
 //   load --url URL --label L --hosts N ...        buyers' searches, GET /api/v1/machines/{id}/search, from --clients
+//                                                 (--request machine: GET /api/v1/machines/{id} instead, the floor)
 //                                                 concurrent clients for --seconds, after a warm-up; one TSV line out
 //   report FILE                                   the Markdown table of every load line, and the fitted power laws
 // No agent is involved: search reads the database only, and the hosts' "last seen" is set at prepare time with the
@@ -97,7 +98,9 @@ switch (args[0])
                 || Math.Abs(matching - expected) > Math.Max(1, expected / 10))
                 throw new InvalidOperationException($"search for {search.Machine.Name} ranked {ranked} hosts and answered {found.Count} ({matching} matching), " +
                     $"not the {hosts} prepared and the best {Math.Min(100, hosts)} of them (about {expected} matching)");
-            paths.Add(path);
+            // The floor (--request machine): the same client, balancer, replica, log-in and database, asking for the machine
+            // itself, one row read by id. What search costs beyond that is what ranking the hosts adds.
+            paths.Add(opts.GetValueOrDefault("request", "search") == "machine" ? $"/api/v1/machines/{machine.Id}" : path);
         }
 
         async Task<(List<double> Ms, int Errors)> RunAsync(TimeSpan length)
@@ -147,8 +150,15 @@ switch (args[0])
                 .Select(g => (N: g.Key, P50: Median(g.Select(l => double.Parse(l[5], inv))), P99: Median(g.Select(l => double.Parse(l[6], inv))),
                     Rps: Median(g.Select(l => double.Parse(l[4], inv))))).ToList();
             if (bySize.Count < 2) continue;
-            Console.WriteLine($"* {label} replica(s): p50 grows as N^{PowerLaw.Exponent(bySize.Select(s => (s.N, s.P50))):F2}, " +
+            Console.WriteLine($"* {Described(label)}: p50 grows as N^{PowerLaw.Exponent(bySize.Select(s => (s.N, s.P50))):F2}, " +
                 $"p99 as N^{PowerLaw.Exponent(bySize.Select(s => (s.N, s.P99))):F2}, requests/s as N^{PowerLaw.Exponent(bySize.Select(s => (s.N, s.Rps))):F2}");
+        }
+        // Side by side (docs/benchmarks.md): search through one replica against the floor, the machine's own GET, per size.
+        foreach (var size in lines.Select(l => l[0]).Distinct())
+        {
+            double P99(string label) => Median(lines.Where(l => l[0] == size && l[1] == label).Select(l => double.Parse(l[6], inv)).DefaultIfEmpty(double.NaN));
+            if (!double.IsNaN(P99("1 floor")) && !double.IsNaN(P99("1")))
+                Console.WriteLine($"* {int.Parse(size, inv):N0} hosts: search p99 ÷ the floor's p99 (one replica) = {P99("1") / P99("1 floor"):F2}; the floor's p99 {P99("1 floor"):F1} ms");
         }
         return 0;
     }
@@ -177,6 +187,9 @@ static IEnumerable<(RegisterRequest Machine, int Hours, double Share)> Searches(
     }
 }
 
+static string Described(string label) => label.EndsWith(" floor", StringComparison.Ordinal)
+    ? $"the floor (GET of a machine) through {label[..^6]} replica(s)" : $"{label} replica(s)";
+
 static double Percentile(List<double> sorted, double q) => sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(q * sorted.Count) - 1)];
 
 static double Median(IEnumerable<double> values)
@@ -195,6 +208,6 @@ static async Task Exec(NpgsqlConnection c, NpgsqlTransaction tx, string sql, lon
 
 static int Usage(string problem)
 {
-    Console.Error.WriteLine($"error: {problem}\nusage: Virtuoso.Bench.Scale prepare --database CONN --url URL --hosts N | load --url URL --label L --hosts N [--clients 20] [--seconds 10] | report FILE");
+    Console.Error.WriteLine($"error: {problem}\nusage: Virtuoso.Bench.Scale prepare --database CONN --url URL --hosts N | load --url URL --label L --hosts N [--clients 20] [--seconds 10] [--request search|machine] | report FILE");
     return 2;
 }

@@ -91,7 +91,7 @@ builder.Services.AddSingleton<ITransferMethod, DedupMethod>();
 builder.Services.AddSingleton<RsyncDaemons>(); // the origin's rsync daemons, stopped when their export ends
 builder.Services.AddSingleton<ITransferMethod, RsyncMethod>();
 builder.Services.AddProblemDetails();
-Virtuoso.Agent.Telemetry.TelemetrySetup.AddTelemetry(builder); // metrics and traces (issue 19 point 3), /metrics behind the secret
+Virtuoso.Agent.Telemetry.TelemetrySetup.AddTelemetry(builder); // metrics and traces (issue 19 point 3), /metrics behind the secret or the metrics token
 
 var app = builder.Build();
 var log = app.Services.GetRequiredService<ILogger<Program>>();

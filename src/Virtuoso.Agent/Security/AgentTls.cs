@@ -42,20 +42,21 @@ internal sealed class AgentTls(X509Certificate2 certificate, X509Certificate2 au
                 if (Environment.TickCount64 - _checked < 1000)
                     return _current;
                 _checked = Environment.TickCount64;
-                var written = File.GetLastWriteTimeUtc(certificateFile);
+                // Either file's change counts: a certificate copied before its key is taken once the key is there too.
+                var written = new[] { File.GetLastWriteTimeUtc(certificateFile), File.GetLastWriteTimeUtc(keyFile) }.Max();
                 if (written == _written)
                     return _current;
-                _written = written;
                 try
                 {
                     var fresh = LoadUsable(certificateFile, keyFile);
                     if (MarketCertificates.Verify(fresh, Authority, DateTimeOffset.UtcNow) == MarketIdentity.Host(hostName))
                         _current = fresh;
+                    _written = written; // a valid pair of another host or authority is not looked at again until it changes
                 }
-                catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
+                catch (Exception e) when (e is CryptographicException or ArgumentException or IOException or UnauthorizedAccessException)
                 {
-                    // Half-written or unreadable: the next change is tried again; the current one serves meanwhile.
-                    _written = default;
+                    // Half-written, unreadable, or a certificate and a key that are not a pair (yet): looked at again within a
+                    // second; the current one serves meanwhile.
                 }
                 return _current;
             }

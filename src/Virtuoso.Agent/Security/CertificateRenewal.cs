@@ -9,8 +9,9 @@ namespace Virtuoso.Agent.Security;
 /// every hour; once less than a third of its certificate's lifetime is left, it asks the marketplace for a new one as
 /// <c>virtuoso-agent enroll</c> does (a new key made here, the host secret as proof, <c>POST /api/v1/agents/certificate</c>)
 /// and writes it over <c>--tls-key</c>, <c>--tls-cert</c> and <c>--tls-ca</c>. Every link takes the new certificate within a
-/// second (<see cref="AgentTls.Certificate"/>), and the front-end accepts only the new serial from then on. A refusal or an
-/// unreachable marketplace is logged and tried again an hour later; an answer from another authority is never taken
+/// second (<see cref="AgentTls.Certificate"/>), and the front-end accepts only the new serial from then on. A refusal, an
+/// unreachable marketplace or a file that cannot be written is logged and tried again five minutes later (the front-end may
+/// already hold a serial whose answer was lost); nothing here stops the agent. An answer from another authority is never taken
 /// (replacing the authority is an operator's act: docs/operations.md).
 /// </summary>
 internal sealed partial class CertificateRenewal(AgentOptions options, TimeProvider clock, ILogger<CertificateRenewal> log) : BackgroundService
@@ -25,41 +26,61 @@ internal sealed partial class CertificateRenewal(AgentOptions options, TimeProvi
     {
         if (options.Tls is not { CertificateFile: not null } tls || options.RenewFrom is not { } market)
             return;
+        if (market.Scheme == "http" && !market.IsLoopback)
+            PlainHttp(log, market);
         try
         {
-            do
-                await RenewIfDueAsync(tls, market, stoppingToken);
-            while (await WaitAsync(stoppingToken));
+            while (true)
+            {
+                bool failed;
+                try
+                {
+                    failed = await RenewIfDueAsync(tls, market, stoppingToken) == Outcome.Failed;
+                }
+                catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+                {
+                    // Nothing here may stop the agent (a full disk, files it cannot write): logged, tried again.
+                    RenewalCrashed(log, e);
+                    failed = true;
+                }
+                // After a failure sooner: the front-end may already hold the new serial whose answer was lost.
+                await Task.Delay(failed ? RetryInterval : Interval, clock, stoppingToken);
+            }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }
     }
 
-    private async Task<bool> WaitAsync(CancellationToken ct)
-    {
-        await Task.Delay(Interval, clock, ct);
-        return true;
-    }
+    public static readonly TimeSpan RetryInterval = TimeSpan.FromMinutes(5);
 
-    /// <summary>One check: renews when due. Returns whether a new certificate was written.</summary>
-    public async Task<bool> RenewIfDueAsync(AgentTls tls, Uri market, CancellationToken ct)
+    public enum Outcome { NotDue, Renewed, Failed }
+
+    /// <summary>One check: renews when due.</summary>
+    public async Task<Outcome> RenewIfDueAsync(AgentTls tls, Uri market, CancellationToken ct)
     {
         var current = tls.Certificate;
         var now = clock.GetUtcNow();
         if (!IsDue(current.NotBefore.ToUniversalTime(), current.NotAfter.ToUniversalTime(), now))
-            return false;
+            return Outcome.NotDue;
         var files = new Enrollment.Files(options.TlsKeyFile!, tls.CertificateFile!, options.TlsAuthorityFile!);
         var (answer, failure) = await Enrollment.RequestAsync(market, options.Name, token: null, options.Secret, files, tls.Authority, ct: ct);
         if (answer is null)
         {
+            ct.ThrowIfCancellationRequested(); // stopping, not failing
             RenewalFailed(log, current.NotAfter.ToUniversalTime(), market, failure!);
-            return false;
+            return Outcome.Failed;
         }
         Renewed(log, answer.CertificateExpiresAt);
-        return true;
+        return Outcome.Renewed;
     }
 
-    [LoggerMessage(439, LogLevel.Warning, "this host's certificate ends at {NotAfter:u} and could not be renewed from {Market}: {Reason}; trying again in an hour")]
+    [LoggerMessage(439, LogLevel.Warning, "this host's certificate ends at {NotAfter:u} and could not be renewed from {Market}: {Reason}; trying again in five minutes")]
     private static partial void RenewalFailed(ILogger logger, DateTime notAfter, Uri market, string reason);
+
+    [LoggerMessage(441, LogLevel.Warning, "renewing this host's certificate failed; trying again in five minutes")]
+    private static partial void RenewalCrashed(ILogger logger, Exception e);
+
+    [LoggerMessage(442, LogLevel.Warning, "--renew-from {Market} is plain HTTP: each renewal sends this host's secret readable; use the marketplace's https:// address")]
+    private static partial void PlainHttp(ILogger logger, Uri market);
 
     [LoggerMessage(440, LogLevel.Information, "this host's certificate was renewed by the marketplace, valid until {Expires:u}; every link uses it from now on")]
     private static partial void Renewed(ILogger logger, DateTimeOffset? expires);

@@ -51,15 +51,14 @@ public static class MarketCertificates
     /// A certificate for <paramref name="identity"/> on <paramref name="publicKey"/> (from a certificate request, or a key
     /// made here), signed by <paramref name="authority"/> (which must hold its private key), with a random serial.
     /// <para>The identity is in the subject (what the marketplace's own parts check). Standard clients (Prometheus scraping an
-    /// agent's <c>/metrics</c>, curl) check a subject alternative name instead: a host's certificate names the host and each
-    /// of <paramref name="addresses"/> (IP literals as IP addresses, anything else as a DNS name); the front-end's names
-    /// <c>virtuoso-frontend</c>.</para>
+    /// agent's <c>/metrics</c>, curl) check a subject alternative name instead: a host's certificate names the host, as a
+    /// DNS name (so such a client is told the host's name: Prometheus' <c>server_name</c>, curl's <c>--connect-to</c>). Never
+    /// its address: a provider types that, and could type another's.</para>
     /// </summary>
-    public static X509Certificate2 Issue(X509Certificate2 authority, PublicKey publicKey, MarketIdentity identity, DateTimeOffset now, TimeSpan lifetime,
-        IEnumerable<string>? addresses = null)
+    public static X509Certificate2 Issue(X509Certificate2 authority, PublicKey publicKey, MarketIdentity identity, DateTimeOffset now, TimeSpan lifetime)
     {
         var request = new CertificateRequest(SubjectOf(identity), publicKey, HashAlgorithmName.SHA256);
-        request.CertificateExtensions.Add(AlternativeNames(identity, addresses ?? []));
+        request.CertificateExtensions.Add(AlternativeNames(identity));
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyAgreement, true));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([ServerAuth, ClientAuth], false));
@@ -73,31 +72,20 @@ public static class MarketCertificates
         return request.Create(authority, now.AddMinutes(-5), notAfter, serial);
     }
 
-    private static X509Extension AlternativeNames(MarketIdentity identity, IEnumerable<string> addresses)
+    private static X509Extension AlternativeNames(MarketIdentity identity)
     {
         var names = new SubjectAlternativeNameBuilder();
-        var dns = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        var ips = new HashSet<System.Net.IPAddress>();
-        foreach (var name in addresses.Prepend(identity.Role == MarketRole.Host ? identity.Name : FrontEndUnit))
-        {
-            var literal = name.StartsWith('[') && name.EndsWith(']') ? name[1..^1] : name;
-            if (System.Net.IPAddress.TryParse(literal, out var ip))
-            {
-                if (ips.Add(ip))
-                    names.AddIpAddress(ip);
-            }
-            else if (Uri.CheckHostName(literal) == UriHostNameType.Dns && dns.Add(literal))
-                names.AddDnsName(literal);
-        }
+        var name = identity.Role == MarketRole.Host ? identity.Name : FrontEndUnit;
+        if (Uri.CheckHostName(name) == UriHostNameType.Dns)
+            names.AddDnsName(name);
         return names.Build();
     }
 
     /// <summary>A new key and a certificate for <paramref name="identity"/> on it (the front-end's own, or a test's).</summary>
-    public static X509Certificate2 IssueWithKey(X509Certificate2 authority, MarketIdentity identity, DateTimeOffset now, TimeSpan lifetime,
-        IEnumerable<string>? addresses = null)
+    public static X509Certificate2 IssueWithKey(X509Certificate2 authority, MarketIdentity identity, DateTimeOffset now, TimeSpan lifetime)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        using var certificate = Issue(authority, new CertificateRequest("CN=unused", key, HashAlgorithmName.SHA256).PublicKey, identity, now, lifetime, addresses);
+        using var certificate = Issue(authority, new CertificateRequest("CN=unused", key, HashAlgorithmName.SHA256).PublicKey, identity, now, lifetime);
         return certificate.CopyWithPrivateKey(key);
     }
 

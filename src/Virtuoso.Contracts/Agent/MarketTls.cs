@@ -29,7 +29,7 @@ public static class MarketTls
         ClientCertificateContext = SslStreamCertificateContext.Create(own, null, offline: true),
         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
         RemoteCertificateValidationCallback = (_, certificate, _, _) => Accepts(certificate, authority, clock, id => id == server) &&
-            (serial is null || MarketCertificates.SerialOf(certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate!.GetRawCertData())) == serial),
+            (serial is null || SerialOf(certificate!) == serial),
     };
 
     /// <summary>
@@ -59,6 +59,14 @@ public static class MarketTls
     /// '&lt;' or 'A'.
     /// </summary>
     public static bool IsHandshake(byte first) => first == 0x16;
+
+    private static string SerialOf(X509Certificate certificate)
+    {
+        if (certificate is X509Certificate2 c2)
+            return MarketCertificates.SerialOf(c2);
+        using var copy = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        return MarketCertificates.SerialOf(copy);
+    }
 
     private static MarketIdentity? VerifyCopy(X509Certificate certificate, X509Certificate2 authority, TimeProvider? clock)
     {

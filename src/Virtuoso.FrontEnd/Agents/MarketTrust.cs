@@ -69,13 +69,9 @@ internal sealed class MarketTrust(Database db, TimeProvider clock)
         _ = Certificate;
     }
 
-    /// <summary>
-    /// A certificate for host <paramref name="name"/> on the key of <paramref name="requestKey"/>, naming its address too (a
-    /// subject alternative name, so a scraper that checks names the standard way accepts the agent at that address).
-    /// </summary>
-    public X509Certificate2 IssueForHost(PublicKey requestKey, string name, string? address) =>
-        MarketCertificates.Issue(Authority, requestKey, MarketIdentity.Host(name), clock.GetUtcNow(), HostCertificateLifetime,
-            address is { Length: > 0 } ? [address] : null);
+    /// <summary>A certificate for host <paramref name="name"/> on the key of <paramref name="requestKey"/>.</summary>
+    public X509Certificate2 IssueForHost(PublicKey requestKey, string name) =>
+        MarketCertificates.Issue(Authority, requestKey, MarketIdentity.Host(name), clock.GetUtcNow(), HostCertificateLifetime);
 
     /// <summary>What an agent's certificate says it is, when it chains to this marketplace's authority and is valid now.</summary>
     public MarketIdentity? Verify(X509Certificate2 certificate) => MarketCertificates.Verify(certificate, Authority, clock.GetUtcNow());

@@ -64,13 +64,13 @@ internal sealed class HostJoins(Database db, EventLog events, ImageCatalogue cat
         return await db.WriteAsync<Outcome<JoinResponse>>(async (c, tx) =>
         {
             var h = await c.QuerySingleOrDefaultAsync<Pending>(
-                "SELECT name, address, port, owner, join_expires_at FROM hosts WHERE join_token_hash = @hash", new { hash }, tx);
+                "SELECT name, port, owner, join_expires_at FROM hosts WHERE join_token_hash = @hash", new { hash }, tx);
             if (h is null)
                 return new Failure(ErrorCodes.InvalidJoinToken, "this join token is unknown: already used, replaced by a newer one, or its host deleted; make a new install command on My hosts");
             var now = clock.GetUtcNow();
             if (h.JoinExpiresAt <= now)
                 return new Failure(ErrorCodes.ExpiredJoinToken, $"this join token expired at {h.JoinExpiresAt:yyyy-MM-dd HH:mm} UTC; make a new install command on My hosts");
-            using var certificate = trust.IssueForHost(key, h.Name, h.Address);
+            using var certificate = trust.IssueForHost(key, h.Name);
             // The token is spent in the same statement that stores the secret and the certificate's serial: of two joins racing
             // (two replicas), one changes the row. A host joining again gets a new serial: its old certificate is refused from now on.
             if (await c.ExecuteAsync("UPDATE hosts SET secret = @secret, join_token_hash = NULL, join_expires_at = NULL, last_failure = NULL, " +
@@ -94,13 +94,13 @@ internal sealed class HostJoins(Database db, EventLog events, ImageCatalogue cat
         if (KeyOf(r.Csr) is not { } key) return BadRequest(r.Csr);
         return await db.WriteAsync<Outcome<JoinResponse>>(async (c, tx) =>
         {
-            var h = await c.QuerySingleOrDefaultAsync<Enrolling>("SELECT name, address, port, owner, secret FROM hosts WHERE name = @name", new { name = r.Name }, tx);
+            var h = await c.QuerySingleOrDefaultAsync<Enrolling>("SELECT name, port, owner, secret FROM hosts WHERE name = @name", new { name = r.Name }, tx);
             // Digests compared in fixed time, as the agent compares the front-end's; an unknown host is compared against nothing alike.
             var expected = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(h?.Secret ?? "\0no host"));
             var given = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(r.Secret));
             if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(expected, given) || h is null || string.IsNullOrEmpty(h.Secret))
                 return new Failure(ErrorCodes.InvalidHostSecret, refused);
-            using var certificate = trust.IssueForHost(key, h.Name, h.Address);
+            using var certificate = trust.IssueForHost(key, h.Name);
             if (await c.ExecuteAsync("UPDATE hosts SET cert_serial = @serial, cert_expires_at = @expires WHERE name = @name AND secret = @secret",
                     new { serial = Virtuoso.Contracts.Agent.MarketCertificates.SerialOf(certificate), expires = Expiry(certificate), name = h.Name, secret = r.Secret }, tx) == 0)
                 return new Failure(ErrorCodes.InvalidHostSecret, refused);
@@ -135,7 +135,6 @@ internal sealed class HostJoins(Database db, EventLog events, ImageCatalogue cat
     private sealed class Enrolling
     {
         public string Name { get; set; } = "";
-        public string Address { get; set; } = "";
         public long Port { get; set; }
         public string Owner { get; set; } = "";
         public string Secret { get; set; } = "";
@@ -144,7 +143,6 @@ internal sealed class HostJoins(Database db, EventLog events, ImageCatalogue cat
     private sealed class Pending
     {
         public string Name { get; set; } = "";
-        public string Address { get; set; } = "";
         public long Port { get; set; }
         public string Owner { get; set; } = "";
         public DateTimeOffset JoinExpiresAt { get; set; }

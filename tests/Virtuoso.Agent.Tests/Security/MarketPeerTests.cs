@@ -30,8 +30,7 @@ public sealed class MarketPeerTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        // As the front-end issues it: naming the host's address too, for clients that check names the standard way.
-        _hostCertificate = MarketCertificates.IssueWithKey(_authority, MarketIdentity.Host("test-host"), DateTimeOffset.UtcNow, TimeSpan.FromDays(30), ["127.0.0.1"]);
+        _hostCertificate = MarketCertificates.IssueWithKey(_authority, MarketIdentity.Host("test-host"), DateTimeOffset.UtcNow, TimeSpan.FromDays(30));
         var tls = _dir.Sub("tls");
         File.WriteAllText(Path.Combine(tls, "agent.crt"), _hostCertificate.ExportCertificatePem());
         File.WriteAllText(Path.Combine(tls, "agent.key"), _hostCertificate.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
@@ -149,8 +148,9 @@ public sealed class MarketPeerTests : IAsyncLifetime
     }
 
     /// <summary>
-    /// Prometheus' way: no client certificate, the authority as its only root, the name checked the standard way (the address
-    /// in the certificate's subject alternative names), and the metrics token. It gets /metrics and nothing else.
+    /// Prometheus' way: no client certificate, the authority as its only root, the name checked the standard way (the host's
+    /// name, given as Prometheus' server_name, in the certificate's subject alternative names), and the metrics token. It
+    /// gets /metrics and nothing else.
     /// </summary>
     [Fact]
     public async Task AScraperWithTheMetricsToken_ReadsMetrics_AndNothingElse()
@@ -159,6 +159,7 @@ public sealed class MarketPeerTests : IAsyncLifetime
         {
             SslOptions = new SslClientAuthenticationOptions
             {
+                TargetHost = "test-host",
                 CertificateChainPolicy = new X509ChainPolicy
                 {
                     TrustMode = X509ChainTrustMode.CustomRootTrust,
@@ -179,6 +180,11 @@ public sealed class MarketPeerTests : IAsyncLifetime
             await AgentApi.AssertProblemAsync(await scraper.SendAsync(new HttpRequestMessage(new HttpMethod(method), path) { Content = method == "POST" ? JsonContent.Create(new { }) : null }),
                 HttpStatusCode.Unauthorized, ErrorCodes.Unauthenticated);
         Assert.Equal(vmmCalls, _vmm.Calls.Count);
+
+        // The standard name check is real: told another host's name, the scraper refuses this agent.
+        var elsewhere = new SocketsHttpHandler { SslOptions = new SslClientAuthenticationOptions { TargetHost = "other-host", CertificateChainPolicy = handler.SslOptions.CertificateChainPolicy } };
+        using (var wrongName = new HttpClient(elsewhere) { BaseAddress = _base })
+            await Assert.ThrowsAsync<HttpRequestException>(() => wrongName.GetAsync(Virtuoso.Agent.Telemetry.TelemetrySetup.Path));
 
         scraper.DefaultRequestHeaders.Authorization = new("Bearer", MetricsToken + "x");
         await AgentApi.AssertProblemAsync(await scraper.GetAsync(Virtuoso.Agent.Telemetry.TelemetrySetup.Path), HttpStatusCode.Unauthorized, ErrorCodes.Unauthenticated);
