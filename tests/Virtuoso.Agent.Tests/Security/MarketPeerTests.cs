@@ -155,11 +155,17 @@ public sealed class MarketPeerTests : IAsyncLifetime
     [Fact]
     public async Task AScraperWithTheMetricsToken_ReadsMetrics_AndNothingElse()
     {
-        var handler = new SocketsHttpHandler
+        // As Prometheus with server_name: the name checked is the host's, the connection goes to the agent's address.
+        HttpClient Scraper(string name) => new(new SocketsHttpHandler
         {
+            ConnectCallback = async (_, ct) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+                await socket.ConnectAsync(System.Net.IPAddress.Loopback, _base.Port, ct);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            },
             SslOptions = new SslClientAuthenticationOptions
             {
-                TargetHost = "test-host",
                 CertificateChainPolicy = new X509ChainPolicy
                 {
                     TrustMode = X509ChainTrustMode.CustomRootTrust,
@@ -167,8 +173,8 @@ public sealed class MarketPeerTests : IAsyncLifetime
                     RevocationMode = X509RevocationMode.NoCheck,
                 },
             },
-        };
-        using var scraper = new HttpClient(handler) { BaseAddress = _base };
+        }) { BaseAddress = new Uri($"https://{name}:{_base.Port}") };
+        using var scraper = Scraper("test-host");
         scraper.DefaultRequestHeaders.Authorization = new("Bearer", MetricsToken);
 
         var metrics = await scraper.GetAsync(Virtuoso.Agent.Telemetry.TelemetrySetup.Path);
@@ -182,8 +188,7 @@ public sealed class MarketPeerTests : IAsyncLifetime
         Assert.Equal(vmmCalls, _vmm.Calls.Count);
 
         // The standard name check is real: told another host's name, the scraper refuses this agent.
-        var elsewhere = new SocketsHttpHandler { SslOptions = new SslClientAuthenticationOptions { TargetHost = "other-host", CertificateChainPolicy = handler.SslOptions.CertificateChainPolicy } };
-        using (var wrongName = new HttpClient(elsewhere) { BaseAddress = _base })
+        using (var wrongName = Scraper("other-host"))
             await Assert.ThrowsAsync<HttpRequestException>(() => wrongName.GetAsync(Virtuoso.Agent.Telemetry.TelemetrySetup.Path));
 
         scraper.DefaultRequestHeaders.Authorization = new("Bearer", MetricsToken + "x");
