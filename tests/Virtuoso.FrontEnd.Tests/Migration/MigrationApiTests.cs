@@ -74,18 +74,6 @@ public abstract class MigrationApiTests<TMarket>(TMarket market) : IClassFixture
         return await Session.Ok<MigrationResponse>(response);
     }
 
-    private static async Task<MigrationResponse> EndedAsync(Session buyer, Guid id)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (true)
-        {
-            var m = await Session.Ok<MigrationResponse>(await buyer.GetAsync($"/api/v1/machines/{id:D}/migration"));
-            if (m.Phase is MigrationStates.Done or MigrationStates.Reverted) return m;
-            if (DateTime.UtcNow > deadline) Assert.Fail($"migration still {m.Phase} after {Patience}");
-            await Task.Delay(50);
-        }
-    }
-
     private static async Task UntilAsync(Func<bool> condition, string what)
     {
         var deadline = DateTime.UtcNow + Patience;
@@ -122,7 +110,7 @@ public abstract class MigrationApiTests<TMarket>(TMarket market) : IClassFixture
         var req = Assert.Single(pair.Destination.Requests);
         Assert.Equal((machine.Id, machine.Version, "SCP", pair.Origin.Port), (req.MachineId, req.Version, req.Method, req.OrigPort));
 
-        var ended = await EndedAsync(buyer, machine.Id);
+        var ended = await buyer.MigrationEndedAsync(machine.Id);
         Assert.Equal(MigrationStates.Done, ended.Phase);
         Assert.Null(ended.Error);
         var after = await buyer.MachineAsync(machine.Id);
@@ -162,7 +150,7 @@ public abstract class MigrationApiTests<TMarket>(TMarket market) : IClassFixture
         await using var pair = await PairAsync();
         var (buyer, machine) = await MachineOnAsync(pair.OriginHost, "suspended");
         await MigrateAsync(buyer, machine.Id, pair.DestinationHost, "DEDUP");
-        Assert.Equal(MigrationStates.Done, (await EndedAsync(buyer, machine.Id)).Phase);
+        Assert.Equal(MigrationStates.Done, (await buyer.MigrationEndedAsync(machine.Id)).Phase);
         var resumed = await buyer.ActAsync(machine.Id, "resume");
         Assert.Equal(("running", machine.Version + 1, pair.DestinationHost), (resumed.State, resumed.Version, resumed.Host));
         Assert.Equal((AgentStates.Running, resumed.Version), (pair.Destination.Machines[machine.Id].State, pair.Destination.Machines[machine.Id].Version));
@@ -181,7 +169,7 @@ public abstract class MigrationApiTests<TMarket>(TMarket market) : IClassFixture
         var vni = (int)await market.CountAsync("SELECT vni FROM networks WHERE owner = @o AND name = 'default'", ("o", buyer.Username));
 
         await MigrateAsync(buyer, machine.Id, pair.DestinationHost);
-        Assert.Equal(MigrationStates.Done, (await EndedAsync(buyer, machine.Id)).Phase);
+        Assert.Equal(MigrationStates.Done, (await buyer.MigrationEndedAsync(machine.Id)).Phase);
 
         var moved = await buyer.MachineAsync(machine.Id);
         Assert.Equal(("default", "10.128.0.2", pair.DestinationHost), (moved.Network, moved.PrivateAddress, moved.Host));
@@ -219,14 +207,14 @@ public abstract class MigrationApiTests<TMarket>(TMarket market) : IClassFixture
         {
             pair.Destination.Release("transfer");
         }
-        Assert.Equal(MigrationStates.Done, (await EndedAsync(buyer, machine.Id)).Phase);
+        Assert.Equal(MigrationStates.Done, (await buyer.MigrationEndedAsync(machine.Id)).Phase);
     }
 
     // ---- failures before the commit revert ----
 
     private async Task AssertRevertedAsync(Session buyer, MachineResponse machine, Pair pair, string reasonPart)
     {
-        var ended = await EndedAsync(buyer, machine.Id);
+        var ended = await buyer.MigrationEndedAsync(machine.Id);
         Assert.Equal(MigrationStates.Reverted, ended.Phase);
         Assert.Contains(reasonPart, ended.Error);
         var after = await buyer.MachineAsync(machine.Id);
@@ -348,7 +336,7 @@ public abstract class MigrationApiTests<TMarket>(TMarket market) : IClassFixture
         }
 
         // The destination finishes, goes pending at VERSION+1 and sends its own RESP SUCCESS: recorded and committed once.
-        var ended = await EndedAsync(buyer, machine.Id);
+        var ended = await buyer.MigrationEndedAsync(machine.Id);
         Assert.Equal((MigrationStates.Done, null), (ended.Phase, ended.Error));
         var after = await buyer.MachineAsync(machine.Id);
         Assert.Equal(("suspended", machine.Version + 1, pair.DestinationHost), (after.State, after.Version, after.Host));
@@ -396,7 +384,7 @@ public abstract class MigrationApiTests<TMarket>(TMarket market) : IClassFixture
             await stopBeating.CancelAsync();
             await beating;
         }
-        Assert.Equal(MigrationStates.Done, (await EndedAsync(buyer, machine.Id)).Phase);
+        Assert.Equal(MigrationStates.Done, (await buyer.MigrationEndedAsync(machine.Id)).Phase);
         Assert.Equal(2L, await ChargesAsync(machine.Id));
     }
 
@@ -464,7 +452,7 @@ public abstract class MigrationApiTests<TMarket>(TMarket market) : IClassFixture
         {
             pair.Destination.Release("transfer");
         }
-        Assert.Equal(MigrationStates.Done, (await EndedAsync(buyer, machine.Id)).Phase);
+        Assert.Equal(MigrationStates.Done, (await buyer.MigrationEndedAsync(machine.Id)).Phase);
     }
 
     [Fact]
@@ -482,7 +470,7 @@ public abstract class MigrationApiTests<TMarket>(TMarket market) : IClassFixture
                 idle.Add(await Forger.ConnectAsync(listener));
             var watch = System.Diagnostics.Stopwatch.StartNew();
             await MigrateAsync(buyer, machine.Id, pair.DestinationHost);
-            Assert.Equal(MigrationStates.Done, (await EndedAsync(buyer, machine.Id)).Phase);
+            Assert.Equal(MigrationStates.Done, (await buyer.MigrationEndedAsync(machine.Id)).Phase);
             foreach (var socket in idle)
                 Assert.True(await socket.ClosedAsync(), "a socket that never sent a line is still open");
             Assert.True(watch.Elapsed < TimeSpan.FromSeconds(15), $"the idle sockets were closed only after {watch.Elapsed}");
@@ -540,7 +528,7 @@ public abstract class MigrationApiTests<TMarket>(TMarket market) : IClassFixture
         Assert.Equal(("migrating", machine.Version), (during.State, during.Version));
         Assert.Equal(MigrationStates.Open, (await Session.Ok<MigrationResponse>(await buyer.GetAsync($"/api/v1/machines/{machine.Id:D}/migration"))).Phase);
         pair.Destination.Release("transfer");
-        Assert.Equal(MigrationStates.Done, (await EndedAsync(buyer, machine.Id)).Phase);
+        Assert.Equal(MigrationStates.Done, (await buyer.MigrationEndedAsync(machine.Id)).Phase);
         Assert.Equal(2L, await ChargesAsync(machine.Id));
     }
 
@@ -633,7 +621,7 @@ public abstract class MigrationApiTests<TMarket>(TMarket market) : IClassFixture
         var prepaid = await market.CountAsync("SELECT COUNT(*) FROM transfers WHERE machine = @m AND kind = 'running'", ("m", machine.Id.ToString("D")));
         Assert.Equal(1L, prepaid);
         await MigrateAsync(buyer, machine.Id, pair.DestinationHost);
-        Assert.Equal(MigrationStates.Done, (await EndedAsync(buyer, machine.Id)).Phase);
+        Assert.Equal(MigrationStates.Done, (await buyer.MigrationEndedAsync(machine.Id)).Phase);
         var balance = await buyer.BalanceAsync();
 
         var resumed = await buyer.ActAsync(machine.Id, "resume");
@@ -675,7 +663,7 @@ public abstract class MigrationApiTests<TMarket>(TMarket market) : IClassFixture
             for (var i = 0; i < 300 && pair.Destination.IncomingPhase(machine.Id) != MigrationPhases.Pending; i++) await Task.Delay(100);
             Assert.Equal(MigrationPhases.Pending, pair.Destination.IncomingPhase(machine.Id));
         }
-        var ended = await EndedAsync(buyer, machine.Id);
+        var ended = await buyer.MigrationEndedAsync(machine.Id);
         Assert.Equal(MigrationStates.Done, ended.Phase);
         var after = await buyer.MachineAsync(machine.Id);
         Assert.Equal(("suspended", machine.Version + 1, pair.DestinationHost), (after.State, after.Version, after.Host));
@@ -717,7 +705,7 @@ public abstract class MigrationApiTests<TMarket>(TMarket market) : IClassFixture
         // The same RESP reaching both replicas (and the fixture's monitor racing them once the heartbeats stop).
         await Task.WhenAll(Enumerable.Range(0, 4).Select(i =>
             (i % 2 == 0 ? market.Factory.Services : replica.Services).GetRequiredService<MigrationService>().RespAsync(resp, "test")));
-        Assert.Equal(MigrationStates.Done, (await EndedAsync(buyer, machine.Id)).Phase);
+        Assert.Equal(MigrationStates.Done, (await buyer.MigrationEndedAsync(machine.Id)).Phase);
         var after = await buyer.MachineAsync(machine.Id);
         Assert.Equal(("stopped", machine.Version + 1, pair.DestinationHost), (after.State, after.Version, after.Host));
         Assert.Equal(2L, await ChargesAsync(machine.Id));

@@ -28,7 +28,6 @@ public class TlsMarket : MarketFixture
 /// </summary>
 public sealed class MigrationTlsTests(TlsMarket market) : IClassFixture<TlsMarket>
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     private MarketTrust Trust => market.Factory.Services.GetRequiredService<MarketTrust>();
     private IPEndPoint Listener => market.Factory.Services.GetRequiredService<CentralAddress>().Bound!;
@@ -64,18 +63,6 @@ public sealed class MigrationTlsTests(TlsMarket market) : IClassFixture<TlsMarke
         machine = await buyer.StoreAsync(machine.Id, host);
         await buyer.ActAsync(machine.Id, "start");
         return (buyer, await buyer.ActAsync(machine.Id, "stop"));
-    }
-
-    private static async Task<MigrationResponse> EndedAsync(Session buyer, Guid id)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (true)
-        {
-            var m = await Session.Ok<MigrationResponse>(await buyer.GetAsync($"/api/v1/machines/{id:D}/migration"));
-            if (m.Phase is MigrationStates.Done or MigrationStates.Reverted) return m;
-            if (DateTime.UtcNow > deadline) Assert.Fail($"migration still {m.Phase} after {Patience}");
-            await Task.Delay(50);
-        }
     }
 
     private static async Task MigrateAsync(Session buyer, Guid id, string host)
@@ -120,7 +107,7 @@ public sealed class MigrationTlsTests(TlsMarket market) : IClassFixture<TlsMarke
 
         await MigrateAsync(buyer, machine.Id, pair.DestinationHost);
 
-        Assert.Equal(MigrationStates.Done, (await EndedAsync(buyer, machine.Id)).Phase);
+        Assert.Equal(MigrationStates.Done, (await buyer.MigrationEndedAsync(machine.Id)).Phase);
         Assert.Equal(pair.DestinationHost, pair.Origin.ExportedTo[machine.Id]);
         Assert.Single(pair.Destination.Requests); // the fake destination takes VMMP over TLS only
         Assert.Equal(pair.DestinationHost, (await buyer.MachineAsync(machine.Id)).Host);
@@ -175,7 +162,7 @@ public sealed class MigrationTlsTests(TlsMarket market) : IClassFixture<TlsMarke
         MigrationResponse ended;
         try
         {
-            ended = await EndedAsync(buyer, machine.Id);
+            ended = await buyer.MigrationEndedAsync(machine.Id);
         }
         finally
         {

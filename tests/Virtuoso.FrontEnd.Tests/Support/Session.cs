@@ -77,6 +77,20 @@ internal sealed class Session(HttpClient http, string username, string password,
     public Task<HttpResponseMessage> StoreRawAsync(Guid id, string host) => PostAsync($"/api/v1/machines/{id:D}/store", new StoreRequest(host));
     public async Task<MachineResponse> ActAsync(Guid id, string verb) => await Ok<MachineResponse>(await PostAsync($"/api/v1/machines/{id:D}/{verb}"));
 
+    /// <summary>The machine's migration once it is done or reverted, asked every 50 ms for up to 30 s.</summary>
+    public async Task<MigrationResponse> MigrationEndedAsync(Guid id)
+    {
+        var patience = TimeSpan.FromSeconds(30);
+        var deadline = DateTime.UtcNow + patience;
+        while (true)
+        {
+            var m = await Ok<MigrationResponse>(await GetAsync($"/api/v1/machines/{id:D}/migration"));
+            if (m.Phase is MigrationStates.Done or MigrationStates.Reverted) return m;
+            if (DateTime.UtcNow > deadline) Xunit.Assert.Fail($"migration still {m.Phase} after {patience}");
+            await Task.Delay(50);
+        }
+    }
+
     /// <summary>Registers <paramref name="config"/> with generous bids and stores it on the class's roomy host.</summary>
     public async Task<(MachineResponse Machine, HostResponse Host)> StoredMachineAsync(string config = "Configuration1")
     {
