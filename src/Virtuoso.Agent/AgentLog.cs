@@ -68,6 +68,9 @@ internal static partial class AgentLog
     [LoggerMessage(40, LogLevel.Information, "QEMU of machine {Machine} up as pid {Pid} ({Accelerator})")]
     public static partial void QemuLaunched(ILogger logger, Guid machine, int pid, string accelerator);
 
+    [LoggerMessage(55, LogLevel.Warning, "Machine {Machine} not started: {Reason}")]
+    public static partial void PortsBusy(ILogger logger, Guid machine, string reason);
+
     [LoggerMessage(41, LogLevel.Information, "Machine {Machine} did not power off within {Seconds} s; making QEMU quit")]
     public static partial void PowerdownTimedOut(ILogger logger, Guid machine, double seconds);
 

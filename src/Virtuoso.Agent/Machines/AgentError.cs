@@ -15,6 +15,8 @@ internal sealed record AgentError(string Code, string Message, int Status)
     public static AgentError VersionMismatch(long expected, long actual) =>
         new(ErrorCodes.VersionMismatch, $"expected version {expected}, this host holds version {actual}", StatusCodes.Status409Conflict);
     public static AgentError Conflict(string message) => new(ErrorCodes.Conflict, message, StatusCodes.Status409Conflict);
+    /// <summary>A host port the command forwards is held by another program (<see cref="HostPorts"/>); nothing changed.</summary>
+    public static AgentError PortBusy(string message) => new(ErrorCodes.PortBusy, message, StatusCodes.Status409Conflict);
     /// <summary>The VMM (QEMU, qemu-img) failed.</summary>
     public static AgentError Failed(string message) => new(ErrorCodes.AgentFailed, message, StatusCodes.Status502BadGateway);
     /// <summary>The agent's own storage failed (disk full, permissions).</summary>

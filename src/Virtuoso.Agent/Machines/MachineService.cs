@@ -162,6 +162,13 @@ internal sealed class MachineService(
         if (AgentTransitions.Decide(state, verb) is not { } next)
             return AgentError.InvalidState($"cannot {Verb(verb)} machine {id:D}: it is {MachineRecord.Wire(state)}");
 
+        if (verb is MachineVerb.Start or MachineVerb.Resume && HostPorts.Busy(options.ForwardAddress, (command.Forwards ?? []).Select(f => f.HostPort)) is [_, ..] busy)
+        {
+            var why = HostPorts.Why(busy, options.ForwardAddress);
+            AgentLog.PortsBusy(log, id, why);
+            return AgentError.PortBusy($"cannot {Verb(verb)} machine {id:D}: {why}");
+        }
+
         var committed = record with { Intent = next, Version = command.NewVersion, VncDisplay = null };
         try
         {

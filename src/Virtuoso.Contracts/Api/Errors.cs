@@ -59,6 +59,11 @@ public static class ErrorCodes
     public const string TooManyKeys = "too-many-keys";
     /// <summary>The host has no free port left in its range for the machine's forwards (issue 14): the start or resume is refused.</summary>
     public const string NoPorts = "no-ports";
+    /// <summary>
+    /// An agent's answer to a start or resume (HTTP 409): a host port the front-end gave the machine is held by another
+    /// program on the host, so QEMU could not forward it. Nothing changed; the front-end tries again with other ports.
+    /// </summary>
+    public const string PortBusy = "port-busy";
     /// <summary>The machine already has the most forwarded ports a buyer may ask for (5 besides SSH); remove one first.</summary>
     public const string TooManyPorts = "too-many-ports";
     /// <summary>An upload that is not a bootable ISO 9660 image (no primary volume descriptor, no El Torito boot record) or is truncated.</summary>

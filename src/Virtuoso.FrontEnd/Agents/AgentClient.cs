@@ -241,6 +241,6 @@ internal sealed class AgentClient(Microsoft.Extensions.Options.IOptions<MarketOp
         // A version mismatch or state conflict is the agent disagreeing with us: surface it as such (409); anything else is its failure (502).
         return new Failure(code is ErrorCodes.VersionMismatch or ErrorCodes.InvalidState ? code : ErrorCodes.AgentFailed,
             $"host {host.Name}: agent refused the {what} call ({(int)response.StatusCode} {code}): {detail}")
-        { AgentStatus = (int)response.StatusCode };
+        { AgentStatus = (int)response.StatusCode, AgentCode = code };
     }
 }

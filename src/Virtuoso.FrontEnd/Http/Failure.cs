@@ -13,6 +13,8 @@ internal sealed record Failure(string Code, string Message)
     public bool Unanswered { get; init; }
     /// <summary>The HTTP status an agent answered a refused call with (404: it holds no such machine).</summary>
     public int? AgentStatus { get; init; }
+    /// <summary>The stable code an agent refused a call with (<see cref="ErrorCodes.PortBusy"/>, say), whatever <see cref="Code"/> the caller is told.</summary>
+    public string? AgentCode { get; init; }
 
     /// <summary>The HTTP status of this failure's code.</summary>
     public int Status => Table.TryGetValue(Code, out var row) ? row.Status : throw new InvalidOperationException($"error code '{Code}' has no row in Failure.Table");

@@ -383,12 +383,31 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
             return new Failure(ErrorCodes.InsufficientFunds, $"running for {Plain.Duration(row.RunningPeriodSecondsValue)} costs {Plain.Exact(unpaid.Amount)} and your balance is {Plain.Exact(balance)}");
 
         // Issue 14: the machine's forwarded ports are allocated with the claim, so a host whose range is exhausted refuses
-        // the start (no-ports) and nothing changes, and two starts never get the same port.
-        var claimed = await writer.ClaimAsync(row, action == MachineAction.Start ? IntentAction.Start : IntentAction.Resume, h.Name,
-            (c, tx) => ports.AllocateAsync(c, tx, row.Id, h.Name));
-        if (claimed.Value is not { } intent) return claimed.Failure!;
-        return Done(await actions.PerformAsync(intent));
+        // the start (no-ports) and nothing changes, and two starts never get the same port. A port another program holds on
+        // the host (one the kernel lent to an outgoing connection, say) is refused by the agent before it changes anything
+        // (port-busy): the action is tried again with other ports, a few times.
+        var avoid = new HashSet<int>();
+        Failure? busy = null;
+        for (var attempt = 1; ; attempt++)
+        {
+            var claimed = await writer.ClaimAsync(row, action == MachineAction.Start ? IntentAction.Start : IntentAction.Resume, h.Name,
+                (c, tx) => ports.AllocateAsync(c, tx, row.Id, h.Name, avoid));
+            // No port left but those found held: the held port is the reason to tell.
+            if (claimed.Value is not { } intent) return busy is not null && claimed.Failure!.Code == ErrorCodes.NoPorts ? busy : claimed.Failure!;
+            var given = await db.ReadAsync(c => PortForwards.OfAsync(c, row.Id));
+            var done = await actions.PerformAsync(intent);
+            busy = done.Failure;
+            if (done.Failure is not { AgentCode: ErrorCodes.PortBusy } || attempt == PortBusyAttempts)
+                return Done(done);
+            avoid.UnionWith(given.Select(f => f.HostPort));
+            found = await FindAsync(owner, id);
+            if (found.Value is not { } again) return found;
+            row = again;
+        }
     }
+
+    /// <summary>How many times a start or resume is tried when the host's agent finds its forwarded ports held by another program.</summary>
+    internal const int PortBusyAttempts = 3;
 
     public Task<Outcome<MachineRow>> StopAsync(string owner, Guid id) => PauseAsync(owner, id, MachineAction.Stop);
     public Task<Outcome<MachineRow>> SuspendAsync(string owner, Guid id) => PauseAsync(owner, id, MachineAction.Suspend);

@@ -31,7 +31,8 @@ internal sealed class PortForwards(Database db, EventLog events)
     /// Gives <paramref name="machine"/> its forwards on <paramref name="hostName"/>, inside the caller's claim transaction:
     /// all of them, or a <see cref="ErrorCodes.NoPorts"/> refusal (the caller rolls back: nothing changes).
     /// </summary>
-    public async Task<Failure?> AllocateAsync(DbConnection c, DbTransaction tx, MachineId machine, string hostName)
+    /// <paramref name="avoid"/>: ports the host's agent found held by another program at an earlier attempt (<see cref="ErrorCodes.PortBusy"/>).
+    public async Task<Failure?> AllocateAsync(DbConnection c, DbTransaction tx, MachineId machine, string hostName, IReadOnlySet<int>? avoid = null)
     {
         // Lock the host's row, then read it in a new statement (PostgreSQL's READ COMMITTED: see HostService.DeleteAsync).
         await c.ExecuteAsync("SELECT name FROM hosts WHERE name = @hostName" + db.ForUpdate, new { hostName }, tx);
@@ -40,6 +41,7 @@ internal sealed class PortForwards(Database db, EventLog events)
         var range = new PortRange((int)host.FirstPort, (int)host.LastPort);
         await ReleaseAsync(c, tx, machine); // a leftover of its own (none is expected) is given anew
         var taken = (await c.QueryAsync<long>("SELECT host_port FROM port_forwards WHERE host = @hostName", new { hostName }, tx)).Select(p => (int)p).ToHashSet();
+        taken.UnionWith(avoid ?? new HashSet<int>());
         var guestPorts = PortForwarding.GuestPorts(await ExtraPortsAsync(c, tx, machine));
         var (forwards, refusal) = PortForwarding.Allocate(range, taken, guestPorts);
         if (refusal is not null)

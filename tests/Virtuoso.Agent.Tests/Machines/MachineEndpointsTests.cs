@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Virtuoso.Agent.Tests.Support;
@@ -343,6 +344,51 @@ public sealed class MachineEndpointsTests : IAsyncLifetime
         Assert.Contains("it is running", detail);
         var machine = await _client.GetMachineAsync(id);
         Assert.Equal((AgentStates.Running, 2L), (machine.State, machine.Version));
+    }
+
+    /// <summary>
+    /// Issue 14: a host port held by another program (as one the kernel lends an outgoing connection) would make QEMU exit
+    /// at start-up; the agent refuses the start or resume first, names the port, and changes nothing.
+    /// </summary>
+    [Fact]
+    public async Task StartOrResume_WithAForwardedPortHeldByAnotherProgram_IsPortBusyAndChangesNothing()
+    {
+        var id = Guid.NewGuid();
+        await _client.CreateAsync(AgentApi.Blank(id, version: 1));
+        var other = new TcpListener(IPAddress.Loopback, 0);
+        other.Start();
+        var held = ((IPEndPoint)other.LocalEndpoint).Port;
+        var free = FreePort();
+        var command = new MachineCommand(1, 1, null, [new PortForward(free, 22), new PortForward(held, 8080)]);
+
+        var refused = await _client.PostAsJsonAsync(AgentRoutes.Command(id, "start"), command);
+
+        var detail = await AgentApi.AssertProblemAsync(refused, HttpStatusCode.Conflict, ErrorCodes.PortBusy);
+        Assert.Contains($"host port {held} on 127.0.0.1 is held by another program", detail);
+        Assert.DoesNotContain(free.ToString(System.Globalization.CultureInfo.InvariantCulture), detail);
+        Assert.Empty(_vmm.Launches);
+        Assert.Equal((AgentStates.Stopped, 1L), ((await _client.GetMachineAsync(id)).State, (await _client.GetMachineAsync(id)).Version));
+
+        // Suspended, the same holds for the resume; once the port is free the same command goes through.
+        other.Stop();
+        await _client.CommandAsync(id, "start", command);
+        await _client.CommandAsync(id, "suspend", 1, 2);
+        other = new TcpListener(IPAddress.Loopback, held);
+        other.Start();
+        var resume = command with { ExpectedVersion = 2, NewVersion = 2 };
+        await AgentApi.AssertProblemAsync(await _client.PostAsJsonAsync(AgentRoutes.Command(id, "resume"), resume), HttpStatusCode.Conflict, ErrorCodes.PortBusy);
+        Assert.Equal((AgentStates.Suspended, 2L), ((await _client.GetMachineAsync(id)).State, (await _client.GetMachineAsync(id)).Version));
+        other.Stop();
+        Assert.Equal(AgentStates.Running, (await _client.CommandAsync(id, "resume", resume)).State);
+    }
+
+    private static int FreePort()
+    {
+        var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        var port = ((IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
     }
 
     [Fact]

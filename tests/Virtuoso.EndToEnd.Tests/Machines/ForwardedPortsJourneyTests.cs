@@ -10,7 +10,8 @@ namespace Virtuoso.EndToEnd.Tests.Machines;
 /// Forwarded ports on real parts (issue 14 item 3): the real front-end allocates the host's ports, the real agent has real
 /// QEMU forward them, and the system's OpenSSH client logs in to the linux-busybox guest at the address and port that
 /// <c>./virtuoso machine ID --json</c> shows; an extra port reaches a server in the guest; the ports close at the stop;
-/// a host whose range is used up refuses the next start and changes nothing.
+/// a host whose range is used up refuses the next start and changes nothing; a port another program holds on the host is
+/// skipped.
 /// </summary>
 [Collection(RealQemu.Name)]
 public sealed class ForwardedPortsJourneyTests : IDisposable
@@ -124,6 +125,35 @@ public sealed class ForwardedPortsJourneyTests : IDisposable
         (await m.CliAsync("b", "start", second)).Ok(); // the port is free again
         Assert.Equal(46000, (await m.CliAsync("b", "--json", "machine", second)).Ok().Json.GetProperty("ssh").GetProperty("port").GetInt32());
         (await m.CliAsync("b", "stop", second)).Ok();
+
+        // Another program holds a port of the range (as the kernel lends one of 32768–60999 to an outgoing connection):
+        // the agent refuses that start before QEMU runs, and the front-end gives the next port. Held alone, tiny's one
+        // port cannot be given: the start is refused in one line and nothing changes.
+        var other = new TcpListener(System.Net.IPAddress.Parse(alpha.ForwardAddress), 45000);
+        other.Start();
+        try
+        {
+            var third = await StoredAsync(m, "third-on-alpha", "alpha");
+            (await m.CliAsync("b", "start", third)).Ok();
+            var skipped = (await m.CliAsync("b", "--json", "machine", third)).Ok().Json;
+            Assert.Equal(("running", 45001), (skipped.GetProperty("state").GetString(), skipped.GetProperty("ssh").GetProperty("port").GetInt32()));
+            using (var qemuForwards = new TcpClient())
+                await qemuForwards.ConnectAsync(alpha.ForwardAddress, 45001).WaitAsync(TimeSpan.FromSeconds(5));
+            (await m.CliAsync("b", "stop", third)).Ok();
+
+            using var onTiny = new TcpListener(System.Net.IPAddress.Parse(tiny.ForwardAddress), 46000);
+            onTiny.Start();
+            var busy = await m.CliAsync("b", "start", second);
+            Assert.Equal(1, busy.ExitCode);
+            Assert.Single(busy.Stderr.Trim().Split('\n'));
+            Assert.Contains($"host port 46000 on {tiny.ForwardAddress} is held by another program", busy.Stderr, StringComparison.Ordinal);
+            Assert.Equal(("stopped", null as int?), ((await m.AgentMachineAsync("tiny", Guid.Parse(second))).State, (await m.AgentMachineAsync("tiny", Guid.Parse(second))).Pid));
+            Assert.Equal("stopped", (await m.CliAsync("b", "--json", "machine", second)).Ok().Json.GetProperty("state").GetString());
+        }
+        finally
+        {
+            other.Stop();
+        }
     }
 
     /// <summary>A machine's JSON without what the host monitor copies from the agent in the background (issue 17).</summary>

@@ -133,6 +133,44 @@ public abstract class PortForwardsTests<TMarket>(TMarket market) : IClassFixture
         Assert.Equal(0L, await market.CountAsync("SELECT COUNT(*) FROM machine_ports WHERE machine = @m", ("m", id.ToString("D"))));
     }
 
+    /// <summary>
+    /// A port another program holds on the host (the kernel lent it to an outgoing connection, say): the agent refuses
+    /// the start with port-busy, changing nothing, and the front-end tries again with other ports; so does a resume.
+    /// Only when every try meets a held port is the buyer told, and then nothing is held or charged twice.
+    /// </summary>
+    [Fact]
+    public async Task APortHeldByAnotherProgramOnTheHost_IsSkipped_TheStartAndResumeGetOtherPorts()
+    {
+        var host = await HostAsync("45000-45009");
+        var buyer = await market.SignupAsync(Roles.Buyer);
+        var id = await StoredAsync(buyer, host);
+        await Session.Ok<MachineResponse>(await buyer.PostAsync($"/api/v1/machines/{id:D}/ports", new PortRequest(8080)));
+        market.Spare.HeldPorts[45001] = true;
+
+        var started = await buyer.ActAsync(id, "start");
+
+        // The first try had 45000 (SSH) and 45001 (8080); the second avoids both (every port of a failed try is avoided).
+        Assert.Equal(("running", 45002, "203.0.113.7:45003"), (started.State, started.Ssh!.Port, started.Ports!["8080"]));
+        Assert.Equal([45002, 45003], market.Spare.Forwards[id].Select(f => f.HostPort).Order());
+        Assert.Equal(2L, await ForwardsOfAsync(id));
+
+        await buyer.ActAsync(id, "suspend");
+        market.Spare.HeldPorts[45000] = true;
+        market.Spare.HeldPorts[45002] = true;
+        var resumed = await buyer.ActAsync(id, "resume");
+        Assert.Equal((45004, "203.0.113.7:45005"), (resumed.Ssh!.Port, resumed.Ports!["8080"]));
+
+        // Every port held: after its tries the resume is refused, the machine stays suspended and holds no port.
+        await buyer.ActAsync(id, "suspend");
+        foreach (var p in Enumerable.Range(45000, 10)) market.Spare.HeldPorts[p] = true;
+        var resumes = market.Spare.Calls.Count(c => c == $"resume {id:D}");
+        var problem = await Problem.AssertAsync(await buyer.PostAsync($"/api/v1/machines/{id:D}/resume"), 502, ErrorCodes.AgentFailed);
+        Assert.Contains("held by another program", problem.GetProperty("detail").GetString());
+        Assert.Equal("suspended", (await buyer.MachineAsync(id)).State);
+        Assert.Equal(0L, await ForwardsOfAsync(id));
+        Assert.Equal(resumes + Virtuoso.FrontEnd.Machines.MachineService.PortBusyAttempts, market.Spare.Calls.Count(c => c == $"resume {id:D}"));
+    }
+
     [Fact]
     public async Task DeletingTheHost_EvictsARunningMachine_AndFreesItsPorts()
     {

@@ -290,6 +290,9 @@ internal sealed partial class FakeAgent : IAsyncDisposable
     /// <summary>The password of the machine's current console session, or null.</summary>
     public string? ConsolePassword(Guid id) => _consoles.TryGetValue(id, out var s) ? s.Password : null;
 
+    /// <summary>Host ports another program holds on this fake host: a start or resume forwarding one is refused with <see cref="ErrorCodes.PortBusy"/>.</summary>
+    public ConcurrentDictionary<int, bool> HeldPorts { get; } = new();
+
     /// <summary>The last command per machine and verb, as the front-end sent it.</summary>
     public ConcurrentDictionary<(Guid, string), MachineCommand> Commands { get; } = new();
 
@@ -316,6 +319,9 @@ internal sealed partial class FakeAgent : IAsyncDisposable
         if (command.NewVersion < command.ExpectedVersion)
             return Problem(400, ErrorCodes.Validation, $"newVersion {command.NewVersion} is below expectedVersion {command.ExpectedVersion}");
         if (m.State != from) return Problem(409, ErrorCodes.InvalidState, $"cannot {verb} a machine that is {m.State}");
+        // As the real agent (issue 14): a forwarded port another program holds is refused before anything changes.
+        if (to == AgentStates.Running && (command.Forwards ?? []).FirstOrDefault(f => HeldPorts.ContainsKey(f.HostPort)) is { } held)
+            return Problem(409, ErrorCodes.PortBusy, $"cannot {verb} machine {id:D}: host port {held.HostPort} on 127.0.0.1 is held by another program");
         var next = m with { State = to, Version = command.NewVersion, Pid = to == AgentStates.Running ? 4242 : null };
         _machines[id] = next;
         if (to == AgentStates.Running) _forwards[id] = command.Forwards ?? [];

@@ -273,15 +273,19 @@ internal sealed class QemuVmm(AgentOptions options, TimeProvider time, MachineCg
                 {
                     // The socket exists before QEMU accepts on it; try again.
                 }
-                catch (VmmException)
+                catch (VmmException e)
                 {
+                    // A QEMU that ended says why in its own words (a port it could not forward, a disk it could not
+                    // open), which the socket's error does not.
+                    if (process.WaitForExit(TimeSpan.FromMilliseconds(500)))
+                        throw Exited(launch, process, dir, e);
                     await KillAsync(pid, launch.Id);
                     throw;
                 }
             }
             else if (process.HasExited && process.ExitCode != 0)
             {
-                throw new VmmException($"{options.QemuPath} for machine {launch.Id:D} exited with code {process.ExitCode}: {QemuProcess.LogTail(dir)}");
+                throw Exited(launch, process, dir, null);
             }
             if (Stopwatch.GetTimestamp() > deadline)
             {
@@ -294,6 +298,11 @@ internal sealed class QemuVmm(AgentOptions options, TimeProvider time, MachineCg
             await Task.Delay(25);
         }
     }
+
+    private VmmException Exited(VmLaunch launch, Process process, MachineDirectory dir, Exception? inner) =>
+        new($"{options.QemuPath} for machine {launch.Id:D} exited with code {process.ExitCode}" +
+            (process.ExitCode > 128 ? $" (killed by signal {process.ExitCode - 128}{(process.ExitCode == 137 ? ", perhaps by the out-of-memory killer" : "")})" : "") +
+            $": {QemuProcess.LogTail(dir)}", inner);
 
     private async Task SaveStateAsync(QmpClient qmp, MachineDirectory dir, Guid id)
     {

@@ -64,6 +64,13 @@ internal sealed class QmpClient : IAsyncDisposable
             await client.ExecuteAsync("qmp_capabilities");
             return client;
         }
+        catch (IOException e)
+        {
+            // A QEMU that exits after making its socket but before accepting (a forwarded port it cannot bind, say)
+            // resets connections still waiting in the socket's backlog.
+            await client.DisposeAsync();
+            throw new VmmException($"QMP on {socketPath}: connection failed before the greeting: {e.Message}", e);
+        }
         catch
         {
             await client.DisposeAsync();

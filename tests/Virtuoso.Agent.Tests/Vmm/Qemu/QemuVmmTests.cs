@@ -123,6 +123,67 @@ public sealed class QemuVmmTests : IDisposable
         Assert.All(cgroups.Directories(id), d => Assert.False(Directory.Exists(d), d));
     }
 
+    /// <summary>
+    /// A QEMU that ends at start-up after making its QMP socket (here a forward to a port another program holds, which
+    /// the agent's own check cannot see: the wrapper adds it) resets the agent's connection, waiting in the socket's
+    /// backlog. The start fails with QEMU's own words, leaves no process behind, and the machine stays stopped.
+    /// </summary>
+    [QemuFact]
+    public async Task QemuEndingAfterItsQmpSocketIsMade_FailsTheStartWithQemusOwnWords()
+    {
+        var other = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        other.Start();
+        var held = ((IPEndPoint)other.LocalEndpoint).Port;
+        var wrapper = Path.Combine(_dir.Path, "qemu-with-a-held-port");
+        File.WriteAllText(wrapper, $"#!/bin/sh\nexec qemu-system-x86_64 \"$@\" -netdev user,id=held,hostfwd=tcp:127.0.0.1:{held}-:22\n");
+        File.SetUnixFileMode(wrapper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        await using var agent = Agent(new() { ["qemu"] = wrapper });
+        var client = agent.CreateAuthenticatedClient();
+        var id = Guid.NewGuid();
+        await client.CreateAsync(AgentApi.Blank(id, version: 1, memoryMb: 128, diskMb: 64));
+
+        var response = await client.PostCommandAsync(id, "start", 1, 1);
+
+        var detail = await AgentApi.AssertProblemAsync(response, HttpStatusCode.BadGateway, ErrorCodes.AgentFailed);
+        Assert.Contains($"Could not set up host forwarding rule 'tcp:127.0.0.1:{held}-:22'", detail);
+        Assert.Contains("exited with code 1", detail);
+        Assert.Equal(AgentStates.Stopped, (await client.GetMachineAsync(id)).State);
+        Assert.DoesNotContain(Process.GetProcessesByName("qemu-system-x86_64"), p => QemuProcess.IsMachine(p.Id, id));
+        other.Stop();
+    }
+
+    /// <summary>
+    /// The same, with the timing pinned down: a stand-in for QEMU makes its QMP socket and pid file, leaves the agent's
+    /// connection waiting in the backlog for a second, then says why and exits, which resets the connection.
+    /// </summary>
+    [Fact]
+    public async Task AQemuResettingTheConnectionBeforeItsGreeting_FailsTheStartWithItsOwnWords()
+    {
+        var fake = Path.Combine(_dir.Path, "qemu-that-ends");
+        File.WriteAllText(fake, """
+            #!/usr/bin/env python3
+            import os, socket, sys, time
+            a = sys.argv
+            qmp = socket.socket(socket.AF_UNIX)
+            qmp.bind(a[a.index("-qmp") + 1][len("unix:"):].split(",")[0])
+            qmp.listen(4)
+            open(a[a.index("-pidfile") + 1], "w").write(str(os.getpid()))
+            time.sleep(1)
+            sys.stderr.write("qemu-system-x86_64: a reason of its own\n")
+            sys.exit(1)
+            """);
+        File.SetUnixFileMode(fake, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        await using var agent = Agent(new() { ["qemu"] = fake });
+        var client = agent.CreateAuthenticatedClient();
+        var id = Guid.NewGuid();
+        await client.CreateAsync(AgentApi.Blank(id, version: 1, memoryMb: 128, diskMb: 64));
+
+        var detail = await AgentApi.AssertProblemAsync(await client.PostCommandAsync(id, "start", 1, 1), HttpStatusCode.BadGateway, ErrorCodes.AgentFailed);
+
+        Assert.Contains("exited with code 1: qemu-system-x86_64: a reason of its own", detail);
+        Assert.Equal(AgentStates.Stopped, (await client.GetMachineAsync(id)).State);
+    }
+
     /// <summary>A QEMU that runs outside its cgroup (started by an agent that kept none) is moved into it by the next
     /// agent's recovery, so the share holds from then on; an agent restart leaves a QEMU already in its cgroup there.</summary>
     [QemuFact]
