@@ -24,6 +24,8 @@ W=$(mktemp -d /tmp/vbench-cpu.XXXXXX)
 FE_PORT=5182; AG_PORT=7182
 pids=()
 cleanup() {
+  local rc=$?
+  [ "$rc" -ne 0 ] && show_logs "$W"
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for f in "$W"/agent/machines/*/qemu.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
   wait 2>/dev/null || true

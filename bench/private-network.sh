@@ -47,7 +47,7 @@ cleanup() {
   wait 2>/dev/null
   mkdir -p "${RESULTS%.md}-logs" && cp "$W"/*.log "${RESULTS%.md}-logs/" 2>/dev/null
   if [ "$rc" -ne 0 ]; then
-    for f in "$W"/*.log; do [ -f "$f" ] && { echo "--- last lines of $(basename "$f")"; tail -n 25 "$f"; }; done >&2
+    show_logs "$W"
   fi
   rm -rf "$W"
 }

@@ -33,6 +33,8 @@ W=$(mktemp -d /tmp/vbench-scale.XXXXXX)
 chmod 755 "$W" # PostgreSQL runs as its own user below it
 pids=()
 cleanup() {
+  local rc=$?
+  [ "$rc" -ne 0 ] && show_logs "$W"
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait "${pids[@]}" 2>/dev/null || true
   stop_postgres "$W/pg"

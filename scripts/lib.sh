@@ -133,6 +133,12 @@ build_apps() {
 }
 
 # wait_http URL SECONDS: polls until URL answers 2xx.
+# show_logs DIR: the last lines of each DIR/*.log on stderr (a benchmark that failed: what its front-end and agents said).
+show_logs() {
+  local f
+  for f in "$1"/*.log; do [ -f "$f" ] && { echo "--- last lines of $(basename "$f")"; tail -n 25 "$f"; }; done >&2
+}
+
 wait_http() {
   local url=$1 secs=${2:-30} i
   for ((i = 0; i < secs * 5; i++)); do
