@@ -78,6 +78,8 @@ internal static class Enrollment
         await stdout.WriteLineAsync($"name={answer.Name}");
         await stdout.WriteLineAsync($"port={answer.Port}");
         await stdout.WriteLineAsync($"expires={answer.CertificateExpiresAt:O}");
+        if (answer.Ports is { } ports)
+            await stdout.WriteLineAsync($"ports={ports}");
         return 0;
     }
 

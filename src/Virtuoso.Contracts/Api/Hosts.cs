@@ -88,7 +88,10 @@ public sealed record EnrollRequest(string Name, string Secret, string Csr);
 /// <param name="Certificate">The host's certificate (PEM), for the key of the request; null only when the join sent no request.</param>
 /// <param name="Authority">The marketplace's certificate authority (PEM): the agent's <c>--tls-ca</c>.</param>
 /// <param name="CertificateExpiresAt">When the certificate expires: renew before (<c>virtuoso-agent enroll</c>).</param>
-public sealed record JoinResponse(string Name, int Port, string? Certificate = null, string? Authority = null, DateTimeOffset? CertificateExpiresAt = null);
+/// <param name="Ports">The host's forwarded range, <c>FIRST-LAST</c> (issue 14): the install script keeps the kernel from lending
+/// these ports to outgoing connections (<c>net.ipv4.ip_local_reserved_ports</c>), so that QEMU finds them free.</param>
+public sealed record JoinResponse(string Name, int Port, string? Certificate = null, string? Authority = null, DateTimeOffset? CertificateExpiresAt = null,
+    string? Ports = null);
 
 /// <summary>A machine stored on a host, as the host's owner sees it; <paramref name="CpuShare"/> and <paramref name="CpuUsed"/>
 /// in cores as on <see cref="MachineResponse"/> (issue 17).</summary>

@@ -64,7 +64,7 @@ internal sealed class HostJoins(Database db, EventLog events, ImageCatalogue cat
         return await db.WriteAsync<Outcome<JoinResponse>>(async (c, tx) =>
         {
             var h = await c.QuerySingleOrDefaultAsync<Pending>(
-                "SELECT name, port, owner, join_expires_at FROM hosts WHERE join_token_hash = @hash", new { hash }, tx);
+                "SELECT name, port, owner, join_expires_at, first_port, last_port FROM hosts WHERE join_token_hash = @hash", new { hash }, tx);
             if (h is null)
                 return new Failure(ErrorCodes.InvalidJoinToken, "this join token is unknown: already used, replaced by a newer one, or its host deleted; make a new install command on My hosts");
             var now = clock.GetUtcNow();
@@ -78,7 +78,7 @@ internal sealed class HostJoins(Database db, EventLog events, ImageCatalogue cat
                     new { secret = r.Secret, name = h.Name, hash, serial = Virtuoso.Contracts.Agent.MarketCertificates.SerialOf(certificate), expires = Expiry(certificate) }, tx) == 0)
                 return new Failure(ErrorCodes.InvalidJoinToken, "this join token was just used");
             await events.AppendAsync(c, tx, "host-joined", null, h.Owner, $"host {h.Name}: its agent joined with the install command; the marketplace calls it from now on");
-            return Answer(h.Name, h.Port, certificate);
+            return Answer(h, certificate);
         }, o => o.Ok);
     }
 
@@ -94,7 +94,7 @@ internal sealed class HostJoins(Database db, EventLog events, ImageCatalogue cat
         if (KeyOf(r.Csr) is not { } key) return BadRequest(r.Csr);
         return await db.WriteAsync<Outcome<JoinResponse>>(async (c, tx) =>
         {
-            var h = await c.QuerySingleOrDefaultAsync<Enrolling>("SELECT name, port, owner, secret FROM hosts WHERE name = @name", new { name = r.Name }, tx);
+            var h = await c.QuerySingleOrDefaultAsync<Enrolling>("SELECT name, port, owner, secret, first_port, last_port FROM hosts WHERE name = @name", new { name = r.Name }, tx);
             // Digests compared in fixed time, as the agent compares the front-end's; an unknown host is compared against nothing alike.
             var expected = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(h?.Secret ?? "\0no host"));
             var given = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(r.Secret));
@@ -106,12 +106,13 @@ internal sealed class HostJoins(Database db, EventLog events, ImageCatalogue cat
                 return new Failure(ErrorCodes.InvalidHostSecret, refused);
             await events.AppendAsync(c, tx, "host-certificate", null, h.Owner,
                 $"host {h.Name}: its agent got a certificate from the marketplace's authority, valid until {certificate.NotAfter:yyyy-MM-dd} UTC; its previous one is refused from now on");
-            return Answer(h.Name, h.Port, certificate);
+            return Answer(h, certificate);
         }, o => o.Ok);
     }
 
-    private JoinResponse Answer(string name, long port, System.Security.Cryptography.X509Certificates.X509Certificate2 certificate) =>
-        new(name, (int)port, certificate.ExportCertificatePem(), trust.AuthorityPem, Expiry(certificate));
+    private JoinResponse Answer(Joining h, System.Security.Cryptography.X509Certificates.X509Certificate2 certificate) =>
+        new(h.Name, (int)h.Port, certificate.ExportCertificatePem(), trust.AuthorityPem, Expiry(certificate),
+            new Core.Machines.PortRange((int)h.FirstPort, (int)h.LastPort).ToString());
 
     // To the second, as the certificate says it.
     private static DateTimeOffset Expiry(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate) =>
@@ -132,19 +133,23 @@ internal sealed class HostJoins(Database db, EventLog events, ImageCatalogue cat
         });
     }
 
-    private sealed class Enrolling
+    /// <summary>What a join or enrollment answers of the host's row.</summary>
+    private abstract class Joining
     {
         public string Name { get; set; } = "";
         public long Port { get; set; }
         public string Owner { get; set; } = "";
+        public long FirstPort { get; set; }
+        public long LastPort { get; set; }
+    }
+
+    private sealed class Enrolling : Joining
+    {
         public string Secret { get; set; } = "";
     }
 
-    private sealed class Pending
+    private sealed class Pending : Joining
     {
-        public string Name { get; set; } = "";
-        public long Port { get; set; }
-        public string Owner { get; set; } = "";
         public DateTimeOffset JoinExpiresAt { get; set; }
     }
 

@@ -13,9 +13,11 @@
 #   4. joins: `virtuoso-agent join` makes the agent's key in /etc/virtuoso/agent.key (mode 600; it never leaves the host) and
 #      presents the token, the secret and a certificate request to the marketplace once (POST /api/v1/agents/join), which
 #      answers with the host's name, control port, certificate (agent.crt) and the marketplace's authority (ca.crt);
-#   5. writes /etc/virtuoso/agent.conf (the agent's flags: the one file to edit; HTTPS only, with that certificate) and
+#   5. reserves the host's forwarded ports from the kernel's ephemeral range (/etc/sysctl.d/60-virtuoso.conf);
+#   6. writes /etc/virtuoso/agent.conf (the agent's flags: the one file to edit; HTTPS only, with that certificate) and
 #      /etc/systemd/system/virtuoso-agent.service, enables the service and (re)starts it, then waits for its health check.
-# Where systemd is not running (a chroot, a container), step 5 enables the unit but starts nothing, and says so.
+# Where systemd is not running (a chroot, a container), step 6 enables the unit but starts nothing, and says so; the
+# reservation of step 5 is written but applied from the next boot.
 #
 # Options: --join TOKEN (required)   --market URL (default: the marketplace that served this script)
 #          --listen ADDRESS (0.0.0.0: the control API and VMMP listen there)   --vmmp-port N (7101)
@@ -95,6 +97,18 @@ PORT=$(printf '%s\n' "$answer" | sed -n 's/^port=\([0-9]*\)$/\1/p')
 [ -n "$NAME" ] && [ -n "$PORT" ] || die "unexpected answer from virtuoso-agent join: $answer"
 chmod 600 "$ETC/agent.key"
 say "joined as host '$NAME' (the marketplace calls its agent on port $PORT, over TLS with the certificate in $ETC/agent.crt)"
+
+# The kernel lends ports of net.ipv4.ip_local_port_range (32768-60999) to outgoing connections; one lent from the forwarded
+# range cannot be forwarded while it is (the agent then refuses that start and the marketplace gives other ports).
+# Reserved, the kernel lends none of them. One value for the whole host: a provider who reserves other ports lists them here too.
+PORTS=$(printf '%s\n' "$answer" | sed -n 's/^ports=\([0-9]*-[0-9]*\)$/\1/p')
+if [ -n "$PORTS" ]; then
+  mkdir -p /etc/sysctl.d && echo "net.ipv4.ip_local_reserved_ports = $PORTS" > /etc/sysctl.d/60-virtuoso.conf
+  if [ -d /run/systemd/system ]; then
+    sysctl -q -p /etc/sysctl.d/60-virtuoso.conf || say "warning: could not reserve ports $PORTS now; they are from the next boot (/etc/sysctl.d/60-virtuoso.conf)"
+  fi
+  say "forwarded ports $PORTS reserved from the kernel's outgoing connections (/etc/sysctl.d/60-virtuoso.conf; edit it when you change the host's range)"
+fi
 
 cat > "$ETC/agent.conf" <<EOF
 # The Virtuoso agent's flags (src/Virtuoso.Agent/README.md lists them all); written by install-agent.sh for host '$NAME'.

@@ -78,6 +78,7 @@ internal sealed record Failure(string Code, string Message)
         [ErrorCodes.TooManyKeys] = (409, "Too many keys"),
         [ErrorCodes.ApiKeyNameTaken] = (409, "API key name taken"),
         [ErrorCodes.NoPorts] = (409, "No free port on the host"),
+        [ErrorCodes.PortBusy] = (409, "A forwarded port is held by another program on the host"),
         [ErrorCodes.TooManyPorts] = (409, "Too many forwarded ports"),
         [ErrorCodes.Busy] = (409, "Another action is in progress"),
         [ErrorCodes.VersionMismatch] = (409, "Versions disagree"),

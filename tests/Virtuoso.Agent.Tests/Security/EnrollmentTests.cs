@@ -42,7 +42,7 @@ public sealed class EnrollmentTests : IDisposable
             var name = body.TryGetProperty("name", out var n) ? n.GetString()! : "joined-host";
             using var certificate = MarketCertificates.Issue(authority, key, MarketIdentity.Host(name), DateTimeOffset.UtcNow, TimeSpan.FromDays(365));
             return new HttpResponseMessage(HttpStatusCode.OK) { Content = JsonContent.Create(new JoinResponse(name, 7001, certificate.ExportCertificatePem(), authority.ExportCertificatePem(),
-                new DateTimeOffset(certificate.NotAfter.ToUniversalTime()))) };
+                new DateTimeOffset(certificate.NotAfter.ToUniversalTime()), "40000-40999")) };
         }
     }
 
@@ -61,6 +61,7 @@ public sealed class EnrollmentTests : IDisposable
 
         Assert.True(exit == 0, stderr);
         Assert.StartsWith("name=joined-host\nport=7001\nexpires=", stdout);
+        Assert.EndsWith("\nports=40000-40999\n", stdout); // the install script reserves them from the kernel's outgoing connections
         // Plain HTTP to another machine: it works, and says that the secret crossed the network readable.
         Assert.StartsWith("virtuoso-agent join: warning: http://market.example:5080/ is plain HTTP, so this host's secret crosses the network readable", stderr);
         var (path, body) = Assert.Single(market.Requests);

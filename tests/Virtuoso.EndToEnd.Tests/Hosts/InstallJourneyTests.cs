@@ -85,6 +85,8 @@ public sealed class InstallJourneyTests(ITestOutputHelper output)
                 "--forward-address 127.0.0.1 --agent-args \"--accelerator tcg --cgroup-parent off --private-networks off\""], Path.Combine(dir, "install-agent.log"));
             Assert.Contains("joined as host 'chrooted'", joined);
             Assert.Contains("systemd is not running here", joined);
+            // The host's forwarded range is kept from the kernel's outgoing connections (applied at the host's next boot here).
+            Assert.Equal("net.ipv4.ip_local_reserved_ports = 42000-42099\n", await File.ReadAllTextAsync(Path.Combine(root, "etc", "sysctl.d", "60-virtuoso.conf")));
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(root, "etc", "virtuoso", "agent.secret")));
             Assert.True(File.Exists(Path.Combine(root, "etc", "systemd", "system", "multi-user.target.wants", "virtuoso-agent.service")));
             var agentUnit = Unit(await File.ReadAllTextAsync(Path.Combine(root, "etc", "systemd", "system", "virtuoso-agent.service")));

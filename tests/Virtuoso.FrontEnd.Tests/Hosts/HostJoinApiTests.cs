@@ -49,7 +49,7 @@ public abstract class HostJoinApiTests<TMarket>(TMarket market) : IClassFixture<
 
         var (csr, key) = Virtuoso.Contracts.Agent.MarketCertificates.NewRequest("joining");
         var joined = await Session.Ok<JoinResponse>(await market.Anonymous().PostAsJsonAsync("/api/v1/agents/join", new JoinRequest(join.Token, agent.Secret, csr)));
-        Assert.Equal((added.Name, added.Port), (joined.Name, joined.Port));
+        Assert.Equal((added.Name, added.Port, added.Ports), (joined.Name, joined.Port, joined.Ports));
         (tls.Certificate, tls.Authority) = TlsAgents.Received(joined, key);
         Assert.Equal(Virtuoso.Contracts.Agent.MarketIdentity.Host(added.Name), Virtuoso.Contracts.Agent.MarketCertificates.Verify(tls.Certificate, tls.Authority, DateTimeOffset.UtcNow));
         Assert.Equal(new DateTimeOffset(tls.Certificate.NotAfter.ToUniversalTime()), joined.CertificateExpiresAt);
