@@ -132,13 +132,13 @@ build_apps() {
   "$ROOT/virtuoso" --version >/dev/null # the client's script builds it (ahead of time) when it is missing or stale
 }
 
-# wait_http URL SECONDS: polls until URL answers 2xx.
 # show_logs DIR: the last lines of each DIR/*.log on stderr (a benchmark that failed: what its front-end and agents said).
 show_logs() {
   local f
   for f in "$1"/*.log; do [ -f "$f" ] && { echo "--- last lines of $(basename "$f")"; tail -n 25 "$f"; }; done >&2
 }
 
+# wait_http URL SECONDS: polls until URL answers 2xx.
 wait_http() {
   local url=$1 secs=${2:-30} i
   for ((i = 0; i < secs * 5; i++)); do

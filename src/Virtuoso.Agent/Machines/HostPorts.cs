@@ -13,9 +13,14 @@ namespace Virtuoso.Agent.Machines;
 /// </summary>
 internal static class HostPorts
 {
+    // Linux's SOL_SOCKET and SO_REUSEADDR. .NET's ReuseAddress option sets SO_REUSEPORT as well, which would bind beside a
+    // program listening with SO_REUSEPORT (nginx's reuseport, say) where QEMU, setting SO_REUSEADDR alone, cannot.
+    private const int SolSocket = 1, SoReuseAddr = 2;
+
     /// <summary>
     /// The ports of <paramref name="ports"/> that cannot be bound on <paramref name="address"/> now, as QEMU's user-mode
-    /// network binds a forward (address reuse on, then listen), in order.
+    /// network binds a forward (SO_REUSEADDR alone, then listen), in order. Another failure (an address this host does not
+    /// have) throws the <see cref="SocketException"/>: QEMU would fail the same way on every port.
     /// </summary>
     public static IReadOnlyList<int> Busy(IPAddress address, IEnumerable<int> ports)
     {
@@ -25,7 +30,7 @@ internal static class HostPorts
             using var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             try
             {
-                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                socket.SetRawSocketOption(SolSocket, SoReuseAddr, BitConverter.GetBytes(1));
                 socket.Bind(new IPEndPoint(address, port));
                 socket.Listen(1);
             }
@@ -44,7 +49,7 @@ internal static class HostPorts
         var why = $"{which} on {address} {(busy.Count == 1 ? "is" : "are")} held by another program (`ss -tanp 'sport = :{busy[0]}'` names it)";
         if (EphemeralRange(ephemeralRangeFile) is { } range && busy.Any(p => p >= range.First && p <= range.Last))
             why += $"; this host's kernel lends ports {range.First}-{range.Last} to outgoing connections: keep it off the forwarded range " +
-                "with `sysctl -w net.ipv4.ip_local_reserved_ports=FIRST-LAST` (docs/operations.md)";
+                "with `net.ipv4.ip_local_reserved_ports = FIRST-LAST` in /etc/sysctl.d/60-virtuoso.conf (docs/operations.md, Ports)";
         return why;
     }
 

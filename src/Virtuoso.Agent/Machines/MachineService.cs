@@ -162,11 +162,23 @@ internal sealed class MachineService(
         if (AgentTransitions.Decide(state, verb) is not { } next)
             return AgentError.InvalidState($"cannot {Verb(verb)} machine {id:D}: it is {MachineRecord.Wire(state)}");
 
-        if (verb is MachineVerb.Start or MachineVerb.Resume && HostPorts.Busy(options.ForwardAddress, (command.Forwards ?? []).Select(f => f.HostPort)) is [_, ..] busy)
+        if (verb is MachineVerb.Start or MachineVerb.Resume)
         {
-            var why = HostPorts.Why(busy, options.ForwardAddress);
-            AgentLog.PortsBusy(log, id, why);
-            return AgentError.PortBusy($"cannot {Verb(verb)} machine {id:D}: {why}");
+            IReadOnlyList<int> busy;
+            try
+            {
+                busy = HostPorts.Busy(options.ForwardAddress, (command.Forwards ?? []).Select(f => f.HostPort));
+            }
+            catch (System.Net.Sockets.SocketException e)
+            {
+                return AgentError.Failed($"cannot {Verb(verb)} machine {id:D}: its ports cannot be forwarded on {options.ForwardAddress} (--forward-address): {e.Message}");
+            }
+            if (busy.Count > 0)
+            {
+                var why = HostPorts.Why(busy, options.ForwardAddress);
+                AgentLog.PortsBusy(log, id, why);
+                return AgentError.PortBusy($"cannot {Verb(verb)} machine {id:D}: {why}");
+            }
         }
 
         var committed = record with { Intent = next, Version = command.NewVersion, VncDisplay = null };

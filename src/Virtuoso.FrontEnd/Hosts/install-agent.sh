@@ -104,10 +104,11 @@ say "joined as host '$NAME' (the marketplace calls its agent on port $PORT, over
 PORTS=$(printf '%s\n' "$answer" | sed -n 's/^ports=\([0-9]*-[0-9]*\)$/\1/p')
 if [ -n "$PORTS" ]; then
   mkdir -p /etc/sysctl.d && echo "net.ipv4.ip_local_reserved_ports = $PORTS" > /etc/sysctl.d/60-virtuoso.conf
-  if [ -d /run/systemd/system ]; then
-    sysctl -q -p /etc/sysctl.d/60-virtuoso.conf || say "warning: could not reserve ports $PORTS now; they are from the next boot (/etc/sysctl.d/60-virtuoso.conf)"
+  if [ -d /run/systemd/system ] && sysctl -q -p /etc/sysctl.d/60-virtuoso.conf; then
+    say "forwarded ports $PORTS reserved from the kernel's outgoing connections (/etc/sysctl.d/60-virtuoso.conf; edit it when you change the host's range)"
+  else
+    say "forwarded ports $PORTS: reserved from the kernel's outgoing connections from the next boot (/etc/sysctl.d/60-virtuoso.conf), not yet now"
   fi
-  say "forwarded ports $PORTS reserved from the kernel's outgoing connections (/etc/sysctl.d/60-virtuoso.conf; edit it when you change the host's range)"
 fi
 
 cat > "$ETC/agent.conf" <<EOF

@@ -162,7 +162,7 @@ internal sealed class MachineActions(Database db, AgentClient agents, MachineWri
                 case IntentStep.Abort:
                 {
                     var why = intent.Reason ?? failure?.Message ?? "the host holds the machine otherwise than the action expected";
-                    await writer.AbortAsync(intent, why);
+                    await writer.AbortAsync(intent, why, portsHeld: failure?.AgentCode == ErrorCodes.PortBusy);
                     return new(null, failure ?? new Failure(ErrorCodes.Conflict, why), false);
                 }
             }

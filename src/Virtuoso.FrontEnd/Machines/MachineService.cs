@@ -402,6 +402,7 @@ internal sealed class MachineService(Database db, Ledger ledger, EventLog events
             avoid.UnionWith(given.Select(f => f.HostPort));
             found = await FindAsync(owner, id);
             if (found.Value is not { } again) return found;
+            if (Refuse(again, action) is { } refusedNow) return refusedNow; // another request moved it meanwhile
             row = again;
         }
     }

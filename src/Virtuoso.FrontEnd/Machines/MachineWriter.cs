@@ -216,12 +216,24 @@ internal sealed class MachineWriter(Database db, Ledger ledger, Charges charges,
         return new(await ReadAsync(c, tx, intent.Machine));
     }
 
-    /// <summary>Closes an intent without committing it: the machine stays as it was before the action.</summary>
-    public Task<bool> AbortAsync(IntentRow intent, string why) => db.WriteAsync(async (c, tx) =>
+    /// <summary>
+    /// Closes an intent without committing it: the machine stays as it was before the action. <paramref name="portsHeld"/>:
+    /// the agent found one of the ports given held by another program (<see cref="ErrorCodes.PortBusy"/>), and the start or
+    /// resume is tried again with others (<see cref="MachineService"/>): a <c>ports-skipped</c> event, not an error.
+    /// </summary>
+    public Task<bool> AbortAsync(IntentRow intent, string why, bool portsHeld = false) => db.WriteAsync(async (c, tx) =>
     {
         var n = await c.ExecuteAsync("UPDATE machines SET intent = NULL WHERE id = @Machine AND intent = @Id", new { intent.Machine, intent.Id }, tx);
         await c.ExecuteAsync("DELETE FROM machine_intents WHERE id = @Id", new { intent.Id }, tx);
-        if (n > 0)
+        if (n > 0 && portsHeld)
+        {
+            var ports = (await c.QueryAsync<long>("SELECT host_port FROM port_forwards WHERE machine = @Machine ORDER BY host_port", new { intent.Machine }, tx)).ToList();
+            await PortForwards.ReleaseAsync(c, tx, intent.Machine);
+            await events.AppendAsync(c, tx, "ports-skipped", intent.Machine, intent.Owner,
+                $"{intent.Action} not done with host {intent.Host}'s port{(ports.Count == 1 ? "" : "s")} {string.Join(", ", ports)}: another program on the host holds one of them; " +
+                "other ports are tried");
+        }
+        else if (n > 0)
         {
             // A start or resume that did not happen gives its forwards back; a stop that did not happen leaves them to the running machine.
             await c.ExecuteAsync("DELETE FROM port_forwards WHERE machine = @Machine AND NOT EXISTS (SELECT 1 FROM machines WHERE id = @Machine AND state = @running)",

@@ -136,7 +136,7 @@ public abstract class PortForwardsTests<TMarket>(TMarket market) : IClassFixture
     /// <summary>
     /// A port another program holds on the host (the kernel lent it to an outgoing connection, say): the agent refuses
     /// the start with port-busy, changing nothing, and the front-end tries again with other ports; so does a resume.
-    /// Only when every try meets a held port is the buyer told, and then nothing is held or charged twice.
+    /// Only when every try meets a held port is the buyer told, and then the machine holds no port.
     /// </summary>
     [Fact]
     public async Task APortHeldByAnotherProgramOnTheHost_IsSkipped_TheStartAndResumeGetOtherPorts()
@@ -153,6 +153,12 @@ public abstract class PortForwardsTests<TMarket>(TMarket market) : IClassFixture
         Assert.Equal(("running", 45002, "203.0.113.7:45003"), (started.State, started.Ssh!.Port, started.Ports!["8080"]));
         Assert.Equal([45002, 45003], market.Spare.Forwards[id].Select(f => f.HostPort).Order());
         Assert.Equal(2L, await ForwardsOfAsync(id));
+        // The buyer's log says the ports were skipped, not that the start failed; charged once.
+        var events = await buyer.EventsAsync(id);
+        Assert.Equal("start not done with host " + host + "'s ports 45000, 45001: another program on the host holds one of them; other ports are tried",
+            Assert.Single(events, e => e.Kind == "ports-skipped").Message);
+        Assert.DoesNotContain(events, e => e.Kind == "error");
+        Assert.Single(events, e => e.Kind == "started");
 
         await buyer.ActAsync(id, "suspend");
         market.Spare.HeldPorts[45000] = true;

@@ -277,7 +277,7 @@ internal sealed class QemuVmm(AgentOptions options, TimeProvider time, MachineCg
                 {
                     // A QEMU that ended says why in its own words (a port it could not forward, a disk it could not
                     // open), which the socket's error does not.
-                    if (process.WaitForExit(TimeSpan.FromMilliseconds(500)))
+                    if (process.WaitForExit(TimeSpan.FromMilliseconds(500)) && (process.ExitCode != 0 || !QemuProcess.IsMachine(pid, launch.Id)))
                         throw Exited(launch, process, dir, e);
                     await KillAsync(pid, launch.Id);
                     throw;
