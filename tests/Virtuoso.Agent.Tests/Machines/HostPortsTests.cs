@@ -25,7 +25,7 @@ public sealed class HostPortsTests : IDisposable
         using var plain = new TcpListener(IPAddress.Loopback, 0);
         plain.Start();
         var alsoHeld = ((IPEndPoint)plain.LocalEndpoint).Port;
-        var free = FreePort();
+        var free = TestPorts.Free();
 
         Assert.Equal(new[] { held, alsoHeld }.Order(), HostPorts.Busy(IPAddress.Loopback, [free, alsoHeld, held, held]));
         Assert.Empty(HostPorts.Busy(IPAddress.Loopback, [free]));
@@ -35,7 +35,7 @@ public sealed class HostPortsTests : IDisposable
     public void AnAddressThisHostDoesNotHave_Throws_ForTheCallerToSay()
     {
         // 192.0.2.1 (TEST-NET-1) is on no interface here: binding it fails at once, nothing is sent.
-        var e = Assert.Throws<SocketException>(() => HostPorts.Busy(IPAddress.Parse("192.0.2.1"), [FreePort()]));
+        var e = Assert.Throws<SocketException>(() => HostPorts.Busy(IPAddress.Parse("192.0.2.1"), [TestPorts.Free()]));
         Assert.Equal(SocketError.AddressNotAvailable, e.SocketErrorCode);
     }
 
@@ -51,12 +51,5 @@ public sealed class HostPortsTests : IDisposable
 
         Assert.Equal("host port 20000 on 127.0.0.1 is held by another program (`ss -tanp 'sport = :20000'` names it)", HostPorts.Why([20000], IPAddress.Loopback, range));
         Assert.DoesNotContain("lends", HostPorts.Why([40000], IPAddress.Loopback, Path.Combine(_dir.Path, "missing")));
-    }
-
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 }

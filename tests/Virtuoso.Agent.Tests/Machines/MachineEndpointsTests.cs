@@ -358,7 +358,7 @@ public sealed class MachineEndpointsTests : IAsyncLifetime
         var other = new TcpListener(IPAddress.Loopback, 0);
         other.Start();
         var held = ((IPEndPoint)other.LocalEndpoint).Port;
-        var free = FreePort();
+        var free = TestPorts.Free();
         var command = new MachineCommand(1, 1, null, [new PortForward(free, 22), new PortForward(held, 8080)]);
 
         var refused = await _client.PostAsJsonAsync(AgentRoutes.Command(id, "start"), command);
@@ -380,15 +380,6 @@ public sealed class MachineEndpointsTests : IAsyncLifetime
         Assert.Equal((AgentStates.Suspended, 2L), ((await _client.GetMachineAsync(id)).State, (await _client.GetMachineAsync(id)).Version));
         other.Stop();
         Assert.Equal(AgentStates.Running, (await _client.CommandAsync(id, "resume", resume)).State);
-    }
-
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
     }
 
     [Fact]

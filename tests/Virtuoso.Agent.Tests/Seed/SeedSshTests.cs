@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Virtuoso.Agent.Seed;
 using Virtuoso.Agent.Tests.Support;
 using Virtuoso.Contracts.Agent;
@@ -38,7 +36,7 @@ public sealed class SeedSshTests(ITestOutputHelper output) : IDisposable
 
         // A comment with quotes and a backslash must reach authorized_keys intact, and inject nothing.
         var firstKey = (await File.ReadAllTextAsync(first + ".pub")).Trim() + " \"quoted\" back\\slash";
-        var port = FreePort();
+        var port = TestPorts.Free();
         var watch = Stopwatch.StartNew();
         await client.CommandAsync(id, "start", new MachineCommand(1, 1, new GuestMetadata("web-1", [firstKey]), [new PortForward(port, 22)]));
 
@@ -58,7 +56,7 @@ public sealed class SeedSshTests(ITestOutputHelper output) : IDisposable
         // travel): the agent rebuilds one, so QEMU has the devices the state was saved with, and forwards the new port.
         await client.CommandAsync(id, "suspend", 1, 2);
         File.Delete(Path.Combine(machine, "seed.iso"));
-        var port2 = FreePort();
+        var port2 = TestPorts.Free();
         var resumed = await client.CommandAsync(id, "resume", new MachineCommand(2, 2, new GuestMetadata("web-1", [firstKey]), [new PortForward(port2, 22)]));
         Assert.Equal(AgentStates.Running, resumed.State);
         Assert.Equal(SeedDrive.Size, new FileInfo(Path.Combine(machine, "seed.iso")).Length);
@@ -71,13 +69,6 @@ public sealed class SeedSshTests(ITestOutputHelper output) : IDisposable
         Assert.Equal("db-2", await WaitForSshAsync(second, port, "cat /etc/hostname"));
         Assert.Equal(255, (await RunSshAsync(first, port, "true")).Code);
         await client.CommandAsync(id, "stop", 3, 4);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static async Task<string> NewKeyAsync(string dir, string name)
